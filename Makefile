@@ -1,0 +1,41 @@
+# One obvious command per job. Each creates .venv if missing and installs the
+# package (with its Cython extensions built in place) before doing its work.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.gaitkiosk-installed
+PYX    := $(wildcard device/*.pyx kernels/*.pyx calibration/*.pyx)
+
+.PHONY: demo test test-fast lint bench build clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gaitkiosk needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml setup.py
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Rebuild changed .pyx in place (the editable install imports from the tree).
+build: $(STAMP)
+	$(BIN)/python setup.py --quiet build_ext --inplace
+
+demo: build
+	$(BIN)/gaitkiosk demo
+
+test: build
+	$(BIN)/python -m pytest
+
+test-fast: build
+	$(BIN)/python -m pytest -q -x -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: build
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf build $(VENV) *.egg-info
+	find . -name '*.so' -path './device/*' -o -name '*.so' -path './kernels/*' -o -name '*.so' -path './calibration/*' | xargs rm -f

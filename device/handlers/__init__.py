@@ -1,0 +1,1 @@
+"""pyserial URL handlers (``protocol_<scheme>.py``) for the kiosk's own schemes."""

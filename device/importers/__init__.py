@@ -1,0 +1,1 @@
+"""Importers of vendor pressure exports into the recording interchange format."""

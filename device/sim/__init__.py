@@ -1,0 +1,1 @@
+"""The virtual patient: a simulated person on a simulated mat and insoles."""

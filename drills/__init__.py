@@ -1,0 +1,1 @@
+"""drills: see docs/architecture.md."""

@@ -1,0 +1,3 @@
+from gaitkiosk.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""The ``gaitkiosk`` command line.
+
+Every sub-command lives in its own module under ``gaitkiosk/commands/`` and
+exposes ``HELP`` (one line), ``add_arguments(parser)`` and
+``run(args, ctx) -> int``. Modules import their heavy dependencies inside
+``run`` so that ``gaitkiosk --help`` stays fast on a Pi.
+
+Conventions shared by every command (README, "Command line"):
+``--help``; ``--config FILE``; ``--data-dir DIR``; ``--json`` where the output
+is data; on failure one clear line on stderr and a non-zero exit, the
+traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from gaitkiosk import __version__
+from gaitkiosk.errors import KioskError
+
+# Sub-commands in the order --help lists them. Add a module, then its name here.
+COMMANDS: list[str] = [
+]
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+@dataclass
+class Context:
+    """What every command is handed: the validated config and the output policy."""
+
+    config: dict[str, Any]
+    data_dir: Path
+    json: bool = False
+    debug: bool = False
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+
+    def emit(self, data: Any, text: str | None = None) -> None:
+        """Print ``data`` as JSON with --json, else ``text`` (or a plain rendering)."""
+        if self.json:
+            json.dump(data, self.out, indent=2, sort_keys=False, default=str)
+            self.out.write("\n")
+        else:
+            self.out.write((text if text is not None else str(data)) + "\n")
+        self.out.flush()
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("common options")
+    group.add_argument("--config", metavar="FILE", help="TOML config file (default: /etc/gaitkiosk/config.toml if present, else built-in defaults)")
+    group.add_argument("--data-dir", metavar="DIR", help="where the database and recordings live (overrides the config)")
+    group.add_argument("--json", action="store_true", help="print machine-readable JSON where the output is data")
+    group.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gaitkiosk",
+        description="Gait- and balance-training kiosk: sensors, analysis, drills.",
+    )
+    parser.add_argument("--version", action="version", version=f"gaitkiosk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = _common_options()
+    for name in COMMANDS:
+        module = importlib.import_module(f"gaitkiosk.commands.{name}")
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP, parents=[common])
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        from gaitkiosk.config import data_dir, load_config
+
+        config = load_config(args.config)
+        ctx = Context(config=config, data_dir=data_dir(config, args.data_dir), json=args.json, debug=args.debug)
+        return int(args._module.run(args, ctx) or 0)
+    except KeyboardInterrupt:
+        print("gaitkiosk: interrupted", file=sys.stderr)
+        return 130
+    except (KioskError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"gaitkiosk {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into a clear line
+        if args.debug:
+            raise
+        print(
+            f"gaitkiosk {args.command}: internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

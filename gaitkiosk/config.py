@@ -1,0 +1,128 @@
+"""One TOML configuration file with defaults for everything.
+
+On a unit the file is ``/etc/gaitkiosk/config.toml``; elsewhere pass
+``--config FILE``. Every key the file may hold is listed in :data:`DEFAULTS`
+(and in ``docs/configuration.md``); an unknown key or a value of the wrong
+type is refused at start-up with the key's dotted name, so a typo in a
+clinic's config cannot silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from gaitkiosk.errors import ConfigError
+
+SYSTEM_CONFIG = Path("/etc/gaitkiosk/config.toml")
+
+DEFAULTS: dict[str, Any] = {
+    "kiosk": {
+        # Where the database, recordings and exports live. Empty: the user's
+        # data directory (~/.local/share/gaitkiosk), /var/lib/gaitkiosk on a unit.
+        "data_dir": "",
+        "log_level": "info",
+    },
+    "devices": {
+        # Port URLs the kiosk opens at start-up. On a unit these are the udev
+        # names from deploy/99-gaitkiosk.rules; sim:// runs the virtual patient.
+        "mat": "sim://mat",
+        "insoles": ["sim://insole?side=left", "sim://insole?side=right"],
+        # USB VID:PID pairs (hex) that `gaitkiosk devices` treats as sensors.
+        "usb_ids": ["2e8a:000a", "2e8a:0005", "0403:6001", "10c4:ea60", "1a86:7523"],
+        "baudrate": 921600,
+        "hello_timeout_s": 2.0,
+        "silence_timeout_s": 1.0,
+        "reconnect_interval_s": 0.5,
+        "queue_frames": 256,
+    },
+    "sim": {
+        "seed": 1,
+        "scenario": "quiet",
+        "rate_hz": 100.0,
+        "mat_rows": 48,
+        "mat_cols": 48,
+        "mat_pitch_mm": 8.47,
+        "insole_sensors": 16,
+        "body_mass_kg": 70.0,
+        "foot_length_mm": 260.0,
+    },
+}
+
+
+def default_config() -> dict[str, Any]:
+    return copy.deepcopy(DEFAULTS)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> None:
+    for key, value in override.items():
+        name = f"{where}.{key}" if where else key
+        if key not in base:
+            known = ", ".join(sorted(base)) or "(none)"
+            raise ConfigError(f"unknown config key '{name}'; known keys here: {known}")
+        default = base[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key '{name}' must be a table ([{name}])")
+            _merge(default, value, name)
+            continue
+        base[key] = _check_type(name, default, value)
+
+
+def _check_type(name: str, default: Any, value: Any) -> Any:
+    # TOML integers are accepted where a float is expected; nothing else is coerced.
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, type(d)) for d in default[:1] for v in value)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ConfigError(
+            f"config key '{name}' must be {type(default).__name__}, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Return the configuration: defaults, overlaid with the file if there is one.
+
+    ``path`` None means the system file when it exists, else pure defaults.
+    """
+    config = default_config()
+    if path is None:
+        if not SYSTEM_CONFIG.exists():
+            return config
+        path = SYSTEM_CONFIG
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist; pass an existing file to --config") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        _merge(config, data, "")
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return config
+
+
+def data_dir(config: dict[str, Any], override: str | None = None) -> Path:
+    """The data directory: ``--data-dir``, then the config, then a per-user default."""
+    chosen = override or config["kiosk"]["data_dir"]
+    if chosen:
+        return Path(chosen).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(xdg) / "gaitkiosk"

@@ -1,0 +1,34 @@
+"""Builds the Cython extensions; everything else lives in pyproject.toml.
+
+Each compiled module has a numpy reference twin; if a build is skipped
+(GAITKIOSK_NO_EXT=1) the package falls back to the reference at import time.
+"""
+import os
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+# One entry per compiled kernel: (module name, source file).
+KERNELS = [
+]
+
+
+def extensions():
+    if os.environ.get("GAITKIOSK_NO_EXT") == "1":
+        return []
+    exts = [
+        Extension(
+            name,
+            [source],
+            include_dirs=[numpy.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            extra_compile_args=["-O3"],
+        )
+        for name, source in KERNELS
+        if os.path.exists(source)
+    ]
+    return cythonize(exts, language_level=3, compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True})
+
+
+setup(ext_modules=extensions())

@@ -1,0 +1,1 @@
+"""ui: see docs/architecture.md."""
