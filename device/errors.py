@@ -17,3 +17,38 @@ class FrameError(KioskError, ValueError):
 
 class RecordingError(KioskError, ValueError):
     """A recording file is missing, malformed, or not in the interchange format."""
+
+
+# Wire-protocol faults (docs/protocol.md). A reader counts each kind separately,
+# drops the packet and resynchronises at the next 0x00 delimiter.
+
+
+class CobsError(FrameError):
+    """The bytes between two delimiters are not valid COBS (truncated or corrupted)."""
+
+
+class CrcError(FrameError):
+    """The packet's CRC-32 does not match its contents (bit errors on the line)."""
+
+
+class VersionError(FrameError):
+    """The packet's protocol version is one this kiosk does not understand.
+
+    ``version`` is the device's version; the message says which side to update.
+    """
+
+    def __init__(self, message: str, version: int):
+        super().__init__(message)
+        self.version = version
+
+
+class PacketTypeError(FrameError):
+    """The packet type byte is not one this protocol version defines."""
+
+
+class LengthError(FrameError):
+    """A packet or payload is too short, or its size does not fit its type or geometry."""
+
+
+class PayloadError(FrameError):
+    """A payload field holds an impossible value (unknown device kind, bad UTF-8...)."""
