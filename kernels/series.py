@@ -1,0 +1,165 @@
+"""Time series of centre of pressure: the checked input of every session metric.
+
+Whole-recording metrics (sway, weight, steps) are computed with numpy in
+float64 on a :class:`CopSeries`; live feedback uses the O(1) accumulators of
+:mod:`kernels.online` instead. This module validates the boundary once
+(``check_cop_series``), cuts a time window and applies the optional zero-phase
+low-pass filter, so the metric functions can trust their input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gaitkiosk.errors import KioskError
+
+# A sampling interval this much longer than the median counts as a gap
+# (a dropped frame at 100 Hz is 2x; anything from 1.5x is not uniform sampling).
+GAP_FACTOR = 1.5
+# filtfilt needs a few samples beyond 3 * (filter order + 1) to pad the edges.
+FILTER_ORDER = 4
+
+
+class MetricsInputError(KioskError, ValueError):
+    """A time series handed to the metrics cannot be analysed as it is."""
+
+
+@dataclass(frozen=True)
+class CopSeries:
+    """Whole-body COP samples at a uniform rate.
+
+    ``t`` (N,) seconds, strictly increasing; ``cop_mm`` (N, 2) x = medio-lateral
+    (to the patient's right), y = antero-posterior (forward); ``rate_hz`` the
+    sampling rate. ``filter`` describes any low-pass already applied (or None).
+    """
+
+    t: np.ndarray
+    cop_mm: np.ndarray
+    rate_hz: float
+    filter: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+def estimate_rate(t: np.ndarray) -> float:
+    """Sampling rate of uniformly sampled times: (N - 1) / (t_last - t_first)."""
+    t = np.asarray(t, dtype=np.float64)
+    if len(t) < 2 or not t[-1] > t[0]:
+        raise MetricsInputError("need at least two samples at increasing times to know the sampling rate")
+    return float((len(t) - 1) / (t[-1] - t[0]))
+
+
+def check_times(t: np.ndarray, what: str = "time") -> np.ndarray:
+    """Refuse NaN, non-increasing and gapped time stamps; returns float64 (N,)."""
+    t = np.asarray(t, dtype=np.float64)
+    if t.ndim != 1:
+        raise MetricsInputError(f"{what} must be one column of seconds, got shape {t.shape}")
+    if not np.all(np.isfinite(t)):
+        bad = int(np.flatnonzero(~np.isfinite(t))[0])
+        raise MetricsInputError(f"{what} has a missing or non-finite value at sample {bad}; repair or cut the file there")
+    if len(t) < 2:
+        return t
+    dt = np.diff(t)
+    if np.any(dt <= 0):
+        bad = int(np.flatnonzero(dt <= 0)[0])
+        raise MetricsInputError(
+            f"{what} is not strictly increasing at sample {bad + 1} "
+            f"({t[bad]:.6g} s then {t[bad + 1]:.6g} s); sort the samples or remove duplicates"
+        )
+    step = float(np.median(dt))
+    if np.any(dt > GAP_FACTOR * step):
+        bad = int(np.flatnonzero(dt > GAP_FACTOR * step)[0])
+        raise MetricsInputError(
+            f"{what} has a gap of {dt[bad]:.6g} s after {t[bad]:.6g} s (sampling interval {step:.6g} s); "
+            "sway measures need uniform sampling: analyse the parts either side with --window"
+        )
+    return t
+
+
+def check_cop_series(t, cop_mm, rate_hz: float | None = None) -> CopSeries:
+    """Validate times and COP samples at the boundary and return a :class:`CopSeries`."""
+    t = check_times(t)
+    cop = np.asarray(cop_mm, dtype=np.float64)
+    if cop.ndim != 2 or cop.shape[1] != 2 or cop.shape[0] != len(t):
+        raise MetricsInputError(f"COP must be (N, 2) x/y in mm matching {len(t)} time stamps, got shape {cop.shape}")
+    if not np.all(np.isfinite(cop)):
+        bad = int(np.flatnonzero(~np.all(np.isfinite(cop), axis=1))[0])
+        raise MetricsInputError(f"COP has a missing or non-finite value at sample {bad} (t = {t[bad]:.6g} s)")
+    if rate_hz is None:
+        rate_hz = estimate_rate(t)
+    return CopSeries(t=t, cop_mm=cop, rate_hz=float(rate_hz))
+
+
+def parse_window(text: str) -> tuple[float | None, float | None]:
+    """``"START:END"`` in seconds, either side may be empty: ``"10:"``, ``":30"``."""
+    if ":" not in text:
+        raise MetricsInputError(f"window {text!r} must be START:END in seconds, e.g. 10:40 or 5: or :30")
+    a, b = text.split(":", 1)
+    try:
+        start = float(a) if a.strip() else None
+        end = float(b) if b.strip() else None
+    except ValueError:
+        raise MetricsInputError(f"window {text!r} must be START:END in seconds, e.g. 10:40") from None
+    if start is not None and end is not None and not end > start:
+        raise MetricsInputError(f"window {text!r}: END must be after START")
+    return start, end
+
+
+def window_mask(t: np.ndarray, window: tuple[float | None, float | None] | None) -> np.ndarray:
+    """Boolean mask of samples with START <= t < END (the whole series without a window)."""
+    mask = np.ones(len(t), dtype=bool)
+    if window is None:
+        return mask
+    start, end = window
+    if start is not None:
+        mask &= t >= start
+    if end is not None:
+        mask &= t < end
+    return mask
+
+
+def lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float, order: int = FILTER_ORDER) -> np.ndarray:
+    """Zero-phase Butterworth low-pass along axis 0 (``scipy.signal.filtfilt``).
+
+    The filter of ``order`` runs forward and backward, so the phase lag is zero
+    and the effective order doubles.
+    """
+    from scipy.signal import butter, filtfilt
+
+    if not 0 < cutoff_hz < rate_hz / 2:
+        raise MetricsInputError(
+            f"low-pass cut-off {cutoff_hz:g} Hz must be above 0 and below half the sampling rate ({rate_hz / 2:g} Hz)"
+        )
+    b, a = butter(order, cutoff_hz / (rate_hz / 2))
+    padlen = 3 * (max(len(a), len(b)) - 1)
+    if len(x) <= padlen:
+        raise MetricsInputError(f"{len(x)} samples are too few to low-pass filter (need more than {padlen})")
+    return filtfilt(b, a, np.asarray(x, dtype=np.float64), axis=0)
+
+
+def filter_description(cutoff_hz: float, order: int = FILTER_ORDER) -> dict:
+    """What the report's ``filter`` field says about :func:`lowpass`."""
+    return {
+        "type": "butterworth_lowpass",
+        "cutoff_hz": float(cutoff_hz),
+        "order": order,
+        "zero_phase": True,
+        "method": "scipy.signal.filtfilt (forward and backward, effective order doubles)",
+        "applied_to": "centre of pressure",
+    }
+
+
+def prepare(series: CopSeries, window=None, lowpass_hz: float | None = None) -> CopSeries:
+    """Cut ``window`` (seconds) out of ``series`` and low-pass its COP if asked."""
+    mask = window_mask(series.t, window)
+    t = series.t[mask]
+    cop = series.cop_mm[mask]
+    filt = series.filter
+    if lowpass_hz is not None and len(t) > 0:
+        cop = lowpass(cop, series.rate_hz, lowpass_hz)
+        filt = filter_description(lowpass_hz)
+    return CopSeries(t=t, cop_mm=cop, rate_hz=series.rate_hz, filter=filt, notes=list(series.notes))

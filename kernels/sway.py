@@ -1,0 +1,148 @@
+"""The sway set of DESIGN 4.2 on a whole-body COP series (numpy, float64).
+
+Definitions follow Santos & Duarte (2016) and Prieto et al. (1996) exactly as
+written out in ``docs/metrics.md`` (metrics version 1); the test suite checks
+them against the authors' published values for every trial in the shared
+data to 1e-9 relative. x is medio-lateral (ML), y antero-posterior (AP).
+
+Whole recordings are analysed with numpy here; the live kiosk uses the O(1)
+accumulators in :mod:`kernels.online`, which agree with these to rounding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from kernels.series import MetricsInputError
+
+# Fewer samples than this give no sway measure: the ellipse needs n > 2 and
+# the Welch spectrum needs segments of several samples to mean anything.
+MIN_SAMPLES = 10
+ELLIPSE_PROBABILITY = 0.95
+
+SWAY_FIELDS = (
+    "mean_distance_mm",
+    "rms_distance_mm",
+    "path_length_mm",
+    "mean_velocity_mm_s",
+    "mean_velocity_ml_mm_s",
+    "mean_velocity_ap_mm_s",
+    "range_ml_mm",
+    "range_ap_mm",
+    "ellipse95_area_mm2",
+    "ellipse95_axes_mm",
+    "ellipse95_angle_deg",
+    "mean_frequency_hz",
+    "mean_power_frequency_hz",
+)
+
+
+def prediction_ellipse_k(n: int, probability: float = ELLIPSE_PROBABILITY) -> float:
+    """Scale of the bivariate prediction ellipse (Chew 1966), p = 2 dimensions.
+
+    k = F_prob(2, n-2) * (n-1) * 2 * (n+1) / (n * (n-2)); semi-axes are
+    sqrt(k * eigenvalue) of the sample covariance (ddof 1).
+    """
+    from scipy.stats import f
+
+    if n < 3:
+        raise MetricsInputError(f"the prediction ellipse needs at least 3 samples, got {n}")
+    p = 2
+    return float(f.ppf(probability, p, n - p) * (n - 1) * p * (n + 1) / (n * (n - p)))
+
+
+def ellipse95(x: np.ndarray, y: np.ndarray) -> tuple[float, tuple[float, float], float | None]:
+    """(area mm², (major, minor) semi-axes mm, major-axis angle from +x in [0, 180) or None)."""
+    n = len(x)
+    cov = np.cov(np.vstack([x, y]), ddof=1)
+    lam, vec = np.linalg.eigh(cov)  # ascending
+    lam = np.clip(lam, 0.0, None)  # rounding can make a zero eigenvalue slightly negative
+    k = prediction_ellipse_k(n)
+    major, minor = math.sqrt(k * lam[1]), math.sqrt(k * lam[0])
+    area = math.pi * major * minor
+    angle = None
+    if lam[1] > lam[0] * (1 + 1e-12):  # a circle (or a point) has no major axis
+        vx, vy = vec[:, 1]
+        angle = math.degrees(math.atan2(vy, vx)) % 180.0
+        if angle >= 180.0:  # -0.0 % 180 and rounding
+            angle = 0.0
+    return area, (major, minor), angle
+
+
+def mean_power_frequency(x: np.ndarray, rate_hz: float) -> tuple[float, float]:
+    """(mean power frequency Hz, total power) of one axis from a Welch PSD.
+
+    Hann window, segment N//2, overlap N//4, FFT length N//2, constant detrend
+    (Santos & Duarte 2016); mean frequency = trapz(f * P) / trapz(P).
+    """
+    from scipy.signal import welch
+
+    n = len(x)
+    f, p = welch(x, fs=rate_hz, window="hann", nperseg=n // 2, noverlap=n // 4, nfft=n // 2, detrend="constant")
+    total = float(np.trapezoid(p, f))
+    if not total > 0:
+        return float("nan"), 0.0
+    return float(np.trapezoid(f * p, f) / total), float(p.sum())
+
+
+def sway_metrics(cop_mm: np.ndarray, rate_hz: float) -> tuple[dict, dict]:
+    """The sway set of a COP series sampled at ``rate_hz``.
+
+    Returns ``(values, reasons)``: ``values`` has every key of
+    :data:`SWAY_FIELDS` (None where the measure is undefined for this input)
+    and ``reasons`` maps each None field to why. Raises
+    :class:`MetricsInputError` for input that is not a finite (N, 2) series.
+    """
+    cop = np.asarray(cop_mm, dtype=np.float64)
+    if cop.ndim != 2 or cop.shape[1] != 2:
+        raise MetricsInputError(f"COP must be an (N, 2) array of x/y in mm, got shape {cop.shape}")
+    if not np.all(np.isfinite(cop)):
+        raise MetricsInputError("COP contains NaN or infinite values; sway measures need a complete series")
+    if not (rate_hz > 0 and math.isfinite(rate_hz)):
+        raise MetricsInputError(f"sampling rate must be positive, got {rate_hz!r}")
+    n = len(cop)
+    values: dict = dict.fromkeys(SWAY_FIELDS)
+    reasons: dict = {}
+    if n < MIN_SAMPLES:
+        why = f"only {n} COP samples; sway measures need at least {MIN_SAMPLES}"
+        return values, dict.fromkeys(SWAY_FIELDS, why)
+
+    x = cop[:, 0] - cop[:, 0].mean()
+    y = cop[:, 1] - cop[:, 1].mean()
+    duration = n / rate_hz  # N / fs, as Santos & Duarte (not (N - 1) / fs)
+    dist = np.hypot(x, y)
+    dx, dy = np.diff(x), np.diff(y)
+    path = float(np.sum(np.hypot(dx, dy)))
+
+    values["mean_distance_mm"] = float(dist.mean())
+    values["rms_distance_mm"] = float(math.sqrt(np.mean(x * x + y * y)))
+    values["path_length_mm"] = path
+    values["mean_velocity_mm_s"] = path / duration
+    values["mean_velocity_ml_mm_s"] = float(np.sum(np.abs(dx))) / duration
+    values["mean_velocity_ap_mm_s"] = float(np.sum(np.abs(dy))) / duration
+    values["range_ml_mm"] = float(x.max() - x.min())
+    values["range_ap_mm"] = float(y.max() - y.min())
+
+    area, axes, angle = ellipse95(x, y)
+    values["ellipse95_area_mm2"] = area
+    values["ellipse95_axes_mm"] = [axes[0], axes[1]]
+    values["ellipse95_angle_deg"] = angle
+    if angle is None:
+        reasons["ellipse95_angle_deg"] = "the COP spread is the same in every direction (or zero): no major axis"
+
+    if values["mean_distance_mm"] > 0:
+        values["mean_frequency_hz"] = values["mean_velocity_mm_s"] / (2 * math.pi * values["mean_distance_mm"])
+    else:
+        reasons["mean_frequency_hz"] = "the COP did not move (mean distance 0)"
+
+    mf_ml, p_ml = mean_power_frequency(x, rate_hz)
+    mf_ap, p_ap = mean_power_frequency(y, rate_hz)
+    if p_ml + p_ap > 0:
+        # An axis without power carries no weight (and its NaN frequency none either).
+        num = (mf_ml * p_ml if p_ml > 0 else 0.0) + (mf_ap * p_ap if p_ap > 0 else 0.0)
+        values["mean_power_frequency_hz"] = num / (p_ml + p_ap)
+    else:
+        reasons["mean_power_frequency_hz"] = "the COP has no spectral power (it did not move)"
+    return values, reasons
