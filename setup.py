@@ -11,6 +11,7 @@ from setuptools import Extension, setup
 
 # One entry per compiled kernel: (module name, source file).
 KERNELS = [
+    ("device._codec", "device/_codec.pyx"),
     ("kernels._online", "kernels/_online.pyx"),
 ]
 
