@@ -1,0 +1,45 @@
+"""Devices the kiosk has seen: identity, firmware version, last seen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from store import rows
+
+_JSON = ("info",)
+
+
+@dataclass
+class Device:
+    serial: str
+    kind: str
+    firmware_version: str = ""
+    info: dict = field(default_factory=dict)  # geometry, sample rate, USB ids
+    first_seen: str = field(default_factory=rows.utc_now)
+    last_seen: str = field(default_factory=rows.utc_now)
+
+
+class Devices:
+    def __init__(self, db):
+        self.db = db
+
+    def seen(self, device: Device) -> Device:
+        """Record a hello: insert a new device or refresh identity and last_seen."""
+        row = rows.to_row(device, json_fields=_JSON)
+        with self.db.atomic():
+            self.db.execute(
+                """INSERT INTO devices (serial, kind, firmware_version, info, first_seen, last_seen)
+                   VALUES (:serial, :kind, :firmware_version, :info, :first_seen, :last_seen)
+                   ON CONFLICT (serial) DO UPDATE SET kind = excluded.kind,
+                     firmware_version = excluded.firmware_version, info = excluded.info,
+                     last_seen = excluded.last_seen""",
+                row,
+            )
+        return self.get(device.serial)
+
+    def get(self, serial: str) -> Device:
+        return rows.from_row(Device, rows.fetch(self.db, "devices", "serial", serial, "device"), json_fields=_JSON)
+
+    def list(self) -> list[Device]:
+        return [rows.from_row(Device, r, json_fields=_JSON)
+                for r in rows.fetch_all(self.db, "SELECT * FROM devices ORDER BY kind, serial")]

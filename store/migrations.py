@@ -1,0 +1,251 @@
+"""The database schema, built only through numbered migrations.
+
+sqlite-utils 4 ships a migration runner (:class:`sqlite_utils.Migrations`):
+each migration runs in its own transaction together with the row that
+records it in ``_sqlite_migrations``, so a power cut mid-migration leaves
+the previous version intact. Migrations are append-only: a released one is
+never edited; a change to the schema is a new numbered function at the end.
+
+``PRAGMA user_version`` mirrors the number of applied migrations so that a
+technician with the ``sqlite3`` shell sees the version at a glance; the
+authority is the list of applied names, which also tells us when the file
+comes from a *newer* gaitkiosk (names this code does not know).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+SET_NAME = "gaitkiosk"
+APPLICATION_ID = 0x47414954  # "GAIT": marks the file as ours (PRAGMA application_id)
+
+migrations = Migrations(SET_NAME)
+NAMES: list[str] = []  # in order; the schema version is an index into this list
+
+
+def _migration(fn):
+    NAMES.append(fn.__name__)
+    return migrations(name=fn.__name__)(fn)
+
+
+def _script(db: Database, sql: str) -> None:
+    # executescript inside sqlite-utils' atomic() keeps the open transaction.
+    db.executescript(sql)
+
+
+@_migration
+def m001_people_and_devices(db: Database) -> None:
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    _script(db, """
+    CREATE TABLE patients (
+        id TEXT PRIMARY KEY,                -- uuid: leaves the device
+        code TEXT NOT NULL UNIQUE,          -- pseudonymous code shown in lists
+        name TEXT,                          -- optional, stays on the unit unless policy allows
+        birth_year INTEGER CHECK (birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100),
+        notes TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        archived INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1))
+    );
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('therapist', 'technician')),
+        pin_hash TEXT NOT NULL,             -- scrypt$n$r$p$salt$hash, never the PIN
+        created_at TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1))
+    );
+    CREATE TABLE devices (
+        serial TEXT PRIMARY KEY,            -- from the device's hello packet
+        kind TEXT NOT NULL,
+        firmware_version TEXT NOT NULL DEFAULT '',
+        info TEXT NOT NULL DEFAULT '{}',    -- JSON: geometry, rate, USB ids
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL
+    );
+    """)
+
+
+@_migration
+def m002_programs(db: Database) -> None:
+    _script(db, """
+    CREATE TABLE programs (
+        id TEXT PRIMARY KEY,
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        name TEXT NOT NULL,
+        created_by TEXT REFERENCES users(id),
+        created_at TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        notes TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE prescriptions (
+        id TEXT PRIMARY KEY,
+        program_id TEXT NOT NULL REFERENCES programs(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        drill TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',  -- JSON: drill parameters
+        repetitions INTEGER NOT NULL DEFAULT 1 CHECK (repetitions >= 1),
+        UNIQUE (program_id, position)
+    );
+    CREATE INDEX programs_by_patient ON programs(patient_id);
+    """)
+
+
+@_migration
+def m003_sessions_and_trials(db: Database) -> None:
+    _script(db, """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        user_id TEXT REFERENCES users(id),
+        program_id TEXT REFERENCES programs(id),
+        started_at TEXT NOT NULL,           -- UTC, ISO 8601 with 'Z': sorts as text
+        ended_at TEXT,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'complete', 'incomplete')),
+        status_reason TEXT NOT NULL DEFAULT '',
+        notes TEXT NOT NULL DEFAULT '',
+        synced_at TEXT
+    );
+    CREATE TABLE trials (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        position INTEGER NOT NULL,
+        drill TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',        -- JSON: drill parameters used
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running'
+            CHECK (status IN ('running', 'complete', 'stopped', 'incomplete')),
+        status_reason TEXT NOT NULL DEFAULT '',
+        results TEXT NOT NULL DEFAULT '{}',       -- JSON: live results shown to the patient
+        report TEXT,                              -- JSON: analysis report (DESIGN 4.2)
+        metrics_version INTEGER,
+        calibration_ids TEXT NOT NULL DEFAULT '{}', -- JSON: device serial -> calibration id in force
+        synced_at TEXT,
+        UNIQUE (session_id, position)
+    );
+    """)
+
+
+@_migration
+def m004_recordings(db: Database) -> None:
+    _script(db, """
+    CREATE TABLE recordings (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        trial_id TEXT REFERENCES trials(id),
+        device_serial TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('mat', 'insole_left', 'insole_right')),
+        shape TEXT NOT NULL,                -- JSON [rows, cols] or [sensors]
+        calibration_id TEXT,                -- counts -> kPa is recomputable from it
+        kpa_per_count REAL NOT NULL DEFAULT 0,
+        t_origin REAL NOT NULL DEFAULT 0,   -- host clock (s) that export calls t = 0
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        status TEXT NOT NULL DEFAULT 'recording'
+            CHECK (status IN ('recording', 'complete', 'incomplete', 'failed')),
+        status_reason TEXT NOT NULL DEFAULT '',
+        frames INTEGER NOT NULL DEFAULT 0,
+        chunks INTEGER NOT NULL DEFAULT 0,
+        dropped INTEGER NOT NULL DEFAULT 0, -- frames the writer could not take (queue full)
+        seq_gaps INTEGER NOT NULL DEFAULT 0, -- frames missing by sequence number
+        raw_bytes INTEGER NOT NULL DEFAULT 0,
+        stored_bytes INTEGER NOT NULL DEFAULT 0,
+        synced_at TEXT,
+        pruned_at TEXT                      -- raw chunks removed by retention
+    );
+    CREATE TABLE recording_chunks (
+        id INTEGER PRIMARY KEY,
+        recording_id TEXT NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        n_frames INTEGER NOT NULL,
+        t_first REAL NOT NULL,
+        t_last REAL NOT NULL,
+        data BLOB NOT NULL,                 -- store.codec chunk, self-checking (crc32)
+        UNIQUE (recording_id, idx)
+    );
+    """)
+
+
+@_migration
+def m005_calibrations(db: Database) -> None:
+    _script(db, """
+    CREATE TABLE calibrations (
+        id TEXT PRIMARY KEY,
+        device_serial TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT REFERENCES users(id),
+        record TEXT NOT NULL,               -- JSON written by calibration/
+        active INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1)),
+        synced_at TEXT
+    );
+    -- at most one active calibration per device, enforced by the database
+    CREATE UNIQUE INDEX calibrations_one_active ON calibrations(device_serial) WHERE active = 1;
+    CREATE INDEX calibrations_by_device ON calibrations(device_serial, created_at);
+    """)
+
+
+@_migration
+def m006_audit_and_outbox(db: Database) -> None:
+    _script(db, """
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        user_id TEXT,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,                -- uuid, the upload's idempotency key
+        entity TEXT NOT NULL,               -- 'session', 'trial', 'recording', ...
+        entity_id TEXT NOT NULL,
+        payload TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        last_attempt_at TEXT,
+        sent_at TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox(created_at) WHERE sent_at IS NULL;
+    CREATE INDEX audit_by_time ON audit_log(at);
+    """)
+
+
+@_migration
+def m007_listing_indices(db: Database) -> None:
+    # What the therapist's session list filters on, measured with 20,000
+    # sessions in bench/bench_store.py.
+    _script(db, """
+    CREATE INDEX sessions_by_start ON sessions(started_at);
+    CREATE INDEX sessions_by_patient ON sessions(patient_id, started_at);
+    CREATE INDEX sessions_open ON sessions(status) WHERE status = 'open';
+    CREATE INDEX sessions_unsynced ON sessions(started_at) WHERE synced_at IS NULL;
+    CREATE INDEX trials_by_drill ON trials(drill, session_id);
+    CREATE INDEX recordings_by_session ON recordings(session_id);
+    CREATE INDEX recordings_by_trial ON recordings(trial_id);
+    """)
+
+
+def applied_names(db: Database) -> list[str]:
+    """Names of the migrations recorded in the file, in the order applied."""
+    return [m.name for m in migrations.applied(db)]
+
+
+def unknown_names(db: Database) -> list[str]:
+    """Applied migrations this code does not know: the file is from a newer gaitkiosk."""
+    known = set(NAMES)
+    return [name for name in applied_names(db) if name not in known]
+
+
+def apply(db: Database, *, stop_before: str | None = None) -> list[str]:
+    """Apply pending migrations (all, or up to ``stop_before``); return their names."""
+    before = set(applied_names(db))
+    migrations.apply(db, stop_before=stop_before)
+    after = applied_names(db)
+    db.execute(f"PRAGMA user_version = {len(after)}")
+    return [name for name in after if name not in before]
+
+
+def schema_version(db: Database) -> int:
+    """How many of this code's migrations the database has."""
+    return len([n for n in applied_names(db) if n in set(NAMES)])

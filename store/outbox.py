@@ -1,0 +1,75 @@
+"""The outbox that sync/ drains: one row per thing to upload, keyed by a UUID.
+
+The outbox row's id is the upload's idempotency key, so a retry after a lost
+answer cannot duplicate anything upstream. Marking a row sent also stamps
+``synced_at`` on the entity it carried: that is what retention trusts before
+pruning raw recordings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from store import rows
+from store.errors import InvalidRecordError
+
+_JSON = ("payload",)
+# Entities whose table carries synced_at (what retention and `db check` read).
+SYNCED_TABLES = {"session": "sessions", "trial": "trials", "recording": "recordings", "calibration": "calibrations"}
+
+
+@dataclass
+class OutboxItem:
+    entity: str
+    entity_id: str
+    payload: dict = field(default_factory=dict)
+    attempts: int = 0
+    last_error: str = ""
+    last_attempt_at: str | None = None
+    sent_at: str | None = None
+    id: str = field(default_factory=rows.new_id)
+    created_at: str = field(default_factory=rows.utc_now)
+
+
+class Outbox:
+    def __init__(self, db):
+        self.db = db
+
+    def enqueue(self, entity: str, entity_id: str, payload: dict | None = None) -> OutboxItem:
+        if not entity or not entity_id:
+            raise InvalidRecordError("an outbox item needs an entity and its id")
+        item = OutboxItem(entity=entity, entity_id=entity_id, payload=payload or {})
+        rows.insert(self.db, "outbox", rows.to_row(item, _JSON), "outbox item")
+        return item
+
+    def add(self, item: OutboxItem) -> OutboxItem:
+        rows.insert(self.db, "outbox", rows.to_row(item, _JSON), "outbox item")
+        return item
+
+    def get(self, item_id: str) -> OutboxItem:
+        return rows.from_row(OutboxItem, rows.fetch(self.db, "outbox", "id", item_id, "outbox item"), _JSON)
+
+    def pending(self, limit: int = 100) -> list[OutboxItem]:
+        """Oldest unsent items first."""
+        return [rows.from_row(OutboxItem, r, _JSON) for r in rows.fetch_all(
+            self.db, "SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY created_at, id LIMIT ?", [limit])]
+
+    def pending_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+
+    def mark_sent(self, item_id: str, at: str | None = None) -> None:
+        at = at or rows.utc_now()
+        with self.db.atomic():
+            item = self.get(item_id)
+            self.db.execute("UPDATE outbox SET sent_at = ?, last_attempt_at = ? WHERE id = ?", [at, at, item_id])
+            table = SYNCED_TABLES.get(item.entity)
+            if table:
+                self.db.execute(f"UPDATE {table} SET synced_at = ? WHERE id = ?", [at, item.entity_id])
+
+    def mark_failed(self, item_id: str, error: str, at: str | None = None) -> None:
+        with self.db.atomic():
+            cur = self.db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, last_attempt_at = ? WHERE id = ?",
+                [error[:2000], at or rows.utc_now(), item_id])
+        if cur.rowcount == 0:
+            raise LookupError(f"no outbox item with id {item_id}")

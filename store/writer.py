@@ -1,0 +1,250 @@
+"""The recording writer: RawFrames in, ~1 s chunks per device committed to SQLite.
+
+It runs on its own thread with its own connection, so neither the reader
+threads nor the UI ever wait for the SD card. ``put()`` never blocks: the
+queue is bounded (``store.writer_queue_frames``, 30 s of a mat and two
+insoles at 100 Hz by default: enough to ride out a slow fsync or a backup),
+and when it is full the frame is *counted*, per device, into the
+recording's ``dropped`` column, the writer's stats and a log warning. A
+clinical recording may have a hole; it may never have a hole nobody can see.
+
+Each chunk is one durable transaction (``synchronous=FULL``). A disk that
+fills (real ENOSPC or the ``store.max_db_mb`` cap) or the low-disk threshold
+stops the recording with a clear error in :attr:`RecordingWriter.error`;
+what was committed stays intact and the kiosk keeps running.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from store import codec
+from store.codec import Chunk
+from store.db import connect, full_error
+from store.errors import DiskFullError, LowDiskError, StoreError
+from store.recordings import Recording, Recordings
+from store.retention import check_free_space, fs_free_bytes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """Handed to ``on_commit`` after a chunk is durably stored."""
+
+    recording_id: str
+    device: str
+    idx: int
+    frames: int
+    digest: str  # codec.Chunk.digest() of the frames as handed in
+
+
+@dataclass
+class WriterStats:
+    queued: int = 0
+    committed_frames: int = 0
+    committed_chunks: int = 0
+    dropped: int = 0  # queue full: the writer could not keep up
+    lost_on_stop: int = 0  # accepted but not stored because the recording stopped on an error
+    refused: int = 0  # put() after the writer stopped
+    rejected: int = 0  # frames whose shape changed mid-recording
+    seq_gaps: int = 0  # frames missing by sequence number (lost before the writer)
+    running: bool = False
+    error: str | None = None
+    recordings: dict[str, str] = field(default_factory=dict)  # device serial -> recording id
+
+
+class _Buffer:
+    def __init__(self, recording: Recording, opened_at: float):
+        self.recording = recording
+        self.frames: list = []
+        self.idx = 0
+        self.opened_at = opened_at
+        self.last_seq: int | None = None
+        self.seq_gaps = 0
+
+
+class RecordingWriter:
+    """Stream one session's (or trial's) frames into the database."""
+
+    def __init__(self, db_path: str | Path, session_id: str, *, trial_id: str | None = None,
+                 calibration_ids: dict[str, str] | None = None, chunk_s: float = 1.0,
+                 queue_frames: int = 9000, method: str = codec.DEFAULT_METHOD, min_free_bytes: int = 0,
+                 max_db_bytes: int | None = None, t_origin: float | None = None,
+                 disk_free: Callable[[Path], int] = fs_free_bytes, clock: Callable[[], float] = time.monotonic,
+                 on_commit: Callable[[CommitInfo], None] | None = None,
+                 on_error: Callable[[StoreError], None] | None = None):
+        if method not in codec.METHOD_IDS:
+            raise ValueError(f"unknown codec method {method!r}")
+        self.db_path = Path(db_path)
+        self.session_id, self.trial_id = session_id, trial_id
+        self.calibration_ids = dict(calibration_ids or {})
+        self.chunk_s, self.method = chunk_s, method
+        self.min_free_bytes, self.max_db_bytes = min_free_bytes, max_db_bytes
+        self.t_origin = t_origin
+        self.disk_free, self.clock = disk_free, clock
+        self.on_commit, self.on_error = on_commit, on_error
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_frames)
+        self._stop = threading.Event()
+        self._failed = threading.Event()
+        self._lock = threading.Lock()
+        self._dropped: dict[str, int] = {}
+        self._buffers: dict[str, _Buffer] = {}
+        self._thread: threading.Thread | None = None
+        self.error: StoreError | None = None
+        self.stats = WriterStats()
+
+    # -- producer side (reader threads) ------------------------------------------
+    def put(self, frame) -> bool:
+        """Hand over one RawFrame without blocking. False: not stored (counted)."""
+        if self._failed.is_set() or self._stop.is_set():
+            with self._lock:
+                self.stats.refused += 1
+            return False
+        try:
+            self._queue.put_nowait(frame)
+            return True
+        except queue.Full:
+            with self._lock:
+                self._dropped[frame.device] = self._dropped.get(frame.device, 0) + 1
+                self.stats.dropped += 1
+                first = self.stats.dropped == 1
+            if first:
+                log.warning("recording writer cannot keep up: frames are being dropped (counted per device)")
+            return False
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> RecordingWriter:
+        """Start the thread; refuses (LowDiskError) when the disk is already too full."""
+        if self.min_free_bytes:
+            check_free_space(self.db_path.parent, self.min_free_bytes, disk_free=self.disk_free)
+        self._db = connect(self.db_path, create=False, migrate=False, max_bytes=self.max_db_bytes)
+        self._recordings = Recordings(self._db)
+        self.stats.running = True
+        self._thread = threading.Thread(target=self._run, name="recording-writer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 30.0) -> WriterStats:
+        """Flush what is queued, close the recordings, return the final stats."""
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("recording writer did not finish within %s s", timeout)
+        return self.stats
+
+    @property
+    def running(self) -> bool:
+        return bool(self._thread and self._thread.is_alive())
+
+    # -- writer thread -----------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                try:
+                    frame = self._queue.get(timeout=0.05)
+                except queue.Empty:
+                    frame = None
+                if frame is not None:
+                    self._add(frame)
+                self._flush(final=False)
+                if frame is None and self._stop.is_set():
+                    break
+            self._flush(final=True)
+            for buf in self._buffers.values():
+                self._recordings.finish(buf.recording.id, status="complete",
+                                        dropped=self._dropped.get(buf.recording.device_serial, 0))
+        except (StoreError, sqlite3.Error, OSError) as exc:
+            self._fail(exc)
+        finally:
+            self.stats.running = False
+            self.stats.queued = self._queue.qsize()
+            self._db.close()
+
+    def _add(self, frame) -> None:
+        buf = self._buffers.get(frame.device)
+        if buf is None:
+            if self.t_origin is None:
+                self.t_origin = float(frame.t_host)
+            rec = Recording(session_id=self.session_id, trial_id=self.trial_id, device_serial=frame.device,
+                            kind=frame.kind, shape=list(frame.counts.shape),
+                            calibration_id=self.calibration_ids.get(frame.device),
+                            kpa_per_count=float(frame.kpa_per_count), t_origin=self.t_origin)
+            self._recordings.create(rec)
+            buf = self._buffers[frame.device] = _Buffer(rec, self.clock())
+            self.stats.recordings[frame.device] = rec.id
+        if list(frame.counts.shape) != buf.recording.shape:
+            self.stats.rejected += 1
+            log.warning("device %s changed frame shape to %s mid-recording; frame not stored",
+                        frame.device, frame.counts.shape)
+            return
+        if buf.last_seq is not None:
+            gap = (frame.seq - buf.last_seq - 1) & 0xFFFFFFFF
+            if 0 < gap < 2**31:
+                buf.seq_gaps += gap
+                self.stats.seq_gaps += gap
+        buf.last_seq = frame.seq
+        if not buf.frames:
+            buf.opened_at = self.clock()
+        buf.frames.append(frame)
+
+    def _flush(self, final: bool) -> None:
+        now = self.clock()
+        for buf in self._buffers.values():
+            if not buf.frames:
+                continue
+            span = buf.frames[-1].t_host - buf.frames[0].t_host
+            # Also flush on wall time: a device that went quiet must not hold frames uncommitted.
+            if final or span >= self.chunk_s or now - buf.opened_at >= 2 * self.chunk_s:
+                self._commit(buf)
+
+    def _commit(self, buf: _Buffer) -> None:
+        chunk = Chunk.from_frames(buf.frames)
+        blob = codec.encode(chunk, self.method)
+        if self.min_free_bytes:
+            check_free_space(self.db_path.parent, self.min_free_bytes, db=self._db, disk_free=self.disk_free)
+        with self._lock:
+            dropped = self._dropped.get(buf.recording.device_serial, 0)
+        self._recordings.append(buf.recording.id, buf.idx, chunk, blob, dropped=dropped, seq_gaps=buf.seq_gaps)
+        if self.on_commit:
+            self.on_commit(CommitInfo(buf.recording.id, buf.recording.device_serial, buf.idx, chunk.frames,
+                                      chunk.digest()))
+        buf.idx += 1
+        buf.frames = []
+        self.stats.committed_frames += chunk.frames
+        self.stats.committed_chunks += 1
+
+    def _fail(self, exc: BaseException) -> None:
+        self._failed.set()
+        stored = f"{self.stats.committed_chunks} chunks ({self.stats.committed_frames} frames) already stored are intact"
+        if isinstance(exc, LowDiskError):
+            error: StoreError = exc
+        elif full_error(exc):
+            error = DiskFullError(f"the disk or the database size limit is full ({exc}): recording stopped; {stored}. "
+                                  "Free space (sync, then `gaitkiosk db prune`) before the next recording")
+        else:
+            error = StoreError(f"recording stopped on a database error ({exc}); {stored}")
+        self.error = error
+        self.stats.error = str(error)
+        pending = sum(len(b.frames) for b in self._buffers.values()) + self._queue.qsize()
+        self.stats.lost_on_stop = pending
+        log.error("%s (%d frames not stored)", error, pending)
+        for buf in self._buffers.values():
+            try:
+                self._recordings.finish(buf.recording.id, status="failed", reason=str(error)[:500],
+                                        dropped=self._dropped.get(buf.recording.device_serial, 0) + pending)
+            except (StoreError, sqlite3.Error):
+                pass  # marked incomplete when the session closes or at the next start
+        if self.on_error:
+            try:
+                self.on_error(error)
+            except Exception:  # noqa: BLE001 - a broken callback must not hide the original error
+                log.exception("on_error callback failed")
