@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gaitkiosk.errors import KioskError
+from kernels.errors import KernelError
 
 # A sampling interval this much longer than the median counts as a gap
 # (a dropped frame at 100 Hz is 2x; anything from 1.5x is not uniform sampling).
@@ -22,7 +22,7 @@ GAP_FACTOR = 1.5
 FILTER_ORDER = 4
 
 
-class MetricsInputError(KioskError, ValueError):
+class MetricsInputError(KernelError):
     """A time series handed to the metrics cannot be analysed as it is."""
 
 
