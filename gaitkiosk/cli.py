@@ -27,6 +27,8 @@ from gaitkiosk.errors import KioskError
 
 # Sub-commands in the order --help lists them. Add a module, then its name here.
 COMMANDS: list[str] = [
+    "sessions",
+    "db",
 ]
 
 EXIT_ERROR = 1

@@ -50,6 +50,19 @@ DEFAULTS: dict[str, Any] = {
         "body_mass_kg": 70.0,
         "foot_length_mm": 260.0,
     },
+    "store": {
+        # docs/store.md. Raw frames are committed in chunks of this length per device.
+        "chunk_s": 1.0,
+        "codec": "zigzag-shuffle-zstd",
+        # 30 s of a mat and two insoles at 100 Hz; beyond it frames are dropped and counted.
+        "writer_queue_frames": 9000,
+        # No recording starts (and a running one stops) with less than this left.
+        "min_free_mb": 500,
+        # Cap on the database file (0: none); reaching it stops recording like a full disk.
+        "max_db_mb": 0,
+        # Raw recordings synced upstream and older than this may be pruned (never unsynced ones).
+        "prune_after_days": 90.0,
+    },
 }
 
 

@@ -42,7 +42,7 @@ KIOSK_LOCK = "kiosk"  # held by the running kiosk app; `db restore` refuses whil
 def store_settings(config: dict[str, Any] | None) -> dict[str, Any]:
     """The [store] config table (defaults when the config predates it)."""
     defaults = {"chunk_s": 1.0, "codec": "zigzag-shuffle-zstd", "writer_queue_frames": 9000,
-                "min_free_mb": 500, "max_db_mb": 0, "prune_after_days": 90.0}
+                "min_free_mb": 500, "max_db_mb": 0, "prune_after_days": 90.0}  # mirrors gaitkiosk.config DEFAULTS["store"]
     return {**defaults, **((config or {}).get("store") or {})}
 
 

@@ -1,0 +1,159 @@
+"""`gaitkiosk sessions list|show ID|export ID --out FILE`: review and export stored sessions."""
+
+from __future__ import annotations
+
+HELP = "list, show and export stored sessions (docs/store.md)"
+
+
+def add_arguments(parser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ls = sub.add_parser("list", help="newest sessions first, filtered")
+    common_options(ls)
+    _filters(ls)
+    ls.add_argument("--limit", type=int, default=50, help="how many to show (default 50)")
+    ls.add_argument("--offset", type=int, default=0, help="skip this many (paging)")
+    show = sub.add_parser("show", help="one session: trials, results, recordings")
+    common_options(show)
+    show.add_argument("id", metavar="ID", help="session id (a unique prefix is enough)")
+    ex = sub.add_parser("export", help="write .npz recordings (DESIGN 4.1) and a metrics CSV")
+    common_options(ex)
+    ex.add_argument("id", metavar="ID", nargs="?", help="session id; omit and use --from/--to for a date range")
+    ex.add_argument("--out", metavar="FILE", required=True,
+                    help="output .npz for one session; a directory for a date range")
+    ex.add_argument("--mat-pitch-mm", type=float, metavar="MM",
+                    help="mat sensel pitch when the device did not report it")
+    _filters(ex)
+
+
+def common_options(parser) -> None:
+    """The CLI's common options, accepted after the action too (`sessions list --json`).
+
+    SUPPRESS as default: a value given before the action is not reset by the sub-parser.
+    """
+    import argparse
+
+    parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="TOML config file")
+    parser.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help="the kiosk's data directory")
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="tracebacks")
+
+
+def _filters(p) -> None:
+    p.add_argument("--patient", metavar="CODE", help="only this patient (pseudonymous code)")
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="on or after this local date")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="on or before this local date")
+    p.add_argument("--drill", metavar="NAME", help="only sessions with a trial of this drill")
+    p.add_argument("--status", choices=("open", "complete", "incomplete"), help="only sessions in this state")
+
+
+def _local_day_start(text: str, days: int = 0) -> str:
+    import datetime as dt
+
+    from gaitkiosk.errors import UsageError
+    from store.rows import format_time
+
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"date {text!r} must look like 2026-11-21") from None
+    return format_time(dt.datetime.combine(day + dt.timedelta(days=days), dt.time()).astimezone())
+
+
+def _local(stamp: str | None) -> str:
+    if not stamp:
+        return "-"
+    from store.rows import parse_time
+
+    return parse_time(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _query(st, args) -> dict:
+    q = {"drill": args.drill, "status": args.status}
+    if args.patient:
+        q["patient_id"] = st.patients.by_code(args.patient).id
+    if args.date_from:
+        q["since"] = _local_day_start(args.date_from)
+    if args.date_to:
+        q["before"] = _local_day_start(args.date_to, days=1)
+    return q
+
+
+def run(args, ctx) -> int:
+    from store import open_store
+    from store.api import store_settings
+
+    with open_store(ctx.data_dir, settings=store_settings(ctx.config), create=False) as st:
+        if args.action == "list":
+            return _list(st, args, ctx)
+        if args.action == "show":
+            return _show(st, args, ctx)
+        return _export(st, args, ctx)
+
+
+def _list(st, args, ctx) -> int:
+    q = _query(st, args)
+    found = st.sessions.list(**q, limit=args.limit, offset=args.offset)
+    total = st.sessions.count(**q)
+    data = {"total": total, "offset": args.offset, "sessions": [
+        {**s.session.__dict__, "patient_code": s.patient_code, "drills": s.drills, "trials": s.trials}
+        for s in found]}
+    lines = [f"{'session':<10} {'started':<16} {'patient':<12} {'status':<10} {'trials':>6}  drills"]
+    for s in found:
+        lines.append(f"{s.session.id[:8]:<10} {_local(s.session.started_at):<16} {s.patient_code:<12} "
+                     f"{s.session.status:<10} {s.trials:>6}  {', '.join(s.drills)}")
+    lines.append(f"{len(found)} of {total} sessions shown" + (f" (from {args.offset})" if args.offset else ""))
+    ctx.emit(data, "\n".join(lines))
+    return 0
+
+
+def _show(st, args, ctx) -> int:
+    session = st.sessions.find(args.id)
+    patient = st.patients.get(session.patient_id)
+    trials = st.trials.for_session(session.id)
+    recordings = st.recordings.for_session(session.id)
+    data = {"session": session.__dict__, "patient_code": patient.code,
+            "trials": [t.__dict__ for t in trials], "recordings": [r.__dict__ for r in recordings]}
+    lines = [f"session {session.id}", f"  patient  {patient.code}",
+             f"  started  {_local(session.started_at)}   ended {_local(session.ended_at)}",
+             f"  status   {session.status}" + (f" - {session.status_reason}" if session.status_reason else ""),
+             f"  synced   {_local(session.synced_at) if session.synced_at else 'not yet'}", "  trials"]
+    for t in trials:
+        reason = f" ({t.status_reason})" if t.status_reason else ""
+        lines.append(f"    {t.position + 1}. {t.drill:<20} {t.status}{reason}, metrics v{t.metrics_version or '-'}")
+    lines.append("  recordings")
+    for r in recordings:
+        seconds = (r.frames / 100.0) if r.frames else 0.0
+        state = r.status + (" (raw frames pruned)" if r.pruned_at else "")
+        lines.append(f"    {r.kind:<13} {r.device_serial:<14} {r.frames:>7} frames (~{seconds:.0f} s at 100 Hz) "
+                     f"{r.stored_bytes / 1024:.0f} KiB, dropped {r.dropped}, gaps {r.seq_gaps}, {state}")
+    ctx.emit(data, "\n".join(lines))
+    return 0
+
+
+def _export(st, args, ctx) -> int:
+    from pathlib import Path
+
+    from gaitkiosk.errors import UsageError
+    from store.export import export_session, metrics_rows, write_metrics_csv
+
+    out = Path(args.out)
+    if args.id:
+        ids = [st.sessions.find(args.id).id]
+        files = export_session(st, ids[0], out, mat_pitch_mm=args.mat_pitch_mm)
+    else:
+        if not (args.date_from or args.date_to or args.patient):
+            raise UsageError("give a session ID, or --from/--to (and/or --patient) for a range")
+        q = _query(st, args)
+        ids = [s.session.id for s in st.sessions.list(**q, limit=1_000_000)]
+        out.mkdir(parents=True, exist_ok=True)
+        files = []
+        for sid in ids:
+            s = st.sessions.get(sid)
+            code = st.patients.get(s.patient_id).code
+            stem = f"{s.started_at[:10]}_{code}_{sid[:8]}.npz"
+            files += export_session(st, sid, out / stem, mat_pitch_mm=args.mat_pitch_mm)
+        files.append(write_metrics_csv(out / "metrics.csv", metrics_rows(st, ids)))
+    st.audit.log("sessions.export", subject=",".join(ids)[:500], details={"files": [str(f) for f in files]})
+    ctx.emit({"sessions": ids, "files": [str(f) for f in files]},
+             "\n".join([f"exported {len(ids)} session(s):"] + [f"  {f}" for f in files]))
+    return 0

@@ -1,0 +1,198 @@
+"""Export sessions to the interchange recording file (DESIGN 4.1) plus a metrics CSV.
+
+kPa: the store keeps raw counts. A device that declared ``kpa_per_count``
+in its hello is converted with it. Any other device needs its calibration:
+calibration/ installs a converter factory with
+:func:`set_calibration_converter` (``Calibration -> (counts -> kPa)``);
+until one is installed, exporting a raw-count recording raises
+:class:`UncalibratedError` naming the device and calibration id, rather than
+writing numbers that are not kPa.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from store.calibrations import Calibration
+from store.errors import NotFoundError, UncalibratedError
+from store.recordings import Recording
+
+FORMAT = "gaitkiosk-recording/1"
+Converter = Callable[[np.ndarray], np.ndarray]
+ConverterFactory = Callable[[Calibration], Converter]
+
+_factory: ConverterFactory | None = None
+
+
+def set_calibration_converter(factory: ConverterFactory | None) -> None:
+    """Install (or with None remove) the calibration -> converter factory."""
+    global _factory
+    _factory = factory
+
+
+def kpa_converter(store, rec: Recording) -> Converter:
+    """counts -> kPa (float32) for one recording, or UncalibratedError."""
+    if rec.kpa_per_count > 0:
+        scale = np.float32(rec.kpa_per_count)
+        return lambda counts: counts.astype(np.float32) * scale
+    if not rec.calibration_id:
+        raise UncalibratedError(
+            f"recording {rec.id} of device {rec.device_serial} holds raw counts and no calibration was in force; "
+            "calibrate the device and re-export (the raw counts are kept)")
+    if _factory is None:
+        raise UncalibratedError(
+            f"recording {rec.id} of device {rec.device_serial} needs calibration {rec.calibration_id} to become kPa, "
+            "and no calibration converter is installed (calibration/ provides it)")
+    try:
+        calibration = store.calibrations.get(rec.calibration_id)
+    except NotFoundError:
+        raise UncalibratedError(f"calibration {rec.calibration_id} of recording {rec.id} is not in this database") from None
+    convert = _factory(calibration)
+    return lambda counts: np.asarray(convert(counts), dtype=np.float32)
+
+
+def recording_arrays(store, recordings: list[Recording], meta: dict, *, mat_pitch_mm=None) -> dict:
+    """The 4.1 arrays for the recordings of one trial (one mat and/or two insoles)."""
+    arrays: dict = {}
+    insoles = {}
+    for rec in recordings:
+        chunk = store.recordings.read(rec.id)
+        kpa = kpa_converter(store, rec)(chunk.counts)
+        t = chunk.t_host - rec.t_origin
+        info = _device_info(store, rec.device_serial)
+        if rec.kind == "mat":
+            arrays["mat_kpa"] = kpa.astype(np.float32)
+            arrays["mat_t"] = t.astype(np.float64)
+            pitch = info.get("pitch_mm", mat_pitch_mm)
+            if pitch is None:
+                raise UncalibratedError(f"mat {rec.device_serial}: sensel pitch unknown; pass the mat pitch")
+            pitch = np.broadcast_to(np.asarray(pitch, dtype=np.float64), (2,)).copy()
+            arrays["mat_pitch_mm"] = pitch
+        else:
+            insoles[rec.kind] = (kpa, t, info)
+    if insoles:
+        # 4.1 has one insole_t for both feet: pair frames by index, trimmed to the shorter side,
+        # and state the worst clock mismatch in meta (insole boards share a sample clock).
+        n = min(len(v[1]) for v in insoles.values())
+        times = [v[1][:n] for v in insoles.values()]
+        arrays["insole_t"] = times[0].astype(np.float64)
+        if len(times) == 2 and n:
+            meta["insole_pairing_max_dt_s"] = float(np.max(np.abs(times[0] - times[1])))
+        for kind, (kpa, _, info) in insoles.items():
+            arrays[f"{kind}_kpa"] = kpa[:n].astype(np.float32)
+            if "sensors_mm" in info:
+                arrays[f"{kind}_sensors_mm"] = np.asarray(info["sensors_mm"], dtype=np.float64)
+            if "sensor_area_mm2" in info:
+                arrays["insole_sensor_area_mm2"] = np.asarray(info["sensor_area_mm2"], dtype=np.float64)
+    return arrays
+
+
+def _device_info(store, serial: str) -> dict:
+    try:
+        return store.devices.get(serial).info
+    except NotFoundError:
+        return {}
+
+
+def write_npz(path: Path, arrays: dict, meta: dict) -> Path:
+    """Write atomically and durably (a USB stick may be pulled right after)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, format=np.array(FORMAT), meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    return path
+
+
+def _flatten(prefix: str, value, out: dict) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else k, v, out)
+    elif isinstance(value, list):
+        out[f"{prefix}.count"] = len(value)
+        if value and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            for i, v in enumerate(value):
+                out[f"{prefix}.{i}"] = v
+    else:
+        out[prefix] = value
+
+
+def metrics_rows(store, session_ids: list[str]) -> list[dict]:
+    """One row per trial: identity, drill, versions and every scalar of the report."""
+    out = []
+    for sid in session_ids:
+        session = store.sessions.get(sid)
+        code = store.patients.get(session.patient_id).code
+        for trial in store.trials.for_session(sid):
+            row = {"session_id": sid, "patient_code": code, "trial_id": trial.id, "position": trial.position,
+                   "drill": trial.drill, "status": trial.status, "started_at": trial.started_at,
+                   "metrics_version": trial.metrics_version}
+            flat: dict = {}
+            _flatten("", trial.report or {}, flat)
+            flat.pop("metrics_version", None)
+            _flatten("results", trial.results or {}, flat)
+            row.update(flat)
+            out.append(row)
+    return out
+
+
+def write_metrics_csv(path: Path, rows: list[dict]) -> Path:
+    fixed = ["session_id", "patient_code", "trial_id", "position", "drill", "status", "started_at", "metrics_version"]
+    extra = sorted({k for r in rows for k in r} - set(fixed))
+    tmp = path.with_name(path.name + ".partial")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fixed + extra, restval="")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    return path
+
+
+def export_session(store, session_id: str, out: str | Path, *, mat_pitch_mm=None) -> list[Path]:
+    """Write the session's recordings (one .npz per trial) and its metrics CSV; return the files.
+
+    With one trial the file is ``out`` itself; with several, ``<stem>-<NN>-<drill>.npz``.
+    Raw frames recorded outside any trial go to ``<stem>-session.npz``.
+    """
+    out = Path(out)
+    if out.suffix != ".npz":
+        out = out.with_suffix(".npz")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    session = store.sessions.get(session_id)
+    patient = store.patients.get(session.patient_id)
+    groups: dict = {}
+    for rec in store.recordings.for_session(session_id):
+        groups.setdefault(rec.trial_id, []).append(rec)
+    trials = {t.id: t for t in store.trials.for_session(session_id)}
+    written = []
+    for trial_id, recs in groups.items():
+        trial = trials.get(trial_id)
+        meta = {"source": "gaitkiosk store export", "session_id": session_id, "patient_code": patient.code,
+                "session_status": session.status, "session_started_at": session.started_at,
+                "trial_id": trial_id, "drill": trial.drill if trial else None,
+                "params": trial.params if trial else None,
+                "metrics_version": trial.metrics_version if trial else None,
+                "devices": {r.kind: {"serial": r.device_serial, "calibration_id": r.calibration_id,
+                                     "kpa_per_count": r.kpa_per_count, "status": r.status,
+                                     "dropped_frames": r.dropped, "seq_gaps": r.seq_gaps} for r in recs}}
+        arrays = recording_arrays(store, sorted(recs, key=lambda r: r.kind), meta, mat_pitch_mm=mat_pitch_mm)
+        if len(groups) == 1:
+            path = out
+        elif trial is None:
+            path = out.with_name(f"{out.stem}-session.npz")
+        else:
+            path = out.with_name(f"{out.stem}-{trial.position:02d}-{trial.drill}.npz")
+        written.append(write_npz(path, arrays, meta))
+    written.append(write_metrics_csv(out.with_name(f"{out.stem}-metrics.csv"), metrics_rows(store, [session_id])))
+    return written
