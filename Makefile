@@ -26,6 +26,7 @@ demo: build
 
 test: build
 	$(BIN)/python -m pytest
+	GAITKIOSK_PURE=1 $(BIN)/python -m pytest -q tests/test_fallback.py
 
 test-fast: build
 	$(BIN)/python -m pytest -q -x -m "not slow"

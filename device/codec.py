@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from contextlib import contextmanager
 
 from device import bitpack, cobs
 
@@ -78,3 +79,30 @@ COMPILED = (
         "unpack12": _built.unpack12,
     }
 )
+
+_NAMES = ("cobs_encode", "cobs_decode", "pack12", "unpack12")
+
+
+@contextmanager
+def use_implementation(name: str):
+    """Temporarily run the "compiled" or "reference" codec (tests and benchmarks only).
+
+    Swaps this module's functions, which ``device.framing`` looks up on every
+    call; not thread-safe, so never use it while readers run.
+    """
+    global IMPLEMENTATION
+    table = {"compiled": COMPILED, "reference": REFERENCE}.get(name, KeyError)
+    if table is KeyError:
+        raise ValueError(f"implementation must be 'compiled' or 'reference', got {name!r}")
+    if table is None:
+        raise RuntimeError("device._codec is not built: run `make build`")
+    module = globals()
+    saved = {key: module[key] for key in _NAMES}
+    saved_name = IMPLEMENTATION
+    module.update(table)
+    IMPLEMENTATION = name
+    try:
+        yield
+    finally:
+        module.update(saved)
+        IMPLEMENTATION = saved_name

@@ -91,6 +91,19 @@ def _enum_or_int(enum, value: int):
         return value
 
 
+def _f32(value: float) -> float:
+    """A float32 from the wire as the shortest decimal that reads back as the same float32.
+
+    So a pitch sent as 8.47 reads as 8.47, not 8.470000267028809, in reports
+    and recordings; re-encoding gives the identical float32.
+    """
+    return float(str(np.float32(value)))
+
+
+def _f32_array(values: np.ndarray) -> np.ndarray:
+    return np.array([str(v) for v in values.reshape(-1)], dtype=np.float64).reshape(values.shape)
+
+
 def _arrays_equal(a, b) -> bool:
     if a is None or b is None:
         return a is None and b is None
@@ -104,7 +117,7 @@ def _arrays_equal(a, b) -> bool:
 class Hello:
     """Identity and geometry; a device sends it on power-up, on GET_HELLO and every few seconds idle.
 
-    Floats travel as float32. ``pitch_mm`` is (row pitch, column pitch) as in
+    Floats travel as float32 and read back as the shortest decimal of that float32. ``pitch_mm`` is (row pitch, column pitch) as in
     DESIGN 4.1; ``kpa_per_count`` 0 means raw uncalibrated counts. Insoles use
     ``rows`` = number of sensors and ``cols`` = 1, with ``sensors_mm`` (N, 2)
     in the insole frame of DESIGN 3 and ``sensor_area_mm2`` (N,).
@@ -296,12 +309,12 @@ def unpack_hello(payload) -> Hello:
         size = 4 * width * n
         if pos + size > len(payload):
             raise LengthError(f"HELLO sensor table needs {size} bytes, only {len(payload) - pos} remain")
-        values = np.frombuffer(payload, dtype="<f4", count=width * n, offset=pos).astype(np.float64)
+        values = _f32_array(np.frombuffer(payload, dtype="<f4", count=width * n, offset=pos))
         arrays.append(values.reshape(n, 2) if width == 2 else values)
         pos += size
     return Hello(
-        kind=kind, serial=serial, firmware=firmware, rate_hz=rate, rows=rows, cols=cols,
-        pitch_mm=(pitch_r, pitch_c), bits=bits, kpa_per_count=kpa,
+        kind=kind, serial=serial, firmware=firmware, rate_hz=_f32(rate), rows=rows, cols=cols,
+        pitch_mm=(_f32(pitch_r), _f32(pitch_c)), bits=bits, kpa_per_count=_f32(kpa),
         sensors_mm=arrays[0], sensor_area_mm2=arrays[1], protocol_min=pmin, protocol_max=pmax,
     )
 
@@ -323,9 +336,9 @@ def unpack_status(payload) -> Status:
     battery, flags, temperature, rate, dropped, rx_errors, faults = STATUS.unpack_from(payload)
     return Status(
         battery_pct=None if battery == NO_BATTERY else battery,
-        temperature_c=None if math.isnan(temperature) else temperature,
+        temperature_c=None if math.isnan(temperature) else _f32(temperature),
         streaming=bool(flags & STATUS_STREAMING),
-        rate_hz=rate,
+        rate_hz=_f32(rate),
         frames_dropped=dropped,
         rx_errors=rx_errors,
         sensor_faults=faults,
