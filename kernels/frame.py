@@ -1,0 +1,239 @@
+"""Per-frame analysis of a pressure mat (public wrapper).
+
+``FrameAnalyzer(rows, cols, pitch_mm=(row_pitch, col_pitch), threshold_kpa=10)``
+is built once per mat; ``.analyze(frame)`` is called for every frame (a
+float32, C-contiguous ``(rows, cols)`` array of kPa) and returns a
+:class:`FrameResult`: total force and centre of pressure, and up to two
+:class:`FootResult` (side, force, COP, contact area, peak pressure,
+rearfoot/midfoot/forefoot loads, heel point, long axis, a stable ``track_id``).
+
+Conventions (DESIGN 3): row 0 is the rearmost row, column 0 the leftmost; the
+centre of sensel ``[r, c]`` is ``x = (c + 0.5) * col_pitch``,
+``y = (r + 0.5) * row_pitch``; x runs to the patient's right, y forward; force
+N = sum(kPa * mm^2) * 1e-3, summed in float64.
+
+The analyzer keeps state between frames (foot tracks, left/right identity,
+each foot's stance footprint); call :meth:`FrameAnalyzer.reset` between
+patients or trials. The algorithm is written out step by step in
+:mod:`kernels.reference` (the specification and pure-Python fallback) and in
+``docs/metrics.md``; ``kernels._frame`` is the compiled twin with the same
+results. ``kernels.IMPLEMENTATION`` says which one runs.
+
+Bad values: NaN, infinite and negative pressures are treated as 0 and counted
+in ``FrameResult.invalid_sensels`` / ``negative_sensels`` (never turned into a
+number). A frame of the wrong type, dtype, shape or layout raises
+:class:`~kernels.errors.FrameError` from :func:`check_frame`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from kernels.errors import FrameError, ParameterError
+
+LEFT = "left"
+RIGHT = "right"
+#: Region cut-offs along the footprint's long axis from the heel (DESIGN 4.2,
+#: the automask cut-offs of Novel/pressuRe): rearfoot [0, 0.27), midfoot
+#: [0.27, 0.55), forefoot [0.55, 1].
+REGION_CUTS = (0.27, 0.55)
+REGION_NAMES = ("rearfoot", "midfoot", "forefoot")
+
+
+@dataclass(slots=True)
+class FootResult:
+    """One foot in one frame. Treat as read-only (not frozen only for speed).
+
+    ``regions_n``, ``axis_deg``, ``length_mm``, ``heel_mm`` and ``toe_mm``
+    describe the foot's *stance footprint*: every sensel the foot has loaded
+    since this contact began (so a heel strike loads the rearfoot and a
+    toe-off the forefoot). ``regions_n`` is None while that footprint is
+    shorter than ``min_region_length_mm`` (a heel alone cannot be split).
+    """
+
+    track_id: int  # stable while the foot stays on the mat; a new contact gets a new id
+    side: str | None  # 'left', 'right' or None while unknown
+    force_n: float
+    cop_mm: tuple[float, float]  # (x, y) on the mat
+    contact_area_mm2: float  # sensels at or above threshold in this frame
+    peak_kpa: float
+    regions_n: tuple[float, float, float] | None  # (rearfoot, midfoot, forefoot) N
+    axis_deg: float  # heel-to-toe direction, degrees from +x, in [0, 180) (90 = straight ahead)
+    length_mm: float  # stance footprint length along the axis
+    heel_mm: tuple[float, float]  # rear end of the footprint on its long axis
+    toe_mm: tuple[float, float]  # front end of the footprint on its long axis
+    bbox_rc: tuple[int, int, int, int]  # (row_min, col_min, row_max, col_max), inclusive, this frame
+    footprint_area_mm2: float  # area of the stance footprint
+    frames: int  # frames since this contact began (1 on the first)
+
+
+@dataclass(slots=True)
+class FrameResult:
+    """Everything the kiosk needs from one mat frame. Treat as read-only."""
+
+    force_n: float  # all sensels at or above threshold
+    cop_mm: tuple[float, float] | None  # None when force_n < min_force_n
+    feet: tuple[FootResult, ...]  # 0..2 feet: left, right, then side unknown (by x)
+    contact_area_mm2: float
+    peak_kpa: float  # highest valid pressure anywhere on the frame
+    stray_force_n: float  # force in blobs that belong to no foot (noise, a cane tip...)
+    invalid_sensels: int  # NaN or infinite values, treated as 0
+    negative_sensels: int  # negative values, treated as 0
+
+    @property
+    def left(self) -> FootResult | None:
+        for foot in self.feet:
+            if foot.side == LEFT:
+                return foot
+        return None
+
+    @property
+    def right(self) -> FootResult | None:
+        for foot in self.feet:
+            if foot.side == RIGHT:
+                return foot
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class FrameParams:
+    """Geometry and segmentation parameters (defaults suit an adult on an 5-10 mm mat).
+
+    threshold_kpa: sensels below it count as unloaded (noise floor).
+    min_force_n: total force below which a frame has no COP (DESIGN 3 contact threshold).
+    min_foot_force_n: a new foot needs at least this force; an existing foot is followed
+        down to its last sensel.
+    toe_gap_mm: a small blob this far (along the foot's axis) beyond a foot's front end
+        joins that foot (toes are often separate from the forefoot).
+    max_toe_area_mm2: blobs larger than this are never taken for toes; a blob that grows
+        past it (a heel landing just in front of the other foot in tandem walking) is
+        released to become its own foot.
+    max_foot_length_mm / max_foot_width_mm: a blob longer (rows) or wider (columns) than
+        one foot can be is split at the valley of its row/column sensel count.
+    valley_ratio: the valley must hold at most this share of the smaller peak.
+    side_min_dx_mm: two feet are told left/right by x only when their footprint centres
+        are at least this far apart sideways (not in tandem stance).
+    min_region_length_mm: shorter stance footprints get no region split.
+    """
+
+    rows: int
+    cols: int
+    row_pitch_mm: float
+    col_pitch_mm: float
+    threshold_kpa: float = 10.0
+    min_force_n: float = 10.0
+    min_foot_force_n: float = 10.0
+    toe_gap_mm: float = 40.0
+    max_toe_area_mm2: float = 1500.0
+    max_foot_length_mm: float = 340.0
+    max_foot_width_mm: float = 160.0
+    valley_ratio: float = 0.5
+    side_min_dx_mm: float = 50.0
+    min_region_length_mm: float = 100.0
+
+    def __post_init__(self) -> None:
+        for name in ("rows", "cols"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ParameterError(f"{name} must be a positive integer, got {value!r}")
+        if self.rows * self.cols > 1 << 24:
+            raise ParameterError(f"a {self.rows} x {self.cols} mat is too large (max 16M sensels)")
+        for name in ("row_pitch_mm", "col_pitch_mm", "threshold_kpa"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value > 0):
+                raise ParameterError(f"{name} must be a positive number, got {value!r}")
+        for name in ("min_force_n", "min_foot_force_n", "toe_gap_mm", "max_toe_area_mm2",
+                     "max_foot_length_mm", "max_foot_width_mm", "side_min_dx_mm",
+                     "min_region_length_mm"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value >= 0):
+                raise ParameterError(f"{name} must be a number >= 0, got {value!r}")
+        if not (0 < self.valley_ratio < 1):
+            raise ParameterError(f"valley_ratio must be between 0 and 1, got {self.valley_ratio!r}")
+
+
+def check_frame(frame: object, rows: int, cols: int) -> np.ndarray:
+    """Return ``frame`` if it is a float32 C-contiguous (rows, cols) array, else raise FrameError.
+
+    No conversion is done on purpose: a silent copy per frame would hide a
+    wrong calibration output and cost time in the live loop.
+    """
+    if not isinstance(frame, np.ndarray):
+        raise FrameError(
+            f"a mat frame must be a numpy array, got {type(frame).__name__}; "
+            "pass the calibrated kPa array (float32, shape (rows, cols))"
+        )
+    if frame.dtype != np.float32:
+        raise FrameError(
+            f"a mat frame must be float32 kPa, got dtype {frame.dtype}; "
+            "convert once in calibration (frame.astype(np.float32))"
+        )
+    if frame.shape != (rows, cols):
+        raise FrameError(
+            f"a mat frame must have shape ({rows}, {cols}) for this analyzer, got {frame.shape}; "
+            "build the FrameAnalyzer with the mat's own rows and columns"
+        )
+    if not frame.flags.c_contiguous:
+        raise FrameError(
+            "a mat frame must be C-contiguous (row-major); use np.ascontiguousarray(frame) "
+            "where the frame is produced"
+        )
+    return frame
+
+
+class FrameAnalyzer:
+    """Per-frame mat analysis with foot segmentation and left/right tracking.
+
+    Parameters are those of :class:`FrameParams` (``pitch_mm`` is
+    ``(row_pitch, col_pitch)`` in mm). ``implementation`` forces
+    ``"compiled"`` or ``"reference"``; by default the compiled kernel runs when
+    built (see ``kernels.IMPLEMENTATION``).
+    """
+
+    def __init__(self, rows: int, cols: int, pitch_mm: tuple[float, float] = (8.47, 8.47),
+                 threshold_kpa: float = 10.0, *, implementation: str | None = None, **params):
+        try:
+            row_pitch, col_pitch = pitch_mm
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"pitch_mm must be (row_pitch, col_pitch) in mm, got {pitch_mm!r}"
+            ) from None
+        try:
+            self.params = FrameParams(rows, cols, row_pitch, col_pitch, threshold_kpa, **params)
+        except TypeError as exc:  # an unknown keyword
+            raise ParameterError(f"FrameAnalyzer: {exc}") from None
+        from kernels import _backend
+
+        module = _backend.frame_module(implementation)
+        self.implementation = "compiled" if module.__name__.endswith("_frame") else "reference"
+        self._kernel = module.FrameKernel(self.params)
+        # Bind the kernel's method directly: the live loop calls this 100+ times a
+        # second and an extra Python frame would be a sizeable share of the cost.
+        self.analyze = self._kernel.analyze
+
+    def analyze(self, frame: np.ndarray) -> FrameResult:  # replaced per instance in __init__
+        """Analyse one float32 C-contiguous (rows, cols) kPa frame; see the module docstring."""
+        return self._kernel.analyze(frame)
+
+    def reset(self) -> None:
+        """Forget all tracks and side memory (new patient, new trial)."""
+        self._kernel.reset()
+
+    def foot_labels(self) -> np.ndarray:
+        """A copy of the last frame's sensel -> ``track_id`` map (int32, 0 = no foot)."""
+        return self._kernel.foot_labels()
+
+    def footprint(self, track_id: int) -> np.ndarray | None:
+        """A bool copy of the stance footprint of a foot on the mat, or None if it has left."""
+        return self._kernel.footprint(track_id)
+
+    @property
+    def rows(self) -> int:
+        return self.params.rows
+
+    @property
+    def cols(self) -> int:
+        return self.params.cols

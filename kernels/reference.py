@@ -1,0 +1,507 @@
+"""Numpy reference of the per-frame analysis: the specification, and the fallback.
+
+``kernels._frame`` implements exactly these steps in the same order (same
+tie-breaks, same formulas), so the two agree to rounding; the tests compare
+them on random and simulated frames. Read this file to know what a number
+means. Parameters are :class:`kernels.frame.FrameParams`.
+
+Per mat frame:
+
+1. **Clean.** NaN/inf and negative values count as 0 (and are counted).
+   Sensels at or above ``threshold_kpa`` are *active*; the rest count as 0.
+2. **Totals.** force = sum(p) * sensel area * 1e-3 N over active sensels; COP
+   the pressure-weighted centroid of sensel centres, or None under ``min_force_n``.
+3. **Blobs.** 8-connected components of the active sensels, numbered in
+   raster order of their first sensel.
+4. **Split blobs holding two feet.** (a) A blob that overlaps both feet of the
+   previous frame is divided sensel by sensel: a sensel keeps last frame's
+   foot, a new sensel goes to the foot whose last heel-toe segment is nearer.
+   (b) Otherwise a blob taller than ``max_foot_length_mm`` (tandem) or wider
+   than ``max_foot_width_mm`` (side by side) is cut at the deepest valley of
+   its per-row (resp. per-column) sensel count in the middle 60 % of its
+   extent, if that valley holds at most ``valley_ratio`` of the smaller peak.
+   The part holding the blob's first sensel keeps its number; the other
+   part is numbered after all blobs.
+5. **Assign pieces to feet** (two slots), largest first (sensel count,
+   then force, then number): a piece overlapping last frame's feet joins the
+   one it overlaps most. Of each foot's pieces the largest is its *main*;
+   a secondary piece bigger than ``max_toe_area_mm2`` is released. Then each
+   free piece, largest first: if it is toe-sized and lies in front of a foot
+   (along the main piece's long axis, at most ``toe_gap_mm`` past its front,
+   within its half-width plus one pitch sideways) it joins the nearest such
+   foot; else it starts a new foot if it carries ``min_foot_force_n`` and a
+   slot is free (a released piece that cannot goes back to its foot); else
+   it is stray.
+6. **Per foot**: force, COP, contact area, peak, bounding box. The *stance
+   footprint* is the union of the foot's sensels since its contact began;
+   its area-moment principal axis (oriented forward, +y) gives the heel and
+   toe ends (sensel extents included) and the length. A loaded sensel's
+   region is where its centre falls from the heel end, as a share (27 % /
+   55 %) of the foot length: the longer of this footprint and the longest
+   footprint of the same side since reset (so a heel strike, before the
+   forefoot has loaded, is still all rearfoot). No regions under
+   ``min_region_length_mm``.
+7. **Sides.** A side, once known, stays with the track. A foot of unknown
+   side takes the opposite of the other foot's known side; two feet of
+   unknown side at least ``side_min_dx_mm`` apart in footprint-centre x get
+   left = smaller x; a lone foot takes the side whose last known x is
+   nearer, once both are known and that far apart. Otherwise None.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+from kernels.frame import (
+    LEFT,
+    REGION_CUTS,
+    RIGHT,
+    FootResult,
+    FrameParams,
+    FrameResult,
+    check_frame,
+)
+from kernels.insole import InsoleResult, check_insole_frame
+
+_EIGHT = np.ones((3, 3), dtype=int)
+SLOTS = 2
+
+
+def principal_axis(sx, sy, sxx, syy, sxy, n):
+    """Centroid and forward-oriented unit long axis from raw area moments.
+
+    Raw sums (not centred) on purpose: the compiled kernel keeps running sums.
+    A footprint with no preferred direction (one sensel, a square) gets the
+    forward axis (0, 1).
+    """
+    mx, my = sx / n, sy / n
+    cxx = sxx / n - mx * mx
+    cyy = syy / n - my * my
+    cxy = sxy / n - mx * my
+    tol = 1e-9 * (abs(cxx) + abs(cyy)) + 1e-12
+    if abs(cxx - cyy) <= tol and abs(cxy) <= tol:
+        return mx, my, 0.0, 1.0
+    theta = 0.5 * math.atan2(2.0 * cxy, cxx - cyy)
+    ux, uy = math.cos(theta), math.sin(theta)
+    if uy < 0.0 or (uy == 0.0 and ux < 0.0):
+        ux, uy = -ux, -uy
+    return mx, my, ux, uy
+
+
+def _segment_dist2(px, py, ax, ay, bx, by):
+    """Squared distance from points (px, py) to the segment a-b."""
+    dx, dy = bx - ax, by - ay
+    den = dx * dx + dy * dy
+    if den > 0.0:
+        t = np.clip(((px - ax) * dx + (py - ay) * dy) / den, 0.0, 1.0)
+    else:
+        t = np.zeros_like(px)
+    ex = px - (ax + t * dx)
+    ey = py - (ay + t * dy)
+    return ex * ex + ey * ey
+
+
+class _Slot:
+    """One foot track."""
+
+    def __init__(self, rows, cols):
+        self.footprint = np.zeros((rows, cols), dtype=bool)
+        self.clear()
+
+    def clear(self):
+        self.live = False
+        self.track_id = 0
+        self.side = None
+        self.frames = 0
+        self.footprint[:] = False
+        self.geom = None  # last frame's stance-footprint geometry (see _geometry)
+
+
+class FrameKernel:
+    """Reference per-frame analyzer; use :class:`kernels.frame.FrameAnalyzer`."""
+
+    def __init__(self, params: FrameParams):
+        self.p = params
+        rows, cols = params.rows, params.cols
+        self.area = params.row_pitch_mm * params.col_pitch_mm
+        # Sensel centres (DESIGN 3).
+        self.x = (np.arange(cols) + 0.5) * params.col_pitch_mm
+        self.y = (np.arange(rows) + 0.5) * params.row_pitch_mm
+        self.slots = [_Slot(rows, cols) for _ in range(SLOTS)]
+        self.reset()
+
+    def reset(self):
+        for slot in self.slots:
+            slot.clear()
+        self.prev_slot = np.full((self.p.rows, self.p.cols), -1, dtype=np.int8)
+        self.labels = np.zeros((self.p.rows, self.p.cols), dtype=np.int32)
+        self.next_track_id = 1
+        self.last_x = {LEFT: None, RIGHT: None}
+        # Longest stance footprint seen per side: the foot's length for region cuts
+        # while a new stance has loaded only its heel.
+        self.foot_length = {LEFT: 0.0, RIGHT: 0.0}
+
+    # -- helpers used by the public wrapper -------------------------------------------
+    def foot_labels(self):
+        return self.labels.copy()
+
+    def footprint(self, track_id):
+        for slot in self.slots:
+            if slot.live and slot.track_id == track_id:
+                return slot.footprint.copy()
+        return None
+
+    # -- the analysis ------------------------------------------------------------------
+    def analyze(self, frame):
+        p_ = self.p
+        cols = p_.cols
+        check_frame(frame, p_.rows, p_.cols)
+
+        # 1. Clean.
+        p = frame.astype(np.float64)
+        invalid = ~np.isfinite(p)
+        negative = ~invalid & (p < 0)
+        p[invalid | negative] = 0.0
+        peak = float(p.max())
+        active = p >= p_.threshold_kpa
+        p[~active] = 0.0
+
+        # 2. Totals.
+        scale = self.area * 1e-3
+        total = float(p.sum())
+        force_n = total * scale
+        cop = None
+        if force_n >= p_.min_force_n and total > 0:
+            cop = (float((p.sum(axis=0) * self.x).sum() / total),
+                   float((p.sum(axis=1) * self.y).sum() / total))
+
+        # 3. Blobs, in raster order of their first sensel.
+        lab, n = ndimage.label(active, structure=_EIGHT)
+        flat = lab.ravel()
+        order = np.argsort(flat, kind="stable")
+        bounds = np.searchsorted(flat[order], np.arange(1, n + 2))
+        blobs = [order[bounds[k]:bounds[k + 1]] for k in range(n)]
+        blobs.sort(key=lambda idx: idx[0])
+
+        pf = p.ravel()
+        rr, cc = np.divmod(np.arange(p.size), cols)
+        xs = self.x[cc]
+        ys = self.y[rr]
+        prev = self.prev_slot.ravel()
+        live_before = [s.live for s in self.slots]
+
+        # 4. Split blobs holding two feet.
+        pieces = list(blobs)
+        extra = []
+        for k, idx in enumerate(blobs):
+            parts = self._history_split(idx, prev, live_before, xs, ys)
+            if parts is None:
+                parts = self._valley_split(idx, rr, cc)
+            if parts is not None:
+                pieces[k], other = parts
+                extra.append(other)
+        pieces += extra
+
+        stats = [self._stats(idx, pf, xs, ys, prev, live_before) for idx in pieces]
+
+        # 5. Assign pieces to feet.
+        owner, released_from = self._assign(stats, xs, ys)
+
+        # 6. Per foot.
+        stray = 0.0
+        foot_of = np.full(p.size, -1, dtype=np.int8)
+        for k, idx in enumerate(pieces):
+            if owner[k] < 0:
+                stray += stats[k]["force"]
+            else:
+                foot_of[idx] = owner[k]
+            gone = released_from[k]
+            if gone >= 0 and owner[k] != gone:
+                # A neighbour that was taken for part of this foot: not its footprint.
+                self.slots[gone].footprint.ravel()[idx] = False
+        feet_idx = {}
+        for s, slot in enumerate(self.slots):
+            idx = np.flatnonzero(foot_of == s)
+            if idx.size == 0:
+                slot.clear()
+                continue
+            if not slot.live:  # a new contact
+                slot.live = True
+                slot.track_id = self.next_track_id
+                self.next_track_id += 1
+            slot.frames += 1
+            slot.footprint.ravel()[idx] = True
+            slot.geom = self._geometry(np.flatnonzero(slot.footprint.ravel()), xs, ys)
+            feet_idx[s] = idx
+        self.prev_slot = foot_of.reshape(p.shape)
+
+        # 7. Sides.
+        self._decide_sides(list(feet_idx))
+
+        self.labels[:] = 0
+        feet = []
+        for s, idx in feet_idx.items():
+            slot = self.slots[s]
+            self.labels.ravel()[idx] = slot.track_id
+            feet.append(self._foot_result(slot, idx, pf, xs, ys, rr, cc, scale))
+        feet.sort(key=lambda f: ({LEFT: 0, RIGHT: 1}.get(f.side, 2), f.cop_mm[0], f.track_id))
+        return FrameResult(
+            force_n=force_n,
+            cop_mm=cop,
+            feet=tuple(feet),
+            contact_area_mm2=float(active.sum()) * self.area,
+            peak_kpa=peak,
+            stray_force_n=stray * scale,
+            invalid_sensels=int(invalid.sum()),
+            negative_sensels=int(negative.sum()),
+        )
+
+    # -- step 4 ---------------------------------------------------------------------------
+    def _history_split(self, idx, prev, live_before, xs, ys):
+        if not all(live_before):
+            return None
+        was = prev[idx]
+        if not ((was == 0).any() and (was == 1).any()):
+            return None
+        to = was.astype(np.int64)
+        fresh = was < 0
+        if fresh.any():
+            d = [_segment_dist2(xs[idx[fresh]], ys[idx[fresh]], *self.slots[s].geom["heel"],
+                                *self.slots[s].geom["toe"]) for s in range(SLOTS)]
+            to[fresh] = np.where(d[1] < d[0], 1, 0)
+        first = to[0]
+        return idx[to == first], idx[to != first]
+
+    def _valley_split(self, idx, rr, cc):
+        p_ = self.p
+        r, c = rr[idx], cc[idx]
+        for coord, pitch, limit in ((r, p_.row_pitch_mm, p_.max_foot_length_mm),
+                                    (c, p_.col_pitch_mm, p_.max_foot_width_mm)):
+            lo, hi = int(coord.min()), int(coord.max())
+            nbins = hi - lo + 1
+            if nbins * pitch <= limit or nbins < 3:
+                continue
+            profile = np.bincount(coord - lo, minlength=nbins)
+            m = nbins // 5
+            window = profile[m:nbins - m]
+            j = m + int(np.argmin(window))  # first deepest bin
+            left_peak = profile[: j + 1].max()
+            right_peak = profile[j:].max()
+            if profile[j] <= p_.valley_ratio * min(left_peak, right_peak):
+                in_first = (coord - lo <= j) == (coord[0] - lo <= j)
+                return idx[in_first], idx[~in_first]
+        return None
+
+    def _stats(self, idx, pf, xs, ys, prev, live_before):
+        x, y = xs[idx], ys[idx]
+        was = prev[idx]
+        return {
+            "n": idx.size,
+            "force": float(pf[idx].sum()),
+            "area_mm2": idx.size * self.area,
+            "sx": float(x.sum()), "sy": float(y.sum()),
+            "sxx": float((x * x).sum()), "syy": float((y * y).sum()), "sxy": float((x * y).sum()),
+            # the foot it was part of last frame (each piece overlaps at most one,
+            # step 4 having divided the others) and by how many sensels
+            "was": next((s for s in range(SLOTS) if live_before[s] and (was == s).any()), -1),
+            "overlap": max(int((was == s).sum()) for s in range(SLOTS)),
+            "idx": idx,
+        }
+
+    # -- step 5 ---------------------------------------------------------------------------
+    def _assign(self, stats, xs, ys):
+        """Owner slot of every piece (-1: stray), and the slot each released piece left."""
+        p_ = self.p
+        n = len(stats)
+        order = sorted(range(n), key=lambda k: (-stats[k]["n"], -stats[k]["force"], k))
+        owner = [-1] * n
+        released_from = [-1] * n
+        main = [-1] * SLOTS
+        # A foot's main piece is the one overlapping it most (ties: the larger), so a
+        # neighbour that grows fast cannot take over its identity.
+        for k in order:
+            s, ov = stats[k]["was"], stats[k]["overlap"]
+            if s >= 0 and (main[s] < 0 or ov > stats[main[s]]["overlap"]):
+                main[s] = k
+        for s in range(SLOTS):
+            if main[s] >= 0:
+                owner[main[s]] = s
+        # Other pieces that were part of a foot stay with it while they still fit one
+        # foot's length with its stance footprint; past that they are released.
+        for k in order:
+            s = stats[k]["was"]
+            if s < 0 or owner[k] >= 0:
+                continue
+            if self._joins(stats[k], self.slots[s].geom, xs, ys) is not None:
+                owner[k] = s
+            else:
+                released_from[k] = s
+        # Free pieces: toes or fragments of a foot, else a new foot, else stray.
+        for k in order:
+            if owner[k] >= 0:
+                continue
+            target, best_gap = -1, math.inf
+            for s in range(SLOTS):
+                if main[s] < 0:
+                    continue
+                if self.slots[s].live:
+                    geom = self.slots[s].geom
+                else:
+                    geom = self._piece_geom(stats[main[s]]["idx"], xs, ys)
+                gap = self._joins(stats[k], geom, xs, ys)
+                if gap is not None and gap < best_gap:
+                    target, best_gap = s, gap
+            if target >= 0:
+                owner[k] = target
+                continue
+            strong = stats[k]["force"] * self.area * 1e-3 >= p_.min_foot_force_n
+            free = [s for s in range(SLOTS) if main[s] < 0]
+            if free and (strong or released_from[k] >= 0):
+                main[free[0]] = k
+                owner[k] = free[0]
+            elif released_from[k] >= 0:
+                owner[k] = released_from[k]
+        return owner, released_from
+
+    def _joins(self, st, geom, xs, ys):
+        """Edge gap (mm) if piece ``st`` belongs with a foot of footprint ``geom``, else None.
+
+        It must lie within the foot's half-width (plus one pitch) of its long axis,
+        within ``toe_gap_mm`` of its front or rear end, and the two together must not
+        be longer than one foot (``max_foot_length_mm``).
+        """
+        p_ = self.p
+        mx, my, ux, uy = geom["mx"], geom["my"], geom["ux"], geom["uy"]
+        n = st["n"]
+        bx, by = st["sx"] / n, st["sy"] / n
+        t = -(bx - mx) * uy + (by - my) * ux
+        if abs(t) > geom["half_width"] + max(p_.row_pitch_mm, p_.col_pitch_mm):
+            return None
+        idx = st["idx"]
+        s = (xs[idx] - mx) * ux + (ys[idx] - my) * uy
+        ps_min, ps_max = float(s.min()), float(s.max())
+        length = max(geom["s_max"], ps_max) - min(geom["s_min"], ps_min) + geom["extent"]
+        if length > p_.max_foot_length_mm:
+            return None
+        gap = max(ps_min - geom["s_max"], geom["s_min"] - ps_max) - geom["extent"]
+        if gap > p_.toe_gap_mm:
+            return None
+        return gap
+
+    # -- step 6 ---------------------------------------------------------------------------
+    def _geometry(self, idx, xs, ys):
+        """Long axis, extents and heel/toe points of a set of sensels (a footprint)."""
+        x, y = xs[idx], ys[idx]
+        mx, my, ux, uy = principal_axis(float(x.sum()), float(y.sum()), float((x * x).sum()),
+                                        float((y * y).sum()), float((x * y).sum()), idx.size)
+        s = (x - mx) * ux + (y - my) * uy
+        t = -(x - mx) * uy + (y - my) * ux
+        s_min, s_max = float(s.min()), float(s.max())
+        # The sensel's own extent along the axis, so one sensel is one pitch long.
+        extent = abs(ux) * self.p.col_pitch_mm + abs(uy) * self.p.row_pitch_mm
+        heel_s = s_min - 0.5 * extent
+        toe_s = s_max + 0.5 * extent
+        return {
+            "mx": mx, "my": my, "ux": ux, "uy": uy, "s_min": s_min, "s_max": s_max,
+            "half_width": float(np.abs(t).max()), "extent": extent,
+            "length": toe_s - heel_s, "heel_s": heel_s,
+            "heel": (mx + heel_s * ux, my + heel_s * uy),
+            "toe": (mx + toe_s * ux, my + toe_s * uy),
+            "area": idx.size * self.area,
+        }
+
+    _piece_geom = _geometry
+
+    def _foot_result(self, slot, idx, pf, xs, ys, rr, cc, scale):
+        g = slot.geom
+        w = pf[idx]
+        total = float(w.sum())
+        x, y = xs[idx], ys[idx]
+        regions = None
+        length = g["length"]
+        if slot.side is not None:
+            length = max(length, self.foot_length[slot.side])
+        if length >= self.p.min_region_length_mm:
+            along = (x - g["mx"]) * g["ux"] + (y - g["my"]) * g["uy"] - g["heel_s"]
+            rear = along < REGION_CUTS[0] * length
+            mid = ~rear & (along < REGION_CUTS[1] * length)
+            fore = ~rear & ~mid
+            regions = (float(w[rear].sum()) * scale, float(w[mid].sum()) * scale,
+                       float(w[fore].sum()) * scale)
+        r, c = rr[idx], cc[idx]
+        return FootResult(
+            track_id=slot.track_id,
+            side=slot.side,
+            force_n=total * scale,
+            cop_mm=(float((w * x).sum() / total), float((w * y).sum() / total)),
+            contact_area_mm2=idx.size * self.area,
+            peak_kpa=float(w.max()),
+            regions_n=regions,
+            axis_deg=math.degrees(math.atan2(g["uy"], g["ux"])),
+            length_mm=g["length"],
+            heel_mm=g["heel"],
+            toe_mm=g["toe"],
+            bbox_rc=(int(r.min()), int(c.min()), int(r.max()), int(c.max())),
+            footprint_area_mm2=g["area"],
+            frames=slot.frames,
+        )
+
+    # -- step 7 ---------------------------------------------------------------------------
+    def _decide_sides(self, live):
+        p_ = self.p
+        if len(live) == 2:
+            a, b = (self.slots[s] for s in live)
+            ax, bx = a.geom["mx"], b.geom["mx"]
+            if a.side is None and b.side is not None:
+                a.side = _other(b.side)
+            elif b.side is None and a.side is not None:
+                b.side = _other(a.side)
+            elif a.side is None and b.side is None and abs(ax - bx) >= p_.side_min_dx_mm:
+                a.side, b.side = (LEFT, RIGHT) if ax < bx else (RIGHT, LEFT)
+        elif len(live) == 1:
+            a = self.slots[live[0]]
+            lx, rx = self.last_x[LEFT], self.last_x[RIGHT]
+            if a.side is None and lx is not None and rx is not None and abs(lx - rx) >= p_.side_min_dx_mm:
+                ax = a.geom["mx"]
+                a.side = LEFT if abs(ax - lx) <= abs(ax - rx) else RIGHT
+        for s in live:
+            slot = self.slots[s]
+            if slot.side is not None:
+                self.last_x[slot.side] = slot.geom["mx"]
+                self.foot_length[slot.side] = max(self.foot_length[slot.side], slot.geom["length"])
+
+
+def _other(side):
+    return RIGHT if side == LEFT else LEFT
+
+
+class InsoleKernel:
+    """Reference insole analysis; use :class:`kernels.insole.InsoleAnalyzer`.
+
+    force = sum(p_i * a_i) * 1e-3 N over sensors at or above the threshold;
+    COP = sum(p_i a_i x_i) / sum(p_i a_i); region loads likewise per region.
+    """
+
+    def __init__(self, geometry):
+        self.g = geometry
+
+    def analyze(self, frame):
+        g = self.g
+        check_insole_frame(frame, g.n)
+        p = frame.astype(np.float64)
+        invalid = ~np.isfinite(p)
+        negative = ~invalid & (p < 0)
+        p[invalid | negative] = 0.0
+        peak = float(p.max())
+        p[p < g.threshold_kpa] = 0.0
+        load = p * g.area_mm2  # kPa * mm^2 = mN
+        total = float(load.sum())
+        force = total * 1e-3
+        cop = None
+        if force >= g.min_force_n and total > 0:
+            cop = (float((load * g.x_mm).sum() / total), float((load * g.y_mm).sum() / total))
+        regions = tuple(float(load[g.region == k].sum()) * 1e-3 for k in range(3))
+        return InsoleResult(force, cop, regions, peak, int(invalid.sum()), int(negative.sum()))
