@@ -29,6 +29,7 @@ from gaitkiosk.errors import KioskError
 COMMANDS: list[str] = [
     "sessions",
     "db",
+    "analyze",
 ]
 
 EXIT_ERROR = 1

@@ -87,10 +87,11 @@ class ContactDetector:
 class FootStream:
     """One foot's samples turned into contact / off / step events.
 
-    ``update(t, force_n, cop_mm=None, regions_n=None, side=None, points_mm=None)``
-    per sample returns a (usually empty) list of :class:`Event`. ``points_mm``
-    are the centres of this foot's loaded sensels (mat only); their union over
-    the stance is the step's footprint.
+    ``update(t, force_n, cop_mm=None, regions_n=None, side=None, footprint=None)``
+    per sample returns a (usually empty) list of :class:`Event`. ``footprint``
+    (mat only) is the foot's stance footprint so far, a
+    :class:`~kernels.steps.Footprint` or a zero-argument callable making one
+    (called once, when the step completes); the latest one given is the step's.
     """
 
     def __init__(self, foot: str | None = None, *, source: str = "mat", pitch_mm: float = 0.0,
@@ -112,14 +113,14 @@ class FootStream:
         self._cop: list[tuple[float, float]] = []
         self._regions: list = []
         self._sides: dict[str | None, int] = {}
-        self._points: set[tuple[float, float]] = set()
+        self._footprint = None
         self._contact_t = math.nan
 
     @property
     def in_contact(self) -> bool:
         return self.detector.in_contact
 
-    def update(self, t, force_n, cop_mm=None, regions_n=None, side=None, points_mm=None) -> list[Event]:
+    def update(self, t, force_n, cop_mm=None, regions_n=None, side=None, footprint=None) -> list[Event]:
         kind = self.detector.update(t, force_n)
         events: list[Event] = []
         if kind == "contact":
@@ -132,8 +133,8 @@ class FootStream:
             self._cop.append((math.nan, math.nan) if cop_mm is None else (float(cop_mm[0]), float(cop_mm[1])))
             self._regions.append((math.nan,) * 3 if regions_n is None else tuple(float(r) for r in regions_n))
             self._sides[side] = self._sides.get(side, 0) + 1
-            if points_mm is not None:
-                self._points.update(map(tuple, np.asarray(points_mm, dtype=np.float64).reshape(-1, 2).tolist()))
+            if footprint is not None:
+                self._footprint = footprint
         if kind == "off":
             events.extend(self._finish(self.detector.crossing_t))
         return events
@@ -149,11 +150,7 @@ class FootStream:
             self.short_contacts += 1
             return events
         cop = np.array(self._cop, dtype=np.float64).reshape(-1, 2)
-        footprint = None
-        if self._points:
-            finite = cop[np.all(np.isfinite(cop), axis=1)]
-            toward = finite[-1] if len(finite) else None
-            footprint = Footprint.from_points(np.array(sorted(self._points)), self.pitch_mm, toward=toward)
+        footprint = self._footprint() if callable(self._footprint) else self._footprint
         step = Step(
             foot=side, contact_s=self._contact_t, off_s=off_t,
             t=np.array(self._t), force_n=np.array(self._f), cop_mm=cop,
@@ -188,3 +185,55 @@ def detect_steps(t, force_n, cop_mm=None, regions_n=None, foot: str | None = Non
     if n:
         events.extend(stream.close(float(t[-1])))
     return events, stream
+
+
+class MatStepAssembler:
+    """Steps on the mat from the per-frame analysis, as they happen.
+
+    ``update(t, result)`` with each :class:`kernels.frame.FrameResult` returns
+    the frame's events. Every foot track of :class:`kernels.frame.FrameAnalyzer`
+    (a new contact gets a new ``track_id``; the footprint stays put during the
+    stance) feeds its own :class:`FootStream`; a track that leaves the mat counts
+    as force 0. The step's footprint is the analyzer's stance footprint of the
+    track (heel and toe ends, sensel mask), taken on the stance's last frame.
+    """
+
+    def __init__(self, analyzer, *, on_n: float = CONTACT_ON_N, off_n: float = CONTACT_OFF_N,
+                 min_stance_s: float = MIN_STANCE_S):
+        self.analyzer = analyzer
+        params = analyzer.params
+        self.pitch_mm = (float(params.row_pitch_mm), float(params.col_pitch_mm))
+        self.options = {"on_n": on_n, "off_n": off_n, "min_stance_s": min_stance_s}
+        self.streams: dict[int, FootStream] = {}
+
+    def _footprint(self, foot):
+        mask = self.analyzer.footprint(foot.track_id)
+        heel, toe, length, pitch = foot.heel_mm, foot.toe_mm, foot.length_mm, self.pitch_mm
+        return lambda: Footprint.from_mat(heel, toe, length, mask, pitch)
+
+    def update(self, t: float, result) -> list[Event]:
+        events: list[Event] = []
+        seen = set()
+        for foot in result.feet:
+            tid = foot.track_id
+            seen.add(tid)
+            stream = self.streams.get(tid)
+            if stream is None:
+                stream = self.streams[tid] = FootStream(foot.side, source="mat", track=tid, **self.options)
+            keeps = stream.in_contact or foot.force_n >= stream.detector.on_n
+            events.extend(stream.update(
+                t, foot.force_n, foot.cop_mm, foot.regions_n, side=foot.side,
+                footprint=self._footprint(foot) if keeps else None,
+            ))
+        for tid in [k for k in self.streams if k not in seen]:
+            stream = self.streams.pop(tid)
+            events.extend(stream.update(t, 0.0))
+        return events
+
+    def close(self, t: float) -> list[Event]:
+        """End of the recording: stances still open are reported incomplete."""
+        events: list[Event] = []
+        for stream in self.streams.values():
+            events.extend(stream.close(t))
+        self.streams.clear()
+        return events

@@ -15,27 +15,15 @@ extension is missing. ``IMPLEMENTATION`` says which one runs.
 
 from __future__ import annotations
 
-import os
-import warnings
-
-from kernels import online_reference
+from kernels import _backend, online_reference
 from kernels.sway import prediction_ellipse_k
 
-if os.environ.get("GAITKIOSK_PURE") == "1":
+_compiled = _backend.compiled("_online")  # None when forced pure or not built (warns once)
+if _compiled is not None:
+    SwayAccumulator = _compiled.SwayAccumulator
+    IMPLEMENTATION = "compiled"
+else:
     SwayAccumulator = online_reference.SwayAccumulator
     IMPLEMENTATION = "reference"
-else:
-    try:
-        from kernels._online import SwayAccumulator
-        IMPLEMENTATION = "compiled"
-    except ImportError:  # not built: correct but slower
-        warnings.warn(
-            "kernels._online is not built; using the pure-Python sway accumulator "
-            "(run: python setup.py build_ext --inplace)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        SwayAccumulator = online_reference.SwayAccumulator
-        IMPLEMENTATION = "reference"
 
 __all__ = ["SwayAccumulator", "IMPLEMENTATION", "prediction_ellipse_k"]

@@ -69,6 +69,23 @@ class Footprint:
         return cls(heel_mm=(float(heel[0]), float(heel[1])), axis=(float(axis[0]), float(axis[1])),
                    length_mm=length, points_mm=pts, pitch_mm=pitch_mm)
 
+    @classmethod
+    def from_mat(cls, heel_mm, toe_mm, length_mm: float, mask: np.ndarray | None,
+                 pitch_mm: tuple[float, float]) -> Footprint | None:
+        """Footprint from the per-frame analysis of a mat: the stance footprint's heel
+        and toe ends (mm) and its bool sensel mask (rows, cols); ``pitch_mm`` (row, column)."""
+        heel = np.asarray(heel_mm, dtype=np.float64)
+        d = np.asarray(toe_mm, dtype=np.float64) - heel
+        norm = float(np.hypot(*d))
+        if not norm > 0 or not length_mm > 0:
+            return None
+        points = None
+        if mask is not None:
+            r, c = np.nonzero(mask)
+            points = np.column_stack([(c + 0.5) * pitch_mm[1], (r + 0.5) * pitch_mm[0]])
+        return cls(heel_mm=(float(heel[0]), float(heel[1])), axis=(float(d[0] / norm), float(d[1] / norm)),
+                   length_mm=float(length_mm), points_mm=points, pitch_mm=float(np.mean(pitch_mm)))
+
     def to_foot(self, p) -> tuple[float, float]:
         """(along the axis from the heel, across it toward the axis' left) of a point, mm."""
         d = np.asarray(p, dtype=np.float64) - self.heel_mm

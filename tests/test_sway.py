@@ -187,13 +187,14 @@ def test_online_refuses_bad_samples_without_crashing(Acc):
 
 def test_wrapper_says_which_implementation_runs(monkeypatch):
     import kernels.online as online
+    from kernels import _backend
 
     assert online.IMPLEMENTATION in ("compiled", "reference")
-    monkeypatch.setenv("GAITKIOSK_PURE", "1")
+    monkeypatch.setattr(_backend, "PURE", True)  # what GAITKIOSK_PURE=1 sets at import
     reloaded = importlib.reload(online)
     try:
         assert reloaded.IMPLEMENTATION == "reference"
         assert reloaded.SwayAccumulator is online_reference.SwayAccumulator
     finally:
-        monkeypatch.delenv("GAITKIOSK_PURE")
+        monkeypatch.undo()
         importlib.reload(online)

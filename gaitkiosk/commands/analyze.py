@@ -1,0 +1,50 @@
+"""``gaitkiosk analyze FILE``: the metrics report of a recording.
+
+FILE is a recording in the interchange format (``.npz``, DESIGN 4.1) or a
+COP-only CSV with columns ``t_s,x_mm,y_mm``. Prints a readable report; with
+``--json`` the DESIGN 4.2 report (metrics version 1, ``docs/metrics.md``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HELP = "report the balance and gait metrics of a recording (.npz) or a COP-only CSV"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("file", metavar="FILE", help="recording (.npz, interchange format) or COP CSV (t_s,x_mm,y_mm)")
+    parser.add_argument("--lowpass", metavar="HZ", type=float,
+                        help="low-pass the centre of pressure at HZ first (zero-phase Butterworth, 4th order, filtfilt)")
+    parser.add_argument("--window", metavar="START:END",
+                        help="analyse only START <= t < END seconds (either may be empty: 10: or :30)")
+
+
+def load(path: Path):
+    """A recording object with the DESIGN 4.1 arrays as attributes."""
+    from gaitkiosk.errors import UsageError
+
+    if not path.exists():
+        raise UsageError(f"{path} does not exist; give the path of a .npz recording or a COP .csv file")
+    if path.suffix.lower() == ".csv":
+        from kernels.cop_csv import read_cop_csv
+
+        return read_cop_csv(path)
+    if path.suffix.lower() == ".npz":
+        from device.recording import load_recording
+
+        return load_recording(path)
+    raise UsageError(f"{path}: unknown file type {path.suffix!r}; analyze reads .npz recordings and .csv COP files")
+
+
+def run(args, ctx) -> int:
+    from kernels.report import analyze_recording
+    from kernels.report_text import render
+    from kernels.series import parse_window
+
+    window = parse_window(args.window) if args.window else None
+    rec = load(Path(args.file))
+    report = analyze_recording(rec, lowpass_hz=args.lowpass, window=window)
+    report["file"] = Path(args.file).name
+    ctx.emit(report, render(report))
+    return 0
