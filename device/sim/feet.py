@@ -1,0 +1,47 @@
+"""What a scenario hands the patient for one instant: each foot's pose, load and COP.
+
+Scenarios (standing, walking) only decide *where* each foot is, *how much* it
+carries and *where* its centre of pressure should be; the patient turns that
+into pressure maps. Keeping this boundary small is what lets the two kinds of
+scenario share the footprint, mat, insole and sensor code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SIDES = ("left", "right")
+
+
+@dataclass(frozen=True)
+class FootState:
+    side: str
+    heel_mm: tuple[float, float]  # heel centre, mat frame
+    angle_deg: float  # long axis turned from +y toward +x (right toe-out > 0, left toe-out < 0)
+    force_n: float  # vertical load on this foot
+    cop_foot_mm: np.ndarray  # wanted COP in the foot (insole) frame; the foot clips it to its support
+    in_contact: bool
+
+
+@dataclass(frozen=True)
+class BodyState:
+    left: FootState
+    right: FootState
+    com_mm: tuple[float, float] | None = None  # whole-body centre of mass projected on the floor
+
+    def foot(self, side: str) -> FootState:
+        return self.left if side == "left" else self.right
+
+
+@dataclass(frozen=True, order=True)
+class GaitEvent:
+    """A truth gait event: a foot touches down ("contact") or lifts off ("off")."""
+
+    t: float
+    side: str
+    kind: str
+
+    def __iter__(self):  # unpacks as the (t, side, kind) tuple of the API
+        return iter((self.t, self.side, self.kind))

@@ -1,0 +1,248 @@
+"""Anatomical plantar-pressure footprint and the foot's roll-over.
+
+A foot is modelled as eight pressure "components" (heel, lateral midfoot band,
+three groups of metatarsal heads, hallux, two groups of lesser toes), each a
+compact dome ``(1 - r^2)^q`` over an ellipse. The medial arch has no component,
+so it stays unloaded, and the toes are separate blobs with a gap behind them.
+
+Everything is in the *foot frame* of DESIGN 3 (the insole frame): origin at the
+heel centre, y toward the toes, x to the patient's right. Dimensions scale with
+the foot length L; the rear edge of the foot is at y = -0.11 L and the tip of
+the longest toe at y = +0.89 L. Component positions follow the usual plantar
+anatomy (heel pad, lateral column, metatarsal heads at ~62-74 % of foot length,
+toes at ~78-90 %): see e.g. Cavanagh & Rodgers 1987 for the regions.
+
+How the load is spread over the components: a foot carrying force F with its
+centre of pressure at c (foot frame) gets component loads F * w_k, where
+w_k = b_k exp(lam . p_k) / Z is the exponential tilt of the resting weights b_k
+that puts the weighted mean of the component centres p_k exactly on c (the
+maximum-entropy spread with that mean). Each component's pressure integrates
+to its load, so the foot's COP *is* c by construction; roll-over is a path of c
+from the heel to the hallux.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+REAR_EDGE = -0.11  # rear edge of the foot, in foot lengths from the heel centre
+TOE_TIP = 0.89  # tip of the hallux
+REGION_CUTS = (0.27, 0.55)  # rear/mid/fore boundaries, fraction of length from the rear edge (DESIGN 4.2)
+REGIONS = ("rear", "mid", "fore")
+DOME_Q = 1.2  # dome exponent: flat-ish top, soft edge
+
+# name, u (fraction of length from the rear edge), x (L, + = lateral on the RIGHT foot),
+# half-width (L), half-length (L), resting weight (share of the foot's load in quiet stance)
+_COMPONENTS = (
+    ("heel", 0.115, 0.000, 0.115, 0.115, 0.52),
+    ("midfoot_lateral", 0.400, 0.105, 0.050, 0.170, 0.10),
+    ("mth1", 0.700, -0.125, 0.065, 0.065, 0.10),
+    ("mth23", 0.715, -0.025, 0.068, 0.065, 0.12),
+    ("mth45", 0.655, 0.100, 0.060, 0.070, 0.08),
+    ("hallux", 0.885, -0.105, 0.050, 0.055, 0.05),
+    ("toes23", 0.865, -0.020, 0.035, 0.040, 0.02),
+    ("toes45", 0.810, 0.065, 0.030, 0.035, 0.01),
+)
+COMPONENT_NAMES = tuple(c[0] for c in _COMPONENTS)
+
+
+def dome(dx: np.ndarray, dy: np.ndarray, ax: float, ay: float) -> np.ndarray:
+    """Unnormalised dome ``(1 - r^2)^q`` on an ellipse with half-axes (ax, ay)."""
+    r2 = (dx / ax) ** 2 + (dy / ay) ** 2
+    return np.power(np.clip(1.0 - r2, 0.0, None), DOME_Q)
+
+
+def dome_integral(ax: float, ay: float) -> float:
+    """Exact area integral of :func:`dome` (pi a b / (q + 1))."""
+    return float(np.pi * ax * ay / (DOME_Q + 1.0))
+
+
+@dataclass(frozen=True)
+class FootTemplate:
+    """The pressure components of one foot (side "left" or "right") of length L mm."""
+
+    length_mm: float
+    side: str
+    width_scale: float = 1.0
+    centres: np.ndarray = field(init=False, repr=False)  # (K, 2) mm, foot frame
+    half_axes: np.ndarray = field(init=False, repr=False)  # (K, 2) mm
+    base_weights: np.ndarray = field(init=False, repr=False)  # (K,), sums to 1
+    region_fractions: np.ndarray = field(init=False, repr=False)  # (K, 3) rear/mid/fore
+    support: np.ndarray = field(init=False, repr=False)  # (M, 2) convex polygon of reachable COPs
+
+    def __post_init__(self) -> None:
+        if self.side not in ("left", "right"):
+            raise ValueError(f"foot side must be 'left' or 'right', not {self.side!r}")
+        L = float(self.length_mm)
+        mirror = 1.0 if self.side == "right" else -1.0  # lateral is +x on the right foot only
+        comp = np.array([c[1:] for c in _COMPONENTS], dtype=np.float64)
+        centres = np.column_stack([mirror * comp[:, 1] * L * self.width_scale, (comp[:, 0] + REAR_EDGE) * L])
+        half = np.column_stack([comp[:, 2] * L * self.width_scale, comp[:, 3] * L])
+        weights = comp[:, 4] / comp[:, 4].sum()
+        object.__setattr__(self, "centres", centres)
+        object.__setattr__(self, "half_axes", half)
+        object.__setattr__(self, "base_weights", weights)
+        object.__setattr__(self, "region_fractions", self._region_fractions())
+        object.__setattr__(self, "support", _shrink(_convex_hull(centres), 0.9))
+
+    @property
+    def rear_edge_mm(self) -> float:
+        return REAR_EDGE * self.length_mm
+
+    @property
+    def toe_tip_mm(self) -> float:
+        return TOE_TIP * self.length_mm
+
+    def neutral_cop(self) -> np.ndarray:
+        """Foot-frame COP of quiet stance (the resting weights)."""
+        return self.base_weights @ self.centres
+
+    def _region_fractions(self) -> np.ndarray:
+        # Integrate each dome along y on a fine grid and split at the 27 % / 55 % cuts.
+        L = self.length_mm
+        cuts = [(REAR_EDGE + c) * L for c in REGION_CUTS]
+        out = np.zeros((len(self.centres), 3))
+        for k, ((cx, cy), (ax, ay)) in enumerate(zip(self.centres, self.half_axes, strict=True)):
+            ys = np.linspace(cy - ay, cy + ay, 801)
+            xs = np.linspace(cx - ax, cx + ax, 81)
+            prof = dome(xs[None, :] - cx, ys[:, None] - cy, ax, ay).sum(axis=1)
+            total = prof.sum()
+            rear = prof[ys < cuts[0]].sum() / total
+            fore = prof[ys >= cuts[1]].sum() / total
+            out[k] = (rear, 1.0 - rear - fore, fore)
+        return out
+
+    def clip_cop(self, cop: np.ndarray) -> np.ndarray:
+        """The nearest COP this foot can produce (inside its support polygon)."""
+        return project_to_polygon(np.asarray(cop, dtype=np.float64), self.support)
+
+    def weights_for_cop(self, cop: np.ndarray) -> np.ndarray:
+        """Component load shares (K,) whose weighted centre is ``cop`` (clipped to the support)."""
+        target = self.clip_cop(cop)
+        scale = self.length_mm
+        p = (self.centres - self.neutral_cop()) / scale
+        g = (target - self.neutral_cop()) / scale
+        lam = np.zeros(2)
+        logb = np.log(self.base_weights)
+        w = self.base_weights
+        for _ in range(30):  # Newton on the convex dual; converges in a handful of steps
+            z = logb + p @ lam
+            w = np.exp(z - z.max())
+            w /= w.sum()
+            mean = w @ p
+            resid = mean - g
+            if abs(resid[0]) + abs(resid[1]) < 1e-9:
+                break
+            d = p - mean
+            hess = (d * w[:, None]).T @ d + 1e-12 * np.eye(2)
+            step = np.linalg.solve(hess, resid)
+            # damp large steps: the target can sit close to the hull where the dual is flat
+            norm = float(np.hypot(*step))
+            if norm > 5.0:
+                step *= 5.0 / norm
+            lam -= step
+        return w
+
+    def pressure(self, points: np.ndarray, loads_n: np.ndarray) -> np.ndarray:
+        """Exact pressure (kPa) at foot-frame points (..., 2) for component loads (K,) in N."""
+        pts = np.asarray(points, dtype=np.float64)
+        out = np.zeros(pts.shape[:-1])
+        for k in range(len(self.centres)):
+            if loads_n[k] <= 0:
+                continue
+            ax, ay = self.half_axes[k]
+            shape = dome(pts[..., 0] - self.centres[k, 0], pts[..., 1] - self.centres[k, 1], ax, ay)
+            # N / mm^2 = 1e3 kPa: kPa = N / mm^2 * 1e3
+            out += loads_n[k] * shape / dome_integral(ax, ay) * 1e3
+        return out
+
+    def outline(self, n: int = 64) -> np.ndarray:
+        """Convex outline (M, 2) of the loaded footprint, for drawing and tests."""
+        ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+        pts = [c + h * np.column_stack([np.cos(ang), np.sin(ang)]) for c, h in zip(self.centres, self.half_axes, strict=True)]
+        return _convex_hull(np.vstack(pts))
+
+
+# --- small plane geometry -------------------------------------------------------------
+
+
+def foot_to_mat(points: np.ndarray, heel_mm: tuple[float, float], angle_deg: float) -> np.ndarray:
+    """Foot-frame points (..., 2) to the mat frame; ``angle_deg`` turns the long axis toward +x."""
+    a = np.deg2rad(angle_deg)
+    c, s = np.cos(a), np.sin(a)
+    x, y = points[..., 0], points[..., 1]
+    return np.stack([heel_mm[0] + x * c + y * s, heel_mm[1] - x * s + y * c], axis=-1)
+
+
+def mat_to_foot(points: np.ndarray, heel_mm: tuple[float, float], angle_deg: float) -> np.ndarray:
+    """Inverse of :func:`foot_to_mat`."""
+    a = np.deg2rad(angle_deg)
+    c, s = np.cos(a), np.sin(a)
+    dx, dy = points[..., 0] - heel_mm[0], points[..., 1] - heel_mm[1]
+    return np.stack([dx * c - dy * s, dx * s + dy * c], axis=-1)
+
+
+def _convex_hull(points: np.ndarray) -> np.ndarray:
+    """Andrew's monotone chain; counter-clockwise, no repeated end point."""
+    pts = sorted(map(tuple, np.asarray(points, dtype=np.float64)))
+    if len(pts) <= 2:
+        return np.array(pts)
+
+    def cross(o, a, b):
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list = []
+    for p in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    upper: list = []
+    for p in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return np.array(lower[:-1] + upper[:-1])
+
+
+def convex_hull(points: np.ndarray) -> np.ndarray:
+    """Convex hull polygon (counter-clockwise) of points (N, 2)."""
+    return _convex_hull(points)
+
+
+def _shrink(poly: np.ndarray, factor: float) -> np.ndarray:
+    centre = poly.mean(axis=0)
+    return centre + (poly - centre) * factor
+
+
+def inside_polygon(point: np.ndarray, poly: np.ndarray) -> bool:
+    """True if ``point`` is inside (or on) the convex counter-clockwise polygon."""
+    a = poly
+    b = np.roll(poly, -1, axis=0)
+    cross = (b[:, 0] - a[:, 0]) * (point[1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (point[0] - a[:, 0])
+    return bool(np.all(cross >= -1e-9))
+
+
+def project_to_polygon(point: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    """The point itself if inside the convex polygon, else the nearest point of its boundary."""
+    if inside_polygon(point, poly):
+        return point.copy()
+    a = poly
+    b = np.roll(poly, -1, axis=0)
+    ab = b - a
+    t = np.clip(((point - a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0.0, 1.0)
+    near = a + ab * t[:, None]
+    d = ((near - point) ** 2).sum(axis=1)
+    return near[int(np.argmin(d))]
+
+
+def distance_to_edge(point: np.ndarray, poly: np.ndarray) -> float:
+    """Signed distance from ``point`` to the polygon's boundary (+ inside, - outside)."""
+    a = poly
+    b = np.roll(poly, -1, axis=0)
+    ab = b - a
+    t = np.clip(((point - a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0.0, 1.0)
+    near = a + ab * t[:, None]
+    d = float(np.sqrt(((near - point) ** 2).sum(axis=1).min()))
+    return d if inside_polygon(point, poly) else -d
