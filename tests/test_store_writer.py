@@ -1,0 +1,161 @@
+"""The recording writer: bit-exact streaming, never blocking, loud about loss, safe when the disk fills."""
+
+import sqlite3
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from device.frames import RawFrame
+from store import open_store
+from store.errors import DiskFullError, LowDiskError
+from store.patients import Patient
+from store.retention import MB
+
+
+def frames(serial, kind, n, shape, seed=0, t0=100.0, rate=100.0, seq0=0):
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        counts = rng.integers(0, 4096, shape).astype(np.uint16)
+        counts[counts < 2500] = 0  # mostly empty, like a mat
+        yield RawFrame(serial, kind, (seq0 + i) & 0xFFFFFFFF, i / rate, t0 + i / rate, counts)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path)
+    yield s
+    s.close()
+
+
+def _session(store):
+    patient = store.patients.add(Patient(code="P-1"))
+    session = store.sessions.start(patient.id)
+    trial = store.trials.start(session.id, "quiet_stance")
+    return session, trial
+
+
+def test_frames_stream_in_and_read_back_bit_exact(store):
+    session, trial = _session(store)
+    commits = []
+    writer = store.recording_writer(session.id, trial_id=trial.id, chunk_s=0.25, min_free_bytes=0,
+                                    calibration_ids={"MAT-7": "cal-mat"}, on_commit=commits.append).start()
+    mat = list(frames("MAT-7", "mat", 120, (48, 48)))
+    left = list(frames("INS-L", "insole_left", 120, (16,), seed=1, seq0=2**32 - 50))
+    for a, b in zip(mat, left, strict=True):
+        assert writer.put(a) and writer.put(b)
+    stats = writer.stop()
+    assert stats.error is None and stats.dropped == 0 and stats.committed_frames == 240
+    recs = {r.kind: r for r in store.recordings.for_trial(trial.id)}
+    assert set(recs) == {"mat", "insole_left"}
+    assert recs["mat"].calibration_id == "cal-mat" and recs["insole_left"].calibration_id is None
+    assert recs["mat"].status == "complete" and recs["mat"].frames == 120
+    assert recs["mat"].t_origin == 100.0
+    assert recs["insole_left"].seq_gaps == 0  # the u32 wrap is not a gap
+    got = store.recordings.read(recs["mat"].id)
+    assert np.array_equal(got.counts, np.stack([f.counts for f in mat]))
+    assert got.t_host.tolist() == [f.t_host for f in mat]
+    assert store.recordings.read(recs["insole_left"].id).seq[49:51].tolist() == [2**32 - 1, 0]
+    assert recs["mat"].chunks > 1  # ~0.25 s chunks, not one blob
+    for c in commits:
+        assert store.recordings.read_chunk(c.recording_id, c.idx).digest() == c.digest
+
+
+def test_put_never_blocks_and_every_lost_frame_is_counted(store):
+    session, _ = _session(store)
+    release = threading.Event()
+
+    def slow_disk(_path):  # the SD card stalls: the writer waits, the reader must not
+        release.wait(5)
+        return 10**12
+
+    writer = store.recording_writer(session.id, chunk_s=0.05, queue_frames=40, min_free_bytes=1,
+                                    disk_free=lambda p: 10**12).start()
+    writer.disk_free = slow_disk
+    accepted, slowest = 0, 0.0
+    all_frames = list(frames("MAT-1", "mat", 400, (48, 48)))
+    for f in all_frames:
+        t = time.perf_counter()
+        accepted += writer.put(f)
+        slowest = max(slowest, time.perf_counter() - t)
+    release.set()
+    stats = writer.stop()
+    assert slowest < 0.05, f"put() blocked for {slowest:.3f} s"
+    assert stats.dropped == 400 - accepted > 0
+    rec = store.recordings.for_session(session.id)[0]
+    assert rec.dropped == stats.dropped
+    assert rec.frames == accepted  # everything accepted was stored
+    assert rec.frames + rec.dropped == len(all_frames)
+
+
+def test_sequence_gaps_and_shape_changes_are_counted(store):
+    session, _ = _session(store)
+    writer = store.recording_writer(session.id, min_free_bytes=0).start()
+    fs = list(frames("I", "insole_right", 10, (16,)))
+    for f in fs[:3] + fs[6:]:
+        writer.put(f)
+    writer.put(RawFrame("I", "insole_right", 10, 0.1, 100.1, np.zeros(8, np.uint16)))
+    stats = writer.stop()
+    rec = store.recordings.for_session(session.id)[0]
+    assert (stats.seq_gaps, rec.seq_gaps, stats.rejected, rec.frames) == (3, 3, 1, 7)
+
+
+def test_full_disk_stops_recording_clearly_and_keeps_what_was_stored(store, tmp_path):
+    session, trial = _session(store)
+    commits, errors = [], []
+    size = (tmp_path / "gaitkiosk.db").stat().st_size
+    writer = store.recording_writer(session.id, trial_id=trial.id, chunk_s=0.1, min_free_bytes=0,
+                                    max_db_bytes=size + 3 * MB, on_commit=commits.append,
+                                    on_error=errors.append).start()
+    rng = np.random.default_rng(5)
+    for i in range(4000):  # incompressible frames: ~4.6 KB each, far past the 3 MB cap
+        if not writer.put(RawFrame("MAT", "mat", i, i / 100, i / 100, rng.integers(0, 65535, (48, 48), dtype=np.uint16))):
+            if writer.error:
+                break
+            time.sleep(0.01)
+    writer.stop()
+    assert isinstance(writer.error, DiskFullError) and errors == [writer.error]
+    message = str(writer.error)
+    assert "full" in message and "recording stopped" in message and "intact" in message
+    assert not writer.put(RawFrame("MAT", "mat", 0, 0, 0, np.zeros((48, 48), np.uint16)))  # refused, counted
+    assert commits, "some chunks were stored before the disk filled"
+    # The kiosk keeps running: the main connection reads and writes as before.
+    assert [r[0] for r in store.db.execute("PRAGMA integrity_check")] == ["ok"]
+    for c in commits:
+        assert store.recordings.read_chunk(c.recording_id, c.idx).digest() == c.digest
+    rec = store.recordings.get(commits[0].recording_id)
+    assert rec.status == "failed" and "full" in rec.status_reason
+    assert rec.chunks == len(commits)
+    store.trials.finish(trial.id, status="stopped", reason="disk full")
+    store.sessions.finish(session.id, status="incomplete", reason=message)
+    assert store.sessions.get(session.id).status == "incomplete"
+
+
+def test_low_disk_refuses_to_start_and_stops_a_running_recording(store):
+    session, _ = _session(store)
+    with pytest.raises(LowDiskError, match="recording stopped so stored sessions stay safe"):
+        store.recording_writer(session.id, min_free_bytes=500 * MB, disk_free=lambda p: 100 * MB).start()
+    free = [900 * MB]
+    writer = store.recording_writer(session.id, chunk_s=0.05, min_free_bytes=500 * MB,
+                                    disk_free=lambda p: free[0]).start()
+    fs = frames("MAT", "mat", 200, (48, 48))
+    for i, f in enumerate(fs):
+        if i == 60:
+            free[0] = 100 * MB  # the disk fills up during the drill
+        writer.put(f)
+        time.sleep(0.001)
+    writer.stop()
+    assert isinstance(writer.error, LowDiskError) and "500 MB" in str(writer.error)
+    rec = store.recordings.for_session(session.id)[0]
+    assert rec.status == "failed" and rec.frames >= 5
+    assert store.recordings.read(rec.id).frames == rec.frames
+
+
+def test_writer_refuses_a_database_another_process_left_unmigrated(tmp_path):
+    from store.writer import RecordingWriter
+
+    path = tmp_path / "x.db"
+    sqlite3.connect(path).close()
+    with pytest.raises(Exception, match="gaitkiosk schema"):
+        RecordingWriter(path, "s").start()
