@@ -1,0 +1,670 @@
+"""One reader thread per sensor: bytes from a port URL in, RawFrames out.
+
+A :class:`DeviceReader` is built from a port URL and opened with
+``serial.serial_for_url``: ``/dev/gaitkiosk/mat`` on a unit, ``sim://mat``
+for the virtual patient, ``replay://file.npz`` for a recording, a pty path in
+tests. Its thread only moves bytes (STYLE 3): the pure ``framing.Deframer``
+turns them into packets, :class:`~device.clock.ClockAligner` puts each frame
+on the host clock, and the frame goes into a bounded :class:`FrameQueue`.
+
+The life of a link (``status().state``):
+
+``connecting`` -> ``handshake`` (wait for the device's HELLO; ask with
+GET_HELLO if none comes; agree a protocol version) -> ``streaming`` (START
+sent; frames flow) -> on silence, a read error or an unplugged cable:
+``disconnected``, then reopen every ``reconnect_interval_s`` -- looking the
+sensor up again by its USB serial number if its port path is gone -- and
+handshake again. ``incompatible``: the device speaks a protocol version this
+kiosk does not (the reason says which side to update); retried slowly in case
+it is re-flashed. ``finished``: a replayed recording ended. ``stopped``:
+:meth:`close` was called.
+
+Nothing a device sends can stop the thread: every bad packet is counted
+(:class:`LinkCounters`), logged at most every few seconds, and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import serial
+from serial.tools import list_ports
+
+from device import framing, ports
+from device.clock import ClockAligner
+from device.errors import DeviceError, FrameError, PortNotFoundError, VersionError
+from device.framequeue import FrameQueue
+from device.frames import RawFrame
+from device.framing import (
+    BROADCAST,
+    FRAME_TYPES,
+    Ack,
+    Command,
+    CommandOp,
+    Hello,
+    Packet,
+    PacketType,
+    Status,
+)
+
+log = logging.getLogger(__name__)
+
+CONNECTING = "connecting"
+HANDSHAKE = "handshake"
+STREAMING = "streaming"
+IDLE = "idle"  # connected, streaming stopped on request
+DISCONNECTED = "disconnected"
+INCOMPATIBLE = "incompatible"
+FINISHED = "finished"
+STOPPED = "stopped"
+
+HELLO_PROBE_S = 0.25  # wait this long for a spontaneous HELLO before asking
+HELLO_RETRY_S = 0.5
+INCOMPATIBLE_RETRY_S = 5.0
+LOG_EVERY_S = 5.0  # at most one fault log line per device per interval
+U32 = 1 << 32
+
+
+class CommandError(DeviceError):
+    """A device refused a command or did not acknowledge it in time."""
+
+
+@dataclass
+class LinkCounters:
+    """Per-device totals since the reader was made (across reconnects)."""
+
+    frames: int = 0  # frames delivered to the queue (including ones it later dropped)
+    bytes: int = 0
+    packets: int = 0  # valid packets of every type
+    crc_failures: int = 0
+    cobs_failures: int = 0
+    version_errors: int = 0
+    malformed: int = 0  # bad length, geometry or field value; unknown types; oversize
+    resyncs: int = 0  # bad packets skipped to the next delimiter (sum of the faults above)
+    gaps: int = 0  # sequence-number gaps
+    lost_packets: int = 0  # packets missing inside those gaps
+    duplicates: int = 0
+    device_resets: int = 0  # sequence restarted or clock jumped: the device rebooted
+    dropped_by_queue: int = 0  # oldest frames discarded because the consumer fell behind
+    frames_before_hello: int = 0  # frames ignored while the device was not yet identified
+    silences: int = 0  # times the device went quiet for silence_timeout_s
+    reconnects: int = 0  # successful handshakes after a lost link
+    open_failures: int = 0  # reopen attempts that failed
+    handshake_failures: int = 0
+    command_timeouts: int = 0
+    commands_refused: int = 0
+    internal_errors: int = 0  # bugs caught so the thread survives (see the log)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReaderStatus:
+    """A snapshot for the diagnostics screen, `gaitkiosk demo` and recordings' meta."""
+
+    name: str
+    url: str
+    port: str  # the port actually open (differs from url after a re-find)
+    state: str
+    reason: str  # why it is not streaming, or the last fault; "" when all is well
+    hello: Hello | None
+    counters: dict[str, int]
+    rate_hz: float  # measured frames per second over the last ~second
+    last_frame_age_s: float | None
+    clock_offset_s: float
+    clock_drift_ppm: float
+    device_status: Status | None = None
+    usb_serial: str = ""
+
+    def identity(self) -> dict[str, Any]:
+        """Who the device said it is (JSON-friendly), {} before its HELLO."""
+        h = self.hello
+        if h is None:
+            return {}
+        return {
+            "kind": h.kind.label, "serial": h.serial, "firmware": h.firmware, "rate_hz": h.rate_hz,
+            "rows": h.rows, "cols": h.cols, "pitch_mm": list(h.pitch_mm), "bits": h.bits,
+            "kpa_per_count": h.kpa_per_count, "protocol": [h.protocol_min, h.protocol_max],
+        }
+
+
+class _LinkLost(Exception):
+    """The session ends: reopen the port."""
+
+    def __init__(self, reason: str, retry_s: float | None = None):
+        super().__init__(reason)
+        self.retry_s = retry_s
+
+
+class _Finished(Exception):
+    """The source has nothing more to send (a replay ended)."""
+
+
+@dataclass
+class _Pending:
+    op: CommandOp | int
+    event: threading.Event = field(default_factory=threading.Event)
+    ack: Ack | None = None
+
+
+class DeviceReader:
+    """Reads one sensor from a port URL in a background thread.
+
+    ``open()`` opens the port once in the caller's thread, so a port that does
+    not exist fails right there with a clear :class:`PortNotFoundError`; after
+    that every loss is handled in the thread. Frames arrive in :attr:`frames`
+    (or :meth:`get`); :meth:`status` tells what the link is doing.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        queue_frames: int = 256,
+        baudrate: int = 921600,
+        hello_timeout_s: float = 2.0,
+        silence_timeout_s: float = 1.0,
+        reconnect_interval_s: float = 0.5,
+        read_timeout_s: float = 0.05,
+        usb_ids: tuple[str, ...] | list[str] = (),
+        stream: bool = True,
+        rate_hz: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        serial_for_url: Callable[..., Any] = serial.serial_for_url,
+        comports: Callable[[], Any] = list_ports.comports,
+        locate: Callable[[str], str | None] | None = None,
+    ) -> None:
+        self.url = url
+        self.name = name or url
+        self.frames: FrameQueue[RawFrame] = FrameQueue(queue_frames)
+        self.baudrate = baudrate
+        self.hello_timeout_s = hello_timeout_s
+        self.silence_timeout_s = silence_timeout_s
+        self.reconnect_interval_s = reconnect_interval_s
+        self.read_timeout_s = read_timeout_s
+        self.usb_ids = list(usb_ids)
+        self.clock = clock
+        self._serial_for_url = serial_for_url
+        self._comports = comports
+        self._locate = locate
+        self.counters = LinkCounters()
+        self.aligner = ClockAligner()
+        self._want_streaming = stream
+        self._want_rate = rate_hz
+        self._state = CONNECTING
+        self._reason = ""
+        self._hello: Hello | None = None
+        self._address = BROADCAST
+        self._device_status: Status | None = None
+        self._usb_serial = ""
+        self._port_url = url
+        self._port: Any = None
+        self._connected = False  # handshake done on the current port
+        self._ever_connected = False
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._ready = threading.Event()  # set on every successful handshake
+        self._write_lock = threading.Lock()
+        self._status_lock = threading.Lock()
+        self._cmd_seq = 0
+        self._pending: dict[int, _Pending] = {}
+        self._own_commands: dict[int, CommandOp | int] = {}
+        self._deframer = framing.Deframer(on_error=self._on_frame_error)
+        self._last_seq: int | None = None
+        self._session_hello = False
+        self._last_frame_host: float | None = None
+        self._rate_mark = (0.0, 0)  # (host time, frames) at the last rate update
+        self._rate_hz = 0.0
+        self._last_log = -1e9
+        self._unlogged = 0
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def open(self) -> DeviceReader:
+        """Open the port (raising a clear error if it cannot be) and start the thread."""
+        if self._thread is not None:
+            raise DeviceError(f"{self.name}: reader already open")
+        self._port = self._open_port(self.url)
+        self._usb_serial = self._find_usb_serial(self.url)
+        self._thread = threading.Thread(target=self._run, name=f"reader {self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    start = open
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop streaming (best effort), close the port and end the thread."""
+        self._stopping.set()
+        port = self._port
+        if port is not None and hasattr(port, "cancel_read"):
+            try:
+                port.cancel_read()
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._set_state(STOPPED, "")
+
+    def __enter__(self) -> DeviceReader:
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def wait_ready(self, timeout: float) -> Hello:
+        """Block until the handshake is done; raise DeviceError with the reason if not in time."""
+        if not self._ready.wait(timeout):
+            st = self.status()
+            raise DeviceError(
+                f"{self.name} is not ready after {timeout:g} s: {st.state}"
+                + (f" ({st.reason})" if st.reason else "")
+            )
+        return self._hello
+
+    def get(self, timeout: float | None = None) -> RawFrame | None:
+        """The oldest queued frame, waiting up to ``timeout`` s; None if none came."""
+        return self.frames.get(timeout)
+
+    @property
+    def hello(self) -> Hello | None:
+        return self._hello
+
+    def status(self) -> ReaderStatus:
+        with self._status_lock:
+            counters = self.counters.as_dict()
+            counters["dropped_by_queue"] = self.frames.dropped
+            now = self.clock()
+            return ReaderStatus(
+                name=self.name, url=self.url, port=self._port_url, state=self._state,
+                reason=self._reason, hello=self._hello, counters=counters, rate_hz=self._rate_hz,
+                last_frame_age_s=None if self._last_frame_host is None else now - self._last_frame_host,
+                clock_offset_s=self.aligner.offset_s, clock_drift_ppm=self.aligner.drift_ppm,
+                device_status=self._device_status, usb_serial=self._usb_serial,
+            )
+
+    # -- commands (any thread) -------------------------------------------------------------
+
+    def command(self, op: CommandOp, value: float = 0, timeout: float = 1.0) -> Ack:
+        """Send a command and wait for its ACK; CommandError if refused or not answered."""
+        pending = _Pending(op)
+        seq = self._send_command(op, value, pending)
+        if not pending.event.wait(timeout):
+            with self._status_lock:
+                self._pending.pop(seq, None)
+                self.counters.command_timeouts += 1
+            raise CommandError(f"{self.name} did not acknowledge {_op_name(op)} within {timeout:g} s")
+        ack = pending.ack
+        if not ack.ok:
+            raise CommandError(f"{self.name} refused {_op_name(op)}: {_result_name(ack.result)} {ack.message}".rstrip())
+        return ack
+
+    def start_streaming(self, timeout: float = 1.0) -> Ack:
+        self._want_streaming = True
+        return self.command(CommandOp.START, 0, timeout)
+
+    def stop_streaming(self, timeout: float = 1.0) -> Ack:
+        self._want_streaming = False
+        return self.command(CommandOp.STOP, 0, timeout)
+
+    def set_rate(self, rate_hz: float, timeout: float = 1.0) -> Ack:
+        """Ask for a new sample rate; it is re-applied after every reconnect."""
+        ack = self.command(CommandOp.SET_RATE, float(rate_hz), timeout)
+        self._want_rate = float(rate_hz)
+        return ack
+
+    def zero(self, timeout: float = 2.0) -> Ack:
+        """Take the current (unloaded) reading as the device's offset baseline."""
+        return self.command(CommandOp.ZERO, 0, timeout)
+
+    def identify(self, seconds: int = 3, timeout: float = 1.0) -> Ack:
+        """Blink the device's identify LED so a technician can tell which one this is."""
+        return self.command(CommandOp.IDENTIFY, int(seconds), timeout)
+
+    def _send_command(self, op, value, pending: _Pending | None = None) -> int:
+        with self._write_lock:
+            port = self._port
+            if port is None or (pending is not None and not self._connected):
+                raise CommandError(f"{self.name} is not connected ({self._state}{': ' + self._reason if self._reason else ''})")
+            seq = self._cmd_seq
+            self._cmd_seq = (seq + 1) % U32
+            with self._status_lock:
+                if pending is not None:
+                    self._pending[seq] = pending
+                else:
+                    if len(self._own_commands) > 64:  # unanswered probes: forget the oldest
+                        self._own_commands.pop(next(iter(self._own_commands)))
+                    self._own_commands[seq] = op
+            packet = Packet(PacketType.COMMAND, self._address, seq, 0, Command(op, value))
+            try:
+                port.write(framing.encode_packet(packet))
+            except (serial.SerialException, OSError) as exc:
+                with self._status_lock:
+                    self._pending.pop(seq, None)
+                raise CommandError(f"{self.name}: cannot send {_op_name(op)}: {exc}") from None
+            return seq
+
+    # -- the thread -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        port = self._port
+        while not self._stopping.is_set():
+            retry_s = self.reconnect_interval_s
+            if port is None:
+                port = self._reopen()
+                if port is None:
+                    self._stopping.wait(self.reconnect_interval_s)
+                    continue
+            try:
+                self._session(port)
+            except _Finished:
+                self._set_state(FINISHED, "the recording has ended")
+                break
+            except _LinkLost as exc:
+                retry_s = exc.retry_s if exc.retry_s is not None else retry_s
+                if not self._stopping.is_set() and self._state != INCOMPATIBLE:
+                    self._set_state(DISCONNECTED, str(exc))
+            except (serial.SerialException, OSError) as exc:
+                if not self._stopping.is_set():
+                    self._set_state(DISCONNECTED, f"lost {self._port_url}: {exc}")
+                    log.warning("%s: lost the port %s: %s", self.name, self._port_url, exc)
+            except Exception:  # noqa: BLE001 - a bug must not kill the link; it is counted and logged
+                self.counters.internal_errors += 1
+                log.exception("%s: internal error in the reader thread; reconnecting", self.name)
+                self._set_state(DISCONNECTED, "internal error (see the log)")
+            finally:
+                self._close_port(port)
+                port = None
+            self._stopping.wait(retry_s)
+        if self._port is not None:
+            if self._connected and self._want_streaming:
+                try:  # leave the device idle, not streaming into a port nobody reads
+                    self._send_command(CommandOp.STOP, 0)
+                except CommandError:
+                    pass
+            self._close_port(self._port)
+
+    def _reopen(self) -> Any:
+        url = self.url
+        if ports.is_local_path(url) and not os.path.exists(url):
+            moved = self._relocate()
+            if moved is None:
+                self.counters.open_failures += 1
+                self._set_state(DISCONNECTED, f"{url} is not there (unplugged?); retrying")
+                return None
+            url = moved
+        try:
+            port = self._open_port(url)
+        except DeviceError as exc:
+            self.counters.open_failures += 1
+            self._set_state(DISCONNECTED, f"{exc}; retrying")
+            return None
+        with self._write_lock:
+            self._port = port
+        return port
+
+    def _relocate(self) -> str | None:
+        """The sensor's new port path after a re-plug, by USB serial number (or its HELLO serial)."""
+        serial_number = self._usb_serial or (self._hello.serial if self._hello else "")
+        if not serial_number:
+            return None
+        if self._locate is not None:
+            found = self._locate(serial_number)
+        else:
+            found = ports.find_port(serial_number, self.usb_ids, comports=self._comports) if self.usb_ids else None
+        if found:
+            log.info("%s: sensor %s is now at %s", self.name, serial_number, found)
+        return found
+
+    def _open_port(self, url: str) -> Any:
+        try:
+            port = self._serial_for_url(url, baudrate=self.baudrate, timeout=self.read_timeout_s)
+        except serial.SerialException as exc:
+            if ports.is_local_path(url) and not os.path.exists(url):
+                raise PortNotFoundError(
+                    f"serial port {url} does not exist: check the sensor's USB cable and the port "
+                    "in the config (devices.*), or run `gaitkiosk devices` to list attached sensors"
+                ) from None
+            raise DeviceError(f"cannot open {url}: {exc}") from None
+        except (ValueError, OSError) as exc:
+            raise DeviceError(f"cannot open {url}: {exc}") from None
+        self._port_url = url
+        return port
+
+    def _find_usb_serial(self, url: str) -> str:
+        if not ports.is_local_path(url):
+            return ""
+        real = os.path.realpath(url)
+        try:
+            for info in self._comports():
+                if os.path.realpath(info.device) == real and getattr(info, "serial_number", None):
+                    return info.serial_number
+        except Exception:  # noqa: BLE001 - discovery is a convenience, never fatal
+            log.debug("%s: USB serial lookup failed", self.name, exc_info=True)
+        return ""
+
+    def _close_port(self, port: Any) -> None:
+        with self._write_lock:
+            self._connected = False
+            if self._port is port:
+                self._port = None
+        try:
+            port.close()
+        except Exception:  # noqa: BLE001 - it is gone either way
+            pass
+
+    def _session(self, port: Any) -> None:
+        """Handshake, then stream until the link is lost or the reader is closed."""
+        self._deframer.reset()
+        self._last_seq = None
+        self._session_hello = False
+        with self._status_lock:
+            self._own_commands.clear()
+        self._set_state(HANDSHAKE, "")
+        start = self.clock()
+        next_probe = start + HELLO_PROBE_S
+        while not self._session_hello:
+            self._pump(port)
+            now = self.clock()
+            if self._stopping.is_set():
+                return
+            if now - start > self.hello_timeout_s:
+                self.counters.handshake_failures += 1
+                got = self._deframer.counters
+                raise _LinkLost(
+                    f"no HELLO from {self._port_url} within {self.hello_timeout_s:g} s "
+                    f"({got.packets} valid packets, {got.resyncs} bad): is it a gaitkiosk sensor, "
+                    "powered, and at the configured baud rate?"
+                )
+            if now >= next_probe:
+                self._send_command(CommandOp.GET_HELLO, 0)
+                next_probe = now + HELLO_RETRY_S
+        hello = self._hello
+        try:
+            framing.negotiate(hello)
+        except VersionError as exc:
+            self._set_state(INCOMPATIBLE, str(exc))
+            raise _LinkLost(str(exc), retry_s=INCOMPATIBLE_RETRY_S) from None
+        with self._write_lock:
+            self._connected = True
+        if self._want_rate is not None and self._want_rate != hello.rate_hz:
+            self._send_command(CommandOp.SET_RATE, self._want_rate)
+        if self._want_streaming:
+            self._send_command(CommandOp.START, 0)
+        if self._ever_connected:
+            self.counters.reconnects += 1
+            log.warning("%s: reconnected on %s", self.name, self._port_url)
+        self._ever_connected = True
+        self._set_state(STREAMING if self._want_streaming else IDLE, "")
+        self._ready.set()
+        self._stream(port)
+
+    def _stream(self, port: Any) -> None:
+        last_rx = self.clock()
+        last_ping = last_rx
+        while not self._stopping.is_set():
+            got = self._pump(port)
+            now = self.clock()
+            if got:
+                last_rx = now
+                if self._state not in (STREAMING, IDLE, INCOMPATIBLE):
+                    self._set_state(STREAMING if self._want_streaming else IDLE, "")
+                continue
+            if getattr(port, "exhausted", False):
+                raise _Finished()
+            quiet = now - last_rx
+            if quiet > self.silence_timeout_s:
+                self.counters.silences += 1
+                log.warning("%s: no data for %.1f s; reconnecting", self.name, quiet)
+                raise _LinkLost(f"no data from {self._port_url} for {self.silence_timeout_s:g} s (device not answering)")
+            if not self._want_streaming and now - last_ping > self.silence_timeout_s / 2:
+                # An idle device is quiet by design: ask it something so silence means trouble.
+                self._send_command(CommandOp.GET_STATUS, 0)
+                last_ping = now
+
+    def _pump(self, port: Any) -> int:
+        """Read what is there (waiting up to the read timeout); handle every packet.
+
+        Returns the number of valid packets: a device that sends only noise is
+        as good as silent.
+        """
+        data = port.read(port.in_waiting or 1)
+        if not data:
+            return 0
+        now = self.clock()
+        d = self._deframer
+        before = d.counters.resyncs
+        packets = d.feed(data)
+        with self._status_lock:
+            c = self.counters
+            c.bytes += len(data)
+            if d.counters.resyncs != before:
+                self._copy_faults()
+        for packet in packets:
+            try:
+                self._handle(packet, now)
+            except FrameError as exc:
+                self._on_frame_error(exc)
+        return len(packets)
+
+    def _copy_faults(self) -> None:
+        dc, c = self._deframer.counters, self.counters
+        c.crc_failures = dc.crc_failures
+        c.cobs_failures = dc.cobs_failures
+        c.version_errors = dc.version_errors
+        c.malformed = dc.malformed + dc.unknown_types + dc.oversize
+        c.resyncs = dc.resyncs
+        if isinstance(self._deframer.last_error, VersionError):
+            self._reason = str(self._deframer.last_error)
+
+    def _handle(self, packet: Packet, now: float) -> None:
+        c = self.counters
+        c.packets += 1
+        if self._last_seq is not None:
+            step = (packet.seq - self._last_seq) % U32
+            if step == 0:
+                c.duplicates += 1
+                return
+            if step >= U32 // 2:
+                # The sequence number went back: the device restarted.
+                c.device_resets += 1
+                self.aligner.reset()
+                log.warning("%s: device restarted (seq %d after %d)", self.name, packet.seq, self._last_seq)
+            elif step > 1:
+                c.gaps += 1
+                c.lost_packets += step - 1
+                self._log_fault(f"sequence gap: {step - 1} packets lost before seq {packet.seq}")
+        self._last_seq = packet.seq
+        ptype = packet.type
+        if ptype in FRAME_TYPES:
+            self._on_frame(packet, now)
+        elif ptype == PacketType.HELLO:
+            self._on_hello(packet)
+        elif ptype == PacketType.ACK:
+            self._on_ack(packet.body)
+        elif ptype == PacketType.STATUS:
+            self._device_status = packet.body
+            if self._connected and self._want_streaming and not packet.body.streaming:
+                # The device forgot it was streaming (it rebooted without us noticing).
+                self._send_command(CommandOp.START, 0)
+
+    def _on_frame(self, packet: Packet, now: float) -> None:
+        hello = self._hello
+        if not self._session_hello or hello is None:
+            self.counters.frames_before_hello += 1
+            return
+        t_device = packet.t_us * 1e-6
+        t_host = self.aligner.add(t_device, now)
+        frame = RawFrame(
+            device=hello.serial, kind=hello.kind.label, seq=packet.seq, t_device=t_device,
+            t_host=t_host, counts=packet.body.counts, kpa_per_count=hello.kpa_per_count,
+        )
+        self.frames.put(frame)
+        c = self.counters
+        c.frames += 1
+        self._last_frame_host = now
+        mark_t, mark_n = self._rate_mark
+        if now - mark_t >= 1.0:
+            if mark_t > 0:
+                self._rate_hz = (c.frames - mark_n) / (now - mark_t)
+            self._rate_mark = (now, c.frames)
+
+    def _on_hello(self, packet: Packet) -> None:
+        hello: Hello = packet.body
+        old = self._hello
+        if old is not None and old.serial != hello.serial:
+            log.warning("%s: a different device (%s, was %s) is now on %s", self.name, hello.serial, old.serial, self._port_url)
+            self.aligner.reset()
+        with self._status_lock:
+            self._hello = hello
+            self._address = packet.device
+        self._session_hello = True
+
+    def _on_ack(self, ack: Ack) -> None:
+        with self._status_lock:
+            pending = self._pending.pop(ack.command_seq, None)
+            own = self._own_commands.pop(ack.command_seq, None)
+        if pending is not None:
+            if not ack.ok:
+                self.counters.commands_refused += 1
+            pending.ack = ack
+            pending.event.set()
+        elif own is not None and not ack.ok:
+            self.counters.commands_refused += 1
+            self._set_state(self._state, f"device refused {_op_name(own)}: {_result_name(ack.result)} {ack.message}".rstrip())
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _set_state(self, state: str, reason: str) -> None:
+        with self._status_lock:
+            self._state = state
+            self._reason = reason
+
+    def _on_frame_error(self, exc: FrameError) -> None:
+        self._log_fault(str(exc))
+
+    def _log_fault(self, message: str) -> None:
+        # Noise on a line can produce thousands of faults a second: log a sample.
+        now = self.clock()
+        if now - self._last_log >= LOG_EVERY_S:
+            more = f" (and {self._unlogged} more faults since the last report)" if self._unlogged else ""
+            log.warning("%s: %s%s", self.name, message, more)
+            self._last_log = now
+            self._unlogged = 0
+        else:
+            self._unlogged += 1
+
+
+def _op_name(op) -> str:
+    return op.name if isinstance(op, CommandOp) else f"command {op}"
+
+
+def _result_name(result) -> str:
+    return getattr(result, "name", str(result))
