@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "store": {
         # docs/store.md. Raw frames are committed in chunks of this length per device.
         "chunk_s": 1.0,
-        "codec": "zigzag-shuffle-zstd",
+        "codec": "auto",
         # 30 s of a mat and two insoles at 100 Hz; beyond it frames are dropped and counted.
         "writer_queue_frames": 9000,
         # No recording starts (and a running one stops) with less than this left.

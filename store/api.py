@@ -18,6 +18,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from gaitkiosk.errors import ConfigError
+from store import codec
 from store import db as dbmod
 from store.audit import Audit
 from store.calibrations import Calibrations
@@ -41,7 +43,7 @@ KIOSK_LOCK = "kiosk"  # held by the running kiosk app; `db restore` refuses whil
 
 def store_settings(config: dict[str, Any] | None) -> dict[str, Any]:
     """The [store] config table (defaults when the config predates it)."""
-    defaults = {"chunk_s": 1.0, "codec": "zigzag-shuffle-zstd", "writer_queue_frames": 9000,
+    defaults = {"chunk_s": 1.0, "codec": "auto", "writer_queue_frames": 9000,
                 "min_free_mb": 500, "max_db_mb": 0, "prune_after_days": 90.0}  # mirrors gaitkiosk.config DEFAULTS["store"]
     return {**defaults, **((config or {}).get("store") or {})}
 
@@ -51,6 +53,9 @@ class Store:
                  kiosk: bool = False):
         self.path = Path(path)
         self.settings = store_settings({"store": settings or {}})
+        if self.settings["codec"] not in (*codec.METHOD_IDS, codec.AUTO):
+            raise ConfigError(f"config key 'store.codec' is {self.settings['codec']!r}; use one of: "
+                              f"{', '.join((codec.AUTO, *codec.METHOD_IDS))}")
         max_bytes = int(self.settings["max_db_mb"] * MB) or None
         self.lock_dir = dbmod.lock_dir(self.path)
         self._kiosk_lock = None

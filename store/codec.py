@@ -44,8 +44,14 @@ METHODS = {
     6: "sparse-delta-zstd",  # sparse bitmap of changed sensels + zigzag deltas, zstd
 }
 METHOD_IDS = {name: i for i, name in METHODS.items()}
-# Chosen by measurement on the virtual patient (bench/bench_store.py).
-DEFAULT_METHOD = "zigzag-shuffle-zstd"
+# "auto" encodes with each candidate and keeps the smaller blob (the blob names
+# the method it used). Chosen by measurement on the virtual patient
+# (bench/bench_store.py, docs/performance.md): zigzag-shuffle wins on raw,
+# noisy counts, sparse-delta on noise-gated ones; both encode a second of mat
+# in ~1-2 ms here, so trying both costs little.
+AUTO = "auto"
+AUTO_CANDIDATES = ("zigzag-shuffle-zstd", "sparse-delta-zstd")
+DEFAULT_METHOD = AUTO
 ZSTD_LEVEL = 3
 
 
@@ -192,7 +198,9 @@ def _decode_counts(body: memoryview, method: str, t: int, k: int) -> np.ndarray:
 # -- public ------------------------------------------------------------------
 
 def encode(chunk: Chunk, method: str = DEFAULT_METHOD) -> bytes:
-    """Compress a chunk losslessly into a self-checking blob."""
+    """Compress a chunk losslessly into a self-checking blob (``method`` "auto": the smallest)."""
+    if method == AUTO:
+        return min((encode(chunk, m) for m in AUTO_CANDIDATES), key=len)
     if method not in METHOD_IDS:
         raise ValueError(f"unknown codec method {method!r}; known: {', '.join(METHOD_IDS)}")
     t = chunk.frames

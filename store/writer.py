@@ -81,7 +81,7 @@ class RecordingWriter:
                  disk_free: Callable[[Path], int] = fs_free_bytes, clock: Callable[[], float] = time.monotonic,
                  on_commit: Callable[[CommitInfo], None] | None = None,
                  on_error: Callable[[StoreError], None] | None = None):
-        if method not in codec.METHOD_IDS:
+        if method not in codec.METHOD_IDS and method != codec.AUTO:
             raise ValueError(f"unknown codec method {method!r}")
         self.db_path = Path(db_path)
         self.session_id, self.trial_id = session_id, trial_id

@@ -185,3 +185,10 @@ def test_store_defaults_mirror_the_config_defaults():
     from store.api import store_settings
 
     assert store_settings({}) == DEFAULTS["store"]
+
+
+def test_unknown_codec_in_config_is_refused_by_name(tmp_path):
+    from gaitkiosk.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="store.codec"):
+        open_store(tmp_path, settings={"codec": "lz4"})
