@@ -30,6 +30,7 @@ COMMANDS: list[str] = [
     "sessions",
     "db",
     "analyze",
+    "simulate",
 ]
 
 EXIT_ERROR = 1
