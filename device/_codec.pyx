@@ -10,9 +10,9 @@ import numpy as np
 
 cimport numpy as cnp
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from libc.stdint cimport uint8_t, uint16_t, uint32_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memchr, memcpy
+from libc.string cimport memchr, memcpy, memset
 
 from device.errors import CobsError, LengthError
 
@@ -20,6 +20,9 @@ cnp.import_array()
 
 cdef enum:
     MAX_RUN = 254
+
+# Eight code bytes of 1 in a row: eight empty blocks, i.e. eight zeros in the data.
+cdef uint64_t EMPTY_BLOCKS = 0x0101010101010101ULL
 
 
 def cobs_encode(data):
@@ -75,7 +78,50 @@ def cobs_decode(encoded):
             f"COBS frame contains a 0x00 at offset {zero - base}: "
             "split the stream at 0x00 delimiters before decoding"
         )
-    # Pass 1: validate the block chain and size the result exactly.
+    # Fast path, for frames with no full (0xFF) block before the end, which is
+    # what pressure frames with unloaded sensels look like: the decoded bytes
+    # are the encoded ones shifted by one, with every later code byte turned
+    # into the zero it stands for. One walk along the block chain, skipping
+    # runs of empty blocks (zeros in the data) eight at a time.
+    out = PyBytes_FromStringAndSize(NULL, n - 1)
+    cdef uint8_t* dst = <uint8_t*>PyBytes_AS_STRING(out)
+    if n > 1:
+        memcpy(dst, base + 1, n - 1)
+    cdef Py_ssize_t pos = 0, code, end
+    cdef uint64_t word
+    cdef bint full_block = False
+    while pos < n:
+        while pos + 8 <= n:
+            memcpy(&word, base + pos, 8)
+            if word != EMPTY_BLOCKS:
+                break
+            if pos > 0:
+                memset(dst + pos - 1, 0, 8)
+            else:
+                memset(dst, 0, 7)
+            pos += 8
+        if pos >= n:
+            break
+        code = base[pos]
+        end = pos + code
+        if end > n:
+            raise CobsError(
+                f"truncated COBS frame: block at offset {pos} announces {code - 1} bytes, "
+                f"only {n - pos - 1} remain"
+            )
+        if pos > 0:
+            dst[pos - 1] = 0
+        if code == 0xFF and end < n:
+            full_block = True
+            break
+        pos = end
+    if not full_block:
+        return out
+    return _cobs_decode_blocks(base, n)
+
+
+cdef object _cobs_decode_blocks(const uint8_t* base, Py_ssize_t n):
+    """General decoder (frames with full blocks): validate and size, then copy block by block."""
     cdef Py_ssize_t pos = 0, size = 0, code, end
     while pos < n:
         code = base[pos]
@@ -89,7 +135,6 @@ def cobs_decode(encoded):
         pos = end
         if code != 0xFF and pos < n:
             size += 1
-    # Pass 2: copy the blocks into the result.
     out = PyBytes_FromStringAndSize(NULL, size)
     cdef uint8_t* dst = <uint8_t*>PyBytes_AS_STRING(out)
     cdef Py_ssize_t w = 0
