@@ -64,7 +64,8 @@ INCOMPATIBLE = "incompatible"
 FINISHED = "finished"
 STOPPED = "stopped"
 
-HELLO_PROBE_S = 0.25  # wait this long for a spontaneous HELLO before asking
+HELLO_PROBE_S = 0.25  # wait this long for a spontaneous HELLO before asking again
+ACK_WAIT_S = 0.25  # docs/protocol.md: resend an unanswered command after 250 ms
 HELLO_RETRY_S = 0.5
 INCOMPATIBLE_RETRY_S = 5.0
 LOG_EVERY_S = 5.0  # at most one fault log line per device per interval
@@ -220,6 +221,8 @@ class DeviceReader:
         self._deframer = framing.Deframer(on_error=self._on_frame_error)
         self._last_seq: int | None = None
         self._session_hello = False
+        self._realtime = True
+        self._fixed_offset: float | None = None
         self._last_frame_host: float | None = None
         self._rate_mark = (0.0, 0)  # (host time, frames) at the last rate update
         self._rate_hz = 0.0
@@ -293,14 +296,28 @@ class DeviceReader:
     # -- commands (any thread) -------------------------------------------------------------
 
     def command(self, op: CommandOp, value: float = 0, timeout: float = 1.0) -> Ack:
-        """Send a command and wait for its ACK; CommandError if refused or not answered."""
+        """Send a command and wait for its ACK; CommandError if refused or not answered.
+
+        As docs/protocol.md asks, an unanswered command is resent with a new
+        ``seq`` every ``ACK_WAIT_S`` until ``timeout`` (commands are idempotent).
+        """
         pending = _Pending(op)
-        seq = self._send_command(op, value, pending)
-        if not pending.event.wait(timeout):
+        deadline = time.monotonic() + timeout
+        seqs = []
+        try:
+            while True:
+                seqs.append(self._send_command(op, value, pending))
+                left = deadline - time.monotonic()
+                if pending.event.wait(max(0.0, min(ACK_WAIT_S, left))):
+                    break
+                if left <= ACK_WAIT_S:
+                    with self._status_lock:
+                        self.counters.command_timeouts += 1
+                    raise CommandError(f"{self.name} did not acknowledge {_op_name(op)} within {timeout:g} s")
+        finally:
             with self._status_lock:
-                self._pending.pop(seq, None)
-                self.counters.command_timeouts += 1
-            raise CommandError(f"{self.name} did not acknowledge {_op_name(op)} within {timeout:g} s")
+                for seq in seqs:
+                    self._pending.pop(seq, None)
         ack = pending.ack
         if not ack.ok:
             raise CommandError(f"{self.name} refused {_op_name(op)}: {_result_name(ack.result)} {ack.message}".rstrip())
@@ -462,13 +479,25 @@ class DeviceReader:
 
     def _session(self, port: Any) -> None:
         """Handshake, then stream until the link is lost or the reader is closed."""
+        try:
+            # Bytes that waited in the port while nobody read it are stale.
+            port.reset_input_buffer()
+        except (serial.SerialException, OSError, AttributeError):
+            pass
         self._deframer.reset()
         self._last_seq = None
         self._session_hello = False
+        # A replay faster or slower than real time has a clock unrelated to ours:
+        # map it by a fixed offset rather than fitting drift to it.
+        self._realtime = bool(getattr(port, "realtime", True))
+        self._fixed_offset: float | None = None
         with self._status_lock:
             self._own_commands.clear()
         self._set_state(HANDSHAKE, "")
         start = self.clock()
+        # The device may have been running before we opened the port (its power-up
+        # HELLO long gone): ask at once, as docs/protocol.md recommends.
+        self._send_command(CommandOp.GET_HELLO, 0)
         next_probe = start + HELLO_PROBE_S
         while not self._session_hello:
             self._pump(port)
@@ -601,7 +630,12 @@ class DeviceReader:
             self.counters.frames_before_hello += 1
             return
         t_device = packet.t_us * 1e-6
-        t_host = self.aligner.add(t_device, now)
+        if self._realtime:
+            t_host = self.aligner.add(t_device, now)
+        else:
+            if self._fixed_offset is None:
+                self._fixed_offset = now - t_device
+            t_host = t_device + self._fixed_offset
         frame = RawFrame(
             device=hello.serial, kind=hello.kind.label, seq=packet.seq, t_device=t_device,
             t_host=t_host, counts=packet.body.counts, kpa_per_count=hello.kpa_per_count,

@@ -15,11 +15,12 @@ What it models of a real link, all seeded and deterministic:
   ``drift_ppm`` fast (negative: slow) against the host's;
 - USB latency: each packet reaches the host ``uniform(0, jitter_s)`` after it
   was sampled, never out of order;
-- lost and damaged packets: ``drop_rate`` of frames are never sent (the
-  sequence number still advances, as on a device whose buffer overflowed) and
-  ``corrupt_rate`` of packets get one bit flipped on the line;
+- lost and damaged packets: ``drop_rate`` of frames are lost on the line
+  (the device sent them, so the sequence number advances and the host sees a
+  gap) and ``corrupt_rate`` of packets get one bit flipped on the line;
 - a host that does not read: frames older than ``backlog_s`` are dropped
-  on the device and counted in its STATUS ``frames_dropped``;
+  on the device, counted in its STATUS ``frames_dropped``, and -- as
+  docs/protocol.md says -- do not advance the sequence number;
 - being unplugged and plugged back (:meth:`unplug`, :meth:`plug`): a reboot,
   so the clock and the sequence number restart.
 
@@ -59,6 +60,7 @@ Clock = Callable[[], float]
 
 MAX_RATE_HZ = 1000.0
 HELLO_IDLE_INTERVAL_S = 2.0
+MAX_BURST = 256  # frames produced per call at most (a fast replay must not fill memory)
 
 
 class FrameSource:
@@ -85,9 +87,22 @@ class FrameSource:
         """ZERO command: take the current reading as the baseline. Default: nothing to do."""
         return AckResult.OK, ""
 
-    def finished(self, t_host: float) -> bool:
-        """True when there is nothing more to stream (the end of a recording)."""
+    # A recorded source plays its own timestamps instead of the device's rate:
+    # sample_time(i) is the i-th sample's time (s) since the first one, and the
+    # source says when it has no more. speed 0 means "as fast as possible".
+    recorded: bool = False
+    speed: float = 1.0
+
+    def sample_time(self, index: int) -> float:
+        raise NotImplementedError
+
+    def finished(self, index: int) -> bool:
+        """True when sample ``index`` does not exist (the end of a recording)."""
         return False
+
+    def epoch(self, now: float) -> float:
+        """Host time at which a recorded source's sample_time 0 plays (shared by its devices)."""
+        return now
 
 
 class TestPattern(FrameSource):
@@ -169,7 +184,8 @@ class VirtualDevice:
         self.default_rate_hz = float(rate_hz)
         # Totals across reboots, for tests and the pty server's summary.
         self.frames_sent = 0
-        self.frames_dropped_total = 0
+        self.frames_dropped_total = 0  # dropped on the device (backlog)
+        self.frames_lost_on_line = 0  # sent, then lost (drop_rate)
         self.commands = 0
         self.plugged = False
         if powered:
@@ -189,6 +205,7 @@ class VirtualDevice:
         self._anchor_dev = 0.0  # device time of sample _anchor_index
         self._anchor_index = 0
         self._latency: float | None = None  # drawn once per sample
+        self._play_epoch = now
         self._frames_dropped = 0
         self._rx_errors = 0
         self._ready = bytearray()
@@ -267,7 +284,10 @@ class VirtualDevice:
             self._next_hello = now + HELLO_IDLE_INTERVAL_S
         elif op == CommandOp.SET_RATE:
             rate = float(cmd.value)
-            if not 0 < rate <= MAX_RATE_HZ:
+            if self.source.recorded:
+                if rate != self._rate:
+                    result, message = AckResult.UNSUPPORTED, f"a recording plays at its recorded {self._rate:g} Hz"
+            elif not 0 < rate <= MAX_RATE_HZ:
                 result, message = AckResult.BAD_VALUE, f"rate {rate:g} Hz outside 0..{MAX_RATE_HZ:g} Hz"
             else:
                 self._rate = rate
@@ -290,9 +310,12 @@ class VirtualDevice:
 
     def _start(self, now: float) -> None:
         self._streaming = True
+        self._next_status = now + self.status_interval_s
+        if self.source.recorded:
+            self._play_epoch = self.source.epoch(now)
+            return  # a replay resumes where it is; the shared epoch keeps its devices in step
         self._index = 0
         self._reanchor(now)
-        self._next_status = now + self.status_interval_s
 
     def _reanchor(self, now: float) -> None:
         # The next sample falls on the next multiple of the period of the device clock.
@@ -332,8 +355,19 @@ class VirtualDevice:
         return due
 
     def _sample_host(self, index: int) -> float:
+        source = self.source
+        if source.recorded:
+            if source.speed <= 0:
+                return self._play_epoch
+            return self._play_epoch + source.sample_time(index) / source.speed
         t_dev = self._anchor_dev + (index - self._anchor_index) / self._rate
         return self.host_time(t_dev)
+
+    def _sample_device_time(self, index: int, t_sample: float) -> float:
+        if self.source.recorded:
+            # A replay's clock is the recording's: t_device gives back the recorded times.
+            return self.boot_clock_s + self.source.sample_time(index)
+        return self.device_time(t_sample)
 
     def _next_arrival(self) -> tuple[float, float]:
         """(sample instant, arrival) of the next sample; its latency is drawn once."""
@@ -349,22 +383,23 @@ class VirtualDevice:
                 self._next_hello = now + HELLO_IDLE_INTERVAL_S
             return
         source = self.source
+        burst = 0
         while not self._finished:
-            t_sample, avail = self._next_arrival()
-            if avail > now:
-                break
-            if source.finished(t_sample):
+            if source.finished(self._index):
                 self._finished = True
                 break
+            t_sample, avail = self._next_arrival()
+            if avail > now or burst >= MAX_BURST:
+                break
+            burst += 1
             self._latency = None
-            if now - t_sample > self.backlog_s:
+            if now - t_sample > self.backlog_s and not source.recorded:
                 # Nobody read for a while: the device's buffer overflowed.
                 self._frames_dropped += 1
                 self.frames_dropped_total += 1
-                self._seq = (self._seq + 1) & 0xFFFFFFFF
             else:
                 counts = source.counts(t_sample, self._index)
-                self._emit_frame(counts, self.device_time(t_sample), avail)
+                self._emit_frame(counts, self._sample_device_time(self._index, t_sample), avail)
             self._index += 1
             if t_sample >= self._next_status:
                 self._send(PacketType.STATUS, self.status(), avail)
@@ -374,8 +409,7 @@ class VirtualDevice:
         seq = self._seq
         self._seq = (seq + 1) & 0xFFFFFFFF
         if self.drop_rate and self.rng.random() < self.drop_rate:
-            self._frames_dropped += 1
-            self.frames_dropped_total += 1
+            self.frames_lost_on_line += 1
             return
         wire = framing.encode_frame(
             self.address, seq, _us(t_dev), counts, bits=self.source.bits, version=self.protocol

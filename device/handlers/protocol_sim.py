@@ -71,7 +71,7 @@ _CONFIG_MAT_OPTIONS = {"mat_rows": "rows", "mat_cols": "cols", "mat_pitch_mm": "
 
 
 @dataclass
-class _SharedPatient:
+class SharedPatient:
     patient: Any  # device.sim.VirtualPatient
     epoch: float  # host monotonic time of the patient's t = 0
     spec: dict[str, str]
@@ -79,7 +79,7 @@ class _SharedPatient:
     refs: int = 0
 
 
-_patients: dict[str, _SharedPatient] = {}
+_patients: dict[str, SharedPatient] = {}
 _patients_lock = threading.Lock()
 
 
@@ -127,7 +127,7 @@ def _fmt(value: Any) -> str:
 class SimSource(FrameSource):
     """Counts of one sensor (mat or an insole) worn or stood on by a shared VirtualPatient."""
 
-    def __init__(self, shared: _SharedPatient, kind: DeviceKind, side: str | None):
+    def __init__(self, shared: SharedPatient, kind: DeviceKind, side: str | None):
         self.shared = shared
         p = shared.patient
         self.kind = kind
@@ -235,7 +235,7 @@ class Serial(VirtualPort):
             self.release()
             raise SerialException(f"{url}: {exc}") from None
 
-    def _acquire(self, url: str, name: str, params: dict[str, str], kind: DeviceKind, rate: float) -> _SharedPatient:
+    def _acquire(self, url: str, name: str, params: dict[str, str], kind: DeviceKind, rate: float) -> SharedPatient:
         spec = {k: v for k, v in params.items() if k not in DEVICE_KEYS}
         with _patients_lock:
             shared = _patients.get(name)
@@ -248,7 +248,7 @@ class Serial(VirtualPort):
                             f"give this device the same {key}, or patient=OTHER for a second person"
                         )
             else:
-                shared = _SharedPatient(self._new_patient(url, spec, kind, rate), time.monotonic(), spec, url)
+                shared = SharedPatient(self._new_patient(url, spec, kind, rate), time.monotonic(), spec, url)
                 _patients[name] = shared
             shared.refs += 1
             self._patient_name = name
