@@ -96,6 +96,7 @@ class Standing:
         w_left = body.weight_left_pct / 100.0
         self.rest_cop = w_left * self.neutral["left"] + (1.0 - w_left) * self.neutral["right"]
         self.bos = self.base_of_support(self.poses, (True, True))
+        self._reach_cache: dict[tuple[float, float], float] = {}
         self._lock = threading.Lock()
         self._moves: list[_Move] = []
         self._starts: list[float] = []
@@ -113,6 +114,14 @@ class Standing:
         if not pts:
             return np.zeros((0, 2))
         return convex_hull(np.vstack(pts))
+
+    def reach_from_rest(self, direction: tuple[float, float]) -> float:
+        """:meth:`reach` from the resting COP, cached (patterns ask for it every sample)."""
+        key = (float(direction[0]), float(direction[1]))
+        hit = self._reach_cache.get(key)
+        if hit is None:
+            hit = self._reach_cache[key] = self.reach(self.rest_cop, np.array(key))
+        return hit
 
     def reach(self, origin: np.ndarray, direction: np.ndarray, poly: np.ndarray | None = None) -> float:
         """How far (mm) the COP can go from ``origin`` along ``direction`` inside the base of support."""
@@ -345,7 +354,7 @@ class RhythmicShift(Quiet):
         amp = self.params.get("amplitude_mm")
         phase = math.sin(2 * math.pi * t / float(self.params.get("period_s", 4.0)))
         if amp is None:
-            amp = 0.7 * self.reach(self.rest_cop, v if phase >= 0 else -v)
+            amp = 0.7 * self.reach_from_rest(tuple(v if phase >= 0 else -v))
         return Pattern(offset=v * float(amp) * phase)
 
 
@@ -356,7 +365,7 @@ class Rocking(Quiet):
         phase = math.sin(2 * math.pi * t / float(self.params.get("period_s", 3.0)))
         depth = float(self.params.get("depth", 0.85))
         v = np.array((0.0, 1.0 if phase >= 0 else -1.0))
-        return Pattern(offset=v * depth * self.reach(self.rest_cop, v) * abs(phase))
+        return Pattern(offset=v * depth * self.reach_from_rest(tuple(v)) * abs(phase))
 
 
 class SingleLeg(Quiet):
