@@ -8,9 +8,11 @@ Two paths, both ending in uint16 numpy arrays:
   handed over in 64 KiB chunks as a serial reader would;
 - ``packet``: ``decode_packet`` on one COBS frame at a time.
 
-Two kinds of frame: ``standing`` (two loaded footprints, the rest zero after
-the device's ZERO: many short COBS blocks, the hard case for COBS) and
-``dense`` (every sensel loaded with noise: long blocks). The baseline is the
+Three kinds of frame: ``standing`` (two loaded footprints, the rest zero after
+the device's ZERO: long runs of zeros), ``raw`` (the same before zeroing: every
+sensel has a small offset and noise, so u16 frames alternate zero and
+non-zero bytes: the most COBS blocks) and ``dense`` (every sensel loaded with
+noise: few, long blocks). The baseline is the
 pure-Python reference codec (``device.cobs`` / ``device.bitpack``), measured
 in the same run; the ratio column is compiled / reference.
 
@@ -43,6 +45,14 @@ def standing_frame(shape, rng) -> np.ndarray:
     return np.clip(counts, 0, 4095).astype(np.uint16)
 
 
+def raw_frame(shape, rng) -> np.ndarray:
+    """Standing, before any zeroing: every sensel has an offset (12 +- 6 counts) and read noise,
+    as the virtual patient's mat sends them (u16 high bytes mostly zero: two-byte COBS blocks)."""
+    offsets = np.clip(rng.normal(12, 6, shape), 0, None)
+    noisy = standing_frame(shape, rng) + offsets + rng.normal(0, 3, shape)
+    return np.clip(noisy, 0, 4095).astype(np.uint16)
+
+
 def dense_frame(shape, rng) -> np.ndarray:
     return rng.integers(100, 4096, shape).astype(np.uint16)
 
@@ -59,7 +69,7 @@ def _best(fn, repeats: int) -> float:
 
 def measure(shape, bits, pattern, implementation, n_frames, repeats=3) -> dict:
     rng = np.random.default_rng(42)
-    make = standing_frame if pattern == "standing" else dense_frame
+    make = {"standing": standing_frame, "raw": raw_frame, "dense": dense_frame}[pattern]
     templates = [make(shape, rng) for _ in range(16)]
     with codec.use_implementation(implementation):
         wire = [
@@ -107,7 +117,7 @@ def main() -> dict:
     print("-" * len(header))
     for shape in SHAPES:
         for bits in BITS:
-            for pattern in ("standing", "dense"):
+            for pattern in ("standing", "raw", "dense"):
                 fast = measure(shape, bits, pattern, "compiled", n_frames=4000)
                 slow = measure(shape, bits, pattern, "reference", n_frames=300, repeats=2)
                 row = {

@@ -87,6 +87,7 @@ DEFAULT_MAX_FRAME = 256 * 256 * 2 + 4 + 1024
 BROADCAST = 0xFFFF  # COMMAND device address meaning "every device on this link"
 
 _DELIMITER = b"\x00"
+_TYPES = {int(t): t for t in PacketType}  # a dict lookup is cheaper than PacketType(n)
 _PACK_BODY = {
     PacketType.HELLO: (Hello, pack_hello),
     PacketType.STATUS: (Status, pack_status),
@@ -244,9 +245,9 @@ def _decode_frame(raw: bytes, ptype: PacketType, shape) -> Frame:
         raise LengthError(f"{ptype.name} payload of {end - HEADER_SIZE} bytes has no rows/cols")
     rows, cols = FRAME_DIMS.unpack_from(raw, HEADER_SIZE)
     count = rows * cols
-    if ptype == PacketType.FRAME:
+    if ptype is PacketType.FRAME:
         size = 2 * count
-    elif ptype == PacketType.FRAME12:
+    elif ptype is PacketType.FRAME12:
         size = codec.packed12_size(count)
     else:
         size = count
@@ -264,9 +265,9 @@ def _decode_frame(raw: bytes, ptype: PacketType, shape) -> Frame:
             )
     else:
         shape = frame_shape(rows, cols)
-    if ptype == PacketType.FRAME:
+    if ptype is PacketType.FRAME:
         counts = np.frombuffer(raw, dtype="<u2", count=count, offset=start).astype(np.uint16)
-    elif ptype == PacketType.FRAME12:
+    elif ptype is PacketType.FRAME12:
         counts = codec.unpack12(raw[start : start + size], count)
     else:
         counts = np.frombuffer(raw, dtype=np.uint8, count=count, offset=start).astype(np.uint16)
@@ -299,12 +300,10 @@ def decode_packet(encoded: bytes, shape: tuple[int, ...] | None = None) -> Packe
     version, ptype, device, seq, t_us = HEADER.unpack_from(raw)
     if ptype != PacketType.HELLO and not PROTOCOL_MIN <= version <= PROTOCOL_MAX:
         check_version(version)
-    try:
-        ptype = PacketType(ptype)
-    except ValueError:
-        raise PacketTypeError(
-            f"unknown packet type {ptype} (protocol v{version}); ignoring it"
-        ) from None
+    known = _TYPES.get(ptype)
+    if known is None:
+        raise PacketTypeError(f"unknown packet type {ptype} (protocol v{version}); ignoring it")
+    ptype = known
     if ptype in FRAME_TYPES:
         body = _decode_frame(raw, ptype, shape)
     else:
