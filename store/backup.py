@@ -151,6 +151,9 @@ def restore(db_path: str | Path, backup_file: str | Path, *, now: dt.datetime | 
     try:
         version = migrations.schema_version(opened)
         sessions = opened.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        from store.audit import Audit
+
+        Audit(opened).log("db.restore", subject=str(backup_file), details={"moved_aside": moved})
     finally:
         opened.close()
     return RestoreInfo(str(backup_file), moved, version, sessions)

@@ -19,6 +19,23 @@ class Device:
     last_seen: str = field(default_factory=rows.utc_now)
 
 
+def device_from_hello(hello, kind: str, *, seen_at: str | None = None) -> Device:
+    """A Device row from a ``device.packets.Hello``: export reads the geometry kept in ``info``."""
+    import numpy as np
+
+    at = seen_at or rows.utc_now()
+
+    info = {"rate_hz": float(hello.rate_hz), "rows": int(hello.rows), "cols": int(hello.cols),
+            "pitch_mm": [float(v) for v in hello.pitch_mm], "bits": int(hello.bits),
+            "kpa_per_count": float(hello.kpa_per_count)}
+    if hello.sensors_mm is not None:
+        info["sensors_mm"] = np.asarray(hello.sensors_mm, dtype=float).tolist()
+    if hello.sensor_area_mm2 is not None:
+        info["sensor_area_mm2"] = np.asarray(hello.sensor_area_mm2, dtype=float).tolist()
+    return Device(serial=hello.serial, kind=kind, firmware_version=hello.firmware, info=info,
+                  first_seen=at, last_seen=at)
+
+
 class Devices:
     def __init__(self, db):
         self.db = db

@@ -57,3 +57,7 @@ class RecordingBusyError(StoreError):
 
 class UncalibratedError(KioskError, ValueError):
     """Raw counts cannot be turned into kPa without a calibration."""
+
+
+class GeometryError(KioskError, ValueError):
+    """A device's geometry (pitch, sensor positions) is unknown, so an export cannot be built."""

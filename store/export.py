@@ -12,7 +12,6 @@ writing numbers that are not kPa.
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -20,10 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from store.calibrations import Calibration
-from store.errors import NotFoundError, UncalibratedError
+from store.errors import GeometryError, NotFoundError, UncalibratedError
 from store.recordings import Recording
 
-FORMAT = "gaitkiosk-recording/1"
 Converter = Callable[[np.ndarray], np.ndarray]
 ConverterFactory = Callable[[Calibration], Converter]
 
@@ -58,7 +56,12 @@ def kpa_converter(store, rec: Recording) -> Converter:
 
 
 def recording_arrays(store, recordings: list[Recording], meta: dict, *, mat_pitch_mm=None) -> dict:
-    """The 4.1 arrays for the recordings of one trial (one mat and/or two insoles)."""
+    """The 4.1 arrays for the recordings of one trial (one mat and/or two insoles).
+
+    Geometry comes from the device's hello as kept in ``devices.info``
+    (``pitch_mm``, ``sensors_mm``, ``sensor_area_mm2``); a mat pitch can be
+    given when the device never reported one.
+    """
     arrays: dict = {}
     insoles = {}
     for rec in recordings:
@@ -69,9 +72,10 @@ def recording_arrays(store, recordings: list[Recording], meta: dict, *, mat_pitc
         if rec.kind == "mat":
             arrays["mat_kpa"] = kpa.astype(np.float32)
             arrays["mat_t"] = t.astype(np.float64)
-            pitch = info.get("pitch_mm", mat_pitch_mm)
-            if pitch is None:
-                raise UncalibratedError(f"mat {rec.device_serial}: sensel pitch unknown; pass the mat pitch")
+            pitch = mat_pitch_mm if mat_pitch_mm is not None else info.get("pitch_mm")
+            if pitch is None or not np.all(np.asarray(pitch, dtype=float) > 0):
+                raise GeometryError(f"mat {rec.device_serial}: its sensel pitch is unknown (the device never reported "
+                                    "it); give it with --mat-pitch-mm")
             pitch = np.broadcast_to(np.asarray(pitch, dtype=np.float64), (2,)).copy()
             arrays["mat_pitch_mm"] = pitch
         else:
@@ -85,11 +89,12 @@ def recording_arrays(store, recordings: list[Recording], meta: dict, *, mat_pitc
         if len(times) == 2 and n:
             meta["insole_pairing_max_dt_s"] = float(np.max(np.abs(times[0] - times[1])))
         for kind, (kpa, _, info) in insoles.items():
+            if "sensors_mm" not in info or "sensor_area_mm2" not in info:
+                raise GeometryError(f"{kind.replace('_', ' ')} device: its sensor positions and areas are unknown "
+                                    "(no hello with geometry was stored for it); the raw frames are kept")
             arrays[f"{kind}_kpa"] = kpa[:n].astype(np.float32)
-            if "sensors_mm" in info:
-                arrays[f"{kind}_sensors_mm"] = np.asarray(info["sensors_mm"], dtype=np.float64)
-            if "sensor_area_mm2" in info:
-                arrays["insole_sensor_area_mm2"] = np.asarray(info["sensor_area_mm2"], dtype=np.float64)
+            arrays[f"{kind}_sensors_mm"] = np.asarray(info["sensors_mm"], dtype=np.float64)
+            arrays["insole_sensor_area_mm2"] = np.asarray(info["sensor_area_mm2"], dtype=np.float64)
     return arrays
 
 
@@ -101,15 +106,11 @@ def _device_info(store, serial: str) -> dict:
 
 
 def write_npz(path: Path, arrays: dict, meta: dict) -> Path:
-    """Write atomically and durably (a USB stick may be pulled right after)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, format=np.array(FORMAT), meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
-    return path
+    """Check against DESIGN 4.1 and write atomically and durably (device.recording.save_recording)."""
+    from device.recording import Recording as Interchange
+    from device.recording import save_recording
+
+    return save_recording(path, Interchange(meta=meta, **arrays))
 
 
 def _flatten(prefix: str, value, out: dict) -> None:

@@ -1,0 +1,193 @@
+"""`gaitkiosk sessions` and `gaitkiosk db` end to end on a real database of virtual-patient sessions."""
+
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+from device.frames import RawFrame
+from device.packets import DeviceKind, Hello
+from device.recording import load_recording
+from device.sim import InsoleGeometry, VirtualPatient
+from gaitkiosk.cli import main
+from store import open_store
+from store.devices import device_from_hello
+from store.export import set_calibration_converter
+from store.patients import Patient
+
+PITCH = (8.47, 8.47)
+
+
+def record_session(st, code="P-007", drill="quiet_stance", seconds=1.5, kpa_per_count=0.2, cal=None):
+    geometry = InsoleGeometry()
+    st.devices.seen(device_from_hello(Hello(kind=DeviceKind.MAT, serial="MAT-1", firmware="1.2", rate_hz=100,
+                                            rows=48, cols=48, pitch_mm=PITCH, kpa_per_count=kpa_per_count), "mat"))
+    for side, kind in (("left", DeviceKind.INSOLE_LEFT), ("right", DeviceKind.INSOLE_RIGHT)):
+        st.devices.seen(device_from_hello(Hello(
+            kind=kind, serial=f"INS-{side[0].upper()}", firmware="0.9", rate_hz=100, rows=16, cols=1,
+            kpa_per_count=kpa_per_count, sensors_mm=geometry.positions(side),
+            sensor_area_mm2=geometry.sensor_areas_mm2()), f"insole_{side}"))
+    try:
+        patient = st.patients.by_code(code)
+    except LookupError:
+        patient = st.patients.add(Patient(code=code))
+    session = st.sessions.start(patient.id)
+    trial = st.trials.start(session.id, drill, {"duration_s": seconds}, cal or {})
+    writer = st.recording_writer(session.id, trial_id=trial.id, calibration_ids=cal or {}, min_free_bytes=0).start()
+    vp = VirtualPatient(scenario="quiet", seed=1)
+    sent = {"mat": [], "insole_left": [], "insole_right": []}
+    for i in range(int(seconds * 100)):
+        s = vp.sample(i / 100)
+        for serial, kind, counts in (("MAT-1", "mat", vp.mat_counts(s)),
+                                     ("INS-L", "insole_left", vp.insole_counts(s, "left")),
+                                     ("INS-R", "insole_right", vp.insole_counts(s, "right"))):
+            writer.put(RawFrame(serial, kind, i, i / 100, 50 + i / 100, counts, kpa_per_count))
+            sent[kind].append(counts)
+    writer.stop()
+    report = {"metrics_version": 1, "duration_s": seconds, "sway": {"path_length_mm": 123.4, "ellipse95_axes_mm": [3.0, 2.0]},
+              "weight": {"left_pct": 49.0, "right_pct": 51.0}, "steps": []}
+    st.trials.finish(trial.id, results={"score": 4}, report=report)
+    st.sessions.finish(session.id)
+    return session, {k: np.array(v) for k, v in sent.items()}
+
+
+def cli(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    d = tmp_path / "data"
+    with open_store(d) as st:
+        record_session(st)
+        record_session(st, code="P-008", drill="tandem", seconds=0.5)
+    return d
+
+
+def test_sessions_list_show_and_filters(data_dir, capsys):
+    code, out, _ = cli(capsys, "sessions", "list", "--data-dir", str(data_dir))
+    assert code == 0 and "P-007" in out and "P-008" in out and "2 of 2 sessions" in out
+    code, out, _ = cli(capsys, "sessions", "list", "--data-dir", str(data_dir), "--json", "--drill", "tandem")
+    data = json.loads(out)
+    assert data["total"] == 1 and data["sessions"][0]["patient_code"] == "P-008"
+    code, out, _ = cli(capsys, "sessions", "--data-dir", str(data_dir), "list", "--patient", "P-007", "--json")
+    sid = json.loads(out)["sessions"][0]["id"]
+    code, out, _ = cli(capsys, "sessions", "show", sid[:8], "--data-dir", str(data_dir))
+    assert code == 0 and "quiet_stance" in out and "complete" in out and "150 frames" in out
+    code, out, _ = cli(capsys, "sessions", "list", "--data-dir", str(data_dir), "--from", "2000-01-01", "--to", "2000-01-02")
+    assert "0 of 0 sessions" in out
+    code, _, err = cli(capsys, "sessions", "show", "ffffffff", "--data-dir", str(data_dir))
+    assert code == 1 and "no session with id ffffffff" in err
+    code, _, err = cli(capsys, "sessions", "list", "--data-dir", str(data_dir), "--from", "yesterday")
+    assert code == 1 and "2026-11-21" in err
+
+
+def test_export_writes_interchange_npz_and_metrics_csv(data_dir, tmp_path, capsys):
+    with open_store(data_dir) as st:
+        session, sent = record_session(st, code="P-009", seconds=1.2)
+    out = tmp_path / "usb" / "s.npz"
+    code, text, err = cli(capsys, "sessions", "export", session.id, "--out", str(out), "--data-dir", str(data_dir), "--json")
+    assert code == 0, err
+    files = json.loads(text)["files"]
+    assert files == [str(out), str(tmp_path / "usb" / "s-metrics.csv")]
+    rec = load_recording(out)
+    assert rec.meta["patient_code"] == "P-009" and rec.meta["drill"] == "quiet_stance"
+    assert rec.mat_kpa.shape == (120, 48, 48) and rec.mat_kpa.dtype == np.float32
+    assert np.array_equal(rec.mat_kpa, sent["mat"].astype(np.float32) * np.float32(0.2))
+    assert np.array_equal(rec.insole_right_kpa, sent["insole_right"].astype(np.float32) * np.float32(0.2))
+    assert rec.mat_t[0] == 0.0 and abs(rec.mat_t[-1] - 1.19) < 1e-9
+    assert rec.mat_pitch_mm.tolist() == list(PITCH)
+    assert rec.insole_left_sensors_mm.shape == (16, 2)
+    csv_text = (tmp_path / "usb" / "s-metrics.csv").read_text()
+    header, row = csv_text.splitlines()[:2]
+    assert "sway.path_length_mm" in header and "weight.left_pct" in header and "results.score" in header
+    assert "123.4" in row and "P-009" in row
+
+
+def test_export_of_raw_counts_needs_a_calibration(tmp_path, capsys):
+    d = tmp_path / "d"
+    with open_store(d) as st:
+        session, sent = record_session(st, kpa_per_count=0.0, cal={"MAT-1": "cal-m", "INS-L": "cal-l", "INS-R": "cal-r"})
+    code, _, err = cli(capsys, "sessions", "export", session.id, "--out", str(tmp_path / "x.npz"), "--data-dir", str(d))
+    assert code == 1 and "needs calibration cal-" in err and "no calibration converter" in err
+    assert not (tmp_path / "x.npz").exists()
+    from store.calibrations import Calibration
+
+    with open_store(d) as st:
+        for serial, cal_id in {"MAT-1": "cal-m", "INS-L": "cal-l", "INS-R": "cal-r"}.items():
+            st.calibrations.add(Calibration(serial, {"kpa_per_count": 0.5}, id=cal_id))
+    set_calibration_converter(lambda cal: (lambda counts: counts * cal.record["kpa_per_count"]))
+    try:
+        code, _, err = cli(capsys, "sessions", "export", session.id, "--out", str(tmp_path / "x.npz"), "--data-dir", str(d))
+    finally:
+        set_calibration_converter(None)
+    assert code == 0, err
+    assert np.array_equal(load_recording(tmp_path / "x.npz").mat_kpa, sent["mat"].astype(np.float32) * 0.5)
+
+
+def test_export_a_date_range(data_dir, tmp_path, capsys):
+    out = tmp_path / "range"
+    code, text, err = cli(capsys, "sessions", "export", "--from", "2000-01-01", "--out", str(out), "--data-dir", str(data_dir))
+    assert code == 0, err
+    assert len(list(out.glob("*.npz"))) == 2 and (out / "metrics.csv").exists()
+    assert len((out / "metrics.csv").read_text().splitlines()) == 3
+
+
+def test_db_check_backup_restore_round_trip(data_dir, tmp_path, capsys):
+    code, text, _ = cli(capsys, "db", "check", "--data-dir", str(data_dir), "--json")
+    info = json.loads(text)
+    assert code == 0 and info["integrity"] == "ok" and info["sessions"] == {"complete": 2}
+    assert info["oldest_unsynced_session"] is not None and info["free_disk_bytes"] > 0
+    backup = tmp_path / "stick" / "kiosk-backup.db"
+    code, text, err = cli(capsys, "db", "backup", "--out", str(backup), "--data-dir", str(data_dir))
+    assert code == 0 and "2 sessions" in text, err
+    code, _, err = cli(capsys, "db", "backup", "--out", str(backup), "--data-dir", str(data_dir))
+    assert code == 1 and "already exists" in err  # never overwritten
+    with open_store(data_dir) as st:  # a session added after the backup
+        record_session(st, code="P-010", seconds=0.3)
+    code, text, err = cli(capsys, "db", "restore", str(backup), "--data-dir", str(data_dir))
+    assert code == 0 and "restored 2 sessions" in text, err
+    aside = list(data_dir.glob("gaitkiosk.db.before-restore-*"))
+    assert aside, "the replaced database is kept"
+    assert sqlite3.connect(aside[0]).execute("SELECT count(*) FROM sessions").fetchone()[0] == 3
+    with open_store(data_dir) as st:
+        assert st.sessions.count() == 2
+        rec = st.recordings.for_session(st.sessions.list()[0].session.id)[0]
+        assert st.recordings.read(rec.id).frames == rec.frames > 0
+
+
+def test_restore_refuses_bad_backups_and_a_running_kiosk(data_dir, tmp_path, capsys):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all" * 10)
+    before = (data_dir / "gaitkiosk.db").stat().st_mtime_ns
+    code, _, err = cli(capsys, "db", "restore", str(junk), "--data-dir", str(data_dir))
+    assert code == 1 and "junk.db" in err and "not an SQLite database" in err
+    assert (data_dir / "gaitkiosk.db").stat().st_mtime_ns == before and not list(data_dir.glob("*before-restore*"))
+    backup = tmp_path / "b.db"
+    assert cli(capsys, "db", "backup", "--out", str(backup), "--data-dir", str(data_dir))[0] == 0
+    kiosk = open_store(data_dir, kiosk=True)  # the kiosk app is running
+    try:
+        code, _, err = cli(capsys, "db", "restore", str(backup), "--data-dir", str(data_dir))
+        assert code == 1 and "stop it" in err
+    finally:
+        kiosk.close()
+
+
+def test_commands_refuse_a_missing_database_without_creating_it(tmp_path, capsys):
+    code, _, err = cli(capsys, "db", "check", "--data-dir", str(tmp_path / "none"))
+    assert code == 1 and "no database" in err and not (tmp_path / "none" / "gaitkiosk.db").exists()
+
+
+def test_db_prune_only_touches_synced_recordings(data_dir, capsys):
+    with open_store(data_dir) as st:
+        ids = [r.id for s in st.sessions.list() for r in st.recordings.for_session(s.session.id)]
+        st.recordings.set_synced(ids[0], at="2020-01-01T00:00:00.000000Z")
+    code, text, _ = cli(capsys, "db", "prune", "--older-than-days", "0", "--data-dir", str(data_dir), "--json")
+    assert code == 0 and json.loads(text)["recordings"] == 1
+    with open_store(data_dir) as st:
+        assert st.recordings.get(ids[0]).pruned_at and st.recordings.chunk_index(ids[0]) == []
+        for rid in ids[1:]:
+            assert st.recordings.read(rid).frames == st.recordings.get(rid).frames > 0
