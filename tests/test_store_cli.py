@@ -191,3 +191,10 @@ def test_db_prune_only_touches_synced_recordings(data_dir, capsys):
         assert st.recordings.get(ids[0]).pruned_at and st.recordings.chunk_index(ids[0]) == []
         for rid in ids[1:]:
             assert st.recordings.read(rid).frames == st.recordings.get(rid).frames > 0
+
+
+def test_bare_commands_do_the_harmless_thing(data_dir, capsys):
+    code, out, _ = cli(capsys, "sessions", "--data-dir", str(data_dir))
+    assert code == 0 and "2 of 2 sessions" in out
+    code, out, _ = cli(capsys, "db", "--data-dir", str(data_dir))
+    assert code == 0 and "integrity     ok" in out

@@ -8,7 +8,9 @@ HELP = "check, back up, restore or prune the kiosk database (docs/store.md)"
 
 
 def add_arguments(parser) -> None:
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    # No action: the harmless one (check).
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    parser.set_defaults(action="check")
     common_options(sub.add_parser("check", help="integrity, size, free disk, oldest unsynced session"))
     b = sub.add_parser("backup", help="online copy of the database (safe while the kiosk runs)")
     common_options(b)

@@ -6,7 +6,10 @@ HELP = "list, show and export stored sessions (docs/store.md)"
 
 
 def add_arguments(parser) -> None:
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    # No action: the harmless one (list).
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    parser.set_defaults(action="list", limit=50, offset=0, patient=None, date_from=None, date_to=None, drill=None,
+                        status=None)
     ls = sub.add_parser("list", help="newest sessions first, filtered")
     common_options(ls)
     _filters(ls)
