@@ -270,9 +270,10 @@ def load_recording(path: str | os.PathLike[str]) -> Recording:
         raise RecordingError(f"recording {path} is a directory, not an .npz file")
     arrays: dict[str, np.ndarray] = {}
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise _fail("is a single .npy array, not an .npz recording", src)
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise _fail("is a single .npy array, not an .npz recording", src)
+        with npz:
             for key in npz.files:
                 try:
                     arrays[key] = npz[key]
