@@ -200,10 +200,14 @@ def unpack12(data, Py_ssize_t count):
     cdef uint16_t[::1] o = out
     cdef Py_ssize_t i, pairs = count // 2
     cdef const uint8_t* s = &src[0] if expected > 0 else NULL
+    cdef uint16_t* d = &o[0] if count > 0 else NULL
+    cdef uint32_t word
     with nogil:
         for i in range(pairs):
-            o[2 * i] = s[3 * i] | ((s[3 * i + 1] & 0x0F) << 8)
-            o[2 * i + 1] = (s[3 * i + 1] >> 4) | (s[3 * i + 2] << 4)
+            # The pair is the 24-bit little-endian word s[3i] | s[3i+1] << 8 | s[3i+2] << 16.
+            word = s[3 * i] | (<uint32_t>s[3 * i + 1] << 8) | (<uint32_t>s[3 * i + 2] << 16)
+            d[2 * i] = word & 0x0FFF
+            d[2 * i + 1] = word >> 12
         if count % 2:
-            o[count - 1] = s[3 * pairs] | ((s[3 * pairs + 1] & 0x0F) << 8)
+            d[count - 1] = s[3 * pairs] | ((s[3 * pairs + 1] & 0x0F) << 8)
     return out

@@ -268,7 +268,7 @@ def _decode_frame(raw: bytes, ptype: PacketType, shape) -> Frame:
     if ptype is PacketType.FRAME:
         counts = np.frombuffer(raw, dtype="<u2", count=count, offset=start).astype(np.uint16)
     elif ptype is PacketType.FRAME12:
-        counts = codec.unpack12(raw[start : start + size], count)
+        counts = codec.unpack12(memoryview(raw)[start : start + size], count)
     else:
         counts = np.frombuffer(raw, dtype=np.uint8, count=count, offset=start).astype(np.uint16)
     return Frame(counts.reshape(shape))
