@@ -100,6 +100,7 @@ class LinkCounters:
     handshake_failures: int = 0
     command_timeouts: int = 0
     commands_refused: int = 0
+    clock_clamps: int = 0  # frames whose mapped time was held back to keep times increasing
     internal_errors: int = 0  # bugs caught so the thread survives (see the log)
 
     def as_dict(self) -> dict[str, int]:
@@ -224,6 +225,7 @@ class DeviceReader:
         self._realtime = True
         self._fixed_offset: float | None = None
         self._last_frame_host: float | None = None
+        self._last_t_host = -float("inf")
         self._rate_mark = (0.0, 0)  # (host time, frames) at the last rate update
         self._rate_hz = 0.0
         self._last_log = -1e9
@@ -279,6 +281,11 @@ class DeviceReader:
     @property
     def hello(self) -> Hello | None:
         return self._hello
+
+    @property
+    def realtime(self) -> bool:
+        """False for a port whose device clock does not follow ours (a replay not at speed 1)."""
+        return self._realtime
 
     def status(self) -> ReaderStatus:
         with self._status_lock:
@@ -636,6 +643,13 @@ class DeviceReader:
             if self._fixed_offset is None:
                 self._fixed_offset = now - t_device
             t_host = t_device + self._fixed_offset
+        # Frames never go back in host time, even when the clock fit steps back
+        # (a late first packet corrected later): downstream detectors and the
+        # recording format rely on strictly increasing times.
+        if t_host <= self._last_t_host:
+            self.counters.clock_clamps += 1
+            t_host = self._last_t_host + 1e-6
+        self._last_t_host = t_host
         frame = RawFrame(
             device=hello.serial, kind=hello.kind.label, seq=packet.seq, t_device=t_device,
             t_host=t_host, counts=packet.body.counts, kpa_per_count=hello.kpa_per_count,
@@ -702,3 +716,33 @@ def _op_name(op) -> str:
 
 def _result_name(result) -> str:
     return getattr(result, "name", str(result))
+
+
+def reader_options(devices: dict[str, Any]) -> dict[str, Any]:
+    """DeviceReader keyword arguments from the config's ``[devices]`` table."""
+    return {
+        "baudrate": devices["baudrate"],
+        "hello_timeout_s": devices["hello_timeout_s"],
+        "silence_timeout_s": devices["silence_timeout_s"],
+        "reconnect_interval_s": devices["reconnect_interval_s"],
+        "queue_frames": devices["queue_frames"],
+        "usb_ids": list(devices["usb_ids"]),
+    }
+
+
+def probe(url: str, timeout: float = 2.0, **options: Any) -> ReaderStatus:
+    """Open ``url``, wait for the device's HELLO (without starting it), close; return what was learnt.
+
+    Raises PortNotFoundError / DeviceError only if the port cannot be opened; a
+    device that does not answer comes back with ``hello`` None and the reason.
+    """
+    options = {**options, "stream": False, "hello_timeout_s": timeout}
+    reader = DeviceReader(url, **options).open()
+    try:
+        try:
+            reader.wait_ready(timeout + 0.5)
+        except DeviceError:
+            pass
+        return reader.status()
+    finally:
+        reader.close()

@@ -167,7 +167,7 @@ class Serial(VirtualPort):
         try:
             rec = load_recording(path)
         except RecordingError as exc:
-            raise SerialException(f"cannot replay {url}: {exc}") from None
+            raise SerialException(str(exc)) from None
         available = [name for name, present in (
             ("mat", rec.has_mat), ("insole_left", rec.has_insoles), ("insole_right", rec.has_insoles)) if present]
         if not available:

@@ -1,0 +1,125 @@
+"""``gaitkiosk devices``: which sensors are attached, and which ones the config names.
+
+    gaitkiosk devices              attached USB sensors (by VID:PID) + configured ports, each asked for its HELLO
+    gaitkiosk devices --no-probe   list only, open nothing
+    gaitkiosk devices --udev       udev lines naming this unit's sensors /dev/gaitkiosk/mat ... (docs/install.md)
+    gaitkiosk devices --json
+
+Probing opens each port for a moment and asks the device who it is (GET_HELLO)
+without starting it; a port held by the running kiosk service shows as busy.
+"""
+
+from __future__ import annotations
+
+import os
+
+HELP = "list attached sensors (USB VID/PID, serial, the identity in their HELLO) and the configured ones"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--no-probe", dest="probe", action="store_false",
+                        help="do not open the ports to ask the devices for their identity")
+    parser.add_argument("--timeout", type=float, default=None, metavar="S",
+                        help="seconds to wait for each device's HELLO (default: config devices.hello_timeout_s)")
+    parser.add_argument("--udev", action="store_true",
+                        help="print udev rule lines that give the attached sensors stable names")
+
+
+def _configured(config: dict) -> list[tuple[str, str]]:
+    devices = config["devices"]
+    out = []
+    if devices["mat"]:
+        out.append(("mat", devices["mat"]))
+    for index, url in enumerate(devices["insoles"]):
+        out.append((("insole_left", "insole_right")[index] if index < 2 else f"insole_{index}", url))
+    return out
+
+
+def _probe(url: str, timeout: float, options: dict, cache: dict) -> dict:
+    from device.errors import DeviceError
+    from device.reader import probe
+
+    key = os.path.realpath(url) if "://" not in url else url
+    if key in cache:
+        return cache[key]
+    try:
+        st = probe(url, timeout, **options)
+        result = {"state": "ok" if st.hello is not None else "no answer", "reason": st.reason, "hello": st.identity()}
+    except DeviceError as exc:
+        result = {"state": "missing" if not os.path.exists(url) and "://" not in url else "error",
+                  "reason": str(exc), "hello": {}}
+    cache[key] = result
+    return result
+
+
+def _hello_text(hello: dict) -> str:
+    if not hello:
+        return ""
+    shape = f"{hello['rows']}x{hello['cols']}" if hello["kind"] == "mat" else f"{hello['rows']} sensors"
+    return f"{hello['kind']} {hello['serial']} fw {hello['firmware']} {shape} @ {hello['rate_hz']:g} Hz"
+
+
+def run(args, ctx) -> int:
+    from device import ports
+    from device.handlers.protocol_sim import apply_config_defaults
+    from device.reader import reader_options
+
+    devices = ctx.config["devices"]
+    timeout = args.timeout if args.timeout is not None else devices["hello_timeout_s"]
+    options = reader_options(devices)
+    cache: dict[str, dict] = {}
+
+    attached = []
+    for port in ports.list_sensor_ports(devices["usb_ids"]):
+        entry = port.as_dict()
+        if args.probe:
+            entry["probe"] = _probe(port.device, timeout, options, cache)
+        attached.append(entry)
+
+    configured = []
+    for role, url in _configured(ctx.config):
+        entry = {"role": role, "url": url, "virtual": url.split("://")[0] in ("sim", "replay")}
+        if args.probe:
+            entry["probe"] = _probe(apply_config_defaults(url, ctx.config["sim"]), timeout, options, cache)
+        configured.append(entry)
+
+    rules = []
+    if args.udev:
+        for entry in attached:
+            kind = entry.get("probe", {}).get("hello", {}).get("kind")
+            if kind and entry["serial_number"]:
+                rules.append(ports.udev_rule(kind, ports.SensorPort(**{
+                    k: entry[k] for k in ("device", "vid", "pid", "serial_number")})))
+
+    data = {"usb_ids": devices["usb_ids"], "attached": attached, "configured": configured}
+    if args.udev:
+        data["udev_rules"] = rules
+    ctx.emit(data, _text(data, args))
+    return 0
+
+
+def _text(data: dict, args) -> str:
+    lines = [f"Attached sensors (USB {', '.join(data['usb_ids'])}):"]
+    if not data["attached"]:
+        lines.append("  none found - check the USB cables; `lsusb` shows what is plugged in, and "
+                     "devices.usb_ids in the config must list its VID:PID")
+    for e in data["attached"]:
+        names = " ".join(e["stable_names"])
+        probe = e.get("probe")
+        ident = "" if probe is None else (_hello_text(probe["hello"]) or f"{probe['state']}: {probe['reason']}")
+        lines.append(f"  {e['device']:<14} {e['usb_id']}  serial {e['serial_number'] or '-':<18} {ident}  {names}".rstrip())
+    lines.append("Configured (config devices.mat, devices.insoles):")
+    for e in data["configured"]:
+        probe = e.get("probe")
+        if probe is None:
+            status = "virtual" if e["virtual"] else ("present" if os.path.exists(e["url"]) or "://" in e["url"] else "missing")
+        else:
+            status = _hello_text(probe["hello"]) or f"{probe['state']}: {probe['reason']}"
+        lines.append(f"  {e['role']:<13} {e['url']:<32} {status}")
+    if args.udev:
+        lines.append("udev rules (put them in /etc/udev/rules.d/99-gaitkiosk.rules, section 2; see docs/install.md):")
+        if data["udev_rules"]:
+            lines.extend(f"  {rule}" for rule in data["udev_rules"])
+        else:
+            lines.append("  none: no attached sensor both has a USB serial number and answered with its HELLO")
+    return "\n".join(lines)

@@ -1,0 +1,231 @@
+"""``gaitkiosk record``: record any sensors into the interchange file (DESIGN 4.1).
+
+    gaitkiosk record /dev/gaitkiosk/mat /dev/gaitkiosk/insole-left /dev/gaitkiosk/insole-right --seconds 30 --out walk.npz
+    gaitkiosk record sim://mat "sim://insole?side=left" --seconds 10 --out sim.npz
+    gaitkiosk record "replay://walk.npz?speed=0" --seconds 5 --out first5s.npz
+
+Every port URL gets its own reader (device/reader.py); frames are put on the
+host's clock by each device's clock alignment, so ``mat_t`` and ``insole_t``
+are seconds since the recording started on ONE time base. The meta names every
+device (serial, firmware, port, USB serial) with its link counters and clock fit.
+
+Pressure: devices that declare ``kpa_per_count`` in their HELLO are stored in
+kPa. Raw devices (uncalibrated ADC counts, e.g. the virtual patient) are stored
+as counts x ``--kpa-per-count`` (default 1: the counts themselves), and the
+meta says so per device, until calibration/ converts them properly.
+
+Insoles: the file has one ``insole_t`` for both feet, while the two insoles
+sample on their own clocks. The left insole's instants are the time base; the
+right insole is linearly interpolated onto them between its two neighbouring
+frames when those are at most two sample periods apart, and instants where it
+is not (a lost stretch) are left out of both arrays and counted in the meta.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from pathlib import Path
+
+from gaitkiosk.errors import KioskError, UsageError
+
+HELP = "record frames from port URLs (real ports, sim://, replay://) into a recording file"
+
+POLL_S = 0.02
+LATE_MARGIN_S = 0.25  # wait this long past the end for frames still in flight
+STALL_S = 2.0  # give up waiting for a device this long after the end
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("urls", nargs="+", metavar="PORT_URL",
+                        help="a mat and/or insoles: /dev/..., sim://mat, sim://insole?side=left, replay://file.npz ...")
+    parser.add_argument("--seconds", type=float, default=10.0, help="how long to record (default 10)")
+    parser.add_argument("--out", required=True, metavar="FILE", help="the recording to write (.npz)")
+    parser.add_argument("--kpa-per-count", type=float, default=None, metavar="K",
+                        help="kPa of one count for devices that send raw counts (default 1: store the counts)")
+
+
+def run(args, ctx) -> int:
+    from device.handlers.protocol_sim import apply_config_defaults
+    from device.reader import DeviceReader, reader_options
+
+    if args.seconds <= 0:
+        raise UsageError("--seconds must be positive")
+    if args.kpa_per_count is not None and args.kpa_per_count <= 0:
+        raise UsageError("--kpa-per-count must be positive")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: directory {out.parent} does not exist")
+    options = reader_options(ctx.config["devices"])
+    # Drained every POLL_S: room for a fast replay's bursts without dropping.
+    options["queue_frames"] = max(options["queue_frames"], 8192)
+    readers: list[DeviceReader] = []
+    try:
+        for url in args.urls:
+            readers.append(DeviceReader(apply_config_defaults(url, ctx.config["sim"]), name=url, **options).open())
+        hellos = [r.wait_ready(options["hello_timeout_s"] + 1.0) for r in readers]
+        _check_roles(args.urls, hellos)
+        frames = _collect(readers, args.seconds)
+    finally:
+        for r in readers:
+            r.close()
+    return _write(args, ctx, readers, hellos, frames)
+
+
+def _check_roles(urls: list[str], hellos) -> None:
+    seen: dict[str, str] = {}
+    for url, hello in zip(urls, hellos, strict=True):
+        kind = hello.kind.label
+        if kind in seen:
+            raise UsageError(f"{seen[kind]} and {url} are both a {kind}: record one of each at a time")
+        seen[kind] = url
+
+
+def _collect(readers, seconds: float) -> list[list]:
+    """(time, frame) pairs of each reader whose time falls in [start, start + seconds).
+
+    Live devices (and real-pace replays): host-clock times, and the recording
+    starts when every device is ready. Replays faster or slower than real time
+    have no relation to our clock but share the recording's own: their device
+    times are used, from the first frame, so none is lost and the mat and
+    insoles keep their recorded relation exactly.
+    """
+    realtime = [r.realtime for r in readers]
+    if any(realtime) and not all(realtime):
+        raise UsageError("cannot record live ports together with a replay:// that is not at speed=1")
+    use_device_clock = not any(realtime)
+
+    def when(frame) -> float:
+        return frame.t_device if use_device_clock else frame.t_host
+
+    start = time.monotonic()
+    pending = [r.frames.drain() for r in readers]
+    if use_device_clock:
+        start = min((when(fs[0]) for fs in pending if fs), default=0.0)
+    end = start + seconds
+    frames: list[list] = [[] for _ in readers]
+    latest = [-float("inf")] * len(readers)
+    wall_end = time.monotonic() + seconds
+    while True:
+        now = time.monotonic()
+        for i, r in enumerate(readers):
+            for f in pending[i] + r.frames.drain():
+                t = when(f)
+                latest[i] = max(latest[i], t)
+                if start <= t < end:
+                    frames[i].append((t - start, f))
+            pending[i] = []
+        done = [latest[i] >= end or r.status().state == "finished" for i, r in enumerate(readers)]
+        if all(done) or now > wall_end + STALL_S:
+            break
+        if now > wall_end + LATE_MARGIN_S and not use_device_clock:
+            break
+        time.sleep(POLL_S)
+    return frames
+
+
+def _to_kpa(frame, scale: float):
+    import numpy as np
+
+    if frame.kpa_per_count > 0:
+        return frame.kpa()
+    return frame.counts.astype(np.float32) * np.float32(scale)
+
+
+def _write(args, ctx, readers, hellos, frames) -> int:
+    import numpy as np
+
+    from device.recording import Recording, save_recording
+
+    scale = args.kpa_per_count if args.kpa_per_count is not None else 1.0
+    rec = Recording()
+    by_kind = {h.kind.label: (i, h) for i, h in enumerate(hellos)}
+    meta_devices = []
+    for i, (r, h) in enumerate(zip(readers, hellos, strict=True)):
+        st = r.status()
+        meta_devices.append({
+            "url": r.url, "port": st.port, "kind": h.kind.label, "serial": h.serial, "firmware": h.firmware,
+            "usb_serial": st.usb_serial, "rate_hz": h.rate_hz, "bits": h.bits,
+            "pressure": "kPa (device-calibrated)" if h.kpa_per_count > 0
+            else f"raw counts x {scale:g} (uncalibrated)",
+            "kpa_per_count": h.kpa_per_count if h.kpa_per_count > 0 else scale,
+            "frames": len(frames[i]), "counters": st.counters,
+            "clock": {"offset_s": st.clock_offset_s, "drift_ppm": st.clock_drift_ppm},
+        })
+    if "mat" in by_kind:
+        i, h = by_kind["mat"]
+        if frames[i]:
+            rec.mat_t = np.array([t for t, _ in frames[i]], dtype=np.float64)
+            rec.mat_kpa = np.stack([_to_kpa(f, scale) for _, f in frames[i]]).astype(np.float32)
+            rec.mat_pitch_mm = np.array(h.pitch_mm, dtype=np.float64)
+    pairing = _insoles(rec, by_kind, frames, scale)
+    meta = {
+        "source": "gaitkiosk record",
+        "recorded_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "seconds": args.seconds,
+        "time_base": "host monotonic clock, seconds since the recording started",
+        "devices": meta_devices,
+    }
+    if pairing:
+        meta["insole_pairing"] = pairing
+    rec.meta = meta
+    empty = [d for d in meta_devices if d["frames"] == 0]
+    if len(empty) == len(meta_devices):
+        raise KioskError("no frames arrived from any device; nothing written: "
+                         + "; ".join(f"{r.name}: {r.status().state} {r.status().reason}".strip() for r in readers))
+    save_recording(args.out, rec)
+    summary = ", ".join(f"{d['kind']} {d['frames']} frames" for d in meta_devices)
+    faults = {d["kind"]: {k: v for k, v in d["counters"].items() if v and k in _FAULT_KEYS} for d in meta_devices}
+    fault_text = "; ".join(f"{k}: " + ", ".join(f"{n} {v}" for n, v in f.items()) for k, f in faults.items() if f)
+    ctx.emit({"out": str(args.out), "meta": meta},
+             f"wrote {args.out}: {args.seconds:g} s, {summary}; faults: {fault_text or 'none'}")
+    if empty:
+        raise KioskError(f"wrote {args.out}, but {', '.join(d['url'] for d in empty)} delivered no frames")
+    return 0
+
+
+_FAULT_KEYS = ("crc_failures", "cobs_failures", "version_errors", "malformed", "gaps", "lost_packets",
+               "device_resets", "dropped_by_queue", "silences", "reconnects")
+
+
+def _insoles(rec, by_kind, frames, scale) -> dict:
+    """Fill the insole group; the left insole's instants are the time base (module docstring)."""
+    import numpy as np
+
+    sides = [s for s in ("insole_left", "insole_right") if s in by_kind and frames[by_kind[s][0]]]
+    if not sides:
+        return {}
+    hellos = {side: by_kind[side][1] for side in sides}
+    unknown = [s for s in sides if hellos[s].sensors_mm is None or hellos[s].sensor_area_mm2 is None]
+    if unknown:
+        # The format needs each sensor's position and area; inventing them would mislead analysis.
+        return {"left_out": f"{', '.join(unknown)} sent no sensor positions/areas in its HELLO"}
+    base = sides[0]
+    i = by_kind[base][0]
+    t = np.array([t for t, _ in frames[i]], dtype=np.float64)
+    data = {base: np.stack([_to_kpa(f, scale) for _, f in frames[i]]).astype(np.float32)}
+    keep = np.ones(len(t), dtype=bool)
+    if len(sides) == 2:
+        other = sides[1]
+        j = by_kind[other][0]
+        t2 = np.array([t for t, _ in frames[j]], dtype=np.float64)
+        k2 = np.stack([_to_kpa(f, scale) for _, f in frames[j]]).astype(np.float64)
+        rate = hellos[other].rate_hz
+        period = 1.0 / rate if rate > 0 else 0.01
+        lo = np.searchsorted(t2, t, side="right") - 1  # last right frame at or before t
+        hi = np.minimum(lo + 1, len(t2) - 1)
+        lo_c = np.maximum(lo, 0)
+        exact = (lo >= 0) & (t2[lo_c] == t)
+        bracketed = (lo >= 0) & (lo + 1 < len(t2)) & (t2[hi] - t2[lo_c] <= 2 * period)
+        keep = exact | bracketed
+        span = np.where(t2[hi] > t2[lo_c], t2[hi] - t2[lo_c], 1.0)
+        w = np.clip((t - t2[lo_c]) / span, 0.0, 1.0)[:, None]
+        w[exact] = 0.0
+        data[other] = ((1 - w) * k2[lo_c] + w * k2[hi]).astype(np.float32)
+    rec.insole_t = t[keep]
+    for side, kpa in data.items():
+        setattr(rec, f"{side}_kpa", kpa[keep])
+        setattr(rec, f"{side}_sensors_mm", np.asarray(hellos[side].sensors_mm, dtype=np.float64))
+    rec.insole_sensor_area_mm2 = np.asarray(hellos[base].sensor_area_mm2, dtype=np.float64)
+    return {"time_base": base, "interpolated": sides[1] if len(sides) == 2 else None,
+            "instants_dropped": int((~keep).sum())}
