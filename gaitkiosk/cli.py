@@ -31,6 +31,9 @@ COMMANDS: list[str] = [
     "db",
     "analyze",
     "simulate",
+    "devices",
+    "record",
+    "demo",
 ]
 
 EXIT_ERROR = 1
