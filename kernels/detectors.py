@@ -11,6 +11,10 @@ force-plate threshold for walking. The two levels form a hysteresis band so
 that noise around one level cannot chatter. Event times are interpolated
 linearly to the crossing between the two frames that straddle it.
 
+Event times are traced from the threshold crossings to where the load really
+starts (onset) and ends (back at the swing-phase minimum, or where the
+rise/fall flattens), see :class:`ContactDetector`.
+
 Contacts shorter than ``min_stance_s`` (default 0.1 s) are not steps (a toe
 brushing the mat, a sensor glitch); they produce ``off`` but no ``step``.
 
@@ -20,6 +24,7 @@ O(1) per sample and per foot; per-frame cost is in ``docs/performance.md``.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +34,8 @@ from kernels.steps import Footprint, Step, step_metrics
 CONTACT_ON_N = 30.0
 CONTACT_OFF_N = 20.0
 MIN_STANCE_S = 0.1
+EVENT_MARGIN_N = 0.0  # N above the swing-phase minimum that still counts as unloaded
+ONSET_HISTORY = 128  # samples searched back for a contact's onset (1.28 s at 100 Hz)
 
 
 @dataclass
@@ -45,43 +52,101 @@ class Event:
 
 
 class ContactDetector:
-    """Hysteresis on one foot's force. ``update(t, force_n)`` returns 'contact',
-    'off' or None; ``crossing_t`` is the interpolated time of the last event.
-    Non-finite forces are ignored (state held) and counted in ``bad_samples``."""
+    """Hysteresis on one foot's force, with event times traced to where the load
+    really starts and ends.
 
-    def __init__(self, on_n: float = CONTACT_ON_N, off_n: float = CONTACT_OFF_N):
+    A contact is *confirmed* when the force rises through ``on_n``, and a
+    foot-off when it then falls through ``off_n``: the hysteresis band keeps
+    noise from chattering. ``update(t, force_n)`` returns 'contact' on the frame
+    of the ``on_n`` crossing, 'off' once the fall after the ``off_n`` crossing
+    has ended (usually the same frame or the next one or two), else None.
+    ``crossing_t`` is the event's time:
+
+    * contact: the *onset* of loading, found by following the rise back from
+      the ``on_n`` crossing to where the force was within ``margin_n`` of its
+      swing-phase minimum, or to the foot of the rise (where it stopped rising),
+      whichever comes first (at most ``ONSET_HISTORY`` samples back);
+    * off: the end of unloading, found by following the fall on from the
+      ``off_n`` crossing to where the force is within ``margin_n`` of the last
+      swing-phase minimum (0 N before the first), or to the foot of the fall.
+
+    Thresholds alone would report a contact late and an off early by the time
+    the force takes to cross them, several frames when a foot is put down or
+    lifted slowly; the swing-phase minimum copes with the preload of a laced
+    shoe on an insole. Crossing times are interpolated linearly.
+    ``onset_known`` is False for a contact that was already on at the first
+    sample (its true start is before the recording). Non-finite forces are
+    ignored (state held) and counted in ``bad_samples``.
+    """
+
+    def __init__(self, on_n: float = CONTACT_ON_N, off_n: float = CONTACT_OFF_N,
+                 margin_n: float = EVENT_MARGIN_N):
         if not (0 <= off_n <= on_n):
             raise ValueError(f"need 0 <= off_n <= on_n, got off_n={off_n}, on_n={on_n}")
         self.on_n = float(on_n)
         self.off_n = float(off_n)
-        self.in_contact = False
+        self.margin_n = float(margin_n)
+        self.in_contact = False  # from the contact event until the off event
+        self.falling = False  # below off_n, following the fall to its end
+        self.onset_known = True
         self.crossing_t = math.nan
         self.bad_samples = 0
-        self._last_t = math.nan
-        self._last_f = 0.0
+        self._history: deque[tuple[float, float]] = deque(maxlen=ONSET_HISTORY)
+        self._swing_min = math.inf
+        self._floor = 0.0  # the last swing's minimum: where an unloading foot ends up
 
     def update(self, t: float, force_n: float) -> str | None:
         if not math.isfinite(force_n):
             self.bad_samples += 1
             return None
         event = None
-        if not self.in_contact and force_n >= self.on_n:
-            self.in_contact = True
-            self.crossing_t = self._interpolate(t, force_n, self.on_n)
-            event = "contact"
-        elif self.in_contact and force_n < self.off_n:
-            self.in_contact = False
-            self.crossing_t = self._interpolate(t, force_n, self.off_n)
-            event = "off"
-        self._last_t, self._last_f = t, force_n
+        history = self._history
+        if not self.in_contact:
+            if force_n < self._swing_min:
+                self._swing_min = force_n
+            if force_n >= self.on_n:
+                self.in_contact = True
+                self.onset_known = bool(history)
+                self.crossing_t = self._onset(t, force_n)
+                # Only a swing seen below on_n tells where an unloaded foot sits.
+                self._floor = self._swing_min if self._swing_min < self.on_n else 0.0
+                event = "contact"
+        elif not self.falling:
+            if force_n < self.off_n:
+                self.falling = True
+                event = self._follow_fall(t, force_n)
+        else:
+            event = self._follow_fall(t, force_n)
+        history.append((t, force_n))
         return event
 
-    def _interpolate(self, t: float, f: float, level: float) -> float:
-        t0, f0 = self._last_t, self._last_f
-        if not math.isfinite(t0) or f == f0:
+    def _follow_fall(self, t: float, f: float) -> str | None:
+        t0, f0 = self._history[-1]
+        level = self._floor + self.margin_n
+        if f <= level:
+            w = (level - f0) / (f - f0) if f0 > level and f != f0 else 0.0
+            self.crossing_t = t0 + min(1.0, max(0.0, w)) * (t - t0) if f0 > level else t0
+        elif f >= f0:
+            self.crossing_t = t0  # the foot of the fall: it stopped falling at the last sample
+        else:
+            return None
+        self.in_contact = self.falling = False
+        self._swing_min = min(f, f0)
+        return "off"
+
+    def _onset(self, t: float, f: float) -> float:
+        if not self._history:
             return t
-        w = (level - f0) / (f - f0)
-        return t0 + min(1.0, max(0.0, w)) * (t - t0)
+        level = self._swing_min + self.margin_n
+        later_t, later_f = t, f
+        for t0, f0 in reversed(self._history):
+            if f0 <= level:
+                w = (level - f0) / (later_f - f0) if later_f != f0 else 1.0
+                return t0 + min(1.0, max(0.0, w)) * (later_t - t0)
+            if f0 >= later_f:
+                return later_t  # the foot of the rise: the force was flat or falling before it
+            later_t, later_f = t0, f0
+        return later_t
 
 
 class FootStream:
@@ -115,6 +180,7 @@ class FootStream:
         self._sides: dict[str | None, int] = {}
         self._footprint = None
         self._contact_t = math.nan
+        self._onset_known = True
 
     @property
     def in_contact(self) -> bool:
@@ -126,6 +192,7 @@ class FootStream:
         if kind == "contact":
             self._reset_buffer()
             self._contact_t = self.detector.crossing_t
+            self._onset_known = self.detector.onset_known
             events.append(Event("contact", self._contact_t, side or self.foot, self.track))
         if self.detector.in_contact:
             self._t.append(float(t))
@@ -146,6 +213,10 @@ class FootStream:
     def _finish(self, off_t: float) -> list[Event]:
         side = self._side()
         events = [Event("off", off_t, side, self.track)]
+        if not self._onset_known:
+            # The stance began before the first sample: its contact time is unknown.
+            events.append(Event("incomplete", off_t, side, self.track))
+            return events
         if off_t - self._contact_t < self.min_stance_s or len(self._t) < 2:
             self.short_contacts += 1
             return events
@@ -205,6 +276,7 @@ class MatStepAssembler:
         self.pitch_mm = (float(params.row_pitch_mm), float(params.col_pitch_mm))
         self.options = {"on_n": on_n, "off_n": off_n, "min_stance_s": min_stance_s}
         self.streams: dict[int, FootStream] = {}
+        self._last_t: float | None = None
 
     def _footprint(self, foot):
         mask = self.analyzer.footprint(foot.track_id)
@@ -220,6 +292,9 @@ class MatStepAssembler:
             stream = self.streams.get(tid)
             if stream is None:
                 stream = self.streams[tid] = FootStream(foot.side, source="mat", track=tid, **self.options)
+                if self._last_t is not None:
+                    # A new track was not on the mat one frame ago: its load rose from 0.
+                    stream.update(self._last_t, 0.0)
             keeps = stream.in_contact or foot.force_n >= stream.detector.on_n
             events.extend(stream.update(
                 t, foot.force_n, foot.cop_mm, foot.regions_n, side=foot.side,
@@ -228,6 +303,7 @@ class MatStepAssembler:
         for tid in [k for k in self.streams if k not in seen]:
             stream = self.streams.pop(tid)
             events.extend(stream.update(t, 0.0))
+        self._last_t = t
         return events
 
     def close(self, t: float) -> list[Event]:

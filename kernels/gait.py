@@ -89,6 +89,15 @@ def gait_summary(entries: list[dict]) -> tuple[dict, dict]:
         "symmetry_peak_force_pct": None,
     }
     reasons: dict = {}
+    if not entries:
+        why = "no completed step in the analysed part"
+        for key, value in gait.items():
+            if value is None:
+                reasons[key] = why
+        for key in ("stance_s", "peak_force_n"):
+            for side in ("left", "right"):
+                reasons[f"{key}.{side}"] = why
+        return gait, reasons
     contacts = sorted(e["contact_s"] for e in entries)
     if len(contacts) >= 2 and contacts[-1] > contacts[0]:
         gait["cadence_steps_min"] = 60.0 * (len(contacts) - 1) / (contacts[-1] - contacts[0])
@@ -114,6 +123,9 @@ def gait_summary(entries: list[dict]) -> tuple[dict, dict]:
         if own:
             gait["stance_s"][side] = float(np.mean([e["stance_s"] for e in own]))
             gait["peak_force_n"][side] = float(np.mean([e["peak_force_n"] for e in own]))
+    for side in ("left", "right"):
+        if gait["stance_s"][side] is None:
+            reasons[f"stance_s.{side}"] = reasons[f"peak_force_n.{side}"] = f"no completed step of the {side} foot"
     if stance_pct:
         gait["stance_pct"] = float(np.mean(stance_pct))
     else:

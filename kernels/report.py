@@ -94,7 +94,11 @@ def _mat(rec, window, rep: _Report, options: dict) -> dict | None:
     t = check_times(_arr(rec, "mat_t"), "mat_t")
     if kpa.ndim != 3 or kpa.shape[0] != len(t):
         raise MetricsInputError(f"mat_kpa must be (frames, rows, cols) matching mat_t, got {kpa.shape}")
-    pitch = tuple(float(p) for p in np.asarray(_arr(rec, "mat_pitch_mm"), dtype=np.float64).reshape(2))
+    pitch_arr = _arr(rec, "mat_pitch_mm")
+    pitch_arr = None if pitch_arr is None else np.asarray(pitch_arr, dtype=np.float64).ravel()
+    if pitch_arr is None or pitch_arr.shape != (2,) or not np.all(np.isfinite(pitch_arr) & (pitch_arr > 0)):
+        raise MetricsInputError(f"mat_pitch_mm must be (row pitch, column pitch) in mm, got {pitch_arr!r}")
+    pitch = (float(pitch_arr[0]), float(pitch_arr[1]))
     keep = window_mask(t, window)
     t, kpa = t[keep], kpa[keep]
     rows, cols = kpa.shape[1:]
@@ -348,8 +352,6 @@ def analyze_recording(rec, lowpass_hz: float | None = None, window=None, **overr
     gait, reasons = gait_summary(steps)
     report["gait"] = gait
     rep.why("gait", reasons)
-    if not steps:
-        rep.why("gait", {"step_count": "no completed step: the count is 0, the other gait fields are null"})
 
     report["arch_index"] = _arch(mat, step_events, rep)
     quality = {}

@@ -21,6 +21,9 @@ from kernels.series import MetricsInputError
 # the Welch spectrum needs segments of several samples to mean anything.
 MIN_SAMPLES = 10
 ELLIPSE_PROBABILITY = 0.95
+# A COP whose RMS distance from its mean is below this (1 nm) did not move: the
+# remaining spread is floating-point rounding, and frequencies of it would be invented.
+STILL_MM = 1e-6
 
 SWAY_FIELDS = (
     "mean_distance_mm",
@@ -132,10 +135,12 @@ def sway_metrics(cop_mm: np.ndarray, rate_hz: float) -> tuple[dict, dict]:
     if angle is None:
         reasons["ellipse95_angle_deg"] = "the COP spread is the same in every direction (or zero): no major axis"
 
-    if values["mean_distance_mm"] > 0:
-        values["mean_frequency_hz"] = values["mean_velocity_mm_s"] / (2 * math.pi * values["mean_distance_mm"])
-    else:
-        reasons["mean_frequency_hz"] = "the COP did not move (mean distance 0)"
+    if values["rms_distance_mm"] < STILL_MM:
+        values["ellipse95_angle_deg"] = None
+        for key in ("ellipse95_angle_deg", "mean_frequency_hz", "mean_power_frequency_hz"):
+            reasons[key] = "the COP did not move"
+        return values, reasons
+    values["mean_frequency_hz"] = values["mean_velocity_mm_s"] / (2 * math.pi * values["mean_distance_mm"])
 
     mf_ml, p_ml = mean_power_frequency(x, rate_hz)
     mf_ap, p_ap = mean_power_frequency(y, rate_hz)

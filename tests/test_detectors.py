@@ -20,19 +20,44 @@ def stance_force(t, contact, off, peak=700.0):
 
 def test_hysteresis_ignores_noise_between_the_levels():
     d = ContactDetector(on_n=30, off_n=20)
-    seq = [0, 10, 25, 29, 31, 25, 21, 28, 22, 19, 25, 29, 31]
+    seq = [0, 10, 25, 29, 31, 25, 21, 28, 22, 19, 12, 25, 29, 31]
     events = [d.update(i * 0.01, f) for i, f in enumerate(seq)]
-    assert events == [None, None, None, None, "contact", None, None, None, None, "off", None, None, "contact"]
+    # off is confirmed where the fall below 20 N ends (12 N at 0.10 s, then it rises)
+    assert events == [None] * 4 + ["contact"] + [None] * 6 + ["off", None, "contact"]
+    # the second contact rose from that 12 N swing minimum at 0.10 s
+    assert d.crossing_t == pytest.approx(0.10)
 
 
-def test_event_time_is_interpolated_to_the_crossing():
+def test_event_times_are_traced_to_where_the_load_starts_and_ends():
     d = ContactDetector(on_n=30, off_n=20)
     d.update(0.00, 0.0)
     assert d.update(0.01, 60.0) == "contact"
-    assert d.crossing_t == pytest.approx(0.005)
+    assert d.crossing_t == pytest.approx(0.00)  # the load started rising after 0.00 s
     d.update(0.02, 100.0)
-    assert d.update(0.03, 0.0) == "off"
-    assert d.crossing_t == pytest.approx(0.02 + 0.8 * 0.01)
+    for i, f in enumerate([40.0, 19.0, 10.0, 4.0, 1.0]):
+        assert d.update(0.03 + 0.01 * i, f) is None  # still unloading
+    assert d.update(0.08, 0.0) == "off"
+    assert d.crossing_t == pytest.approx(0.08)  # back at the swing floor (0 N)
+
+
+def test_contact_onset_is_traced_back_along_the_rise():
+    d = ContactDetector(on_n=30, off_n=20)
+    # swing at a 12 N preload (a laced shoe), then a rise over three frames
+    for i, f in enumerate([14, 12, 13, 12, 12, 20, 26, 40]):
+        event = d.update(i * 0.01, float(f))
+    assert event == "contact"
+    assert d.crossing_t == pytest.approx(0.04)  # the last sample at the 12 N swing minimum
+    d2 = ContactDetector(on_n=30, off_n=20)
+    # the force sat 11 N above the minimum before rising: the foot of the rise is the onset
+    for i, f in enumerate([0, 10, 11, 11, 25, 45]):
+        d2.update(i * 0.01, float(f))
+    assert d2.crossing_t == pytest.approx(0.03)
+
+
+def test_a_contact_already_on_at_the_first_sample_has_no_known_onset():
+    t = np.arange(0, 1, 0.01)
+    events, _ = detect_steps(t, np.where(t < 0.5, 400.0, 0.0))
+    assert [e.kind for e in events] == ["contact", "off", "incomplete"]
 
 
 def test_non_finite_force_holds_state_and_is_counted():
