@@ -223,3 +223,21 @@ def test_mixed_devices_in_order_under_any_chunk_size(device, seqs, chunk):
         out += deframer.feed(stream[i : i + chunk])
     assert [p.seq for p in out] == seqs
     assert all(p.body.counts[0, 0] == s % 4096 for p, s in zip(out, seqs, strict=True))
+
+
+@pytest.mark.skipif(codec.COMPILED is None, reason="device._codec not built (make build)")
+@given(items=st.lists(st.one_of(packets().map(encode_packet), garbage()), max_size=10),
+       chunk=st.integers(1, 500))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_compiled_and_reference_deframers_agree(items, chunk):
+    stream = b"".join(items)
+    results = []
+    for name in ("reference", "compiled"):
+        errors = []
+        deframer = Deframer(on_error=lambda e, errors=errors: errors.append((type(e), str(e))))
+        out = []
+        with codec.use_implementation(name):
+            for i in range(0, len(stream), chunk):
+                out += deframer.feed(stream[i : i + chunk])
+        results.append((out, deframer.counters.as_dict(), errors))
+    assert results[0] == results[1]
