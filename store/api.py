@@ -24,7 +24,7 @@ from store import db as dbmod
 from store.audit import Audit
 from store.calibrations import Calibrations
 from store.devices import Devices
-from store.errors import CorruptDatabaseError, StoreError
+from store.errors import CorruptDatabaseError, DiskFullError, StoreError
 from store.locks import SessionLock
 from store.outbox import Outbox
 from store.patients import Patients
@@ -74,7 +74,14 @@ class Store:
         self.devices = Devices(self.db)
         self.audit = Audit(self.db)
         self.outbox = Outbox(self.db)
-        self.recovered = self.sessions.recover_interrupted()
+        self.warnings: list[str] = []
+        try:
+            self.recovered = self.sessions.recover_interrupted()
+        except DiskFullError as exc:
+            # Still open for viewing, exporting and pruning; flagging waits for free space.
+            self.recovered = []
+            self.warnings.append(f"interrupted sessions not yet flagged: {exc}")
+            log.warning("%s", self.warnings[-1])
         if self.recovered:
             # A cut happened: look at the file before trusting it with new sessions.
             problems = self.quick_check()

@@ -29,7 +29,7 @@ class Audit:
                            at=at or rows.utc_now())
         row = rows.to_row(entry, json_fields=_JSON)
         del row["id"]
-        with self.db.atomic():
+        with rows.atomic(self.db):
             entry.id = self.db.execute(
                 "INSERT INTO audit_log (action, user_id, subject, details, at) VALUES (?, ?, ?, ?, ?)",
                 [row["action"], row["user_id"], row["subject"], row["details"], row["at"]],

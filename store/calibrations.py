@@ -27,7 +27,7 @@ class Calibrations:
         self.db = db
 
     def add(self, calibration: Calibration, *, activate: bool = False) -> Calibration:
-        with self.db.atomic():
+        with rows.atomic(self.db):
             stored = Calibration(**{**calibration.__dict__, "active": False})
             rows.insert(self.db, "calibrations", rows.to_row(stored, _JSON, _BOOLS), "calibration")
             if activate or calibration.active:
@@ -36,7 +36,7 @@ class Calibrations:
 
     def activate(self, calibration_id: str) -> None:
         """Make this the device's calibration in force (the previous one stays, inactive)."""
-        with self.db.atomic():
+        with rows.atomic(self.db):
             serial = rows.fetch(self.db, "calibrations", "id", calibration_id, "calibration")["device_serial"]
             self.db.execute("UPDATE calibrations SET active = 0 WHERE device_serial = ? AND active = 1", [serial])
             self.db.execute("UPDATE calibrations SET active = 1 WHERE id = ?", [calibration_id])

@@ -23,6 +23,7 @@ from store import migrations
 from store.errors import (
     CorruptDatabaseError,
     DatabaseMissingError,
+    DiskFullError,
     ForeignDatabaseError,
     NewerSchemaError,
     StoreError,
@@ -150,6 +151,9 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True,
         return db
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if full_error(exc):
+            raise DiskFullError(f"cannot open {path}: the disk is full ({exc}); the database is intact. "
+                                "Free space on the data partition and start again") from None
         raise CorruptDatabaseError(f"{path} is damaged ({exc}); {RESTORE_HINT}") from None
     except BaseException:
         conn.close()

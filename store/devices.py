@@ -43,7 +43,7 @@ class Devices:
     def seen(self, device: Device) -> Device:
         """Record a hello: insert a new device or refresh identity and last_seen."""
         row = rows.to_row(device, json_fields=_JSON)
-        with self.db.atomic():
+        with rows.atomic(self.db):
             self.db.execute(
                 """INSERT INTO devices (serial, kind, firmware_version, info, first_seen, last_seen)
                    VALUES (:serial, :kind, :firmware_version, :info, :first_seen, :last_seen)

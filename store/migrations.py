@@ -242,7 +242,8 @@ def apply(db: Database, *, stop_before: str | None = None) -> list[str]:
     before = set(applied_names(db))
     migrations.apply(db, stop_before=stop_before)
     after = applied_names(db)
-    db.execute(f"PRAGMA user_version = {len(after)}")
+    if db.execute("PRAGMA user_version").fetchone()[0] != len(after):
+        db.execute(f"PRAGMA user_version = {len(after)}")  # only when it changes: opening must not write
     return [name for name in after if name not in before]
 
 

@@ -59,7 +59,7 @@ class Outbox:
 
     def mark_sent(self, item_id: str, at: str | None = None) -> None:
         at = at or rows.utc_now()
-        with self.db.atomic():
+        with rows.atomic(self.db):
             item = self.get(item_id)
             self.db.execute("UPDATE outbox SET sent_at = ?, last_attempt_at = ? WHERE id = ?", [at, at, item_id])
             table = SYNCED_TABLES.get(item.entity)
@@ -67,7 +67,7 @@ class Outbox:
                 self.db.execute(f"UPDATE {table} SET synced_at = ? WHERE id = ?", [at, item.entity_id])
 
     def mark_failed(self, item_id: str, error: str, at: str | None = None) -> None:
-        with self.db.atomic():
+        with rows.atomic(self.db):
             cur = self.db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, last_attempt_at = ? WHERE id = ?",
                 [error[:2000], at or rows.utc_now(), item_id])

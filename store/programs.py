@@ -46,7 +46,7 @@ class Programs:
             rx.position, rx.program_id = i, program.id
         row = rows.to_row(program, bool_fields=_BOOLS)
         del row["prescriptions"]
-        with self.db.atomic():
+        with rows.atomic(self.db):
             rows.insert(self.db, "programs", row, f"program {program.name}")
             for rx in program.prescriptions:
                 rows.insert(self.db, "prescriptions", rows.to_row(rx, json_fields=("params",)), "prescription")
@@ -66,7 +66,7 @@ class Programs:
         return [self.get(r["id"]) for r in ids]
 
     def set_active(self, program_id: str, active: bool) -> None:
-        with self.db.atomic():
+        with rows.atomic(self.db):
             cur = self.db.execute("UPDATE programs SET active = ? WHERE id = ?", [int(active), program_id])
         if cur.rowcount == 0:
             raise LookupError(f"no program with id {program_id}")

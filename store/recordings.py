@@ -65,7 +65,7 @@ class Recordings:
 
         ``dropped`` and ``seq_gaps`` are the recording's running totals.
         """
-        with self.db.atomic():
+        with rows.atomic(self.db):
             rowid = self.db.execute(
                 "INSERT INTO recording_chunks (recording_id, idx, n_frames, t_first, t_last, data) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -84,7 +84,7 @@ class Recordings:
             raise InvalidRecordError(f"a recording finishes as one of {STATUSES[1:]}, not {status!r}")
         sets = "status = ?, status_reason = ?, ended_at = ?" + (", dropped = ?" if dropped is not None else "")
         params = [status, reason, ended_at or rows.utc_now()] + ([dropped] if dropped is not None else [])
-        with self.db.atomic():
+        with rows.atomic(self.db):
             cur = self.db.execute(f"UPDATE recordings SET {sets} WHERE id = ?", params + [recording_id])
         if cur.rowcount == 0:
             raise NotFoundError(f"no recording with id {recording_id}")
@@ -131,5 +131,5 @@ class Recordings:
                      t_host=np.concatenate([c.t_host for c in parts]))
 
     def set_synced(self, recording_id: str, at: str | None = None) -> None:
-        with self.db.atomic():
+        with rows.atomic(self.db):
             self.db.execute("UPDATE recordings SET synced_at = ? WHERE id = ?", [at or rows.utc_now(), recording_id])

@@ -76,7 +76,7 @@ def prune_synced(db, *, older_than_days: float, now: dt.datetime | None = None,
         return result
     stamp = rows.format_time(now)
     for c in candidates:
-        with db.atomic():
+        with rows.atomic(db):
             # Re-check synced_at inside the transaction: never prune what is not upstream.
             done = db.execute("UPDATE recordings SET pruned_at = ? WHERE id = ? AND synced_at IS NOT NULL "
                               "AND pruned_at IS NULL", [stamp, c["id"]]).rowcount

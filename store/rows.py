@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -69,10 +70,13 @@ def insert(db, table: str, row: dict, what: str) -> None:
     cols = ", ".join(row)
     marks = ", ".join("?" for _ in row)
     try:
-        with db.atomic():
+        with atomic(db, what):
             db.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(row.values()))
     except sqlite3.IntegrityError as exc:
         raise InvalidRecordError(f"cannot store {what}: {exc}") from None
+    except sqlite3.OperationalError as exc:
+        raise_if_full(exc, what)
+        raise
 
 
 def update(db, table: str, key: str, row: dict, what: str) -> None:
@@ -82,11 +86,14 @@ def update(db, table: str, key: str, row: dict, what: str) -> None:
 
     sets = ", ".join(f"{c} = ?" for c in row if c != key)
     try:
-        with db.atomic():
+        with atomic(db, what):
             cur = db.execute(f"UPDATE {table} SET {sets} WHERE {key} = ?",
                              [v for c, v in row.items() if c != key] + [row[key]])
     except sqlite3.IntegrityError as exc:
         raise InvalidRecordError(f"cannot store {what}: {exc}") from None
+    except sqlite3.OperationalError as exc:
+        raise_if_full(exc, what)
+        raise
     if cur.rowcount == 0:
         raise NotFoundError(f"no {what} with id {row[key]}")
 
@@ -105,3 +112,26 @@ def fetch_all(db, sql: str, params: list | tuple = ()) -> list[dict]:
     cur = db.execute(sql, list(params))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def raise_if_full(exc: BaseException, what: str) -> None:
+    """Turn SQLite's 'database or disk is full' into a DiskFullError that says what to do."""
+    from store.db import full_error
+    from store.errors import DiskFullError
+
+    if full_error(exc):
+        raise DiskFullError(f"cannot store {what}: the disk is full ({exc}); nothing stored earlier is affected. "
+                            "Free space (sync, then `gaitkiosk db prune`)") from None
+
+
+@contextlib.contextmanager
+def atomic(db, what: str = "the change"):
+    """``db.atomic()`` whose 'disk is full' failure (often at COMMIT) becomes a DiskFullError."""
+    import sqlite3
+
+    try:
+        with db.atomic():
+            yield db
+    except sqlite3.OperationalError as exc:
+        raise_if_full(exc, what)
+        raise

@@ -83,7 +83,7 @@ class Sessions:
         if status not in ("complete", "incomplete"):
             raise InvalidRecordError(f"a session finishes complete or incomplete, not {status!r}")
         ended_at = ended_at or rows.utc_now()
-        with self.db.atomic():
+        with rows.atomic(self.db):
             rows.update(self.db, "sessions", "id",
                         {"id": session_id, "status": status, "status_reason": reason, "ended_at": ended_at},
                         "session")
@@ -123,7 +123,7 @@ class Sessions:
             last = self.db.execute(
                 "SELECT max(r.ended_at), max(r.started_at) FROM recordings r WHERE r.session_id = ?",
                 [session_id]).fetchone()
-            with self.db.atomic():
+            with rows.atomic(self.db):
                 self.db.execute(
                     "UPDATE sessions SET status = 'incomplete', status_reason = ? WHERE id = ? AND status = 'open'",
                     [INTERRUPTED, session_id])
@@ -133,7 +133,7 @@ class Sessions:
         return recovered
 
     def set_synced(self, session_id: str, at: str | None = None) -> None:
-        with self.db.atomic():
+        with rows.atomic(self.db):
             self.db.execute("UPDATE sessions SET synced_at = ? WHERE id = ?", [at or rows.utc_now(), session_id])
 
     # -- reading ---------------------------------------------------------------

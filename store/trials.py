@@ -64,7 +64,7 @@ class Trials:
         """Open the next trial of a session (durable before the drill begins)."""
         if not drill:
             raise InvalidRecordError("a trial needs a drill name")
-        with self.db.atomic():
+        with rows.atomic(self.db):
             position = self.db.execute("SELECT coalesce(max(position) + 1, 0) FROM trials WHERE session_id = ?",
                                        [session_id]).fetchone()[0]
             trial = Trial(session_id=session_id, drill=drill, params=params or {}, position=position,

@@ -227,8 +227,8 @@ class RecordingWriter:
         stored = f"{self.stats.committed_chunks} chunks ({self.stats.committed_frames} frames) already stored are intact"
         if isinstance(exc, LowDiskError):
             error: StoreError = exc
-        elif full_error(exc):
-            error = DiskFullError(f"the disk or the database size limit is full ({exc}): recording stopped; {stored}. "
+        elif isinstance(exc, DiskFullError) or full_error(exc):
+            error = DiskFullError(f"the disk or the database size limit is full: recording stopped; {stored}. "
                                   "Free space (sync, then `gaitkiosk db prune`) before the next recording")
         else:
             error = StoreError(f"recording stopped on a database error ({exc}); {stored}")

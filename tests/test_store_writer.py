@@ -159,3 +159,47 @@ def test_writer_refuses_a_database_another_process_left_unmigrated(tmp_path):
     sqlite3.connect(path).close()
     with pytest.raises(Exception, match="gaitkiosk schema"):
         RecordingWriter(path, "s").start()
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A real 4 MB tmpfs, so the disk really fills (ENOSPC), when mounting is permitted."""
+    import subprocess
+
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip()}); "
+                    "the max_db_bytes test above covers the same path in-process")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_really_full_file_system_stops_recording_and_keeps_the_kiosk_running(tiny_fs):
+    store = open_store(tiny_fs)
+    session, trial = _session(store)
+    commits = []
+    writer = store.recording_writer(session.id, trial_id=trial.id, chunk_s=0.1, min_free_bytes=0,
+                                    on_commit=commits.append).start()
+    rng = np.random.default_rng(9)
+    for i in range(6000):
+        frame = RawFrame("MAT", "mat", i, i / 100, i / 100, rng.integers(0, 65535, (48, 48), dtype=np.uint16))
+        if not writer.put(frame):
+            if writer.error:
+                break
+            time.sleep(0.01)
+    writer.stop()
+    assert isinstance(writer.error, DiskFullError), writer.error
+    assert "recording stopped" in str(writer.error) and commits
+    for c in commits:  # everything committed before the disk filled reads back bit-exact
+        assert store.recordings.read_chunk(c.recording_id, c.idx).digest() == c.digest
+    assert [r[0] for r in store.db.execute("PRAGMA quick_check")] == ["ok"]
+    try:  # closing the session may itself hit the full disk: a clear error, not a crash
+        store.sessions.finish(session.id, status="incomplete", reason=str(writer.error))
+    except DiskFullError as exc:
+        assert "disk is full" in str(exc)
+    store.close()
+    with open_store(tiny_fs) as again:  # next start: readable, nothing lost
+        for c in commits:
+            assert again.recordings.read_chunk(c.recording_id, c.idx).digest() == c.digest
