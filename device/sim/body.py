@@ -75,9 +75,10 @@ class Body:
 
 SWAY_DT = 0.005  # s, internal grid
 CHUNK = 200  # samples per chunk (1 s)
+CHECKPOINT_EVERY = 32  # chunks between stored generator states (~50 kB per day of simulation)
 # Tuned so that eyes-open sway of a 1.70 m adult gives a mean COP velocity of ~10 mm/s, a 95 %
 # prediction ellipse of ~150-250 mm^2 with ML smaller than AP, and a mean frequency of ~0.4 Hz
-# (Santos & Duarte 2016, young adults, rigid surface); see tests/test_sim_body.py.
+# (Santos & Duarte 2016, young adults, rigid surface); see tests/test_sim_standing.py.
 COM_ORDER = 4  # steep enough that COM'' (and so the COP) is not dominated by high frequencies
 COM_CUTOFF_HZ = (0.45, 0.40)  # ML, AP
 COM_DRIVE = (0.0, 0.0)  # white-noise drive per sample (set below from the target COM sd)
@@ -111,8 +112,11 @@ class SwayProcess:
         self._lock = threading.Lock()
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_chunks = cache_chunks
-        # start state of each chunk: filter states and the last two COM samples, per axis
-        self._starts: list[list] = [self._warm_start()]
+        # start states (filter states and the last two COM samples, per axis) of every
+        # CHECKPOINT_EVERY-th chunk, and of the first chunk not generated yet
+        first = self._warm_start()
+        self._checkpoints: dict[int, list] = {0: first}
+        self._frontier: tuple[int, list] = (0, first)
 
     def _warm_start(self) -> list:
         # 60 s of warm-up so t = 0 already looks like someone who has been standing a while
@@ -140,25 +144,32 @@ class SwayProcess:
             state.append([zc, zt, com[-2:].copy()])
         return out, state
 
-    def _generate(self, c: int) -> tuple[np.ndarray, list]:
+    def _generate(self, c: int, start: list) -> tuple[np.ndarray, list]:
         rng = np.random.default_rng([self.seed, 0x5A7, c + 1])
-        return self._run(self._starts[c], rng, CHUNK)
+        return self._run(start, rng, CHUNK)
 
     def _chunk(self, c: int) -> np.ndarray:
         hit = self._cache.get(c)
         if hit is not None:
             self._cache.move_to_end(c)
             return hit
-        while len(self._starts) <= c:  # extend the chain of start states forward
-            i = len(self._starts) - 1
-            data, nxt = self._generate(i)
-            self._starts.append(nxt)
+        # replay forward from the nearest stored start state at or before c (a checkpoint every
+        # CHECKPOINT_EVERY chunks, or the frontier), so memory stays bounded on a long run
+        if c >= self._frontier[0]:
+            i, state = self._frontier
+        else:
+            i = (c // CHECKPOINT_EVERY) * CHECKPOINT_EVERY
+            state = self._checkpoints[i]
+        while True:
+            if i % CHECKPOINT_EVERY == 0:
+                self._checkpoints.setdefault(i, state)
+            data, nxt = self._generate(i, state)
             self._store(i, data)
-        data = self._cache.get(c)
-        if data is None:
-            data, _ = self._generate(c)
-            self._store(c, data)
-        return data
+            if i + 1 > self._frontier[0]:
+                self._frontier = (i + 1, nxt)
+            if i == c:
+                return data
+            i, state = i + 1, nxt
 
     def _store(self, c: int, data: np.ndarray) -> None:
         self._cache[c] = data

@@ -71,6 +71,7 @@ class FootTemplate:
     base_weights: np.ndarray = field(init=False, repr=False)  # (K,), sums to 1
     region_fractions: np.ndarray = field(init=False, repr=False)  # (K, 3) rear/mid/fore
     support: np.ndarray = field(init=False, repr=False)  # (M, 2) convex polygon of reachable COPs
+    _neutral: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.side not in ("left", "right"):
@@ -86,6 +87,7 @@ class FootTemplate:
         object.__setattr__(self, "base_weights", weights)
         object.__setattr__(self, "region_fractions", self._region_fractions())
         object.__setattr__(self, "support", _shrink(_convex_hull(centres), 0.9))
+        object.__setattr__(self, "_neutral", weights @ centres)
 
     @property
     def rear_edge_mm(self) -> float:
@@ -97,7 +99,7 @@ class FootTemplate:
 
     def neutral_cop(self) -> np.ndarray:
         """Foot-frame COP of quiet stance (the resting weights)."""
-        return self.base_weights @ self.centres
+        return self._neutral.copy()
 
     def _region_fractions(self) -> np.ndarray:
         # Integrate each dome along y on a fine grid and split at the 27 % / 55 % cuts.
@@ -121,42 +123,45 @@ class FootTemplate:
     def weights_for_cop(self, cop: np.ndarray) -> np.ndarray:
         """Component load shares (K,) whose weighted centre is ``cop`` (clipped to the support)."""
         target = self.clip_cop(cop)
+        neutral = self.neutral_cop()
         scale = self.length_mm
-        p = (self.centres - self.neutral_cop()) / scale
-        g = (target - self.neutral_cop()) / scale
-        lam = np.zeros(2)
+        p = (self.centres - neutral) / scale
+        gx, gy = (target - neutral) / scale
         logb = np.log(self.base_weights)
+        lx, ly = 0.0, 0.0
         w = self.base_weights
-        for _ in range(30):  # Newton on the convex dual; converges in a handful of steps
-            z = logb + p @ lam
+        for _ in range(40):  # Newton on the convex dual; converges in a handful of steps
+            z = logb + p[:, 0] * lx + p[:, 1] * ly
             w = np.exp(z - z.max())
             w /= w.sum()
-            mean = w @ p
-            resid = mean - g
-            if abs(resid[0]) + abs(resid[1]) < 1e-9:
+            mx, my = w @ p
+            rx, ry = mx - gx, my - gy
+            if abs(rx) + abs(ry) < 1e-10:
                 break
-            d = p - mean
-            hess = (d * w[:, None]).T @ d + 1e-12 * np.eye(2)
-            step = np.linalg.solve(hess, resid)
-            # damp large steps: the target can sit close to the hull where the dual is flat
-            norm = float(np.hypot(*step))
+            dx, dy = p[:, 0] - mx, p[:, 1] - my
+            sxx, sxy, syy = float(w @ (dx * dx)), float(w @ (dx * dy)), float(w @ (dy * dy))
+            det = sxx * syy - sxy * sxy + 1e-18
+            sx, sy = (syy * rx - sxy * ry) / det, (sxx * ry - sxy * rx) / det
+            # damp large steps: near the hull the dual is flat and a full step overshoots
+            norm = (sx * sx + sy * sy) ** 0.5
             if norm > 5.0:
-                step *= 5.0 / norm
-            lam -= step
+                sx, sy = sx * 5.0 / norm, sy * 5.0 / norm
+            lx, ly = lx - sx, ly - sy
         return w
+
+    def unit_pressure(self, points: np.ndarray) -> np.ndarray:
+        """(K, ...) pressure (kPa) at foot-frame points (..., 2) per newton of each component's load."""
+        pts = np.asarray(points, dtype=np.float64)
+        out = np.empty((len(self.centres),) + pts.shape[:-1])
+        for k in range(len(self.centres)):
+            ax, ay = self.half_axes[k]
+            shape = dome(pts[..., 0] - self.centres[k, 0], pts[..., 1] - self.centres[k, 1], ax, ay)
+            out[k] = shape / dome_integral(ax, ay) * 1e3  # N/mm^2 -> kPa
+        return out
 
     def pressure(self, points: np.ndarray, loads_n: np.ndarray) -> np.ndarray:
         """Exact pressure (kPa) at foot-frame points (..., 2) for component loads (K,) in N."""
-        pts = np.asarray(points, dtype=np.float64)
-        out = np.zeros(pts.shape[:-1])
-        for k in range(len(self.centres)):
-            if loads_n[k] <= 0:
-                continue
-            ax, ay = self.half_axes[k]
-            shape = dome(pts[..., 0] - self.centres[k, 0], pts[..., 1] - self.centres[k, 1], ax, ay)
-            # N / mm^2 = 1e3 kPa: kPa = N / mm^2 * 1e3
-            out += loads_n[k] * shape / dome_integral(ax, ay) * 1e3
-        return out
+        return np.tensordot(np.asarray(loads_n, dtype=np.float64), self.unit_pressure(points), axes=1)
 
     def outline(self, n: int = 64) -> np.ndarray:
         """Convex outline (M, 2) of the loaded footprint, for drawing and tests."""

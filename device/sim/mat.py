@@ -113,6 +113,9 @@ class MatRenderer:
         r0 = int(np.floor(outline[:, 1].min() / py)) - 1
         r1 = int(np.ceil(outline[:, 1].max() / py)) + 1
         h, w = r1 - r0, c1 - c0
+        if r1 <= 0 or c1 <= 0 or r0 >= self.mat.rows or c0 >= self.mat.cols:
+            # wholly off the mat (a walker's step before or after it): nothing to render
+            return Stamp(slice(0, 0), slice(0, 0), np.zeros((k, 0, 0), np.float32), np.zeros(k), np.full((k, 2), np.nan))
         sub = (np.arange(SUBSAMPLE) + 0.5) / SUBSAMPLE
         xs = (c0 + (np.arange(w)[:, None] + sub[None, :]).ravel()) * px
         ys = (r0 + (np.arange(h)[:, None] + sub[None, :]).ravel()) * py

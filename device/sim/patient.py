@@ -111,7 +111,10 @@ class VirtualPatient:
         self.insole_sensor = self._sensor(insole_sensor, (self.insoles.n_sensors,), 2, dead=0, hot=0)
         self._insole_sensors = {"left": self.insole_sensor, "right": self._sensor(insole_sensor, (self.insoles.n_sensors,), 3, dead=0, hot=0)}
         self._renderer = MatRenderer(self.mat)
-        self._insole_points = {s: self.insoles.sample_points(s) for s in SIDES}
+        # insole reading per newton of each foot component: (K, N), the mean over each sensor's disc
+        self._insole_unit = {
+            s: self.feet_templates[s].unit_pressure(self.insoles.sample_points(s)).mean(axis=2) for s in SIDES
+        }
         self._outlines = {s: t.outline() for s, t in self.feet_templates.items()}
         self._lock = threading.RLock()
         self._latest_t = 0.0
@@ -152,9 +155,7 @@ class VirtualPatient:
                 if sample.mat_force_n > 0:
                     mat_moment += sample.mat_force_n * cop
                 if insoles:
-                    pts = self._insole_points[side]
-                    tmpl = self.feet_templates[side]
-                    insole_kpa[side] = tmpl.pressure(pts, loads).mean(axis=1).astype(np.float32)
+                    insole_kpa[side] = (loads @ self._insole_unit[side]).astype(np.float32)
             cop_mm = None
             if mat_force >= COP_MIN_FORCE_N:
                 c = mat_moment / mat_force
