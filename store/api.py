@@ -63,7 +63,12 @@ class Store:
             self._kiosk_lock = SessionLock(self.lock_dir, KIOSK_LOCK)
             if not self._kiosk_lock.acquire():
                 raise StoreError(f"another kiosk process already runs on {self.path}; stop it first")
-        self.db = dbmod.connect(self.path, create=create, max_bytes=max_bytes)
+        try:
+            self.db = dbmod.connect(self.path, create=create, max_bytes=max_bytes)
+        except BaseException:
+            if self._kiosk_lock:
+                self._kiosk_lock.release()
+            raise
         self.patients = Patients(self.db)
         self.users = Users(self.db)
         self.programs = Programs(self.db)

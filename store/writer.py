@@ -164,6 +164,9 @@ class RecordingWriter:
                                         dropped=self._dropped.get(buf.recording.device_serial, 0))
         except (StoreError, sqlite3.Error, OSError) as exc:
             self._fail(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must still stop the recording loudly, not silently
+            log.exception("recording writer crashed")
+            self._fail(StoreError(f"internal error {type(exc).__name__}: {exc}"))
         finally:
             self.stats.running = False
             self.stats.queued = self._queue.qsize()
@@ -215,8 +218,11 @@ class RecordingWriter:
             dropped = self._dropped.get(buf.recording.device_serial, 0)
         self._recordings.append(buf.recording.id, buf.idx, chunk, blob, dropped=dropped, seq_gaps=buf.seq_gaps)
         if self.on_commit:
-            self.on_commit(CommitInfo(buf.recording.id, buf.recording.device_serial, buf.idx, chunk.frames,
-                                      chunk.digest()))
+            try:
+                self.on_commit(CommitInfo(buf.recording.id, buf.recording.device_serial, buf.idx, chunk.frames,
+                                          chunk.digest()))
+            except Exception:  # noqa: BLE001 - the chunk is stored; a listener's bug must not stop recording
+                log.exception("on_commit callback failed")
         buf.idx += 1
         buf.frames = []
         self.stats.committed_frames += chunk.frames

@@ -203,3 +203,16 @@ def test_a_really_full_file_system_stops_recording_and_keeps_the_kiosk_running(t
     with open_store(tiny_fs) as again:  # next start: readable, nothing lost
         for c in commits:
             assert again.recordings.read_chunk(c.recording_id, c.idx).digest() == c.digest
+
+
+def test_a_broken_listener_does_not_stop_recording(store):
+    session, _ = _session(store)
+
+    def broken(_info):
+        raise RuntimeError("UI bug")
+
+    writer = store.recording_writer(session.id, chunk_s=0.05, min_free_bytes=0, on_commit=broken).start()
+    for f in frames("I", "insole_left", 50, (16,)):
+        writer.put(f)
+    stats = writer.stop()
+    assert stats.error is None and stats.committed_frames == 50
