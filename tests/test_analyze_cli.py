@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from gaitkiosk.cli import main
 from kernels.cop_csv import CopFileError, read_cop_csv, write_cop_csv
 
-GOLDEN = Path(__file__).resolve().parent / "data" / "golden" / "mat_walk.npz"
+GOLDEN = Path(__file__).resolve().parent / "data" / "golden_mat_walk.npz"
 
 
 def run(capsys, *argv):

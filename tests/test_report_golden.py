@@ -1,9 +1,9 @@
 """Golden snapshot: the JSON report of one fixed simulated recording.
 
-``tests/data/golden/mat_walk.npz`` is a simulated walk of five steps up a
+``tests/data/golden_mat_walk.npz`` is a simulated walk of five steps up a
 128 x 48 mat (8.47 mm, 100 Hz) made by ``tests/metrics_synth.walk()`` from the
 MUN104 mean feet (heel strike, flat foot, toe-off for each stance);
-``mat_walk_report.json`` is its report. Any change to a number of the pipeline
+``golden_mat_walk_report.json`` is its report. Any change to a number of the pipeline
 (per-frame analysis, detectors, metrics) shows up here.
 
 Update only on purpose, after checking why the numbers moved, with::
@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-GOLDEN = HERE / "data" / "golden"
-RECORDING = GOLDEN / "mat_walk.npz"
-REPORT = GOLDEN / "mat_walk_report.json"
+GOLDEN = HERE / "data"
+RECORDING = GOLDEN / "golden_mat_walk.npz"
+REPORT = GOLDEN / "golden_mat_walk_report.json"
 
 
 def make_report() -> dict:
