@@ -100,6 +100,12 @@ class Recordings:
         return [rows.from_row(Recording, r, _JSON) for r in rows.fetch_all(
             self.db, "SELECT * FROM recordings WHERE trial_id = ? ORDER BY kind", [trial_id])]
 
+    def span_s(self, recording_id: str) -> float:
+        """Seconds from the first to the last stored frame (0 when none or pruned)."""
+        lo, hi = self.db.execute("SELECT min(t_first), max(t_last) FROM recording_chunks WHERE recording_id = ?",
+                                 [recording_id]).fetchone()
+        return 0.0 if lo is None else float(hi - lo)
+
     def chunk_index(self, recording_id: str) -> list[int]:
         return [r[0] for r in self.db.execute(
             "SELECT idx FROM recording_chunks WHERE recording_id = ? ORDER BY idx", [recording_id])]

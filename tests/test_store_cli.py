@@ -76,7 +76,7 @@ def test_sessions_list_show_and_filters(data_dir, capsys):
     code, out, _ = cli(capsys, "sessions", "--data-dir", str(data_dir), "list", "--patient", "P-007", "--json")
     sid = json.loads(out)["sessions"][0]["id"]
     code, out, _ = cli(capsys, "sessions", "show", sid[:8], "--data-dir", str(data_dir))
-    assert code == 0 and "quiet_stance" in out and "complete" in out and "150 frames" in out
+    assert code == 0 and "quiet_stance" in out and "complete" in out and "150 frames over 1.5 s" in out
     code, out, _ = cli(capsys, "sessions", "list", "--data-dir", str(data_dir), "--from", "2000-01-01", "--to", "2000-01-02")
     assert "0 of 0 sessions" in out
     code, _, err = cli(capsys, "sessions", "show", "ffffffff", "--data-dir", str(data_dir))

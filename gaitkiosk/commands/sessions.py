@@ -125,9 +125,9 @@ def _show(st, args, ctx) -> int:
         lines.append(f"    {t.position + 1}. {t.drill:<20} {t.status}{reason}, metrics v{t.metrics_version or '-'}")
     lines.append("  recordings")
     for r in recordings:
-        seconds = (r.frames / 100.0) if r.frames else 0.0
+        seconds = st.recordings.span_s(r.id)
         state = r.status + (" (raw frames pruned)" if r.pruned_at else "")
-        lines.append(f"    {r.kind:<13} {r.device_serial:<14} {r.frames:>7} frames (~{seconds:.0f} s at 100 Hz) "
+        lines.append(f"    {r.kind:<13} {r.device_serial:<14} {r.frames:>7} frames over {seconds:.1f} s, "
                      f"{r.stored_bytes / 1024:.0f} KiB, dropped {r.dropped}, gaps {r.seq_gaps}, {state}")
     ctx.emit(data, "\n".join(lines))
     return 0
