@@ -226,6 +226,12 @@ def m007_listing_indices(db: Database) -> None:
     """)
 
 
+@_migration
+def m008_outbox_by_entity(db: Database) -> None:
+    # Closing a session queues it and its recordings once; this finds "already queued".
+    _script(db, "CREATE INDEX outbox_by_entity ON outbox(entity, entity_id);")
+
+
 def applied_names(db: Database) -> list[str]:
     """Names of the migrations recorded in the file, in the order applied."""
     return [m.name for m in migrations.applied(db)]

@@ -88,8 +88,26 @@ class Sessions:
                         {"id": session_id, "status": status, "status_reason": reason, "ended_at": ended_at},
                         "session")
             self._close_children(session_id, ended_at, "the session ended before this part was finished")
+            self._enqueue_upload(session_id)
         self._release(session_id)
         return self.get(session_id)
+
+    def _enqueue_upload(self, session_id: str) -> None:
+        """Queue the closed session and its recordings for sync/, in the closing transaction.
+
+        The outbox row is written with the data it refers to (the transactional
+        outbox pattern), so a crash can never leave a closed session that sync/
+        does not know about. Idempotent: an entity already queued is not queued again.
+        """
+        now = rows.utc_now()
+        entities = [("session", session_id)] + [
+            ("recording", r["id"]) for r in rows.fetch_all(
+                self.db, "SELECT id FROM recordings WHERE session_id = ? ORDER BY started_at", [session_id])]
+        for entity, entity_id in entities:
+            self.db.execute(
+                "INSERT INTO outbox (id, entity, entity_id, payload, created_at) SELECT ?, ?, ?, ?, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE entity = ? AND entity_id = ?)",
+                [rows.new_id(), entity, entity_id, rows.dumps({"session_id": session_id}), now, entity, entity_id])
 
     def _close_children(self, session_id: str, ended_at: str, reason: str) -> None:
         self.db.execute(
@@ -128,6 +146,7 @@ class Sessions:
                     "UPDATE sessions SET status = 'incomplete', status_reason = ? WHERE id = ? AND status = 'open'",
                     [INTERRUPTED, session_id])
                 self._close_children(session_id, last[0] or last[1] or rows.utc_now(), INTERRUPTED)
+                self._enqueue_upload(session_id)
             log.warning("session %s was interrupted; marked incomplete", session_id)
             recovered.append(session_id)
         return recovered

@@ -65,6 +65,7 @@ SEED = {
         "INSERT INTO outbox (id, entity, entity_id, created_at) VALUES ('o1', 'session', 's1', 'x')",
     ],
     "m007_listing_indices": [],
+    "m008_outbox_by_entity": [],
 }
 
 

@@ -269,3 +269,25 @@ def test_recording_chunks_read_back_in_order(store):
     assert store.recordings.read_chunk(rec.id, 1).equals(parts[1])
     got = store.recordings.get(rec.id)
     assert (got.frames, got.chunks, got.raw_bytes) == (15, 3, 15 * 16 * 2)
+
+
+def test_closing_or_recovering_a_session_queues_it_for_upload_once(tmp_path):
+    first = open_store(tmp_path)
+    patient = _patient(first)
+    done = first.sessions.start(patient.id)
+    first.recordings.create(Recording(session_id=done.id, device_serial="M", kind="mat", shape=[2, 2]))
+    first.sessions.finish(done.id)
+    queued = {(i.entity, i.entity_id) for i in first.outbox.pending()}
+    rec_id = first.recordings.for_session(done.id)[0].id
+    assert queued == {("session", done.id), ("recording", rec_id)}
+    crashed = first.sessions.add(Session(patient_id=patient.id))  # no lock holder: a dead process
+    second = open_store(tmp_path)
+    assert second.recovered == [crashed.id]
+    assert ("session", crashed.id) in {(i.entity, i.entity_id) for i in second.outbox.pending()}
+    assert second.outbox.pending_count() == 3
+    for item in second.outbox.pending():
+        second.outbox.mark_sent(item.id)
+    assert second.recordings.get(rec_id).synced_at is not None
+    assert second.sessions.oldest_unsynced() is None
+    second.close()
+    first.close()

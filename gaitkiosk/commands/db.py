@@ -63,11 +63,18 @@ def _check(path, args, ctx) -> int:
         f"size          {size / MB:.1f} MB ({data['reusable_bytes'] / MB:.1f} MB reusable inside)",
         f"free disk     {data['free_disk_bytes'] / MB:.0f} MB" + ("  LOW: new recordings are refused" if low else ""),
         "sessions      " + (", ".join(f"{n} {s}" for s, n in sorted(data["sessions"].items())) or "none"),
-        "oldest unsynced " + (f"{oldest.id[:8]} from {oldest.started_at}" if oldest else "none (all synced)"),
+        "unsynced      " + (f"oldest is session {oldest.id[:8]} from {_local(oldest.started_at)}" if oldest
+                             else "none (everything reached the server)"),
         f"outbox        {data['outbox_pending']} item(s) waiting to upload",
     ])
     ctx.emit(data, text)
     return 0 if ok else 1
+
+
+def _local(stamp: str) -> str:
+    from store.rows import parse_time
+
+    return parse_time(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _backup(path, args, ctx) -> int:
