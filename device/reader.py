@@ -68,6 +68,7 @@ HELLO_PROBE_S = 0.25  # wait this long for a spontaneous HELLO before asking aga
 ACK_WAIT_S = 0.25  # docs/protocol.md: resend an unanswered command after 250 ms
 HELLO_RETRY_S = 0.5
 INCOMPATIBLE_RETRY_S = 5.0
+RATE_WINDOW_S = 0.5  # the measured rate is updated this often
 LOG_EVERY_S = 5.0  # at most one fault log line per device per interval
 U32 = 1 << 32
 
@@ -550,8 +551,9 @@ class DeviceReader:
             now = self.clock()
             if got:
                 last_rx = now
-                if self._state not in (STREAMING, IDLE, INCOMPATIBLE):
-                    self._set_state(STREAMING if self._want_streaming else IDLE, "")
+                wanted = STREAMING if self._want_streaming else IDLE
+                if self._state != wanted and self._state != INCOMPATIBLE:
+                    self._set_state(wanted, "")
                 continue
             if getattr(port, "exhausted", False):
                 raise _Finished()
@@ -613,6 +615,8 @@ class DeviceReader:
                 c.device_resets += 1
                 self.aligner.reset()
                 log.warning("%s: device restarted (seq %d after %d)", self.name, packet.seq, self._last_seq)
+                if self._connected and self._want_streaming:
+                    self._send_command(CommandOp.START, 0)  # it came back idle
             elif step > 1:
                 c.gaps += 1
                 c.lost_packets += step - 1
@@ -659,7 +663,7 @@ class DeviceReader:
         c.frames += 1
         self._last_frame_host = now
         mark_t, mark_n = self._rate_mark
-        if now - mark_t >= 1.0:
+        if now - mark_t >= RATE_WINDOW_S:
             if mark_t > 0:
                 self._rate_hz = (c.frames - mark_n) / (now - mark_t)
             self._rate_mark = (now, c.frames)

@@ -262,14 +262,15 @@ class VirtualDevice:
         now = self.clock()
         self._produce(now)
         before = self._rx.counters.resyncs
-        for packet in self._rx.feed(data):
+        packets = self._rx.feed(data)
+        self._rx_errors += self._rx.counters.resyncs - before
+        for packet in packets:
             if packet.type != PacketType.COMMAND:
                 continue
             if packet.device not in (self.address, BROADCAST):
                 continue
             self.commands += 1
             self._command(packet, now)
-        self._rx_errors += self._rx.counters.resyncs - before
 
     def _command(self, packet: Packet, now: float) -> None:
         cmd: Command = packet.body
@@ -391,13 +392,13 @@ class VirtualDevice:
             t_sample, avail = self._next_arrival()
             if avail > now or burst >= MAX_BURST:
                 break
-            burst += 1
             self._latency = None
             if now - t_sample > self.backlog_s and not source.recorded:
                 # Nobody read for a while: the device's buffer overflowed.
                 self._frames_dropped += 1
                 self.frames_dropped_total += 1
             else:
+                burst += 1
                 counts = source.counts(t_sample, self._index)
                 self._emit_frame(counts, self._sample_device_time(self._index, t_sample), avail)
             self._index += 1

@@ -48,7 +48,7 @@ import numpy as np
 from serial.serialutil import SerialException
 
 from device.framing import AckResult, DeviceKind
-from device.handlers.virtual_port import VirtualPort, parse_query
+from device.handlers.virtual_port import VirtualPort, parse_query, plug, unplug  # noqa: F401 - public: pull/replug a virtual cable
 from device.virtual import FrameSource, TestPattern, VirtualDevice
 
 KIND_ALIASES = {

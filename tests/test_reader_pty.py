@@ -1,0 +1,246 @@
+"""The reader through real pseudo-terminals: the kernel's tty layer, real EIO on unplug.
+
+The virtual devices run in a PtyServer thread behind ptys; the reader opens the
+slave side exactly as it opens /dev/ttyACM0 on a unit.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+import serial
+
+from device import framing
+from device.framing import Command, CommandOp, Deframer, Frame, Hello, Packet, PacketType
+from device.pty import PtyServer, patient_devices
+from device.reader import DISCONNECTED, STREAMING, DeviceReader
+from device.virtual import TestPattern, VirtualDevice
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs pseudo-terminals (POSIX)")
+
+
+def wait_until(predicate, timeout=4.0, step=0.02):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def pattern_device(serial_number="PTY-MAT", rows=8, cols=8, **kw):
+    return VirtualDevice(TestPattern(rows=rows, cols=cols), serial=serial_number, powered=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def patient():
+    from device.sim import VirtualPatient
+
+    return VirtualPatient("quiet", seed=2)
+
+
+def test_plain_serial_reads_virtual_devices_end_to_end(patient):
+    """Any serial program can talk to the virtual mat: pyserial, raw wire protocol, no kiosk code."""
+    with PtyServer(patient_devices(patient)) as server:
+        with serial.Serial(server.paths()["mat"], 921600, timeout=0.1) as port:
+            port.reset_input_buffer()
+            port.write(framing.encode_packet(Packet(PacketType.COMMAND, 0xFFFF, 1, 0, Command(CommandOp.GET_HELLO))))
+            port.write(framing.encode_packet(Packet(PacketType.COMMAND, 0xFFFF, 2, 0, Command(CommandOp.START))))
+            d = Deframer()
+            packets = []
+            end = time.monotonic() + 0.6
+            while time.monotonic() < end:
+                packets += d.feed(port.read(port.in_waiting or 1))
+            port.write(framing.encode_packet(Packet(PacketType.COMMAND, 0xFFFF, 3, 0, Command(CommandOp.STOP))))
+    hello = next(p.body for p in packets if p.type == PacketType.HELLO)
+    assert hello.kind.label == "mat" and hello.shape == (48, 48) and hello.serial == "sim-mat-pty"
+    acks = {p.body.command_seq: p.body.ok for p in packets if p.type == PacketType.ACK}
+    assert acks[1] and acks[2]
+    frames = [p for p in packets if p.type in framing.FRAME_TYPES]
+    assert 40 <= len(frames) <= 65
+    assert frames[0].body.counts.shape == (48, 48) and frames[0].body.counts.max() > 100  # a person stands on it
+    assert d.counters.resyncs == 0
+
+
+def test_reader_streams_three_devices_through_ptys(patient, tmp_path):
+    with PtyServer(patient_devices(patient, jitter_s=0.002), link_dir=tmp_path) as server:
+        links = server.links()
+        readers = [DeviceReader(links[n], queue_frames=1000).open() for n in ("mat", "insole_left", "insole_right")]
+        try:
+            for r in readers:
+                r.wait_ready(5)
+            time.sleep(1.2)
+        finally:
+            for r in readers:
+                r.close()
+        devices = {n: p.device for n, p in server.ports.items()}
+    for r, name in zip(readers, ("mat", "insole_left", "insole_right"), strict=True):
+        frames = r.frames.drain()
+        assert 90 <= len(frames) <= 140, (name, len(frames))
+        truth = np.array([devices[name].host_time(f.t_device) for f in frames])
+        t_host = np.array([f.t_host for f in frames])
+        settled = truth > truth[0] + 0.3
+        assert np.max(np.abs(t_host[settled] - truth[settled])) < 0.005
+        assert r.status().counters["resyncs"] == 0
+
+
+def _hello_packet(serial_number="FUZZ-1", rows=4, cols=4, seq=0, version=1):
+    hello = Hello(kind=framing.DeviceKind.MAT, serial=serial_number, firmware="fuzz", rate_hz=100.0,
+                  rows=rows, cols=cols, pitch_mm=(8.0, 8.0), bits=16)
+    return framing.encode_packet(Packet(PacketType.HELLO, 0, seq, 1_000_000, hello, version))
+
+
+def _frame_packet(seq, index, t_us, shape=(4, 4), version=1):
+    return framing.encode_packet(Packet(PacketType.FRAME, 0, seq, t_us, Frame(TestPattern.expected(index, shape, 16)), version))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_garbage_truncated_and_flipped_packets_through_a_pty(seed):
+    """Exactly the valid frames come out, in order, and every fault is counted."""
+    rng = np.random.default_rng(seed)
+    quiet = pattern_device("FUZZ-1")
+    server = PtyServer({"mat": quiet}).start()
+    server.freeze("mat")  # the test writes the line itself
+    reader = DeviceReader(server.paths()["mat"], queue_frames=4096, silence_timeout_s=5.0).open()
+    try:
+        assert wait_until(lambda: reader.status().state == "handshake")
+        time.sleep(0.05)
+        stream = bytearray(_hello_packet())
+        expected = []  # (seq, index) of the valid frames
+        damaged = 0
+        seq = 1
+        t0 = time.monotonic()
+        for index in range(300):
+            wire = _frame_packet(seq, index, 2_000_000 + index * 10_000)
+            fate = rng.choice(["ok", "garbage", "truncate", "flip", "version"], p=[0.6, 0.15, 0.1, 0.1, 0.05])
+            if fate == "ok":
+                expected.append((seq, index))
+            elif fate == "garbage":
+                expected.append((seq, index))
+                junk = rng.integers(0, 256, int(rng.integers(1, 60)), dtype=np.uint8).tobytes()
+                wire = junk + wire  # noise on the line before a good packet
+            elif fate == "truncate":
+                wire = wire[: int(rng.integers(2, len(wire) - 2))]
+                damaged += 1
+            elif fate == "flip":
+                wire = bytearray(wire)
+                pos = int(rng.integers(1, len(wire) - 1))
+                wire[pos] ^= 1 << int(rng.integers(0, 8))
+                wire = bytes(wire)
+                damaged += 1
+            else:
+                wire = _frame_packet(seq, index, 2_000_000 + index * 10_000, version=2)
+                damaged += 1
+            stream += wire
+            seq += 1
+        for start in range(0, len(stream), 1000):  # arrives in pieces, as from a USB endpoint
+            server.inject("mat", bytes(stream[start:start + 1000]))
+            time.sleep(0.002)
+        server.inject("mat", b"\x00")
+        assert wait_until(lambda: reader.status().counters["frames"] >= len(expected), timeout=5)
+        time.sleep(0.1)
+        st = reader.status()
+    finally:
+        reader.close()
+        server.stop()
+    frames = reader.frames.drain()
+    assert [(f.seq, TestPattern.index_of(f.counts, 16) % 4096) for f in frames] == [(s, i % 4096) for s, i in expected]
+    for f in frames:
+        np.testing.assert_array_equal(f.counts, TestPattern.expected(f.seq - 1, (4, 4), 16))
+    c = st.counters
+    assert c["frames"] == len(expected)
+    assert c["crc_failures"] + c["cobs_failures"] + c["malformed"] + c["version_errors"] == c["resyncs"] >= damaged - 2
+    assert c["lost_packets"] == damaged  # each damaged packet took one sequence number
+    assert c["version_errors"] > 0 and "v2" in st.reason
+    assert time.monotonic() - t0 < 10
+
+
+def test_unplugged_mid_stream_reconnects_on_the_new_pty(tmp_path):
+    server = PtyServer({"mat": pattern_device("REPLUG-1", rate_hz=100)}, link_dir=tmp_path).start()
+    reader = DeviceReader(str(tmp_path / "mat"), reconnect_interval_s=0.1).open()
+    try:
+        reader.wait_ready(5)
+        assert wait_until(lambda: reader.status().counters["frames"] > 10)
+        server.unplug("mat")
+        assert wait_until(lambda: reader.status().state == DISCONNECTED)
+        time.sleep(0.3)
+        assert wait_until(lambda: reader.status().counters["open_failures"] >= 1)
+        server.plug("mat")
+        assert wait_until(lambda: reader.status().counters["reconnects"] == 1 and reader.status().state == STREAMING)
+        before = reader.status().counters["frames"]
+        assert wait_until(lambda: reader.status().counters["frames"] > before + 10)
+        assert reader.status().counters["internal_errors"] == 0
+    finally:
+        reader.close()
+        server.stop()
+
+
+def test_replugged_on_another_path_is_found_by_serial_number():
+    server = PtyServer({"mat": pattern_device("MOVED-1")}).start()
+    found = []
+
+    def locate(serial_number):
+        found.append(serial_number)
+        return server.paths()["mat"] if server.ports["mat"].open else None
+
+    reader = DeviceReader(server.paths()["mat"], reconnect_interval_s=0.1, locate=locate).open()
+    placeholder = None
+    try:
+        reader.wait_ready(5)
+        old = server.paths()["mat"]
+        server.unplug("mat")
+        assert wait_until(lambda: reader.status().state == DISCONNECTED)
+        placeholder = os.openpty()  # takes the old pts number, so the device comes back elsewhere
+        new = server.plug("mat")
+        os.close(placeholder[0])
+        os.close(placeholder[1])
+        placeholder = None
+        assert new != old
+        assert wait_until(lambda: reader.status().counters["reconnects"] == 1)
+        assert reader.status().port == new and "MOVED-1" in found
+    finally:
+        if placeholder:
+            os.close(placeholder[0])
+            os.close(placeholder[1])
+        reader.close()
+        server.stop()
+
+
+def test_device_that_stops_answering_is_reported_and_retried():
+    server = PtyServer({"mat": pattern_device("HANG-1")}).start()
+    reader = DeviceReader(server.paths()["mat"], silence_timeout_s=0.3, hello_timeout_s=0.4,
+                          reconnect_interval_s=0.1).open()
+    try:
+        reader.wait_ready(5)
+        server.freeze("mat")
+        assert wait_until(lambda: reader.status().counters["silences"] == 1)
+        assert wait_until(lambda: reader.status().counters["handshake_failures"] >= 1)
+        st = reader.status()
+        assert st.state in (DISCONNECTED, "handshake") and st.counters["silences"] == 1
+        assert wait_until(lambda: "no HELLO" in reader.status().reason or "no data" in reader.status().reason)
+        server.freeze("mat", False)
+        assert wait_until(lambda: reader.status().counters["reconnects"] >= 1 and reader.status().state == STREAMING)
+    finally:
+        reader.close()
+        server.stop()
+
+
+def test_device_reboot_behind_the_same_port_is_a_reset():
+    server = PtyServer({"mat": pattern_device("BOOT-1")}).start()
+    reader = DeviceReader(server.paths()["mat"]).open()
+    try:
+        reader.wait_ready(5)
+        assert wait_until(lambda: reader.status().counters["frames"] > 30)
+        with server._lock:
+            server.ports["mat"].device.plug()  # a watchdog reset: same port, clock and seq restart
+        assert wait_until(lambda: reader.status().counters["device_resets"] == 1)
+        before = reader.status().counters["frames"]
+        assert wait_until(lambda: reader.status().counters["frames"] > before + 20)  # it was restarted
+        assert reader.aligner.resets >= 1
+        assert reader.status().counters["reconnects"] == 0
+    finally:
+        reader.close()
+        server.stop()
