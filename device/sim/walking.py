@@ -3,7 +3,10 @@
 The walker follows a straight line in +y (toward the screen) along the mat's
 centre line. The walkway is looped: every ``lap_mm`` of progression the walker
 is back before the mat, so a continuous stream crosses the mat again and again
-(the insoles see every step; the mat sees the steps that land on it).
+(the insoles see every step; the mat sees the steps that land on it). The lap is
+rounded to an odd number of steps, and the steps are phased so that on every
+pass one foot lands centred on the mat, left and right in turn: a clean footprint
+per pass for analysis and demos, with the neighbouring steps partly on the mat.
 
 Step k (k = ..., -1, 0, 1, ...; even k left, odd k right) touches down at
 ``t_k = t0 + k * T`` with T = 60 / cadence, and lifts off ``stance_s`` later.
@@ -22,7 +25,7 @@ import numpy as np
 
 from device.sim.body import Body, minimum_jerk, smoothstep, stance_grf
 from device.sim.feet import SIDES, BodyState, FootState, GaitEvent
-from device.sim.footprint import REAR_EDGE, FootTemplate
+from device.sim.footprint import REAR_EDGE, TOE_TIP, FootTemplate
 from device.sim.mat import MatGeometry
 
 # gait line in the foot frame: (fraction of stance, fraction of length from the rear edge,
@@ -60,13 +63,17 @@ class Walking:
         if self.stance_s <= self.step_s * 0.5 or self.stance_s >= 2.0 * self.step_s:
             raise ValueError("stance_frac must lie between 0.25 and 1.0 of the stride")
         self.step_width = get("step_width_mm", 0.0 if self.tandem else 100.0)
-        self.lap = get("lap_mm", 2000.0 if self.tandem else 4000.0)
+        wanted_lap = get("lap_mm", 2000.0 if self.tandem else 4000.0)
+        steps_per_lap = max(1, int(round(wanted_lap / self.step_length)))
+        if steps_per_lap % 2 == 0:
+            steps_per_lap += 1
+        self.lap = steps_per_lap * self.step_length
         self.t0 = get("first_contact_s", 0.1)
         cx, cy = mat.centre_mm
         self.line_x = cx if params.get("position_x_mm") is None else float(params.get("position_x_mm"))
         self.lap_start = cy - self.lap / 2.0
-        # first step lands ~1 m before the mat's rear edge (in the looped walkway)
-        self.y_first = -1000.0 - REAR_EDGE * L
+        # step 3 (the first pass, ~1.7 s in at 110 steps/min) lands centred on the mat
+        self.y_first = cy - (REAR_EDGE + TOE_TIP) / 2.0 * L - 3 * self.step_length
         self.toe_out = 0.0 if self.tandem else body.toe_out_deg
         self.push_off = {"left": body.push_off_left, "right": body.push_off_right}
 
