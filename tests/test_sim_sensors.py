@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device.sim import SensorModel, VirtualPatient
+from device.sim import SensorModel, SimulationError, VirtualPatient
 
 
 def test_counts_rise_monotonically_with_pressure_on_every_sensel():
@@ -87,3 +87,26 @@ def test_patient_sensor_models_are_seeded_and_overridable():
     assert a.mat_sensor.dead.sum() == 3 and b.mat_sensor.dead.sum() == 0 and b.mat_sensor.exponent == 0.8
     np.testing.assert_array_equal(a.mat_sensor.gain, VirtualPatient("quiet", seed=1).mat_sensor.gain)
     assert not np.array_equal(a.insole_sensor_for("left").gain, a.insole_sensor_for("right").gain)
+
+
+def test_calibration_rigs_apply_known_uniform_pressures():
+    p = VirtualPatient("bladder", seed=2, levels_kpa="0,50,200", step_s=4.0)
+    area = p.mat.sensel_area_mm2 * p.mat.rows * p.mat.cols
+    for t, level in ((2.0, 0.0), (6.0, 50.0), (10.0, 200.0), (14.0, 0.0)):
+        s = p.sample(t)
+        assert np.all(s.mat_kpa == level) and np.all(s.insole_kpa["right"] == level)
+        assert s.force_n == pytest.approx(level * area * 1e-3)
+        assert s.grf_n == 0.0 and p.events_until(t) == []
+    # what a calibration procedure sees: each sensel's counts follow its own true curve
+    s = p.sample(10.0)
+    counts = p.mat_counts(s)
+    ok = ~(p.mat_sensor.dead | p.mat_sensor.hot)
+    recovered = p.mat_sensor.true_kpa(counts)[ok]
+    assert np.abs(recovered - 200.0).max() < 5.0  # read noise only
+    empty = VirtualPatient("empty", seed=2)
+    s = empty.sample(1.0)
+    assert s.force_n == 0 and s.cop_mm is None
+    c = empty.mat_counts(s)
+    np.testing.assert_allclose(c[ok].mean(), empty.mat_sensor.offset[ok].mean(), atol=0.5)
+    with pytest.raises(SimulationError, match="levels_kpa"):
+        VirtualPatient("bladder", levels_kpa="a,b")

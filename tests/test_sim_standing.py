@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from device.sim import Body, VirtualPatient
+from device.sim import Body, SimulationError, VirtualPatient
 from device.sim.footprint import distance_to_edge, inside_polygon
 
 AREA = 8.47 * 8.47  # default sensel area, mm^2
@@ -153,7 +153,7 @@ def test_single_leg_stance_lifts_the_free_foot():
     assert s.feet["left"].force_n == 0 and not s.feet["left"].in_contact and s.feet["left"].on_mat
     assert s.feet["right"].force_n == pytest.approx(WEIGHT)
     assert s.cop_mm[0] > p.rest_cop()[0] + 50
-    assert [tuple(e) for e in p.events_until(8.0)] == [(2.0, "left", "off"), (7.0, "left", "contact")]
+    assert p.events_until(8.0) == [(2.0, "left", "off"), (7.0, "left", "contact")]
     assert p.sample(8.0).feet["left"].force_n > 0
 
 
@@ -182,7 +182,7 @@ def test_loss_of_balance_by_unloading_a_foot():
     s = p.sample(3.5)
     assert s.feet["right"].force_n == 0 and not s.feet["right"].in_contact
     assert s.feet["left"].force_n == pytest.approx(WEIGHT)
-    assert [tuple(e) for e in p.events_until(10)] == [(3.15, "right", "off")]
+    assert p.events_until(10) == [(3.15, "right", "off")]
 
 
 def test_loss_of_balance_by_stepping_off_the_mat():
@@ -194,3 +194,15 @@ def test_loss_of_balance_by_stepping_off_the_mat():
     assert not s.feet["left"].on_mat and not s.feet["right"].on_mat
     kinds = [(e.side, e.kind) for e in p.events_until(10)]
     assert kinds == [("left", "off"), ("left", "contact"), ("right", "off"), ("right", "contact")]
+
+
+def test_a_drill_command_overrides_the_scripted_cues():
+    p = VirtualPatient("weight_shift", seed=1, auto_targets=True, hold_s=3.0)
+    p.sample(3.0)
+    target = np.array(p.rest_cop()) + np.array((0.0, 40.0))
+    p.set_target(*target)
+    for t in (5.0, 9.0, 14.0):  # the scripted left/right cues no longer happen
+        c = np.array(p.sample(t, mat=False, insoles=False).cop_mm)
+        assert np.hypot(*(c - target)) < 20
+    with pytest.raises(SimulationError, match="time order"):
+        p.set_target(0.0, 0.0, at=1.0)

@@ -9,6 +9,7 @@ scenario share the footprint, mat, insole and sensor code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,18 +31,15 @@ class BodyState:
     left: FootState
     right: FootState
     com_mm: tuple[float, float] | None = None  # whole-body centre of mass projected on the floor
+    uniform_kpa: float | None = None  # a calibration rig presses every sensor with this pressure
 
     def foot(self, side: str) -> FootState:
         return self.left if side == "left" else self.right
 
 
-@dataclass(frozen=True, order=True)
-class GaitEvent:
-    """A truth gait event: a foot touches down ("contact") or lifts off ("off")."""
+class GaitEvent(NamedTuple):
+    """A truth gait event: a foot touches down ("contact") or lifts off ("off"); a plain tuple."""
 
     t: float
     side: str
     kind: str
-
-    def __iter__(self):  # unpacks as the (t, side, kind) tuple of the API
-        return iter((self.t, self.side, self.kind))

@@ -156,6 +156,14 @@ class VirtualPatient:
                     mat_moment += sample.mat_force_n * cop
                 if insoles:
                     insole_kpa[side] = (loads @ self._insole_unit[side]).astype(np.float32)
+            if state.uniform_kpa is not None:  # a calibration rig (device/sim/rig.py)
+                u = float(state.uniform_kpa)
+                if frame is not None:
+                    frame += np.float32(u)
+                if insoles:
+                    insole_kpa = {side: np.full(self.insoles.n_sensors, u, dtype=np.float32) for side in SIDES}
+                mat_force = u * self.mat.rows * self.mat.cols * self.mat.sensel_area_mm2 * 1e-3
+                mat_moment = mat_force * np.array(self.mat.centre_mm)
             cop_mm = None
             if mat_force >= COP_MIN_FORCE_N:
                 c = mat_moment / mat_force

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from device.sim import standing, walking
+from device.sim import rig, standing, walking
 from device.sim.errors import SimulationError
 
 
@@ -123,6 +123,22 @@ SCENARIOS: dict[str, ScenarioInfo] = {
         ),
         _info("walk", "ordinary walking over the mat (looped walkway); the insoles see every step", walking.Walking, _WALKING),
         _info("tandem", "heel-to-toe tandem walking along the mat's centre line", walking.Tandem, _WALKING),
+        _info(
+            "empty",
+            "nobody on the mat or insoles: for zero / tare and reading the sensors' offsets",
+            rig.Rig,
+            {"levels_kpa": Param("0", str, "pressure levels (kPa); 0 = no load")},
+        ),
+        _info(
+            "bladder",
+            "calibration rig: a uniform pressure on every sensel and insole sensor, stepped through levels",
+            rig.Rig,
+            {
+                "levels_kpa": Param("0,25,50,100,200,300,400", str, "pressure levels in kPa, comma-separated"),
+                "step_s": Param(5.0, float, "seconds each level is held"),
+                "ramp_s": Param(0.5, float, "smooth ramp between levels"),
+            },
+        ),
     )
 }
 

@@ -66,6 +66,7 @@ class _Move:
     duration: float
     origin: np.ndarray
     target: np.ndarray
+    scripted: bool = False  # one of the scenario's own cues (auto_targets), not a drill's command
 
 
 class Standing:
@@ -141,15 +142,22 @@ class Standing:
 
     # --- closed loop ----------------------------------------------------------------------
 
-    def command_target(self, target_mm: np.ndarray, at: float) -> np.ndarray:
-        """Start a voluntary shift of the COP toward ``target_mm`` (clipped to the base of support)."""
+    def command_target(self, target_mm: np.ndarray, at: float, scripted: bool = False) -> np.ndarray:
+        """Start a voluntary shift of the COP toward ``target_mm`` (clipped to the base of support).
+
+        A command from outside (a drill) cancels the scenario's own scripted cues after it.
+        """
         target = project_to_polygon(np.asarray(target_mm, dtype=float), self.bos)
         with self._lock:
-            if self._starts and at + self.body.reaction_time_s < self._starts[-1]:
-                raise ValueError(f"a command at t={at:.3f} s is older than the previous one; commands must come in time order")
             start = at + self.body.reaction_time_s
+            if not scripted:
+                while self._moves and self._moves[-1].scripted and self._moves[-1].start >= start:
+                    self._moves.pop()
+                    self._starts.pop()
+            if self._starts and start < self._starts[-1]:
+                raise ValueError(f"a command at t={at:.3f} s is older than the previous one; commands must come in time order")
             origin = self._baseline_locked(start)
-            move = _Move(start, shift_duration_s(float(np.hypot(*(target - origin)))), origin, target)
+            move = _Move(start, shift_duration_s(float(np.hypot(*(target - origin)))), origin, target, scripted)
             self._moves.append(move)
             self._starts.append(start)
         return target
@@ -340,7 +348,7 @@ class WeightShift(Quiet):
                 else:
                     v = np.array(DIRECTIONS[d])
                     target = self.rest_cop + v * reach * self.reach(self.rest_cop, v)
-                self.command_target(target, t)
+                self.command_target(target, t, scripted=True)
                 t += hold
                 i += 1
 
