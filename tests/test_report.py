@@ -331,3 +331,27 @@ def test_a_cop_with_a_hole_gives_sway_nulls_with_a_reason():
     assert "--window" in report["null_reasons"]["sway.path_length_mm"]
     part = analyze_recording(ms.recording(frames, rec.mat_t), window=(1.0, 2.0))
     assert part["sway"]["path_length_mm"] is not None
+
+
+# -- the docs stay honest (STYLE 11) -------------------------------------------------------------
+
+
+def test_every_field_in_docs_metrics_is_in_the_report(walking):
+    import re
+    from pathlib import Path
+
+    report, _ = walking
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "metrics.md").read_text()
+    assert "metrics version 1" in doc
+    sections = {"sway": report["sway"], "gait": report["gait"], "steps": report["steps"][0]}
+    for name, table in (("2. Balance", "sway"), ("5. Steps", "steps"), ("6. Gait summary", "gait")):
+        body = doc.split(f"## {name}")[1].split("\n## ")[0]
+        fields = set()
+        for line in body.splitlines():
+            if line.startswith("| `"):
+                fields.update(f.split(".")[0] for f in re.findall(r"`([a-z0-9_.]+)`", line.split("|")[1]))
+        assert fields, name
+        missing = fields - set(sections[table])
+        assert not missing, f"docs/metrics.md {name} names fields the report lacks: {missing}"
+        undocumented = set(sections[table]) - fields
+        assert not undocumented, f"report {table} fields missing from docs/metrics.md: {undocumented}"
