@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from store import codec
@@ -140,6 +140,12 @@ class RecordingWriter:
             if self._thread.is_alive():
                 log.error("recording writer did not finish within %s s", timeout)
         return self.stats
+
+    def snapshot(self) -> WriterStats:
+        """Current numbers for the diagnostics screen (safe from any thread)."""
+        with self._lock:
+            return replace(self.stats, queued=self._queue.qsize(), running=self.running,
+                           recordings=dict(self.stats.recordings))
 
     @property
     def running(self) -> bool:

@@ -83,6 +83,8 @@ def test_put_never_blocks_and_every_lost_frame_is_counted(store):
         t = time.perf_counter()
         accepted += writer.put(f)
         slowest = max(slowest, time.perf_counter() - t)
+    live = writer.snapshot()
+    assert live.running and live.queued > 0 and live.dropped > 0  # what the diagnostics screen shows
     release.set()
     stats = writer.stop()
     assert slowest < 0.05, f"put() blocked for {slowest:.3f} s"
