@@ -194,7 +194,7 @@ class FootStream:
             self._contact_t = self.detector.crossing_t
             self._onset_known = self.detector.onset_known
             events.append(Event("contact", self._contact_t, side or self.foot, self.track))
-        if self.detector.in_contact:
+        if self.detector.in_contact and math.isfinite(force_n):
             self._t.append(float(t))
             self._f.append(float(force_n))
             self._cop.append((math.nan, math.nan) if cop_mm is None else (float(cop_mm[0]), float(cop_mm[1])))

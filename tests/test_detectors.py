@@ -68,6 +68,17 @@ def test_non_finite_force_holds_state_and_is_counted():
     assert d.in_contact and d.bad_samples == 2
 
 
+def test_bad_samples_inside_a_stance_are_not_used():
+    t = np.arange(0, 1, 0.01)
+    force = np.where((t > 0.2) & (t < 0.7), 500.0, 0.0)
+    force[40] = np.nan
+    force[41] = np.inf
+    events, stream = detect_steps(t, force)
+    step = next(e for e in events if e.kind == "step")
+    assert step.metrics["peak_force_n"] == 500.0
+    assert len(step.step.force_n) == np.count_nonzero(force == 500.0) and stream.detector.bad_samples == 2
+
+
 def test_bad_thresholds_are_refused():
     with pytest.raises(ValueError):
         ContactDetector(on_n=10, off_n=20)
