@@ -235,7 +235,9 @@ class FootStream:
     def close(self, t: float) -> list[Event]:
         """End of the stream: a stance still open has no off time and is dropped."""
         open_contact = self.detector.in_contact
-        self.detector = ContactDetector(self.detector.on_n, self.detector.off_n)
+        old = self.detector
+        self.detector = ContactDetector(old.on_n, old.off_n, old.margin_n)
+        self.detector.bad_samples = old.bad_samples  # a count for the whole stream
         self._reset_buffer()
         return [Event("incomplete", t, self.foot, self.track)] if open_contact else []
 
