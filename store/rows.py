@@ -6,8 +6,12 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import sqlite3
 import uuid
 from typing import Any, TypeVar
+
+from store.db import full_error
+from store.errors import DiskFullError, InvalidRecordError, NotFoundError
 
 T = TypeVar("T")
 
@@ -63,10 +67,6 @@ def from_row(cls: type[T], row: dict, json_fields: tuple[str, ...] = (), bool_fi
 
 def insert(db, table: str, row: dict, what: str) -> None:
     """Insert one row in its own durable transaction; constraint breaks become InvalidRecordError."""
-    import sqlite3
-
-    from store.errors import InvalidRecordError
-
     cols = ", ".join(row)
     marks = ", ".join("?" for _ in row)
     try:
@@ -80,10 +80,6 @@ def insert(db, table: str, row: dict, what: str) -> None:
 
 
 def update(db, table: str, key: str, row: dict, what: str) -> None:
-    import sqlite3
-
-    from store.errors import InvalidRecordError, NotFoundError
-
     sets = ", ".join(f"{c} = ?" for c in row if c != key)
     try:
         with atomic(db, what):
@@ -99,8 +95,6 @@ def update(db, table: str, key: str, row: dict, what: str) -> None:
 
 
 def fetch(db, table: str, key: str, value: Any, what: str) -> dict:
-    from store.errors import NotFoundError
-
     cur = db.execute(f"SELECT * FROM {table} WHERE {key} = ?", [value])
     row = cur.fetchone()
     if row is None:
@@ -116,9 +110,6 @@ def fetch_all(db, sql: str, params: list | tuple = ()) -> list[dict]:
 
 def raise_if_full(exc: BaseException, what: str) -> None:
     """Turn SQLite's 'database or disk is full' into a DiskFullError that says what to do."""
-    from store.db import full_error
-    from store.errors import DiskFullError
-
     if full_error(exc):
         raise DiskFullError(f"cannot store {what}: the disk is full ({exc}); nothing stored earlier is affected. "
                             "Free space (sync, then `gaitkiosk db prune`)") from None
@@ -127,8 +118,6 @@ def raise_if_full(exc: BaseException, what: str) -> None:
 @contextlib.contextmanager
 def atomic(db, what: str = "the change"):
     """``db.atomic()`` whose 'disk is full' failure (often at COMMIT) becomes a DiskFullError."""
-    import sqlite3
-
     try:
         with db.atomic():
             yield db
