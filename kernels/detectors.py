@@ -161,13 +161,15 @@ class FootStream:
 
     def __init__(self, foot: str | None = None, *, source: str = "mat", pitch_mm: float = 0.0,
                  on_n: float = CONTACT_ON_N, off_n: float = CONTACT_OFF_N,
-                 min_stance_s: float = MIN_STANCE_S, foot_length_mm: float | None = None, track=None):
+                 min_stance_s: float = MIN_STANCE_S, foot_length_mm: float | None = None,
+                 heel_edge_y_mm: float | None = None, track=None):
         self.foot = foot
         self.track = track
         self.source = source
         self.pitch_mm = pitch_mm
         self.min_stance_s = min_stance_s
         self.foot_length_mm = foot_length_mm
+        self.heel_edge_y_mm = heel_edge_y_mm
         self.detector = ContactDetector(on_n, off_n)
         self.short_contacts = 0
         self._reset_buffer()
@@ -226,6 +228,7 @@ class FootStream:
             foot=side, contact_s=self._contact_t, off_s=off_t,
             t=np.array(self._t), force_n=np.array(self._f), cop_mm=cop,
             footprint=footprint, source=self.source, foot_length_mm=self.foot_length_mm,
+            heel_edge_y_mm=self.heel_edge_y_mm,
             regions_n=np.array(self._regions, dtype=np.float64).reshape(-1, 3),
         )
         entry, reasons = step_metrics(step)

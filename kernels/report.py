@@ -138,6 +138,21 @@ def _mat(rec, window, rep: _Report, options: dict) -> dict | None:
             "quality": {"invalid_sensels": invalid, "negative_sensels": negative}}
 
 
+def insole_outline(meta: dict) -> tuple[float | None, float | None]:
+    """(foot length mm, heel edge y mm in the insole frame) from the recording's meta data:
+    top-level ``foot_length_mm`` / ``heel_edge_y_mm``, else the same keys under ``insoles``.
+    Either may be None (unknown)."""
+    def pick(key):
+        for table in (meta, meta.get("insoles") if isinstance(meta.get("insoles"), dict) else {}):
+            value = table.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                return float(value)
+        return None
+
+    length = pick("foot_length_mm")
+    return (length if length and length > 0 else None), pick("heel_edge_y_mm")
+
+
 def _insoles(rec, window, rep: _Report, options: dict) -> dict | None:
     t = _arr(rec, "insole_t")
     if t is None:
@@ -148,7 +163,7 @@ def _insoles(rec, window, rep: _Report, options: dict) -> dict | None:
     keep = window_mask(t, window)
     t = t[keep]
     area = _arr(rec, "insole_sensor_area_mm2")
-    foot_length = _meta(rec).get("foot_length_mm")
+    foot_length, heel_edge = insole_outline(_meta(rec))
     out = {"t": t, "side_force": {}, "side_regions": {}, "events": [], "quality": {}}
     for side in ("left", "right"):
         kpa = _arr(rec, f"insole_{side}_kpa")
@@ -156,7 +171,11 @@ def _insoles(rec, window, rep: _Report, options: dict) -> dict | None:
         if kpa is None or sensors is None:
             continue
         kpa = kpa[keep]
-        analyzer = InsoleAnalyzer(sensors, area)
+        if foot_length is not None and heel_edge is not None:
+            # Regions over the foot's real length from its heel edge, not the sensors' span.
+            analyzer = InsoleAnalyzer(sensors, area, heel_y_mm=heel_edge, length_mm=foot_length)
+        else:
+            analyzer = InsoleAnalyzer(sensors, area)
         n = len(t)
         force = np.zeros(n)
         cop = np.full((n, 2), np.nan)
@@ -172,7 +191,8 @@ def _insoles(rec, window, rep: _Report, options: dict) -> dict | None:
                 cop[k] = r.cop_mm
             regions[k] = r.regions_n
         events, _ = detectors.detect_steps(
-            t, force, cop, regions, foot=side, source="insole", foot_length_mm=foot_length,
+            t, force, cop, regions, foot=side, source="insole",
+            foot_length_mm=foot_length if heel_edge is not None else None, heel_edge_y_mm=heel_edge,
             on_n=options["on_n"], off_n=options["off_n"], min_stance_s=options["min_stance_s"])
         out["events"].extend(events)
         out["side_force"][side] = force

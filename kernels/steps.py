@@ -120,6 +120,7 @@ class Step:
     footprint: Footprint | None = None
     source: str = "mat"  # 'mat' or 'insole'
     foot_length_mm: float | None = None  # for insoles, when the meta data give it
+    heel_edge_y_mm: float | None = None  # for insoles: the heel's rear edge in the insole frame
     regions_n: np.ndarray | None = None  # (n, 3) rearfoot, midfoot, forefoot
     extra: dict = field(default_factory=dict)
 
@@ -248,13 +249,19 @@ def step_metrics(step: Step) -> tuple[dict, dict]:
     elif step.source == "insole":
         reasons["heel_mm"] = "insoles do not know where the foot is in the room"
         reasons["cpei_pct"] = "CPEI needs the footprint's width; insoles do not measure it"
-        if step.foot_length_mm and cop0 is not None:
-            # Insole frame: origin at the heel centre, y toward the toes (DESIGN 3).
+        if step.foot_length_mm and step.heel_edge_y_mm is not None and cop0 is not None:
+            # Insole frame: origin at the heel centre, y toward the toes (DESIGN 3); the
+            # strike index is measured from the heel's rear edge.
             entry["foot_length_mm"] = float(step.foot_length_mm)
-            entry["strike_index_pct"] = 100.0 * float(cop0[1]) / step.foot_length_mm
+            entry["strike_index_pct"] = 100.0 * (float(cop0[1]) - step.heel_edge_y_mm) / step.foot_length_mm
         else:
-            reasons["foot_length_mm"] = "foot length not given in the recording's meta data"
-            reasons["strike_index_pct"] = "needs the foot length (recording meta 'foot_length_mm')"
+            why = ("needs the foot length and the heel edge in the insole frame "
+                   "(recording meta 'foot_length_mm' and 'heel_edge_y_mm')")
+            if cop0 is None:
+                why = "no COP at contact"
+            reasons["strike_index_pct"] = why
+            if not step.foot_length_mm or step.heel_edge_y_mm is None:
+                reasons["foot_length_mm"] = why
     else:
         for key in ("heel_mm", "foot_length_mm", "cpei_pct", "strike_index_pct"):
             reasons[key] = "no footprint for this step (too few loaded sensels)"

@@ -132,3 +132,18 @@ def test_mat_weight_and_regions_match_the_truth(quiet):
         got = report["weight"][side]
         for k, name in enumerate(("rearfoot_pct", "midfoot_pct", "forefoot_pct")):
             assert got[name] == pytest.approx(want[k], abs=5.0), (side, name)
+
+
+def test_insole_strike_index_needs_the_heel_edge(walk_insoles):
+    rec, report = walk_insoles
+    assert all(s["strike_index_pct"] is None for s in report["steps"])
+    assert "heel_edge_y_mm" in report["null_reasons"]["steps[0].strike_index_pct"]
+    patient = VirtualPatient(scenario="walk", seed=3)
+    meta = dict(rec.meta, insoles=dict(rec.meta["insoles"], heel_edge_y_mm=patient.feet_templates["left"].rear_edge_mm))
+    rec2 = type(rec)(**{**{k: getattr(rec, k) for k in ("insole_t", "insole_left_kpa", "insole_right_kpa",
+                                                         "insole_left_sensors_mm", "insole_right_sensors_mm",
+                                                         "insole_sensor_area_mm2")}, "meta": meta})
+    steps = analyze_recording(rec2)["steps"]
+    # the virtual patient strikes with the heel: COP at contact in the rearfoot third
+    assert steps and all(0 <= s["strike_index_pct"] < 33 for s in steps)
+    assert all(s["foot_length_mm"] == patient.body.foot_length_mm for s in steps)
