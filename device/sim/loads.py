@@ -218,7 +218,7 @@ class CalibrationRig(VirtualPatient):
         if kind == "empty":
             load: Load = self.person("quiet", "both") if "zero" in self.misbehave else Empty()
         elif kind == "uniform":
-            load = Uniform(float(request["kpa"]))
+            load = Uniform(float(request["kpa"]), float(request.get("rise_s", 0.5)))
         elif kind == "plate":
             size = tuple(request.get("size_mm", (100.0, 100.0)))
             centre = request.get("centre_mm")
@@ -269,3 +269,21 @@ class CalibrationRig(VirtualPatient):
         d = super().describe()
         d["rig"] = {"misbehave": list(self.misbehave), "load": self.load_at(self._latest_t)[1].describe()}
         return d
+
+
+def rig_frames(rig: VirtualPatient, kind: str = "mat", rate_hz: float = 100.0, start_s: float = 0.0):
+    """Endless (t, counts) of one sensor of ``rig`` (any VirtualPatient), sampled at ``rate_hz``.
+
+    Not real time: for tests and offline runs of calibration procedures. ``kind``
+    is ``mat``, ``insole_left`` or ``insole_right``.
+    """
+    k = 0
+    while True:
+        t = start_s + k / rate_hz
+        if kind == "mat":
+            s = rig.sample(t, insoles=False)
+            yield t, rig.mat_counts(s)
+        else:
+            s = rig.sample(t, mat=False)
+            yield t, rig.insole_counts(s, kind.removeprefix("insole_"))
+        k += 1
