@@ -206,3 +206,34 @@ def test_a_drill_command_overrides_the_scripted_cues():
         assert np.hypot(*(c - target)) < 20
     with pytest.raises(SimulationError, match="time order"):
         p.set_target(0.0, 0.0, at=1.0)
+
+
+def _mean_power_frequency(c, fs=100.0):
+    from scipy import signal
+
+    n = len(c)
+    parts = []
+    for ax in range(2):
+        f, pw = signal.welch(c[:, ax] - c[:, ax].mean(), fs=fs, window="hann", nperseg=n // 2, noverlap=n // 4, nfft=n // 2)
+        parts.append((np.trapezoid(f * pw, f) / np.trapezoid(pw, f), pw.sum()))
+    return (parts[0][0] * parts[0][1] + parts[1][0] * parts[1][1]) / (parts[0][1] + parts[1][1])
+
+
+def test_quiet_standing_sits_inside_the_bds_young_adult_population(shared_data):
+    # The BDS reference values of all 261 young-adult, eyes-open, firm-surface trials
+    # (Santos & Duarte 2016): the simulated person must fall between their quartiles.
+    import csv
+
+    info = shared_data / "bds-santos-duarte-2016" / "BDSinfoCOP.txt"
+    if not info.exists():
+        pytest.skip(f"{info} not found")
+    with info.open() as f:
+        rows = [r for r in csv.DictReader(f, delimiter="\t") if (r["AgeGroup"], r["Vision"], r["Surface"]) == ("Young", "Open", "Firm")]
+    area = np.array([float(r["COParea"]) for r in rows]) * 100.0  # cm^2 -> mm^2
+    velo = np.array([float(r["COPvelo"]) for r in rows]) * 10.0  # cm/s -> mm/s
+    mpf = np.array([float(r["COPmfreq"]) for r in rows])
+    c = cop_track(VirtualPatient("quiet", seed=1), 60)
+    m = sway_metrics(c)
+    assert np.percentile(area, 25) < m["area"] < np.percentile(area, 75)
+    assert np.percentile(velo, 25) < m["velocity"] < np.percentile(velo, 75)
+    assert np.percentile(mpf, 25) < _mean_power_frequency(c) < np.percentile(mpf, 75)

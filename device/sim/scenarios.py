@@ -26,7 +26,7 @@ class Param:
 _STANDING = {
     "position_x_mm": Param(None, float, "where the person stands (mid-point between the heels, x); default mat centre"),
     "position_y_mm": Param(None, float, "where the person stands (mid-length of the feet, y); default mat centre"),
-    "eyes": Param("open", str, "eyes open or closed (closed: ~1.45x sway)", ("open", "closed")),
+    "eyes": Param("open", str, "eyes open or closed (closed: 1.35x sway)", ("open", "closed")),
     "fall_at": Param(None, float, "time (s) of a scheduled loss of balance; none by default"),
     "fall": Param("edge", str, "kind of loss of balance: COP runs to the edge / one foot unloads / steps off the mat", standing.FALL_KINDS),
     "fall_dir": Param("forward", str, "direction of an 'edge' loss of balance", tuple(standing.DIRECTIONS)),
