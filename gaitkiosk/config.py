@@ -63,6 +63,15 @@ DEFAULTS: dict[str, Any] = {
         # Raw recordings synced upstream and older than this may be pruned (never unsynced ones).
         "prune_after_days": 90.0,
     },
+    "analysis": {
+        # docs/metrics.md. Foot contact / foot-off hysteresis on each foot's force (N).
+        "contact_on_n": 30.0,
+        "contact_off_n": 20.0,
+        # Shorter contacts are not steps.
+        "min_stance_s": 0.1,
+        # Mat sensels below this are unloaded (noise floor) in the per-frame analysis.
+        "mat_threshold_kpa": 10.0,
+    },
 }
 
 

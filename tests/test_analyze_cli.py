@@ -152,3 +152,16 @@ def test_cop_csv_round_trip(tmp_path_factory, n, rate, data):
     assert np.array_equal(back.cop_t, t) and np.array_equal(back.cop_mm, cop)
     assert np.array_equal(back.force_left_n, fl) and back.cop_force_n is None
     assert all(math.isfinite(v) for v in back.cop_mm.ravel())
+
+
+def test_analysis_settings_come_from_the_config(capsys, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[analysis]\ncontact_on_n = 50\ncontact_off_n = 40\n")
+    walk = Path(__file__).resolve().parent / "data" / "golden_mat_walk.npz"
+    code, out, err = run(capsys, walk, "--json", "--config", config)
+    assert code == 0, err
+    params = json.loads(out)["parameters"]
+    assert params["contact_on_n"] == 50.0 and params["contact_off_n"] == 40.0
+    config.write_text("[analysis]\ncontact_on_n = 10\ncontact_off_n = 40\n")
+    code, _, err = run(capsys, walk, "--config", config)
+    assert code == 1 and "contact_off_n must not exceed contact_on_n" in err

@@ -42,9 +42,14 @@ def run(args, ctx) -> int:
     from kernels.report_text import render
     from kernels.series import parse_window
 
+    from gaitkiosk.errors import ConfigError
+
     window = parse_window(args.window) if args.window else None
+    settings = ctx.config.get("analysis", {})
+    if settings.get("contact_off_n", 0) > settings.get("contact_on_n", 0):
+        raise ConfigError("config [analysis]: contact_off_n must not exceed contact_on_n (the hysteresis band)")
     rec = load(Path(args.file))
-    report = analyze_recording(rec, lowpass_hz=args.lowpass, window=window)
+    report = analyze_recording(rec, lowpass_hz=args.lowpass, window=window, **settings)
     report["file"] = Path(args.file).name
     ctx.emit(report, render(report))
     return 0
