@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import metrics_synth as ms
 import pytest
 
-import metrics_synth as ms
 from kernels.frame import FrameAnalyzer
 from kernels.live import LiveMat
 from kernels.report import analyze_recording
