@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kernels.detectors import CONTACT_OFF_N, CONTACT_ON_N, MIN_STANCE_S, Event, MatStepAssembler
+from kernels.errors import KernelError
 from kernels.online import SwayAccumulator
 from kernels.sway import prediction_ellipse_k
 
@@ -25,8 +26,9 @@ from kernels.sway import prediction_ellipse_k
 @dataclass
 class LiveUpdate:
     t: float
-    result: object  # kernels.frame.FrameResult
+    result: object  # kernels.frame.FrameResult, or None for a refused frame
     events: list[Event] = field(default_factory=list)
+    error: str | None = None  # why the frame was refused
 
 
 class LiveMat:
@@ -40,9 +42,16 @@ class LiveMat:
         self.force_left = 0.0
         self.force_right = 0.0
         self._k_n, self._k = 0, None
+        self.rejected_frames = 0
 
     def update(self, t: float, frame) -> LiveUpdate:
-        result = self.analyzer.analyze(frame)
+        """Analyse one frame. A frame of the wrong type, dtype or shape is refused, counted
+        in ``rejected_frames`` and reported in ``LiveUpdate.error``; the loop goes on."""
+        try:
+            result = self.analyzer.analyze(frame)
+        except KernelError as exc:
+            self.rejected_frames += 1
+            return LiveUpdate(t, None, [], str(exc))
         if result.cop_mm is not None:
             self.sway_acc.add(result.cop_mm[0], result.cop_mm[1])
         for foot in result.feet:

@@ -94,6 +94,8 @@ def _mat(rec, window, rep: _Report, options: dict) -> dict | None:
     t = check_times(_arr(rec, "mat_t"), "mat_t")
     if kpa.ndim != 3 or kpa.shape[0] != len(t):
         raise MetricsInputError(f"mat_kpa must be (frames, rows, cols) matching mat_t, got {kpa.shape}")
+    if kpa.dtype != np.float32:
+        raise MetricsInputError(f"mat_kpa must be float32 kPa (DESIGN 4.1), got dtype {kpa.dtype}")
     pitch_arr = _arr(rec, "mat_pitch_mm")
     pitch_arr = None if pitch_arr is None else np.asarray(pitch_arr, dtype=np.float64).ravel()
     if pitch_arr is None or pitch_arr.shape != (2,) or not np.all(np.isfinite(pitch_arr) & (pitch_arr > 0)):

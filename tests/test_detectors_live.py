@@ -48,3 +48,15 @@ def test_live_sway_and_share_match_the_report():
     assert live.left_pct == pytest.approx(report["weight"]["left_pct"], rel=1e-12)
     live.reset(3.0)
     assert live.sway()["n"] == 0 and live.left_pct is None
+
+
+def test_a_bad_frame_is_refused_and_counted_not_raised():
+    import numpy as np
+
+    live = LiveMat(FrameAnalyzer(48, 48, pitch_mm=(8.47, 8.47)), rate_hz=100.0)
+    for bad in (np.zeros((48, 48)), np.zeros((40, 48), np.float32), [[0.0] * 48] * 48):
+        update = live.update(0.0, bad)
+        assert update.result is None and update.error
+    assert live.rejected_frames == 3
+    good = live.update(0.01, np.zeros((48, 48), np.float32))
+    assert good.error is None and good.result.cop_mm is None

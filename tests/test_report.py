@@ -299,6 +299,11 @@ def test_frames_of_the_wrong_shape_are_refused(frames):
         analyze_recording(ms.recording(frames, np.arange(len(frames)) / 100))
 
 
+def test_frames_of_the_wrong_dtype_are_refused():
+    with pytest.raises(MetricsInputError, match="float32"):
+        analyze_recording(ms.recording(np.zeros((10, 48, 48), np.float64), np.arange(10) / 100))
+
+
 def test_time_problems_are_refused():
     frames = np.zeros((10, 48, 48), np.float32)
     t = np.arange(10) / 100.0
