@@ -136,6 +136,23 @@ class Recordings:
                      t_device=np.concatenate([c.t_device for c in parts]),
                      t_host=np.concatenate([c.t_host for c in parts]))
 
+    def verify_all(self) -> list[dict]:
+        """Decode every stored chunk; return the damaged ones (session, recording, chunk, why).
+
+        SQLite's integrity_check sees the file's structure, not bit rot inside a
+        blob; each chunk's CRC does.
+        """
+        damaged = []
+        for recording_id, session_id, idx, blob in self.db.execute(
+                "SELECT c.recording_id, r.session_id, c.idx, c.data FROM recording_chunks c "
+                "JOIN recordings r ON r.id = c.recording_id ORDER BY c.id"):
+            try:
+                codec.decode(blob)
+            except StoreError as exc:
+                damaged.append({"session_id": session_id, "recording_id": recording_id, "chunk": idx,
+                                "error": str(exc)})
+        return damaged
+
     def set_synced(self, recording_id: str, at: str | None = None) -> None:
         with rows.atomic(self.db):
             self.db.execute("UPDATE recordings SET synced_at = ? WHERE id = ?", [at or rows.utc_now(), recording_id])

@@ -198,3 +198,21 @@ def test_bare_commands_do_the_harmless_thing(data_dir, capsys):
     assert code == 0 and "2 of 2 sessions" in out
     code, out, _ = cli(capsys, "db", "--data-dir", str(data_dir))
     assert code == 0 and "integrity     ok" in out
+
+
+def test_deep_check_finds_bit_rot_inside_a_recording(data_dir, capsys):
+    code, out, _ = cli(capsys, "db", "check", "--deep", "--data-dir", str(data_dir))
+    assert code == 0 and "all recording chunks verified" in out
+    with open_store(data_dir) as st:  # one flipped bit inside a stored chunk, as a worn SD card might
+        rowid, blob = st.db.execute("SELECT id, data FROM recording_chunks ORDER BY id LIMIT 1").fetchone()
+        damaged = bytearray(blob)
+        damaged[len(damaged) // 2] ^= 0x08
+        st.db.execute("UPDATE recording_chunks SET data = ? WHERE id = ?", [bytes(damaged), rowid])
+        session_id = st.db.execute("SELECT r.session_id FROM recording_chunks c JOIN recordings r "
+                                   "ON r.id = c.recording_id WHERE c.id = ?", [rowid]).fetchone()[0]
+    code, out, _ = cli(capsys, "db", "check", "--data-dir", str(data_dir))
+    assert code == 0  # the file's structure is fine: only the deep check can see this
+    code, out, _ = cli(capsys, "db", "check", "--deep", "--data-dir", str(data_dir))
+    assert code == 1 and "1 DAMAGED" in out and session_id[:8] in out and "checksum" in out
+    code, _, err = cli(capsys, "sessions", "export", session_id, "--out", str(data_dir / "x.npz"), "--data-dir", str(data_dir))
+    assert code == 1 and "checksum" in err

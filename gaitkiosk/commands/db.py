@@ -10,8 +10,11 @@ HELP = "check, back up, restore or prune the kiosk database (docs/store.md)"
 def add_arguments(parser) -> None:
     # No action: the harmless one (check).
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
-    parser.set_defaults(action="check")
-    common_options(sub.add_parser("check", help="integrity, size, free disk, oldest unsynced session"))
+    parser.set_defaults(action="check", deep=False)
+    c = sub.add_parser("check", help="integrity, size, free disk, oldest unsynced session")
+    common_options(c)
+    c.add_argument("--deep", action="store_true",
+                   help="also decode every recording chunk and verify its checksum (slower)")
     b = sub.add_parser("backup", help="online copy of the database (safe while the kiosk runs)")
     common_options(b)
     b.add_argument("--out", metavar="FILE", required=True, help="new file to write (never overwritten)")
@@ -55,6 +58,9 @@ def _check(path, args, ctx) -> int:
             "outbox_pending": st.outbox.pending_count(),
             "recordings_pruned": st.db.execute("SELECT count(*) FROM recordings WHERE pruned_at IS NOT NULL").fetchone()[0],
         }
+        damaged = st.recordings.verify_all() if args.deep else []
+        if args.deep:
+            data["damaged_chunks"] = damaged
     low = data["free_disk_bytes"] + data["reusable_bytes"] < data["min_free_bytes"]
     text = "\n".join([
         f"database      {path}",
@@ -66,9 +72,12 @@ def _check(path, args, ctx) -> int:
         "unsynced      " + (f"oldest is session {oldest.id[:8]} from {_local(oldest.started_at)}" if oldest
                              else "none (everything reached the server)"),
         f"outbox        {data['outbox_pending']} item(s) waiting to upload",
-    ])
+    ] + ([f"chunks        {'all recording chunks verified' if not damaged else f'{len(damaged)} DAMAGED'}"]
+         if args.deep else [])
+      + [f"  session {d['session_id'][:8]} recording {d['recording_id'][:8]} chunk {d['chunk']}: {d['error']}"
+         for d in damaged[:20]])
     ctx.emit(data, text)
-    return 0 if ok else 1
+    return 0 if ok and not damaged else 1
 
 
 def _local(stamp: str) -> str:
