@@ -52,6 +52,17 @@ def _restore(value: Any) -> Any:
     return value
 
 
+PROCEDURE_MODULES = ("zero", "equilibrate", "known_load", "bodyweight", "sweep", "verify")
+
+
+def _import_procedures() -> None:
+    """Register every procedure class (a record may name any of them)."""
+    import importlib
+
+    for module in PROCEDURE_MODULES:
+        importlib.import_module(f"calibration.{module}")
+
+
 class Procedure:
     """Base of the calibration procedures (module docstring)."""
 
@@ -104,6 +115,7 @@ class Procedure:
         if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
             raise CalibrationFileError("calibration record: a procedure entry needs 'procedure' and 'params'")
         name = data.get("procedure")
+        _import_procedures()
         klass = cls if cls.name == name else Procedure.registry.get(name)
         if klass is None or (cls is not Procedure and klass is not cls):
             raise CalibrationFileError(f"calibration record: unknown procedure {name!r}")
