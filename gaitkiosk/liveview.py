@@ -1,0 +1,110 @@
+"""Translate a drill's state (drills.base.DrillView) into the plain dict the live screen draws.
+
+The UI package never imports drills (it draws dicts and lists), and the
+drills never know how they are drawn; this module is the seam. It runs on
+the analysis thread after each drill update, so the UI only ever sees a
+finished, immutable snapshot.
+"""
+
+from __future__ import annotations
+
+PHASES = {"paused_safety": "alert", "instruction": "countdown"}
+
+# Pictures of the instruction screen (ui.pictures), by drill and condition.
+_STANCE_PICTURES = {"apart": "stand", "together": "feet_together", "semi_tandem": "semi_tandem",
+                    "tandem": "tandem_stance", "single_left": "single_leg", "single_right": "single_leg"}
+
+
+def picture_for(drill) -> str:
+    name, p = drill.name, getattr(drill, "params", {}) or {}
+    if name == "quiet_standing":
+        return _STANCE_PICTURES.get(p.get("stance", "apart"), "stand")
+    if name == "rhythmic_shift":
+        return "sway_ap" if str(p.get("axis", p.get("direction", "ml"))).lower() in ("ap", "forward_back") else "sway_lr"
+    return {"limits_of_stability": "lean", "tandem_walk": "tandem_walk", "heel_toe_rocking": "rock",
+            "weight_symmetry": "symmetry", "gait_insoles": "walk"}.get(name, "stand")
+
+
+def _target(t, state: str) -> dict:
+    return {"x_mm": t.x_mm, "y_mm": t.y_mm, "radius_mm": t.radius_mm, "state": state, "label": t.label}
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+    return str(value)
+
+
+def drill_view(drill, sensors=None) -> dict:
+    """The live screen's dict (ui.screens.drill documents the keys)."""
+    v = drill.view()
+    live = v.live
+    phase = PHASES.get(v.phase, v.phase)
+    targets = []
+    for i, t in enumerate(live.targets or ()):
+        if live.active_target is None:
+            state = "next"
+        elif i < live.active_target:
+            state = "done"
+        elif i == live.active_target:
+            state = "active"
+        else:
+            state = "next"
+        targets.append(_target(t, state))
+    zone = None
+    if live.zone is not None:
+        zone = {"x_mm": live.zone.x_mm, "y_mm": live.zone.y_mm, "radius_mm": live.zone.radius_mm}
+    elif live.band is not None:
+        b = live.band
+        if b.axis == "ap":
+            zone = {"x0_mm": b.centre_mm - b.half_width_mm, "x1_mm": b.centre_mm + b.half_width_mm,
+                    "y0_mm": b.lo_mm, "y1_mm": b.hi_mm}
+        else:
+            zone = {"x0_mm": b.lo_mm, "x1_mm": b.hi_mm,
+                    "y0_mm": b.centre_mm - b.half_width_mm, "y1_mm": b.centre_mm + b.half_width_mm}
+    share = None
+    if live.target_left_pct is not None:
+        share = {"left_pct": live.left_pct, "target_pct": live.target_left_pct, "tolerance_pct": live.tolerance_pct}
+    progress = None
+    if live.target_steps is not None or live.attempted_steps is not None:
+        done = live.correct_steps or 0
+        progress = f"{done} good step{'s' if done != 1 else ''}" + (f" of {live.target_steps}" if live.target_steps else "")
+    elif live.targets and live.active_target is not None:
+        progress = f"Target {min(live.active_target + 1, len(live.targets))} of {len(live.targets)}"
+    values = []
+    if live.cadence_steps_min is not None:
+        values.append(("Steps per minute", _fmt(live.cadence_steps_min)
+                       + (f" (aim {live.target_cadence_steps_min:.0f})" if live.target_cadence_steps_min else "")))
+    for label, value in (live.values or {}).items():
+        if value is not None:
+            values.append((label, _fmt(value)))
+    remaining = None
+    if v.duration_s:
+        remaining = max(0.0, v.duration_s - v.elapsed_s)
+    cue = v.message or ("" if phase == "alert" else v.instruction)
+    if phase == "countdown" and v.countdown_s is not None and not v.message:
+        cue = f"Get ready: {max(1, int(v.countdown_s + 0.999))}"
+    sensors = sensors or getattr(drill, "SENSORS", ("mat",))
+    return {
+        "name": v.drill, "title": v.title, "phase": phase, "cue": cue,
+        "countdown_s": v.countdown_s, "remaining_s": remaining, "duration_s": v.duration_s,
+        "progress": progress, "targets": targets, "zone": zone, "share": share, "values": values,
+        "alert": v.alert.message if v.alert is not None else None,
+        "view": "insoles" if "mat" not in sensors else "mat",
+        "beat": live.beats,
+    }
+
+
+def result_lines(result) -> list[str]:
+    """A few plain sentences about a drill result for the patient (no jargon)."""
+    lines = []
+    m = result.measures or {}
+    summary = m.get("summary") if isinstance(m.get("summary"), str) else None
+    if summary:
+        lines.append(summary)
+    n = len(result.alerts or ())
+    if n:
+        lines.append(f"The exercise paused {'once' if n == 1 else f'{n} times'} to keep you safe.")
+    if result.status != "complete":
+        lines.append("You stopped before the end. That is fine: it still counts as practice.")
+    return lines

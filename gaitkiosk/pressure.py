@@ -1,0 +1,95 @@
+"""Counts -> kPa for live frames, decided per device from its hello.
+
+In order of preference:
+
+1. the device reports calibrated counts (``kpa_per_count`` > 0 in its hello:
+   a replayed recording, some commercial controllers): that scale;
+2. the device has a calibration in force in the store (``calibration/``,
+   engineer CALIB): its model's converter, and its id goes with every
+   recording;
+3. a virtual (``sim://``) device without a calibration: the simulated
+   sensor's *factory-nominal* straight line (``device.sim.sensors``). It
+   over-reads ordinary plantar pressures; every result says
+   ``"pressure": "factory-nominal (uncalibrated)"`` so nobody mistakes it for
+   a calibrated number;
+4. otherwise the device cannot be used for drills: :attr:`problem` says why
+   and what to do (calibrate it).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+DEVICE = "device-calibrated"
+CALIBRATED = "calibrated"
+NOMINAL = "factory-nominal (uncalibrated)"
+
+
+@dataclass
+class Pressure:
+    """How one device's counts become kPa."""
+
+    serial: str
+    source: str | None  # DEVICE, CALIBRATED, NOMINAL, or None when unusable
+    kpa_per_count: float = 0.0  # linear sources
+    calibration_id: str | None = None
+    problem: str = ""
+    _convert: object = None
+
+    def kpa(self, counts: np.ndarray) -> np.ndarray:
+        if self._convert is not None:
+            return np.ascontiguousarray(self._convert(counts), dtype=np.float32)
+        if self.kpa_per_count > 0:
+            return counts.astype(np.float32) * np.float32(self.kpa_per_count)
+        raise ValueError(self.problem or f"device {self.serial} has no pressure conversion")
+
+    @property
+    def usable(self) -> bool:
+        return self.source is not None
+
+
+def nominal_kpa_per_count(bits: int, full_scale_kpa: float = 800.0, full_scale_fraction: float = 0.95) -> float:
+    """The virtual sensor's factory line (device.sim.sensors.SensorModel defaults)."""
+    return full_scale_kpa / (full_scale_fraction * ((1 << bits) - 1))
+
+
+def pressure_for(hello, url: str, calibration=None) -> Pressure:
+    """The conversion for a device with this hello; ``calibration`` a store Calibration or None."""
+    serial = hello.serial
+    if hello.kpa_per_count > 0:
+        return Pressure(serial, DEVICE, kpa_per_count=float(hello.kpa_per_count))
+    if calibration is not None:
+        try:
+            from calibration.model import CalibrationModel
+
+            model = CalibrationModel.from_json(calibration.record)
+            model.check_device(serial, hello.shape)
+            return Pressure(serial, CALIBRATED, calibration_id=calibration.id, _convert=model.converter())
+        except Exception as exc:  # noqa: BLE001 - a bad record must not stop the kiosk; it is reported
+            log.warning("calibration %s of %s cannot be used: %s", calibration.id, serial, exc)
+            if not url.startswith("sim:"):
+                return Pressure(serial, None, problem=f"the calibration of {serial} cannot be used ({exc}); "
+                                                      "calibrate the sensor again")
+    if url.startswith("sim:"):
+        # From the virtual sensor model itself when the patient is alive (exact), else its defaults.
+        scale = nominal_kpa_per_count(hello.bits)
+        try:
+            from device.handlers.protocol_sim import patient as sim_patient
+            from device.handlers.virtual_port import parse_query
+
+            _, params = parse_query(url, "sim")
+            p = sim_patient(params.get("patient", "shared") or "shared")
+            if p is not None:
+                sensor = p.mat_sensor if hello.kind.label == "mat" else p.insole_sensor_for(
+                    "left" if hello.kind.label == "insole_left" else "right")
+                scale = float(sensor.kpa_per_count)
+        except Exception:  # noqa: BLE001 - the default line is the same number for default sensors
+            pass
+        return Pressure(serial, NOMINAL, kpa_per_count=scale)
+    return Pressure(serial, None, problem=f"sensor {serial} is not calibrated yet; a therapist or technician "
+                                           "must calibrate it before drills can run (gaitkiosk calibrate)")

@@ -1,0 +1,360 @@
+"""The running kiosk: reader threads -> calibration -> kernels -> drill -> UI, and the store writer.
+
+Threads (the UI thread never waits on any of them):
+
+* one **reader** thread per sensor (``device.reader``), each filling a bounded queue;
+* the **analysis** thread (:meth:`Runtime._analysis_loop`): drains the queues,
+  turns counts into kPa (``gaitkiosk.pressure``), runs the kernels
+  (``drills.feed.KernelFeed``), updates the active drill, hands raw frames to
+  the recording writer, and publishes an immutable :class:`LiveSnapshot`
+  that the UI reads with :meth:`latest` (a reference swap: no lock, no wait);
+* the **worker** thread (:class:`gaitkiosk.visit.Visit`): everything that
+  touches the database or opens ports: check-in, sessions, trials, reports;
+* the store's **recording writer** thread (``store.writer``).
+
+The UI posts :class:`ui.app.Intent` objects into :attr:`Runtime.actions`; the
+worker answers with :class:`ui.app.Message` objects through ``app.deliver``.
+Drill commands (begin, pause, resume, stop) are applied on the analysis thread
+so that only one thread ever touches a drill.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gaitkiosk.liveview import drill_view
+
+log = logging.getLogger(__name__)
+
+TRAIL_POINTS = 80  # COP trail on the heat map: the last 0.8 s at 100 Hz
+MAT_SILENCE_S = 0.1  # a running mat drill with no mat frame for this long is fed "no load"
+INSOLE_PAIR_S = 0.05  # wait this long for the other insole's frame before analysing one side alone
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """What the live screen draws; published by the analysis thread, never mutated."""
+
+    seq: int
+    t_frame: float | None = None  # host time of the newest frame in it (for latency)
+    mat_kpa: np.ndarray | None = None
+    mat_geometry: tuple | None = None  # (rows, cols, (row pitch, col pitch))
+    cop_mm: tuple | None = None
+    cop_trail: tuple = ()
+    insole_kpa: dict | None = None
+    insole_layout: dict | None = None
+    drill: dict | None = None
+    device_problem: str | None = None
+    published_at: float = 0.0
+
+
+@dataclass
+class ActiveDrill:
+    """A drill while it runs on the analysis thread, with what it needs."""
+
+    drill: object
+    feed: object
+    writer: object | None = None
+    autopilot: object | None = None
+    pressure: dict = field(default_factory=dict)
+    time_limit_s: float | None = None
+    finished: bool = False
+
+
+class Runtime:
+    """Owns the threads. ``start(app)`` then the UI loop; ``close()`` at the end."""
+
+    def __init__(self, config: dict, data_dir, *, simulate: bool = False, drill_seconds: float | None = None,
+                 countdown_s: float | None = None, seed: int | None = None, clock=time.monotonic):
+        from gaitkiosk.sensors import Sensors
+
+        self.config = config
+        self.data_dir = data_dir
+        self.simulate = simulate
+        self.drill_seconds = drill_seconds
+        self.countdown_s = countdown_s
+        self.seed = config["sim"]["seed"] if seed is None else seed
+        self.clock = clock
+        self.sensors = Sensors(config)
+        self.actions: queue.SimpleQueue = queue.SimpleQueue()
+        self.app = None
+        self.visit = None
+        self.alert_listeners: list = []  # callables(alert): the GPIO panel's buzzer and light, later
+        self.alerts: list = []
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._latest = LiveSnapshot(seq=0)
+        self._seq = 0
+        self._stop = threading.Event()
+        self._sensors_lock = threading.Lock()
+        self._analysis: threading.Thread | None = None
+        self._worker: threading.Thread | None = None
+        self._trail: deque = deque(maxlen=TRAIL_POINTS)
+        self._error: BaseException | None = None
+        self.stats = {"mat_frames": 0, "insole_frames": 0, "drill_updates": 0, "analysis_s": 0.0}
+
+    # -- the UI's side ------------------------------------------------------------------------
+    def latest(self) -> LiveSnapshot:
+        """The newest snapshot (never blocks)."""
+        return self._latest
+
+    def deliver(self, kind: str, **data) -> None:
+        from ui.app import Message
+
+        if self.app is not None:
+            self.app.deliver(Message(kind, data))
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self, app) -> Runtime:
+        """Open the store and the sensors, start the threads, and connect ``app``."""
+        from gaitkiosk.visit import Visit
+
+        self.app = app
+        app.outbox = self.actions
+        app.feed = self
+        ready = threading.Event()
+        self.visit = Visit(self)
+        self._worker = threading.Thread(target=self.visit.run, args=(ready,), name="kiosk-worker", daemon=True)
+        self._worker.start()
+        ready.wait(30.0)
+        if self.visit.startup_error is not None:
+            self.close()
+            raise self.visit.startup_error
+        self._analysis = threading.Thread(target=self._analysis_loop, name="kiosk-analysis", daemon=True)
+        self._analysis.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        self.actions.put(None)
+        for t in (self._analysis, self._worker):
+            if t is not None and t is not threading.current_thread():
+                t.join(10.0)
+        with self._sensors_lock:
+            self.sensors.close()
+
+    def open_sensors(self, urls: list[str]) -> None:
+        """(worker thread) Replace the open sensors; the analysis thread pauses meanwhile."""
+        with self._sensors_lock:
+            self.sensors.close()
+            self.sensors.open(urls)
+        self._trail.clear()
+
+    def command(self, name: str, payload=None) -> None:
+        """Queue a drill command for the analysis thread: activate, begin, pause, resume, stop, drop."""
+        self._commands.put((name, payload))
+
+    # -- analysis thread -----------------------------------------------------------------------------
+    def _analysis_loop(self) -> None:
+        state = _AnalysisState()
+        while not self._stop.is_set():
+            try:
+                self._analysis_step(state)
+            except Exception:  # noqa: BLE001 - a bug here must not freeze the kiosk silently
+                log.exception("analysis step failed")
+                active = state.active
+                if active is not None and not active.finished:
+                    active.drill.stop(self.clock())
+                    self._drill_done(state)
+                time.sleep(0.05)
+
+    def _analysis_step(self, state: _AnalysisState) -> None:
+        self._apply_commands(state)
+        with self._sensors_lock:
+            readers = list(self.sensors.readers)
+            pressure = dict(self.sensors.pressure)
+            mat_reader = self.sensors.by_kind("mat")
+        if not readers:
+            time.sleep(0.01)
+            self._tick_without_frames(state)
+            return
+        primary = mat_reader or readers[0]
+        first = primary.frames.get(timeout=0.01)
+        frames = [first] if first is not None else []
+        for r in readers:
+            frames.extend(r.frames.drain())
+        frames.sort(key=lambda f: f.t_host)
+        t0 = time.perf_counter()
+        published = False
+        for frame in frames:
+            published |= self._frame(state, frame, pressure, readers)
+        if not frames:
+            self._tick_without_frames(state)
+        elif not published and state.active is None:
+            self._publish(state, frames[-1].t_host)
+        self.stats["analysis_s"] += time.perf_counter() - t0
+
+    def _apply_commands(self, state: _AnalysisState) -> None:
+        while True:
+            try:
+                name, payload = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            now = self.clock()
+            a = state.active
+            if name == "activate":
+                state.active = payload
+                state.view = drill_view(payload.drill)
+                state.last_mat_t = now
+                self._trail.clear()
+            elif name == "drop":
+                state.active = None
+                state.view = None
+            elif a is not None and not a.finished:
+                if name == "begin":
+                    a.drill.begin(now)
+                elif name == "pause":
+                    a.drill.pause(now)
+                elif name == "resume":
+                    a.drill.resume(now)
+                elif name == "stop":
+                    a.drill.stop(now)
+                self._after_update(state, now)
+
+    def _kpa(self, frame, pressure) -> np.ndarray | None:
+        p = pressure.get(frame.device)
+        if p is None or not p.usable:
+            return None
+        return p.kpa(frame.counts)
+
+    def _frame(self, state: _AnalysisState, frame, pressure, readers) -> bool:
+        a = state.active
+        if a is not None and a.writer is not None:
+            p = pressure.get(frame.device)
+            if p is not None and p.source == "factory-nominal (uncalibrated)" and frame.kpa_per_count <= 0:
+                # Store the scale that was used live, so the trial's report can be made from the
+                # stored raw counts; the recording row keeps calibration_id empty (see pressure.py).
+                import dataclasses
+
+                frame = dataclasses.replace(frame, kpa_per_count=p.kpa_per_count)
+            a.writer.put(frame)
+        kpa = self._kpa(frame, pressure)
+        if frame.kind == "mat":
+            self.stats["mat_frames"] += 1
+            state.mat_kpa = kpa
+            state.last_mat_t = frame.t_host
+            state.mat_geometry = self._geometry(readers, frame)
+            if kpa is None:
+                return False
+            if a is not None and "mat" in a.drill.SENSORS and a.feed.analyzer is not None:
+                result, events = a.feed.mat_frame(frame.t_host, kpa)
+                state.cop = result.cop_mm
+                if result.cop_mm is not None:
+                    self._trail.append(result.cop_mm)
+                self._update_drill(state, frame.t_host, result, events, None)
+                self._publish(state, frame.t_host)
+                return True
+            return False
+        # an insole
+        self.stats["insole_frames"] += 1
+        side = "left" if frame.kind == "insole_left" else "right"
+        if kpa is None:
+            return False
+        state.insole_kpa[side] = kpa
+        state.insole_t[side] = frame.t_host
+        for r in readers:
+            h = r.hello
+            if h is not None and h.serial == frame.device and h.sensors_mm is not None:
+                state.insole_layout.setdefault(side, np.asarray(h.sensors_mm))
+        if a is not None and "insoles" in a.drill.SENSORS and a.feed.insoles:
+            state.pending[side] = kpa
+            other = "right" if side == "left" else "left"
+            if other in state.pending or frame.t_host - state.insole_t.get(other, -1e9) > INSOLE_PAIR_S:
+                results, events = a.feed.insole_frames(frame.t_host, dict(state.pending))
+                state.pending.clear()
+                self._update_drill(state, frame.t_host, None, events, results)
+                self._publish(state, frame.t_host)
+                return True
+        return False
+
+    def _geometry(self, readers, frame):
+        for r in readers:
+            h = r.hello
+            if h is not None and h.serial == frame.device:
+                return (h.rows, h.cols, tuple(float(v) for v in h.pitch_mm))
+        return None
+
+    def _tick_without_frames(self, state: _AnalysisState) -> None:
+        """A running mat drill whose mat went silent is told "no load" (its safety check fires)."""
+        a = state.active
+        now = self.clock()
+        if a is None or a.finished:
+            return
+        if "mat" in a.drill.SENSORS and now - state.last_mat_t > MAT_SILENCE_S:
+            self._update_drill(state, now, None, [], None)
+            state.last_mat_t = now
+            self._publish(state, now)
+
+    def _update_drill(self, state: _AnalysisState, t: float, frame, events, insoles) -> None:
+        a = state.active
+        if a is None or a.finished:
+            return
+        a.drill.update(t, frame, events, insoles)
+        self.stats["drill_updates"] += 1
+        if a.autopilot is not None:
+            a.autopilot.act(t, a.drill)
+        if a.time_limit_s is not None and a.drill.phase == "running" and a.drill.elapsed >= a.time_limit_s:
+            # Demo/test option (--seconds): end the drill as complete after this much running time.
+            a.drill.finish(t)
+        self._after_update(state, t)
+
+    def _after_update(self, state: _AnalysisState, t: float) -> None:
+        a = state.active
+        for alert in a.drill.take_alerts():
+            self.alerts.append(alert)
+            self.actions.put(_internal("alert", alert=alert))
+            for listener in list(self.alert_listeners):
+                try:
+                    listener(alert)
+                except Exception:  # noqa: BLE001 - a broken buzzer must not stop the drill
+                    log.exception("alert listener failed")
+        for cue in a.drill.take_cues():
+            self.deliver("cue", name=cue.name, say=cue.say)
+        state.view = drill_view(a.drill)
+        if a.drill.phase == "done" and not a.finished:
+            self._drill_done(state)
+
+    def _drill_done(self, state: _AnalysisState) -> None:
+        a = state.active
+        a.finished = True
+        state.view = drill_view(a.drill)
+        self._publish(state, self.clock())
+        self.actions.put(_internal("drill_finished", active=a))
+        state.active = None
+
+    def _publish(self, state: _AnalysisState, t_frame: float) -> None:
+        self._seq += 1
+        with_drill = state.active is not None or state.view is not None
+        self._latest = LiveSnapshot(
+            seq=self._seq, t_frame=t_frame, mat_kpa=state.mat_kpa, mat_geometry=state.mat_geometry,
+            cop_mm=state.cop, cop_trail=tuple(self._trail), insole_kpa=dict(state.insole_kpa),
+            insole_layout=dict(state.insole_layout), drill=state.view if with_drill else None,
+            device_problem=self.device_problem, published_at=self.clock())
+
+    device_problem: str | None = None
+
+
+class _AnalysisState:
+    def __init__(self):
+        self.active: ActiveDrill | None = None
+        self.view: dict | None = None
+        self.mat_kpa = None
+        self.mat_geometry = None
+        self.cop = None
+        self.last_mat_t = 0.0
+        self.insole_kpa: dict = {}
+        self.insole_t: dict = {}
+        self.insole_layout: dict = {}
+        self.pending: dict = {}
+
+
+def _internal(kind: str, **data):
+    from ui.app import Intent
+
+    return Intent("_" + kind, data)

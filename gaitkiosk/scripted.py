@@ -1,0 +1,149 @@
+"""The headless scripted visit: a virtual patient walks up, checks in and does the program.
+
+Used by ``gaitkiosk run`` where there is no display (or with ``--headless``)
+and by the tests. It drives the real app with injected touch events, the
+same ones a finger on the glass produces, found from each screen's own
+buttons (so a moved button cannot make the script lie), and saves a
+screenshot of every screen it passes through.
+
+The drills themselves are performed by the closed-loop virtual patient
+(``drills.autopilot``) behind the ``sim://`` sensors, in real time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ui.app import tap_events
+
+log = logging.getLogger(__name__)
+
+SETTLE_S = 0.7  # let a screen's animation run before its picture is taken
+LIVE_SHOT_AFTER_S = 1.5  # running time of a drill before its live screenshot
+
+
+@dataclass
+class ScriptResult:
+    screenshots: list[Path] = field(default_factory=list)
+    screens: list[str] = field(default_factory=list)
+    completed: bool = False
+    seconds: float = 0.0
+    reason: str = ""
+
+
+class ScriptedVisit:
+    def __init__(self, app, code: str, shots_dir: Path | None = None, *, fps: float = 30.0,
+                 timeout_s: float = 600.0, touch: bool = True):
+        self.app = app
+        self.code = code
+        self.shots_dir = Path(shots_dir) if shots_dir else None
+        self.fps = fps
+        self.timeout_s = timeout_s
+        self.touch = touch
+        self.result = ScriptResult()
+        self._screen = None
+        self._since = 0.0
+        self._acted = False
+        self._shot = False
+        self._typed = 0
+        self._pending: list = []
+        self._drills = 0
+
+    def _tap(self, button) -> None:
+        self._pending.extend(tap_events(button.rect.center, self.app.size, self.touch))
+
+    def _button(self, screen, bid):
+        for attr in ("buttons",):
+            bs = getattr(screen, attr, None)
+            if bs is not None:
+                for b in bs.buttons:
+                    if b.id == bid:
+                        return b
+        return None
+
+    def _screenshot(self, label: str) -> None:
+        if self.shots_dir is None:
+            return
+        n = len(self.result.screenshots) + 1
+        path = self.shots_dir / f"{n:02d}-{label}.png"
+        self.result.screenshots.append(self.app.screenshot(path))
+
+    def run(self) -> ScriptResult:
+        start = time.monotonic()
+        last = start
+        while self.app.running:
+            now = time.monotonic()
+            if now - start > self.timeout_s:
+                self.result.reason = f"the scripted visit did not finish within {self.timeout_s:.0f} s"
+                break
+            events, self._pending = self._pending, []
+            self.app.step(now - last, events)
+            last = now
+            if self._act(now):
+                self.result.completed = True
+                break
+            time.sleep(max(0.0, 1.0 / self.fps - (time.monotonic() - now)))
+        self.result.seconds = time.monotonic() - start
+        return self.result
+
+    def _act(self, now: float) -> bool:
+        """Look at the top screen and do what a patient would. True when the visit is over."""
+        screen = self.app.top
+        if screen is None:
+            return False
+        if screen is not self._screen:
+            self._screen, self._since, self._acted, self._shot, self._typed = screen, now, False, False, 0
+            self.result.screens.append(screen.name)
+        age = now - self._since
+        name = screen.name
+        if name == "attract":
+            if "goodbye" in self.result.screens:
+                return True  # back at the start: the visit is over
+            if age > SETTLE_S and not self._acted:
+                self._screenshot("attract")
+                self._pending.extend(tap_events((self.app.size[0] // 2, self.app.size[1] // 2), self.app.size, self.touch))
+                self._acted = True
+        elif name == "checkin":
+            keypad = screen.keypad
+            if age > 0.3 and self._typed < len(self.code) and len(self._pending) == 0:
+                self._tap(keypad.buttons.get(f"key:{self.code[self._typed]}"))
+                self._typed += 1
+            elif self._typed == len(self.code) and not self._acted and age > SETTLE_S:
+                self._screenshot("checkin")
+                self._tap(keypad.buttons.get("key:ok"))
+                self._acted = True
+        elif name == "program":
+            if age > SETTLE_S and not self._acted:
+                self._screenshot("program")
+                self._tap(self._button(screen, "go"))
+                self._acted = True
+        elif name == "instruction":
+            if age > SETTLE_S * 2 and not self._acted:
+                self._screenshot(f"instruction-{self._drill_label(screen.drill)}")
+                self._tap(self._button(screen, "begin"))
+                self._acted = True
+        elif name == "drill":
+            v = screen.view
+            if not self._shot and v.get("phase") == "running" and (
+                    (v.get("duration_s") and (v["duration_s"] - (v.get("remaining_s") or 0)) > LIVE_SHOT_AFTER_S)
+                    or age > LIVE_SHOT_AFTER_S + 4):
+                self._screenshot(f"drill-{v.get('name', 'live')}")
+                self._shot = True
+        elif name == "result":
+            if age > SETTLE_S and not self._acted:
+                self._screenshot(f"result-{self._drill_label(screen.result)}")
+                self._tap(self._button(screen, "next"))
+                self._acted = True
+                self._drills += 1
+        elif name == "goodbye":
+            if age > SETTLE_S and not self._acted:
+                self._screenshot("goodbye")
+                self._tap(self._button(screen, "done"))
+                self._acted = True
+        return False
+
+    def _drill_label(self, d: dict) -> str:
+        return f"{d.get('index', 0) + 1}-" + "".join(ch if ch.isalnum() else "_" for ch in d.get("title", "drill").lower())

@@ -1,0 +1,110 @@
+"""The kiosk's open sensors: one DeviceReader per port URL, and how each one's counts become kPa.
+
+Opening is done on the runtime's worker thread (a port can take a moment to
+answer); the analysis thread only drains the readers' queues.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+
+from gaitkiosk.pressure import Pressure, pressure_for
+
+log = logging.getLogger(__name__)
+
+
+def sim_urls(config: dict, *, patient: str, scenario: str | None = None, params: dict | None = None,
+             mat_rows: int | None = None) -> list[str]:
+    """The virtual mat and insoles of one simulated person (``patient`` names it)."""
+    from device.handlers.protocol_sim import apply_config_defaults
+
+    query = {"patient": patient}
+    if scenario:
+        query["scenario"] = scenario
+    for k, v in (params or {}).items():
+        query[k] = f"{v:g}" if isinstance(v, float) else str(v)
+    q = urllib.parse.urlencode(query)
+    mat_q = q + (f"&rows={mat_rows}" if mat_rows else "")
+    urls = [f"sim://mat?{mat_q}", f"sim://insole?side=left&{q}", f"sim://insole?side=right&{q}"]
+    return [apply_config_defaults(u, config["sim"]) for u in urls]
+
+
+def config_urls(config: dict) -> list[str]:
+    from device.handlers.protocol_sim import apply_config_defaults
+
+    devices = config["devices"]
+    return [apply_config_defaults(u, config["sim"]) for u in [devices["mat"], *devices["insoles"]] if u]
+
+
+class Sensors:
+    """Readers for a set of URLs; ``pressure[serial]`` once each device has said hello."""
+
+    def __init__(self, config: dict, clock=None):
+        from device.reader import reader_options
+
+        self.options = reader_options(config["devices"])
+        if clock is not None:
+            self.options["clock"] = clock
+        self.readers: list = []
+        self.urls: list[str] = []
+        self.pressure: dict[str, Pressure] = {}
+        self.open_errors: list[str] = []
+
+    def open(self, urls: list[str], ready_timeout_s: float = 3.0) -> None:
+        """Open every URL; a port that fails is reported in :attr:`open_errors`, the others run."""
+        from device.errors import DeviceError
+        from device.reader import DeviceReader
+
+        self.close()
+        self.urls = list(urls)
+        self.open_errors = []
+        for url in urls:
+            try:
+                self.readers.append(DeviceReader(url, **self.options).open())
+            except (DeviceError, OSError, ValueError) as exc:
+                self.open_errors.append(f"{url}: {exc}")
+                log.warning("cannot open %s: %s", url, exc)
+        for r in self.readers:
+            try:
+                r.wait_ready(ready_timeout_s)
+            except DeviceError as exc:
+                log.warning("%s", exc)
+
+    def identify(self, calibrations=None) -> dict[str, Pressure]:
+        """Decide each ready device's kPa conversion (``calibrations(serial)`` -> Calibration|None)."""
+        for r in self.readers:
+            h = r.hello
+            if h is None or h.serial in self.pressure:
+                continue
+            cal = calibrations(h.serial) if calibrations else None
+            self.pressure[h.serial] = pressure_for(h, r.url, cal)
+        return self.pressure
+
+    def by_kind(self, kind: str):
+        for r in self.readers:
+            if r.hello is not None and r.hello.kind.label == kind:
+                return r
+        return None
+
+    def problem(self) -> str | None:
+        """One plain line when a configured sensor is not streaming, else None."""
+        if self.open_errors:
+            return "A sensor is not connected. Please tell the staff."
+        for r in self.readers:
+            st = r.status()
+            if st.state not in ("streaming",):
+                return f"Sensor {r.name.split('?')[0]} is {st.state}" + (f": {st.reason}" if st.reason else "")
+        for p in self.pressure.values():
+            if not p.usable:
+                return p.problem
+        return None
+
+    def close(self) -> None:
+        for r in self.readers:
+            try:
+                r.close()
+            except Exception as exc:  # noqa: BLE001 - closing the others matters more
+                log.warning("closing %s: %s", r.name, exc)
+        self.readers = []
+        self.pressure = {}

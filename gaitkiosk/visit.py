@@ -1,0 +1,369 @@
+"""The worker thread of the running kiosk: a patient's visit, from check-in to goodbye.
+
+It owns the database connection (SQLite connections stay on the thread that
+opened them) and every slow or blocking step: looking a patient up, opening
+sessions and trials, (re)opening sensors, starting and stopping the recording
+writer, computing a trial's analysis report. The UI posts intents
+(``ui.screens`` lists them); this thread answers with messages. Drill
+commands are forwarded to the analysis thread.
+
+The virtual patient (``--simulate``): before each drill the sensors are
+reopened as a new simulated person in the scenario that drill needs
+(``drills.autopilot.scenario_for``), and the drill's autopilot commands that
+person like a cooperative patient (moves to targets, shifts weight).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+
+log = logging.getLogger(__name__)
+
+STATUS_EVERY_S = 0.5
+
+
+class Visit:
+    def __init__(self, runtime):
+        self.rt = runtime
+        self.store = None
+        self.startup_error: BaseException | None = None
+        self.patient = None
+        self.session = None
+        self.items: list[dict] = []
+        self.index = -1
+        self.prepared = None  # ActiveDrill made by start_drill, started by begin_drill
+        self.trial = None
+        self.sim_people = 0
+        self.saved = True
+
+    # -- thread body -------------------------------------------------------------------------------
+    def run(self, ready) -> None:
+        from gaitkiosk.sensors import config_urls, sim_urls
+        from store import open_store
+
+        try:
+            self.store = open_store(self.rt.data_dir, settings=self.rt.config.get("store"), kiosk=True)
+            urls = sim_urls(self.rt.config, patient=self._sim_name()) if self.rt.simulate else config_urls(self.rt.config)
+            self.rt.open_sensors(urls)
+            self._identify()
+        except BaseException as exc:  # noqa: BLE001 - reported to start(), which raises it
+            self.startup_error = exc
+            ready.set()
+            return
+        ready.set()
+        self.rt.deliver("reset")
+        next_status = 0.0
+        try:
+            while not self.rt._stop.is_set():
+                try:
+                    intent = self.rt.actions.get(timeout=0.2)
+                except queue.Empty:
+                    intent = None
+                now = time.monotonic()
+                if now >= next_status:
+                    self.rt.device_problem = self.rt.sensors.problem()
+                    next_status = now + STATUS_EVERY_S
+                if intent is None:
+                    continue
+                try:
+                    self.handle(intent)
+                except Exception as exc:  # noqa: BLE001 - a failed step is told to the patient, not fatal
+                    log.exception("handling %s failed", intent.kind)
+                    self.rt.deliver("drill_failed", text=f"Something went wrong ({exc}). Please tell the staff.")
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        try:
+            if self.prepared is not None and self.prepared.writer is not None:
+                self.prepared.writer.stop()
+            if self.session is not None:
+                self.store.sessions.finish(self.session.id, status="incomplete",
+                                           reason="the kiosk was shut down during this visit")
+                self.session = None
+        except Exception:  # noqa: BLE001
+            log.exception("closing the visit")
+        finally:
+            if self.store is not None:
+                self.store.close()
+
+    def _sim_name(self) -> str:
+        self.sim_people += 1
+        return f"kiosk{self.sim_people}"
+
+    def _identify(self) -> None:
+        self.rt.sensors.identify(lambda serial: self.store.calibrations.active_for(serial))
+
+    # -- intents -----------------------------------------------------------------------------------
+    def handle(self, intent) -> None:
+        k = intent.kind
+        d = intent.data
+        if k == "start":
+            self.rt.deliver("checkin")
+        elif k == "cancel":
+            self._end_session()
+            self.rt.deliver("reset")
+        elif k == "checkin":
+            self._checkin(str(d.get("code", "")))
+        elif k == "start_drill":
+            self._start_drill(int(d.get("index", self.index + 1)))
+        elif k == "begin_drill":
+            self._begin_drill()
+        elif k == "skip_drill":
+            i = int(d.get("index", self.index))
+            if 0 <= i < len(self.items):
+                self.items[i]["status"] = "skipped"
+            self._drop_prepared()
+            self._start_drill(i + 1)
+        elif k in ("pause_drill", "resume_drill", "stop_drill"):
+            self.rt.command(k.split("_")[0])
+        elif k == "finish_visit":
+            self._finish_visit()
+        elif k == "goodbye_done":
+            self.rt.deliver("reset")
+        elif k == "_alert":
+            self._alert(d["alert"])
+        elif k == "_drill_finished":
+            self._drill_finished(d["active"])
+        else:
+            log.warning("unknown intent %s", k)
+
+    # -- check-in ------------------------------------------------------------------------------------
+    def _checkin(self, code: str) -> None:
+        from drills import registry
+        from drills.errors import DrillError
+
+        try:
+            patient = self.store.patients.by_code(code)
+        except LookupError:
+            self.rt.deliver("patient_unknown", code=code)
+            return
+        programs = self.store.programs.for_patient(patient.id)
+        if not programs:
+            self.rt.deliver("patient_unknown", code=code,
+                            text="There are no exercises set up for you yet. Please ask your therapist.")
+            return
+        program = programs[-1]
+        items = []
+        for rx in program.prescriptions:
+            try:
+                params = registry.validate(rx.drill, rx.params)
+                cls = registry.get(rx.drill)
+            except DrillError as exc:
+                log.warning("patient %s: prescription %s left out: %s", code, rx.drill, exc)
+                continue
+            for _ in range(max(1, rx.repetitions)):
+                items.append({"drill": rx.drill, "params": params, "title": cls.title,
+                              "seconds": self._planned_s(cls, params), "status": "todo",
+                              "prescription_id": rx.id})
+        self._end_session()
+        self.patient = patient
+        self.items = items
+        self.index = -1
+        self.saved = True
+        self.session = self.store.sessions.start(patient.id, program_id=program.id)
+        self.store.audit.log("session.start", subject=self.session.id, details={"patient": patient.code})
+        self.rt.deliver("patient", items=self._ui_items(), greeting="Hello!", next_index=0)
+
+    def _planned_s(self, cls, params) -> float | None:
+        if self.rt.drill_seconds is not None:
+            return self.rt.drill_seconds
+        try:
+            return cls(params).planned_duration()
+        except Exception:  # noqa: BLE001 - only a display hint
+            return None
+
+    def _ui_items(self) -> list[dict]:
+        return [{"title": i["title"], "seconds": i["seconds"], "status": i["status"]} for i in self.items]
+
+    # -- a drill -------------------------------------------------------------------------------------
+    def _start_drill(self, index: int) -> None:
+        from drills import registry
+        from drills.feed import KernelFeed
+        from gaitkiosk.liveview import picture_for
+        from gaitkiosk.runtime import ActiveDrill
+
+        if self.session is None:
+            self.rt.deliver("reset")
+            return
+        self._drop_prepared()
+        while index < len(self.items) and self.items[index]["status"] != "todo":
+            index += 1
+        if index >= len(self.items):
+            self._finish_visit()
+            return
+        self.index = index
+        item = self.items[index]
+        autopilot = None
+        if self.rt.simulate:
+            autopilot = self._simulated_person(registry.create(item["drill"], item["params"]))
+        self._identify()
+        mat = self.rt.sensors.by_kind("mat")
+        mat_shape = (mat.hello.rows, mat.hello.cols) if mat is not None else None
+        drill = registry.create(item["drill"], item["params"], mat_shape=mat_shape,
+                                **({"countdown_s": self.rt.countdown_s} if self.rt.countdown_s is not None else {}))
+        missing = self._missing_sensor(drill)
+        if missing:
+            self.rt.deliver("drill_failed", text=missing)
+            return
+        feed_mat = (mat.hello.rows, mat.hello.cols, tuple(mat.hello.pitch_mm)) if mat is not None and "mat" in drill.SENSORS else None
+        insoles = {}
+        if "insoles" in drill.SENSORS:
+            for side in ("left", "right"):
+                r = self.rt.sensors.by_kind(f"insole_{side}")
+                insoles[side] = (r.hello.sensors_mm, r.hello.sensor_area_mm2)
+        feed = KernelFeed(feed_mat, insoles or None, foot_length_mm=self.rt.config["sim"]["foot_length_mm"])
+        if autopilot is not None:
+            autopilot = autopilot  # commands the simulated person that the sensors now show
+        self.prepared = ActiveDrill(drill=drill, feed=feed, autopilot=autopilot,
+                                    pressure=dict(self.rt.sensors.pressure), time_limit_s=self.rt.drill_seconds)
+        self.rt.deliver("drill_ready", drill={
+            "index": index, "count": len(self.items), "title": drill.title,
+            "instruction": drill.instruction, "picture": picture_for(drill),
+            "safety": "Hold on to the rail if you feel unsteady." if "mat" in drill.SENSORS else
+                      "Walk at your own pace. Stop if you feel unsteady.",
+        })
+
+    def _simulated_person(self, probe):
+        """Reopen the virtual sensors as a new person doing what ``probe`` (the drill) needs."""
+        from device.handlers.protocol_sim import patient as sim_patient
+        from drills.autopilot import Autopilot, scenario_for
+        from gaitkiosk.sensors import sim_urls
+
+        scenario, params = scenario_for(probe)
+        name = self._sim_name()
+        rows = 96 if probe.name == "tandem_walk" else None  # 0.8 m of mat: room for tandem steps
+        self.rt.open_sensors(sim_urls(self.rt.config, patient=name, scenario=scenario, params=params, mat_rows=rows))
+        person = sim_patient(name)
+        return Autopilot(person) if person is not None else None
+
+    def _missing_sensor(self, drill) -> str | None:
+        need = list(drill.SENSORS)
+        if "mat" in need:
+            r = self.rt.sensors.by_kind("mat")
+            if r is None or not self._usable(r):
+                return "The mat is not ready. Please tell the staff."
+        if "insoles" in need:
+            for side in ("left", "right"):
+                r = self.rt.sensors.by_kind(f"insole_{side}")
+                if r is None or not self._usable(r):
+                    return f"The {side} insole is not ready. Please tell the staff."
+        return None
+
+    def _usable(self, reader) -> bool:
+        p = self.rt.sensors.pressure.get(reader.hello.serial)
+        return p is not None and p.usable
+
+    def _begin_drill(self) -> None:
+        from store.devices import device_from_hello
+        from store.errors import StoreError
+
+        a = self.prepared
+        if a is None or self.session is None:
+            return
+        item = self.items[self.index]
+        cal_ids = {s: p.calibration_id for s, p in a.pressure.items() if p.calibration_id}
+        for r in self.rt.sensors.readers:
+            if r.hello is not None:
+                self.store.devices.seen(device_from_hello(r.hello, r.hello.kind.label))
+        self.trial = self.store.trials.start(self.session.id, item["drill"], item["params"], cal_ids)
+        try:
+            a.writer = self.store.recording_writer(self.session.id, trial_id=self.trial.id,
+                                                   calibration_ids=cal_ids).start()
+        except StoreError as exc:
+            # The exercise can still be done and scored; the raw frames cannot be kept.
+            log.warning("trial %s runs without a recording: %s", self.trial.id, exc)
+            a.writer = None
+            self.saved = False
+        self.prepared = None
+        self.rt.command("activate", a)
+        self.rt.command("begin")
+        self.rt.deliver("drill_live", drill={"index": self.index, "count": len(self.items), "title": a.drill.title})
+
+    def _drop_prepared(self) -> None:
+        self.prepared = None
+
+    def _alert(self, alert) -> None:
+        subject = self.trial.id if self.trial is not None else ""
+        self.store.audit.log("safety.alert", subject=subject, details=alert.to_dict())
+
+    def _drill_finished(self, active) -> None:
+        result = active.drill.result()
+        stats = None
+        if active.writer is not None:
+            stats = active.writer.stop()
+            if stats.error:
+                self.saved = False
+        report, report_error = self._report(self.trial) if active.writer is not None else (None, "not recorded")
+        results = result.to_dict()
+        results["pressure"] = sorted({p.source for p in active.pressure.values() if p.source})
+        if report_error:
+            results["report_error"] = report_error
+        if stats is not None:
+            results["recording"] = {"frames": stats.committed_frames, "dropped": stats.dropped,
+                                    "seq_gaps": stats.seq_gaps}
+        previous = self._previous_score(self.items[self.index]["drill"])
+        status = "complete" if result.status == "complete" else "stopped"
+        self.store.trials.finish(self.trial.id, status=status, results=results, report=report,
+                                 reason="" if status == "complete" else "stopped by the patient or a safety stop")
+        self.items[self.index]["status"] = "done" if status == "complete" else "stopped"
+        self.items[self.index]["score"] = result.score
+        self.trial = None
+        self.rt.command("drop")
+        from gaitkiosk.liveview import result_lines
+
+        last = all(i["status"] != "todo" for i in self.items[self.index + 1:])
+        self.rt.deliver("drill_done", result={
+            "index": self.index, "count": len(self.items), "title": active.drill.title, "status": status,
+            "score": result.score, "previous_score": previous, "lines": result_lines(result), "last": last,
+        })
+
+    def _report(self, trial):
+        """The DESIGN 4.2 report from the trial's stored raw frames (what an export would give)."""
+        from device.recording import Recording, check_recording
+        from kernels.report import analyze_recording
+        from store.export import recording_arrays
+
+        try:
+            recs = self.store.recordings.for_trial(trial.id)
+            if not recs:
+                return None, "no frames were recorded"
+            meta = {"session": trial.session_id, "trial": trial.id, "drill": trial.drill}
+            arrays = recording_arrays(self.store, recs, meta)
+            rec = check_recording(Recording(meta=meta, **arrays), source=f"trial {trial.id}")
+            return analyze_recording(rec), None
+        except Exception as exc:  # noqa: BLE001 - the trial and its raw frames are kept without a report
+            log.warning("no report for trial %s: %s", trial.id, exc)
+            return None, str(exc)
+
+    def _previous_score(self, drill: str) -> float | None:
+        import json
+
+        row = self.store.db.execute(
+            "SELECT t.results FROM trials t JOIN sessions s ON s.id = t.session_id "
+            "WHERE s.patient_id = ? AND t.drill = ? AND t.status = 'complete' AND t.session_id != ? "
+            "ORDER BY t.ended_at DESC LIMIT 1", [self.patient.id, drill, self.session.id]).fetchone()
+        if row is None or not row[0]:
+            return None
+        score = json.loads(row[0]).get("score")
+        return float(score) if isinstance(score, int | float) else None
+
+    # -- the end -----------------------------------------------------------------------------------
+    def _finish_visit(self) -> None:
+        done = sum(1 for i in self.items if i["status"] == "done")
+        total = len(self.items)
+        self.rt.command("drop")
+        self._end_session()
+        self.rt.deliver("visit_done", summary={"done": done, "total": total, "saved": self.saved})
+
+    def _end_session(self) -> None:
+        if self.trial is not None:
+            self.store.trials.finish(self.trial.id, status="stopped", reason="the visit ended during this exercise")
+            self.trial = None
+        if self.session is not None:
+            self.store.sessions.finish(self.session.id)
+            self.store.audit.log("session.finish", subject=self.session.id)
+            self.session = None
+        self.patient = None

@@ -1,0 +1,48 @@
+"""The patient screens and the router that picks one for each runtime message.
+
+The flow of a visit (each arrow is a runtime :class:`~ui.app.Message`):
+
+    attract --start--> checkin --patient--> program --drill_ready--> instruction
+      --drill_live--> drill --drill_done--> result --drill_ready--> instruction ...
+      --visit_done--> goodbye --reset--> attract
+
+Screens post intents (``start``, ``checkin``, ``start_drill``, ``begin_drill``,
+``skip_drill``, ``pause_drill``, ``resume_drill``, ``stop_drill``,
+``finish_visit``, ``goodbye_done``, ``cancel``); the runtime decides and
+answers with the messages above.
+"""
+
+from __future__ import annotations
+
+from ui.screens.attract import AttractScreen
+from ui.screens.checkin import CheckInScreen
+from ui.screens.drill import LiveDrillScreen
+from ui.screens.goodbye import GoodbyeScreen
+from ui.screens.instruction import InstructionScreen
+from ui.screens.program import ProgramScreen
+from ui.screens.result import ResultScreen
+
+__all__ = ["AttractScreen", "CheckInScreen", "ProgramScreen", "InstructionScreen", "LiveDrillScreen",
+           "ResultScreen", "GoodbyeScreen", "route"]
+
+
+def route(app, msg) -> bool:
+    """Show the screen a runtime message calls for; False leaves it to the top screen."""
+    k = msg.kind
+    if k == "reset":
+        app.reset(AttractScreen(app, **({"clinic": msg["clinic"]} if msg.get("clinic") else {})))
+    elif k == "checkin":
+        app.reset(CheckInScreen(app))
+    elif k == "patient":
+        app.reset(ProgramScreen(app, msg["items"], msg.get("greeting", "Hello!"), msg.get("next_index", 0)))
+    elif k == "drill_ready":
+        app.reset(InstructionScreen(app, msg["drill"]))
+    elif k == "drill_live":
+        app.reset(LiveDrillScreen(app, msg["drill"]))
+    elif k == "drill_done":
+        app.reset(ResultScreen(app, msg["result"]))
+    elif k == "visit_done":
+        app.reset(GoodbyeScreen(app, msg["summary"]))
+    else:
+        return False
+    return True

@@ -1,0 +1,49 @@
+"""Attract / idle: the screen a patient walks up to."""
+
+from __future__ import annotations
+
+import math
+
+import pygame
+
+from ui.app import Intent, Screen
+from ui.pictures import draw_picture
+from ui.text import blit_text
+from ui.widgets import pointer
+
+
+class AttractScreen(Screen):
+    name = "attract"
+
+    def __init__(self, app, clinic: str = "Balance and walking practice"):
+        super().__init__(app)
+        self.clinic = clinic
+        self.t = 0.0
+        self.status: str | None = None  # sensors not ready, shown small at the bottom
+
+    def handle(self, event) -> None:
+        p = pointer(event, self.app.size)
+        if p and p[0] == "up":  # anywhere on the screen
+            self.app.post(Intent("start"))
+
+    def update(self, dt: float) -> None:
+        self.t += dt
+        live = self.app.feed.latest()
+        self.status = getattr(live, "device_problem", None) if live is not None else None
+
+    def draw(self, surface) -> None:
+        app, c = self.app, self.app.theme.colors
+        w, h = app.size
+        blit_text(surface, app.fonts, self.clinic, app.text_px("title"), c.text, (w // 2, app.mm(8)), "midtop")
+        pic = pygame.Rect(0, 0, int(w * 0.4), int(h * 0.45))
+        pic.center = (w // 2, h // 2)
+        draw_picture("stand", surface, pic, self.t, c)
+        pulse = 0.5 + 0.5 * math.sin(self.t * 3.0)
+        label_y = pic.bottom + app.mm(4)
+        r = pygame.Rect(0, 0, int(w * 0.7), app.target_px)
+        r.midtop = (w // 2, label_y)
+        pygame.draw.rect(surface, c.accent, r, border_radius=r.height // 3)
+        pygame.draw.rect(surface, c.text, r.inflate(int(8 * pulse), int(8 * pulse)), width=2, border_radius=r.height // 3)
+        blit_text(surface, app.fonts, "Touch here to start", app.text_px("body"), c.dark_text, r.center, "center")
+        if self.status:
+            blit_text(surface, app.fonts, self.status, app.text_px("small"), c.warn, (w // 2, h - app.mm(3)), "midbottom")

@@ -1,0 +1,61 @@
+"""Layout helpers shared by the patient screens."""
+
+from __future__ import annotations
+
+import pygame
+
+from ui.text import blit_paragraph, blit_text
+
+
+def margin(app) -> int:
+    return app.mm(4)
+
+
+def header(surface, app, title: str, subtitle: str | None = None) -> int:
+    """Title at the top left (and an optional smaller line); returns the y below it."""
+    c = app.theme.colors
+    m = margin(app)
+    r = blit_text(surface, app.fonts, title, app.text_px("title"), c.text, (m, m))
+    y = r.bottom + m // 2
+    if subtitle:
+        r = blit_text(surface, app.fonts, subtitle, app.text_px("small"), c.muted, (m, y))
+        y = r.bottom + m // 2
+    return y
+
+
+def paragraph(surface, app, text: str, rect: pygame.Rect, kind: str = "body", color=None, align="left") -> int:
+    return blit_paragraph(surface, app.fonts, text, app.text_px(kind), color or app.theme.colors.text, rect, align)
+
+
+def banner(surface, app, text: str, style: str = "stop") -> pygame.Rect:
+    """A full-width message band across the middle of the screen (alerts, 'paused')."""
+    c = app.theme.colors
+    fill, fg = {"stop": (c.stop, c.button_text), "warn": (c.warn, c.dark_text)}.get(style, (c.panel, c.text))
+    w, h = app.size
+    size = app.text_px("body")
+    lines = app.fonts.wrap(text, size, w - 4 * margin(app))
+    band_h = len(lines) * int(size * 1.3) + 2 * margin(app)
+    rect = pygame.Rect(0, 0, w, band_h)
+    rect.center = (w // 2, h // 2 - app.target_px // 2)
+    pygame.draw.rect(surface, fill, rect)
+    y = rect.top + margin(app)
+    for line in lines:
+        blit_text(surface, app.fonts, line, size, fg, (w // 2, y), "midtop")
+        y += int(size * 1.3)
+    return rect
+
+
+def button_row(app, ids_labels_styles, bottom: int | None = None, right: int | None = None, width_mm: float = 42.0):
+    """Buttons in a row, right-aligned at the bottom of the screen."""
+    from ui.widgets import Button
+
+    m = margin(app)
+    h = app.target_px
+    w = max(app.mm(width_mm), h)
+    right = app.size[0] - m if right is None else right
+    y = (app.size[1] - m if bottom is None else bottom) - h
+    out = []
+    for bid, label, style in reversed(ids_labels_styles):
+        out.append(Button(bid, label, pygame.Rect(right - w, y, w, h), style))
+        right -= w + m
+    return list(reversed(out))

@@ -1,0 +1,78 @@
+"""Optional tones: a start chime, a metronome tick, an alert.
+
+Audio is a help, never a requirement: with no sound card, no mixer, or
+``[ui] sound = false``, every call is a silent no-op and nothing fails.
+Tones are synthesised (no sound files to ship or lose).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+RATE = 22050
+TONES = {
+    # name: list of (frequency Hz, seconds); 0 Hz is a rest
+    "start": [(660, 0.12), (0, 0.04), (880, 0.18)],
+    "tick": [(1000, 0.04)],
+    "tock": [(700, 0.04)],
+    "done": [(880, 0.12), (0, 0.04), (660, 0.12), (0, 0.04), (990, 0.25)],
+    "alert": [(440, 0.25), (0, 0.08), (440, 0.25), (0, 0.08), (440, 0.25)],
+}
+# The drills' cue names (drills.base.Cue) -> the tone that plays for them.
+ALIASES = {"countdown": "tick", "go": "start", "target": "tock", "hit": "tock", "step_ok": "tock",
+           "step_bad": "tick", "alarm": "alert"}
+
+
+def tone_samples(parts, rate: int = RATE) -> np.ndarray:
+    """int16 mono samples of a tone sequence, with 5 ms fades so nothing clicks."""
+    chunks = []
+    for freq, seconds in parts:
+        n = int(rate * seconds)
+        t = np.arange(n) / rate
+        wave = np.zeros(n) if freq <= 0 else 0.35 * np.sin(2 * np.pi * freq * t)
+        fade = min(n // 2, int(0.005 * rate))
+        if fade:
+            ramp = np.linspace(0.0, 1.0, fade)
+            wave[:fade] *= ramp
+            wave[-fade:] *= ramp[::-1]
+        chunks.append(wave)
+    return (np.concatenate(chunks) * 32767).astype(np.int16) if chunks else np.zeros(0, np.int16)
+
+
+class Sound:
+    def __init__(self, enabled: bool = True):
+        self.enabled = False
+        self._sounds = {}
+        self.played: list[str] = []  # what was asked for (tests, and a log of cues)
+        if not enabled:
+            return
+        try:
+            import pygame
+
+            if not pygame.mixer.get_init():
+                pygame.mixer.init(frequency=RATE, size=-16, channels=1)
+            freq, _, channels = pygame.mixer.get_init()
+            for name, parts in TONES.items():
+                samples = tone_samples(parts, freq)
+                if channels > 1:
+                    samples = np.repeat(samples[:, None], channels, axis=1)
+                self._sounds[name] = pygame.sndarray.make_sound(np.ascontiguousarray(samples))
+            self.enabled = True
+        except Exception as exc:  # noqa: BLE001 - no audio device is normal on many kiosks
+            log.info("sound off: %s", exc)
+
+    def play(self, name: str) -> None:
+        name = ALIASES.get(name, name)
+        self.played.append(name)
+        if len(self.played) > 1000:
+            del self.played[:500]
+        sound = self._sounds.get(name)
+        if sound is not None:
+            try:
+                sound.play()
+            except Exception as exc:  # noqa: BLE001
+                log.info("could not play %s: %s", name, exc)

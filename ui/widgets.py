@@ -1,0 +1,223 @@
+"""Touch widgets: buttons, the check-in keypad, the left/right bar, the countdown ring.
+
+Widgets hold geometry and a label; they never act themselves. A screen asks
+``button.hit(pos)`` and posts an intent. Sizes come from the screen's
+:class:`ui.theme.Metrics`, so a button is never smaller than the theme's
+``min_target_mm`` (15 mm by default) on the glass.
+
+Pointer input: :func:`pointer` turns a mouse click or a finger touch into a
+pixel position. SDL also turns every touch into a synthetic mouse click (with
+``event.touch`` set); those are ignored so that one tap is one press.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pygame
+
+from ui.text import blit_text
+
+DOWN = "down"
+UP = "up"
+MOVE = "move"
+
+
+def pointer(event, size: tuple[int, int]) -> tuple[str, tuple[int, int]] | None:
+    """('down'|'up'|'move', (x, y)) for a mouse or touch event, else None."""
+    t = event.type
+    if t in (pygame.FINGERDOWN, pygame.FINGERUP, pygame.FINGERMOTION):
+        kind = {pygame.FINGERDOWN: DOWN, pygame.FINGERUP: UP, pygame.FINGERMOTION: MOVE}[t]
+        return kind, (int(event.x * size[0]), int(event.y * size[1]))
+    if t in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP):
+        if getattr(event, "touch", False) or event.button != 1:
+            return None
+        return (DOWN if t == pygame.MOUSEBUTTONDOWN else UP), tuple(event.pos)
+    if t == pygame.MOUSEMOTION and not getattr(event, "touch", False):
+        return MOVE, tuple(event.pos)
+    return None
+
+
+@dataclass
+class Button:
+    """A labelled touch target.
+
+    ``style`` picks the fill: 'normal', 'primary' (the expected next step),
+    'stop', 'warn' or 'quiet'. ``on_press`` buttons act on touch-down (stop and
+    pause: a patient who is losing balance must not have to lift a finger
+    precisely); the others act on release inside the button, so a finger
+    that slides off cancels.
+    """
+
+    id: str
+    label: str
+    rect: pygame.Rect
+    style: str = "normal"
+    on_press: bool = False
+    enabled: bool = True
+    pressed: bool = False
+
+    def hit(self, pos) -> bool:
+        return self.enabled and self.rect.collidepoint(pos)
+
+    def draw(self, surface, ui) -> None:
+        c = ui.theme.colors
+        fill, fg = {
+            "primary": (c.accent, c.dark_text),
+            "stop": (c.stop, c.button_text),
+            "warn": (c.warn, c.dark_text),
+            "good": (c.good, c.button_text),
+            "quiet": (c.panel, c.text),
+        }.get(self.style, (c.button, c.button_text))
+        if not self.enabled:
+            fill, fg = c.panel, c.muted
+        rect = self.rect.inflate(-4, -4) if self.pressed else self.rect
+        radius = max(6, rect.height // 5)
+        pygame.draw.rect(surface, fill, rect, border_radius=radius)
+        if self.style in ("normal", "quiet"):
+            pygame.draw.rect(surface, c.muted, rect, width=2, border_radius=radius)
+        size = ui.text_px("body")
+        # Shrink a long label to fit rather than clip it.
+        while size > ui.text_px("small") and ui.fonts.font(size).size(self.label)[0] > rect.width - 12:
+            size -= 2
+        blit_text(surface, ui.fonts, self.label, size, fg, rect.center, "center")
+
+
+class ButtonSet:
+    """The buttons of one screen, with press/release tracking."""
+
+    def __init__(self, buttons: list[Button] | None = None):
+        self.buttons: list[Button] = list(buttons or [])
+        self._down: Button | None = None
+
+    def add(self, button: Button) -> Button:
+        self.buttons.append(button)
+        return button
+
+    def get(self, id: str) -> Button:
+        for b in self.buttons:
+            if b.id == id:
+                return b
+        raise KeyError(id)
+
+    def handle(self, event, size) -> str | None:
+        """The id of the button this event activates, if any."""
+        p = pointer(event, size)
+        if p is None:
+            return None
+        kind, pos = p
+        if kind == DOWN:
+            for b in self.buttons:
+                if b.hit(pos):
+                    if b.on_press:
+                        return b.id
+                    b.pressed = True
+                    self._down = b
+                    return None
+        elif kind == UP:
+            down, self._down = self._down, None
+            if down is not None:
+                down.pressed = False
+                if down.hit(pos):
+                    return down.id
+        elif kind == MOVE and self._down is not None:
+            self._down.pressed = self._down.rect.collidepoint(pos)
+        return None
+
+    def draw(self, surface, ui) -> None:
+        for b in self.buttons:
+            b.draw(surface, ui)
+
+
+class Keypad:
+    """Digits 0-9, delete and OK, laid out like a phone keypad inside ``rect``."""
+
+    KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "del", "0", "ok")
+
+    def __init__(self, rect: pygame.Rect, min_px: int, max_len: int = 8):
+        gap = max(6, min_px // 8)
+        cols, rows = 3, 4
+        w = max(min_px, (rect.width - gap * (cols - 1)) // cols)
+        h = max(min_px, (rect.height - gap * (rows - 1)) // rows)
+        self.rect = pygame.Rect(rect.left, rect.top, cols * w + gap * (cols - 1), rows * h + gap * (rows - 1))
+        self.max_len = max_len
+        self.code = ""
+        labels = {"del": "Delete", "ok": "OK"}
+        self.buttons = ButtonSet()
+        for i, key in enumerate(self.KEYS):
+            r, c = divmod(i, cols)
+            style = "primary" if key == "ok" else ("quiet" if key == "del" else "normal")
+            self.buttons.add(Button(f"key:{key}", labels.get(key, key),
+                                    pygame.Rect(rect.left + c * (w + gap), rect.top + r * (h + gap), w, h), style))
+
+    def handle(self, event, size) -> str | None:
+        """'ok' when OK is pressed with a code entered; the code stays in :attr:`code`."""
+        hit = self.buttons.handle(event, size)
+        if hit is None:
+            return None
+        key = hit.split(":", 1)[1]
+        if key == "del":
+            self.code = self.code[:-1]
+        elif key == "ok":
+            return "ok" if self.code else None
+        elif len(self.code) < self.max_len:
+            self.code += key
+        return None
+
+    def update_enabled(self) -> None:
+        self.buttons.get("key:ok").enabled = bool(self.code)
+        self.buttons.get("key:del").enabled = bool(self.code)
+
+    def draw(self, surface, ui) -> None:
+        self.update_enabled()
+        self.buttons.draw(surface, ui)
+
+
+def draw_lr_bar(surface, ui, rect: pygame.Rect, left_pct: float | None, target_pct: float | None = None,
+                tolerance_pct: float | None = None) -> None:
+    """A horizontal bar: the marker sits at the share of weight on the RIGHT foot.
+
+    Marker left of centre means more weight on the left foot, as the patient
+    sees it facing the screen. The target band (if any) is drawn in yellow;
+    the marker is green inside it. Words under the ends ("Left 48 %")
+    carry the meaning without colour.
+    """
+    c = ui.theme.colors
+    pygame.draw.rect(surface, c.panel, rect, border_radius=rect.height // 3)
+    def x_of(left):  # left share 100 % -> far left
+        return rect.left + rect.width * (1.0 - left / 100.0)
+    if target_pct is not None:
+        tol = tolerance_pct or 0.0
+        x0, x1 = x_of(min(100.0, target_pct + tol)), x_of(max(0.0, target_pct - tol))
+        band = pygame.Rect(int(x0), rect.top, max(3, int(x1 - x0)), rect.height)
+        pygame.draw.rect(surface, c.target, band, width=0, border_radius=4)
+    pygame.draw.line(surface, c.muted, (rect.centerx, rect.top - 6), (rect.centerx, rect.bottom + 6), 3)
+    small = ui.text_px("small")
+    if left_pct is None:
+        blit_text(surface, ui.fonts, "no weight", small, c.muted, rect.center, "center")
+        return
+    inside = target_pct is None or abs(left_pct - target_pct) <= (tolerance_pct or 0.0)
+    x = int(x_of(max(0.0, min(100.0, left_pct))))
+    w = max(8, rect.height // 3)
+    pygame.draw.rect(surface, c.good if inside else c.accent,
+                     pygame.Rect(x - w // 2, rect.top - 8, w, rect.height + 16), border_radius=w // 2)
+    y = rect.bottom + 10
+    blit_text(surface, ui.fonts, f"Left {left_pct:.0f} %", small, c.text, (rect.left, y), "topleft")
+    blit_text(surface, ui.fonts, f"Right {100 - left_pct:.0f} %", small, c.text, (rect.right, y), "topright")
+
+
+def draw_ring(surface, ui, center, radius: int, fraction: float, label: str, color=None) -> None:
+    """A countdown ring: the coloured arc is the time left (full at the start)."""
+    c = ui.theme.colors
+    thickness = max(6, radius // 5)
+    rect = pygame.Rect(0, 0, 2 * radius, 2 * radius)
+    rect.center = center
+    pygame.draw.circle(surface, c.panel, center, radius, thickness)
+    fraction = max(0.0, min(1.0, fraction))
+    if fraction > 0:
+        start = math.pi / 2  # 12 o'clock, running clockwise as time passes
+        pygame.draw.arc(surface, color or c.accent, rect, start, start + 2 * math.pi * fraction, thickness)
+    size = ui.text_px("body") if len(label) > 3 else ui.text_px("number")
+    size = min(size, int(radius * 1.1))
+    blit_text(surface, ui.fonts, label, size, c.text, center, "center")
