@@ -34,6 +34,10 @@ def set_calibration_converter(factory: ConverterFactory | None) -> None:
     _factory = factory
 
 
+def converter_installed() -> bool:
+    return _factory is not None
+
+
 def kpa_converter(store, rec: Recording) -> Converter:
     """counts -> kPa (float32) for one recording, or UncalibratedError."""
     if rec.kpa_per_count > 0:

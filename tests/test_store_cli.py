@@ -13,7 +13,8 @@ from device.sim import InsoleGeometry, VirtualPatient
 from gaitkiosk.cli import main
 from store import open_store
 from store.devices import device_from_hello
-from store.export import set_calibration_converter
+from store.errors import UncalibratedError
+from store.export import export_session, set_calibration_converter
 from store.patients import Patient
 
 PITCH = (8.47, 8.47)
@@ -56,6 +57,14 @@ def cli(capsys, *args):
     code = main(list(args))
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+@pytest.fixture(autouse=True)
+def no_converter_between_tests():
+    """`sessions export` installs calibration's converter process-wide; start each test without one."""
+    set_calibration_converter(None)
+    yield
+    set_calibration_converter(None)
 
 
 @pytest.fixture
@@ -111,9 +120,12 @@ def test_export_of_raw_counts_needs_a_calibration(tmp_path, capsys):
     d = tmp_path / "d"
     with open_store(d) as st:
         session, sent = record_session(st, kpa_per_count=0.0, cal={"MAT-1": "cal-m", "INS-L": "cal-l", "INS-R": "cal-r"})
+    with open_store(d) as st, pytest.raises(UncalibratedError, match="no calibration converter is installed"):
+        export_session(st, session.id, tmp_path / "x.npz")
     code, _, err = cli(capsys, "sessions", "export", session.id, "--out", str(tmp_path / "x.npz"), "--data-dir", str(d))
-    assert code == 1 and "needs calibration cal-" in err and "no calibration converter" in err
+    assert code == 1 and "calibration cal-" in err and "is not in this database" in err
     assert not (tmp_path / "x.npz").exists()
+    set_calibration_converter(None)
     from store.calibrations import Calibration
 
     with open_store(d) as st:

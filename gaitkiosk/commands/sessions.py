@@ -137,8 +137,14 @@ def _export(st, args, ctx) -> int:
     from pathlib import Path
 
     from gaitkiosk.errors import UsageError
+    from store import export
     from store.export import export_session, metrics_rows, write_metrics_csv
 
+    if not export.converter_installed():
+        # Raw counts become kPa through the calibration stored with each recording.
+        from calibration.storage import install_export_converter
+
+        install_export_converter()
     out = Path(args.out)
     if args.id:
         ids = [st.sessions.find(args.id).id]
