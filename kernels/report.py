@@ -34,7 +34,7 @@ from kernels.series import (
     window_mask,
 )
 from kernels.sway import ELLIPSE_PROBABILITY, MIN_SAMPLES, SWAY_FIELDS, sway_metrics
-from kernels.weight import REGION_CUTS, REGIONS, fuse_cop, left_right, region_shares
+from kernels.weight import REGION_CUTS, REGIONS, left_right, region_shares
 
 METRICS_VERSION = 1
 REGION_KEYS = tuple(f"{r}_pct" for r in REGIONS)
@@ -408,12 +408,3 @@ def _arch(mat, step_events, rep: _Report) -> dict:
         if out[side] is None:
             rep.reasons[f"arch_index.{side}"] = "footprint too small (under 10 sensels)"
     return out
-
-
-def fused_cop(rec) -> np.ndarray | None:
-    """Net COP from a COP group's per-foot COPs and forces, when it has them."""
-    cl, cr = _arr(rec, "cop_left_mm"), _arr(rec, "cop_right_mm")
-    fl, fr = _arr(rec, "force_left_n"), _arr(rec, "force_right_n")
-    if any(v is None for v in (cl, cr, fl, fr)):
-        return None
-    return fuse_cop(cl, fl, cr, fr)

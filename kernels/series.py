@@ -9,7 +9,7 @@ low-pass filter, so the metric functions can trust their input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,14 +32,12 @@ class CopSeries:
 
     ``t`` (N,) seconds, strictly increasing; ``cop_mm`` (N, 2) x = medio-lateral
     (to the patient's right), y = antero-posterior (forward); ``rate_hz`` the
-    sampling rate. ``filter`` describes any low-pass already applied (or None).
+    sampling rate.
     """
 
     t: np.ndarray
     cop_mm: np.ndarray
     rate_hz: float
-    filter: dict | None = None
-    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.t)
@@ -151,15 +149,3 @@ def filter_description(cutoff_hz: float, order: int = FILTER_ORDER) -> dict:
         "method": "scipy.signal.filtfilt (forward and backward, effective order doubles)",
         "applied_to": "centre of pressure",
     }
-
-
-def prepare(series: CopSeries, window=None, lowpass_hz: float | None = None) -> CopSeries:
-    """Cut ``window`` (seconds) out of ``series`` and low-pass its COP if asked."""
-    mask = window_mask(series.t, window)
-    t = series.t[mask]
-    cop = series.cop_mm[mask]
-    filt = series.filter
-    if lowpass_hz is not None and len(t) > 0:
-        cop = lowpass(cop, series.rate_hz, lowpass_hz)
-        filt = filter_description(lowpass_hz)
-    return CopSeries(t=t, cop_mm=cop, rate_hz=series.rate_hz, filter=filt, notes=list(series.notes))
