@@ -1,0 +1,399 @@
+"""The drill protocol: a plain state machine fed by the kernels and a clock.
+
+A drill never draws, sleeps, reads a device or looks at the wall clock. The
+kiosk (``gaitkiosk/runtime.py``) calls, for every analysed frame::
+
+    drill.update(t, frame, events, insoles)
+
+with ``t`` the frame's host time in seconds (any monotonic origin),
+``frame`` the mat's :class:`kernels.frame.FrameResult` (None when there is no
+mat frame, e.g. an insole drill), ``events`` the detectors' :class:`kernels.
+detectors.Event` list for that frame, and ``insoles`` a ``{"left": InsoleResult,
+"right": ...}`` dict for insole drills. The screen reads :meth:`Drill.view`
+(an immutable snapshot) and drains :meth:`Drill.take_cues` (tones and spoken
+cues) and :meth:`Drill.take_alerts` (safety stops); buttons call
+:meth:`begin`, :meth:`pause`, :meth:`resume`, :meth:`stop`. When ``phase`` is
+``"done"``, :meth:`result` gives the score (0-100) and the measures.
+
+Phases::
+
+    instruction --begin()--> countdown --(load held for countdown_s)--> running --> done
+                                  ^                                      |  |
+                                  +-------- resume() <-- paused <--------+  +--stop()--> done
+                                  +-------- resume() <-- paused_safety <-- loss of balance
+
+The countdown only runs while the patient stands on the mat (for mat drills);
+it measures the reference :class:`~drills.geometry.Stance` (weight, feet,
+resting COP) that targets and safety use. After any pause the drill counts
+down again before it continues; time spent paused does not count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from drills import params as params_mod
+from drills.errors import DrillStateError
+from drills.geometry import Stance, stance_from
+from drills.safety import SafetyAlert, SafetyMonitor
+
+PHASES = ("instruction", "countdown", "running", "paused", "paused_safety", "done")
+COUNTDOWN_S = 3.0
+MIN_STANDING_FRACTION = 0.5  # of the first load seen: below it the countdown waits ("stand on the mat")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A place for the COP: centre (mat mm), radius (mm) and a short label ("forward", "heel")."""
+
+    x_mm: float
+    y_mm: float
+    radius_mm: float
+    label: str = ""
+
+    def contains(self, p, extra_mm: float = 0.0) -> bool:
+        return p is not None and math.hypot(p[0] - self.x_mm, p[1] - self.y_mm) <= self.radius_mm + extra_mm
+
+
+@dataclass(frozen=True)
+class Band:
+    """A corridor for the COP: along ``axis`` ("ap" or "ml") between ``lo_mm`` and ``hi_mm``,
+    within ``half_width_mm`` of ``centre_mm`` on the other axis."""
+
+    axis: str
+    lo_mm: float
+    hi_mm: float
+    centre_mm: float
+    half_width_mm: float
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A sound for the UI to play: ``name`` is "countdown", "go", "tick", "target", "hit",
+    "step_ok", "step_bad", "done" or "alarm"; ``say`` optional words to speak."""
+
+    name: str
+    t: float
+    say: str | None = None
+
+
+@dataclass
+class Live:
+    """Live feedback values (any of them None when the drill does not use them)."""
+
+    cop_mm: tuple[float, float] | None = None
+    zone: Target | None = None  # stay inside
+    targets: tuple[Target, ...] = ()
+    active_target: int | None = None  # index into targets: where to move now
+    band: Band | None = None
+    left_pct: float | None = None
+    target_left_pct: float | None = None
+    tolerance_pct: float | None = None
+    metronome_period_s: float | None = None
+    beats: int = 0
+    attempted_steps: int | None = None
+    correct_steps: int | None = None
+    target_steps: int | None = None
+    cadence_steps_min: float | None = None
+    target_cadence_steps_min: float | None = None
+    values: dict = field(default_factory=dict)  # extra labelled numbers for display
+
+
+@dataclass(frozen=True)
+class DrillView:
+    """What a screen shows, as data (a snapshot: later updates do not change it)."""
+
+    drill: str
+    title: str
+    phase: str
+    instruction: str  # one or two short sentences for the patient
+    message: str  # a live cue ("place your heel against your toes"), or ""
+    countdown_s: float | None  # seconds left in the countdown
+    elapsed_s: float  # running time so far (pauses excluded)
+    duration_s: float | None  # planned running time, None when the drill ends on a count
+    progress: float  # 0..1
+    live: Live
+    alert: SafetyAlert | None  # the alert that paused the drill (phase paused_safety)
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    """The outcome: status "complete" or "stopped", score 0-100 (None if stopped before anything
+    could be scored), the measures (JSON-ready), and the safety alerts raised."""
+
+    drill: str
+    params: dict
+    status: str
+    score: float | None
+    measures: dict
+    alerts: tuple[SafetyAlert, ...]
+    duration_s: float
+    stance: dict | None
+
+    def to_dict(self) -> dict:
+        """JSON-ready (for ``store`` trial results)."""
+        return {"drill": self.drill, "params": self.params, "status": self.status, "score": self.score,
+                "measures": self.measures, "alerts": [a.to_dict() for a in self.alerts],
+                "duration_s": self.duration_s, "stance": self.stance}
+
+
+class Drill:
+    """Base class: the shared lifecycle, countdown, reference stance, pauses and safety.
+
+    Subclasses set the class attributes and override the ``on_*`` hooks and
+    :meth:`measures`. Parameters are validated against ``PARAMS`` at
+    construction (:class:`drills.errors.DrillParamError` when bad).
+    """
+
+    name = ""
+    title = ""
+    summary = ""  # one line for therapists
+    PARAMS: tuple[params_mod.Param, ...] = ()
+    #: (parameter, ordered values from easier to harder) that progression steps along, or None.
+    PROGRESSION: tuple[str, tuple] | None = None
+    SENSORS = ("mat",)  # or ("insoles",)
+    INSTRUCTION = ""
+    COUNTDOWN_S = COUNTDOWN_S
+
+    def __init__(self, params: dict | None = None, *, mat_shape: tuple[int, int] | None = None,
+                 on_alert=None, countdown_s: float | None = None):
+        self.params = params_mod.validate(self.name, self.PARAMS, params)
+        self.mat_shape = mat_shape
+        self.on_alert = on_alert
+        self.countdown_total = self.COUNTDOWN_S if countdown_s is None else float(countdown_s)
+        self.phase = "instruction"
+        self.instruction = self.INSTRUCTION
+        self.message = ""
+        self.live = Live()
+        self.stance: Stance | None = None
+        self.alerts: list[SafetyAlert] = []
+        self.status: str | None = None
+        self.elapsed = 0.0
+        self.t: float | None = None
+        self._alert: SafetyAlert | None = None
+        self._cues: list[Cue] = []
+        self._new_alerts: list[SafetyAlert] = []
+        self._countdown_left = self.countdown_total
+        self._last_second = None
+        self._ref: list = []  # (force, cop, feet) while counting down
+        self._peak_load = 0.0
+        self._ran = False
+        self._safety: SafetyMonitor | None = None
+
+    @property
+    def safety(self) -> SafetyMonitor:
+        """The drill's loss-of-balance monitor (built on first use, after the subclass's __init__)."""
+        if self._safety is None:
+            self._safety = self.make_safety()
+        return self._safety
+
+    # --- what subclasses provide ------------------------------------------------------------
+
+    def make_safety(self) -> SafetyMonitor:
+        return SafetyMonitor("two_feet", mat_shape=self.mat_shape)
+
+    def ready(self, frame) -> tuple[bool, str]:
+        """Whether the countdown may run on this frame, and what to tell the patient if not."""
+        if "mat" not in self.SENSORS:
+            return True, ""
+        force = 0.0 if frame is None else frame.force_n
+        self._peak_load = max(self._peak_load, force)
+        if frame is None or frame.cop_mm is None or force < 100.0 or force < MIN_STANDING_FRACTION * self._peak_load:
+            return False, "Stand in the middle of the mat."
+        if len(frame.feet) < 2:
+            return False, "Stand with both feet on the mat."
+        return True, ""
+
+    def reference_feet(self, frame):
+        """The feet that make up the reference stance (default: all feet on the mat)."""
+        return frame.feet
+
+    def on_start(self, t: float) -> None:
+        """Running begins for the first time (the stance is known)."""
+
+    def on_resume(self, t: float) -> None:
+        """Running continues after a pause."""
+
+    def on_frame(self, t: float, frame, events, insoles) -> None:
+        """One frame while running; call :meth:`finish` when the drill is complete."""
+
+    def on_pause(self, t: float) -> None:
+        """The drill was paused (by the patient or a safety stop)."""
+
+    def measures(self) -> tuple[float | None, dict]:
+        """(score 0-100 or None, measures dict) of what was done so far."""
+        return None, {}
+
+    def planned_duration(self) -> float | None:
+        return None
+
+    def progress(self) -> float:
+        d = self.planned_duration()
+        return min(1.0, self.elapsed / d) if d else 0.0
+
+    # --- lifecycle, called by the kiosk -------------------------------------------------------
+
+    def begin(self, t: float | None = None) -> None:
+        """The patient tapped Start on the instruction screen: count down (once standing)."""
+        if self.phase != "instruction":
+            return
+        self._to_countdown()
+
+    def update(self, t: float, frame=None, events=(), insoles=None) -> None:
+        """Feed one analysed frame at time ``t`` (seconds, monotonic); see the module docstring."""
+        t = float(t)
+        dt = 0.0 if self.t is None else max(0.0, t - self.t)
+        self.t = t
+        if frame is not None:
+            self.live.cop_mm = frame.cop_mm
+            self._live_shares(frame)
+        if self.phase == "countdown":
+            self._count_down(t, dt, frame)
+        elif self.phase == "running":
+            self.elapsed += dt
+            found = self.safety.check(t, frame) if "mat" in self.SENSORS else None
+            if found is not None:
+                self._safety_stop(found)
+                return
+            self.on_frame(t, frame, events, insoles)
+
+    def pause(self, t: float | None = None) -> None:
+        """The patient (or therapist) tapped Pause."""
+        if self.phase in ("countdown", "running"):
+            self.phase = "paused"
+            self.message = "Paused. Tap Continue when you are ready."
+            self.safety.disarm()
+            self.on_pause(self._now(t))
+
+    def resume(self, t: float | None = None) -> None:
+        """Continue after a pause or a safety stop (after a fresh countdown)."""
+        if self.phase in ("paused", "paused_safety"):
+            self._alert = None
+            self._to_countdown()
+
+    def stop(self, t: float | None = None) -> None:
+        """End the drill now (the Stop button): the result is kept with status "stopped"."""
+        if self.phase != "done":
+            self.safety.disarm()
+            self.phase = "done"
+            self.status = "stopped"
+            self.message = "Stopped."
+            self._cue("done", self._now(t))
+
+    def finish(self, t: float) -> None:
+        """Subclasses call this when the drill is complete."""
+        self.safety.disarm()
+        self.phase = "done"
+        self.status = "complete"
+        self.message = "Well done!"
+        self._cue("done", t, "Well done.")
+
+    def view(self) -> DrillView:
+        return DrillView(
+            drill=self.name, title=self.title, phase=self.phase, instruction=self.instruction,
+            message=self._alert.message if self._alert else self.message,
+            countdown_s=self._countdown_left if self.phase == "countdown" else None,
+            elapsed_s=self.elapsed, duration_s=self.planned_duration(), progress=self.progress(),
+            live=dataclasses.replace(self.live, targets=tuple(self.live.targets), values=dict(self.live.values)),
+            alert=self._alert,
+        )
+
+    def take_cues(self) -> list[Cue]:
+        """Cues since the last call, oldest first (the UI plays them)."""
+        out, self._cues = self._cues, []
+        return out
+
+    def take_alerts(self) -> list[SafetyAlert]:
+        """Safety alerts since the last call (every alert also stays in ``alerts``)."""
+        out, self._new_alerts = self._new_alerts, []
+        return out
+
+    def result(self) -> DrillResult:
+        if self.phase != "done":
+            raise DrillStateError(f"drill {self.name!r} has no result yet (phase {self.phase}); stop() it first")
+        score, measures = self.measures() if self._ran else (None, {})
+        if self.status == "stopped" and not measures:
+            score = None
+        return DrillResult(self.name, dict(self.params), self.status, None if score is None else round(float(score), 1),
+                           measures, tuple(self.alerts), self.elapsed,
+                           self.stance.to_dict() if self.stance else None)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _now(self, t):
+        return float(t) if t is not None else (self.t if self.t is not None else 0.0)
+
+    def _cue(self, name: str, t: float, say: str | None = None) -> None:
+        self._cues.append(Cue(name, t, say))
+
+    def _live_shares(self, frame) -> None:
+        left, right = frame.left, frame.right
+        fl = left.force_n if left is not None else 0.0
+        fr = right.force_n if right is not None else 0.0
+        self.live.left_pct = 100.0 * fl / (fl + fr) if fl + fr > 0 else None
+
+    def _to_countdown(self) -> None:
+        self.phase = "countdown"
+        self._countdown_left = self.countdown_total
+        self._last_second = None
+        self._ref = []
+        self.message = ""
+
+    def _count_down(self, t: float, dt: float, frame) -> None:
+        ok, why = self.ready(frame)
+        if not ok:
+            self._countdown_left = self.countdown_total
+            self._ref = []
+            self._last_second = None
+            self.message = why
+            return
+        self.message = ""
+        if frame is not None and frame.cop_mm is not None:
+            self._ref.append((frame.force_n, frame.cop_mm, self.reference_feet(frame)))
+        second = math.ceil(self._countdown_left - 1e-9)
+        if second != self._last_second and second > 0:
+            self._cue("countdown", t, str(second))
+            self._last_second = second
+        self._countdown_left -= dt
+        if self._countdown_left > 1e-9:
+            return
+        self._countdown_left = 0.0
+        if "mat" in self.SENSORS:
+            stance = self._measure_stance()
+            if stance is None:  # could not see the feet: count again
+                self._to_countdown()
+                self.message = "Stand still with your feet flat on the mat."
+                return
+            if self.stance is None:
+                self.stance = stance
+            self.safety.arm(self.stance)
+        self.phase = "running"
+        self._cue("go", t, "Go.")
+        if not self._ran:
+            self._ran = True
+            self.on_start(t)
+        else:
+            self.on_resume(t)
+
+    def _measure_stance(self) -> Stance | None:
+        if not self._ref:
+            return None
+        n = len(self._ref)
+        weight = sum(r[0] for r in self._ref) / n
+        cx = sum(r[1][0] for r in self._ref) / n
+        cy = sum(r[1][1] for r in self._ref) / n
+        return stance_from(weight, self._ref[-1][2], (cx, cy))
+
+    def _safety_stop(self, found: SafetyAlert) -> None:
+        found = dataclasses.replace(found, drill=self.name)
+        self.phase = "paused_safety"
+        self.safety.disarm()
+        self._alert = found
+        self.alerts.append(found)
+        self._new_alerts.append(found)
+        self._cue("alarm", found.t, found.message)
+        self.on_pause(found.t)
+        if self.on_alert is not None:
+            self.on_alert(found)

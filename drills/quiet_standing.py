@@ -1,0 +1,165 @@
+"""Drill 1, quiet standing: stand still in a given stance, eyes open and/or closed.
+
+The patient sees their centre of pressure as a dot and a target zone around
+where they stood at the start; the score is the share of time the dot stayed
+in the zone. At the end the sway set of ``kernels.sway`` (docs/metrics.md) is
+computed for each condition; with ``eyes=both`` the drill runs eyes open, then
+eyes closed, and reports the Romberg ratios (eyes closed / eyes open) of the
+95 % ellipse area and the mean COP velocity.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from drills.base import Drill, Target
+from drills.params import Param
+from drills.safety import SafetyMonitor
+
+STANCES = ("apart", "together", "semi_tandem", "tandem", "single_left", "single_right")
+
+_STANCE_WORDS = {
+    "apart": "Stand with your feet apart",
+    "together": "Stand with your feet together",
+    "semi_tandem": "Stand with one heel beside the big toe of the other foot",
+    "tandem": "Stand with one foot right in front of the other",
+    "single_left": "Stand on your left leg",
+    "single_right": "Stand on your right leg",
+}
+
+
+class QuietStanding(Drill):
+    name = "quiet_standing"
+    title = "Stand still"
+    summary = "Stand as still as possible in a given stance; eyes open, closed or both (Romberg)."
+    PARAMS = (
+        Param("stance", str, "apart", "foot position", choices=STANCES),
+        Param("eyes", str, "open", "eyes open, closed, or both one after the other (Romberg ratio)",
+              choices=("open", "closed", "both")),
+        Param("duration_s", float, 30.0, "how long to stand still, per eyes condition", "s", 10, 120),
+        Param("zone_radius_mm", float, 20.0, "radius of the target zone around the starting point", "mm", 5, 60),
+    )
+    PROGRESSION = ("stance", ("apart", "together", "semi_tandem", "tandem", "single_left"))
+
+    def __init__(self, params=None, **kwargs):
+        super().__init__(params, **kwargs)
+        p = self.params
+        self.conditions = ["open", "closed"] if p["eyes"] == "both" else [p["eyes"]]
+        self.cond_index = 0
+        self.single = p["stance"] if p["stance"].startswith("single") else None
+        self.stance_side = None if self.single is None else self.single.split("_")[1]
+        self._samples: list[list] = [[] for _ in self.conditions]  # (t, x, y) per condition
+        self._inside: list[list[float]] = [[0.0, 0.0] for _ in self.conditions]  # seconds in zone, total
+        self._cond_elapsed = 0.0
+        self._last_t = None
+        self.instruction = self._words()
+
+    @property
+    def condition(self) -> dict:
+        """The current condition (stance, eyes), for the screen's picture and the virtual patient."""
+        return {"stance": self.params["stance"], "eyes": self.conditions[self.cond_index]}
+
+    def _words(self) -> str:
+        eyes = self.conditions[self.cond_index]
+        what = _STANCE_WORDS[self.params["stance"]]
+        if self.single:
+            what += " and lift the other foot"
+        tail = "Close your eyes and stand still." if eyes == "closed" else "Look at the screen and stand still."
+        return f"{what}. {tail}"
+
+    def make_safety(self):
+        if self.single:
+            return SafetyMonitor("single_leg", stance_side=self.stance_side, mat_shape=self.mat_shape)
+        return SafetyMonitor("two_feet", mat_shape=self.mat_shape)
+
+    def ready(self, frame):
+        if not self.single:
+            return super().ready(frame)
+        if frame is None or frame.cop_mm is None or frame.force_n < 100.0:
+            return False, "Stand in the middle of the mat."
+        free = frame.right if self.stance_side == "left" else frame.left
+        stand = frame.left if self.stance_side == "left" else frame.right
+        if stand is None:
+            return False, f"Stand on your {self.stance_side} leg."
+        if free is not None and free.force_n > 0.1 * frame.force_n:
+            return False, "Now lift the other foot."
+        return True, ""
+
+    def reference_feet(self, frame):
+        if not self.single:
+            return frame.feet
+        return tuple(f for f in frame.feet if f.side == self.stance_side)
+
+    def planned_duration(self):
+        return self.params["duration_s"] * len(self.conditions)
+
+    def on_start(self, t):
+        self._zone()
+        self._last_t = t
+
+    def on_resume(self, t):
+        self._last_t = t
+
+    def _zone(self):
+        cx, cy = self.stance.centre_mm
+        self.live.zone = Target(cx, cy, self.params["zone_radius_mm"], "zone")
+
+    def on_frame(self, t, frame, events, insoles):
+        dt = 0.0 if self._last_t is None else t - self._last_t
+        self._last_t = t
+        i = self.cond_index
+        cop = frame.cop_mm
+        self._samples[i].append((t, cop[0], cop[1]))
+        self._inside[i][1] += dt
+        if self.live.zone.contains(cop):
+            self._inside[i][0] += dt
+        self._cond_elapsed += dt
+        if self._cond_elapsed >= self.params["duration_s"] - 1e-9:
+            if i + 1 < len(self.conditions):
+                self.cond_index += 1
+                self._cond_elapsed = 0.0
+                self.instruction = self._words()
+                self._cue("target", t, "Now close your eyes and stand still.")
+                self.safety.disarm()
+                self._to_countdown()
+                self.countdown_total = max(self.countdown_total, 5.0)
+                self._countdown_left = self.countdown_total
+            else:
+                self.finish(t)
+
+    def measures(self):
+        from kernels.sway import sway_metrics
+
+        per = {}
+        scores = []
+        for eyes, samples, (inside, total) in zip(self.conditions, self._samples, self._inside, strict=True):
+            if len(samples) < 10 or not total > 0:
+                continue
+            a = np.asarray(samples, dtype=np.float64)
+            span = a[-1, 0] - a[0, 0]
+            rate = (len(a) - 1) / span if span > 0 else 100.0
+            sway, _ = sway_metrics(a[:, 1:], rate)
+            in_zone = 100.0 * inside / total
+            scores.append(in_zone)
+            per[f"eyes_{eyes}"] = {"time_in_zone_pct": in_zone, "duration_s": total, "rate_hz": rate, "sway": sway}
+        if not scores:
+            return None, {}
+        out = {"stance": self.params["stance"], "conditions": per}
+        op, cl = per.get("eyes_open"), per.get("eyes_closed")
+        if op and cl:
+            out["romberg"] = {
+                "ellipse_area_ratio": _ratio(cl["sway"]["ellipse95_area_mm2"], op["sway"]["ellipse95_area_mm2"]),
+                "mean_velocity_ratio": _ratio(cl["sway"]["mean_velocity_mm_s"], op["sway"]["mean_velocity_mm_s"]),
+            }
+        first = next(iter(per.values()))["sway"]
+        out["headline"] = {"ellipse95_area_mm2": first["ellipse95_area_mm2"],
+                           "mean_velocity_mm_s": first["mean_velocity_mm_s"]}
+        return sum(scores) / len(scores), out
+
+
+def _ratio(a, b):
+    if a is None or b is None or not b > 0 or not math.isfinite(a):
+        return None
+    return float(a) / float(b)

@@ -1,0 +1,227 @@
+"""The drill protocol: lifecycle, countdown, pauses, cues, parameters, registry, safety monitor."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from drill_support import drive, empty, standing
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drills import registry
+from drills.base import PHASES
+from drills.errors import DrillParamError, DrillStateError, UnknownDrillError
+from drills.geometry import convex_hull, inside, reach, stance_from
+from drills.safety import SafetyMonitor
+
+
+def quiet(**params):
+    return registry.create("quiet_standing", {"duration_s": 10, **params})
+
+
+# --- parameters and registry -------------------------------------------------------------------
+
+def test_registry_lists_the_seven_drills_in_program_order():
+    assert registry.names()[0] == "quiet_standing"
+
+
+def test_unknown_drill_names_the_valid_ones():
+    with pytest.raises(UnknownDrillError, match="unknown drill 'quiet'.*quiet_standing"):
+        registry.get("quiet")
+
+
+def test_unknown_parameter_lists_the_drills_parameters():
+    with pytest.raises(DrillParamError, match="no parameter 'seconds'.*duration_s"):
+        registry.validate("quiet_standing", {"seconds": 30})
+
+
+@pytest.mark.parametrize("value", ["5", 121, "abc", "nan", True])
+def test_out_of_range_or_wrong_type_says_what_is_allowed(value):
+    with pytest.raises(DrillParamError, match=r"duration_s=.*10 to 120 s"):
+        registry.validate("quiet_standing", {"duration_s": value})
+
+
+def test_choices_are_checked():
+    with pytest.raises(DrillParamError, match="one of apart, together"):
+        registry.validate("quiet_standing", {"stance": "wide"})
+
+
+def test_defaults_are_filled_and_text_is_converted():
+    p = registry.validate("quiet_standing", {"duration_s": "45", "eyes": "both"})
+    assert p == {"stance": "apart", "eyes": "both", "duration_s": 45.0, "zone_radius_mm": 20.0}
+
+
+def test_every_drill_describes_itself_as_json_and_its_defaults_validate():
+    described = registry.describe()
+    json.dumps(described)
+    for name in registry.names():
+        cls = registry.get(name)
+        assert cls.title and cls.summary and cls.INSTRUCTION or cls.name == "quiet_standing"
+        defaults = registry.validate(name, {})
+        assert set(defaults) == {p.name for p in cls.PARAMS}
+        if cls.PROGRESSION:
+            pname, steps = cls.PROGRESSION
+            spec = {p.name: p for p in cls.PARAMS}[pname]
+            for value in steps:  # every progression step is itself a valid prescription
+                registry.validate(name, {pname: value})
+            assert spec.default in steps or spec.kind in (int, float)
+
+
+@given(st.floats(10, 120), st.sampled_from(["apart", "tandem", "single_left"]))
+def test_validation_round_trips_through_text(duration, stance):
+    p = registry.validate("quiet_standing", {"duration_s": duration, "stance": stance})
+    again = registry.validate("quiet_standing", {k: str(v) for k, v in p.items()})
+    assert again == p
+
+
+# --- lifecycle --------------------------------------------------------------------------------
+
+def test_phases_from_instruction_to_done_with_countdown_cues():
+    d = quiet()
+    assert d.phase == "instruction" and d.phase in PHASES
+    drive(d, [standing()] * 10)
+    assert d.phase == "instruction", "nothing starts before the patient taps Start"
+    d.begin()
+    t = drive(d, [standing()] * 301, t0=1.0)
+    assert d.phase == "running"
+    cues = d.take_cues()
+    assert [c.name for c in cues] == ["countdown"] * 3 + ["go"]
+    assert [c.say for c in cues[:3]] == ["3", "2", "1"]
+    drive(d, [standing()] * 1001, t0=t + 0.01)
+    assert d.phase == "done"
+    r = d.result()
+    assert r.status == "complete" and r.score == 100.0
+    assert r.duration_s == pytest.approx(10.0, abs=0.02)
+    assert d.take_cues()[-1].name == "done"
+
+
+def test_countdown_waits_for_the_patient_to_stand_on_the_mat():
+    d = quiet()
+    d.begin(0.0)
+    drive(d, [empty()] * 500)
+    v = d.view()
+    assert v.phase == "countdown" and v.countdown_s == 3.0
+    assert "Stand" in v.message
+    t = drive(d, [standing()] * 200, t0=5.0)
+    drive(d, [standing(left=0.0)] * 10, t0=t + 0.01)  # one foot lifted: start again
+    assert d.view().countdown_s == 3.0 and "both feet" in d.view().message
+
+
+def test_pause_resume_excludes_paused_time_and_counts_down_again():
+    d = quiet()
+    d.begin(0.0)
+    t = drive(d, [standing()] * 801)  # 3 s countdown + 5 s running
+    assert d.elapsed == pytest.approx(5.0, abs=0.011)
+    d.pause()
+    assert d.view().phase == "paused"
+    t = drive(d, [standing()] * 1000, t0=t + 0.01)
+    assert d.elapsed == pytest.approx(5.0, abs=0.011)
+    d.resume()
+    assert d.phase == "countdown"
+    drive(d, [standing()] * 301, t0=t + 0.01)
+    assert d.phase == "running" and d.elapsed == pytest.approx(5.0, abs=0.02)
+
+
+def test_stop_keeps_a_result_and_result_before_the_end_is_refused():
+    d = quiet()
+    with pytest.raises(DrillStateError, match="no result yet"):
+        d.result()
+    d.begin(0.0)
+    drive(d, [standing()] * 601)
+    d.stop()
+    r = d.result()
+    assert r.status == "stopped" and r.score is not None and r.duration_s == pytest.approx(3.0, abs=0.02)
+    json.dumps(r.to_dict())
+
+
+def test_stop_before_running_has_no_score():
+    d = quiet()
+    d.begin(0.0)
+    d.stop(0.5)
+    r = d.result()
+    assert r.status == "stopped" and r.score is None and r.measures == {}
+
+
+def test_view_is_a_snapshot():
+    d = quiet()
+    d.begin(0.0)
+    drive(d, [standing()] * 310)
+    v = d.view()
+    drive(d, [standing(cop=(150.0, 200.0))] * 10, t0=3.2)
+    assert v.live.cop_mm != d.view().live.cop_mm
+
+
+def test_a_safety_stop_pauses_at_once_and_calls_back():
+    seen = []
+    d = registry.create("quiet_standing", {"duration_s": 10}, on_alert=seen.append)
+    d.begin(0.0)
+    t = drive(d, [standing()] * 400)
+    t = drive(d, [standing(left=5.0, right=695.0)] * 10, t0=t + 0.01)
+    assert d.phase == "paused_safety"
+    assert [a.reason for a in seen] == ["foot_unloaded"] and seen[0].drill == "quiet_standing"
+    assert d.view().alert == seen[0] and "lifted a foot" in d.view().message
+    assert d.take_alerts() == seen and d.take_alerts() == []
+    assert d.take_cues()[-1].name == "alarm"
+    d.resume()
+    drive(d, [standing()] * 301, t0=t + 1)
+    assert d.phase == "running" and d.view().alert is None
+
+
+# --- safety monitor on hand-made frames ----------------------------------------------------------
+
+def armed(mode="two_feet", **kw):
+    ref = standing()
+    stance = stance_from(ref.force_n, ref.feet, ref.cop_mm)
+    m = SafetyMonitor(mode, **kw)
+    m.arm(stance)
+    return m
+
+
+def first_alert(monitor, frames, dt=0.01):
+    for i, fr in enumerate(frames):
+        a = monitor.check(i * dt, fr)
+        if a:
+            return a
+    return None
+
+
+@pytest.mark.parametrize("frame, reason", [
+    (empty(), "no_load"),
+    (standing(left=60.0, right=60.0), "no_load"),
+    (standing(left=10.0, right=690.0), "foot_unloaded"),
+    (standing(cop=(200.0, 330.0)), "cop_outside"),
+    (standing(cop=(200.0, 90.0)), "cop_outside"),
+])
+def test_each_condition_is_confirmed_after_40_ms(frame, reason):
+    m = armed()
+    a = first_alert(m, [frame] * 10)
+    assert a.reason == reason and a.t == pytest.approx(0.04)
+
+
+def test_one_bad_frame_does_not_stop_a_drill():
+    m = armed()
+    assert first_alert(m, [standing(), empty(), empty(), standing()] * 20) is None
+
+
+def test_a_foot_at_the_mat_edge_is_off_mat():
+    m = armed(mat_shape=(48, 48))
+    assert first_alert(m, [standing(bbox=(0, 10, 30, 20))] * 10).reason == "off_mat"
+
+
+def test_single_leg_mode_allows_the_free_foot_up_and_alerts_when_it_comes_down():
+    ref = standing(right=0.0, left=700.0)
+    stance = stance_from(ref.force_n, ref.feet, ref.cop_mm)
+    m = SafetyMonitor("single_leg", stance_side="left")
+    m.arm(stance)
+    assert first_alert(m, [ref] * 20) is None
+    assert first_alert(m, [standing(left=500.0, right=200.0, cop=(110.0, 200.0))] * 10).reason == "foot_down"
+
+
+def test_geometry_hull_inside_and_reach():
+    square = convex_hull([(0, 0), (10, 0), (10, 10), (0, 10), (5, 5)])
+    assert len(square) == 4
+    assert inside(square, (5, 5)) and not inside(square, (11, 5))
+    assert reach(square, (5, 5), (1, 0)) == pytest.approx(5.0)
+    assert reach(square, (5, 5), (1, 1)) == pytest.approx(5 * 2 ** 0.5)
+    assert reach(square, (20, 5), (1, 0)) == 0.0
