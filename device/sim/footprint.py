@@ -23,6 +23,7 @@ from the heel to the hallux.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,7 @@ TOE_TIP = 0.89  # tip of the hallux
 REGION_CUTS = (0.27, 0.55)  # rear/mid/fore boundaries, fraction of length from the rear edge (DESIGN 4.2)
 REGIONS = ("rear", "mid", "fore")
 DOME_Q = 1.2  # dome exponent: flat-ish top, soft edge
+LAMBDA_GRID_MM = 2.0  # grid of cached load-spreading solutions (starting points only)
 
 # name, u (fraction of length from the rear edge), x (L, + = lateral on the RIGHT foot),
 # half-width (L), half-length (L), resting weight (share of the foot's load in quiet stance)
@@ -72,6 +74,9 @@ class FootTemplate:
     region_fractions: np.ndarray = field(init=False, repr=False)  # (K, 3) rear/mid/fore
     support: np.ndarray = field(init=False, repr=False)  # (M, 2) convex polygon of reachable COPs
     _neutral: np.ndarray = field(init=False, repr=False)
+    _dual: tuple = field(init=False, repr=False)
+    _edges: list = field(init=False, repr=False)
+    _lambda_cache: dict = field(init=False, repr=False)  # grid cell corner -> Newton multipliers
 
     def __post_init__(self) -> None:
         if self.side not in ("left", "right"):
@@ -88,6 +93,12 @@ class FootTemplate:
         object.__setattr__(self, "region_fractions", self._region_fractions())
         object.__setattr__(self, "support", _shrink(_convex_hull(centres), 0.9))
         object.__setattr__(self, "_neutral", weights @ centres)
+        rel = (centres - self._neutral) / L
+        object.__setattr__(self, "_dual", (rel[:, 0].tolist(), rel[:, 1].tolist(), np.log(weights).tolist()))
+        sup = self.support
+        nxt = np.roll(sup, -1, axis=0)
+        object.__setattr__(self, "_edges", [tuple(map(float, (a[0], a[1], b[0], b[1]))) for a, b in zip(sup, nxt, strict=True)])
+        object.__setattr__(self, "_lambda_cache", {})
 
     @property
     def rear_edge_mm(self) -> float:
@@ -118,36 +129,67 @@ class FootTemplate:
 
     def clip_cop(self, cop: np.ndarray) -> np.ndarray:
         """The nearest COP this foot can produce (inside its support polygon)."""
-        return project_to_polygon(np.asarray(cop, dtype=np.float64), self.support)
+        x, y = float(cop[0]), float(cop[1])
+        # plain floats for the common case (inside): numpy's call overhead would dominate
+        for ax, ay, bx, by in self._edges:
+            if (bx - ax) * (y - ay) - (by - ay) * (x - ax) < -1e-9:
+                return project_to_polygon(np.array((x, y)), self.support)
+        return np.array((x, y))
 
     def weights_for_cop(self, cop: np.ndarray) -> np.ndarray:
         """Component load shares (K,) whose weighted centre is ``cop`` (clipped to the support)."""
         target = self.clip_cop(cop)
-        neutral = self.neutral_cop()
-        scale = self.length_mm
-        p = (self.centres - neutral) / scale
-        gx, gy = (target - neutral) / scale
-        logb = np.log(self.base_weights)
-        lx, ly = 0.0, 0.0
-        w = self.base_weights
-        for _ in range(40):  # Newton on the convex dual; converges in a handful of steps
-            z = logb + p[:, 0] * lx + p[:, 1] * ly
-            w = np.exp(z - z.max())
-            w /= w.sum()
-            mx, my = w @ p
+        gx = (float(target[0]) - self._neutral[0]) / self.length_mm
+        gy = (float(target[1]) - self._neutral[1]) / self.length_mm
+        # Start Newton from the multipliers of the surrounding grid cell's corners (solved once
+        # each, from zero, so the start -- and the answer -- depend only on the target).
+        cell = LAMBDA_GRID_MM / self.length_mm
+        i, j = math.floor(gx / cell), math.floor(gy / cell)
+        fx, fy = gx / cell - i, gy / cell - j
+        c00, c10, c01, c11 = (self._corner(i + di, j + dj) for di, dj in ((0, 0), (1, 0), (0, 1), (1, 1)))
+        lx = (c00[0] * (1 - fx) + c10[0] * fx) * (1 - fy) + (c01[0] * (1 - fx) + c11[0] * fx) * fy
+        ly = (c00[1] * (1 - fx) + c10[1] * fx) * (1 - fy) + (c01[1] * (1 - fx) + c11[1] * fx) * fy
+        w, _, _ = self._newton(gx, gy, lx, ly)
+        return np.array(w)
+
+    def _corner(self, i: int, j: int) -> tuple[float, float]:
+        hit = self._lambda_cache.get((i, j))
+        if hit is None:
+            cell = LAMBDA_GRID_MM / self.length_mm
+            corner = self._neutral + np.array((i * cell, j * cell)) * self.length_mm
+            c = self.clip_cop(corner)
+            _, lx, ly = self._newton((c[0] - self._neutral[0]) / self.length_mm, (c[1] - self._neutral[1]) / self.length_mm, 0.0, 0.0)
+            hit = self._lambda_cache[(i, j)] = (lx, ly)
+        return hit
+
+    def _newton(self, gx: float, gy: float, lx: float, ly: float) -> tuple[list[float], float, float]:
+        """Exponential tilt of the resting weights with mean (gx, gy) (relative, in foot lengths)."""
+        px, py, logb = self._dual
+        w: list[float] = []
+        for _ in range(60):  # Newton on the convex dual
+            z = [b + x * lx + y * ly for b, x, y in zip(logb, px, py, strict=True)]
+            top = max(z)
+            e = [math.exp(v - top) for v in z]
+            total = sum(e)
+            w = [v / total for v in e]
+            mx = sum([wi * x for wi, x in zip(w, px, strict=True)])
+            my = sum([wi * y for wi, y in zip(w, py, strict=True)])
             rx, ry = mx - gx, my - gy
-            if abs(rx) + abs(ry) < 1e-10:
+            if abs(rx) + abs(ry) < 1e-9:  # 1e-9 foot lengths: far below a micrometre
                 break
-            dx, dy = p[:, 0] - mx, p[:, 1] - my
-            sxx, sxy, syy = float(w @ (dx * dx)), float(w @ (dx * dy)), float(w @ (dy * dy))
+            dxs = [x - mx for x in px]
+            dys = [y - my for y in py]
+            sxx = sum([wi * d * d for wi, d in zip(w, dxs, strict=True)])
+            syy = sum([wi * d * d for wi, d in zip(w, dys, strict=True)])
+            sxy = sum([wi * a * b for wi, a, b in zip(w, dxs, dys, strict=True)])
             det = sxx * syy - sxy * sxy + 1e-18
             sx, sy = (syy * rx - sxy * ry) / det, (sxx * ry - sxy * rx) / det
             # damp large steps: near the hull the dual is flat and a full step overshoots
-            norm = (sx * sx + sy * sy) ** 0.5
+            norm = math.hypot(sx, sy)
             if norm > 5.0:
                 sx, sy = sx * 5.0 / norm, sy * 5.0 / norm
             lx, ly = lx - sx, ly - sy
-        return w
+        return w, lx, ly
 
     def unit_pressure(self, points: np.ndarray) -> np.ndarray:
         """(K, ...) pressure (kPa) at foot-frame points (..., 2) per newton of each component's load."""

@@ -19,7 +19,6 @@ on -- or, for the mistakes named in ``misbehave``, the wrong one:
 zero        a person stays on the mat when asked to clear it
 unstable    every load keeps creeping (+4 %/s) and never settles
 offarea     plates are put down half off the sensing area (at the left edge)
-wrongfoot   asked to stand on one foot, stands on both
 ==========  ==================================================================
 
 ``sim://mat?rig=1&misbehave=zero`` builds one behind a port (the sim handler
@@ -39,7 +38,7 @@ from device.sim.feet import SIDES
 from device.sim.mat import MatGeometry
 from device.sim.patient import COP_MIN_FORCE_N, FootSample, PatientSample, VirtualPatient
 
-MISTAKES = ("zero", "unstable", "offarea", "wrongfoot")
+MISTAKES = ("zero", "unstable", "offarea")
 
 
 class Load:
@@ -227,7 +226,7 @@ class CalibrationRig(VirtualPatient):
             load = Plate(float(request["force_n"]), None if centre is None else tuple(centre), size)
         elif kind == "person":
             stance = request.get("stance", "both")
-            if stance == "both" or "wrongfoot" in self.misbehave and stance in SIDES:
+            if stance == "both":
                 load = self.person("quiet", "both")
             elif stance in SIDES:
                 load = self.person("single_leg", stance, side=stance, lift_at=0.3, hold_s=600.0)
@@ -271,12 +270,16 @@ class CalibrationRig(VirtualPatient):
         return d
 
 
-def rig_frames(rig: VirtualPatient, kind: str = "mat", rate_hz: float = 100.0, start_s: float = 0.0):
+def rig_frames(rig: VirtualPatient, kind: str = "mat", rate_hz: float = 100.0, start_s: float | None = None):
     """Endless (t, counts) of one sensor of ``rig`` (any VirtualPatient), sampled at ``rate_hz``.
 
     Not real time: for tests and offline runs of calibration procedures. ``kind``
-    is ``mat``, ``insole_left`` or ``insole_right``.
+    is ``mat``, ``insole_left`` or ``insole_right``; the stream starts at
+    ``start_s`` (default: just after the latest time the rig was sampled, so a
+    new stream sees the loads put on since).
     """
+    if start_s is None:
+        start_s = rig._latest_t + 1.0 / rate_hz
     k = 0
     while True:
         t = start_s + k / rate_hz
