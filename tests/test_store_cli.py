@@ -228,3 +228,26 @@ def test_deep_check_finds_bit_rot_inside_a_recording(data_dir, capsys):
     assert code == 1 and "1 DAMAGED" in out and session_id[:8] in out and "checksum" in out
     code, _, err = cli(capsys, "sessions", "export", session_id, "--out", str(data_dir / "x.npz"), "--data-dir", str(data_dir))
     assert code == 1 and "checksum" in err
+
+
+def test_export_of_raw_counts_through_real_calibration_records(tmp_path, capsys):
+    """Integration with calibration/: records saved by calibration.storage convert on export."""
+    from calibration.curves import PowerLawCurve
+    from calibration.model import CalibrationModel
+    from calibration.storage import save
+
+    d = tmp_path / "d"
+    with open_store(d) as st:
+        models = {"MAT-1": CalibrationModel.for_device("MAT-1", "mat", (48, 48), sensel_area_mm2=71.7, pitch_mm=PITCH),
+                  "INS-L": CalibrationModel.for_device("INS-L", "insole_left", (16,), sensel_area_mm2=154.0),
+                  "INS-R": CalibrationModel.for_device("INS-R", "insole_right", (16,), sensel_area_mm2=154.0)}
+        for m in models.values():
+            m.curve = PowerLawCurve(0.5, 1.2)  # as a load procedure would fit it
+        ids = {serial: save(st, m, [], operator="test", activate=False).id for serial, m in models.items()}
+        session, sent = record_session(st, kpa_per_count=0.0, cal=ids)
+    code, _, err = cli(capsys, "sessions", "export", session.id, "--out", str(tmp_path / "c.npz"), "--data-dir", str(d))
+    assert code == 0, err
+    rec = load_recording(tmp_path / "c.npz")
+    expected = np.asarray(models["MAT-1"].converter().many(sent["mat"]), dtype=np.float32)
+    assert np.array_equal(rec.mat_kpa, expected)
+    assert rec.meta["devices"]["mat"]["calibration_id"] == ids["MAT-1"]
