@@ -63,7 +63,7 @@ class Footprint:
         across = (pts - centre) @ np.array([-axis[1], axis[0]])
         rear = along.min()
         # The heel point: the rearmost edge, on the centre line of the rearmost sensels.
-        near_rear = along <= rear + pitch_mm
+        near_rear = along <= rear + pitch_mm / 2  # the rearmost row (half a pitch absorbs rounding)
         heel = centre + axis * (rear - pitch_mm / 2) + np.array([-axis[1], axis[0]]) * float(across[near_rear].mean())
         length = float(along.max() - rear + pitch_mm)
         return cls(heel_mm=(float(heel[0]), float(heel[1])), axis=(float(axis[0]), float(axis[1])),
