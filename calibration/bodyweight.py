@@ -24,6 +24,9 @@ from calibration.errors import CalibrationError, NotCalibratedError, WrongLoadEr
 from calibration.steps import Step
 
 G = 9.80665
+# Plausible factors: a mat's pressure integral is close to the force already; 16 insole
+# sensors cover a third or less of the foot, so their summed force reads low by 2-4x.
+RATIO_LIMITS = {"mat": (0.5, 2.0), "insole": (0.5, 6.0)}
 
 
 def force_series(model, counts: np.ndarray) -> np.ndarray:
@@ -37,7 +40,7 @@ class BodyWeightCalibration(Procedure):
     name = "bodyweight"
 
     def __init__(self, weight_kg: float = 70.0, method: str = "point", window_s: float = 3.0, settle_s: float = 2.5,
-                 timeout_s: float = 30.0, walk_s: float = 20.0, min_steps: int = 4, ratio_limits=(0.5, 2.0),
+                 timeout_s: float = 30.0, walk_s: float = 20.0, min_steps: int = 4, ratio_limits=None,
                  tolerance_pct: float = 5.0):
         if not 10.0 <= float(weight_kg) <= 350.0:
             raise ValueError(f"body weight {weight_kg} kg is outside 10..350 kg")
@@ -46,7 +49,7 @@ class BodyWeightCalibration(Procedure):
         self.weight_kg, self.method = float(weight_kg), method
         self.window_s, self.settle_s, self.timeout_s = float(window_s), float(settle_s), float(timeout_s)
         self.walk_s, self.min_steps = float(walk_s), int(min_steps)
-        self.ratio_limits = (float(ratio_limits[0]), float(ratio_limits[1]))
+        self.ratio_limits = None if ratio_limits is None else (float(ratio_limits[0]), float(ratio_limits[1]))
         self.tolerance_pct = float(tolerance_pct)
 
     @property
@@ -109,7 +112,7 @@ class BodyWeightCalibration(Procedure):
             self.steps_ = len(impulses)
             self.stride_s_ = stride
             self.accuracy_pct_ = float(100.0 * np.std(per_step) / factor)
-        lo, hi = self.ratio_limits
+        lo, hi = self.ratio_limits or RATIO_LIMITS["mat" if model.kind == "mat" else "insole"]
         if not lo <= factor <= hi:
             raise WrongLoadError(
                 f"the sensor read {measured:.0f} N for a {self.weight_kg:g} kg person ({self.weight_n:.0f} N): "

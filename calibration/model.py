@@ -215,7 +215,7 @@ def check_model_json(data) -> CalibrationModel:
     mask = _array(data, "mask", n, np.uint8, 0, 2)
     if not np.array_equal(mask, np.rint(mask)):
         raise _bad("'mask' must hold 0 (ok), 1 (dead) or 2 (hot)")
-    if mask.min(initial=0) == mask.max(initial=0) and mask.max(initial=0) != 0:
+    if np.all(mask != 0):
         raise _bad("every sensel is masked: nothing would be measured")
     curve = None if data.get("curve") is None else curve_from_json(data["curve"])
     return CalibrationModel(

@@ -17,7 +17,7 @@ waits for Enter after each instruction (``--yes``: go on after ``--ready-s``).
 
 ``sim://`` ports run the virtual calibration rig (``device/sim/loads.py``):
 the same virtual sensor as ``sim://`` with the same seed, with a virtual
-technician who does what each step asks (``misbehave=zero|unstable|offarea|wrongfoot``
+technician who does what each step asks (``misbehave=zero|unstable|offarea``
 in the URL makes them get it wrong, to see the refusals).
 """
 
