@@ -237,3 +237,12 @@ def test_quiet_standing_sits_inside_the_bds_young_adult_population(shared_data):
     assert np.percentile(area, 25) < m["area"] < np.percentile(area, 75)
     assert np.percentile(velo, 25) < m["velocity"] < np.percentile(velo, 75)
     assert np.percentile(mpf, 25) < _mean_power_frequency(c) < np.percentile(mpf, 75)
+
+
+def test_unloading_starts_from_the_current_weight_bearing_without_a_jump():
+    p = VirtualPatient("quiet", seed=1, body=Body(weight_left_pct=65), fall_at=3.0, fall="unload", fall_side="left")
+    before = p.sample(2.999, mat=False, insoles=False).feet["left"].force_n
+    after = p.sample(3.001, mat=False, insoles=False).feet["left"].force_n
+    assert before == pytest.approx(0.65 * WEIGHT, rel=0.05)
+    assert abs(after - before) < 0.01 * WEIGHT
+    assert p.sample(3.2, mat=False, insoles=False).feet["left"].force_n == 0.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from device.sim import rig, standing, walking
+from device.sim import falls, rig, standing, walking
 from device.sim.errors import SimulationError
 
 
@@ -28,8 +28,8 @@ _STANDING = {
     "position_y_mm": Param(None, float, "where the person stands (mid-length of the feet, y); default mat centre"),
     "eyes": Param("open", str, "eyes open or closed (closed: 1.35x sway)", ("open", "closed")),
     "fall_at": Param(None, float, "time (s) of a scheduled loss of balance; none by default"),
-    "fall": Param("edge", str, "kind of loss of balance: COP runs to the edge / one foot unloads / steps off the mat", standing.FALL_KINDS),
-    "fall_dir": Param("forward", str, "direction of an 'edge' loss of balance", tuple(standing.DIRECTIONS)),
+    "fall": Param("edge", str, "kind of loss of balance: COP runs to the edge / one foot unloads / steps off the mat", falls.FALL_KINDS),
+    "fall_dir": Param("forward", str, "direction of an 'edge' loss of balance", tuple(falls.DIRECTIONS)),
     "fall_side": Param("left", str, "foot that unloads ('unload') or steps first ('step_off')", ("left", "right")),
     "fall_hold_s": Param(1.5, float, "how long the lost balance lasts before recovery"),
     "fall_recover": Param(True, bool, "recover after fall_hold_s (step_off never does)"),

@@ -31,8 +31,8 @@ from device.sim.body import (
     keyframes,
     minimum_jerk,
     shift_duration_s,
-    smoothstep,
 )
+from device.sim.falls import DIRECTIONS, Fall
 from device.sim.feet import SIDES, BodyState, FootState, GaitEvent
 from device.sim.footprint import (
     FootTemplate,
@@ -43,9 +43,6 @@ from device.sim.footprint import (
     project_to_polygon,
 )
 from device.sim.mat import MatGeometry
-
-FALL_KINDS = ("edge", "unload", "step_off")
-DIRECTIONS = {"forward": (0.0, 1.0), "backward": (0.0, -1.0), "left": (-1.0, 0.0), "right": (1.0, 0.0)}
 
 
 @dataclass
@@ -93,7 +90,7 @@ class Standing:
             "right": ((cx + half, heel_y), body.toe_out_deg),
         }
         self._L = L
-        self.neutral = {s: self._neutral_point(s, self.poses) for s in SIDES}
+        self.neutral = {s: self.neutral_point(s, self.poses) for s in SIDES}
         w_left = body.weight_left_pct / 100.0
         self.rest_cop = w_left * self.neutral["left"] + (1.0 - w_left) * self.neutral["right"]
         self.bos = self.base_of_support(self.poses, (True, True))
@@ -101,11 +98,12 @@ class Standing:
         self._lock = threading.Lock()
         self._moves: list[_Move] = []
         self._starts: list[float] = []
-        self._fall = self._parse_fall(params)
+        self._fall = Fall.from_params(params)
 
     # --- geometry -----------------------------------------------------------------------
 
-    def _neutral_point(self, side: str, poses: dict) -> np.ndarray:
+    def neutral_point(self, side: str, poses: dict) -> np.ndarray:
+        """Mat-frame resting COP of one foot at ``poses``."""
         heel, angle = poses[side]
         return foot_to_mat(self.templates[side].neutral_cop(), heel, angle)
 
@@ -194,106 +192,17 @@ class Standing:
         """Foot lift / touch-down events in (t0, t1] that the scenario itself causes."""
         return []
 
-    # --- loss of balance ----------------------------------------------------------------------
-
-    def _parse_fall(self, params: dict) -> dict | None:
-        at = params.get("fall_at")
-        if at is None:
-            return None
-        kind = params.get("fall", "edge")
-        if kind not in FALL_KINDS:
-            raise ValueError(f"fall must be one of {', '.join(FALL_KINDS)}, not {kind!r}")
-        direction = params.get("fall_dir", "forward")
-        if direction not in DIRECTIONS:
-            raise ValueError(f"fall_dir must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
-        side = params.get("fall_side", "left")
-        if side not in SIDES:
-            raise ValueError(f"fall_side must be 'left' or 'right', not {side!r}")
-        return {
-            "at": float(at),
-            "kind": kind,
-            "dir": np.array(DIRECTIONS[direction]),
-            "side": side,
-            "hold": float(params.get("fall_hold_s", 1.5)),
-            "recover": bool(params.get("fall_recover", True)),
-        }
-
-    def _fall_events(self) -> list[GaitEvent]:
-        f = self._fall
-        if f is None:
-            return []
-        if f["kind"] == "unload":
-            out = [GaitEvent(f["at"] + 0.15, f["side"], "off")]
-            if f["recover"]:
-                out.append(GaitEvent(f["at"] + 0.15 + f["hold"], f["side"], "contact"))
-            return out
-        if f["kind"] == "step_off":
-            first, second = f["side"], "right" if f["side"] == "left" else "left"
-            return [
-                GaitEvent(f["at"] + 0.10, first, "off"),
-                GaitEvent(f["at"] + 0.60, first, "contact"),
-                GaitEvent(f["at"] + 0.80, second, "off"),
-                GaitEvent(f["at"] + 1.30, second, "contact"),
-            ]
-        return []
-
-    def _apply_fall(self, t: float, base: np.ndarray, pat: Pattern) -> Pattern:
-        f = self._fall
-        if f is None or t < f["at"]:
-            return pat
-        tau = t - f["at"]
-        hold = f["hold"]
-        recovering = f["recover"] and tau > 0.5 + hold
-        back = smoothstep((tau - 0.5 - hold) / 1.0) if recovering else 0.0
-        if f["kind"] == "edge":
-            # the COM diverges like an inverted pendulum (x ~ cosh(w t)), dragging the COP to the edge
-            origin = base + pat.offset
-            dist = self.reach(origin, f["dir"]) + 15.0
-            w = math.sqrt(9810.0 / self.body.com_height_mm)
-            grow = (math.cosh(w * min(tau, 0.5)) - 1.0) / (math.cosh(w * 0.5) - 1.0)
-            pat.offset = pat.offset + f["dir"] * dist * grow * (1.0 - back)
-            pat.sway *= 1.0 + 1.5 * grow * (1.0 - back)
-            return pat
-        if f["kind"] == "unload":
-            side = f["side"]
-            other = "right" if side == "left" else "left"
-            s = smoothstep(tau / 0.15) * (1.0 - back)
-            lifted = tau >= 0.15 and not (recovering and tau >= 0.15 + hold)
-            share_other = (pat.share_right if other == "right" else 1.0 - pat.share_right) if pat.share_right is not None else 0.5
-            share_other = share_other + (1.0 - share_other) * s
-            pat.share_right = share_other if other == "right" else 1.0 - share_other
-            pat.offset = pat.offset + (self.neutral[other] - base - pat.offset) * s
-            pat.contact = (not lifted, True) if side == "left" else (True, not lifted)
-            pat.sway *= 1.0 + 1.5 * s
-            return pat
-        # step_off: step backward off the mat, one foot then the other, and stand behind it
-        first = f["side"]
-        second = "right" if first == "left" else "left"
-        back_mm = self.mat.length_mm + self._L
-        poses = dict(pat.poses or self.poses)
-        for side, lift in ((first, 0.1), (second, 0.8)):
-            (hx, hy), ang = self.poses[side]
-            poses[side] = ((hx, hy - back_mm * minimum_jerk((tau - lift) / 0.45)), ang)
-        # share of the first foot: off it, (in the air), onto it behind the mat, off the second, even
-        s1 = keyframes(tau, (0.0, 0.1, 0.6, 0.8, 1.3, 1.6), (0.5, 0.0, 0.0, 1.0, 1.0, 0.5))
-        a1, a2 = self._neutral_point(first, poses), self._neutral_point(second, poses)
-        pat.offset = s1 * a1 + (1.0 - s1) * a2 - base
-        pat.poses = poses
-        air1, air2 = 0.1 < tau < 0.6, 0.8 < tau < 1.3
-        contact = {first: not air1, second: not air2}
-        pat.contact = (contact["left"], contact["right"])
-        pat.share_right = s1 if first == "right" else 1.0 - s1
-        return pat
-
     # --- the state ---------------------------------------------------------------------------
 
     def events_between(self, t0: float, t1: float) -> list[GaitEvent]:
-        ev = [e for e in self._fall_events() if t0 < e.t <= t1]
+        ev = [e for e in (self._fall.events() if self._fall else []) if t0 < e.t <= t1]
         return sorted(ev + self.scheduled_events(t0, t1))
 
     def state(self, t: float) -> BodyState:
         base = self.baseline(t)
-        pat = self._apply_fall(t, base, self.pattern(t, base))
+        pat = self.pattern(t, base)
+        if self._fall is not None:
+            pat = self._fall.apply(self, t, base, pat)
         poses = pat.poses or self.poses
         sw = self.sway.at(t) * (self.sway_factor * pat.sway)
         cop = base + pat.offset + sw[2:]
@@ -301,13 +210,18 @@ class Standing:
         weight = self.body.weight_n * pat.force_factor
         return BodyState(*self.split(cop, weight, poses, pat.contact, pat.share_right), com_mm=(float(com[0]), float(com[1])))
 
+    def natural_share_right(self, cop: np.ndarray, poses: dict) -> float:
+        """The right foot's share of the load when the whole-body COP is at ``cop``."""
+        a_l, a_r = self.neutral_point("left", poses), self.neutral_point("right", poses)
+        d = a_r - a_l
+        return float(np.clip((cop - a_l) @ d / max(float(d @ d), 1e-9), 0.0, 1.0))
+
     def split(self, cop: np.ndarray, weight: float, poses: dict, contact: tuple[bool, bool], share_right: float | None) -> tuple[FootState, FootState]:
         """Share the load and the COP ``cop`` over the two feet (see the module docstring)."""
-        a_l = self._neutral_point("left", poses)
-        a_r = self._neutral_point("right", poses)
+        a_l = self.neutral_point("left", poses)
+        a_r = self.neutral_point("right", poses)
         if share_right is None:
-            d = a_r - a_l
-            share_right = float(np.clip((cop - a_l) @ d / max(float(d @ d), 1e-9), 0.0, 1.0))
+            share_right = self.natural_share_right(cop, poses)
         if not contact[0]:
             share_right = 1.0
         if not contact[1]:
