@@ -68,8 +68,11 @@ class Fall:
             ]
         return []
 
-    def apply(self, person: Standing, t: float, base: np.ndarray, pat: Pattern) -> Pattern:
-        """Change the scenario's pattern ``pat`` at time t (nothing before ``fall_at``)."""
+    def apply(self, person: Standing, t: float, base: np.ndarray, pat: Pattern, cop: np.ndarray) -> Pattern:
+        """Change the scenario's pattern ``pat`` at time t (nothing before ``fall_at``).
+
+        ``cop`` is where the COP would be without the fall (the weight bearing starts from it).
+        """
         if t < self.at:
             return pat
         tau = t - self.at
@@ -87,7 +90,7 @@ class Fall:
             s = smoothstep(tau / UNLOAD_S) * (1.0 - back)
             lifted = tau >= UNLOAD_S and not (recovering and tau >= UNLOAD_S + self.hold)
             if pat.share_right is None:
-                share_right = person.natural_share_right(base + pat.offset, pat.poses or person.poses)
+                share_right = person.natural_share_right(cop, pat.poses or person.poses)
             else:
                 share_right = pat.share_right
             share_other = share_right if self.other == "right" else 1.0 - share_right

@@ -201,10 +201,12 @@ class Standing:
     def state(self, t: float) -> BodyState:
         base = self.baseline(t)
         pat = self.pattern(t, base)
+        sway = self.sway.at(t)
         if self._fall is not None:
-            pat = self._fall.apply(self, t, base, pat)
+            before = base + pat.offset + sway[2:] * (self.sway_factor * pat.sway)  # the COP without the fall
+            pat = self._fall.apply(self, t, base, pat, before)
         poses = pat.poses or self.poses
-        sw = self.sway.at(t) * (self.sway_factor * pat.sway)
+        sw = sway * (self.sway_factor * pat.sway)
         cop = base + pat.offset + sw[2:]
         com = base + pat.offset + sw[:2]
         weight = self.body.weight_n * pat.force_factor
