@@ -13,6 +13,8 @@ from setuptools import Extension, setup
 KERNELS = [
     ("device._codec", "device/_codec.pyx"),
     ("kernels._online", "kernels/_online.pyx"),
+    ("kernels._frame", "kernels/_frame.pyx"),
+    ("calibration._apply", "calibration/_apply.pyx"),
 ]
 
 

@@ -106,17 +106,23 @@ class FrameParams:
     min_force_n: total force below which a frame has no COP (DESIGN 3 contact threshold).
     min_foot_force_n: a new foot needs at least this force; an existing foot is followed
         down to its last sensel.
-    toe_gap_mm: a small blob this far (along the foot's axis) beyond a foot's front end
-        joins that foot (toes are often separate from the forefoot).
-    max_toe_area_mm2: blobs larger than this are never taken for toes; a blob that grows
-        past it (a heel landing just in front of the other foot in tandem walking) is
-        released to become its own foot.
-    max_foot_length_mm / max_foot_width_mm: a blob longer (rows) or wider (columns) than
-        one foot can be is split at the valley of its row/column sensel count.
+    fragment_gap_mm: blobs this close (nearest sensel centres less one pitch) may be
+        parts of one foot (toes, heel, arch band and forefoot are often apart).
+    max_foot_length_mm / max_foot_width_mm: the largest foot: nearby blobs that together fit
+        in it (along / across their principal axis) are one foot (toes, heel and forefoot
+        are often apart); a blob longer (rows) or wider (columns) than this is split at
+        the valley of its row/column sensel count; a part of a foot that grows past it
+        (a heel landing just in front of the other foot in tandem walking) is released.
     valley_ratio: the valley must hold at most this share of the smaller peak.
     side_min_dx_mm: two feet are told left/right by x only when their footprint centres
         are at least this far apart sideways (not in tandem stance).
     min_region_length_mm: shorter stance footprints get no region split.
+    full_footprint_mm: a stance footprint this long is a whole foot: nothing wholly in
+        front of its toes joins it (tandem: the next heel), and its side may be read from
+        its arch.
+    arch_offset_mm: a foot whose side nothing else tells (walking over a short mat: one
+        footfall at a time) gets it from its stance footprint if the midfoot's loaded band
+        lies at least this far lateral of the long axis.
     """
 
     rows: int
@@ -126,13 +132,14 @@ class FrameParams:
     threshold_kpa: float = 10.0
     min_force_n: float = 10.0
     min_foot_force_n: float = 10.0
-    toe_gap_mm: float = 40.0
-    max_toe_area_mm2: float = 1500.0
+    fragment_gap_mm: float = 40.0
     max_foot_length_mm: float = 340.0
     max_foot_width_mm: float = 160.0
     valley_ratio: float = 0.5
     side_min_dx_mm: float = 50.0
     min_region_length_mm: float = 100.0
+    full_footprint_mm: float = 180.0
+    arch_offset_mm: float = 10.0
 
     def __post_init__(self) -> None:
         for name in ("rows", "cols"):
@@ -145,9 +152,8 @@ class FrameParams:
             value = getattr(self, name)
             if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value > 0):
                 raise ParameterError(f"{name} must be a positive number, got {value!r}")
-        for name in ("min_force_n", "min_foot_force_n", "toe_gap_mm", "max_toe_area_mm2",
-                     "max_foot_length_mm", "max_foot_width_mm", "side_min_dx_mm",
-                     "min_region_length_mm"):
+        for name in ("min_force_n", "min_foot_force_n", "fragment_gap_mm", "max_foot_length_mm", "max_foot_width_mm",
+                     "side_min_dx_mm", "min_region_length_mm", "full_footprint_mm", "arch_offset_mm"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value >= 0):
                 raise ParameterError(f"{name} must be a number >= 0, got {value!r}")

@@ -23,15 +23,26 @@ Per mat frame:
    The part holding the blob's first sensel keeps its number; the other
    part is numbered after all blobs.
 5. **Assign pieces to feet** (two slots), largest first (sensel count,
-   then force, then number): a piece overlapping last frame's feet joins the
-   one it overlaps most. Of each foot's pieces the largest is its *main*;
-   a secondary piece bigger than ``max_toe_area_mm2`` is released. Then each
-   free piece, largest first: if it is toe-sized and lies in front of a foot
-   (along the main piece's long axis, at most ``toe_gap_mm`` past its front,
-   within its half-width plus one pitch sideways) it joins the nearest such
-   foot; else it starts a new foot if it carries ``min_foot_force_n`` and a
-   slot is free (a released piece that cannot goes back to its foot); else
-   it is stray.
+   then force, then number). A piece overlapping last frame's feet joins the
+   one it overlaps most; of each foot's pieces the one overlapping most is its
+   *main*. Another piece of that foot stays if its sensels are all in the
+   foot's stance footprint or if the two together still *fit one foot*
+   (no longer than ``max_foot_length_mm`` along their common principal axis,
+   no wider than ``max_foot_width_mm`` across it); else it is released.
+   Free pieces (heel, arch band, forefoot and toes are often apart at the
+   threshold) then join, largest first and pass after pass while any joins,
+   the foot they *lie near* (edge gap, nearest sensel centres less one pitch,
+   at most ``fragment_gap_mm``; the nearest foot wins) and fit with -- a foot
+   seen before as its stance footprint, a foot new in this frame as its
+   pieces so far. A piece wholly beyond the toes of a foot seen before does
+   not join it (in tandem walking that is the next foot's heel strike):
+   beyond its heel end plus the longest finished stance footprint of its
+   side, or, in a side's first stance, beyond the front of a footprint at
+   least ``full_footprint_mm`` long whose heel was off last frame (toes
+   touching down late in early stance still join). When nothing more joins, the largest free piece carrying
+   ``min_foot_force_n`` (or released) starts a new foot if a slot is free,
+   and joining resumes. A released piece left over goes back to its foot;
+   other leftovers are stray.
 6. **Per foot**: force, COP, contact area, peak, bounding box. The *stance
    footprint* is the union of the foot's sensels since its contact began;
    its area-moment principal axis (oriented forward, +y) gives the heel and
@@ -45,7 +56,12 @@ Per mat frame:
    side takes the opposite of the other foot's known side; two feet of
    unknown side at least ``side_min_dx_mm`` apart in footprint-centre x get
    left = smaller x; a lone foot takes the side whose last known x is
-   nearer, once both are known and that far apart. Otherwise None.
+   nearer, once both are known and that far apart. Failing those, a stance
+   footprint at least ``full_footprint_mm`` long tells its side by anatomy:
+   the loaded band of the midfoot (27-55 % of its length) lies lateral, so
+   its mean offset from the long axis is at least ``arch_offset_mm`` to the
+   left on a left foot and to the right on a right foot (a flat foot with a
+   full midfoot does not say). Otherwise None.
 """
 
 from __future__ import annotations
@@ -68,6 +84,11 @@ from kernels.insole import InsoleResult, check_insole_frame
 
 _EIGHT = np.ones((3, 3), dtype=int)
 SLOTS = 2
+# Geometry on the sensel lattice makes exact ties (a sensel centre right on a region
+# cut, a footprint exactly max_foot_length_mm long). Every such comparison carries
+# this slack (mm, or mm^2), far above rounding (~1e-10) and far below a sensel, so
+# ties fall on a documented side in both faces of the kernel.
+SLACK = 1e-6
 
 
 def principal_axis(sx, sy, sxx, syy, sxy, n):
@@ -86,7 +107,9 @@ def principal_axis(sx, sy, sxx, syy, sxy, n):
         return mx, my, 0.0, 1.0
     theta = 0.5 * math.atan2(2.0 * cxy, cxx - cyy)
     ux, uy = math.cos(theta), math.sin(theta)
-    if uy < 0.0 or (uy == 0.0 and ux < 0.0):
+    if abs(uy) <= 1e-12:  # crosswise: +x exactly, so rounding cannot flip the direction
+        return mx, my, 1.0, 0.0
+    if uy < 0.0:
         ux, uy = -ux, -uy
     return mx, my, ux, uy
 
@@ -118,6 +141,7 @@ class _Slot:
         self.frames = 0
         self.footprint[:] = False
         self.geom = None  # last frame's stance-footprint geometry (see _geometry)
+        self.heel_loaded = True  # last frame's rearfoot load > 0 (or regions unknown)
 
 
 class FrameKernel:
@@ -143,6 +167,8 @@ class FrameKernel:
         # Longest stance footprint seen per side: the foot's length for region cuts
         # while a new stance has loaded only its heel.
         self.foot_length = {LEFT: 0.0, RIGHT: 0.0}
+        # Longest footprint of a finished stance per side (tandem separation, step 5).
+        self.stance_length = {LEFT: 0.0, RIGHT: 0.0}
 
     # -- helpers used by the public wrapper -------------------------------------------
     def foot_labels(self):
@@ -225,10 +251,14 @@ class FrameKernel:
         feet_idx = {}
         for s, slot in enumerate(self.slots):
             idx = np.flatnonzero(foot_of == s)
+            if slot.live and slot.side is not None and (idx.size == 0 or self.new_track[s]):
+                length = max(self.stance_length[slot.side], slot.geom["length"])
+                self.stance_length[slot.side] = length  # this stance has ended
             if idx.size == 0:
                 slot.clear()
                 continue
-            if not slot.live:  # a new contact
+            if not slot.live or self.new_track[s]:  # a new contact
+                slot.clear()
                 slot.live = True
                 slot.track_id = self.next_track_id
                 self.next_track_id += 1
@@ -239,7 +269,7 @@ class FrameKernel:
         self.prev_slot = foot_of.reshape(p.shape)
 
         # 7. Sides.
-        self._decide_sides(list(feet_idx))
+        self._decide_sides(list(feet_idx), xs, ys)
 
         self.labels[:] = 0
         feet = []
@@ -271,7 +301,7 @@ class FrameKernel:
         if fresh.any():
             d = [_segment_dist2(xs[idx[fresh]], ys[idx[fresh]], *self.slots[s].geom["heel"],
                                 *self.slots[s].geom["toe"]) for s in range(SLOTS)]
-            to[fresh] = np.where(d[1] < d[0], 1, 0)
+            to[fresh] = np.where(d[1] < d[0] - SLACK, 1, 0)
         first = to[0]
         return idx[to == first], idx[to != first]
 
@@ -320,6 +350,7 @@ class FrameKernel:
         owner = [-1] * n
         released_from = [-1] * n
         main = [-1] * SLOTS
+        self.new_track = [False] * SLOTS
         # A foot's main piece is the one overlapping it most (ties: the larger), so a
         # neighbour that grows fast cannot take over its identity.
         for k in order:
@@ -329,67 +360,105 @@ class FrameKernel:
         for s in range(SLOTS):
             if main[s] >= 0:
                 owner[main[s]] = s
-        # Other pieces that were part of a foot stay with it while they still fit one
-        # foot's length with its stance footprint; past that they are released.
+        # Other pieces that were part of a foot stay with it while, together with its
+        # stance footprint, they still fit one foot; past that they are released.
         for k in order:
             s = stats[k]["was"]
             if s < 0 or owner[k] >= 0:
                 continue
-            if self._joins(stats[k], self.slots[s].geom, xs, ys) is not None:
+            footprint = np.flatnonzero(self.slots[s].footprint.ravel())
+            inside = self.slots[s].footprint.ravel()[stats[k]["idx"]].all()
+            if inside or self._fits(footprint, stats[k]["idx"], xs, ys):
                 owner[k] = s
             else:
                 released_from[k] = s
-        # Free pieces: toes or fragments of a foot, else a new foot, else stray.
-        for k in order:
-            if owner[k] >= 0:
+        # Free pieces. Heel, arch band, forefoot and toes are often apart at the
+        # threshold: first every fragment joins a foot it lies near and fits with
+        # (repeatedly, as feet grow); only then does the largest strong piece left
+        # start a new foot, and the joining goes on.
+        while True:
+            if self._join_free(order, owner, main, stats, xs, ys):
                 continue
-            target, best_gap = -1, math.inf
-            for s in range(SLOTS):
-                if main[s] < 0:
+            for k in order:
+                if owner[k] >= 0:
                     continue
-                if self.slots[s].live:
-                    geom = self.slots[s].geom
-                else:
-                    geom = self._piece_geom(stats[main[s]]["idx"], xs, ys)
-                gap = self._joins(stats[k], geom, xs, ys)
-                if gap is not None and gap < best_gap:
-                    target, best_gap = s, gap
-            if target >= 0:
-                owner[k] = target
-                continue
-            strong = stats[k]["force"] * self.area * 1e-3 >= p_.min_foot_force_n
-            free = [s for s in range(SLOTS) if main[s] < 0]
-            if free and (strong or released_from[k] >= 0):
-                main[free[0]] = k
-                owner[k] = free[0]
-            elif released_from[k] >= 0:
+                strong = stats[k]["force"] * self.area * 1e-3 >= p_.min_foot_force_n
+                free = [s for s in range(SLOTS) if main[s] < 0]
+                if free and (strong or released_from[k] >= 0):
+                    main[free[0]] = k
+                    owner[k] = free[0]
+                    self.new_track[free[0]] = True  # even in a lifted foot's slot: a new contact
+                    break
+            else:
+                break
+        for k in order:  # a released piece that found no place goes back to its foot
+            if owner[k] < 0 and released_from[k] >= 0:
                 owner[k] = released_from[k]
         return owner, released_from
 
-    def _joins(self, st, geom, xs, ys):
-        """Edge gap (mm) if piece ``st`` belongs with a foot of footprint ``geom``, else None.
+    def _join_free(self, order, owner, main, stats, xs, ys):
+        """One pass joining free pieces to feet; True if any joined."""
+        joined = False
+        for k in order:
+            if owner[k] >= 0:
+                continue
+            target, best = -1, math.inf
+            for s in range(SLOTS):
+                if main[s] < 0:
+                    continue
+                if self.slots[s].live and not self.new_track[s]:
+                    group = np.flatnonzero(self.slots[s].footprint.ravel())
+                    if self._beyond_toes(self.slots[s], stats[k]["idx"], xs, ys):
+                        continue
+                else:  # a foot new in this frame: the pieces it has so far
+                    group = np.concatenate([stats[j]["idx"] for j in order if owner[j] == s])
+                    group.sort()
+                gap = self._gap(group, stats[k]["idx"], xs, ys)
+                if (gap <= self.p.fragment_gap_mm + SLACK and gap < best
+                        and self._fits(group, stats[k]["idx"], xs, ys)):
+                    target, best = s, gap
+            if target >= 0:
+                owner[k] = target
+                joined = True
+        return joined
 
-        It must lie within the foot's half-width (plus one pitch) of its long axis,
-        within ``toe_gap_mm`` of its front or rear end, and the two together must not
-        be longer than one foot (``max_foot_length_mm``).
+    def _beyond_toes(self, slot, piece, xs, ys):
+        """Whether a piece lies wholly beyond the toes of a foot (tandem: the next heel).
+
+        Once a stance of this side has ended, its footprint length L is known and
+        anything wholly beyond heel + L is not this foot. During the first stance of
+        a side: a whole footprint (``full_footprint_mm``) whose heel was off last frame.
         """
+        g = slot.geom
+        along = (xs[piece] - g["mx"]) * g["ux"] + (ys[piece] - g["my"]) * g["uy"]
+        known = self.stance_length[slot.side] if slot.side is not None else 0.0
+        if known > 0.0:
+            return bool(along.min() > g["heel_s"] + known + SLACK)
+        if g["length"] < self.p.full_footprint_mm or slot.heel_loaded:
+            return False
+        return bool(along.min() > g["s_max"] + SLACK)
+
+    def _gap(self, group, piece, xs, ys):
+        """Edge gap (mm) between two sets of sensels: nearest centres less one pitch."""
+        dx = xs[group][:, None] - xs[piece][None, :]
+        dy = ys[group][:, None] - ys[piece][None, :]
+        nearest = math.sqrt(float((dx * dx + dy * dy).min()))
+        return nearest - max(self.p.row_pitch_mm, self.p.col_pitch_mm)
+
+    def _fits(self, group, piece, xs, ys):
+        """Whether sensels ``group`` and ``piece`` together fit one foot: no longer than
+        ``max_foot_length_mm`` along their common long axis, no wider than
+        ``max_foot_width_mm`` across it (sensel extents included)."""
         p_ = self.p
-        mx, my, ux, uy = geom["mx"], geom["my"], geom["ux"], geom["uy"]
-        n = st["n"]
-        bx, by = st["sx"] / n, st["sy"] / n
-        t = -(bx - mx) * uy + (by - my) * ux
-        if abs(t) > geom["half_width"] + max(p_.row_pitch_mm, p_.col_pitch_mm):
-            return None
-        idx = st["idx"]
-        s = (xs[idx] - mx) * ux + (ys[idx] - my) * uy
-        ps_min, ps_max = float(s.min()), float(s.max())
-        length = max(geom["s_max"], ps_max) - min(geom["s_min"], ps_min) + geom["extent"]
-        if length > p_.max_foot_length_mm:
-            return None
-        gap = max(ps_min - geom["s_max"], geom["s_min"] - ps_max) - geom["extent"]
-        if gap > p_.toe_gap_mm:
-            return None
-        return gap
+        both = np.concatenate([group, piece])
+        x, y = xs[both], ys[both]
+        mx, my, ux, uy = principal_axis(float(x.sum()), float(y.sum()), float((x * x).sum()),
+                                        float((y * y).sum()), float((x * y).sum()), both.size)
+        s = (x - mx) * ux + (y - my) * uy
+        t = -(x - mx) * uy + (y - my) * ux
+        length = float(s.max() - s.min()) + abs(ux) * p_.col_pitch_mm + abs(uy) * p_.row_pitch_mm
+        width = float(t.max() - t.min()) + abs(uy) * p_.col_pitch_mm + abs(ux) * p_.row_pitch_mm
+        return length <= p_.max_foot_length_mm + SLACK and width <= p_.max_foot_width_mm + SLACK
 
     # -- step 6 ---------------------------------------------------------------------------
     def _geometry(self, idx, xs, ys):
@@ -413,7 +482,6 @@ class FrameKernel:
             "area": idx.size * self.area,
         }
 
-    _piece_geom = _geometry
 
     def _foot_result(self, slot, idx, pf, xs, ys, rr, cc, scale):
         g = slot.geom
@@ -426,11 +494,12 @@ class FrameKernel:
             length = max(length, self.foot_length[slot.side])
         if length >= self.p.min_region_length_mm:
             along = (x - g["mx"]) * g["ux"] + (y - g["my"]) * g["uy"] - g["heel_s"]
-            rear = along < REGION_CUTS[0] * length
-            mid = ~rear & (along < REGION_CUTS[1] * length)
+            rear = along < REGION_CUTS[0] * length + SLACK
+            mid = ~rear & (along < REGION_CUTS[1] * length + SLACK)
             fore = ~rear & ~mid
             regions = (float(w[rear].sum()) * scale, float(w[mid].sum()) * scale,
                        float(w[fore].sum()) * scale)
+        slot.heel_loaded = regions is None or regions[0] > 0
         r, c = rr[idx], cc[idx]
         return FootResult(
             track_id=slot.track_id,
@@ -450,7 +519,28 @@ class FrameKernel:
         )
 
     # -- step 7 ---------------------------------------------------------------------------
-    def _decide_sides(self, live):
+    def _arch_side(self, slot, xs, ys):
+        """LEFT/RIGHT from where the midfoot sensels of the stance footprint lie, or None."""
+        p_ = self.p
+        g = slot.geom
+        if g["length"] < p_.full_footprint_mm:
+            return None
+        fp = np.flatnonzero(slot.footprint.ravel())
+        x, y = xs[fp] - g["mx"], ys[fp] - g["my"]
+        along = x * g["ux"] + y * g["uy"] - g["heel_s"]
+        mid = ((along >= REGION_CUTS[0] * g["length"] + SLACK)
+               & (along < REGION_CUTS[1] * g["length"] + SLACK))
+        if not mid.any():
+            return None
+        right = x[mid] * g["uy"] - y[mid] * g["ux"]  # mm to the right of the long axis
+        offset = float(right.sum()) / int(mid.sum())
+        if offset <= -p_.arch_offset_mm + SLACK:
+            return LEFT
+        if offset >= p_.arch_offset_mm - SLACK:
+            return RIGHT
+        return None
+
+    def _decide_sides(self, live, xs, ys):
         p_ = self.p
         if len(live) == 2:
             a, b = (self.slots[s] for s in live)
@@ -459,14 +549,28 @@ class FrameKernel:
                 a.side = _other(b.side)
             elif b.side is None and a.side is not None:
                 b.side = _other(a.side)
-            elif a.side is None and b.side is None and abs(ax - bx) >= p_.side_min_dx_mm:
+            elif a.side is None and b.side is None and abs(ax - bx) >= p_.side_min_dx_mm - SLACK:
                 a.side, b.side = (LEFT, RIGHT) if ax < bx else (RIGHT, LEFT)
         elif len(live) == 1:
             a = self.slots[live[0]]
             lx, rx = self.last_x[LEFT], self.last_x[RIGHT]
-            if a.side is None and lx is not None and rx is not None and abs(lx - rx) >= p_.side_min_dx_mm:
+            if (a.side is None and lx is not None and rx is not None
+                    and abs(lx - rx) >= p_.side_min_dx_mm - SLACK):
                 ax = a.geom["mx"]
-                a.side = LEFT if abs(ax - lx) <= abs(ax - rx) else RIGHT
+                a.side = LEFT if abs(ax - lx) <= abs(ax - rx) + SLACK else RIGHT
+        # Anatomy: the loaded band of the midfoot lies on the lateral side of the foot.
+        for s in live:
+            slot = self.slots[s]
+            if slot.side is None:
+                side = self._arch_side(slot, xs, ys)
+                if side is not None and all(self.slots[o].side != side for o in live if o != s):
+                    slot.side = side
+        if len(live) == 2:
+            a, b = (self.slots[s] for s in live)
+            if a.side is None and b.side is not None:
+                a.side = _other(b.side)
+            elif b.side is None and a.side is not None:
+                b.side = _other(a.side)
         for s in live:
             slot = self.slots[s]
             if slot.side is not None:

@@ -113,7 +113,7 @@ def test_nan_inf_and_negative_are_zero_and_counted(make):
 
 @pytest.mark.parametrize("kwargs", [
     {"rows": 0}, {"cols": -3}, {"pitch": (0.0, 8.0)}, {"pitch": (8.0,)}, {"threshold": -1.0},
-    {"threshold": float("nan")}, {"valley_ratio": 1.5}, {"toe_gap_mm": -1.0}, {"bogus": 1},
+    {"threshold": float("nan")}, {"valley_ratio": 1.5}, {"max_foot_width_mm": -1.0}, {"bogus": 1},
 ])
 def test_bad_parameters_raise_parameter_error(make, kwargs):
     with pytest.raises(ParameterError):
@@ -213,16 +213,40 @@ def test_lone_foot_gets_side_from_where_feet_were(make):
     assert analyzer.analyze(right).feet[0].side == "right"
 
 
-def test_first_lone_foot_side_is_unknown(make):
-    r = make().analyze(fs.foot(64, 64, PITCH, "left", (170.0, 60.0)))
+def flat_foot(rows=64, cols=64, r0=10, c0=20, length=30, width=11, kpa=150.0):
+    """A footprint with no arch (a uniform rectangle): nothing tells its side."""
+    frame = np.zeros((rows, cols), np.float32)
+    frame[r0:r0 + length, c0:c0 + width] = kpa
+    return frame
+
+
+def test_first_lone_flat_foot_side_is_unknown(make):
+    r = make().analyze(flat_foot())
     assert [f.side for f in r.feet] == [None]
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize("angle", [75.0, 90.0, 105.0])
+def test_lone_foot_side_from_its_arch(make, side, angle):
+    # one footfall at a time (walking over a short mat): the lateral midfoot band tells
+    r = make().analyze(fs.foot(64, 64, PITCH, side, (270.0, 60.0), angle))
+    assert [f.side for f in r.feet] == [side]
+
+
+def test_heel_alone_has_no_side_until_the_footprint_is_long(make):
+    analyzer = make()
+    sides = []
+    for keep in [(0.0, 0.3), (0.0, 0.5), (0.0, 1.0), (0.5, 1.0)]:
+        r = analyzer.analyze(fs.foot(64, 64, PITCH, "right", (270.0, 60.0), 90.0, keep=keep))
+        sides.append(r.feet[0].side)
+    assert sides == [None, None, "right", "right"]
 
 
 def test_reset_forgets_tracks(make):
     analyzer = make()
     analyzer.analyze(fs.two_feet())
     analyzer.reset()
-    r = analyzer.analyze(fs.foot(64, 64, PITCH, "left", (170.0, 60.0)))
+    r = analyzer.analyze(flat_foot())
     assert r.feet[0].side is None and r.feet[0].track_id == 1
 
 

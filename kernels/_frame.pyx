@@ -1,0 +1,1264 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled per-frame mat and insole analysis.
+
+The specification is ``kernels/reference.py``: the same steps, in the same
+order, with the same tie-breaks, so results agree to rounding (the tests hold
+them to 1e-6 relative). Use ``kernels.FrameAnalyzer`` / ``kernels.InsoleAnalyzer``,
+not this module.
+
+Speed notes: every buffer is allocated once per analyzer; a frame is read once
+(full scan), after which all work runs over the list of active sensels only.
+Labels and the previous frame's foot map are reset sensel by sensel from the
+lists that set them, not by clearing whole images.
+"""
+
+cimport cython
+cimport numpy as cnp
+from libc.math cimport INFINITY, M_PI, atan2, cos, fabs, nextafterf, sin, sqrt
+from libc.stdlib cimport free, malloc, qsort
+from libc.string cimport memset
+
+import numpy as np
+
+from kernels.errors import FrameError
+from kernels.frame import LEFT, RIGHT, FootResult, FrameResult, check_frame
+from kernels.insole import InsoleResult, check_insole_frame
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    /* 1 if any value in f[0:n] is active (>= thr) or not a plain non-negative number.
+       Written as a branch-free reduction so the compiler can vectorise it: most of a
+       mat is empty, and this is how the empty part is skipped cheaply. */
+    static int gk_unusual(const float* f, int n, float thr) {
+        int flag = 0;
+        for (int c = 0; c < n; c++) {
+            float v = f[c];
+            flag |= (v >= thr) | !(v >= 0.0f);
+        }
+        return flag;
+    }
+    """
+    int gk_unusual(const float* f, int n, float thr) noexcept nogil
+
+cdef enum:
+    SLOTS = 2
+
+cdef double REGION_0 = 0.27
+cdef double REGION_1 = 0.55
+cdef double SLACK = 1e-6  # tie-breaking slack, mm (see reference.SLACK)
+
+
+cdef struct Geom:
+    double mx, my, ux, uy
+    double s_min, s_max, half_width, extent, length, heel_s
+    double heel_x, heel_y, toe_x, toe_y, area
+
+
+cdef struct Slot:
+    bint live
+    long track_id
+    int side  # -1 unknown, 0 left, 1 right
+    long frames
+    Geom geom
+    double un, usx, usy, usxx, usyy, usxy  # stance-footprint moments
+    int ur0, ur1, uc0, uc1  # stance-footprint bounding box (ur0 > ur1: empty)
+    bint dirty  # the footprint changed since its geometry was computed
+    bint heel_loaded  # last frame's rearfoot load > 0 (or regions unknown)
+
+
+cdef struct PieceKey:
+    int n
+    double force
+    int id
+
+
+cdef int _cmp_piece(const void* a, const void* b) noexcept nogil:
+    # largest first: sensel count, then force, then number
+    cdef const PieceKey* pa = <const PieceKey*>a
+    cdef const PieceKey* pb = <const PieceKey*>b
+    if pa.n != pb.n:
+        return -1 if pa.n > pb.n else 1
+    if pa.force != pb.force:
+        return -1 if pa.force > pb.force else 1
+    if pa.id != pb.id:
+        return -1 if pa.id < pb.id else 1
+    return 0
+
+
+cdef inline void principal_axis(double sx, double sy, double sxx, double syy, double sxy, double n,
+                                double* mx, double* my, double* ux, double* uy) noexcept nogil:
+    cdef double cxx, cyy, cxy, tol, theta
+    mx[0] = sx / n
+    my[0] = sy / n
+    cxx = sxx / n - mx[0] * mx[0]
+    cyy = syy / n - my[0] * my[0]
+    cxy = sxy / n - mx[0] * my[0]
+    tol = 1e-9 * (fabs(cxx) + fabs(cyy)) + 1e-12
+    if fabs(cxx - cyy) <= tol and fabs(cxy) <= tol:
+        ux[0] = 0.0
+        uy[0] = 1.0
+        return
+    theta = 0.5 * atan2(2.0 * cxy, cxx - cyy)
+    ux[0] = cos(theta)
+    uy[0] = sin(theta)
+    if fabs(uy[0]) <= 1e-12:  # crosswise: +x, exactly, so both faces agree on the sign
+        ux[0] = 1.0
+        uy[0] = 0.0
+    elif uy[0] < 0.0:
+        ux[0] = -ux[0]
+        uy[0] = -uy[0]
+
+
+cdef inline double seg_dist2(double px, double py, double ax, double ay, double bx, double by) noexcept nogil:
+    cdef double dx = bx - ax, dy = by - ay, den = dx * dx + dy * dy, t = 0.0, ex, ey
+    if den > 0.0:
+        t = ((px - ax) * dx + (py - ay) * dy) / den
+        if t < 0.0:
+            t = 0.0
+        elif t > 1.0:
+            t = 1.0
+    ex = px - (ax + t * dx)
+    ey = py - (ay + t * dy)
+    return ex * ex + ey * ey
+
+
+@cython.final  # direct (inlinable) calls to the cdef helpers, no vtable
+cdef class FrameKernel:
+    """Compiled twin of :class:`kernels.reference.FrameKernel`."""
+
+    cdef int R, C, N
+    cdef double py, px, thr, min_force, min_foot_force, max_len, max_wid
+    cdef double valley_ratio, side_min_dx, min_region_len, area, scale, max_pitch
+    cdef double* xs
+    cdef double* ys
+    cdef int* act
+    cdef int* ar  # row of each active sensel
+    cdef int* ac  # column of each active sensel
+    cdef int n_act
+    cdef float thr_f  # the smallest float >= threshold_kpa: float compares == double compares
+    cdef double* pv
+    cdef int* lab
+    cdef int* parent
+    cdef int* root_id
+    cdef int* pid
+    cdef signed char* tmp
+    # per component / piece (capacity N)
+    cdef int* cn
+    cdef int* cfirst
+    cdef int* cr0
+    cdef int* cr1
+    cdef int* cc0
+    cdef int* cc1
+    cdef int* pn
+    cdef double* pforce
+    cdef double* psx
+    cdef double* psy
+    cdef double* psxx
+    cdef double* psyy
+    cdef double* psxy
+    cdef int* pov0
+    cdef int* pov1
+    cdef bint* pmom  # moments of the piece computed this frame
+    cdef int* pin0  # sensels of the piece inside slot 0's stance footprint
+    cdef int* pin1
+    cdef int* gbuf  # scratch: flat indices of a group of sensels
+    cdef int* pbuf  # scratch: flat indices of a piece
+    cdef int* owner
+    cdef int* released
+    cdef PieceKey* keys
+    cdef int* profile
+    # state between frames
+    cdef signed char* prev_slot
+    cdef int* labels_out
+    cdef int* foot_list
+    cdef int n_foot
+    cdef unsigned char* fp  # SLOTS * N stance-footprint masks
+    cdef Slot slots[SLOTS]
+    cdef bint new_track[SLOTS]
+    cdef long next_track_id
+    cdef double last_x[2]
+    cdef bint has_last_x[2]
+    cdef double foot_length[2]
+    cdef double stance_length[2]
+    cdef double fragment_gap, full_footprint, arch_offset
+    cdef object params
+
+    def __cinit__(self, params):
+        cdef int n = params.rows * params.cols
+        cdef int m = max(params.rows, params.cols)
+        self.N = n
+        self.xs = <double*>malloc(params.cols * sizeof(double))
+        self.ys = <double*>malloc(params.rows * sizeof(double))
+        self.act = <int*>malloc(n * sizeof(int))
+        self.ar = <int*>malloc(n * sizeof(int))
+        self.ac = <int*>malloc(n * sizeof(int))
+        self.pv = <double*>malloc(n * sizeof(double))
+        self.lab = <int*>malloc(n * sizeof(int))
+        self.parent = <int*>malloc(n * sizeof(int))
+        self.root_id = <int*>malloc(n * sizeof(int))
+        self.pid = <int*>malloc(n * sizeof(int))
+        self.tmp = <signed char*>malloc(n * sizeof(signed char))
+        self.cn = <int*>malloc(n * sizeof(int))
+        self.cfirst = <int*>malloc(n * sizeof(int))
+        self.cr0 = <int*>malloc(n * sizeof(int))
+        self.cr1 = <int*>malloc(n * sizeof(int))
+        self.cc0 = <int*>malloc(n * sizeof(int))
+        self.cc1 = <int*>malloc(n * sizeof(int))
+        self.pn = <int*>malloc(n * sizeof(int))
+        self.pforce = <double*>malloc(n * sizeof(double))
+        self.psx = <double*>malloc(n * sizeof(double))
+        self.psy = <double*>malloc(n * sizeof(double))
+        self.psxx = <double*>malloc(n * sizeof(double))
+        self.psyy = <double*>malloc(n * sizeof(double))
+        self.psxy = <double*>malloc(n * sizeof(double))
+        self.pov0 = <int*>malloc(n * sizeof(int))
+        self.pov1 = <int*>malloc(n * sizeof(int))
+        self.pmom = <bint*>malloc(n * sizeof(bint))
+        self.pin0 = <int*>malloc(n * sizeof(int))
+        self.pin1 = <int*>malloc(n * sizeof(int))
+        self.gbuf = <int*>malloc(n * sizeof(int))
+        self.pbuf = <int*>malloc(n * sizeof(int))
+        self.owner = <int*>malloc(n * sizeof(int))
+        self.released = <int*>malloc(n * sizeof(int))
+        self.keys = <PieceKey*>malloc(n * sizeof(PieceKey))
+        self.profile = <int*>malloc(m * sizeof(int))
+        self.prev_slot = <signed char*>malloc(n * sizeof(signed char))
+        self.labels_out = <int*>malloc(n * sizeof(int))
+        self.foot_list = <int*>malloc(n * sizeof(int))
+        self.fp = <unsigned char*>malloc(SLOTS * n * sizeof(unsigned char))
+        if (self.xs == NULL or self.ys == NULL or self.act == NULL or self.pv == NULL
+                or self.ar == NULL or self.ac == NULL
+                or self.lab == NULL or self.parent == NULL or self.root_id == NULL
+                or self.pid == NULL or self.tmp == NULL or self.cn == NULL or self.cfirst == NULL
+                or self.cr0 == NULL or self.cr1 == NULL or self.cc0 == NULL or self.cc1 == NULL
+                or self.pn == NULL or self.pforce == NULL
+                or self.psx == NULL or self.psy == NULL or self.psxx == NULL or self.psyy == NULL
+                or self.psxy == NULL or self.pov0 == NULL or self.pov1 == NULL or self.pmom == NULL
+                or self.pin0 == NULL or self.pin1 == NULL or self.gbuf == NULL or self.pbuf == NULL
+                or self.owner == NULL or self.released == NULL or self.keys == NULL
+                or self.profile == NULL or self.prev_slot == NULL or self.labels_out == NULL
+                or self.foot_list == NULL or self.fp == NULL):
+            raise MemoryError("FrameKernel buffers")
+
+    def __dealloc__(self):
+        free(self.xs); free(self.ys); free(self.act); free(self.pv); free(self.lab)
+        free(self.ar); free(self.ac)
+        free(self.parent); free(self.root_id); free(self.pid); free(self.tmp)
+        free(self.cn); free(self.cfirst); free(self.cr0); free(self.cr1); free(self.cc0)
+        free(self.cc1); free(self.pn); free(self.pforce)
+        free(self.psx); free(self.psy); free(self.psxx); free(self.psyy); free(self.psxy)
+        free(self.pov0); free(self.pov1); free(self.pmom);
+        free(self.pin0); free(self.pin1); free(self.gbuf); free(self.pbuf)
+        free(self.owner); free(self.released); free(self.keys)
+        free(self.profile); free(self.prev_slot); free(self.labels_out); free(self.foot_list)
+        free(self.fp)
+
+    def __init__(self, params):
+        cdef int i
+        self.params = params
+        self.R = params.rows
+        self.C = params.cols
+        self.py = params.row_pitch_mm
+        self.px = params.col_pitch_mm
+        self.thr = params.threshold_kpa
+        self.thr_f = <float>self.thr
+        if <double>self.thr_f < self.thr:
+            self.thr_f = nextafterf(self.thr_f, INFINITY)
+        self.min_force = params.min_force_n
+        self.min_foot_force = params.min_foot_force_n
+        self.max_len = params.max_foot_length_mm
+        self.max_wid = params.max_foot_width_mm
+        self.valley_ratio = params.valley_ratio
+        self.side_min_dx = params.side_min_dx_mm
+        self.min_region_len = params.min_region_length_mm
+        self.fragment_gap = params.fragment_gap_mm
+        self.full_footprint = params.full_footprint_mm
+        self.arch_offset = params.arch_offset_mm
+        self.area = self.py * self.px
+        self.scale = self.area * 1e-3
+        self.max_pitch = self.py if self.py > self.px else self.px
+        for i in range(self.C):
+            self.xs[i] = (i + 0.5) * self.px
+        for i in range(self.R):
+            self.ys[i] = (i + 0.5) * self.py
+        for i in range(self.N):
+            self.lab[i] = -1
+        self.reset()
+
+    cpdef reset(self):
+        cdef int s, i
+        for i in range(self.N):
+            self.prev_slot[i] = -1
+            self.labels_out[i] = 0
+        self.n_foot = 0
+        for s in range(SLOTS):
+            self._clear_slot(s)
+            self.new_track[s] = False
+        self.next_track_id = 1
+        for s in range(2):
+            self.has_last_x[s] = False
+            self.last_x[s] = 0.0
+            self.foot_length[s] = 0.0
+            self.stance_length[s] = 0.0
+
+    cdef void _clear_slot(self, int s) noexcept nogil:
+        cdef Slot* sl = &self.slots[s]
+        sl.live = False
+        sl.track_id = 0
+        sl.side = -1
+        sl.frames = 0
+        sl.un = 0.0
+        sl.usx = 0.0
+        sl.usy = 0.0
+        sl.usxx = 0.0
+        sl.usyy = 0.0
+        sl.usxy = 0.0
+        sl.ur0 = self.R
+        sl.ur1 = -1
+        sl.uc0 = self.C
+        sl.uc1 = -1
+        sl.dirty = True
+        sl.heel_loaded = True
+        memset(&self.fp[s * self.N], 0, self.N)
+
+    def foot_labels(self):
+        out = np.empty((self.R, self.C), dtype=np.int32)
+        cdef int[:, ::1] view = out
+        cdef int i
+        for i in range(self.N):
+            view[i // self.C, i % self.C] = self.labels_out[i]
+        return out
+
+    def footprint(self, track_id):
+        cdef int s, i
+        for s in range(SLOTS):
+            if self.slots[s].live and self.slots[s].track_id == track_id:
+                out = np.zeros((self.R, self.C), dtype=bool)
+                view = out.reshape(-1)
+                for i in range(self.N):
+                    if self.fp[s * self.N + i]:
+                        view[i] = True
+                return out
+        return None
+
+    # -- union-find ---------------------------------------------------------------------
+    cdef inline int _find(self, int a) noexcept nogil:
+        cdef int root = a, nxt
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[a] != root:  # path compression
+            nxt = self.parent[a]
+            self.parent[a] = root
+            a = nxt
+        return root
+
+    cdef inline int _union(self, int a, int b) noexcept nogil:
+        # a may be -1 (no label yet); returns the merged root (the smaller label)
+        cdef int rb = self._find(b), ra
+        if a < 0:
+            return rb
+        ra = self._find(a)
+        if ra == rb:
+            return ra
+        if ra < rb:
+            self.parent[rb] = ra
+            return ra
+        self.parent[ra] = rb
+        return rb
+
+    # -- geometry helpers ---------------------------------------------------------------
+    cdef void _slot_geom(self, int s) noexcept nogil:
+        """Geometry of a slot's stance footprint (moments kept incrementally)."""
+        cdef Slot* sl = &self.slots[s]
+        cdef Geom* g = &sl.geom
+        cdef int r, c
+        cdef unsigned char* mask = &self.fp[s * self.N]
+        cdef double x, y, sv, t, s_min = INFINITY, s_max = -INFINITY, hw = 0.0
+        principal_axis(sl.usx, sl.usy, sl.usxx, sl.usyy, sl.usxy, sl.un,
+                       &g.mx, &g.my, &g.ux, &g.uy)
+        for r in range(sl.ur0, sl.ur1 + 1):
+            for c in range(sl.uc0, sl.uc1 + 1):
+                if not mask[r * self.C + c]:
+                    continue
+                x = self.xs[c] - g.mx
+                y = self.ys[r] - g.my
+                sv = x * g.ux + y * g.uy
+                t = fabs(-x * g.uy + y * g.ux)
+                if sv < s_min:
+                    s_min = sv
+                if sv > s_max:
+                    s_max = sv
+                if t > hw:
+                    hw = t
+        self._finish_geom(g, s_min, s_max, hw, sl.un)
+
+    cdef inline void _finish_geom(self, Geom* g, double s_min, double s_max, double hw, double n) noexcept nogil:
+        g.s_min = s_min
+        g.s_max = s_max
+        g.half_width = hw
+        g.extent = fabs(g.ux) * self.px + fabs(g.uy) * self.py
+        g.heel_s = s_min - 0.5 * g.extent
+        cdef double toe_s = s_max + 0.5 * g.extent
+        g.length = toe_s - g.heel_s
+        g.heel_x = g.mx + g.heel_s * g.ux
+        g.heel_y = g.my + g.heel_s * g.uy
+        g.toe_x = g.mx + toe_s * g.ux
+        g.toe_y = g.my + toe_s * g.uy
+        g.area = n * self.area
+
+    cdef int _gather_piece(self, int j) noexcept nogil:
+        """Flat indices of piece j into pbuf (raster order); returns the count."""
+        cdef int k, n = 0
+        for k in range(self.n_act):
+            if self.pid[k] == j:
+                self.pbuf[n] = self.act[k]
+                n += 1
+        return n
+
+    cdef int _gather_group(self, int s, bint footprint) noexcept nogil:
+        """Flat indices (raster order) into gbuf of slot s's stance footprint, or of the
+        pieces it owns so far in this frame; returns the count."""
+        cdef int k, r, c, n = 0
+        cdef Slot* sl = &self.slots[s]
+        cdef unsigned char* mask = &self.fp[s * self.N]
+        if footprint:
+            for r in range(sl.ur0, sl.ur1 + 1):
+                for c in range(sl.uc0, sl.uc1 + 1):
+                    if mask[r * self.C + c]:
+                        self.gbuf[n] = r * self.C + c
+                        n += 1
+        else:
+            for k in range(self.n_act):
+                if self.owner[self.pid[k]] == s:
+                    self.gbuf[n] = self.act[k]
+                    n += 1
+        return n
+
+    cdef bint _fits(self, int ng, int np_) noexcept nogil:
+        """Whether gbuf[:ng] and pbuf[:np_] together fit one foot (see reference._fits)."""
+        cdef int k, i, r, c, total = ng + np_
+        cdef double x, y, sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
+        cdef double mx, my, ux, uy, sv, t, s_min = INFINITY, s_max = -INFINITY
+        cdef double t_min = INFINITY, t_max = -INFINITY, length, width
+        for k in range(total):
+            i = self.gbuf[k] if k < ng else self.pbuf[k - ng]
+            r = i // self.C
+            c = i - r * self.C
+            x = self.xs[c]
+            y = self.ys[r]
+            sx += x
+            sy += y
+            sxx += x * x
+            syy += y * y
+            sxy += x * y
+        principal_axis(sx, sy, sxx, syy, sxy, <double>total, &mx, &my, &ux, &uy)
+        for k in range(total):
+            i = self.gbuf[k] if k < ng else self.pbuf[k - ng]
+            r = i // self.C
+            c = i - r * self.C
+            x = self.xs[c] - mx
+            y = self.ys[r] - my
+            sv = x * ux + y * uy
+            t = -x * uy + y * ux
+            if sv < s_min:
+                s_min = sv
+            if sv > s_max:
+                s_max = sv
+            if t < t_min:
+                t_min = t
+            if t > t_max:
+                t_max = t
+        length = (s_max - s_min) + fabs(ux) * self.px + fabs(uy) * self.py
+        width = (t_max - t_min) + fabs(uy) * self.px + fabs(ux) * self.py
+        return length <= self.max_len + SLACK and width <= self.max_wid + SLACK
+
+    cdef double _gap(self, int ng, int np_) noexcept nogil:
+        """Edge gap (mm) between gbuf[:ng] and pbuf[:np_]: nearest centres less one pitch."""
+        cdef int a, b, ia, ib, ra, rb
+        cdef double dx, dy, d2, best = INFINITY, xa, ya
+        for a in range(ng):
+            ia = self.gbuf[a]
+            ra = ia // self.C
+            xa = self.xs[ia - ra * self.C]
+            ya = self.ys[ra]
+            for b in range(np_):
+                ib = self.pbuf[b]
+                rb = ib // self.C
+                dx = xa - self.xs[ib - rb * self.C]
+                dy = ya - self.ys[rb]
+                d2 = dx * dx + dy * dy
+                if d2 < best:
+                    best = d2
+        return sqrt(best) - self.max_pitch
+
+    cdef bint _beyond_toes(self, int s, int np_) noexcept nogil:
+        """Whether pbuf[:np_] lies wholly beyond the toes of slot s's foot (see reference)."""
+        cdef Slot* sl = &self.slots[s]
+        cdef Geom* g = &sl.geom
+        cdef int k, i, r, c
+        cdef double along, a_min = INFINITY, known = 0.0
+        for k in range(np_):
+            i = self.pbuf[k]
+            r = i // self.C
+            c = i - r * self.C
+            along = (self.xs[c] - g.mx) * g.ux + (self.ys[r] - g.my) * g.uy
+            if along < a_min:
+                a_min = along
+        if sl.side >= 0:
+            known = self.stance_length[sl.side]
+        if known > 0.0:
+            return a_min > g.heel_s + known + SLACK
+        if g.length < self.full_footprint or sl.heel_loaded:
+            return False
+        return a_min > g.s_max + SLACK
+
+    # -- the analysis ---------------------------------------------------------------------
+    def analyze(self, frame):
+        cdef cnp.ndarray arr
+        if not (cnp.PyArray_Check(frame)
+                and cnp.PyArray_TYPE(<cnp.ndarray>frame) == cnp.NPY_FLOAT32
+                and cnp.PyArray_NDIM(<cnp.ndarray>frame) == 2
+                and cnp.PyArray_DIM(<cnp.ndarray>frame, 0) == self.R
+                and cnp.PyArray_DIM(<cnp.ndarray>frame, 1) == self.C
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>frame)):
+            check_frame(frame, self.R, self.C)
+            raise FrameError("unsupported frame")  # check_frame names the problem
+        arr = <cnp.ndarray>frame
+        cdef const float* f = <const float*>cnp.PyArray_DATA(arr)
+        cdef int n_inv = 0, n_neg = 0, K = 0, n_pieces = 0
+        cdef double total = 0.0, spx = 0.0, spy = 0.0, peak = 0.0, stray = 0.0
+        with nogil:
+            self._scan(f, &n_inv, &n_neg, &total, &spx, &spy, &peak)
+            K = self._label()
+            n_pieces = self._split(K)
+            self._piece_stats(K, n_pieces)
+            self._assign(n_pieces)
+            stray = self._update_feet(n_pieces)
+            self._decide_sides()
+        force_n = total * self.scale
+        cop = None
+        if force_n >= self.min_force and total > 0:
+            cop = (spx / total, spy / total)
+        return FrameResult(force_n, cop, self._feet(), self.n_act * self.area, peak,
+                           stray * self.scale, n_inv, n_neg)
+
+    cdef void _scan(self, const float* f, int* n_inv, int* n_neg, double* total, double* spx,
+                    double* spy, double* peak) noexcept nogil:
+        """Steps 1-2: clean, threshold, totals; list the active sensels in raster order."""
+        cdef int r, c, c0, c1, i, k, n = 0, C = self.C, CH = 16
+        cdef float v, thr = self.thr_f
+        cdef double dv, t = 0.0, sx = 0.0, sy = 0.0, pk = 0.0, rowsum
+        # reset the label image where the last frame set it
+        for k in range(self.n_act):
+            self.lab[self.act[k]] = -1
+        for r in range(self.R):
+            i = r * C
+            if not gk_unusual(&f[i], C, thr):
+                continue
+            rowsum = 0.0
+            c1 = 0
+            while c1 < C:  # chunks of CH columns; empty chunks are skipped
+                c0 = c1
+                c1 = c0 + CH if c0 + CH < C else C
+                if not gk_unusual(&f[i + c0], c1 - c0, thr):
+                    continue
+                for c in range(c0, c1):
+                    v = f[i + c]
+                    if v >= thr:
+                        if v == INFINITY:
+                            n_inv[0] += 1
+                            continue
+                        dv = v
+                        self.act[n] = i + c
+                        self.ar[n] = r
+                        self.ac[n] = c
+                        n += 1
+                        self.pv[i + c] = dv
+                        t += dv
+                        sx += dv * self.xs[c]
+                        rowsum += dv
+                        if dv > pk:
+                            pk = dv
+                    elif v != v or v == -INFINITY:
+                        n_inv[0] += 1
+                    elif v < 0:
+                        n_neg[0] += 1
+            sy += rowsum * self.ys[r]
+        if n == 0:
+            # nothing active: the peak is the highest sub-threshold value (rarely needed)
+            for i in range(self.R * C):
+                v = f[i]
+                if v > pk and v < INFINITY:
+                    pk = v
+        self.n_act = n
+        total[0] = t
+        spx[0] = sx
+        spy[0] = sy
+        peak[0] = pk
+
+    cdef int _label(self) noexcept nogil:
+        """Step 3: 8-connected components numbered in raster order of their first sensel,
+        with their statistics (they are the pieces unless step 4 splits one)."""
+        cdef int k, i, r, c, l, nlab = 0, root, K = 0, C = self.C, j
+        cdef int up, up_left, up_right, left
+        cdef int* lab = self.lab
+        cdef signed char was
+        cdef double x, y, v
+        # First pass, decision tree of Wu, Otoo & Suzuki (2005) for 8-connectivity:
+        # the sensel above touches the other three visited neighbours, so when it is
+        # labelled nothing needs merging; otherwise at most one union is needed.
+        for k in range(self.n_act):
+            i = self.act[k]
+            r = self.ar[k]
+            c = self.ac[k]
+            up = lab[i - C] if r > 0 else -1
+            if up >= 0:
+                l = up
+            else:
+                up_right = lab[i - C + 1] if r > 0 and c < C - 1 else -1
+                up_left = lab[i - C - 1] if r > 0 and c > 0 else -1
+                left = lab[i - 1] if c > 0 else -1
+                if up_right >= 0:
+                    if up_left >= 0:
+                        l = self._union(up_right, up_left)
+                    elif left >= 0:
+                        l = self._union(up_right, left)
+                    else:
+                        l = up_right
+                elif up_left >= 0:
+                    l = up_left
+                elif left >= 0:
+                    l = left
+                else:
+                    l = nlab
+                    self.parent[nlab] = nlab
+                    nlab += 1
+            lab[i] = l
+        # Every label points at a smaller one or itself, so one forward pass flattens.
+        for l in range(nlab):
+            self.parent[l] = self.parent[self.parent[l]]
+            self.root_id[l] = -1
+        for k in range(self.n_act):
+            i = self.act[k]
+            r = self.ar[k]
+            c = self.ac[k]
+            root = self.parent[lab[i]]
+            j = self.root_id[root]
+            if j < 0:
+                j = K
+                self.root_id[root] = K
+                K += 1
+                self.cfirst[j] = k
+                self.cr0[j] = r
+                self.cr1[j] = r
+                self.cc0[j] = c
+                self.cc1[j] = c
+                self._zero_piece(j)
+            self.pid[k] = j
+            if r > self.cr1[j]:
+                self.cr1[j] = r
+            if c < self.cc0[j]:
+                self.cc0[j] = c
+            if c > self.cc1[j]:
+                self.cc1[j] = c
+            self._add_to_piece(j, k)
+        return K
+
+    cdef inline void _zero_piece(self, int j) noexcept nogil:
+        self.pn[j] = 0
+        self.pforce[j] = 0.0
+        self.pov0[j] = 0
+        self.pov1[j] = 0
+        self.pin0[j] = 0
+        self.pin1[j] = 0
+        self.pmom[j] = False
+
+    cdef inline void _add_to_piece(self, int j, int k) noexcept nogil:
+        cdef int i = self.act[k]
+        cdef signed char was = self.prev_slot[i]
+        self.pn[j] += 1
+        self.pforce[j] += self.pv[i]
+        if was == 0:
+            self.pov0[j] += 1
+        elif was == 1:
+            self.pov1[j] += 1
+        if self.fp[i]:
+            self.pin0[j] += 1
+        if self.fp[self.N + i]:
+            self.pin1[j] += 1
+
+    cdef void _moments(self, int j) noexcept nogil:
+        """Area moments of piece j, computed when first needed (rarely, in steady state)."""
+        cdef int k
+        cdef double x, y, sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
+        if self.pmom[j]:
+            return
+        for k in range(self.n_act):
+            if self.pid[k] != j:
+                continue
+            x = self.xs[self.ac[k]]
+            y = self.ys[self.ar[k]]
+            sx += x
+            sy += y
+            sxx += x * x
+            syy += y * y
+            sxy += x * y
+        self.psx[j] = sx
+        self.psy[j] = sy
+        self.psxx[j] = sxx
+        self.psyy[j] = syy
+        self.psxy[j] = sxy
+        self.pmom[j] = True
+
+    cdef int _split(self, int K) noexcept nogil:
+        """Step 4: divide blobs holding two feet; returns the number of pieces."""
+        cdef int j, n_pieces = K
+        cdef bint both_live = self.slots[0].live and self.slots[1].live
+        for j in range(K):
+            if both_live and self.pov0[j] > 0 and self.pov1[j] > 0:  # pieces == blobs here
+                self._history_split(j, n_pieces)
+                n_pieces += 1
+            elif self._valley_split(j, n_pieces, True) or self._valley_split(j, n_pieces, False):
+                n_pieces += 1
+        return n_pieces
+
+    cdef void _history_split(self, int j, int new_id) noexcept nogil:
+        cdef int k, i, r, c
+        cdef signed char to, first_to = -1
+        cdef double x, y, d0, d1
+        cdef Geom* g0 = &self.slots[0].geom
+        cdef Geom* g1 = &self.slots[1].geom
+        for k in range(self.cfirst[j], self.n_act):
+            if self.pid[k] != j:
+                continue
+            i = self.act[k]
+            to = self.prev_slot[i]
+            if to < 0:
+                x = self.xs[self.ac[k]]
+                y = self.ys[self.ar[k]]
+                d0 = seg_dist2(x, y, g0.heel_x, g0.heel_y, g0.toe_x, g0.toe_y)
+                d1 = seg_dist2(x, y, g1.heel_x, g1.heel_y, g1.toe_x, g1.toe_y)
+                to = 1 if d1 < d0 - SLACK else 0
+            if first_to < 0:
+                first_to = to
+            if to != first_to:
+                self.pid[k] = new_id
+
+    cdef bint _valley_split(self, int j, int new_id, bint rows) noexcept nogil:
+        cdef int lo, hi, nb, m, b, jj, k, i, coord, first_side, side
+        cdef int best, left_peak = 0, right_peak = 0, smaller
+        cdef double pitch, limit
+        if rows:
+            lo = self.cr0[j]
+            hi = self.cr1[j]
+            pitch = self.py
+            limit = self.max_len
+        else:
+            lo = self.cc0[j]
+            hi = self.cc1[j]
+            pitch = self.px
+            limit = self.max_wid
+        nb = hi - lo + 1
+        if nb * pitch <= limit or nb < 3:
+            return False
+        for b in range(nb):
+            self.profile[b] = 0
+        for k in range(self.cfirst[j], self.n_act):
+            if self.pid[k] != j:
+                continue
+            coord = self.ar[k] if rows else self.ac[k]
+            self.profile[coord - lo] += 1
+        m = nb // 5
+        jj = m
+        best = self.profile[m]
+        for b in range(m + 1, nb - m):
+            if self.profile[b] < best:
+                best = self.profile[b]
+                jj = b
+        for b in range(jj + 1):
+            if self.profile[b] > left_peak:
+                left_peak = self.profile[b]
+        for b in range(jj, nb):
+            if self.profile[b] > right_peak:
+                right_peak = self.profile[b]
+        smaller = left_peak if left_peak < right_peak else right_peak
+        if not (best <= self.valley_ratio * smaller):
+            return False
+        first_side = -1
+        for k in range(self.cfirst[j], self.n_act):
+            if self.pid[k] != j:
+                continue
+            coord = self.ar[k] if rows else self.ac[k]
+            side = 1 if coord - lo <= jj else 0
+            if first_side < 0:
+                first_side = side
+            if side != first_side:
+                self.pid[k] = new_id
+        return True
+
+    cdef void _piece_stats(self, int K, int n_pieces) noexcept nogil:
+        """Recompute the statistics if step 4 split anything; order the pieces."""
+        cdef int j, k
+        if n_pieces != K:
+            for j in range(n_pieces):
+                self._zero_piece(j)
+            for k in range(self.n_act):
+                self._add_to_piece(self.pid[k], k)
+        for j in range(n_pieces):
+            self.keys[j].n = self.pn[j]
+            self.keys[j].force = self.pforce[j]
+            self.keys[j].id = j
+        qsort(self.keys, n_pieces, sizeof(PieceKey), _cmp_piece)
+
+    cdef inline int _was(self, int j) noexcept nogil:
+        if self.pov0[j] > 0:
+            return 0
+        if self.pov1[j] > 0:
+            return 1
+        return -1
+
+    cdef inline int _overlap(self, int j) noexcept nogil:
+        return self.pov0[j] if self.pov0[j] > self.pov1[j] else self.pov1[j]
+
+    cdef void _assign(self, int n_pieces) noexcept nogil:
+        """Step 5 (see reference._assign)."""
+        cdef int o, j, s, fs, ng, np_, inside
+        cdef int main[SLOTS]
+        cdef bint strong, made
+        for s in range(SLOTS):
+            main[s] = -1
+            self.new_track[s] = False
+        for o in range(n_pieces):
+            j = self.keys[o].id
+            self.owner[j] = -1
+            self.released[j] = -1
+        for o in range(n_pieces):
+            j = self.keys[o].id
+            s = self._was(j)
+            if s >= 0 and (main[s] < 0 or self._overlap(j) > self._overlap(main[s])):
+                main[s] = j
+        for s in range(SLOTS):
+            if main[s] >= 0:
+                self.owner[main[s]] = s
+        for o in range(n_pieces):
+            j = self.keys[o].id
+            s = self._was(j)
+            if s < 0 or self.owner[j] >= 0:
+                continue
+            inside = self.pin0[j] if s == 0 else self.pin1[j]
+            if inside == self.pn[j]:
+                self.owner[j] = s
+                continue
+            ng = self._gather_group(s, True)
+            np_ = self._gather_piece(j)
+            if self._fits(ng, np_):
+                self.owner[j] = s
+            else:
+                self.released[j] = s
+        while True:
+            if self._join_free(n_pieces, main):
+                continue
+            made = False
+            for o in range(n_pieces):
+                j = self.keys[o].id
+                if self.owner[j] >= 0:
+                    continue
+                strong = self.pforce[j] * self.area * 1e-3 >= self.min_foot_force
+                fs = -1
+                for s in range(SLOTS):
+                    if main[s] < 0:
+                        fs = s
+                        break
+                if fs >= 0 and (strong or self.released[j] >= 0):
+                    main[fs] = j
+                    self.owner[j] = fs
+                    self.new_track[fs] = True
+                    made = True
+                    break
+            if not made:
+                break
+        for o in range(n_pieces):
+            j = self.keys[o].id
+            if self.owner[j] < 0 and self.released[j] >= 0:
+                self.owner[j] = self.released[j]
+
+    cdef bint _join_free(self, int n_pieces, int* main) noexcept nogil:
+        """One pass joining free pieces to feet they lie near and fit with."""
+        cdef int o, j, s, target, ng, np_
+        cdef bint joined = False, seen
+        cdef double gap, best
+        for o in range(n_pieces):
+            j = self.keys[o].id
+            if self.owner[j] >= 0:
+                continue
+            target = -1
+            best = INFINITY
+            np_ = -1
+            for s in range(SLOTS):
+                if main[s] < 0:
+                    continue
+                if np_ < 0:
+                    np_ = self._gather_piece(j)
+                seen = self.slots[s].live and not self.new_track[s]
+                if seen and self._beyond_toes(s, np_):
+                    continue
+                ng = self._gather_group(s, seen)
+                gap = self._gap(ng, np_)
+                if gap <= self.fragment_gap + SLACK and gap < best and self._fits(ng, np_):
+                    target = s
+                    best = gap
+            if target >= 0:
+                self.owner[j] = target
+                joined = True
+        return joined
+
+    cdef double _update_feet(self, int n_pieces) noexcept nogil:
+        """Step 6: stray force, released sensels, tracks, stance footprints, foot map."""
+        cdef int j, k, i, s, r, c, gone
+        cdef double stray = 0.0, x, y
+        cdef int count[SLOTS]
+        cdef Slot* sl
+        cdef unsigned char* mask
+        for j in range(n_pieces):
+            if self.owner[j] < 0:
+                stray += self.pforce[j]
+        for s in range(SLOTS):
+            count[s] = 0
+        # forget last frame's foot map
+        for k in range(self.n_foot):
+            self.prev_slot[self.foot_list[k]] = -1
+            self.labels_out[self.foot_list[k]] = 0
+        for k in range(self.n_act):
+            j = self.pid[k]
+            i = self.act[k]
+            s = self.owner[j]
+            if s >= 0:
+                count[s] += 1
+            gone = self.released[j]
+            if gone >= 0 and s != gone and self.fp[gone * self.N + i]:
+                # a neighbour taken for part of this foot: not its footprint
+                self.fp[gone * self.N + i] = 0
+                x = self.xs[self.ac[k]]
+                y = self.ys[self.ar[k]]
+                sl = &self.slots[gone]
+                sl.dirty = True
+                sl.un -= 1.0
+                sl.usx -= x
+                sl.usy -= y
+                sl.usxx -= x * x
+                sl.usyy -= y * y
+                sl.usxy -= x * y
+        for s in range(SLOTS):
+            sl = &self.slots[s]
+            if sl.live and sl.side >= 0 and (count[s] == 0 or self.new_track[s]):
+                # this stance has ended: remember its footprint length
+                if sl.geom.length > self.stance_length[sl.side]:
+                    self.stance_length[sl.side] = sl.geom.length
+            if count[s] == 0:
+                if sl.live or sl.un != 0.0:
+                    self._clear_slot(s)
+                continue
+            if not sl.live or self.new_track[s]:
+                self._clear_slot(s)
+                sl.live = True
+                sl.track_id = self.next_track_id
+                self.next_track_id += 1
+            sl.frames += 1
+        self.n_foot = 0
+        for k in range(self.n_act):
+            i = self.act[k]
+            s = self.owner[self.pid[k]]
+            if s < 0:
+                continue
+            self.prev_slot[i] = s
+            self.foot_list[self.n_foot] = i
+            self.n_foot += 1
+            mask = &self.fp[s * self.N]
+            if not mask[i]:
+                mask[i] = 1
+                self.slots[s].dirty = True
+                r = self.ar[k]
+                c = self.ac[k]
+                x = self.xs[c]
+                y = self.ys[r]
+                sl = &self.slots[s]
+                sl.un += 1.0
+                sl.usx += x
+                sl.usy += y
+                sl.usxx += x * x
+                sl.usyy += y * y
+                sl.usxy += x * y
+                if r < sl.ur0:
+                    sl.ur0 = r
+                if r > sl.ur1:
+                    sl.ur1 = r
+                if c < sl.uc0:
+                    sl.uc0 = c
+                if c > sl.uc1:
+                    sl.uc1 = c
+        for s in range(SLOTS):
+            if self.slots[s].live and self.slots[s].dirty:
+                self._slot_geom(s)
+                self.slots[s].dirty = False
+        return stray
+
+    cdef int _arch_side(self, int s) noexcept nogil:
+        """0 left / 1 right from where the midfoot sensels of the stance footprint lie, -1."""
+        cdef Slot* sl = &self.slots[s]
+        cdef Geom* g = &sl.geom
+        cdef unsigned char* mask = &self.fp[s * self.N]
+        cdef int r, c, n = 0
+        cdef double x, y, along, right = 0.0, offset
+        if g.length < self.full_footprint:
+            return -1
+        for r in range(sl.ur0, sl.ur1 + 1):
+            for c in range(sl.uc0, sl.uc1 + 1):
+                if not mask[r * self.C + c]:
+                    continue
+                x = self.xs[c] - g.mx
+                y = self.ys[r] - g.my
+                along = x * g.ux + y * g.uy - g.heel_s
+                if along >= REGION_0 * g.length + SLACK and along < REGION_1 * g.length + SLACK:
+                    right += x * g.uy - y * g.ux
+                    n += 1
+        if n == 0:
+            return -1
+        offset = right / n
+        if offset <= -self.arch_offset + SLACK:
+            return 0
+        if offset >= self.arch_offset - SLACK:
+            return 1
+        return -1
+
+    cdef void _decide_sides(self) noexcept nogil:
+        """Step 7 (see reference._decide_sides)."""
+        cdef Slot* a
+        cdef Slot* b
+        cdef int s, n_live = 0, only = -1, side
+        cdef double ax, bx, lx, rx
+        for s in range(SLOTS):
+            if self.slots[s].live:
+                n_live += 1
+                only = s
+        if n_live == 2:
+            a = &self.slots[0]
+            b = &self.slots[1]
+            ax = a.geom.mx
+            bx = b.geom.mx
+            if a.side < 0 and b.side >= 0:
+                a.side = 1 - b.side
+            elif b.side < 0 and a.side >= 0:
+                b.side = 1 - a.side
+            elif a.side < 0 and b.side < 0 and fabs(ax - bx) >= self.side_min_dx - SLACK:
+                if ax < bx:
+                    a.side = 0
+                    b.side = 1
+                else:
+                    a.side = 1
+                    b.side = 0
+        elif n_live == 1:
+            a = &self.slots[only]
+            lx = self.last_x[0]
+            rx = self.last_x[1]
+            if (a.side < 0 and self.has_last_x[0] and self.has_last_x[1]
+                    and fabs(lx - rx) >= self.side_min_dx - SLACK):
+                ax = a.geom.mx
+                a.side = 0 if fabs(ax - lx) <= fabs(ax - rx) + SLACK else 1
+        # anatomy: the loaded band of the midfoot lies lateral
+        for s in range(SLOTS):
+            a = &self.slots[s]
+            if a.live and a.side < 0:
+                side = self._arch_side(s)
+                if side >= 0 and not (self.slots[1 - s].live and self.slots[1 - s].side == side):
+                    a.side = side
+        if n_live == 2:
+            a = &self.slots[0]
+            b = &self.slots[1]
+            if a.side < 0 and b.side >= 0:
+                a.side = 1 - b.side
+            elif b.side < 0 and a.side >= 0:
+                b.side = 1 - a.side
+        for s in range(SLOTS):
+            a = &self.slots[s]
+            if a.live and a.side >= 0:
+                self.last_x[a.side] = a.geom.mx
+                self.has_last_x[a.side] = True
+                if a.geom.length > self.foot_length[a.side]:
+                    self.foot_length[a.side] = a.geom.length
+
+    cdef tuple _feet(self):
+        """Per-foot sums and result objects, ordered left, right, unknown (by COP x)."""
+        cdef int k, i, j, s, r, c, n_live = 0
+        cdef double v, x, y, along, length
+        cdef double force[SLOTS]
+        cdef double sx[SLOTS]
+        cdef double sy[SLOTS]
+        cdef double pk[SLOTS]
+        cdef double reg[SLOTS][3]
+        cdef double cut0[SLOTS]
+        cdef double cut1[SLOTS]
+        cdef bint has_regions[SLOTS]
+        cdef int n[SLOTS]
+        cdef int r0[SLOTS]
+        cdef int r1[SLOTS]
+        cdef int c0[SLOTS]
+        cdef int c1[SLOTS]
+        cdef Slot* sl
+        cdef Geom* g
+        for s in range(SLOTS):
+            sl = &self.slots[s]
+            force[s] = 0.0
+            sx[s] = 0.0
+            sy[s] = 0.0
+            pk[s] = 0.0
+            reg[s][0] = 0.0
+            reg[s][1] = 0.0
+            reg[s][2] = 0.0
+            n[s] = 0
+            r0[s] = self.R
+            r1[s] = -1
+            c0[s] = self.C
+            c1[s] = -1
+            length = sl.geom.length
+            if sl.side >= 0 and self.foot_length[sl.side] > length:
+                length = self.foot_length[sl.side]
+            has_regions[s] = sl.live and length >= self.min_region_len
+            cut0[s] = REGION_0 * length + SLACK
+            cut1[s] = REGION_1 * length + SLACK
+            if sl.live:
+                n_live += 1
+        if n_live == 0:
+            return ()
+        for k in range(self.n_act):
+            i = self.act[k]
+            s = self.prev_slot[i]
+            if s < 0:
+                continue
+            self.labels_out[i] = <int>self.slots[s].track_id
+            g = &self.slots[s].geom
+            r = self.ar[k]
+            c = self.ac[k]
+            x = self.xs[c]
+            y = self.ys[r]
+            v = self.pv[i]
+            force[s] += v
+            sx[s] += v * x
+            sy[s] += v * y
+            n[s] += 1
+            if v > pk[s]:
+                pk[s] = v
+            if r < r0[s]:
+                r0[s] = r
+            if r > r1[s]:
+                r1[s] = r
+            if c < c0[s]:
+                c0[s] = c
+            if c > c1[s]:
+                c1[s] = c
+            if has_regions[s]:
+                along = (x - g.mx) * g.ux + (y - g.my) * g.uy - g.heel_s
+                if along < cut0[s]:
+                    reg[s][0] += v
+                elif along < cut1[s]:
+                    reg[s][1] += v
+                else:
+                    reg[s][2] += v
+        feet = []
+        for s in range(SLOTS):
+            sl = &self.slots[s]
+            if not sl.live:
+                continue
+            g = &sl.geom
+            regions = None
+            sl.heel_loaded = not has_regions[s] or reg[s][0] > 0
+            if has_regions[s]:
+                regions = (reg[s][0] * self.scale, reg[s][1] * self.scale, reg[s][2] * self.scale)
+            feet.append(FootResult(
+                sl.track_id,
+                None if sl.side < 0 else (LEFT if sl.side == 0 else RIGHT),
+                force[s] * self.scale,
+                (sx[s] / force[s], sy[s] / force[s]),
+                n[s] * self.area,
+                pk[s],
+                regions,
+                atan2(g.uy, g.ux) * (180.0 / M_PI),
+                g.length,
+                (g.heel_x, g.heel_y),
+                (g.toe_x, g.toe_y),
+                (r0[s], c0[s], r1[s], c1[s]),
+                g.area,
+                sl.frames,
+            ))
+        if len(feet) == 2 and self._second_first(force, sx):
+            return (feet[1], feet[0])
+        return tuple(feet)
+
+    cdef bint _second_first(self, double* force, double* sx):
+        """Whether slot 1's foot sorts before slot 0's: left, right, unknown; then COP x."""
+        cdef int rank0 = self.slots[0].side if self.slots[0].side >= 0 else 2
+        cdef int rank1 = self.slots[1].side if self.slots[1].side >= 0 else 2
+        cdef double x0 = sx[0] / force[0], x1 = sx[1] / force[1]
+        if rank0 != rank1:
+            return rank1 < rank0
+        if x0 != x1:
+            return x1 < x0
+        return self.slots[1].track_id < self.slots[0].track_id
+
+
+cdef class InsoleKernel:
+    """Compiled twin of :class:`kernels.reference.InsoleKernel`."""
+
+    cdef int n
+    cdef double[::1] x, y, area
+    cdef int[::1] region
+    cdef double thr, min_force
+
+    def __init__(self, geometry):
+        self.n = geometry.n
+        self.x = geometry.x_mm
+        self.y = geometry.y_mm
+        self.area = geometry.area_mm2
+        self.region = geometry.region
+        self.thr = geometry.threshold_kpa
+        self.min_force = geometry.min_force_n
+
+    def analyze(self, frame):
+        if not (cnp.PyArray_Check(frame)
+                and cnp.PyArray_TYPE(<cnp.ndarray>frame) == cnp.NPY_FLOAT32
+                and cnp.PyArray_NDIM(<cnp.ndarray>frame) == 1
+                and cnp.PyArray_DIM(<cnp.ndarray>frame, 0) == self.n
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>frame)):
+            check_insole_frame(frame, self.n)
+            raise FrameError("unsupported insole frame")
+        cdef const float* f = <const float*>cnp.PyArray_DATA(<cnp.ndarray>frame)
+        cdef int i, n_inv = 0, n_neg = 0
+        cdef double v, load, total = 0.0, sx = 0.0, sy = 0.0, peak = 0.0
+        cdef double reg[3]
+        reg[0] = 0.0
+        reg[1] = 0.0
+        reg[2] = 0.0
+        for i in range(self.n):
+            v = f[i]
+            if v != v or v == INFINITY or v == -INFINITY:
+                n_inv += 1
+                continue
+            if v < 0:
+                n_neg += 1
+                continue
+            if v > peak:
+                peak = v
+            if v < self.thr:
+                continue
+            load = v * self.area[i]
+            total += load
+            sx += load * self.x[i]
+            sy += load * self.y[i]
+            reg[self.region[i]] += load
+        force = total * 1e-3
+        cop = None
+        if force >= self.min_force and total > 0:
+            cop = (sx / total, sy / total)
+        return InsoleResult(force, cop, (reg[0] * 1e-3, reg[1] * 1e-3, reg[2] * 1e-3), peak,
+                            n_inv, n_neg)
