@@ -114,3 +114,29 @@ def test_bad_arguments_give_one_clear_line(tmp_path, capsys, argv, message):
 def test_out_directory_must_exist(tmp_path, capsys):
     code, _, err = run(capsys, "--seconds", "1", "--out", str(tmp_path / "missing" / "r.npz"))
     assert code == 1 and "does not exist" in err
+
+
+def test_pty_mode_is_handed_to_device_pty(monkeypatch, capsys):
+    import sys
+    import types
+
+    seen = {}
+    fake = types.ModuleType("device.pty")
+    fake.serve = lambda args, ctx: seen.update(scenario=args.scenario, seconds=args.seconds) or 0
+    monkeypatch.setitem(sys.modules, "device.pty", fake)
+    import device
+
+    monkeypatch.setattr(device, "pty", fake, raising=False)
+    code, _, _ = run(capsys, "--pty", "--scenario", "walk", "--seconds", "2")
+    assert code == 0 and seen == {"scenario": "walk", "seconds": 2.0}
+
+
+def test_pty_mode_without_the_serial_side_says_so(monkeypatch, capsys):
+    import sys
+
+    import device
+
+    monkeypatch.setitem(sys.modules, "device.pty", None)  # as if device/pty.py were missing
+    monkeypatch.delattr(device, "pty", raising=False)
+    code, _, err = run(capsys, "--pty")
+    assert code == 1 and "needs device/pty.py" in err
