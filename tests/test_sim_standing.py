@@ -246,3 +246,17 @@ def test_unloading_starts_from_the_current_weight_bearing_without_a_jump():
     assert before == pytest.approx(0.65 * WEIGHT, rel=0.05)
     assert abs(after - before) < 0.01 * WEIGHT
     assert p.sample(3.2, mat=False, insoles=False).feet["left"].force_n == 0.0
+
+
+def test_closing_the_eyes_during_a_trial():
+    p = VirtualPatient("quiet", seed=5)
+    ref = VirtualPatient("quiet", seed=5)
+    p.sample(20.0)
+    p.set_eyes("closed")  # from t = 20 s
+    for t in (5.0, 19.9):
+        assert p.sample(t).cop_mm == ref.sample(t).cop_mm  # the past is untouched
+    eo = sway_metrics(np.array([ref.sample(t, mat=False, insoles=False).cop_mm for t in np.arange(21, 51, 0.01)]))
+    ec = sway_metrics(np.array([p.sample(t, mat=False, insoles=False).cop_mm for t in np.arange(21, 51, 0.01)]))
+    assert ec["area"] > 1.5 * eo["area"]
+    with pytest.raises(SimulationError, match="open' or 'closed"):
+        p.set_eyes("shut")

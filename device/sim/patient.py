@@ -277,6 +277,23 @@ class VirtualPatient:
                 raise SimulationError(str(exc)) from None
         return None if target is None else (float(target[0]), float(target[1]))
 
+    def set_eyes(self, eyes: str, at: float | None = None) -> None:
+        """Open or close the eyes ("open" / "closed") from ``at`` (default: the latest sampled time).
+
+        Sway grows (or shrinks) to the eyes-closed amplitude over half a second; walking
+        scenarios ignore it.
+        """
+        if eyes not in ("open", "closed"):
+            raise SimulationError(f"eyes must be 'open' or 'closed', not {eyes!r}")
+        command = getattr(self._scenario, "command_eyes", None)
+        if command is None:
+            return
+        with self._lock:
+            try:
+                command(eyes == "closed", self._latest_t if at is None else float(at))
+            except ValueError as exc:
+                raise SimulationError(str(exc)) from None
+
     # --- truth about the scenario -------------------------------------------------------------
 
     def events_until(self, t: float, since: float = -math.inf) -> list[GaitEvent]:

@@ -31,6 +31,7 @@ from device.sim.body import (
     keyframes,
     minimum_jerk,
     shift_duration_s,
+    smoothstep,
 )
 from device.sim.falls import DIRECTIONS, Fall
 from device.sim.feet import SIDES, BodyState, FootState, GaitEvent
@@ -77,7 +78,9 @@ class Standing:
         self.templates = feet
         self.params = params
         self.sway = SwayProcess(seed, body.com_height_mm)
-        self.sway_factor = body.sway_scale * (EYES_CLOSED if params.get("eyes", "open") == "closed" else 1.0)
+        self._closed_at_start = params.get("eyes", "open") == "closed"
+        self.sway_factor = body.sway_scale * (EYES_CLOSED if self._closed_at_start else 1.0)
+        self._eyes: list[tuple[float, bool]] = []  # (time, closed) commands
         cx, cy = mat.centre_mm
         px, py = params.get("position_x_mm"), params.get("position_y_mm")
         cx = cx if px is None else float(px)
@@ -179,6 +182,25 @@ class Standing:
         s = minimum_jerk((t - m.start) / m.duration)
         return m.origin + (m.target - m.origin) * s
 
+    def command_eyes(self, closed: bool, at: float) -> None:
+        """Open or close the eyes from ``at`` on (sway changes over half a second)."""
+        with self._lock:
+            if self._eyes and at < self._eyes[-1][0]:
+                raise ValueError(f"an eyes command at t={at:.3f} s is older than the previous one")
+            self._eyes.append((float(at), bool(closed)))
+
+    def _eyes_factor(self, t: float) -> float:
+        """Sway factor of eyes commands relative to the scenario's own eyes condition."""
+        with self._lock:
+            changes = list(self._eyes)
+        factor = 1.0
+        for at, closed in changes:
+            if t < at:
+                break
+            target = (EYES_CLOSED if closed else 1.0) / (EYES_CLOSED if self._closed_at_start else 1.0)
+            factor = factor + (target - factor) * smoothstep((t - at) / 0.5)
+        return factor
+
     def baseline(self, t: float) -> np.ndarray:
         with self._lock:
             return self._baseline_locked(t)
@@ -201,7 +223,7 @@ class Standing:
     def state(self, t: float) -> BodyState:
         base = self.baseline(t)
         pat = self.pattern(t, base)
-        sway = self.sway.at(t)
+        sway = self.sway.at(t) * self._eyes_factor(t)
         if self._fall is not None:
             before = base + pat.offset + sway[2:] * (self.sway_factor * pat.sway)  # the COP without the fall
             pat = self._fall.apply(self, t, base, pat, before)
