@@ -81,7 +81,6 @@ class CountsToKpa:
         else:
             module = _module or apply_reference
         self.implementation = "reference" if module is apply_reference else "compiled"
-        self._apply = module.apply_counts
         self.device_serial = model.device_serial
         self.shape = model.shape
         live = model.mask == 0
@@ -96,9 +95,19 @@ class CountsToKpa:
         self.table = np.ascontiguousarray(model.scale * model.curve(grid), dtype=np.float32)
         self.inv_step = (TABLE_SIZE - 1) / n_top
         self.fill_idx, self.nb_ptr, self.nb_idx = neighbours(model.mask)
+        self._run = module.Kernel(self.offset, self.inv_gain, self.floor, self.table, self.inv_step,
+                                  self.fill_idx, self.nb_ptr, self.nb_idx).run
 
     def __call__(self, counts: np.ndarray) -> np.ndarray:
         """kPa (float32, the sensor's shape) of one frame of uint16 counts."""
+        if (counts.__class__ is not np.ndarray or counts.dtype != np.uint16 or counts.shape != self.shape
+                or not counts.flags.c_contiguous):
+            counts = self._coerce(counts)
+        out = np.empty(self.shape, dtype=np.float32)
+        self._run(counts.reshape(-1), out.reshape(-1))
+        return out
+
+    def _coerce(self, counts) -> np.ndarray:
         c = np.asarray(counts)
         if c.shape != self.shape:
             raise WrongDeviceError(
@@ -108,11 +117,7 @@ class CountsToKpa:
             if not np.issubdtype(c.dtype, np.integer):
                 raise TypeError(f"counts must be integers (uint16), got {c.dtype}")
             c = np.clip(c, 0, 65535).astype(np.uint16)
-        flat = np.ascontiguousarray(c).reshape(-1)
-        out = np.empty(flat.shape[0], dtype=np.float32)
-        self._apply(flat, self.offset, self.inv_gain, self.floor, self.table, self.inv_step,
-                    self.fill_idx, self.nb_ptr, self.nb_idx, out)
-        return out.reshape(self.shape)
+        return np.ascontiguousarray(c)
 
     def many(self, counts: np.ndarray) -> np.ndarray:
         """kPa of a stack of frames (T, *shape)."""

@@ -19,6 +19,18 @@ from __future__ import annotations
 import numpy as np
 
 
+class Kernel:
+    """The per-model arrays; ``run(counts, out)`` converts one flat frame in place (as the compiled one)."""
+
+    def __init__(self, offset, inv_gain, floor, table, inv_step, fill_idx, nb_ptr, nb_idx):
+        self.args = (offset, inv_gain, floor, table, inv_step, fill_idx, nb_ptr, nb_idx)
+
+    def run(self, counts, out) -> None:
+        if len(counts) != len(self.args[0]) or len(out) != len(counts):
+            raise ValueError("counts, out and the calibration must have the same number of sensels")
+        apply_counts(counts, *self.args, out)
+
+
 def apply_counts(counts, offset, inv_gain, floor, table, inv_step, fill_idx, nb_ptr, nb_idx, out) -> None:
     n = (counts.astype(np.float32) - offset) * inv_gain
     pos = n.astype(np.float64) * inv_step

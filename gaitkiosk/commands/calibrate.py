@@ -135,6 +135,8 @@ def _procedure(args, ctx, st) -> int:
     from device.reader import DeviceReader, reader_options
 
     cal_config = ctx.config["calibration"]
+    if args.action == "bodyweight" and args.weight_kg is None:
+        raise UsageError("calibrate bodyweight needs --weight-kg (the person's weight)")
     url, patient_name = _rig_url(protocol_sim.apply_config_defaults(args.target, ctx.config["sim"]))
     options = reader_options(ctx.config["devices"])
     options["queue_frames"] = max(options["queue_frames"], 4096)
