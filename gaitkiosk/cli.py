@@ -34,6 +34,8 @@ COMMANDS: list[str] = [
     "devices",
     "record",
     "demo",
+    "calibrate",
+    "run",
 ]
 
 EXIT_ERROR = 1

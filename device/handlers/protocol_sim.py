@@ -273,6 +273,10 @@ class Serial(VirtualPort):
         try:
             mat = MatGeometry(**mat_kwargs, rate_hz=rate if kind == DeviceKind.MAT else 100.0)
             insoles = InsoleGeometry(rate_hz=rate if kind != DeviceKind.MAT else 100.0)
+            if rest.pop("rig", None) is not None:  # rig=1: the calibration rig (device/sim/loads.py)
+                from device.sim.loads import CalibrationRig
+
+                return CalibrationRig(scenario=scenario, seed=seed, mat=mat, insoles=insoles, **rest)
             return VirtualPatient(scenario=scenario, seed=seed, mat=mat, insoles=insoles, **rest)
         except (ValueError, TypeError) as exc:
             raise SerialException(f"{url}: {exc}") from None
