@@ -63,6 +63,18 @@ DEFAULTS: dict[str, Any] = {
         # Raw recordings synced upstream and older than this may be pruned (never unsynced ones).
         "prune_after_days": 90.0,
     },
+    "calibration": {
+        # docs/calibration.md. A calibration older than this is "due".
+        "due_after_days": 180.0,
+        # Not verified with a known weight for this long: "due".
+        "verify_every_days": 30.0,
+        # A verification erring by more than this (%) fails and makes the device "out of spec".
+        "max_error_pct": 3.0,
+        # A step's load counts as stable when it changes by at most this (%) over its window.
+        "stable_tolerance_pct": 2.0,
+        # Give up on a step whose load has not settled after this long.
+        "step_timeout_s": 30.0,
+    },
     "analysis": {
         # docs/metrics.md. Foot contact / foot-off hysteresis on each foot's force (N).
         "contact_on_n": 30.0,
