@@ -75,6 +75,22 @@ DEFAULTS: dict[str, Any] = {
         # Give up on a step whose load has not settled after this long.
         "step_timeout_s": 30.0,
     },
+    "ui": {
+        # docs/configuration.md [ui]. The touchscreen: resolution and physical size (for mm-sized targets).
+        "width": 800,
+        "height": 480,
+        "diagonal_in": 7.0,
+        "fullscreen": True,
+        "fps": 60,
+        # Tones for start, metronome and safety stops (silently off without a sound device).
+        "sound": True,
+        # Optional theme TOML overriding colours and text sizes (docs/kiosk.md).
+        "theme": "",
+        # Smallest touch target on the glass.
+        "min_target_mm": 15.0,
+        # Check-in screen untouched this long: back to the start screen.
+        "idle_timeout_s": 90.0,
+    },
     "analysis": {
         # docs/metrics.md. Foot contact / foot-off hysteresis on each foot's force (N).
         "contact_on_n": 30.0,
