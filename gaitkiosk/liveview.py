@@ -35,8 +35,11 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def drill_view(drill, sensors=None) -> dict:
-    """The live screen's dict (ui.screens.drill documents the keys)."""
+def drill_view(drill, sensors=None, time_limit_s: float | None = None) -> dict:
+    """The live screen's dict (ui.screens.drill documents the keys).
+
+    ``time_limit_s``: the demo option that ends a drill early; the countdown ring shows it.
+    """
     v = drill.view()
     live = v.live
     phase = PHASES.get(v.phase, v.phase)
@@ -79,15 +82,18 @@ def drill_view(drill, sensors=None) -> dict:
         if value is not None:
             values.append((label, _fmt(value)))
     remaining = None
-    if v.duration_s:
-        remaining = max(0.0, v.duration_s - v.elapsed_s)
+    duration = v.duration_s
+    if time_limit_s is not None:
+        duration = min(duration, time_limit_s) if duration else time_limit_s
+    if duration:
+        remaining = max(0.0, duration - v.elapsed_s)
     cue = v.message or ("" if phase == "alert" else v.instruction)
     if phase == "countdown" and v.countdown_s is not None and not v.message:
         cue = f"Get ready: {max(1, int(v.countdown_s + 0.999))}"
     sensors = sensors or getattr(drill, "SENSORS", ("mat",))
     return {
         "name": v.drill, "title": v.title, "phase": phase, "cue": cue,
-        "countdown_s": v.countdown_s, "remaining_s": remaining, "duration_s": v.duration_s,
+        "countdown_s": v.countdown_s, "remaining_s": remaining, "duration_s": duration,
         "progress": progress, "targets": targets, "zone": zone, "share": share, "values": values,
         "alert": v.alert.message if v.alert is not None else None,
         "view": "insoles" if "mat" not in sensors else "mat",

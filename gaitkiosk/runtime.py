@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 
 TRAIL_POINTS = 80  # COP trail on the heat map: the last 0.8 s at 100 Hz
 MAT_SILENCE_S = 0.1  # a running mat drill with no mat frame for this long is fed "no load"
-INSOLE_PAIR_S = 0.05  # wait this long for the other insole's frame before analysing one side alone
+INSOLE_PAIR_S = 0.05
+SENSOR_LOST_MESSAGE = ("Paused: the mat stopped working. Hold on to the rail and stand still. "
+                       "Please call the staff.")  # wait this long for the other insole's frame before analysing one side alone
 
 
 @dataclass(frozen=True)
@@ -184,10 +186,9 @@ class Runtime:
         published = False
         for frame in frames:
             published |= self._frame(state, frame, pressure, readers)
-        if not frames:
-            self._tick_without_frames(state)
-        elif not published and state.active is None:
+        if frames and not published and state.active is None:
             self._publish(state, frames[-1].t_host)
+        self._tick_without_frames(state)  # the mat may be silent while the insoles still talk
         self.stats["analysis_s"] += time.perf_counter() - t0
 
     def _apply_commands(self, state: _AnalysisState) -> None:
@@ -200,7 +201,8 @@ class Runtime:
             a = state.active
             if name == "activate":
                 state.active = payload
-                state.view = drill_view(payload.drill)
+                state.sensor_alert = None
+                state.view = drill_view(payload.drill, time_limit_s=payload.time_limit_s)
                 state.last_mat_t = now
                 self._trail.clear()
             elif name == "drop":
@@ -212,6 +214,8 @@ class Runtime:
                 elif name == "pause":
                     a.drill.pause(now)
                 elif name == "resume":
+                    state.sensor_alert = None
+                    state.last_mat_t = now  # the mat gets MAT_SILENCE_S to show it is back
                     a.drill.resume(now)
                 elif name == "stop":
                     a.drill.stop(now)
@@ -281,14 +285,26 @@ class Runtime:
         return None
 
     def _tick_without_frames(self, state: _AnalysisState) -> None:
-        """A running mat drill whose mat went silent is told "no load" (its safety check fires)."""
+        """A running mat drill whose mat went silent is paused with a sensor alert.
+
+        A lost sensor is not a loss of balance, so the drill is not fed made-up
+        "no load" frames: the kiosk itself pauses it, tells the patient to hold on,
+        and raises an alert (reason ``sensor_lost``) like a safety stop.
+        """
         a = state.active
         now = self.clock()
-        if a is None or a.finished:
+        if a is None or a.finished or state.sensor_alert is not None:
             return
-        if "mat" in a.drill.SENSORS and now - state.last_mat_t > MAT_SILENCE_S:
-            self._update_drill(state, now, None, [], None)
-            state.last_mat_t = now
+        if "mat" in a.drill.SENSORS and a.drill.phase in ("countdown", "running") \
+                and now - state.last_mat_t > MAT_SILENCE_S:
+            from drills.safety import SafetyAlert
+
+            alert = SafetyAlert("sensor_lost", SENSOR_LOST_MESSAGE, now, a.drill.name)
+            a.drill.pause(now)
+            state.sensor_alert = alert
+            self._raise_alert(alert)
+            self.deliver("cue", name="alarm", say=None)
+            self._after_update(state, now)
             self._publish(state, now)
 
     def _update_drill(self, state: _AnalysisState, t: float, frame, events, insoles) -> None:
@@ -304,26 +320,31 @@ class Runtime:
             a.drill.finish(t)
         self._after_update(state, t)
 
+    def _raise_alert(self, alert) -> None:
+        self.alerts.append(alert)
+        self.actions.put(_internal("alert", alert=alert))
+        for listener in list(self.alert_listeners):
+            try:
+                listener(alert)
+            except Exception:  # noqa: BLE001 - a broken buzzer must not stop the drill
+                log.exception("alert listener failed")
+
     def _after_update(self, state: _AnalysisState, t: float) -> None:
         a = state.active
         for alert in a.drill.take_alerts():
-            self.alerts.append(alert)
-            self.actions.put(_internal("alert", alert=alert))
-            for listener in list(self.alert_listeners):
-                try:
-                    listener(alert)
-                except Exception:  # noqa: BLE001 - a broken buzzer must not stop the drill
-                    log.exception("alert listener failed")
+            self._raise_alert(alert)
         for cue in a.drill.take_cues():
             self.deliver("cue", name=cue.name, say=cue.say)
-        state.view = drill_view(a.drill)
+        state.view = drill_view(a.drill, time_limit_s=a.time_limit_s)
+        if state.sensor_alert is not None and a.drill.phase == "paused":
+            state.view = {**state.view, "phase": "alert", "alert": state.sensor_alert.message}
         if a.drill.phase == "done" and not a.finished:
             self._drill_done(state)
 
     def _drill_done(self, state: _AnalysisState) -> None:
         a = state.active
         a.finished = True
-        state.view = drill_view(a.drill)
+        state.view = drill_view(a.drill, time_limit_s=a.time_limit_s)
         self._publish(state, self.clock())
         self.actions.put(_internal("drill_finished", active=a))
         state.active = None
@@ -352,6 +373,7 @@ class _AnalysisState:
         self.insole_t: dict = {}
         self.insole_layout: dict = {}
         self.pending: dict = {}
+        self.sensor_alert = None
 
 
 def _internal(kind: str, **data):

@@ -21,7 +21,7 @@ from ui.app import tap_events
 
 log = logging.getLogger(__name__)
 
-SETTLE_S = 0.7  # let a screen's animation run before its picture is taken
+SETTLE_S = 0.5  # let a screen's animation run before its picture is taken
 LIVE_SHOT_AFTER_S = 1.5  # running time of a drill before its live screenshot
 
 

@@ -67,6 +67,13 @@ class Fonts:
         return lines
 
 
+def fit_size(fonts: Fonts, text: str, size_px: int, width_px: int, min_px: int = 12) -> int:
+    """The largest size <= ``size_px`` at which ``text`` fits in ``width_px`` on one line."""
+    while size_px > min_px and fonts.font(size_px).size(text)[0] > width_px:
+        size_px -= 2
+    return size_px
+
+
 def blit_text(surface, fonts: Fonts, text: str, size_px: int, color, pos, anchor: str = "topleft") -> pygame.Rect:
     surf = fonts.render(text, size_px, color)
     rect = surf.get_rect(**{anchor: pos})

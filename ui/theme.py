@@ -51,7 +51,8 @@ class Colors:
     text: tuple = (245, 245, 245)
     muted: tuple = (190, 194, 204)  # secondary text: still > 9:1 on the background
     accent: tuple = SKY_BLUE  # the main action, the patient's dot
-    good: tuple = BLUISH_GREEN  # on target, done
+    # Okabe-Ito bluish green lightened (same hue) so that text in it reaches 7:1 on the background.
+    good: tuple = (0, 190, 140)  # on target, done
     warn: tuple = ORANGE  # attention, pause
     stop: tuple = VERMILLION  # stop, safety alert
     target: tuple = YELLOW  # targets to reach

@@ -65,9 +65,9 @@ class Button:
         c = ui.theme.colors
         fill, fg = {
             "primary": (c.accent, c.dark_text),
-            "stop": (c.stop, c.button_text),
+            "stop": (c.stop, c.dark_text),  # black on vermillion: 5.4:1 (white would be 3.9:1)
             "warn": (c.warn, c.dark_text),
-            "good": (c.good, c.button_text),
+            "good": (c.good, c.dark_text),
             "quiet": (c.panel, c.text),
         }.get(self.style, (c.button, c.button_text))
         if not self.enabled:

@@ -8,7 +8,7 @@ import pygame
 
 from ui.app import Intent, Screen
 from ui.pictures import draw_picture
-from ui.text import blit_text
+from ui.text import blit_text, fit_size
 from ui.widgets import pointer
 
 
@@ -34,9 +34,10 @@ class AttractScreen(Screen):
     def draw(self, surface) -> None:
         app, c = self.app, self.app.theme.colors
         w, h = app.size
-        blit_text(surface, app.fonts, self.clinic, app.text_px("title"), c.text, (w // 2, app.mm(8)), "midtop")
-        pic = pygame.Rect(0, 0, int(w * 0.4), int(h * 0.45))
-        pic.center = (w // 2, h // 2)
+        size = fit_size(app.fonts, self.clinic, app.text_px("title"), w - app.mm(8), app.text_px("body"))
+        title = blit_text(surface, app.fonts, self.clinic, size, c.text, (w // 2, app.mm(5)), "midtop")
+        pic = pygame.Rect(0, 0, int(w * 0.5), int(h - title.bottom - app.target_px - app.mm(14)))
+        pic.midtop = (w // 2, title.bottom + app.mm(3))
         draw_picture("stand", surface, pic, self.t, c)
         pulse = 0.5 + 0.5 * math.sin(self.t * 3.0)
         label_y = pic.bottom + app.mm(4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pygame
 
-from ui.text import blit_paragraph, blit_text
+from ui.text import blit_paragraph, blit_text, fit_size
 
 
 def margin(app) -> int:
@@ -15,7 +15,8 @@ def header(surface, app, title: str, subtitle: str | None = None) -> int:
     """Title at the top left (and an optional smaller line); returns the y below it."""
     c = app.theme.colors
     m = margin(app)
-    r = blit_text(surface, app.fonts, title, app.text_px("title"), c.text, (m, m))
+    size = fit_size(app.fonts, title, app.text_px("title"), app.size[0] - 2 * m, app.text_px("body"))
+    r = blit_text(surface, app.fonts, title, size, c.text, (m, m))
     y = r.bottom + m // 2
     if subtitle:
         r = blit_text(surface, app.fonts, subtitle, app.text_px("small"), c.muted, (m, y))
@@ -30,7 +31,7 @@ def paragraph(surface, app, text: str, rect: pygame.Rect, kind: str = "body", co
 def banner(surface, app, text: str, style: str = "stop") -> pygame.Rect:
     """A full-width message band across the middle of the screen (alerts, 'paused')."""
     c = app.theme.colors
-    fill, fg = {"stop": (c.stop, c.button_text), "warn": (c.warn, c.dark_text)}.get(style, (c.panel, c.text))
+    fill, fg = {"stop": (c.stop, c.dark_text), "warn": (c.warn, c.dark_text)}.get(style, (c.panel, c.text))
     w, h = app.size
     size = app.text_px("body")
     lines = app.fonts.wrap(text, size, w - 4 * margin(app))

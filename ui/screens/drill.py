@@ -118,8 +118,9 @@ class LiveDrillScreen(Screen):
             blit_text(surface, app.fonts, "Waiting for the mat...", app.text_px("small"), c.muted, self.map_box.center, "center")
         col = self.col
         r = blit_text(surface, app.fonts, v.get("title") or self.drill.get("title", ""), app.text_px("small"), c.muted, col.topleft)
-        y = paragraph(surface, app, v.get("cue") or "", pygame.Rect(col.left, r.bottom + m // 2, col.width, app.text_px("body") * 3), "body")
-        ring_r = min(app.mm(11), col.width // 4)
+        body = app.text_px("body")
+        y = paragraph(surface, app, v.get("cue") or "", pygame.Rect(col.left, r.bottom + m // 2, col.width, int(body * 1.25 * 3)), "body")
+        ring_r = min(app.mm(9), col.width // 4)
         remaining, duration = v.get("remaining_s"), v.get("duration_s")
         if remaining is not None and duration:
             center = (col.left + ring_r + 4, y + ring_r + m // 2)

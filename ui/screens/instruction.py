@@ -54,13 +54,16 @@ class InstructionScreen(Screen):
         w, h = app.size
         m = margin(app)
         bottom = self.buttons.buttons[0].rect.top - m
-        pic = pygame.Rect(m, y, int(w * 0.45), bottom - y)
+        pic = pygame.Rect(m, y, int(w * 0.4), bottom - y)
         pygame.draw.rect(surface, c.panel, pic, border_radius=12)
         draw_picture(d.get("picture", "stand"), surface, pic.inflate(-2 * m, -2 * m), self.t, c)
         text = pygame.Rect(pic.right + 2 * m, y, w - pic.right - 3 * m, bottom - y)
-        yy = paragraph(surface, app, d.get("instruction", ""), text, "body")
-        if d.get("safety"):
-            paragraph(surface, app, d["safety"], pygame.Rect(text.left, yy + m, text.width, bottom - yy - m), "small", c.warn)
+        paragraph(surface, app, d.get("instruction", ""), text, "body")
+        # Beside the buttons: the safety line, or "getting ready" while the runtime prepares.
+        first = self.buttons.buttons[0].rect
+        note = pygame.Rect(m, first.top, first.left - 2 * m, first.height)
         if self.waiting:
-            paragraph(surface, app, "Getting ready...", pygame.Rect(m, bottom + m, w // 2, app.target_px), "small", c.muted)
+            paragraph(surface, app, "Getting ready...", note, "small", c.muted)
+        elif d.get("safety"):
+            paragraph(surface, app, d["safety"], note, "small", c.warn)
         self.buttons.draw(surface, app)

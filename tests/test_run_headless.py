@@ -1,0 +1,73 @@
+"""``gaitkiosk run --simulate --headless``: the scripted visit, end to end, as a user runs it.
+
+The whole kiosk runs in-process on the virtual patient with real serial
+devices, the drills' autopilot, pygame under the dummy driver and a real
+SQLite file; the test then reads what landed in the database.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pygame
+import pytest
+
+from gaitkiosk import cli
+from store import open_store
+
+
+@pytest.fixture
+def headless_env(monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+
+def test_headless_visit_stores_the_session_with_recordings_and_reports(tmp_path, headless_env, capsys):
+    from drills import registry
+
+    drills = registry.names()
+    shots = tmp_path / "shots"
+    code = cli.main(["run", "--simulate", "--screenshots", str(shots), "--data-dir", str(tmp_path / "data"),
+                     "--seconds", "1", "--countdown", "0.3", "--json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    summary = json.loads(out)
+    assert summary["completed"]
+    # every screen of the visit, with a screenshot of each
+    names = [p.split("/")[-1] for p in summary["screenshots"]]
+    for screen in ("attract", "checkin", "program", "goodbye"):
+        assert any(screen in n for n in names), screen
+    assert sum("instruction" in n for n in names) == len(drills)
+    assert sum("result" in n for n in names) == len(drills)
+    for p in summary["screenshots"]:
+        surf = pygame.image.load(p)
+        assert surf.get_size() == (800, 480)
+    with open_store(tmp_path / "data") as st:
+        patient = st.patients.by_code("1234")
+        (s,) = st.sessions.list(patient_id=patient.id)
+        assert s.session.status == "complete"
+        trials = st.trials.for_session(s.session.id)
+        assert [t.drill for t in trials] == drills  # the demo program uses every drill
+        for t in trials:
+            assert t.status == "complete" and "score" in t.results  # may be None after 1 s of a target drill
+            assert t.report is not None and t.report["metrics_version"] >= 1, t.results.get("report_error")
+            recs = st.recordings.for_trial(t.id)
+            assert recs and all(r.status == "complete" and r.frames > 0 for r in recs)
+    assert summary["session"]["id"] == s.session.id
+
+
+def test_run_refuses_bad_options_with_a_clear_line(tmp_path, headless_env, capsys):
+    for argv, words in ((["--size", "huge"], "WIDTHxHEIGHT"), (["--seconds", "0"], "--seconds"),
+                        (["--size", "100x100"], "at least")):
+        assert cli.main(["run", "--simulate", "--data-dir", str(tmp_path), *argv]) == 1
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1
+
+
+def test_headless_without_the_virtual_patient_is_refused(tmp_path, headless_env, capsys):
+    cfg = tmp_path / "k.toml"
+    cfg.write_text('[devices]\nmat = "/dev/gaitkiosk/mat"\ninsoles = []\n')
+    assert cli.main(["run", "--config", str(cfg), "--data-dir", str(tmp_path)]) == 1
+    assert "--simulate" in capsys.readouterr().err

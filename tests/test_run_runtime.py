@@ -1,0 +1,118 @@
+"""The running kiosk's wiring on the virtual patient: check-in, a drill, pause, a safety stop, the store.
+
+Real parts throughout: sim:// serial devices and reader threads, the kernels,
+the drill, the SQLite store and its recording writer, pygame under the dummy
+video driver. The UI is driven with the intents its buttons post.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from ui_support import dummy_video, make_app  # noqa: F401 - fixture
+
+from gaitkiosk.config import default_config
+from gaitkiosk.demo_seed import seed_demo
+from gaitkiosk.runtime import Runtime
+from store import open_store
+from store.patients import Patient
+from ui import screens
+from ui.app import Intent
+
+
+def pump(app, until, timeout=15.0, what=""):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        app.step(0.01, [])
+        if until():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what or until}; top screen {app.top.name if app.top else None}")
+
+
+@pytest.fixture
+def kiosk(tmp_path, dummy_video):
+    config = default_config()
+    seed_demo(tmp_path, config, "1234")
+    with open_store(tmp_path) as st:
+        st.patients.add(Patient(code="999"))  # a patient without a program
+    app = make_app(router=screens.route)
+    app.reset(screens.AttractScreen(app))
+    rt = Runtime(config, tmp_path, simulate=True, countdown_s=0.3).start(app)
+    yield app, rt, tmp_path
+    rt.close()
+
+
+def checkin(app, code):
+    app.post(Intent("checkin", {"code": code}))
+
+
+def test_checkin_unknown_code_and_patient_without_program(kiosk):
+    app, rt, _ = kiosk
+    pump(app, lambda: app.top.name == "attract")
+    app.post(Intent("start"))
+    pump(app, lambda: app.top.name == "checkin", what="check-in screen")
+    checkin(app, "0000")
+    pump(app, lambda: app.top.message is not None, what="unknown code message")
+    assert "0000" in app.top.message
+    checkin(app, "999")
+    pump(app, lambda: app.top.message is not None and "no exercises" in app.top.message, what="no program")
+    assert app.top.name == "checkin"
+
+
+def test_a_drill_pauses_resumes_and_a_lost_mat_stops_it_for_safety(kiosk):
+    app, rt, data = kiosk
+    app.post(Intent("start"))
+    pump(app, lambda: app.top.name == "checkin")
+    checkin(app, "1234")
+    pump(app, lambda: app.top.name == "program", what="program")
+    app.post(Intent("start_drill", {"index": 0}))
+    pump(app, lambda: app.top.name == "instruction", what="instruction")
+    app.post(Intent("begin_drill", {"index": 0}))
+    pump(app, lambda: app.top.name == "drill" and app.top.view.get("phase") == "running", what="running")
+    assert app.top.mat is not None and app.top.snapshot.cop_mm is not None  # the feet are on the map
+    app.post(Intent("pause_drill"))
+    pump(app, lambda: app.top.view.get("phase") == "paused", what="paused")
+    app.post(Intent("resume_drill"))
+    pump(app, lambda: app.top.view.get("phase") == "running", what="running again")
+
+    # Pull the mat's cable: no frames means no load, and the drill must stop for safety.
+    from device.handlers.virtual_port import plug, unplug
+
+    mat = rt.sensors.by_kind("mat")
+    serial = mat.hello.serial
+    mat_t_before = app.top.snapshot.t_frame
+    unplug(serial)
+    try:
+        pump(app, lambda: app.top.view.get("phase") == "alert", what="safety stop")
+        app.post(Intent("resume_drill"))  # the mat is still unplugged: the alert comes straight back
+        pump(app, lambda: len(rt.alerts) == 2, what="second alert")
+    finally:
+        plug(serial)
+    alert = rt.alerts[0]
+    assert [a.reason for a in rt.alerts] == ["sensor_lost", "sensor_lost"]  # a lost sensor is not a loss of balance, and says so
+    assert alert.t - mat_t_before < 0.5  # 0.1 s of silence, with room for a busy CI
+    assert "rail" in app.top.view["alert"] and "staff" in app.top.view["alert"]
+
+    app.post(Intent("stop_drill"))
+    pump(app, lambda: app.top.name == "result", what="result")
+    assert app.top.result["status"] == "stopped"
+    app.post(Intent("finish_visit"))
+    pump(app, lambda: app.top.name == "goodbye", what="goodbye")
+    rt.close()
+    with open_store(data) as st:
+        patient = st.patients.by_code("1234")
+        (summary,) = st.sessions.list(patient_id=patient.id)
+        assert summary.session.status == "complete"
+        (trial,) = st.trials.for_session(summary.session.id)
+        assert trial.status == "stopped"
+        assert trial.results["pressure"] == ["factory-nominal (uncalibrated)"]
+        recs = st.recordings.for_trial(trial.id)
+        assert {r.kind for r in recs} == {"mat", "insole_left", "insole_right"}
+        assert all(r.frames > 50 for r in recs)
+        log = st.audit.recent(50)
+        alerts = [e for e in log if e.action == "safety.alert"]
+        assert [e.subject for e in alerts] == [trial.id, trial.id]
+        assert alerts[0].details["reason"] == "sensor_lost"
+        assert [e.subject for e in log if e.action == "session.start"] == [summary.session.id]
