@@ -1,8 +1,9 @@
 """Monotone response curves: normalised counts -> kPa, fitted from known loads.
 
-A resistive sensel's counts above zero grow like a power of the pressure
-(Hall et al. 2008, "Performance of force-sensing resistors"; the conductance of
-an FSR is close to a power law of the force), so the model is
+A resistive sensel's resistance falls steeply and non-linearly with load while
+its conductance rises roughly in proportion (Tekscan, "How to convert
+resistance to force", support FAQ); through a read-out circuit the counts above
+zero then grow like a power of the pressure, so the model is
 
     kPa = a * n ** b            (PowerLawCurve)
 
