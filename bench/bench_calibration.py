@@ -27,10 +27,11 @@ for p in (ROOT, ROOT / "tests"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
+from calibration_support import blank_mat, run_on_rig, truth_frames  # noqa: E402
+
 from calibration import EquilibrationCalibration, ZeroCalibration  # noqa: E402
 from calibration.accuracy import accuracy  # noqa: E402
 from calibration.apply import CountsToKpa  # noqa: E402
-from calibration_support import blank_mat, run_on_rig, truth_frames  # noqa: E402
 
 PITCH = (8.47, 8.47)
 AREA = PITCH[0] * PITCH[1]

@@ -183,9 +183,10 @@ def run(procedures: Iterable, model, feed: Feed, *, operator: Operator | None = 
     for proc in procedures:
         steps = proc.steps(current)
         captures = {}
+        n_steps = len(steps)
         for i, step in enumerate(steps, start=1):
-            def report(state, fraction, detail, _i=i, _step=step):
-                emit(Progress(proc.name, _i, len(steps), _step.id, _step.instruction, state, fraction, detail))
+            def report(state, fraction, detail, _i=i, _step=step, _name=proc.name, _n=n_steps):
+                emit(Progress(_name, _i, _n, _step.id, _step.instruction, state, fraction, detail))
 
             report(WAITING, 0.0, "")
             if operator:

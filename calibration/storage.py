@@ -23,7 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from calibration.base import Procedure
-from calibration.errors import CalibrationError, CalibrationFileError, NotCalibratedError, WrongDeviceError
+from calibration.errors import (
+    CalibrationError,
+    CalibrationFileError,
+    NotCalibratedError,
+    WrongDeviceError,
+)
 from calibration.model import CalibrationModel, check_model_json
 
 RECORD_FORMAT = "gaitkiosk-calibration-record/1"

@@ -7,8 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibration.curves import (Observation, PiecewiseLinearCurve, PowerLawCurve, curve_from_json, fit_curve,
-                                fit_piecewise, fit_power)
+from calibration.curves import (
+    Observation,
+    PiecewiseLinearCurve,
+    PowerLawCurve,
+    curve_from_json,
+    fit_curve,
+    fit_piecewise,
+)
 from calibration.errors import CalibrationFileError, CurveFitError
 
 

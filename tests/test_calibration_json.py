@@ -9,8 +9,15 @@ from calibration_support import blank_mat, run_on_rig
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calibration import (BodyWeightCalibration, DeadSenselDetection, EquilibrationCalibration,
-                         KnownLoadCalibration, Verification, ZeroCalibration, storage)
+from calibration import (
+    BodyWeightCalibration,
+    DeadSenselDetection,
+    EquilibrationCalibration,
+    KnownLoadCalibration,
+    Verification,
+    ZeroCalibration,
+    storage,
+)
 from calibration.base import Procedure
 from calibration.curves import PiecewiseLinearCurve, PowerLawCurve
 from calibration.errors import CalibrationError, CalibrationFileError, WrongDeviceError
@@ -26,7 +33,10 @@ def models(draw):
     shape = draw(st.sampled_from([(16,), (3, 4), (6, 5)]))
     kind = "mat" if len(shape) == 2 else draw(st.sampled_from(["insole_left", "insole_right"]))
     n = int(np.prod(shape))
-    arr = lambda lo, hi: np.array(draw(st.lists(st.floats(lo, hi, width=32), min_size=n, max_size=n)), np.float32)
+
+    def arr(lo, hi):
+        return np.array(draw(st.lists(st.floats(lo, hi, width=32), min_size=n, max_size=n)), np.float32)
+
     mask = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.uint8)
     mask[0] = 0
     curve = draw(st.one_of(

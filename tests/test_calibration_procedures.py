@@ -9,11 +9,25 @@ import numpy as np
 import pytest
 from calibration_support import blank_insole, blank_mat, run_on_rig, truth_frames
 
-from calibration import (BodyWeightCalibration, DeadSenselDetection, EquilibrationCalibration,
-                         KnownLoadCalibration, Verification, ZeroCalibration, steps)
+from calibration import (
+    BodyWeightCalibration,
+    DeadSenselDetection,
+    EquilibrationCalibration,
+    KnownLoadCalibration,
+    Verification,
+    ZeroCalibration,
+    steps,
+)
 from calibration.accuracy import accuracy
-from calibration.errors import (CalibrationError, CurveFitError, LoadedDuringZeroError, NotCalibratedError,
-                                NotStableError, OffAreaError, WrongLoadError)
+from calibration.errors import (
+    CalibrationError,
+    CurveFitError,
+    LoadedDuringZeroError,
+    NotCalibratedError,
+    NotStableError,
+    OffAreaError,
+    WrongLoadError,
+)
 from calibration.model import MASK_DEAD, MASK_HOT
 from device.sim.loads import CalibrationRig, rig_frames
 

@@ -8,7 +8,12 @@ import pytest
 from calibration_support import blank_mat, run_on_rig, truth_frames
 
 from calibration import EquilibrationCalibration, Verification, ZeroCalibration, storage
-from calibration.errors import CalibrationError, CalibrationFileError, NotCalibratedError, WrongDeviceError
+from calibration.errors import (
+    CalibrationError,
+    CalibrationFileError,
+    NotCalibratedError,
+    WrongDeviceError,
+)
 from calibration.health import DUE, OK, OUT_OF_SPEC, UNCALIBRATED, device_health, limits_from_config
 from device.frames import RawFrame
 from gaitkiosk.config import default_config

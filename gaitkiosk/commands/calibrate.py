@@ -92,8 +92,14 @@ def run(args, ctx) -> int:
 
 
 def _procedures(args, kind: str, cal_config: dict) -> list:
-    from calibration import (BodyWeightCalibration, DeadSenselDetection, EquilibrationCalibration,
-                             KnownLoadCalibration, Verification, ZeroCalibration)
+    from calibration import (
+        BodyWeightCalibration,
+        DeadSenselDetection,
+        EquilibrationCalibration,
+        KnownLoadCalibration,
+        Verification,
+        ZeroCalibration,
+    )
 
     timeout = cal_config["step_timeout_s"]
     zero = [ZeroCalibration(timeout_s=timeout)] if args.zero_first else []
@@ -128,7 +134,7 @@ def _rig_url(url: str) -> tuple[str, str | None]:
 
 
 def _procedure(args, ctx, st) -> int:
-    from calibration import steps, storage
+    from calibration import steps
     from calibration.model import CalibrationModel
     from device.errors import DeviceError
     from device.handlers import protocol_sim
