@@ -94,7 +94,7 @@ def patient_for(drill, seed: int = 1, *, mat=None, **extra):
 
     scenario, params = scenario_for(drill)
     if mat is None and drill.name == "tandem_walk":
-        mat = MatGeometry(rows=96, cols=48)  # 0.8 m: room for two tandem steps per pass
+        mat = MatGeometry(rows=144, cols=48)  # 1.2 m: three whole tandem steps per pass
     return VirtualPatient(scenario, seed=seed, mat=mat, **{**params, **extra})
 
 
@@ -118,7 +118,8 @@ def feed_for(drill, patient) -> KernelFeed:
     if "insoles" in drill.SENSORS:
         area = patient.insoles.sensor_area_mm2
         insoles = {s: (patient.insoles.positions(s), area) for s in ("left", "right")}
-    return KernelFeed(mat, insoles, foot_length_mm=patient.insoles.foot_length_mm)
+    heel_edge = patient.feet_templates["left"].rear_edge_mm  # insole frame: origin at the heel centre
+    return KernelFeed(mat, insoles, foot_length_mm=patient.insoles.foot_length_mm, heel_edge_y_mm=heel_edge)
 
 
 def run_drill(drill, patient, *, max_s: float = 300.0, rate_hz: float = RATE_HZ, start_t: float = 0.0,

@@ -154,12 +154,20 @@ class Drill:
     #: (parameter, ordered values from easier to harder) that progression steps along, or None.
     PROGRESSION: tuple[str, tuple] | None = None
     SENSORS = ("mat",)  # or ("insoles",)
+    #: (label, dotted path in measures, unit, "lower"/"higher" is better) shown on the result screen.
+    HEADLINE: tuple[tuple[str, str, str, str], ...] = ()
     INSTRUCTION = ""
     COUNTDOWN_S = COUNTDOWN_S
+    #: Whether the countdown measures a standing reference stance (walking drills: no).
+    NEEDS_STANCE = True
 
     def __init__(self, params: dict | None = None, *, mat_shape: tuple[int, int] | None = None,
-                 on_alert=None, countdown_s: float | None = None):
+                 mat_pitch_mm: tuple[float, float] | None = None, on_alert=None,
+                 countdown_s: float | None = None, context: dict | None = None):
         self.params = params_mod.validate(self.name, self.PARAMS, params)
+        self.mat_pitch_mm = mat_pitch_mm  # (row, column) pitch: lets walking drills spot feet at the mat's edge
+        # What the program knows about this patient (e.g. "limits_mm" measured last time).
+        self.context = dict(context or {})
         self.mat_shape = mat_shape
         self.on_alert = on_alert
         self.countdown_total = self.COUNTDOWN_S if countdown_s is None else float(countdown_s)
@@ -196,7 +204,7 @@ class Drill:
 
     def ready(self, frame) -> tuple[bool, str]:
         """Whether the countdown may run on this frame, and what to tell the patient if not."""
-        if "mat" not in self.SENSORS:
+        if "mat" not in self.SENSORS or not self.NEEDS_STANCE:
             return True, ""
         force = 0.0 if frame is None else frame.force_n
         self._peak_load = max(self._peak_load, force)
@@ -253,7 +261,7 @@ class Drill:
             self._count_down(t, dt, frame)
         elif self.phase == "running":
             self.elapsed += dt
-            found = self.safety.check(t, frame) if "mat" in self.SENSORS else None
+            found = self.safety.check(t, frame) if "mat" in self.SENSORS and self.NEEDS_STANCE else None
             if found is not None:
                 self._safety_stop(found)
                 return
@@ -360,7 +368,7 @@ class Drill:
         if self._countdown_left > 1e-9:
             return
         self._countdown_left = 0.0
-        if "mat" in self.SENSORS:
+        if "mat" in self.SENSORS and self.NEEDS_STANCE:
             stance = self._measure_stance()
             if stance is None:  # could not see the feet: count again
                 self._to_countdown()
@@ -385,6 +393,11 @@ class Drill:
         cx = sum(r[1][0] for r in self._ref) / n
         cy = sum(r[1][1] for r in self._ref) / n
         return stance_from(weight, self._ref[-1][2], (cx, cy))
+
+    def raise_alert(self, found: SafetyAlert) -> None:
+        """Pause at once for a loss of balance a drill detected itself (e.g. a side step while walking)."""
+        if self.phase == "running":
+            self._safety_stop(found)
 
     def _safety_stop(self, found: SafetyAlert) -> None:
         found = dataclasses.replace(found, drill=self.name)

@@ -18,7 +18,8 @@ from kernels.live import LiveMat
 
 
 class KernelFeed:
-    def __init__(self, mat=None, insoles=None, *, foot_length_mm: float | None = None, rate_hz: float = 100.0):
+    def __init__(self, mat=None, insoles=None, *, foot_length_mm: float | None = None,
+                 heel_edge_y_mm: float | None = None, rate_hz: float = 100.0):
         self.analyzer = None
         self.live = None
         self.rate_hz = rate_hz
@@ -26,9 +27,15 @@ class KernelFeed:
             rows, cols, pitch = mat
             self.analyzer = FrameAnalyzer(rows, cols, pitch)
         self.insoles = {}
-        self.foot_length_mm = foot_length_mm
+        # The strike index and the regions need the foot's outline in the insole frame: its length
+        # and the heel's rear edge (y, usually negative: behind the heel centre). Without both, the
+        # sensors' span is used for regions and the strike index is None (kernels.steps).
+        outline = foot_length_mm is not None and heel_edge_y_mm is not None
+        self.foot_length_mm = foot_length_mm if outline else None
+        self.heel_edge_y_mm = heel_edge_y_mm if outline else None
         for side, (sensors, area) in (insoles or {}).items():
-            self.insoles[side] = InsoleAnalyzer(sensors, area)
+            extra = {"heel_y_mm": heel_edge_y_mm, "length_mm": foot_length_mm} if outline else {}
+            self.insoles[side] = InsoleAnalyzer(sensors, area, **extra)
         self._streams = {}
         self.reset()
 
@@ -40,7 +47,8 @@ class KernelFeed:
         if self.analyzer is not None:
             self.analyzer.reset()
             self.live = LiveMat(self.analyzer, self.rate_hz)
-        self._streams = {side: FootStream(side, source="insole", foot_length_mm=self.foot_length_mm)
+        self._streams = {side: FootStream(side, source="insole", foot_length_mm=self.foot_length_mm,
+                                          heel_edge_y_mm=self.heel_edge_y_mm)
                          for side in self.insoles}
 
     def mat_frame(self, t: float, kpa):

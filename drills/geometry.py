@@ -138,6 +138,19 @@ class Stance:
         """How far (mm) the COP may go from the resting centre in ``direction`` inside the zone."""
         return reach(self.zone, self.centre_mm, direction)
 
+    def limit(self, direction) -> float:
+        """Default limit of stability (mm from the resting centre) in ``direction``, before any was measured.
+
+        90 % of the way to the edge of the region between the feet's long axes
+        (from 22 % to 85 % of foot length): leaning sideways past the middle of a
+        foot lifts the other one, and forward/back the safe zone ends.
+        """
+        if len(self.feet) < 2:
+            return 0.9 * self.reach(direction)
+        a0, a1 = ZONE_ALONG
+        pts = [f.point(a * f.length_mm, 0.0) for f in self.feet for a in (a0, a1)]
+        return 0.9 * reach(convex_hull(pts), self.centre_mm, direction)
+
     def to_dict(self) -> dict:
         return {"weight_n": self.weight_n, "centre_mm": list(self.centre_mm),
                 "zone": [list(p) for p in self.zone],

@@ -23,7 +23,8 @@ def quiet(**params):
 # --- parameters and registry -------------------------------------------------------------------
 
 def test_registry_lists_the_seven_drills_in_program_order():
-    assert registry.names()[0] == "quiet_standing"
+    assert registry.names() == ["quiet_standing", "limits_of_stability", "rhythmic_shift", "tandem_walk",
+                                "heel_toe_rocking", "weight_symmetry", "gait_insoles"]
 
 
 def test_unknown_drill_names_the_valid_ones():
