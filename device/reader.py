@@ -223,6 +223,7 @@ class DeviceReader:
         self._deframer = framing.Deframer(on_error=self._on_frame_error)
         self._last_seq: int | None = None
         self._session_hello = False
+        self._in_sync = False
         self._realtime = True
         self._fixed_offset: float | None = None
         self._last_frame_host: float | None = None
@@ -493,6 +494,7 @@ class DeviceReader:
         except (serial.SerialException, OSError, AttributeError):
             pass
         self._deframer.reset()
+        self._in_sync = False
         self._last_seq = None
         self._session_hello = False
         # A replay faster or slower than real time has a clock unrelated to ours:
@@ -573,9 +575,25 @@ class DeviceReader:
         Returns the number of valid packets: a device that sends only noise is
         as good as silent.
         """
-        data = port.read(port.in_waiting or 1)
+        # Block for the first byte, then take everything that came with it: one
+        # wake-up per packet, five system calls (each one costs more than decoding
+        # the packet on a small CPU: bench/bench_reader_cpu.py).
+        data = port.read(1)
         if not data:
             return 0
+        more = port.in_waiting
+        if more:
+            data += port.read(more)
+        if not self._in_sync:
+            # Opened mid-packet (the device was already streaming): the bytes before
+            # the first delimiter are the tail of a packet we never saw, not a fault.
+            cut = data.find(b"\x00")
+            if cut < 0:
+                self.counters.bytes += len(data)
+                return 0
+            self.counters.bytes += cut
+            data = data[cut:]
+            self._in_sync = True
         now = self.clock()
         d = self._deframer
         before = d.counters.resyncs

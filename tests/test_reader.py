@@ -145,13 +145,13 @@ def test_sequence_gaps_are_counted_and_no_frame_is_invented():
     with DeviceReader("sim://mat?pattern=1&rate=200&drop=0.05&seed=3", serial_for_url=rec, queue_frames=4096) as r:
         r.wait_ready(5)
         time.sleep(1.0)
-        lost = rec.ports[0].device.frames_lost_on_line
-        sent = rec.ports[0].device.frames_sent
+    lost = rec.ports[0].device.frames_lost_on_line  # the device's own account, after the port closed
+    sent = rec.ports[0].device.frames_sent
     frames = r.frames.drain()
     c = r.status().counters
     assert c["gaps"] > 0
-    assert lost - 2 <= c["lost_packets"] <= lost
-    assert sent - 2 <= len(frames) <= sent
+    assert lost - 3 <= c["lost_packets"] <= lost  # a loss in the last few packets shows no gap yet
+    assert sent - 5 <= len(frames) <= sent
     assert all(pattern_ok(f) for f in frames)
     # Every delivered frame sits on the device's sample grid, each once.
     t = np.array([f.t_device for f in frames])
