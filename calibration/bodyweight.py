@@ -76,6 +76,11 @@ class BodyWeightCalibration(Procedure):
         if not model.complete:
             raise NotCalibratedError(f"device {model.device_serial} has no response curve yet: "
                                      "equilibrate (or run the known-load calibration) before the body-weight one")
+        if model.kind == "mat":
+            from calibration.known_load import check_on_area
+
+            check_on_area(model, capture.mean(), "the person",
+                          "ask them to stand in the middle of the mat with both feet fully on it")
 
     def fit(self, captures, model) -> BodyWeightCalibration:
         if self.method == "point":

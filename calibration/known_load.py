@@ -34,7 +34,8 @@ def loaded_region(model, mean_counts: np.ndarray) -> np.ndarray:
     return loaded
 
 
-def check_on_area(model, mean_counts: np.ndarray, what: str) -> np.ndarray:
+def check_on_area(model, mean_counts: np.ndarray, what: str,
+                  fix: str = "move it to the middle of the mat, fully inside the sensing area") -> np.ndarray:
     """The loaded region, or OffAreaError if it reaches the edge of the sensing area."""
     n = model.normalised(mean_counts)
     core = (n > model.floor()) & (model.mask == 0)
@@ -46,7 +47,7 @@ def check_on_area(model, mean_counts: np.ndarray, what: str) -> np.ndarray:
         if (core & edge).sum() >= 2:
             raise OffAreaError(
                 f"{what} lies partly off the sensing area (it reaches the mat's edge), so part of its weight is "
-                "not measured: move it to the middle of the mat, fully inside the sensing area, and run again")
+                f"not measured: {fix}, and run again")
     return loaded_region(model, mean_counts)
 
 

@@ -237,3 +237,11 @@ def test_wrong_body_weight_refused(calibrated):
     result, rig = calibrated
     with pytest.raises(WrongLoadError, match="Check the weight entered"):
         run_on_rig([BodyWeightCalibration(weight_kg=20.0)], result.model, rig)
+
+
+def test_a_person_half_off_the_mat_is_refused_for_body_weight(calibrated):
+    result, rig = calibrated
+    feed = rig_frames(rig)
+    with pytest.raises(OffAreaError, match="stand in the middle of the mat"):
+        steps.run([BodyWeightCalibration(70.0)], result.model, feed,
+                  operator=lambda s: rig.set_load(rig.person("quiet", "both", position_x_mm=90.0)))
