@@ -139,6 +139,11 @@ class DrillResult:
                 "duration_s": self.duration_s, "stance": self.stance}
 
 
+#: Added to every drill that has a progression ladder: the therapist may turn progression off.
+PROGRESS_PARAM = params_mod.Param(
+    "progress", bool, True, "raise the difficulty after 3 sessions scoring 80 or more (docs/drills.md)")
+
+
 class Drill:
     """Base class: the shared lifecycle, countdown, reference stance, pauses and safety.
 
@@ -160,6 +165,11 @@ class Drill:
     COUNTDOWN_S = COUNTDOWN_S
     #: Whether the countdown measures a standing reference stance (walking drills: no).
     NEEDS_STANCE = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.PROGRESSION is not None and all(p.name != "progress" for p in cls.PARAMS):
+            cls.PARAMS = (*cls.PARAMS, PROGRESS_PARAM)
 
     def __init__(self, params: dict | None = None, *, mat_shape: tuple[int, int] | None = None,
                  mat_pitch_mm: tuple[float, float] | None = None, on_alert=None,

@@ -36,6 +36,8 @@ COMMANDS: list[str] = [
     "demo",
     "calibrate",
     "run",
+    "patients",
+    "program",
 ]
 
 EXIT_ERROR = 1

@@ -50,7 +50,7 @@ def test_choices_are_checked():
 
 def test_defaults_are_filled_and_text_is_converted():
     p = registry.validate("quiet_standing", {"duration_s": "45", "eyes": "both"})
-    assert p == {"stance": "apart", "eyes": "both", "duration_s": 45.0, "zone_radius_mm": 20.0}
+    assert p == {"stance": "apart", "eyes": "both", "duration_s": 45.0, "zone_radius_mm": 20.0, "progress": True}
 
 
 def test_every_drill_describes_itself_as_json_and_its_defaults_validate():
