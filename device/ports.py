@@ -26,6 +26,11 @@ from device.errors import DeviceError
 
 Comports = Callable[[], Iterable[object]]
 
+
+def system_comports() -> Iterable[object]:
+    # Looked up at call time, so a test can hand over USB descriptions of its own.
+    return list_ports.comports()
+
 STABLE_DIR = "/dev/gaitkiosk"
 
 
@@ -91,7 +96,7 @@ def _stable_links(stable_dir: str) -> dict[str, list[str]]:
 def list_sensor_ports(
     usb_ids: Iterable[str],
     *,
-    comports: Comports = list_ports.comports,
+    comports: Comports = system_comports,
     stable_dir: str = STABLE_DIR,
 ) -> list[SensorPort]:
     """Every attached serial port whose USB VID:PID is in ``usb_ids``, sorted by path."""
@@ -122,7 +127,7 @@ def find_port(
     serial_number: str,
     usb_ids: Iterable[str],
     *,
-    comports: Comports = list_ports.comports,
+    comports: Comports = system_comports,
 ) -> str | None:
     """The current path of the sensor with this USB serial number, or None if it is not attached."""
     if not serial_number:

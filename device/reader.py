@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import serial
-from serial.tools import list_ports
 
 from device import framing, ports
 from device.clock import ClockAligner
@@ -125,7 +124,7 @@ class DeviceReader:
         rate_hz: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         serial_for_url: Callable[..., Any] = serial.serial_for_url,
-        comports: Callable[[], Any] = list_ports.comports,
+        comports: Callable[[], Any] | None = None,
         locate: Callable[[str], str | None] | None = None,
     ) -> None:
         self.url = url
@@ -139,7 +138,7 @@ class DeviceReader:
         self.usb_ids = list(usb_ids)
         self.clock = clock
         self._serial_for_url = serial_for_url
-        self._comports = comports
+        self._comports = comports or ports.system_comports
         self._locate = locate
         self.counters = LinkCounters()
         self.aligner = ClockAligner()

@@ -188,3 +188,35 @@ def test_plain_cop_fallback_on_two_feet():
     assert left / (left + right) < 0.25
     assert cop is not None and 5.0 * 10 < cop[0] < 11 * 10
     assert plain_cop(np.zeros((4, 4), np.float32), (10.0, 10.0), 1.0)[1] is None
+
+
+def test_devices_probes_usb_sensors_and_prints_udev_lines(capsys, monkeypatch):
+    """USB descriptions of three sensors whose ports are real ptys served by virtual firmware."""
+    from serial.tools import list_ports
+
+    from device.framing import DeviceKind
+    from device.pty import PtyServer
+    from device.virtual import TestPattern, VirtualDevice
+
+    devices = {
+        "mat": VirtualDevice(TestPattern(DeviceKind.MAT, 8, 8), serial="MAT-000123", powered=False),
+        "left": VirtualDevice(TestPattern(DeviceKind.INSOLE_LEFT, 16, 1), serial="INS-L-7", powered=False),
+        "right": VirtualDevice(TestPattern(DeviceKind.INSOLE_RIGHT, 16, 1), serial="INS-R-7", powered=False),
+    }
+    with PtyServer(devices) as server:
+        paths = server.paths()
+        usb = [usb_port(paths["mat"], 0x2E8A, 0x000A, "E661000000000001"),
+               usb_port(paths["left"], 0x2E8A, 0x000A, "E661000000000002"),
+               usb_port(paths["right"], 0x10C4, 0xEA60, "CP2102-0003")]
+        monkeypatch.setattr(list_ports, "comports", lambda: usb)
+        code, out, _ = run_cli(capsys, "devices", "--json", "--udev")
+    assert code == 0
+    data = json.loads(out)
+    kinds = {e["serial_number"]: e["probe"]["hello"]["kind"] for e in data["attached"]}
+    assert kinds == {"E661000000000001": "mat", "E661000000000002": "insole_left", "CP2102-0003": "insole_right"}
+    assert {e["probe"]["hello"]["serial"] for e in data["attached"]} == {"MAT-000123", "INS-L-7", "INS-R-7"}
+    rules = data["udev_rules"]
+    assert any('ATTRS{serial}=="E661000000000001"' in r and 'SYMLINK+="gaitkiosk/mat"' in r for r in rules)
+    assert any('ATTRS{idVendor}=="10c4"' in r and 'SYMLINK+="gaitkiosk/insole-right"' in r for r in rules)
+    # Probing never starts a device streaming.
+    assert all(d.frames_sent == 0 for d in devices.values())

@@ -244,3 +244,42 @@ def test_device_reboot_behind_the_same_port_is_a_reset():
     finally:
         reader.close()
         server.stop()
+
+
+def test_sensor_back_on_another_tty_is_found_by_usb_serial(monkeypatch):
+    """The discovery path of a unit: the port vanished, list_ports shows the USB serial elsewhere."""
+    from serial.tools import list_ports
+    from serial.tools.list_ports_common import ListPortInfo
+
+    def usb(path):
+        info = ListPortInfo(path, skip_link_detection=True)
+        info.vid, info.pid, info.serial_number = 0x2E8A, 0x000A, "E6614C311B4F2A2B"
+        return info
+
+    server = PtyServer({"mat": pattern_device("USB-1")}).start()
+    listing = [usb(server.paths()["mat"])]
+    monkeypatch.setattr(list_ports, "comports", lambda: list(listing))
+    reader = DeviceReader(server.paths()["mat"], usb_ids=["2e8a:000a"], reconnect_interval_s=0.1).open()
+    placeholder = None
+    try:
+        reader.wait_ready(5)
+        assert reader.status().usb_serial == "E6614C311B4F2A2B"
+        old = server.paths()["mat"]
+        server.unplug("mat")
+        listing.clear()
+        assert wait_until(lambda: reader.status().state == DISCONNECTED)
+        placeholder = os.openpty()  # occupies the old number: the sensor returns as another tty
+        new = server.plug("mat")
+        os.close(placeholder[0])
+        os.close(placeholder[1])
+        placeholder = None
+        listing.append(usb(new))
+        assert new != old
+        assert wait_until(lambda: reader.status().counters["reconnects"] == 1)
+        assert reader.status().port == new
+    finally:
+        if placeholder:
+            os.close(placeholder[0])
+            os.close(placeholder[1])
+        reader.close()
+        server.stop()
