@@ -99,3 +99,15 @@ def test_usage_errors(capsys, data_dir):
     assert code == 1 and "PORT_URL" in err
     code, _, err = cli(capsys, "calibrate", "bodyweight", URL, "--data-dir", data_dir)
     assert code == 1 and "--weight-kg" in err
+
+
+def test_a_load_that_never_settles_is_refused_within_the_configured_timeout(capsys, data_dir, calibrated, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[calibration]\nstep_timeout_s = 3.0\n")
+    before = json.loads(cli(capsys, "calibrate", "health", "--data-dir", data_dir, "--json")[1])[0]["verifications"]
+    code, _, err = cli(capsys, "calibrate", "verify", URL + "&misbehave=unstable", "--config", str(config),
+                       "--data-dir", data_dir)
+    assert code == 1 and "did not settle within 3 s" in err and "% per second" in err
+    code, out, _ = cli(capsys, "calibrate", "health", "--data-dir", data_dir, "--json")
+    # a refused verification is not a verification: the history is unchanged
+    assert json.loads(out)[0]["verifications"] == before
