@@ -2,8 +2,9 @@
 
 Two parts: a baseline walk of ``baseline_s`` at the patient's own pace, whose
 cadence sets the target, then ``training_s`` with a metronome at
-``uplift_pct`` % above the baseline cadence (cadence retraining of +5 to +10 %;
-Heiderscheit et al. 2011 found +5-10 % lowers loading at the hip and knee).
+``uplift_pct`` % above the baseline cadence (cadence retraining of +5 to +10 %,
+the range the therapist prescribes from; in running, Heiderscheit et al. 2011
+found that +5 to +10 % lowers the load at the hip and knee).
 Live: cadence (the last ``CADENCE_WINDOW`` contacts), contact time of the last
 step, its strike pattern (heel, midfoot or forefoot: the strike index in
 thirds of foot length, Cavanagh & Lafortune 1980), its loading rate, and

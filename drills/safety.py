@@ -41,7 +41,6 @@ MESSAGES = {
     "cop_outside": "Paused: you leaned too far. Hold on to the rail and stand up straight.",
     "off_mat": "Paused: a foot is at the edge of the mat. Step back to the middle, then tap Continue.",
     "side_step": "Paused: you stepped to the side to catch your balance. Hold on to the rail, then tap Continue.",
-    "no_steps": "Paused: no steps for a while. Tap Continue when you are ready to walk again.",
 }
 
 

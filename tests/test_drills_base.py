@@ -226,3 +226,20 @@ def test_geometry_hull_inside_and_reach():
     assert reach(square, (5, 5), (1, 0)) == pytest.approx(5.0)
     assert reach(square, (5, 5), (1, 1)) == pytest.approx(5 * 2 ** 0.5)
     assert reach(square, (20, 5), (1, 0)) == 0.0
+
+
+def test_docs_describe_every_drill_parameter_and_alert():
+    from pathlib import Path
+
+    from drills.safety import MESSAGES
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "drills.md").read_text()
+    for name in registry.names():
+        assert f"(`{name}`)" in doc, f"docs/drills.md has no section for {name}"
+        section = doc.split(f"(`{name}`)", 1)[1].split("\n### ", 1)[0]
+        for p in registry.get(name).PARAMS:
+            if p.name != "progress":
+                assert f"`{p.name}`" in section, f"docs/drills.md does not describe {name}.{p.name}"
+    assert "`progress=false`" in doc
+    for reason in MESSAGES:
+        assert f"`{reason}`" in doc, f"docs/drills.md does not explain the {reason} alert"
