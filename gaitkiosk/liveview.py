@@ -35,6 +35,15 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _action(instruction: str) -> str:
+    """The live cue when the drill says nothing: the instruction's last sentence (what to do now)."""
+    parts = [p.strip() for p in instruction.replace("!", ".").split(". ") if p.strip()]
+    if not parts:
+        return ""
+    last = parts[-1]
+    return last if last.endswith(".") else last + "."
+
+
 def drill_view(drill, sensors=None, time_limit_s: float | None = None) -> dict:
     """The live screen's dict (ui.screens.drill documents the keys).
 
@@ -72,7 +81,7 @@ def drill_view(drill, sensors=None, time_limit_s: float | None = None) -> dict:
     if live.target_steps is not None or live.attempted_steps is not None:
         done = live.correct_steps or 0
         progress = f"{done} good step{'s' if done != 1 else ''}" + (f" of {live.target_steps}" if live.target_steps else "")
-    elif live.targets and live.active_target is not None:
+    elif live.targets and live.active_target is not None and len(live.targets) > 2:
         progress = f"Target {min(live.active_target + 1, len(live.targets))} of {len(live.targets)}"
     values = []
     if live.cadence_steps_min is not None:
@@ -87,7 +96,7 @@ def drill_view(drill, sensors=None, time_limit_s: float | None = None) -> dict:
         duration = min(duration, time_limit_s) if duration else time_limit_s
     if duration:
         remaining = max(0.0, duration - v.elapsed_s)
-    cue = v.message or ("" if phase == "alert" else v.instruction)
+    cue = v.message or ("" if phase == "alert" else _action(v.instruction))
     if phase == "countdown" and v.countdown_s is not None and not v.message:
         cue = f"Get ready: {max(1, int(v.countdown_s + 0.999))}"
     sensors = sensors or getattr(drill, "SENSORS", ("mat",))
@@ -98,6 +107,8 @@ def drill_view(drill, sensors=None, time_limit_s: float | None = None) -> dict:
         "alert": v.alert.message if v.alert is not None else None,
         "view": "insoles" if "mat" not in sensors else "mat",
         "beat": live.beats,
+        # The COP trail helps standing drills; when walking the COP jumps from foot to foot.
+        "trail": "mat" in sensors and live.target_steps is None and live.attempted_steps is None,
     }
 
 

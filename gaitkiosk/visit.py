@@ -22,6 +22,7 @@ import time
 log = logging.getLogger(__name__)
 
 STATUS_EVERY_S = 0.5
+COUNTED_DRILL_FACTOR = 4.0  # --seconds N: drills that end on a count may run up to 4 N
 
 
 class Visit:
@@ -168,12 +169,14 @@ class Visit:
         self.rt.deliver("patient", items=self._ui_items(), greeting="Hello!", next_index=0)
 
     def _planned_s(self, cls, params) -> float | None:
-        if self.rt.drill_seconds is not None:
-            return self.rt.drill_seconds
+        """What the program screen shows as the exercise's length (None: it ends on a count)."""
         try:
-            return cls(params).planned_duration()
+            planned = cls(params).planned_duration()
         except Exception:  # noqa: BLE001 - only a display hint
             return None
+        if planned and self.rt.drill_seconds is not None:
+            return min(planned, self.rt.drill_seconds)
+        return planned
 
     def _ui_items(self) -> list[dict]:
         return [{"title": i["title"], "seconds": i["seconds"], "status": i["status"]} for i in self.items]
@@ -215,10 +218,12 @@ class Visit:
                 r = self.rt.sensors.by_kind(f"insole_{side}")
                 insoles[side] = (r.hello.sensors_mm, r.hello.sensor_area_mm2)
         feed = KernelFeed(feed_mat, insoles or None, foot_length_mm=self.rt.config["sim"]["foot_length_mm"])
-        if autopilot is not None:
-            autopilot = autopilot  # commands the simulated person that the sensors now show
+        limit = self.rt.drill_seconds
+        if limit is not None and not drill.planned_duration():
+            # A drill that ends on a count (targets, steps) gets room to finish in a demo.
+            limit *= COUNTED_DRILL_FACTOR
         self.prepared = ActiveDrill(drill=drill, feed=feed, autopilot=autopilot,
-                                    pressure=dict(self.rt.sensors.pressure), time_limit_s=self.rt.drill_seconds)
+                                    pressure=dict(self.rt.sensors.pressure), time_limit_s=limit)
         self.rt.deliver("drill_ready", drill={
             "index": index, "count": len(self.items), "title": drill.title,
             "instruction": drill.instruction, "picture": picture_for(drill),

@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from ui_support import dummy_video, make_app  # noqa: F401 - fixture
+import ui_support
+from ui_support import make_app
 
 from gaitkiosk.config import default_config
 from gaitkiosk.demo_seed import seed_demo
@@ -19,6 +20,8 @@ from store import open_store
 from store.patients import Patient
 from ui import screens
 from ui.app import Intent
+
+dummy_video = ui_support.dummy_video  # the fixture (SDL dummy video driver for these tests only)
 
 
 def pump(app, until, timeout=15.0, what=""):

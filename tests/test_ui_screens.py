@@ -11,12 +11,15 @@ import copy
 
 import numpy as np
 import pytest
-from ui_support import FakeFeed, dummy_video, make_app, tap, tap_button, two_feet_frame, view  # noqa: F401
+import ui_support
+from ui_support import FakeFeed, make_app, tap, tap_button, two_feet_frame, view
 
 from gaitkiosk.runtime import LiveSnapshot
 from ui import screens
 from ui.app import Message
 from ui.sound import Sound
+
+dummy_video = ui_support.dummy_video  # the fixture (SDL dummy video driver for these tests only)
 
 SIZES = [((800, 480), 7.0), ((1280, 800), 10.1)]
 ITEMS = [{"title": "Stand still", "seconds": 30, "status": "done"},

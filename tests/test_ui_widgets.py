@@ -5,13 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pygame
 import pytest
-from ui_support import dummy_video, make_app, tap  # noqa: F401 - fixture
+import ui_support
+from ui_support import make_app
 
 from gaitkiosk.errors import ConfigError
 from ui.app import tap_events
 from ui.heatmap import MatView
 from ui.theme import Colors, Metrics, contrast_ratio, load_theme, viridis_lut
 from ui.widgets import Button, ButtonSet, Keypad, pointer
+
+dummy_video = ui_support.dummy_video  # the fixture (SDL dummy video driver for these tests only)
 
 
 def test_text_colours_have_high_contrast_on_the_background():
@@ -164,3 +167,23 @@ def test_sound_without_audio_is_silent_not_fatal(monkeypatch):
     assert Sound(enabled=False).enabled is False
     samples = tone_samples([(440, 0.1)], 8000)
     assert samples.dtype == np.int16 and len(samples) == 800 and abs(int(samples[0])) < 100  # faded in
+
+
+def test_heat_map_leaves_out_a_lone_stuck_sensel_but_not_a_foot(dummy_video):
+    surface = pygame.Surface((480, 480))
+    colors = Colors()
+    view = MatView(48, 48, (8.47, 8.47), pygame.Rect(0, 0, 480, 480), background=colors.background)
+    frame = np.zeros((48, 48), np.float32)
+    frame[20, 2] = 800.0  # a hot sensel alone near the edge
+    frame[10:30, 30:38] = 100.0  # a foot
+    view.set_frame(frame)
+    view.draw(surface, colors)
+    cell = view.rect.width / 48
+    def px(r, c):
+        return surface.get_at((int(view.rect.left + (c + 0.5) * cell), int(view.rect.bottom - (r + 0.5) * cell)))[:3]
+    assert px(20, 2) == colors.background
+    assert px(20, 34) != colors.background
+    raw = MatView(48, 48, (8.47, 8.47), pygame.Rect(0, 0, 480, 480), background=colors.background, despeckle=False)
+    raw.set_frame(frame)
+    raw.draw(surface, colors)
+    assert px(20, 2) != colors.background

@@ -9,7 +9,8 @@ its box and centred.
 
 Colour: viridis from 0 to ``max_kpa``; unloaded sensels (below
 ``floor_kpa``) are the background, so the feet stand out as shapes, not only
-as colours. Everything else drawn on top is in mat millimetres: the centre
+as colours; a lone loaded sensel with no loaded neighbour (a stuck sensor) is
+left out of the picture. Everything else drawn on top is in mat millimetres: the centre
 of pressure and its trail, targets and zones, the base of support.
 """
 
@@ -21,11 +22,18 @@ import pygame
 from ui.theme import viridis_lut
 
 
+def _neighbours(mask: np.ndarray) -> np.ndarray:
+    """How many of each cell's 8 neighbours are set."""
+    p = np.pad(mask.astype(np.uint8), 1)
+    r, c = mask.shape
+    return sum(p[1 + dr:1 + dr + r, 1 + dc:1 + dc + c] for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc)
+
+
 class MatView:
     """Draws one mat's frames into a box, and maps mat mm <-> screen pixels."""
 
     def __init__(self, rows: int, cols: int, pitch_mm: tuple[float, float], box: pygame.Rect,
-                 background=(12, 14, 20), max_kpa: float = 300.0, floor_kpa: float = 10.0):
+                 background=(12, 14, 20), max_kpa: float = 300.0, floor_kpa: float = 10.0, despeckle: bool = True):
         self.rows, self.cols = int(rows), int(cols)
         self.pitch = (float(pitch_mm[0]), float(pitch_mm[1]))  # (row, column) mm
         self.size_mm = (self.cols * self.pitch[1], self.rows * self.pitch[0])  # (x extent, y extent)
@@ -42,6 +50,9 @@ class MatView:
         self._scaled = pygame.Surface(self.rect.size)
         self._have_frame = False
         self.background = background
+        # A loaded sensel with no loaded neighbour is not a foot (a stuck sensor, a speck of
+        # noise): the patient's picture leaves it out. Analysis and recordings are untouched.
+        self.despeckle = despeckle
 
     # -- geometry -----------------------------------------------------------------------
     def to_px(self, x_mm: float, y_mm: float) -> tuple[int, int]:
@@ -65,7 +76,10 @@ class MatView:
             raise ValueError(f"frame shape {kpa.shape} does not fit a {self.rows} x {self.cols} mat view")
         # 1..255 for loaded sensels, 0 below the floor.
         idx = np.clip(kpa * (254.0 / self.max_kpa) + 1.0, 1.0, 255.0).astype(np.uint8)
-        idx[kpa < self.floor_kpa] = 0
+        loaded = kpa >= self.floor_kpa
+        idx[~loaded] = 0
+        if self.despeckle:
+            idx[loaded & (_neighbours(loaded) == 0)] = 0
         rgb = self._lut[idx[::-1].T]  # (cols, rows, 3): surfarray is x-major; rows flipped: forward up
         pygame.surfarray.blit_array(self._small, rgb)
         pygame.transform.scale(self._small, self.rect.size, self._scaled)

@@ -147,7 +147,7 @@ class Metrics:
         return max(1, int(round(value_mm * self.px_per_mm)))
 
 
-def viridis_lut() -> "list[tuple[int, int, int]]":
+def viridis_lut() -> list[tuple[int, int, int]]:
     """256 RGB entries of viridis, index 0 the lowest pressure."""
     out = []
     n = len(VIRIDIS_ANCHORS) - 1

@@ -28,6 +28,15 @@ def paragraph(surface, app, text: str, rect: pygame.Rect, kind: str = "body", co
     return blit_paragraph(surface, app.fonts, text, app.text_px(kind), color or app.theme.colors.text, rect, align)
 
 
+def fit_paragraph(surface, app, text: str, rect: pygame.Rect, max_lines: int, color=None) -> int:
+    """Body text that never overflows: shrinks toward the small size to fit ``max_lines``."""
+    size, small = app.text_px("body"), app.text_px("small")
+    while size > small and len(app.fonts.wrap(text, size, rect.width)) > max_lines:
+        size -= 2
+    box = pygame.Rect(rect.left, rect.top, rect.width, int(size * 1.25 * max_lines) + 2)
+    return blit_paragraph(surface, app.fonts, text, size, color or app.theme.colors.text, box)
+
+
 def banner(surface, app, text: str, style: str = "stop") -> pygame.Rect:
     """A full-width message band across the middle of the screen (alerts, 'paused')."""
     c = app.theme.colors

@@ -25,7 +25,7 @@ import pygame
 
 from ui.app import Intent, Screen
 from ui.heatmap import InsoleView, MatView
-from ui.screens.common import banner, margin, paragraph
+from ui.screens.common import banner, fit_paragraph, margin
 from ui.text import blit_text
 from ui.widgets import Button, ButtonSet, draw_lr_bar, draw_ring
 
@@ -111,7 +111,7 @@ class LiveDrillScreen(Screen):
             self.insoles.draw(surface, c)
         elif self.mat is not None:
             cop = self.snapshot.cop_mm if self.snapshot is not None else None
-            self.mat.draw(surface, c, cop_mm=cop, trail=self.snapshot.cop_trail if self.snapshot else (), targets=v.get("targets") or (), zone=v.get("zone"),
+            self.mat.draw(surface, c, cop_mm=cop, trail=self.snapshot.cop_trail if self.snapshot and v.get("trail", True) else (), targets=v.get("targets") or (), zone=v.get("zone"),
                           base_of_support=v.get("base_of_support"))
         else:
             pygame.draw.rect(surface, c.panel, self.map_box, border_radius=12)
@@ -119,19 +119,25 @@ class LiveDrillScreen(Screen):
         col = self.col
         r = blit_text(surface, app.fonts, v.get("title") or self.drill.get("title", ""), app.text_px("small"), c.muted, col.topleft)
         body = app.text_px("body")
-        y = paragraph(surface, app, v.get("cue") or "", pygame.Rect(col.left, r.bottom + m // 2, col.width, int(body * 1.25 * 3)), "body")
-        ring_r = min(app.mm(9), col.width // 4)
+        y = fit_paragraph(surface, app, v.get("cue") or "", pygame.Rect(col.left, r.bottom + m // 2, col.width, 0), 3)
+        ring_r = min(app.mm(8), col.width // 4)
         remaining, duration = v.get("remaining_s"), v.get("duration_s")
+        progress = v.get("progress")
+        small = app.text_px("small")
         if remaining is not None and duration:
             center = (col.left + ring_r + 4, y + ring_r + m // 2)
             draw_ring(surface, app, center, ring_r, remaining / duration, f"{max(0, remaining):.0f}")
-            if v.get("progress"):
-                blit_text(surface, app.fonts, v["progress"], app.text_px("small"), c.text, (center[0] + ring_r + m, center[1]), "midleft")
             y = center[1] + ring_r + m
-        elif v.get("progress"):
-            r = blit_text(surface, app.fonts, v["progress"], app.text_px("body"), c.text, (col.left, y + m // 2))
+            if progress:
+                x = center[0] + ring_r + m
+                if app.fonts.font(small).size(progress)[0] <= col.right - x:
+                    blit_text(surface, app.fonts, progress, small, c.text, (x, center[1]), "midleft")
+                else:  # too long beside the ring: under it
+                    r = blit_text(surface, app.fonts, progress, small, c.text, (col.left, y - m // 2))
+                    y = r.bottom + m // 2
+        elif progress:
+            r = blit_text(surface, app.fonts, progress, body, c.text, (col.left, y + m // 2))
             y = r.bottom + m
-        small = app.text_px("small")
         bar_top = self.buttons.buttons[0].rect.top - m - small - app.mm(8)
         for label, text in (v.get("values") or [])[:3]:
             if y + small > bar_top - m:

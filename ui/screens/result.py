@@ -25,7 +25,7 @@ class ResultScreen(Screen):
         self.buttons = ButtonSet(button_row(self.app, [
             ("finish", "Finish", "quiet"),
             ("next", "Finish" if last else "Next exercise", "primary"),
-        ] if not last else [("next", "Finish", "primary")]))
+        ] if not last else [("next", "Finish", "primary")], width_mm=48))
         if self.app.sound:
             self.app.sound.play("done")
 
@@ -80,6 +80,9 @@ class ResultScreen(Screen):
             else:
                 blit_text(surface, app.fonts, "Your first time: this is your starting point.", app.text_px("small"), c.muted, (m, y))
                 y += int(app.text_px("small") * 1.5)
+        else:
+            y = paragraph(surface, app, "Good practice. There was not enough of the exercise this time to give points.",
+                          pygame.Rect(m, y, w - 2 * m, bottom - y), "body", c.text) + m // 2
         for line in r.get("lines", [])[:4]:
             if y + app.text_px("small") > bottom:
                 break
