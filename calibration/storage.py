@@ -200,8 +200,3 @@ def install_export_converter() -> None:
 
     export.set_calibration_converter(factory)
 
-
-def check_not_other_device(model: CalibrationModel, device_serial: str) -> None:
-    if model.device_serial != device_serial:
-        raise WrongDeviceError(
-            f"this calibration is for device {model.device_serial}, not {device_serial}; calibrate {device_serial}")
