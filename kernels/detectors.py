@@ -13,7 +13,7 @@ linearly to the crossing between the two frames that straddle it.
 
 Event times are traced from the threshold crossings to where the load really
 starts (onset) and ends (back at the swing-phase minimum, or where the
-rise/fall flattens), see :class:`ContactDetector`.
+rise/fall bottoms out), see :class:`ContactDetector`.
 
 Contacts shorter than ``min_stance_s`` (default 0.1 s) are not steps (a toe
 brushing the mat, a sensor glitch); they produce ``off`` but no ``step``.
@@ -35,6 +35,7 @@ CONTACT_ON_N = 30.0
 CONTACT_OFF_N = 20.0
 MIN_STANCE_S = 0.1
 EVENT_MARGIN_N = 0.0  # N above the swing-phase minimum that still counts as unloaded
+SETTLE_SAMPLES = 3  # a rise or fall has ended when no new extreme came for this many samples
 ONSET_HISTORY = 128  # samples searched back for a contact's onset (1.28 s at 100 Hz)
 
 
@@ -59,16 +60,20 @@ class ContactDetector:
     foot-off when it then falls through ``off_n``: the hysteresis band keeps
     noise from chattering. ``update(t, force_n)`` returns 'contact' on the frame
     of the ``on_n`` crossing, 'off' once the fall after the ``off_n`` crossing
-    has ended (usually the same frame or the next one or two), else None.
+    has ended (the same frame, or up to ``SETTLE_SAMPLES`` frames later), else None.
     ``crossing_t`` is the event's time:
 
     * contact: the *onset* of loading, found by following the rise back from
       the ``on_n`` crossing to where the force was within ``margin_n`` of its
-      swing-phase minimum, or to the foot of the rise (where it stopped rising),
+      swing-phase minimum, or to the foot of the rise (the lowest point before
+      which the force did not fall further for ``SETTLE_SAMPLES`` samples),
       whichever comes first (at most ``ONSET_HISTORY`` samples back);
     * off: the end of unloading, found by following the fall on from the
       ``off_n`` crossing to where the force is within ``margin_n`` of the last
-      swing-phase minimum (0 N before the first), or to the foot of the fall.
+      swing-phase minimum (0 N before the first), or to the foot of the fall
+      (its lowest point, once no lower force came for ``SETTLE_SAMPLES``
+      samples or the force rose back through ``on_n``). The off event is
+      emitted then, up to ``SETTLE_SAMPLES`` frames after the foot left.
 
     Thresholds alone would report a contact late and an off early by the time
     the force takes to cross them, several frames when a foot is put down or
@@ -88,6 +93,8 @@ class ContactDetector:
         self.margin_n = float(margin_n)
         self.in_contact = False  # from the contact event until the off event
         self.falling = False  # below off_n, following the fall to its end
+        self._fall_min: tuple[float, float] | None = None
+        self._since_min = 0
         self.onset_known = True
         self.crossing_t = math.nan
         self.bad_samples = 0
@@ -124,14 +131,24 @@ class ContactDetector:
         t0, f0 = self._history[-1]
         level = self._floor + self.margin_n
         if f <= level:
-            w = (level - f0) / (f - f0) if f0 > level and f != f0 else 0.0
-            self.crossing_t = t0 + min(1.0, max(0.0, w)) * (t - t0) if f0 > level else t0
-        elif f >= f0:
-            self.crossing_t = t0  # the foot of the fall: it stopped falling at the last sample
-        else:
+            # back at the floor: interpolate to where it got there
+            if f0 > level and f != f0:
+                self.crossing_t = t0 + min(1.0, max(0.0, (level - f0) / (f - f0))) * (t - t0)
+            else:
+                self.crossing_t = t0 if f0 <= level else t
+        elif not self._fall_min or f < self._fall_min[1]:
+            self._fall_min = (t, f)  # still falling: a new low
+            self._since_min = 0
             return None
+        else:
+            self._since_min += 1
+            if self._since_min < SETTLE_SAMPLES and f < self.on_n:
+                return None  # a wiggle on the way down
+            # the fall has ended (or the load rose again): at its lowest point
+            self.crossing_t = self._fall_min[0]
         self.in_contact = self.falling = False
-        self._swing_min = min(f, f0)
+        self._swing_min = min(f, f0, self._fall_min[1] if self._fall_min else math.inf)
+        self._fall_min = None
         return "off"
 
     def _onset(self, t: float, f: float) -> float:
@@ -139,14 +156,19 @@ class ContactDetector:
             return t
         level = self._swing_min + self.margin_n
         later_t, later_f = t, f
+        low_t, low_f, since = t, f, 0
         for t0, f0 in reversed(self._history):
             if f0 <= level:
                 w = (level - f0) / (later_f - f0) if later_f != f0 else 1.0
                 return t0 + min(1.0, max(0.0, w)) * (later_t - t0)
-            if f0 >= later_f:
-                return later_t  # the foot of the rise: the force was flat or falling before it
+            if f0 < low_f:
+                low_t, low_f, since = t0, f0, 0
+            else:
+                since += 1
+                if since >= SETTLE_SAMPLES:
+                    return low_t  # the foot of the rise: no lower force for SETTLE_SAMPLES before it
             later_t, later_f = t0, f0
-        return later_t
+        return low_t
 
 
 class FootStream:
@@ -196,7 +218,10 @@ class FootStream:
             self._contact_t = self.detector.crossing_t
             self._onset_known = self.detector.onset_known
             events.append(Event("contact", self._contact_t, side or self.foot, self.track))
-        if self.detector.in_contact and math.isfinite(force_n):
+        # Samples count for the stance's metrics while the load is above off_n; the tail of
+        # the fall (followed only to time the off) is left out: there the COP of a few
+        # lightly loaded sensors, or an insole's preload, says little about the foot.
+        if self.detector.in_contact and not self.detector.falling and math.isfinite(force_n):
             self._t.append(float(t))
             self._f.append(float(force_n))
             self._cop.append((math.nan, math.nan) if cop_mm is None else (float(cop_mm[0]), float(cop_mm[1])))

@@ -20,11 +20,11 @@ def stance_force(t, contact, off, peak=700.0):
 
 def test_hysteresis_ignores_noise_between_the_levels():
     d = ContactDetector(on_n=30, off_n=20)
-    seq = [0, 10, 25, 29, 31, 25, 21, 28, 22, 19, 12, 25, 29, 31]
+    seq = [0, 10, 25, 29, 31, 25, 21, 28, 22, 19, 12, 25, 29, 31, 35]
     events = [d.update(i * 0.01, f) for i, f in enumerate(seq)]
-    # off is confirmed where the fall below 20 N ends (12 N at 0.10 s, then it rises)
-    assert events == [None] * 4 + ["contact"] + [None] * 6 + ["off", None, "contact"]
-    # the second contact rose from that 12 N swing minimum at 0.10 s
+    # off once the force is back above 30 N: the fall below 20 N ended at 12 N (0.10 s)
+    assert events == [None] * 4 + ["contact"] + [None] * 8 + ["off", "contact"]
+    # the new contact rose from that 12 N minimum at 0.10 s
     assert d.crossing_t == pytest.approx(0.10)
 
 
@@ -48,10 +48,15 @@ def test_contact_onset_is_traced_back_along_the_rise():
     assert event == "contact"
     assert d.crossing_t == pytest.approx(0.04)  # the last sample at the 12 N swing minimum
     d2 = ContactDetector(on_n=30, off_n=20)
-    # the force sat 11 N above the minimum before rising: the foot of the rise is the onset
-    for i, f in enumerate([0, 10, 11, 11, 25, 45]):
+    # the force sat on a plateau 11 N above the minimum before rising: the onset is the
+    # plateau's last sample (a one-sample wiggle would not stop the search)
+    for i, f in enumerate([0, 10, 11, 11, 11, 11, 25, 45]):
         d2.update(i * 0.01, float(f))
-    assert d2.crossing_t == pytest.approx(0.03)
+    assert d2.crossing_t == pytest.approx(0.05)
+    d3 = ContactDetector(on_n=30, off_n=20)
+    for i, f in enumerate([0, 10, 11, 10.5, 25, 45]):
+        d3.update(i * 0.01, float(f))
+    assert d3.crossing_t == pytest.approx(0.0)
 
 
 def test_a_contact_already_on_at_the_first_sample_has_no_known_onset():

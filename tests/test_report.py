@@ -88,6 +88,8 @@ def test_walk_gait_summary_matches_the_truth(walking):
     assert g["step_width_mm"] == pytest.approx(120.0, abs=ms.PITCH[0])
     assert g["stance_pct"] == pytest.approx(100 * 0.6 / 0.8, abs=2.0)
     assert abs(g["symmetry_stance_time_pct"]) < 2.0
+    # three left and two right stances of equal load: 60 % on the left
+    assert report["weight"]["left_pct"] == pytest.approx(60.0, abs=2.0)
     assert report["arch_index"] == {"left": None, "right": None}
     assert "steps" in report["null_reasons"]["arch_index.left"]
 

@@ -116,11 +116,6 @@ def test_mat_contact_and_off_within_one_frame(scenario, params):
     assert checked >= 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FrameAnalyzer (kernels/frame.py, FRAME) splits the virtual patient's high-arched footprints "
-    "into heel and forefoot 'feet' and drops the other foot; remove this marker once it segments them",
-)
 def test_mat_weight_and_regions_match_the_truth(quiet):
     rec, report = quiet
     mat_force = rec.truth["truth_foot_mat_force_n"]
