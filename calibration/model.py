@@ -31,6 +31,7 @@ from calibration.curves import Curve, curve_from_json
 from calibration.errors import CalibrationFileError, NotCalibratedError, WrongDeviceError
 
 FORMAT = "gaitkiosk-calibration/1"
+RECORD_FORMAT = "gaitkiosk-calibration-record/1"  # a stored record wraps a model (calibration/storage.py)
 KINDS = ("mat", "insole_left", "insole_right")
 MASK_OK, MASK_DEAD, MASK_HOT = 0, 1, 2
 MASK_NAMES = {MASK_DEAD: "dead", MASK_HOT: "hot"}
@@ -173,9 +174,17 @@ def _array(data: dict, key: str, n: int, dtype, lo: float, hi: float) -> np.ndar
 
 
 def check_model_json(data) -> CalibrationModel:
-    """The named checker for calibration JSON (STYLE 8): a model, or one clear error."""
+    """The named checker for calibration JSON (STYLE 8): a model, or one clear error.
+
+    Accepts a model's JSON or a whole stored record (whose ``model`` it checks).
+    """
     if not isinstance(data, dict):
         raise _bad("expected a JSON object")
+    if data.get("format") == RECORD_FORMAT:
+        # a whole stored record (calibration/storage.py): its model is what converts counts
+        data = data.get("model")
+        if not isinstance(data, dict):
+            raise _bad("the record holds no model")
     if data.get("format") != FORMAT:
         raise _bad(f"format is {data.get('format')!r}, expected {FORMAT!r}")
     serial = data.get("device_serial")

@@ -29,9 +29,8 @@ from calibration.errors import (
     NotCalibratedError,
     WrongDeviceError,
 )
-from calibration.model import CalibrationModel, check_model_json
+from calibration.model import RECORD_FORMAT, CalibrationModel, check_model_json
 
-RECORD_FORMAT = "gaitkiosk-calibration-record/1"
 VERIFY_ACTION = "calibration.verify"
 
 

@@ -155,3 +155,15 @@ def test_verification_history_and_health(st, good):
                          now=made + dt.timedelta(days=200))["status"] == DUE
     hist = storage.verification_history(st, SERIAL)
     assert [h["error_pct"] for h in hist][-1] == 6.0 and hist[0]["at"] <= hist[1]["at"]
+
+
+def test_a_stored_record_gives_its_model_directly(st, good):
+    """gaitkiosk/pressure.py reads the active Calibration row's record with CalibrationModel.from_json."""
+    from calibration.model import CalibrationModel
+
+    res, _ = good
+    cal = storage.save(st, res.model, res.procedures)
+    model = CalibrationModel.from_json(st.calibrations.active_for(SERIAL).record)
+    assert model.to_json() == res.model.to_json() and cal.active
+    with pytest.raises(CalibrationFileError, match="no model"):
+        CalibrationModel.from_json({"format": storage.RECORD_FORMAT, "model": None})
