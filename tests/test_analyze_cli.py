@@ -165,3 +165,17 @@ def test_analysis_settings_come_from_the_config(capsys, tmp_path):
     config.write_text("[analysis]\ncontact_on_n = 10\ncontact_off_n = 40\n")
     code, _, err = run(capsys, walk, "--config", config)
     assert code == 1 and "contact_off_n must not exceed contact_on_n" in err
+
+
+def test_simulate_then_analyze(capsys, tmp_path):
+    """The virtual patient's recording, written by `gaitkiosk simulate`, analysed end to end."""
+    out_file = tmp_path / "quiet.npz"
+    assert main(["simulate", "--scenario", "quiet", "--seed", "3", "--seconds", "6", "--out", str(out_file)]) == 0
+    capsys.readouterr()
+    code, out, err = run(capsys, out_file, "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["source"] == "mat" and r["samples"] == 600
+    assert 1.0 < r["sway"]["mean_velocity_mm_s"] < 50.0  # quiet standing sways a few mm/s
+    assert 40.0 < r["weight"]["left_pct"] < 60.0
+    assert r["steps"] == [] and r["arch_index"]["left"] is not None
