@@ -165,6 +165,7 @@ class DeviceReader:
         self._deframer = framing.Deframer(on_error=self._on_frame_error)
         self._last_seq: int | None = None
         self._session_hello = False
+        self._hello_version = framing.PROTOCOL_VERSION
         self._in_sync = False
         self._realtime = True
         self._fixed_offset: float | None = None
@@ -348,15 +349,15 @@ class DeviceReader:
                 log.exception("%s: internal error in the reader thread; reconnecting", self.name)
                 self._set_state(DISCONNECTED, "internal error (see the log)")
             finally:
+                if self._stopping.is_set() and self._connected and self._want_streaming:
+                    try:  # leave the device idle, not streaming into a port nobody reads
+                        self._send_command(CommandOp.STOP, 0)
+                    except CommandError:
+                        pass
                 self._close_port(port)
                 port = None
             self._stopping.wait(retry_s)
         if self._port is not None:
-            if self._connected and self._want_streaming:
-                try:  # leave the device idle, not streaming into a port nobody reads
-                    self._send_command(CommandOp.STOP, 0)
-                except CommandError:
-                    pass
             self._close_port(self._port)
 
     def _reopen(self) -> Any:
@@ -469,12 +470,15 @@ class DeviceReader:
                 next_probe = now + HELLO_RETRY_S
         hello = self._hello
         try:
-            framing.negotiate(hello)
+            version = framing.negotiate(hello)
         except VersionError as exc:
             self._set_state(INCOMPATIBLE, str(exc))
             raise _LinkLost(str(exc), retry_s=INCOMPATIBLE_RETRY_S) from None
         with self._write_lock:
             self._connected = True
+        if version != self._hello_version:
+            # The device can speak a version we prefer to the one it uses (docs/protocol.md §8).
+            self._send_command(CommandOp.SET_PROTOCOL, version)
         if self._want_rate is not None and self._want_rate != hello.rate_hz:
             self._send_command(CommandOp.SET_RATE, self._want_rate)
         if self._want_streaming:
@@ -637,6 +641,7 @@ class DeviceReader:
         with self._status_lock:
             self._hello = hello
             self._address = packet.device
+        self._hello_version = packet.version
         self._session_hello = True
 
     def _on_ack(self, ack: Ack) -> None:

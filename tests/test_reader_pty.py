@@ -283,3 +283,22 @@ def test_sensor_back_on_another_tty_is_found_by_usb_serial(monkeypatch):
             os.close(placeholder[1])
         reader.close()
         server.stop()
+
+
+def test_joining_a_device_that_is_already_streaming_is_not_a_fault():
+    """A kiosk restarted while the mat kept streaming opens the port mid-packet."""
+    server = PtyServer({"mat": pattern_device("RUNNING-1", rows=48, cols=48)}).start()
+    try:
+        for _ in range(3):
+            with serial.Serial(server.paths()["mat"], timeout=0.1) as other:  # a run that never sent STOP
+                other.write(framing.encode_packet(Packet(PacketType.COMMAND, 0xFFFF, 1, 0, Command(CommandOp.START))))
+                time.sleep(0.2)
+            assert server.ports["mat"].device.streaming
+            with DeviceReader(server.paths()["mat"]) as reader:
+                reader.wait_ready(5)
+                assert wait_until(lambda: reader.status().counters["frames"] > 20)
+                c = reader.status().counters
+            assert c["resyncs"] == 0 and c["gaps"] == 0, c
+            assert wait_until(lambda: not server.ports["mat"].device.streaming)  # the reader left it idle
+    finally:
+        server.stop()
