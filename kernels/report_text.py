@@ -7,11 +7,11 @@ Definitions are in ``docs/metrics.md``.
 from __future__ import annotations
 
 
-def _fmt(value, unit: str = "", digits: int = 1) -> str:
+def _fmt(value, unit: str = "", digits: int = 1, sep: str = " / ") -> str:
     if value is None:
         return "n/a"
     if isinstance(value, (list, tuple)):
-        return " x ".join(_fmt(v, "", digits) for v in value) + (f" {unit}" if unit else "")
+        return sep.join(_fmt(v, "", digits) for v in value) + (f" {unit}" if unit else "")
     if isinstance(value, float):
         text = f"{value:.{digits}f}"
     else:
@@ -23,8 +23,8 @@ def render(r: dict) -> str:
     reasons = r.get("null_reasons", {})
     lines: list[str] = []
 
-    def row(label, key, value, unit="", digits=1):
-        text = _fmt(value, unit, digits)
+    def row(label, key, value, unit="", digits=1, sep=" / "):
+        text = _fmt(value, unit, digits, sep)
         if value is None and key in reasons:
             text += f"  ({reasons[key]})"
         lines.append(f"  {label:<34}{text}")
@@ -51,7 +51,7 @@ def render(r: dict) -> str:
     row("range side to side (ML)", "sway.range_ml_mm", s["range_ml_mm"], "mm", 1)
     row("range front to back (AP)", "sway.range_ap_mm", s["range_ap_mm"], "mm", 1)
     row("95 % ellipse area", "sway.ellipse95_area_mm2", s["ellipse95_area_mm2"], "mm²", 1)
-    row("95 % ellipse semi-axes", "sway.ellipse95_axes_mm", s["ellipse95_axes_mm"], "mm", 1)
+    row("95 % ellipse semi-axes", "sway.ellipse95_axes_mm", s["ellipse95_axes_mm"], "mm", 1, sep=" x ")
     row("95 % ellipse angle (from ML)", "sway.ellipse95_angle_deg", s["ellipse95_angle_deg"], "°", 0)
     row("mean frequency", "sway.mean_frequency_hz", s["mean_frequency_hz"], "Hz", 3)
     row("mean power frequency", "sway.mean_power_frequency_hz", s["mean_power_frequency_hz"], "Hz", 3)
