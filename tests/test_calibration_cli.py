@@ -9,7 +9,8 @@ import pytest
 
 from gaitkiosk.cli import main
 
-URL = "sim://mat?seed=5"
+URL = "sim://mat?seed=5&patient=calcli"  # its own virtual patient: no clash with other tests' sim ports
+SERIAL = "sim-mat-calcli"
 
 
 def cli(capsys, *args):
@@ -44,7 +45,7 @@ def test_equilibrate_stores_an_active_calibration(calibrated):
     code, out, err = calibrated
     assert code == 0, err
     assert out["passed"] and out["active"] and out["complete"]
-    assert out["device_serial"] == "sim-mat-shared"
+    assert out["device_serial"] == SERIAL
     assert [p["procedure"] for p in out["procedures"]] == ["zero", "equilibrate"]
     assert "Step off the mat" in err and "inflate it to 250 kPa" in err  # instructions go to stderr with --json
 
@@ -79,16 +80,16 @@ def test_export_import_and_refusals(capsys, data_dir, calibrated, tmp_path):
     data["record"]["model"]["offset"] = "zero"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
-    code, _, err = cli(capsys, "calibrate", "import", str(bad), "--serial", "sim-mat-shared", "--data-dir", data_dir)
+    code, _, err = cli(capsys, "calibrate", "import", str(bad), "--serial", SERIAL, "--data-dir", data_dir)
     assert code == 1 and "'offset'" in err and "re-run the calibration" in err
     (tmp_path / "junk.json").write_text("{not json")
     code, _, err = cli(capsys, "calibrate", "import", str(tmp_path / "junk.json"), "--serial", "x", "--data-dir", data_dir)
     assert code == 1 and "not a readable calibration file" in err
     # a good import is stored and put in force; the old one can be re-activated
-    code, out, _ = cli(capsys, "calibrate", "import", str(path), "--serial", "sim-mat-shared", "--data-dir", data_dir, "--json")
+    code, out, _ = cli(capsys, "calibrate", "import", str(path), "--serial", SERIAL, "--data-dir", data_dir, "--json")
     assert code == 0 and json.loads(out)["active"]
     assert cli(capsys, "calibrate", "activate", cal_id, "--data-dir", data_dir)[0] == 0
-    code, out, _ = cli(capsys, "calibrate", "list", "sim-mat-shared", "--data-dir", data_dir, "--json")
+    code, out, _ = cli(capsys, "calibrate", "list", SERIAL, "--data-dir", data_dir, "--json")
     assert [r["id"] for r in json.loads(out) if r["active"]] == [cal_id]
     code, _, err = cli(capsys, "calibrate", "activate", "no-such-id", "--data-dir", data_dir)
     assert code == 1 and "no-such-id" in err
