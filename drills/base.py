@@ -271,10 +271,13 @@ class Drill:
             self._count_down(t, dt, frame)
         elif self.phase == "running":
             self.elapsed += dt
-            found = self.safety.check(t, frame) if "mat" in self.SENSORS and self.NEEDS_STANCE else None
+            standing = "mat" in self.SENSORS and self.NEEDS_STANCE
+            found = self.safety.check(t, frame) if standing else None
             if found is not None:
                 self._safety_stop(found)
                 return
+            if standing and (frame is None or frame.cop_mm is None):
+                return  # no COP this frame: the safety monitor is timing it (no_load after 40 ms)
             self.on_frame(t, frame, events, insoles)
 
     def pause(self, t: float | None = None) -> None:

@@ -11,20 +11,22 @@ import math
 from dataclasses import dataclass
 
 # The part of each foot the COP may use before the kiosk calls it a loss of
-# balance: from 22 % to 85 % of foot length from the heel, and the middle 80 %
+# balance: from 20 % to 85 % of foot length from the heel, and the middle 80 %
 # of its width. A standing person's COP cannot reach the rim of the contact
 # area, and a COP held near the rim means the centre of mass is already at or
 # beyond the edge of the base of support (the functional base of support is
 # smaller than the footprint; see docs/drills.md, "Safety"). These cut-offs are
 # the kiosk's own, checked with the virtual patient: they fire on each kind of
 # simulated fall and stay quiet in every drill's ordinary movement.
-ZONE_ALONG = (0.22, 0.85)
+ZONE_ALONG = (0.20, 0.85)
 ZONE_ACROSS = 0.80
 # Forefoot width as a share of foot length for adults (foot breadth is about
 # 0.37-0.40 of foot length in anthropometric surveys). The loaded footprint area
 # over its length would understate it badly: the medial arch and the gaps
 # between the toes carry no load.
 WIDTH_PER_LENGTH = 0.38
+# Default limits of stability stay at least this far inside the safe zone (quiet sway is a few mm).
+LIMIT_MARGIN_MM = 15.0
 
 
 @dataclass(frozen=True)
@@ -141,15 +143,29 @@ class Stance:
     def limit(self, direction) -> float:
         """Default limit of stability (mm from the resting centre) in ``direction``, before any was measured.
 
-        90 % of the way to the edge of the region between the feet's long axes
-        (from 22 % to 85 % of foot length): leaning sideways past the middle of a
-        foot lifts the other one, and forward/back the safe zone ends.
+        Feet side by side: 90 % of the way to the edge of a box whose sides lie
+        80 % of the way from the midline to each foot's centre line and whose
+        front and back are the safe zone's (20 % and 85 % of foot length): leaning
+        sideways onto one foot unloads the other, and a drill that asks for that
+        would trip the safety stop. Other stances: the safe zone. Never closer than
+        ``LIMIT_MARGIN_MM`` to the safe zone's edge, so that sway at a target at
+        100 % does not stop the drill.
         """
-        if len(self.feet) < 2:
-            return 0.9 * self.reach(direction)
+        r = self.reach(direction)
+        centres = sorted(f.centre() for f in self.feet)
+        (xl, _), (xr, _) = centres[0], centres[-1]
+        if len(self.feet) >= 2 and xr - xl >= 100.0:  # side by side (not tandem or semi-tandem)
+            r = min(r, self._box_reach(direction, xl, xr))
+        return max(0.0, min(0.9 * r, r - LIMIT_MARGIN_MM))
+
+    def _box_reach(self, direction, xl, xr) -> float:
         a0, a1 = ZONE_ALONG
-        pts = [f.point(a * f.length_mm, 0.0) for f in self.feet for a in (a0, a1)]
-        return 0.9 * reach(convex_hull(pts), self.centre_mm, direction)
+        back = max(f.point(a0 * f.length_mm, 0.0)[1] for f in self.feet)
+        front = min(f.point(a1 * f.length_mm, 0.0)[1] for f in self.feet)
+        mid = 0.5 * (xl + xr)
+        half = 0.8 * 0.5 * (xr - xl)
+        box = convex_hull([(mid - half, back), (mid + half, back), (mid + half, front), (mid - half, front)])
+        return reach(box, self.centre_mm, direction)
 
     def to_dict(self) -> dict:
         return {"weight_n": self.weight_n, "centre_mm": list(self.centre_mm),

@@ -7,9 +7,9 @@ centre and holds still for ``centre_hold_s``; then a target lights with a tone
 and the patient leans to it as quickly and accurately as they can, and holds
 it for ``hold_s`` (or until ``time_limit_s``).
 
-Limits: those measured in the patient's last completed run of this drill (the
-maximal excursion per direction, handed over by the program as
-``context["limits_mm"]``), else 90 % of the way to the edge of the region
+Limits: those measured in the patient's last completed run of this drill with
+``reach_pct=100`` (the maximal excursion per direction, handed over by the
+program as ``context["limits_mm"]``), else 90 % of the way to the edge of the region
 between the feet (:meth:`drills.geometry.Stance.limit`); never beyond that
 default, so targets stay inside the safe zone.
 
@@ -84,7 +84,9 @@ class LimitsOfStability(Drill):
             limit = min(float(measured.get(name, default)), default) if measured.get(name) else default
             self.limits[name] = limit
             r = self.params["reach_pct"] / 100.0 * limit
-            targets.append(Target(c[0] + u[0] * r, c[1] + u[1] * r, self.params["target_radius_mm"], name))
+            # A target never covers the middle: at most half as wide as it is far (backward limits are short).
+            radius = min(self.params["target_radius_mm"], 0.5 * r)
+            targets.append(Target(c[0] + u[0] * r, c[1] + u[1] * r, radius, name))
         self.live.targets = tuple(targets)
         self._to_centre(t)
 
@@ -202,6 +204,11 @@ class LimitsOfStability(Drill):
             "max_excursion_pct": scoring.mean(x["max_excursion_pct"] for x in r),
             "directional_control_pct": scoring.mean(x["directional_control_pct"] for x in r),
         }
-        limits = {x["direction"]: x["max_excursion_mm"] for x in r if x["max_excursion_mm"] and x["max_excursion_mm"] > 0}
+        # Only a run with targets at 100 % asks the patient to lean as far as they can: its maximal
+        # excursions are their limits (used to scale later targets). A run at 75 % measures 75 %.
+        limits = {}
+        if self.params["reach_pct"] >= 100.0:
+            limits = {x["direction"]: x["max_excursion_mm"] for x in r
+                      if x["max_excursion_mm"] and x["max_excursion_mm"] > 0}
         return score, {"summary": summary, "directions": r, "limits_mm": limits,
                        "score_parts": {"excursion": excursion, "control": control, "reached": reached}}

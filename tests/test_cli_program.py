@@ -235,7 +235,7 @@ def test_a_program_with_an_unknown_drill_still_plans_the_rest(tmp_path):
 def test_progression_end_to_end_with_the_virtual_patient_and_limits_carried_over(tmp_path):
     with open_store(tmp_path) as st:
         p = setup_patient(st, ("weight_symmetry", {"duration_s": 10, "tolerance_pct": 7}),
-                          ("limits_of_stability", {"hold_s": 0.3}))
+                          ("limits_of_stability", {"hold_s": 0.3, "reach_pct": 100}))
         levels = []
         for visit in range(4):
             plan = plan_for_patient(st, "P9")

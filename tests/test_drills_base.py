@@ -187,17 +187,17 @@ def first_alert(monitor, frames, dt=0.01):
     return None
 
 
-@pytest.mark.parametrize("frame, reason", [
-    (empty(), "no_load"),
-    (standing(left=60.0, right=60.0), "no_load"),
-    (standing(left=10.0, right=690.0), "foot_unloaded"),
-    (standing(cop=(200.0, 330.0)), "cop_outside"),
-    (standing(cop=(200.0, 90.0)), "cop_outside"),
+@pytest.mark.parametrize("frame, reason, confirm", [
+    (empty(), "no_load", 0.04),
+    (standing(left=60.0, right=60.0), "no_load", 0.04),
+    (standing(left=10.0, right=690.0), "foot_unloaded", 0.04),
+    (standing(cop=(200.0, 330.0)), "cop_outside", 0.10),
+    (standing(cop=(200.0, 90.0)), "cop_outside", 0.10),
 ])
-def test_each_condition_is_confirmed_after_40_ms(frame, reason):
+def test_each_condition_is_confirmed_after_its_time(frame, reason, confirm):
     m = armed()
-    a = first_alert(m, [frame] * 10)
-    assert a.reason == reason and a.t == pytest.approx(0.04)
+    a = first_alert(m, [frame] * 20)
+    assert a.reason == reason and a.t == pytest.approx(confirm)
 
 
 def test_one_bad_frame_does_not_stop_a_drill():

@@ -33,8 +33,17 @@ def test_limits_of_stability_visits_eight_targets_with_neurocom_measures():
     assert 70 < s["endpoint_excursion_pct"] <= 100 and s["max_excursion_pct"] >= s["endpoint_excursion_pct"]
     assert s["movement_velocity_mm_s"] > 30
     assert 80 <= r.score <= 100
-    assert set(r.measures["limits_mm"]) == {x["direction"] for x in dirs}
+    assert r.measures["limits_mm"] == {}  # targets at 75 %: not a measurement of the limits
     json.dumps(r.to_dict())
+
+
+def test_limits_of_stability_at_100_percent_measures_the_limits():
+    d, out = run("limits_of_stability", {"hold_s": 0.3, "reach_pct": 100})
+    limits = out.result.measures["limits_mm"]
+    assert out.result.status == "complete" and not out.alerts
+    assert set(limits) == {name for name, _ in __import__("drills.limits_of_stability").limits_of_stability.DIRECTIONS}
+    for name, mm in limits.items():
+        assert 0.85 * d.limits[name] < mm < 1.3 * d.limits[name]
 
 
 def test_limits_of_stability_uses_measured_limits_but_never_beyond_the_safe_default():
