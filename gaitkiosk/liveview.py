@@ -125,3 +125,20 @@ def result_lines(result) -> list[str]:
     if result.status != "complete":
         lines.append("You stopped before the end. That is fine: it still counts as practice.")
     return lines
+
+
+def comparison_lines(comparison: dict, limit: int = 3) -> list[str]:
+    """The drill's headline measures (drills.scoring.compare) as short sentences, with last time."""
+    lines = []
+    for m in comparison.get("measures", [])[:limit]:
+        now = m.get("now")
+        if not isinstance(now, int | float):
+            continue
+        unit = f" {m['unit']}" if m.get("unit") else ""
+        text = f"{m['label']}: {_fmt(float(now))}{unit}"
+        before = m.get("before")
+        if isinstance(before, int | float):
+            word = {True: "better than", False: "not as good as", None: "same as"}[m.get("improved")]
+            text += f" ({word} last time: {_fmt(float(before))}{unit})"
+        lines.append(text + ".")
+    return lines

@@ -34,7 +34,11 @@ from gaitkiosk.liveview import drill_view
 log = logging.getLogger(__name__)
 
 TRAIL_POINTS = 80  # COP trail on the heat map: the last 0.8 s at 100 Hz
-MAT_SILENCE_S = 0.1  # a running mat drill with no mat frame for this long is fed "no load"
+# A running mat drill whose mat sends nothing for this long is paused with a sensor alert. The
+# reader only calls a link silent after devices.silence_timeout_s (1 s); a drill cannot wait that
+# long unwatched. 0.3 s is 30 frames at 100 Hz, well above the scheduling hiccups measured on a
+# loaded 2-core machine (bench_ui: max_mat_gap_ms).
+MAT_SILENCE_S = 0.3
 INSOLE_PAIR_S = 0.05
 SENSOR_LOST_MESSAGE = ("Paused: the mat stopped working. Hold on to the rail and stand still. "
                        "Please call the staff.")  # wait this long for the other insole's frame before analysing one side alone
@@ -99,7 +103,7 @@ class Runtime:
         self._worker: threading.Thread | None = None
         self._trail: deque = deque(maxlen=TRAIL_POINTS)
         self._error: BaseException | None = None
-        self.stats = {"mat_frames": 0, "insole_frames": 0, "drill_updates": 0, "analysis_s": 0.0}
+        self.stats = {"mat_frames": 0, "insole_frames": 0, "drill_updates": 0, "analysis_s": 0.0, "max_mat_gap_s": 0.0}
 
     # -- the UI's side ------------------------------------------------------------------------
     def latest(self) -> LiveSnapshot:
@@ -202,6 +206,7 @@ class Runtime:
             if name == "activate":
                 state.active = payload
                 state.sensor_alert = None
+                state.last_mat_frame_t = None
                 state.view = drill_view(payload.drill, time_limit_s=payload.time_limit_s)
                 state.last_mat_t = now
                 self._trail.clear()
@@ -241,6 +246,10 @@ class Runtime:
         kpa = self._kpa(frame, pressure)
         if frame.kind == "mat":
             self.stats["mat_frames"] += 1
+            if state.last_mat_frame_t is not None:
+                gap = frame.t_host - state.last_mat_frame_t
+                self.stats["max_mat_gap_s"] = max(self.stats["max_mat_gap_s"], gap)
+            state.last_mat_frame_t = frame.t_host
             state.mat_kpa = kpa
             state.last_mat_t = frame.t_host
             state.mat_geometry = self._geometry(readers, frame)
@@ -374,6 +383,7 @@ class _AnalysisState:
         self.insole_layout: dict = {}
         self.pending: dict = {}
         self.sensor_alert = None
+        self.last_mat_frame_t = None
 
 
 def _internal(kind: str, **data):

@@ -17,12 +17,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pygame
+
 from ui.app import tap_events
 
 log = logging.getLogger(__name__)
 
 SETTLE_S = 0.5  # let a screen's animation run before its picture is taken
 LIVE_SHOT_AFTER_S = 1.5  # running time of a drill before its live screenshot
+ALERT_WAIT_S = 2.0  # after a safety stop, the scripted patient waits this long before Continue
 
 
 @dataclass
@@ -32,6 +35,7 @@ class ScriptResult:
     completed: bool = False
     seconds: float = 0.0
     reason: str = ""
+    alerts: int = 0  # safety stops the scripted patient continued after
 
 
 class ScriptedVisit:
@@ -51,6 +55,7 @@ class ScriptedVisit:
         self._typed = 0
         self._pending: list = []
         self._drills = 0
+        self._alert_since = None
 
     def _tap(self, button) -> None:
         self._pending.extend(tap_events(button.rect.center, self.app.size, self.touch))
@@ -79,7 +84,8 @@ class ScriptedVisit:
             if now - start > self.timeout_s:
                 self.result.reason = f"the scripted visit did not finish within {self.timeout_s:.0f} s"
                 break
-            events, self._pending = self._pending, []
+            # pygame's own queue too: SDL turns SIGTERM/SIGINT into QUIT, which must still stop us.
+            events, self._pending = pygame.event.get() + self._pending, []
             self.app.step(now - last, events)
             last = now
             if self._act(now):
@@ -96,6 +102,7 @@ class ScriptedVisit:
             return False
         if screen is not self._screen:
             self._screen, self._since, self._acted, self._shot, self._typed = screen, now, False, False, 0
+            self._alert_since = None
             self.result.screens.append(screen.name)
         age = now - self._since
         name = screen.name
@@ -127,6 +134,16 @@ class ScriptedVisit:
                 self._acted = True
         elif name == "drill":
             v = screen.view
+            if v.get("phase") == "alert":
+                # A cooperative patient steadies, then taps Continue (the drill counts down again).
+                if self._alert_since is None:
+                    self._alert_since = now
+                    self._screenshot(f"alert-{v.get('name', 'live')}")
+                elif now - self._alert_since > ALERT_WAIT_S and not self._pending:
+                    self._tap(self._button(screen, "pause"))
+                    self._alert_since = None
+                    self.result.alerts += 1
+                return False
             if not self._shot and v.get("phase") == "running" and (
                     (v.get("duration_s") and (v["duration_s"] - (v.get("remaining_s") or 0)) > LIVE_SHOT_AFTER_S)
                     or age > LIVE_SHOT_AFTER_S + 4):

@@ -133,38 +133,34 @@ class Visit:
 
     # -- check-in ------------------------------------------------------------------------------------
     def _checkin(self, code: str) -> None:
-        from drills import registry
-        from drills.errors import DrillError
+        from drills.errors import ProgramError
+        from drills.program import plan_for_patient
 
         try:
             patient = self.store.patients.by_code(code)
         except LookupError:
             self.rt.deliver("patient_unknown", code=code)
             return
-        programs = self.store.programs.for_patient(patient.id)
-        if not programs:
+        try:
+            plan = plan_for_patient(self.store, patient)  # today's drills, with progression
+        except ProgramError:
+            plan = None
+        if plan is None or not plan.items:
             self.rt.deliver("patient_unknown", code=code,
                             text="There are no exercises set up for you yet. Please ask your therapist.")
             return
-        program = programs[-1]
-        items = []
-        for rx in program.prescriptions:
-            try:
-                params = registry.validate(rx.drill, rx.params)
-                cls = registry.get(rx.drill)
-            except DrillError as exc:
-                log.warning("patient %s: prescription %s left out: %s", code, rx.drill, exc)
-                continue
-            for _ in range(max(1, rx.repetitions)):
-                items.append({"drill": rx.drill, "params": params, "title": cls.title,
-                              "seconds": self._planned_s(cls, params), "status": "todo",
-                              "prescription_id": rx.id})
+        for drill, why in plan.skipped:
+            log.warning("patient %s: prescription %s left out: %s", code, drill, why)
+        from drills import registry
+
+        items = [{"drill": p.drill, "planned": p, "title": p.title, "status": "todo",
+                  "seconds": self._planned_s(registry.get(p.drill), p.params)} for p in plan.items]
         self._end_session()
         self.patient = patient
         self.items = items
         self.index = -1
         self.saved = True
-        self.session = self.store.sessions.start(patient.id, program_id=program.id)
+        self.session = self.store.sessions.start(patient.id, program_id=plan.program_id)
         self.store.audit.log("session.start", subject=self.session.id, details={"patient": patient.code})
         self.rt.deliver("patient", items=self._ui_items(), greeting="Hello!", next_index=0)
 
@@ -183,7 +179,6 @@ class Visit:
 
     # -- a drill -------------------------------------------------------------------------------------
     def _start_drill(self, index: int) -> None:
-        from drills import registry
         from drills.feed import KernelFeed
         from gaitkiosk.liveview import picture_for
         from gaitkiosk.runtime import ActiveDrill
@@ -200,13 +195,14 @@ class Visit:
         self.index = index
         item = self.items[index]
         autopilot = None
+        planned = item["planned"]
         if self.rt.simulate:
-            autopilot = self._simulated_person(registry.create(item["drill"], item["params"]))
+            autopilot = self._simulated_person(planned.create())
         self._identify()
         mat = self.rt.sensors.by_kind("mat")
         mat_shape = (mat.hello.rows, mat.hello.cols) if mat is not None else None
-        drill = registry.create(item["drill"], item["params"], mat_shape=mat_shape,
-                                **({"countdown_s": self.rt.countdown_s} if self.rt.countdown_s is not None else {}))
+        drill = planned.create(mat_shape=mat_shape,
+                               **({"countdown_s": self.rt.countdown_s} if self.rt.countdown_s is not None else {}))
         missing = self._missing_sensor(drill)
         if missing:
             self.rt.deliver("drill_failed", text=missing)
@@ -273,7 +269,7 @@ class Visit:
         for r in self.rt.sensors.readers:
             if r.hello is not None:
                 self.store.devices.seen(device_from_hello(r.hello, r.hello.kind.label))
-        self.trial = self.store.trials.start(self.session.id, item["drill"], item["params"], cal_ids)
+        self.trial = self.store.trials.start(self.session.id, item["drill"], item["planned"].trial_params(), cal_ids)
         try:
             a.writer = self.store.recording_writer(self.session.id, trial_id=self.trial.id,
                                                    calibration_ids=cal_ids).start()
@@ -309,7 +305,9 @@ class Visit:
         if stats is not None:
             results["recording"] = {"frames": stats.committed_frames, "dropped": stats.dropped,
                                     "seq_gaps": stats.seq_gaps}
-        previous = self._previous_score(self.items[self.index]["drill"])
+        from drills.scoring import compare
+
+        comparison = compare(results, self.items[self.index]["planned"].previous)
         status = "complete" if result.status == "complete" else "stopped"
         self.store.trials.finish(self.trial.id, status=status, results=results, report=report,
                                  reason="" if status == "complete" else "stopped by the patient or a safety stop")
@@ -317,12 +315,13 @@ class Visit:
         self.items[self.index]["score"] = result.score
         self.trial = None
         self.rt.command("drop")
-        from gaitkiosk.liveview import result_lines
+        from gaitkiosk.liveview import comparison_lines, result_lines
 
         last = all(i["status"] != "todo" for i in self.items[self.index + 1:])
         self.rt.deliver("drill_done", result={
             "index": self.index, "count": len(self.items), "title": active.drill.title, "status": status,
-            "score": result.score, "previous_score": previous, "lines": result_lines(result), "last": last,
+            "score": result.score, "previous_score": comparison["previous_score"],
+            "lines": comparison_lines(comparison) + result_lines(result), "last": last,
         })
 
     def _report(self, trial):
@@ -342,18 +341,6 @@ class Visit:
         except Exception as exc:  # noqa: BLE001 - the trial and its raw frames are kept without a report
             log.warning("no report for trial %s: %s", trial.id, exc)
             return None, str(exc)
-
-    def _previous_score(self, drill: str) -> float | None:
-        import json
-
-        row = self.store.db.execute(
-            "SELECT t.results FROM trials t JOIN sessions s ON s.id = t.session_id "
-            "WHERE s.patient_id = ? AND t.drill = ? AND t.status = 'complete' AND t.session_id != ? "
-            "ORDER BY t.ended_at DESC LIMIT 1", [self.patient.id, drill, self.session.id]).fetchone()
-        if row is None or not row[0]:
-            return None
-        score = json.loads(row[0]).get("score")
-        return float(score) if isinstance(score, int | float) else None
 
     # -- the end -----------------------------------------------------------------------------------
     def _finish_visit(self) -> None:

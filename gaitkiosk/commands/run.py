@@ -122,6 +122,7 @@ def _scripted(args, ctx, app, runtime) -> int:
     summary["screenshots"] = [str(p) for p in result.screenshots]
     summary["seconds"] = round(result.seconds, 1)
     summary["completed"] = result.completed
+    summary["safety_stops_continued"] = result.alerts
     text = [f"scripted visit {'finished' if result.completed else 'did NOT finish'} in {result.seconds:.0f} s"
             + (f" ({result.reason})" if result.reason else "")]
     if summary.get("session"):

@@ -119,7 +119,9 @@ class LiveDrillScreen(Screen):
         col = self.col
         r = blit_text(surface, app.fonts, v.get("title") or self.drill.get("title", ""), app.text_px("small"), c.muted, col.topleft)
         body = app.text_px("body")
-        y = fit_paragraph(surface, app, v.get("cue") or "", pygame.Rect(col.left, r.bottom + m // 2, col.width, 0), 3)
+        phase = v.get("phase")
+        cue = "" if phase in ("alert", "paused") else (v.get("cue") or "")  # the banner says it then
+        y = fit_paragraph(surface, app, cue, pygame.Rect(col.left, r.bottom + m // 2, col.width, 0), 3)
         ring_r = min(app.mm(8), col.width // 4)
         remaining, duration = v.get("remaining_s"), v.get("duration_s")
         progress = v.get("progress")
@@ -148,7 +150,6 @@ class LiveDrillScreen(Screen):
         if share is not None:
             bar = pygame.Rect(col.left, bar_top, col.width, app.mm(8))
             draw_lr_bar(surface, app, bar, share.get("left_pct"), share.get("target_pct"), share.get("tolerance_pct"))
-        phase = v.get("phase")
         if phase == "alert":
             banner(surface, app, v.get("alert") or "Stopped for your safety. Stand still and hold the rail.", "stop")
         elif phase == "paused":
