@@ -6,7 +6,7 @@ import json
 
 import pytest
 from drill_support import drive, empty, standing
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drills import registry
@@ -243,3 +243,68 @@ def test_docs_describe_every_drill_parameter_and_alert():
     assert "`progress=false`" in doc
     for reason in MESSAGES:
         assert f"`{reason}`" in doc, f"docs/drills.md does not explain the {reason} alert"
+
+
+# --- the state machine under any sequence of taps and frames ------------------------------------
+
+_FRAMES = {"stand": standing(), "empty": empty(), "lift": standing(left=5.0, right=695.0),
+           "lean": standing(cop=(200.0, 330.0)), "shift": standing(left=420.0, right=280.0)}
+
+
+@given(st.sampled_from(["quiet_standing", "limits_of_stability", "rhythmic_shift", "heel_toe_rocking",
+                        "weight_symmetry", "tandem_walk", "gait_insoles"]),
+       st.lists(st.tuples(st.sampled_from(["begin", "pause", "resume", "stop", *_FRAMES]),
+                          st.integers(1, 150)), max_size=25))
+@settings(max_examples=150, deadline=None)
+def test_any_sequence_of_taps_and_frames_keeps_the_drill_consistent(name, script):
+    d = registry.create(name, {}, countdown_s=0.5)
+    t = 0.0
+    for action, n in script:
+        if action in ("begin", "pause", "resume", "stop"):
+            before = d.phase
+            getattr(d, action)(t)
+            if action == "stop":
+                assert d.phase == "done"
+            if action == "pause" and before in ("countdown", "running"):
+                assert d.phase == "paused"
+            continue
+        for _ in range(n):
+            phase, elapsed = d.phase, d.elapsed
+            d.update(t, _FRAMES[action])
+            t += 0.01
+            assert d.phase in PHASES
+            assert d.elapsed >= elapsed
+            if phase not in ("running",):
+                assert d.elapsed == elapsed, "time only counts while running"
+            if phase == "done":
+                assert d.phase == "done"
+    v = d.view()
+    assert v.phase == d.phase and 0.0 <= v.progress <= 1.0
+    if d.phase != "done":
+        with pytest.raises(DrillStateError):
+            d.result()
+        d.stop(t)
+    r = d.result()
+    assert r.status in ("complete", "stopped")
+    assert r.score is None or 0.0 <= r.score <= 100.0
+    assert len(r.alerts) == len(d.alerts)
+    json.dumps(r.to_dict(), allow_nan=False)
+
+
+def test_a_result_round_trips_through_the_store(tmp_path):
+    from drill_support import drive as feed
+
+    from store import open_store
+    from store.patients import Patient
+
+    d = quiet()
+    d.begin(0.0)
+    feed(d, [standing()] * 400 + [standing(cop=(200.0 + 0.1 * k, 200.0)) for k in range(1000)])
+    assert d.phase == "done"
+    result = d.result().to_dict()
+    with open_store(tmp_path) as st:
+        p = st.patients.add(Patient(code="R1"))
+        s = st.sessions.start(p.id)
+        trial = st.trials.start(s.id, "quiet_standing", d.params)
+        st.trials.finish(trial.id, results=result)
+        assert st.trials.get(trial.id).results == json.loads(json.dumps(result))
