@@ -16,13 +16,13 @@ cimport cython
 cimport numpy as cnp
 from libc.math cimport INFINITY, M_PI, atan2, cos, fabs, nextafterf, sin, sqrt
 from libc.stdlib cimport free, malloc, qsort
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
 from kernels.errors import FrameError
-from kernels.frame import LEFT, RIGHT, FootResult, FrameResult, check_frame
 from kernels.insole import InsoleResult, check_insole_frame
+from kernels.results import FOOT_FIELDS, FRAME_FIELDS, LEFT, RIGHT
 
 cnp.import_array()
 
@@ -42,12 +42,179 @@ cdef extern from *:
     """
     int gk_unusual(const float* f, int n, float thr) noexcept nogil
 
+cdef extern from *:
+    """
+    /* Bit 1: some value of f[0:n] is >= thr; bit 2: some value is NaN, negative or
+       infinite. One vectorisable pass per row. */
+    static int gk_row_flags(const float* f, int n, float thr) {
+        int active = 0, bad = 0;
+        for (int c = 0; c < n; c++) {
+            float v = f[c];
+            active |= (v >= thr);
+            bad |= !(v >= 0.0f) | (v == (float)INFINITY);
+        }
+        return active | (bad << 1);
+    }
+    """
+    int gk_row_flags(const float* f, int n, float thr) noexcept nogil
+
+cdef extern from *:
+    """
+    #include <string.h>
+    /* Columns c in [0, n) with f[c] >= thr, written to cols; branch-free compaction. */
+    static int gk_compact(const float* f, int n, float thr, int* cols, int offset) {
+        int m = 0;
+        for (int c = 0; c < n; c++) {
+            cols[m] = c + offset;
+            m += (f[c] >= thr);
+        }
+        return m;
+    }
+    /* 1 if f[0:n] holds NaN, a negative value or an infinity. */
+    static int gk_bad(const float* f, int n) {
+        int flag = 0;
+        for (int c = 0; c < n; c++) {
+            float v = f[c];
+            flag |= !(v >= 0.0f) | (v == (float)INFINITY);
+        }
+        return flag;
+    }
+    /* Highest finite non-negative value of f[0:n] (0 if none). Non-negative floats order
+       like their bit patterns; NaN and +inf sit above 0x7f800000 and negatives below 0. */
+    static float gk_max(const float* f, int n) {
+        int m = 0;
+        for (int c = 0; c < n; c++) {
+            int x;
+            memcpy(&x, &f[c], sizeof x);
+            x = (x < 0x7f800000) ? x : 0;
+            m = (x > m) ? x : m;
+        }
+        float out;
+        memcpy(&out, &m, sizeof out);
+        return out;
+    }
+    """
+    int gk_compact(const float* f, int n, float thr, int* cols, int offset) noexcept nogil
+    int gk_bad(const float* f, int n) noexcept nogil
+    float gk_max(const float* f, int n) noexcept nogil
+
 cdef enum:
     SLOTS = 2
 
 cdef double REGION_0 = 0.27
 cdef double REGION_1 = 0.55
 cdef double SLACK = 1e-6  # tie-breaking slack, mm (see reference.SLACK)
+
+
+cdef class FootResult:
+    """One foot in one frame (C-backed twin of :class:`kernels.results.FootResult`;
+    same attributes and meaning, see there). Read-only."""
+
+    cdef readonly long track_id
+    cdef readonly object side
+    cdef readonly double force_n, contact_area_mm2, peak_kpa, axis_deg, length_mm
+    cdef readonly double footprint_area_mm2
+    cdef readonly long frames
+    cdef double cx, cy, hx, hy, tx, ty, rear, mid, fore
+    cdef bint has_regions
+    cdef int b0, b1, b2, b3
+
+    def __init__(self, track_id, side, force_n, cop_mm, contact_area_mm2, peak_kpa, regions_n,
+                 axis_deg, length_mm, heel_mm, toe_mm, bbox_rc, footprint_area_mm2, frames):
+        self.track_id = track_id
+        self.side = side
+        self.force_n = force_n
+        self.cx, self.cy = cop_mm
+        self.contact_area_mm2 = contact_area_mm2
+        self.peak_kpa = peak_kpa
+        self.has_regions = regions_n is not None
+        if self.has_regions:
+            self.rear, self.mid, self.fore = regions_n
+        self.axis_deg = axis_deg
+        self.length_mm = length_mm
+        self.hx, self.hy = heel_mm
+        self.tx, self.ty = toe_mm
+        self.b0, self.b1, self.b2, self.b3 = bbox_rc
+        self.footprint_area_mm2 = footprint_area_mm2
+        self.frames = frames
+
+    @property
+    def cop_mm(self):
+        return (self.cx, self.cy)
+
+    @property
+    def regions_n(self):
+        return (self.rear, self.mid, self.fore) if self.has_regions else None
+
+    @property
+    def heel_mm(self):
+        return (self.hx, self.hy)
+
+    @property
+    def toe_mm(self):
+        return (self.tx, self.ty)
+
+    @property
+    def bbox_rc(self):
+        return (self.b0, self.b1, self.b2, self.b3)
+
+    def as_dict(self):
+        return {name: getattr(self, name) for name in FOOT_FIELDS}
+
+    def __repr__(self):
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in FOOT_FIELDS)
+        return f"FootResult({inner})"
+
+
+cdef class FrameResult:
+    """Everything from one mat frame (C-backed twin of :class:`kernels.results.FrameResult`;
+    same attributes and meaning, see there). Read-only."""
+
+    cdef readonly double force_n, contact_area_mm2, peak_kpa, stray_force_n
+    cdef readonly tuple feet
+    cdef readonly long invalid_sensels, negative_sensels
+    cdef double cx, cy
+    cdef bint has_cop
+
+    def __init__(self, force_n, cop_mm, feet, contact_area_mm2, peak_kpa, stray_force_n,
+                 invalid_sensels, negative_sensels):
+        self.force_n = force_n
+        self.has_cop = cop_mm is not None
+        if self.has_cop:
+            self.cx, self.cy = cop_mm
+        self.feet = tuple(feet)
+        self.contact_area_mm2 = contact_area_mm2
+        self.peak_kpa = peak_kpa
+        self.stray_force_n = stray_force_n
+        self.invalid_sensels = invalid_sensels
+        self.negative_sensels = negative_sensels
+
+    @property
+    def cop_mm(self):
+        return (self.cx, self.cy) if self.has_cop else None
+
+    @property
+    def left(self):
+        for foot in self.feet:
+            if foot.side == LEFT:
+                return foot
+        return None
+
+    @property
+    def right(self):
+        for foot in self.feet:
+            if foot.side == RIGHT:
+                return foot
+        return None
+
+    def as_dict(self):
+        out = {name: getattr(self, name) for name in FRAME_FIELDS}
+        out["feet"] = [foot.as_dict() for foot in self.feet]
+        return out
+
+    def __repr__(self):
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in FRAME_FIELDS)
+        return f"FrameResult({inner})"
 
 
 cdef struct Geom:
@@ -136,6 +303,7 @@ cdef class FrameKernel:
     cdef int* act
     cdef int* ar  # row of each active sensel
     cdef int* ac  # column of each active sensel
+    cdef int* colbuf  # scratch: active columns of one row
     cdef int n_act
     cdef float thr_f  # the smallest float >= threshold_kpa: float compares == double compares
     cdef double* pv
@@ -171,7 +339,6 @@ cdef class FrameKernel:
     cdef int* profile
     # state between frames
     cdef signed char* prev_slot
-    cdef int* labels_out
     cdef int* foot_list
     cdef int n_foot
     cdef unsigned char* fp  # SLOTS * N stance-footprint masks
@@ -194,6 +361,7 @@ cdef class FrameKernel:
         self.act = <int*>malloc(n * sizeof(int))
         self.ar = <int*>malloc(n * sizeof(int))
         self.ac = <int*>malloc(n * sizeof(int))
+        self.colbuf = <int*>malloc(params.cols * sizeof(int))
         self.pv = <double*>malloc(n * sizeof(double))
         self.lab = <int*>malloc(n * sizeof(int))
         self.parent = <int*>malloc(n * sizeof(int))
@@ -225,11 +393,10 @@ cdef class FrameKernel:
         self.keys = <PieceKey*>malloc(n * sizeof(PieceKey))
         self.profile = <int*>malloc(m * sizeof(int))
         self.prev_slot = <signed char*>malloc(n * sizeof(signed char))
-        self.labels_out = <int*>malloc(n * sizeof(int))
         self.foot_list = <int*>malloc(n * sizeof(int))
         self.fp = <unsigned char*>malloc(SLOTS * n * sizeof(unsigned char))
         if (self.xs == NULL or self.ys == NULL or self.act == NULL or self.pv == NULL
-                or self.ar == NULL or self.ac == NULL
+                or self.ar == NULL or self.ac == NULL or self.colbuf == NULL
                 or self.lab == NULL or self.parent == NULL or self.root_id == NULL
                 or self.pid == NULL or self.tmp == NULL or self.cn == NULL or self.cfirst == NULL
                 or self.cr0 == NULL or self.cr1 == NULL or self.cc0 == NULL or self.cc1 == NULL
@@ -238,13 +405,13 @@ cdef class FrameKernel:
                 or self.psxy == NULL or self.pov0 == NULL or self.pov1 == NULL or self.pmom == NULL
                 or self.pin0 == NULL or self.pin1 == NULL or self.gbuf == NULL or self.pbuf == NULL
                 or self.owner == NULL or self.released == NULL or self.keys == NULL
-                or self.profile == NULL or self.prev_slot == NULL or self.labels_out == NULL
+                or self.profile == NULL or self.prev_slot == NULL
                 or self.foot_list == NULL or self.fp == NULL):
             raise MemoryError("FrameKernel buffers")
 
     def __dealloc__(self):
         free(self.xs); free(self.ys); free(self.act); free(self.pv); free(self.lab)
-        free(self.ar); free(self.ac)
+        free(self.ar); free(self.ac); free(self.colbuf)
         free(self.parent); free(self.root_id); free(self.pid); free(self.tmp)
         free(self.cn); free(self.cfirst); free(self.cr0); free(self.cr1); free(self.cc0)
         free(self.cc1); free(self.pn); free(self.pforce)
@@ -252,7 +419,7 @@ cdef class FrameKernel:
         free(self.pov0); free(self.pov1); free(self.pmom);
         free(self.pin0); free(self.pin1); free(self.gbuf); free(self.pbuf)
         free(self.owner); free(self.released); free(self.keys)
-        free(self.profile); free(self.prev_slot); free(self.labels_out); free(self.foot_list)
+        free(self.profile); free(self.prev_slot); free(self.foot_list)
         free(self.fp)
 
     def __init__(self, params):
@@ -291,7 +458,6 @@ cdef class FrameKernel:
         cdef int s, i
         for i in range(self.N):
             self.prev_slot[i] = -1
-            self.labels_out[i] = 0
         self.n_foot = 0
         for s in range(SLOTS):
             self._clear_slot(s)
@@ -328,18 +494,18 @@ cdef class FrameKernel:
         cdef int[:, ::1] view = out
         cdef int i
         for i in range(self.N):
-            view[i // self.C, i % self.C] = self.labels_out[i]
+            view[i // self.C, i % self.C] = (
+                0 if self.prev_slot[i] < 0 else <int>self.slots[self.prev_slot[i]].track_id)
         return out
 
     def footprint(self, track_id):
-        cdef int s, i
+        cdef int s
+        cdef unsigned char[:, ::1] view
         for s in range(SLOTS):
             if self.slots[s].live and self.slots[s].track_id == track_id:
-                out = np.zeros((self.R, self.C), dtype=bool)
-                view = out.reshape(-1)
-                for i in range(self.N):
-                    if self.fp[s * self.N + i]:
-                        view[i] = True
+                out = np.empty((self.R, self.C), dtype=np.bool_)
+                view = out.view(np.uint8)
+                memcpy(&view[0, 0], &self.fp[s * self.N], self.N)
                 return out
         return None
 
@@ -523,6 +689,8 @@ cdef class FrameKernel:
                 and cnp.PyArray_DIM(<cnp.ndarray>frame, 0) == self.R
                 and cnp.PyArray_DIM(<cnp.ndarray>frame, 1) == self.C
                 and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>frame)):
+            from kernels.frame import check_frame
+
             check_frame(frame, self.R, self.C)
             raise FrameError("unsupported frame")  # check_frame names the problem
         arr = <cnp.ndarray>frame
@@ -537,17 +705,24 @@ cdef class FrameKernel:
             self._assign(n_pieces)
             stray = self._update_feet(n_pieces)
             self._decide_sides()
-        force_n = total * self.scale
-        cop = None
-        if force_n >= self.min_force and total > 0:
-            cop = (spx / total, spy / total)
-        return FrameResult(force_n, cop, self._feet(), self.n_act * self.area, peak,
-                           stray * self.scale, n_inv, n_neg)
+        cdef FrameResult res = FrameResult.__new__(FrameResult)
+        res.force_n = total * self.scale
+        res.has_cop = res.force_n >= self.min_force and total > 0
+        if res.has_cop:
+            res.cx = spx / total
+            res.cy = spy / total
+        res.feet = self._feet()
+        res.contact_area_mm2 = self.n_act * self.area
+        res.peak_kpa = peak
+        res.stray_force_n = stray * self.scale
+        res.invalid_sensels = n_inv
+        res.negative_sensels = n_neg
+        return res
 
     cdef void _scan(self, const float* f, int* n_inv, int* n_neg, double* total, double* spx,
                     double* spy, double* peak) noexcept nogil:
         """Steps 1-2: clean, threshold, totals; list the active sensels in raster order."""
-        cdef int r, c, c0, c1, i, k, n = 0, C = self.C, CH = 16
+        cdef int r, c, i, k, m, flags, n = 0, C = self.C
         cdef float v, thr = self.thr_f
         cdef double dv, t = 0.0, sx = 0.0, sy = 0.0, pk = 0.0, rowsum
         # reset the label image where the last frame set it
@@ -558,40 +733,38 @@ cdef class FrameKernel:
             if not gk_unusual(&f[i], C, thr):
                 continue
             rowsum = 0.0
-            c1 = 0
-            while c1 < C:  # chunks of CH columns; empty chunks are skipped
-                c0 = c1
-                c1 = c0 + CH if c0 + CH < C else C
-                if not gk_unusual(&f[i + c0], c1 - c0, thr):
-                    continue
-                for c in range(c0, c1):
+            flags = gk_row_flags(&f[i], C, thr)
+            if flags & 2:
+                # rare: count NaN, infinite and negative values of this row
+                for c in range(C):
                     v = f[i + c]
-                    if v >= thr:
-                        if v == INFINITY:
-                            n_inv[0] += 1
-                            continue
-                        dv = v
-                        self.act[n] = i + c
-                        self.ar[n] = r
-                        self.ac[n] = c
-                        n += 1
-                        self.pv[i + c] = dv
-                        t += dv
-                        sx += dv * self.xs[c]
-                        rowsum += dv
-                        if dv > pk:
-                            pk = dv
-                    elif v != v or v == -INFINITY:
+                    if v != v or v == INFINITY or v == -INFINITY:
                         n_inv[0] += 1
                     elif v < 0:
                         n_neg[0] += 1
+            if not (flags & 1):
+                continue
+            m = gk_compact(&f[i], C, thr, self.colbuf, 0)
+            for k in range(m):
+                c = self.colbuf[k]
+                v = f[i + c]
+                if v == INFINITY:
+                    continue  # counted above
+                dv = v
+                self.act[n] = i + c
+                self.ar[n] = r
+                self.ac[n] = c
+                n += 1
+                self.pv[i + c] = dv
+                t += dv
+                sx += dv * self.xs[c]
+                rowsum += dv
+                if dv > pk:
+                    pk = dv
             sy += rowsum * self.ys[r]
         if n == 0:
-            # nothing active: the peak is the highest sub-threshold value (rarely needed)
-            for i in range(self.R * C):
-                v = f[i]
-                if v > pk and v < INFINITY:
-                    pk = v
+            # nothing active: the peak is the highest sub-threshold value
+            pk = gk_max(f, self.R * C)
         self.n_act = n
         total[0] = t
         spx[0] = sx
@@ -640,6 +813,12 @@ cdef class FrameKernel:
         for l in range(nlab):
             self.parent[l] = self.parent[self.parent[l]]
             self.root_id[l] = -1
+        # Second pass: number the blobs and sum their statistics. Sensels come in raster
+        # order, so a blob arrives in runs: sums stay in locals for a run.
+        cdef int cur = -1, cn = 0, o0 = 0, i0 = 0, i1 = 0, o1 = 0, rmax = 0, cmin = 0, cmax = 0
+        cdef double cf = 0.0
+        cdef unsigned char* fp0 = self.fp
+        cdef unsigned char* fp1 = &self.fp[self.N]
         for k in range(self.n_act):
             i = self.act[k]
             r = self.ar[k]
@@ -656,15 +835,43 @@ cdef class FrameKernel:
                 self.cc0[j] = c
                 self.cc1[j] = c
                 self._zero_piece(j)
+            if j != cur:
+                if cur >= 0:
+                    self._flush(cur, cn, cf, o0, o1, i0, i1, rmax, cmin, cmax)
+                cur = j
+                cn = o0 = o1 = i0 = i1 = 0
+                cf = 0.0
+                rmax = self.cr1[j]
+                cmin = self.cc0[j]
+                cmax = self.cc1[j]
             self.pid[k] = j
-            if r > self.cr1[j]:
-                self.cr1[j] = r
-            if c < self.cc0[j]:
-                self.cc0[j] = c
-            if c > self.cc1[j]:
-                self.cc1[j] = c
-            self._add_to_piece(j, k)
+            rmax = r  # raster order: rows never decrease
+            if c < cmin:
+                cmin = c
+            if c > cmax:
+                cmax = c
+            cn += 1
+            cf += self.pv[i]
+            was = self.prev_slot[i]
+            o0 += was == 0
+            o1 += was == 1
+            i0 += fp0[i]
+            i1 += fp1[i]
+        if cur >= 0:
+            self._flush(cur, cn, cf, o0, o1, i0, i1, rmax, cmin, cmax)
         return K
+
+    cdef inline void _flush(self, int j, int cn, double cf, int o0, int o1, int i0, int i1,
+                            int rmax, int cmin, int cmax) noexcept nogil:
+        self.pn[j] += cn
+        self.pforce[j] += cf
+        self.pov0[j] += o0
+        self.pov1[j] += o1
+        self.pin0[j] += i0
+        self.pin1[j] += i1
+        self.cr1[j] = rmax
+        self.cc0[j] = cmin
+        self.cc1[j] = cmax
 
     cdef inline void _zero_piece(self, int j) noexcept nogil:
         self.pn[j] = 0
@@ -929,7 +1136,6 @@ cdef class FrameKernel:
         # forget last frame's foot map
         for k in range(self.n_foot):
             self.prev_slot[self.foot_list[k]] = -1
-            self.labels_out[self.foot_list[k]] = 0
         for k in range(self.n_act):
             j = self.pid[k]
             i = self.act[k]
@@ -1088,10 +1294,65 @@ cdef class FrameKernel:
                 if a.geom.length > self.foot_length[a.side]:
                     self.foot_length[a.side] = a.geom.length
 
+    cdef void _sums(self, int s, bint regions, double cut0, double cut1, double* force,
+                    double* sx, double* sy, double* pk, int* n, int* r0, int* r1, int* c0,
+                    int* c1, double* reg) noexcept nogil:
+        """Force, COP sums, peak, area, bounding box and region loads of slot s's sensels
+        (one pass, accumulating in locals)."""
+        cdef Geom* g = &self.slots[s].geom
+        cdef int k, i, r, c, cnt = 0, rmin = self.R, rmax = -1, cmin = self.C, cmax = -1
+        cdef double v, x, y, along, f = 0.0, ax = 0.0, ay = 0.0, peak = 0.0
+        cdef double rear = 0.0, mid = 0.0, fore = 0.0
+        cdef double mx = g.mx, my = g.my, ux = g.ux, uy = g.uy, heel = g.heel_s
+        for k in range(self.n_act):
+            i = self.act[k]
+            if self.prev_slot[i] != s:
+                continue
+            r = self.ar[k]
+            c = self.ac[k]
+            x = self.xs[c]
+            y = self.ys[r]
+            v = self.pv[i]
+            f += v
+            ax += v * x
+            ay += v * y
+            cnt += 1
+            if v > peak:
+                peak = v
+            if r < rmin:
+                rmin = r
+            if r > rmax:
+                rmax = r
+            if c < cmin:
+                cmin = c
+            if c > cmax:
+                cmax = c
+            if regions:
+                along = (x - mx) * ux + (y - my) * uy - heel
+                if along < cut0:
+                    rear += v
+                elif along < cut1:
+                    mid += v
+                else:
+                    fore += v
+        force[0] = f
+        sx[0] = ax
+        sy[0] = ay
+        pk[0] = peak
+        n[0] = cnt
+        r0[0] = rmin
+        r1[0] = rmax
+        c0[0] = cmin
+        c1[0] = cmax
+        reg[0] = rear
+        reg[1] = mid
+        reg[2] = fore
+
     cdef tuple _feet(self):
         """Per-foot sums and result objects, ordered left, right, unknown (by COP x)."""
         cdef int k, i, j, s, r, c, n_live = 0
         cdef double v, x, y, along, length
+        cdef FootResult foot
         cdef double force[SLOTS]
         cdef double sx[SLOTS]
         cdef double sy[SLOTS]
@@ -1131,66 +1392,42 @@ cdef class FrameKernel:
                 n_live += 1
         if n_live == 0:
             return ()
-        for k in range(self.n_act):
-            i = self.act[k]
-            s = self.prev_slot[i]
-            if s < 0:
-                continue
-            self.labels_out[i] = <int>self.slots[s].track_id
-            g = &self.slots[s].geom
-            r = self.ar[k]
-            c = self.ac[k]
-            x = self.xs[c]
-            y = self.ys[r]
-            v = self.pv[i]
-            force[s] += v
-            sx[s] += v * x
-            sy[s] += v * y
-            n[s] += 1
-            if v > pk[s]:
-                pk[s] = v
-            if r < r0[s]:
-                r0[s] = r
-            if r > r1[s]:
-                r1[s] = r
-            if c < c0[s]:
-                c0[s] = c
-            if c > c1[s]:
-                c1[s] = c
-            if has_regions[s]:
-                along = (x - g.mx) * g.ux + (y - g.my) * g.uy - g.heel_s
-                if along < cut0[s]:
-                    reg[s][0] += v
-                elif along < cut1[s]:
-                    reg[s][1] += v
-                else:
-                    reg[s][2] += v
+        for s in range(SLOTS):
+            if self.slots[s].live:
+                self._sums(s, has_regions[s], cut0[s], cut1[s], &force[s], &sx[s], &sy[s], &pk[s],
+                           &n[s], &r0[s], &r1[s], &c0[s], &c1[s], reg[s])
         feet = []
         for s in range(SLOTS):
             sl = &self.slots[s]
             if not sl.live:
                 continue
             g = &sl.geom
-            regions = None
             sl.heel_loaded = not has_regions[s] or reg[s][0] > 0
-            if has_regions[s]:
-                regions = (reg[s][0] * self.scale, reg[s][1] * self.scale, reg[s][2] * self.scale)
-            feet.append(FootResult(
-                sl.track_id,
-                None if sl.side < 0 else (LEFT if sl.side == 0 else RIGHT),
-                force[s] * self.scale,
-                (sx[s] / force[s], sy[s] / force[s]),
-                n[s] * self.area,
-                pk[s],
-                regions,
-                atan2(g.uy, g.ux) * (180.0 / M_PI),
-                g.length,
-                (g.heel_x, g.heel_y),
-                (g.toe_x, g.toe_y),
-                (r0[s], c0[s], r1[s], c1[s]),
-                g.area,
-                sl.frames,
-            ))
+            foot = FootResult.__new__(FootResult)
+            foot.track_id = sl.track_id
+            foot.side = None if sl.side < 0 else (LEFT if sl.side == 0 else RIGHT)
+            foot.force_n = force[s] * self.scale
+            foot.cx = sx[s] / force[s]
+            foot.cy = sy[s] / force[s]
+            foot.contact_area_mm2 = n[s] * self.area
+            foot.peak_kpa = pk[s]
+            foot.has_regions = has_regions[s]
+            foot.rear = reg[s][0] * self.scale
+            foot.mid = reg[s][1] * self.scale
+            foot.fore = reg[s][2] * self.scale
+            foot.axis_deg = atan2(g.uy, g.ux) * (180.0 / M_PI)
+            foot.length_mm = g.length
+            foot.hx = g.heel_x
+            foot.hy = g.heel_y
+            foot.tx = g.toe_x
+            foot.ty = g.toe_y
+            foot.b0 = r0[s]
+            foot.b1 = c0[s]
+            foot.b2 = r1[s]
+            foot.b3 = c1[s]
+            foot.footprint_area_mm2 = g.area
+            foot.frames = sl.frames
+            feet.append(foot)
         if len(feet) == 2 and self._second_first(force, sx):
             return (feet[1], feet[0])
         return tuple(feet)

@@ -32,70 +32,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kernels import results
 from kernels.errors import FrameError, ParameterError
+from kernels.results import FOOT_FIELDS, FRAME_FIELDS, LEFT, RIGHT  # noqa: F401 (re-exported)
 
-LEFT = "left"
-RIGHT = "right"
 #: Region cut-offs along the footprint's long axis from the heel (DESIGN 4.2,
 #: the automask cut-offs of Novel/pressuRe): rearfoot [0, 0.27), midfoot
 #: [0.27, 0.55), forefoot [0.55, 1].
 REGION_CUTS = (0.27, 0.55)
 REGION_NAMES = ("rearfoot", "midfoot", "forefoot")
-
-
-@dataclass(slots=True)
-class FootResult:
-    """One foot in one frame. Treat as read-only (not frozen only for speed).
-
-    ``regions_n``, ``axis_deg``, ``length_mm``, ``heel_mm`` and ``toe_mm``
-    describe the foot's *stance footprint*: every sensel the foot has loaded
-    since this contact began (so a heel strike loads the rearfoot and a
-    toe-off the forefoot). ``regions_n`` is None while that footprint is
-    shorter than ``min_region_length_mm`` (a heel alone cannot be split).
-    """
-
-    track_id: int  # stable while the foot stays on the mat; a new contact gets a new id
-    side: str | None  # 'left', 'right' or None while unknown
-    force_n: float
-    cop_mm: tuple[float, float]  # (x, y) on the mat
-    contact_area_mm2: float  # sensels at or above threshold in this frame
-    peak_kpa: float
-    regions_n: tuple[float, float, float] | None  # (rearfoot, midfoot, forefoot) N
-    axis_deg: float  # heel-to-toe direction, degrees from +x, in [0, 180) (90 = straight ahead)
-    length_mm: float  # stance footprint length along the axis
-    heel_mm: tuple[float, float]  # rear end of the footprint on its long axis
-    toe_mm: tuple[float, float]  # front end of the footprint on its long axis
-    bbox_rc: tuple[int, int, int, int]  # (row_min, col_min, row_max, col_max), inclusive, this frame
-    footprint_area_mm2: float  # area of the stance footprint
-    frames: int  # frames since this contact began (1 on the first)
-
-
-@dataclass(slots=True)
-class FrameResult:
-    """Everything the kiosk needs from one mat frame. Treat as read-only."""
-
-    force_n: float  # all sensels at or above threshold
-    cop_mm: tuple[float, float] | None  # None when force_n < min_force_n
-    feet: tuple[FootResult, ...]  # 0..2 feet: left, right, then side unknown (by x)
-    contact_area_mm2: float
-    peak_kpa: float  # highest valid pressure anywhere on the frame
-    stray_force_n: float  # force in blobs that belong to no foot (noise, a cane tip...)
-    invalid_sensels: int  # NaN or infinite values, treated as 0
-    negative_sensels: int  # negative values, treated as 0
-
-    @property
-    def left(self) -> FootResult | None:
-        for foot in self.feet:
-            if foot.side == LEFT:
-                return foot
-        return None
-
-    @property
-    def right(self) -> FootResult | None:
-        for foot in self.feet:
-            if foot.side == RIGHT:
-                return foot
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,3 +188,22 @@ class FrameAnalyzer:
     @property
     def cols(self) -> int:
         return self.params.cols
+
+
+# The result types: the compiled kernel's C-backed twins when it is built (same
+# attributes; far cheaper to create at 100+ frames a second), else the dataclasses.
+# Bound here, after everything kernels._frame imports from this module exists.
+FootResult = results.FootResult
+FrameResult = results.FrameResult
+
+
+def _use_compiled_results() -> None:
+    global FootResult, FrameResult
+    from kernels import _backend
+
+    module = _backend.compiled("_frame")
+    if module is not None:
+        FootResult, FrameResult = module.FootResult, module.FrameResult
+
+
+_use_compiled_results()

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from kernels import FrameAnalyzer, InsoleAnalyzer, _backend
+from kernels.results import FOOT_FIELDS
 
 pytestmark = pytest.mark.skipif(
     _backend.compiled("_frame") is None, reason="kernels._frame is not built (or GAITKIOSK_PURE=1)"
@@ -47,7 +48,7 @@ def same_result(c, r, where=""):
         close(getattr(c, name), getattr(r, name), f"{where}{name}")
     assert len(c.feet) == len(r.feet), f"{where}feet: {c.feet} != {r.feet}"
     for k, (fc, fr) in enumerate(zip(c.feet, r.feet, strict=True)):
-        for name in fc.__slots__:
+        for name in FOOT_FIELDS:
             close(getattr(fc, name), getattr(fr, name), f"{where}feet[{k}].{name}")
 
 
