@@ -47,7 +47,7 @@ class LinkCounters:
     handshake_failures: int = 0
     command_timeouts: int = 0
     commands_refused: int = 0
-    clock_clamps: int = 0  # frames whose mapped time was held back to keep times increasing
+    clock_clamps: int = 0  # frames whose mapped time was slewed to keep times increasing
     internal_errors: int = 0  # bugs caught so the thread survives (see the log)
 
     def as_dict(self) -> dict[str, int]:

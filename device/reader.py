@@ -71,6 +71,7 @@ HELLO_PROBE_S = 0.25  # wait this long for a spontaneous HELLO before asking aga
 ACK_WAIT_S = 0.25  # docs/protocol.md: resend an unanswered command after 250 ms
 HELLO_RETRY_S = 0.5
 INCOMPATIBLE_RETRY_S = 5.0
+SLEW = 0.5  # least fraction of its device-clock spacing a frame keeps in host time
 RATE_WINDOW_S = 0.5  # the measured rate is updated this often
 LOG_EVERY_S = 5.0  # at most one fault log line per device per interval
 U32 = 1 << 32
@@ -171,6 +172,7 @@ class DeviceReader:
         self._fixed_offset: float | None = None
         self._last_frame_host: float | None = None
         self._last_t_host = -float("inf")
+        self._last_t_device = 0.0
         self._rate_mark = (0.0, 0)  # (host time, frames) at the last rate update
         self._rate_hz = 0.0
         self._last_log = -1e9
@@ -612,12 +614,18 @@ class DeviceReader:
                 self._fixed_offset = now - t_device
             t_host = t_device + self._fixed_offset
         # Frames never go back in host time, even when the clock fit steps back
-        # (a late first packet corrected later): downstream detectors and the
-        # recording format rely on strictly increasing times.
-        if t_host <= self._last_t_host:
+        # (the first packets came late and a prompter one corrected the offset):
+        # downstream detectors and the recording format rely on increasing times.
+        # Like NTP, slew rather than step: a frame keeps at least half its device
+        # spacing after the previous one, so a 30 ms correction is absorbed over a
+        # few frames instead of piling frames onto one instant.
+        step = t_device - self._last_t_device
+        floor = self._last_t_host + (SLEW * step if step > 0 else 1e-6)
+        if t_host < floor:
             self.counters.clock_clamps += 1
-            t_host = self._last_t_host + 1e-6
+            t_host = floor
         self._last_t_host = t_host
+        self._last_t_device = t_device
         frame = RawFrame(
             device=hello.serial, kind=hello.kind.label, seq=packet.seq, t_device=t_device,
             t_host=t_host, counts=packet.body.counts, kpa_per_count=hello.kpa_per_count,

@@ -72,7 +72,7 @@ def test_reader_streams_three_devices_through_ptys(patient, tmp_path):
         try:
             for r in readers:
                 r.wait_ready(5)
-            time.sleep(1.2)
+            time.sleep(1.5)
         finally:
             for r in readers:
                 r.close()
@@ -82,8 +82,8 @@ def test_reader_streams_three_devices_through_ptys(patient, tmp_path):
         assert 90 <= len(frames) <= 140, (name, len(frames))
         truth = np.array([devices[name].host_time(f.t_device) for f in frames])
         t_host = np.array([f.t_host for f in frames])
-        settled = truth > truth[0] + 0.3
-        assert np.max(np.abs(t_host[settled] - truth[settled])) < 0.005
+        settled = truth > truth[0] + 0.5
+        assert np.max(np.abs(t_host[settled] - truth[settled])) < 0.005, (name, np.abs(t_host[settled] - truth[settled]).max())
         assert r.status().counters["resyncs"] == 0
 
 

@@ -34,6 +34,7 @@ HELP = "record frames from port URLs (real ports, sim://, replay://) into a reco
 POLL_S = 0.02
 LATE_MARGIN_S = 0.25  # wait this long past the end for frames still in flight
 STALL_S = 2.0  # give up waiting for a device this long after the end
+MAX_BYTES = 2 << 30  # frames held in memory while recording
 
 
 def add_arguments(parser) -> None:
@@ -65,11 +66,22 @@ def run(args, ctx) -> int:
             readers.append(DeviceReader(apply_config_defaults(url, ctx.config["sim"]), name=url, **options).open())
         hellos = [r.wait_ready(options["hello_timeout_s"] + 1.0) for r in readers]
         _check_roles(args.urls, hellos)
-        frames = _collect(readers, args.seconds)
+        _check_size(args.seconds, hellos)
+        frames, interrupted = _collect(readers, args.seconds)
     finally:
         for r in readers:
             r.close()
-    return _write(args, ctx, readers, hellos, frames)
+    return _write(args, ctx, readers, hellos, frames, interrupted)
+
+
+def _check_size(seconds: float, hellos) -> None:
+    # Frames are held in memory until the end (as uint16, then float32 kPa):
+    # refuse up front what would not fit a Pi rather than fail after an hour.
+    need = sum(seconds * max(h.rate_hz, 1.0) * h.rows * h.cols * 6 for h in hellos)
+    if need > MAX_BYTES:
+        most = seconds * MAX_BYTES / need
+        raise UsageError(f"{seconds:g} s of these devices needs about {need / 2**30:.1f} GiB of memory; "
+                         f"record at most {most:.0f} s per file")
 
 
 def _check_roles(urls: list[str], hellos) -> None:
@@ -81,47 +93,59 @@ def _check_roles(urls: list[str], hellos) -> None:
         seen[kind] = url
 
 
-def _collect(readers, seconds: float) -> list[list]:
+def _collect(readers, seconds: float) -> tuple[list[list], bool]:
     """(time, frame) pairs of each reader whose time falls in [start, start + seconds).
 
     Live devices (and real-pace replays): host-clock times, and the recording
     starts when every device is ready. Replays faster or slower than real time
     have no relation to our clock but share the recording's own: their device
     times are used, from the first frame, so none is lost and the mat and
-    insoles keep their recorded relation exactly.
+    insoles keep their recorded relation exactly. Ctrl-C ends the recording
+    early and keeps what came (the second value says so).
     """
     realtime = [r.realtime for r in readers]
     if any(realtime) and not all(realtime):
         raise UsageError("cannot record live ports together with a replay:// that is not at speed=1")
-    use_device_clock = not any(realtime)
+    collector = _Collector(readers, seconds, device_clock=not any(realtime))
+    try:
+        collector.run()
+    except KeyboardInterrupt:
+        return collector.frames, True
+    return collector.frames, False
 
-    def when(frame) -> float:
-        return frame.t_device if use_device_clock else frame.t_host
 
-    start = time.monotonic()
-    pending = [r.frames.drain() for r in readers]
-    if use_device_clock:
-        start = min((when(fs[0]) for fs in pending if fs), default=0.0)
-    end = start + seconds
-    frames: list[list] = [[] for _ in readers]
-    latest = [-float("inf")] * len(readers)
-    wall_end = time.monotonic() + seconds
-    while True:
-        now = time.monotonic()
-        for i, r in enumerate(readers):
-            for f in pending[i] + r.frames.drain():
-                t = when(f)
-                latest[i] = max(latest[i], t)
-                if start <= t < end:
-                    frames[i].append((t - start, f))
-            pending[i] = []
-        done = [latest[i] >= end or r.status().state == "finished" for i, r in enumerate(readers)]
-        if all(done) or now > wall_end + STALL_S:
-            break
-        if now > wall_end + LATE_MARGIN_S and not use_device_clock:
-            break
-        time.sleep(POLL_S)
-    return frames
+class _Collector:
+    def __init__(self, readers, seconds: float, device_clock: bool):
+        self.readers = readers
+        self.device_clock = device_clock
+        self.pending = [r.frames.drain() for r in readers]
+        start = time.monotonic()
+        if device_clock:
+            start = min((self.when(fs[0]) for fs in self.pending if fs), default=0.0)
+        self.start, self.end = start, start + seconds
+        self.wall_end = time.monotonic() + seconds
+        self.frames: list[list] = [[] for _ in readers]
+        self.latest = [-float("inf")] * len(readers)
+
+    def when(self, frame) -> float:
+        return frame.t_device if self.device_clock else frame.t_host
+
+    def run(self) -> None:
+        while True:
+            now = time.monotonic()
+            for i, r in enumerate(self.readers):
+                for f in self.pending[i] + r.frames.drain():
+                    t = self.when(f)
+                    self.latest[i] = max(self.latest[i], t)
+                    if self.start <= t < self.end:
+                        self.frames[i].append((t - self.start, f))
+                self.pending[i] = []
+            done = [self.latest[i] >= self.end or r.status().state == "finished" for i, r in enumerate(self.readers)]
+            if all(done) or now > self.wall_end + STALL_S:
+                return
+            if now > self.wall_end + LATE_MARGIN_S and not self.device_clock:
+                return
+            time.sleep(POLL_S)
 
 
 def _to_kpa(frame, scale: float):
@@ -132,7 +156,7 @@ def _to_kpa(frame, scale: float):
     return frame.counts.astype(np.float32) * np.float32(scale)
 
 
-def _write(args, ctx, readers, hellos, frames) -> int:
+def _write(args, ctx, readers, hellos, frames, interrupted: bool = False) -> int:
     import numpy as np
 
     from device.recording import Recording, save_recording
@@ -163,6 +187,7 @@ def _write(args, ctx, readers, hellos, frames) -> int:
         "source": "gaitkiosk record",
         "recorded_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "seconds": args.seconds,
+        "interrupted": interrupted,
         "time_base": "host monotonic clock, seconds since the recording started",
         "devices": meta_devices,
     }
@@ -177,8 +202,9 @@ def _write(args, ctx, readers, hellos, frames) -> int:
     summary = ", ".join(f"{d['kind']} {d['frames']} frames" for d in meta_devices)
     faults = {d["kind"]: {k: v for k, v in d["counters"].items() if v and k in _FAULT_KEYS} for d in meta_devices}
     fault_text = "; ".join(f"{k}: " + ", ".join(f"{n} {v}" for n, v in f.items()) for k, f in faults.items() if f)
+    what = "interrupted, kept what was recorded" if interrupted else f"{args.seconds:g} s"
     ctx.emit({"out": str(args.out), "meta": meta},
-             f"wrote {args.out}: {args.seconds:g} s, {summary}; faults: {fault_text or 'none'}")
+             f"wrote {args.out}: {what}, {summary}; faults: {fault_text or 'none'}")
     if empty:
         raise KioskError(f"wrote {args.out}, but {', '.join(d['url'] for d in empty)} delivered no frames")
     return 0
