@@ -103,7 +103,8 @@ class Runtime:
         self._worker: threading.Thread | None = None
         self._trail: deque = deque(maxlen=TRAIL_POINTS)
         self._error: BaseException | None = None
-        self.stats = {"mat_frames": 0, "insole_frames": 0, "drill_updates": 0, "analysis_s": 0.0, "max_mat_gap_s": 0.0}
+        self.stats = {"mat_frames": 0, "insole_frames": 0, "drill_updates": 0, "analysis_s": 0.0, "max_mat_gap_s": 0.0,
+                      "max_mat_rx_gap_s": 0.0, "max_lag_s": 0.0}
 
     # -- the UI's side ------------------------------------------------------------------------
     def latest(self) -> LiveSnapshot:
@@ -186,6 +187,12 @@ class Runtime:
         for r in readers:
             frames.extend(r.frames.drain())
         frames.sort(key=lambda f: f.t_host)
+        now = self.clock()
+        if any(f.kind == "mat" for f in frames):
+            if state.last_mat_rx is not None:
+                self.stats["max_mat_rx_gap_s"] = max(self.stats["max_mat_rx_gap_s"], now - state.last_mat_rx)
+            state.last_mat_rx = now
+            self.stats["max_lag_s"] = max(self.stats["max_lag_s"], now - frames[0].t_host)
         t0 = time.perf_counter()
         published = False
         for frame in frames:
@@ -207,8 +214,8 @@ class Runtime:
                 state.active = payload
                 state.sensor_alert = None
                 state.last_mat_frame_t = None
+                state.armed_at = now
                 state.view = drill_view(payload.drill, time_limit_s=payload.time_limit_s)
-                state.last_mat_t = now
                 self._trail.clear()
             elif name == "drop":
                 state.active = None
@@ -220,7 +227,7 @@ class Runtime:
                     a.drill.pause(now)
                 elif name == "resume":
                     state.sensor_alert = None
-                    state.last_mat_t = now  # the mat gets MAT_SILENCE_S to show it is back
+                    state.armed_at = now  # the mat gets MAT_SILENCE_S to show it is back
                     a.drill.resume(now)
                 elif name == "stop":
                     a.drill.stop(now)
@@ -251,7 +258,6 @@ class Runtime:
                 self.stats["max_mat_gap_s"] = max(self.stats["max_mat_gap_s"], gap)
             state.last_mat_frame_t = frame.t_host
             state.mat_kpa = kpa
-            state.last_mat_t = frame.t_host
             state.mat_geometry = self._geometry(readers, frame)
             if kpa is None:
                 return False
@@ -304,8 +310,10 @@ class Runtime:
         now = self.clock()
         if a is None or a.finished or state.sensor_alert is not None:
             return
+        # Silence is judged by when frames *arrive* here, so an analysis that falls behind
+        # (frames queued, older t_host) is never mistaken for a mat that went quiet.
         if "mat" in a.drill.SENSORS and a.drill.phase in ("countdown", "running") \
-                and now - state.last_mat_t > MAT_SILENCE_S:
+                and now - max(state.last_mat_rx or 0.0, state.armed_at) > MAT_SILENCE_S:
             from drills.safety import SafetyAlert
 
             alert = SafetyAlert("sensor_lost", SENSOR_LOST_MESSAGE, now, a.drill.name)
@@ -377,13 +385,14 @@ class _AnalysisState:
         self.mat_kpa = None
         self.mat_geometry = None
         self.cop = None
-        self.last_mat_t = 0.0
         self.insole_kpa: dict = {}
         self.insole_t: dict = {}
         self.insole_layout: dict = {}
         self.pending: dict = {}
         self.sensor_alert = None
         self.last_mat_frame_t = None
+        self.last_mat_rx: float | None = None  # host time the last mat frame was taken off its queue
+        self.armed_at = 0.0  # silence is counted from here at the earliest (activate, resume)
 
 
 def _internal(kind: str, **data):
