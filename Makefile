@@ -21,8 +21,11 @@ $(STAMP): $(BIN)/python pyproject.toml setup.py
 build: $(STAMP)
 	$(BIN)/python setup.py --quiet build_ext --inplace
 
+# The kiosk on the virtual patient: in a window where there is a display; without one
+# (CI, ssh) the scripted visit, with a screenshot of every screen in demo-screens/.
+DEMO_HEADLESS := $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--headless --seconds 8 --screenshots demo-screens)
 demo: build
-	$(BIN)/gaitkiosk demo
+	$(BIN)/gaitkiosk run --simulate $(DEMO_HEADLESS)
 
 test: build
 	$(BIN)/python -m pytest

@@ -11,7 +11,8 @@ In order of preference:
    sensor's *factory-nominal* straight line (``device.sim.sensors``). It
    over-reads ordinary plantar pressures; every result says
    ``"pressure": "factory-nominal (uncalibrated)"`` so nobody mistakes it for
-   a calibrated number;
+   a calibrated number. Sensels pinned at the ADC maximum read 0 live (there
+   is no calibration mask yet); the stored raw counts are untouched;
 4. otherwise the device cannot be used for drills: :attr:`problem` says why
    and what to do (calibrate it).
 """
@@ -39,13 +40,20 @@ class Pressure:
     kpa_per_count: float = 0.0  # linear sources
     calibration_id: str | None = None
     problem: str = ""
+    stuck_counts: int | None = None  # NOMINAL only: a sensel reading exactly this (the ADC maximum) reads 0
     _convert: object = None
 
     def kpa(self, counts: np.ndarray) -> np.ndarray:
         if self._convert is not None:
             return np.ascontiguousarray(self._convert(counts), dtype=np.float32)
         if self.kpa_per_count > 0:
-            return counts.astype(np.float32) * np.float32(self.kpa_per_count)
+            out = counts.astype(np.float32) * np.float32(self.kpa_per_count)
+            if self.stuck_counts is not None:
+                # Without a calibration there is no dead/hot-sensel mask; a sensel pinned at the ADC
+                # maximum is the classic stuck ("hot") sensor, and left in it joins the nearest foot
+                # and moves its outline (a stuck sensel at the mat's edge reads as a foot off the mat).
+                out[counts >= self.stuck_counts] = 0.0
+            return out
         raise ValueError(self.problem or f"device {self.serial} has no pressure conversion")
 
     @property
@@ -90,6 +98,6 @@ def pressure_for(hello, url: str, calibration=None) -> Pressure:
                 scale = float(sensor.kpa_per_count)
         except Exception:  # noqa: BLE001 - the default line is the same number for default sensors
             pass
-        return Pressure(serial, NOMINAL, kpa_per_count=scale)
+        return Pressure(serial, NOMINAL, kpa_per_count=scale, stuck_counts=(1 << hello.bits) - 1)
     return Pressure(serial, None, problem=f"sensor {serial} is not calibrated yet; a therapist or technician "
                                            "must calibrate it before drills can run (gaitkiosk calibrate)")

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 SETTLE_S = 0.5  # let a screen's animation run before its picture is taken
 LIVE_SHOT_AFTER_S = 1.5  # running time of a drill before its live screenshot
 ALERT_WAIT_S = 2.0  # after a safety stop, the scripted patient waits this long before Continue
+MAX_ALERTS = 3  # ...and stops the exercise at the third stop
 
 
 @dataclass
@@ -56,6 +57,7 @@ class ScriptedVisit:
         self._pending: list = []
         self._drills = 0
         self._alert_since = None
+        self._drill_alerts = 0
 
     def _tap(self, button) -> None:
         self._pending.extend(tap_events(button.rect.center, self.app.size, self.touch))
@@ -138,9 +140,12 @@ class ScriptedVisit:
                 # A cooperative patient steadies, then taps Continue (the drill counts down again).
                 if self._alert_since is None:
                     self._alert_since = now
-                    self._screenshot(f"alert-{v.get('name', 'live')}")
+                    if self._drill_alerts == 0:
+                        self._screenshot(f"alert-{v.get('name', 'live')}")
                 elif now - self._alert_since > ALERT_WAIT_S and not self._pending:
-                    self._tap(self._button(screen, "pause"))
+                    self._drill_alerts += 1
+                    # Three stops in one exercise: a real patient (and the script) calls it a day.
+                    self._tap(self._button(screen, "stop" if self._drill_alerts >= MAX_ALERTS else "pause"))
                     self._alert_since = None
                     self.result.alerts += 1
                 return False
@@ -150,6 +155,7 @@ class ScriptedVisit:
                 self._screenshot(f"drill-{v.get('name', 'live')}")
                 self._shot = True
         elif name == "result":
+            self._drill_alerts = 0
             if age > SETTLE_S and not self._acted:
                 self._screenshot(f"result-{self._drill_label(screen.result)}")
                 self._tap(self._button(screen, "next"))
