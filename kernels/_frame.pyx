@@ -100,6 +100,7 @@ cdef extern from *:
 
 cdef enum:
     SLOTS = 2
+    MAXC = 32  # free pieces grouped into new feet per frame (reference.MAX_CLUSTER_PIECES)
 
 cdef double REGION_0 = 0.27
 cdef double REGION_1 = 0.55
@@ -333,6 +334,7 @@ cdef class FrameKernel:
     cdef int* pin1
     cdef int* gbuf  # scratch: flat indices of a group of sensels
     cdef int* pbuf  # scratch: flat indices of a piece
+    cdef int* plist  # scratch: sensels of the free pieces, piece after piece
     cdef int* owner
     cdef int* released
     cdef PieceKey* keys
@@ -388,6 +390,7 @@ cdef class FrameKernel:
         self.pin1 = <int*>malloc(n * sizeof(int))
         self.gbuf = <int*>malloc(n * sizeof(int))
         self.pbuf = <int*>malloc(n * sizeof(int))
+        self.plist = <int*>malloc(n * sizeof(int))
         self.owner = <int*>malloc(n * sizeof(int))
         self.released = <int*>malloc(n * sizeof(int))
         self.keys = <PieceKey*>malloc(n * sizeof(PieceKey))
@@ -404,6 +407,7 @@ cdef class FrameKernel:
                 or self.psx == NULL or self.psy == NULL or self.psxx == NULL or self.psyy == NULL
                 or self.psxy == NULL or self.pov0 == NULL or self.pov1 == NULL or self.pmom == NULL
                 or self.pin0 == NULL or self.pin1 == NULL or self.gbuf == NULL or self.pbuf == NULL
+                or self.plist == NULL
                 or self.owner == NULL or self.released == NULL or self.keys == NULL
                 or self.profile == NULL or self.prev_slot == NULL
                 or self.foot_list == NULL or self.fp == NULL):
@@ -417,7 +421,7 @@ cdef class FrameKernel:
         free(self.cc1); free(self.pn); free(self.pforce)
         free(self.psx); free(self.psy); free(self.psxx); free(self.psyy); free(self.psxy)
         free(self.pov0); free(self.pov1); free(self.pmom);
-        free(self.pin0); free(self.pin1); free(self.gbuf); free(self.pbuf)
+        free(self.pin0); free(self.pin1); free(self.gbuf); free(self.pbuf); free(self.plist)
         free(self.owner); free(self.released); free(self.keys)
         free(self.profile); free(self.prev_slot); free(self.foot_list)
         free(self.fp)
@@ -642,15 +646,18 @@ cdef class FrameKernel:
 
     cdef double _gap(self, int ng, int np_) noexcept nogil:
         """Edge gap (mm) between gbuf[:ng] and pbuf[:np_]: nearest centres less one pitch."""
+        return self._gap_lists(self.gbuf, ng, self.pbuf, np_)
+
+    cdef double _gap_lists(self, int* la, int na, int* lb, int nb) noexcept nogil:
         cdef int a, b, ia, ib, ra, rb
         cdef double dx, dy, d2, best = INFINITY, xa, ya
-        for a in range(ng):
-            ia = self.gbuf[a]
+        for a in range(na):
+            ia = la[a]
             ra = ia // self.C
             xa = self.xs[ia - ra * self.C]
             ya = self.ys[ra]
-            for b in range(np_):
-                ib = self.pbuf[b]
+            for b in range(nb):
+                ib = lb[b]
                 rb = ib // self.C
                 dx = xa - self.xs[ib - rb * self.C]
                 dy = ya - self.ys[rb]
@@ -1031,9 +1038,9 @@ cdef class FrameKernel:
 
     cdef void _assign(self, int n_pieces) noexcept nogil:
         """Step 5 (see reference._assign)."""
-        cdef int o, j, s, fs, ng, np_, inside
+        cdef int o, j, s, ng, np_, inside, target
         cdef int main[SLOTS]
-        cdef bint strong, made
+        cdef double gap, best
         for s in range(SLOTS):
             main[s] = -1
             self.new_track[s] = False
@@ -1064,38 +1071,7 @@ cdef class FrameKernel:
                 self.owner[j] = s
             else:
                 self.released[j] = s
-        while True:
-            if self._join_free(n_pieces, main):
-                continue
-            made = False
-            for o in range(n_pieces):
-                j = self.keys[o].id
-                if self.owner[j] >= 0:
-                    continue
-                strong = self.pforce[j] * self.area * 1e-3 >= self.min_foot_force
-                fs = -1
-                for s in range(SLOTS):
-                    if main[s] < 0:
-                        fs = s
-                        break
-                if fs >= 0 and (strong or self.released[j] >= 0):
-                    main[fs] = j
-                    self.owner[j] = fs
-                    self.new_track[fs] = True
-                    made = True
-                    break
-            if not made:
-                break
-        for o in range(n_pieces):
-            j = self.keys[o].id
-            if self.owner[j] < 0 and self.released[j] >= 0:
-                self.owner[j] = self.released[j]
-
-    cdef bint _join_free(self, int n_pieces, int* main) noexcept nogil:
-        """One pass joining free pieces to feet they lie near and fit with."""
-        cdef int o, j, s, target, ng, np_
-        cdef bint joined = False, seen
-        cdef double gap, best
+        # free pieces, 1: join the nearest foot seen before that they lie near and fit with
         for o in range(n_pieces):
             j = self.keys[o].id
             if self.owner[j] >= 0:
@@ -1108,18 +1084,160 @@ cdef class FrameKernel:
                     continue
                 if np_ < 0:
                     np_ = self._gather_piece(j)
-                seen = self.slots[s].live and not self.new_track[s]
-                if seen and self._beyond_toes(s, np_):
+                if self._beyond_toes(s, np_):
                     continue
-                ng = self._gather_group(s, seen)
+                ng = self._gather_group(s, True)
                 gap = self._gap(ng, np_)
                 if gap <= self.fragment_gap + SLACK and gap < best and self._fits(ng, np_):
                     target = s
                     best = gap
             if target >= 0:
                 self.owner[j] = target
-                joined = True
-        return joined
+        # 2-3: the rest gather into new feet
+        self._new_feet(n_pieces, main)
+        for o in range(n_pieces):
+            j = self.keys[o].id
+            if self.owner[j] < 0 and self.released[j] >= 0:
+                self.owner[j] = self.released[j]
+
+    cdef void _new_feet(self, int n_pieces, int* main) noexcept nogil:
+        """Single-linkage grouping of free pieces, then new feet, largest group first
+        (see reference._assign / _cluster)."""
+        cdef int free[MAXC]
+        cdef int cid[MAXC]
+        cdef int poff[MAXC + 1]
+        cdef double pgap[MAXC][MAXC]
+        cdef double cgap[MAXC][MAXC]
+        cdef bint tried[MAXC][MAXC]
+        cdef int nf = 0, o, j, a, b, ca, cb, n, best_a, best_b, s, fs, total_n, len_a, len_b
+        cdef double g, best_g, total_f
+        cdef bint merged, released
+        for o in range(n_pieces):
+            j = self.keys[o].id
+            if self.owner[j] < 0 and nf < MAXC:
+                free[nf] = j
+                nf += 1
+        if nf == 0:
+            return
+        # each free piece's sensels, contiguous in plist (raster order within a piece)
+        n = 0
+        for a in range(nf):
+            poff[a] = n
+            n += self._gather_piece_into(free[a], &self.plist[n])
+            cid[a] = a
+        poff[nf] = n
+        for a in range(nf):
+            for b in range(a + 1, nf):
+                pgap[a][b] = self._gap_lists(&self.plist[poff[a]], poff[a + 1] - poff[a],
+                                             &self.plist[poff[b]], poff[b + 1] - poff[b])
+        while True:
+            # gaps between clusters, each labelled by its first member
+            for a in range(nf):
+                for b in range(nf):
+                    cgap[a][b] = INFINITY
+                    tried[a][b] = False
+            for a in range(nf):
+                for b in range(a + 1, nf):
+                    ca = cid[a]
+                    cb = cid[b]
+                    if ca == cb:
+                        continue
+                    if ca > cb:
+                        ca, cb = cb, ca
+                    if pgap[a][b] < cgap[ca][cb]:
+                        cgap[ca][cb] = pgap[a][b]
+            # try pairs in (gap, first cluster, second cluster) order; merge the first that fits
+            merged = False
+            while True:
+                best_g = INFINITY
+                best_a = -1
+                best_b = -1
+                for ca in range(nf):
+                    if cid[ca] != ca:
+                        continue
+                    for cb in range(ca + 1, nf):
+                        if cid[cb] != cb or tried[ca][cb]:
+                            continue
+                        g = cgap[ca][cb]
+                        if g > self.fragment_gap + SLACK:
+                            continue
+                        if best_a < 0 or g < best_g:
+                            best_g = g
+                            best_a = ca
+                            best_b = cb
+                if best_a < 0:
+                    break
+                len_a = self._gather_cluster(cid, nf, best_a, poff, self.gbuf)
+                len_b = self._gather_cluster(cid, nf, best_b, poff, self.pbuf)
+                if self._fits(len_a, len_b):
+                    for a in range(nf):
+                        if cid[a] == best_b:
+                            cid[a] = best_a
+                    merged = True
+                    break
+                tried[best_a][best_b] = True
+            if not merged:
+                break
+        # new feet: largest cluster first (sensels, then force, then first member)
+        while True:
+            best_a = -1
+            best_g = 0.0
+            total_n = 0
+            for ca in range(nf):
+                if cid[ca] != ca or self.owner[free[ca]] != -1:
+                    continue
+                n = 0
+                total_f = 0.0
+                for a in range(nf):
+                    if cid[a] == ca:
+                        n += self.pn[free[a]]
+                        total_f += self.pforce[free[a]]
+                if best_a < 0 or n > total_n or (n == total_n and total_f > best_g):
+                    best_a = ca
+                    total_n = n
+                    best_g = total_f
+            if best_a < 0:
+                break
+            released = False
+            for a in range(nf):
+                if cid[a] == best_a and self.released[free[a]] >= 0:
+                    released = True
+            fs = -1
+            for s in range(SLOTS):
+                if main[s] < 0:
+                    fs = s
+                    break
+            if fs >= 0 and (best_g * self.area * 1e-3 >= self.min_foot_force or released):
+                main[fs] = free[best_a]
+                self.new_track[fs] = True
+                for a in range(nf):
+                    if cid[a] == best_a:
+                        self.owner[free[a]] = fs
+            else:
+                for a in range(nf):
+                    if cid[a] == best_a:
+                        self.owner[free[a]] = -2  # considered: stays free
+        for a in range(nf):
+            if self.owner[free[a]] == -2:
+                self.owner[free[a]] = -1
+
+    cdef int _gather_piece_into(self, int j, int* out) noexcept nogil:
+        cdef int k, n = 0
+        for k in range(self.n_act):
+            if self.pid[k] == j:
+                out[n] = self.act[k]
+                n += 1
+        return n
+
+    cdef int _gather_cluster(self, int* cid, int nf, int c, int* poff, int* out) noexcept nogil:
+        cdef int a, k, n = 0
+        for a in range(nf):
+            if cid[a] != c:
+                continue
+            for k in range(poff[a], poff[a + 1]):
+                out[n] = self.plist[k]
+                n += 1
+        return n
 
     cdef double _update_feet(self, int n_pieces) noexcept nogil:
         """Step 6: stray force, released sensels, tracks, stance footprints, foot map."""

@@ -89,6 +89,9 @@ SLOTS = 2
 # this slack (mm, or mm^2), far above rounding (~1e-10) and far below a sensel, so
 # ties fall on a documented side in both faces of the kernel.
 SLACK = 1e-6
+# Free pieces grouped into new feet per frame, largest first; smaller ones are stray
+# (a frame of speckle noise must not cost quadratic time).
+MAX_CLUSTER_PIECES = 32
 
 
 def principal_axis(sx, sy, sxx, syy, sxy, n):
@@ -372,55 +375,73 @@ class FrameKernel:
                 owner[k] = s
             else:
                 released_from[k] = s
-        # Free pieces. Heel, arch band, forefoot and toes are often apart at the
-        # threshold: first every fragment joins a foot it lies near and fits with
-        # (repeatedly, as feet grow); only then does the largest strong piece left
-        # start a new foot, and the joining goes on.
-        while True:
-            if self._join_free(order, owner, main, stats, xs, ys):
-                continue
-            for k in order:
-                if owner[k] >= 0:
-                    continue
-                strong = stats[k]["force"] * self.area * 1e-3 >= p_.min_foot_force_n
-                free = [s for s in range(SLOTS) if main[s] < 0]
-                if free and (strong or released_from[k] >= 0):
-                    main[free[0]] = k
-                    owner[k] = free[0]
-                    self.new_track[free[0]] = True  # even in a lifted foot's slot: a new contact
-                    break
-            else:
-                break
-        for k in order:  # a released piece that found no place goes back to its foot
-            if owner[k] < 0 and released_from[k] >= 0:
-                owner[k] = released_from[k]
-        return owner, released_from
-
-    def _join_free(self, order, owner, main, stats, xs, ys):
-        """One pass joining free pieces to feet; True if any joined."""
-        joined = False
+        # Free pieces (heel, arch band, forefoot and toes are often apart at the threshold).
+        # 1. Each joins the nearest foot seen before that it lies near and fits with.
         for k in order:
             if owner[k] >= 0:
                 continue
             target, best = -1, math.inf
             for s in range(SLOTS):
-                if main[s] < 0:
+                slot = self.slots[s]
+                if main[s] < 0 or self._beyond_toes(slot, stats[k]["idx"], xs, ys):
                     continue
-                if self.slots[s].live and not self.new_track[s]:
-                    group = np.flatnonzero(self.slots[s].footprint.ravel())
-                    if self._beyond_toes(self.slots[s], stats[k]["idx"], xs, ys):
-                        continue
-                else:  # a foot new in this frame: the pieces it has so far
-                    group = np.concatenate([stats[j]["idx"] for j in order if owner[j] == s])
-                    group.sort()
+                group = np.flatnonzero(slot.footprint.ravel())
                 gap = self._gap(group, stats[k]["idx"], xs, ys)
-                if (gap <= self.p.fragment_gap_mm + SLACK and gap < best
+                if (gap <= p_.fragment_gap_mm + SLACK and gap < best
                         and self._fits(group, stats[k]["idx"], xs, ys)):
                     target, best = s, gap
             if target >= 0:
                 owner[k] = target
-                joined = True
-        return joined
+        # 2. The rest gather into feet: the closest two groups that fit one foot merge
+        #    first (single linkage), so a foot's own fragments, a few mm apart, come
+        #    together before anything bridges to the other foot.
+        free = [k for k in order if owner[k] < 0][:MAX_CLUSTER_PIECES]
+        clusters = self._cluster(free, stats, xs, ys)
+
+        # 3. Largest groups first: a new foot if strong enough and a slot is free.
+        def size(c):
+            return (-sum(stats[k]["n"] for k in c), -sum(stats[k]["force"] for k in c),
+                    order.index(c[0]))
+
+        for cluster in sorted(clusters, key=size):
+            force = sum(stats[k]["force"] for k in cluster) * self.area * 1e-3
+            released = any(released_from[k] >= 0 for k in cluster)
+            slots_free = [s for s in range(SLOTS) if main[s] < 0]
+            if slots_free and (force >= p_.min_foot_force_n or released):
+                s = slots_free[0]
+                main[s] = cluster[0]
+                for k in cluster:
+                    owner[k] = s
+                self.new_track[s] = True  # even in a lifted foot's slot: a new contact
+        for k in order:  # a released piece that found no place goes back to its foot
+            if owner[k] < 0 and released_from[k] >= 0:
+                owner[k] = released_from[k]
+        return owner, released_from
+
+    def _cluster(self, free, stats, xs, ys):
+        """Single-linkage grouping of free pieces (lists of piece numbers, in ``free`` order)."""
+        clusters = [[k] for k in free]
+        gap_of = {}
+        for i, a in enumerate(free):
+            for b in free[i + 1:]:
+                gap_of[a, b] = gap_of[b, a] = self._gap(stats[a]["idx"], stats[b]["idx"], xs, ys)
+        while True:
+            pairs = []
+            for i, ca in enumerate(clusters):
+                for j in range(i + 1, len(clusters)):
+                    gap = min(gap_of[a, b] for a in ca for b in clusters[j])
+                    if gap <= self.p.fragment_gap_mm + SLACK:
+                        pairs.append((gap, i, j))
+            pairs.sort()
+            for _, i, j in pairs:
+                group = np.concatenate([stats[k]["idx"] for k in clusters[i]])
+                piece = np.concatenate([stats[k]["idx"] for k in clusters[j]])
+                if self._fits(np.sort(group), np.sort(piece), xs, ys):
+                    clusters[i] = sorted(clusters[i] + clusters[j], key=free.index)
+                    del clusters[j]
+                    break
+            else:
+                return clusters
 
     def _beyond_toes(self, slot, piece, xs, ys):
         """Whether a piece lies wholly beyond the toes of a foot (tandem: the next heel).
