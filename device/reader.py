@@ -166,6 +166,7 @@ class DeviceReader:
         self._deframer = framing.Deframer(on_error=self._on_frame_error)
         self._last_seq: int | None = None
         self._session_hello = False
+        self._chunk_t_host: dict[int, float] | None = None
         self._hello_version = framing.PROTOCOL_VERSION
         self._in_sync = False
         self._realtime = True
@@ -551,12 +552,30 @@ class DeviceReader:
             c.bytes += len(data)
             if d.counters.resyncs != before:
                 self._copy_faults()
+        self._chunk_t_host = self._map_chunk(packets, now) if self._realtime else None
         for packet in packets:
             try:
                 self._handle(packet, now)
             except FrameError as exc:
                 self._on_frame_error(exc)
         return len(packets)
+
+    def _map_chunk(self, packets: list[Packet], now: float) -> dict[int, float] | None:
+        """Host times of the frames of one read, when it brought several.
+
+        They all arrived at ``now``; the newest was delayed least. Letting the fit
+        see all of them before mapping any puts a burst (after a stall, or the
+        backlog at start) on the burst's best estimate rather than its worst.
+        """
+        frames = [p for p in packets if p.type in FRAME_TYPES]
+        if len(frames) < 2:
+            return None
+        aligner = self.aligner
+        resets = aligner.resets
+        mapped = [aligner.add(p.t_us * 1e-6, now) for p in frames]
+        if aligner.resets == resets:  # no reset inside the chunk: one fit for all
+            mapped = [aligner.to_host(p.t_us * 1e-6) for p in frames]
+        return {id(p): t for p, t in zip(frames, mapped, strict=True)}
 
     def _copy_faults(self) -> None:
         dc, c = self._deframer.counters, self.counters
@@ -607,7 +626,10 @@ class DeviceReader:
             self.counters.frames_before_hello += 1
             return
         t_device = packet.t_us * 1e-6
-        if self._realtime:
+        chunk = self._chunk_t_host
+        if chunk is not None and id(packet) in chunk:
+            t_host = chunk[id(packet)]
+        elif self._realtime:
             t_host = self.aligner.add(t_device, now)
         else:
             if self._fixed_offset is None:

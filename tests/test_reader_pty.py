@@ -193,6 +193,7 @@ def test_replugged_on_another_path_is_found_by_serial_number():
         old = server.paths()["mat"]
         server.unplug("mat")
         assert wait_until(lambda: reader.status().state == DISCONNECTED)
+        assert wait_until(lambda: not os.path.exists(old))  # the reader has let go of it
         placeholder = os.openpty()  # takes the old pts number, so the device comes back elsewhere
         new = server.plug("mat")
         os.close(placeholder[0])
@@ -268,6 +269,7 @@ def test_sensor_back_on_another_tty_is_found_by_usb_serial(monkeypatch):
         server.unplug("mat")
         listing.clear()
         assert wait_until(lambda: reader.status().state == DISCONNECTED)
+        assert wait_until(lambda: not os.path.exists(old))  # the reader has let go of it
         placeholder = os.openpty()  # occupies the old number: the sensor returns as another tty
         new = server.plug("mat")
         os.close(placeholder[0])
