@@ -91,7 +91,7 @@ class Live:
     left_pct: float | None = None
     target_left_pct: float | None = None
     tolerance_pct: float | None = None
-    metronome_period_s: float | None = None
+    metronome_period_s: float | None = None  # seconds between ticks (half a sway cycle; one step)
     beats: int = 0
     attempted_steps: int | None = None
     correct_steps: int | None = None
@@ -222,7 +222,20 @@ class Drill:
             return False, "Stand in the middle of the mat."
         if len(frame.feet) < 2:
             return False, "Stand with both feet on the mat."
+        if self.at_mat_edge(frame):
+            return False, "Move to the middle of the mat."
         return True, ""
+
+    def at_mat_edge(self, frame) -> bool:
+        """A loaded foot touches the mat's outermost rows or columns (part of it may be off the mat)."""
+        if self.mat_shape is None or frame is None:
+            return False
+        rows, cols = self.mat_shape
+        for foot in frame.feet:
+            r0, c0, r1, c1 = foot.bbox_rc
+            if foot.force_n > 20.0 and (r0 <= 0 or c0 <= 0 or r1 >= rows - 1 or c1 >= cols - 1):
+                return True
+        return False
 
     def reference_feet(self, frame):
         """The feet that make up the reference stance (default: all feet on the mat)."""

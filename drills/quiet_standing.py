@@ -87,6 +87,8 @@ class QuietStanding(Drill):
             return False, f"Stand on your {self.stance_side} leg."
         if free is not None and free.force_n > 0.1 * frame.force_n:
             return False, "Now lift the other foot."
+        if self.at_mat_edge(frame):
+            return False, "Move to the middle of the mat."
         return True, ""
 
     def reference_feet(self, frame):

@@ -97,3 +97,12 @@ def test_after_a_safety_stop_the_patient_continues_and_finishes():
     out = run_drill(d, p, resume_after_s=3.0)
     assert [a.reason for a in out.alerts] == ["foot_unloaded"]
     assert out.result.status == "complete" and out.result.duration_s == pytest.approx(10.0, abs=0.05)
+
+
+def test_the_countdown_waits_while_a_foot_is_over_the_edge_of_the_mat():
+    d = registry.create("quiet_standing", {"duration_s": 10}, mat_shape=MAT)
+    p = patient_for(d, seed=2, position_x_mm=95.0)  # the left foot hangs over the left edge
+    messages = set()
+    out = run_drill(d, p, max_s=8.0, on_frame=lambda t, dr: messages.add(dr.view().message))
+    assert out.result.status == "stopped" and out.result.score is None and d.elapsed == 0.0
+    assert "Move to the middle of the mat." in messages
