@@ -104,6 +104,7 @@ cdef enum:
 
 cdef double REGION_0 = 0.27
 cdef double REGION_1 = 0.55
+cdef double HEEL_OFF_SHARE = 0.1  # see reference.HEEL_OFF_SHARE
 cdef double SLACK = 1e-6  # tie-breaking slack, mm (see reference.SLACK)
 
 
@@ -233,7 +234,7 @@ cdef struct Slot:
     double un, usx, usy, usxx, usyy, usxy  # stance-footprint moments
     int ur0, ur1, uc0, uc1  # stance-footprint bounding box (ur0 > ur1: empty)
     bint dirty  # the footprint changed since its geometry was computed
-    bint heel_loaded  # last frame's rearfoot load > 0 (or regions unknown)
+    bint heel_loaded  # last frame: rearfoot > HEEL_OFF_SHARE of the foot (or unknown)
 
 
 cdef struct PieceKey:
@@ -271,7 +272,7 @@ cdef inline void principal_axis(double sx, double sy, double sxx, double syy, do
     theta = 0.5 * atan2(2.0 * cxy, cxx - cyy)
     ux[0] = cos(theta)
     uy[0] = sin(theta)
-    if fabs(uy[0]) <= 1e-12:  # crosswise: +x, exactly, so both faces agree on the sign
+    if fabs(uy[0]) <= 1e-9:  # crosswise: +x, exactly, so both faces agree on the sign
         ux[0] = 1.0
         uy[0] = 0.0
     elif uy[0] < 0.0:
@@ -1520,7 +1521,7 @@ cdef class FrameKernel:
             if not sl.live:
                 continue
             g = &sl.geom
-            sl.heel_loaded = not has_regions[s] or reg[s][0] > 0
+            sl.heel_loaded = not has_regions[s] or reg[s][0] > HEEL_OFF_SHARE * force[s]
             foot = FootResult.__new__(FootResult)
             foot.track_id = sl.track_id
             foot.side = None if sl.side < 0 else (LEFT if sl.side == 0 else RIGHT)

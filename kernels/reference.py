@@ -29,20 +29,23 @@ Per mat frame:
    foot's stance footprint or if the two together still *fit one foot*
    (no longer than ``max_foot_length_mm`` along their common principal axis,
    no wider than ``max_foot_width_mm`` across it); else it is released.
-   Free pieces (heel, arch band, forefoot and toes are often apart at the
-   threshold) then join, largest first and pass after pass while any joins,
-   the foot they *lie near* (edge gap, nearest sensel centres less one pitch,
-   at most ``fragment_gap_mm``; the nearest foot wins) and fit with -- a foot
-   seen before as its stance footprint, a foot new in this frame as its
-   pieces so far. A piece wholly beyond the toes of a foot seen before does
-   not join it (in tandem walking that is the next foot's heel strike):
-   beyond its heel end plus the longest finished stance footprint of its
-   side, or, in a side's first stance, beyond the front of a footprint at
-   least ``full_footprint_mm`` long whose heel was off last frame (toes
-   touching down late in early stance still join). When nothing more joins, the largest free piece carrying
-   ``min_foot_force_n`` (or released) starts a new foot if a slot is free,
-   and joining resumes. A released piece left over goes back to its foot;
-   other leftovers are stray.
+   Free pieces -- heel, arch band, forefoot and toes are often apart at the
+   threshold -- then (a) join, largest first, the nearest foot seen before
+   that they *lie near* (edge gap: nearest sensel centres less one pitch, at
+   most ``fragment_gap_mm``) and fit with (its stance footprint), unless they
+   lie wholly beyond its toes: beyond its heel end plus the longest finished
+   stance footprint of its side, or, in a side's first stance, beyond the
+   front of a footprint at least ``full_footprint_mm`` long whose heel was off
+   last frame (rearfoot under ``HEEL_OFF_SHARE`` of the foot's force:
+   terminal stance). In tandem walking that piece is the next foot's heel;
+   toes touching down in early stance still join. (b) The rest (the
+   ``MAX_CLUSTER_PIECES`` largest) are grouped by single linkage: the two
+   groups with the smallest gap that lie near and fit one foot merge, again
+   and again, so a foot's own fragments come together before anything
+   bridges to the other foot. (c) Largest group first (sensels, force,
+   first piece), a group carrying ``min_foot_force_n`` (or holding a released
+   piece) starts a new foot if a slot is free. A released piece left over
+   goes back to its foot; other leftovers are stray.
 6. **Per foot**: force, COP, contact area, peak, bounding box. The *stance
    footprint* is the union of the foot's sensels since its contact began;
    its area-moment principal axis (oriented forward, +y) gives the heel and
@@ -92,6 +95,9 @@ SLACK = 1e-6
 # Free pieces grouped into new feet per frame, largest first; smaller ones are stray
 # (a frame of speckle noise must not cost quadratic time).
 MAX_CLUSTER_PIECES = 32
+# A foot whose rearfoot carries less than this share of its force has its heel off
+# (terminal stance): nothing new wholly beyond its toes joins it (step 5).
+HEEL_OFF_SHARE = 0.1
 
 
 def principal_axis(sx, sy, sxx, syy, sxy, n):
@@ -110,7 +116,7 @@ def principal_axis(sx, sy, sxx, syy, sxy, n):
         return mx, my, 0.0, 1.0
     theta = 0.5 * math.atan2(2.0 * cxy, cxx - cyy)
     ux, uy = math.cos(theta), math.sin(theta)
-    if abs(uy) <= 1e-12:  # crosswise: +x exactly, so rounding cannot flip the direction
+    if abs(uy) <= 1e-9:  # crosswise: +x exactly, so rounding cannot flip the direction
         return mx, my, 1.0, 0.0
     if uy < 0.0:
         ux, uy = -ux, -uy
@@ -144,7 +150,7 @@ class _Slot:
         self.frames = 0
         self.footprint[:] = False
         self.geom = None  # last frame's stance-footprint geometry (see _geometry)
-        self.heel_loaded = True  # last frame's rearfoot load > 0 (or regions unknown)
+        self.heel_loaded = True  # last frame: rearfoot > HEEL_OFF_SHARE of the foot (or unknown)
 
 
 class FrameKernel:
@@ -520,7 +526,7 @@ class FrameKernel:
             fore = ~rear & ~mid
             regions = (float(w[rear].sum()) * scale, float(w[mid].sum()) * scale,
                        float(w[fore].sum()) * scale)
-        slot.heel_loaded = regions is None or regions[0] > 0
+        slot.heel_loaded = regions is None or regions[0] > HEEL_OFF_SHARE * total * scale
         r, c = rr[idx], cc[idx]
         return FootResult(
             track_id=slot.track_id,
