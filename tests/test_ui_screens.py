@@ -215,3 +215,27 @@ def test_every_screen_draws_with_targets_of_15_mm_and_draw_changes_nothing(dummy
         s.draw(app.surface)
         after = {k: v for k, v in vars(s).items() if k in before}
         assert after == before, s.name
+
+
+def test_the_window_loop_takes_real_queued_events_until_quit(dummy_video):
+    import pygame
+
+    from ui.app import App, tap_events
+    from ui.theme import load_theme
+
+    surface = pygame.display.set_mode((800, 480))
+    app = App(surface, load_theme())
+    app.push(screens.AttractScreen(app))
+    frames = []
+
+    def on_frame(a):
+        frames.append(a.top.name)
+        if len(frames) == 3:
+            for e in tap_events((400, 240), a.size):  # through SDL's own queue, like a finger
+                pygame.event.post(e)
+        if len(frames) == 6:
+            pygame.event.post(pygame.event.Event(pygame.QUIT))
+
+    app.run(fps=200, on_frame=on_frame)
+    assert not app.running and len(frames) == 7  # the QUIT is read on the frame after it was posted
+    assert [i.kind for i in app.take_intents()] == ["start"]

@@ -157,22 +157,30 @@ class InsoleView:
             self.values[side] = np.asarray(kpa, dtype=float)
 
     def draw(self, surface, colors) -> None:
+        """Each insole as a foot outline (heel down, toes up) with its sensors as discs."""
+        from ui.pictures import _foot
+
         half = self.box.width // 2
         for i, side in enumerate(("left", "right")):
             pos = self.layout.get(side)
             if pos is None or len(pos) == 0:
                 continue
-            area = pygame.Rect(self.box.left + i * half, self.box.top, half, self.box.height).inflate(-12, -12)
+            area = pygame.Rect(self.box.left + i * half, self.box.top, half, self.box.height).inflate(-16, -16)
             xs, ys = pos[:, 0], pos[:, 1]
-            span_x = max(float(xs.max() - xs.min()), 60.0)
-            span_y = max(float(ys.max() - ys.min()), 150.0)
-            scale = min(area.width / (span_x * 1.6), area.height / (span_y * 1.25))
-            cx, cy = area.centerx, area.centery
-            mx, my = float(xs.mean()), float((ys.max() + ys.min()) / 2)
-            r = max(6, int(14 * scale))
+            # The outline runs a little past the outermost sensors (heel pad, toe tips).
+            y0, y1 = float(ys.min()) - 30.0, float(ys.max()) + 30.0
+            length_mm = y1 - y0
+            scale = min(area.height / length_mm, area.width / max(float(xs.max() - xs.min()) + 80.0, 1.0))
+            cx, mx = area.centerx, float((xs.max() + xs.min()) / 2)
+            heel = (cx, area.centery + length_mm * scale / 2)
+            _foot(surface, colors.left if side == "left" else colors.right, heel, length_mm * scale, width=3)
+            # Discs no larger than half the distance to the nearest other sensor: they never overlap.
+            d = np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1))
+            np.fill_diagonal(d, np.inf)
+            r = max(4, int(min(12.0, 0.45 * float(d.min())) * scale))
             vals = self.values.get(side)
             for k, (x, y) in enumerate(pos):
-                p = (int(cx + (x - mx) * scale), int(cy - (y - my) * scale))
+                p = (int(cx + (x - mx) * scale), int(heel[1] - (y - y0) * scale))
                 v = 0.0 if vals is None or k >= len(vals) else vals[k]
                 if v < self.floor_kpa:
                     pygame.draw.circle(surface, colors.muted, p, r, 2)

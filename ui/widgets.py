@@ -179,9 +179,10 @@ def draw_lr_bar(surface, ui, rect: pygame.Rect, left_pct: float | None, target_p
     """A horizontal bar: the marker sits at the share of weight on the RIGHT foot.
 
     Marker left of centre means more weight on the left foot, as the patient
-    sees it facing the screen. The target band (if any) is drawn in yellow;
-    the marker is green inside it. Words under the ends ("Left 48 %")
-    carry the meaning without colour.
+    sees it facing the screen. The target band (if any):
+    the band is green (the drills say "keep the bar inside the green band") and the
+    marker turns white inside it. Words under the ends ("Left 48 %") carry the
+    meaning without colour.
     """
     c = ui.theme.colors
     pygame.draw.rect(surface, c.panel, rect, border_radius=rect.height // 3)
@@ -191,7 +192,7 @@ def draw_lr_bar(surface, ui, rect: pygame.Rect, left_pct: float | None, target_p
         tol = tolerance_pct or 0.0
         x0, x1 = x_of(min(100.0, target_pct + tol)), x_of(max(0.0, target_pct - tol))
         band = pygame.Rect(int(x0), rect.top, max(3, int(x1 - x0)), rect.height)
-        pygame.draw.rect(surface, c.target, band, width=0, border_radius=4)
+        pygame.draw.rect(surface, c.good, band, width=0, border_radius=4)
     pygame.draw.line(surface, c.muted, (rect.centerx, rect.top - 6), (rect.centerx, rect.bottom + 6), 3)
     small = ui.text_px("small")
     if left_pct is None:
@@ -200,7 +201,7 @@ def draw_lr_bar(surface, ui, rect: pygame.Rect, left_pct: float | None, target_p
     inside = target_pct is None or abs(left_pct - target_pct) <= (tolerance_pct or 0.0)
     x = int(x_of(max(0.0, min(100.0, left_pct))))
     w = max(8, rect.height // 3)
-    pygame.draw.rect(surface, c.good if inside else c.accent,
+    pygame.draw.rect(surface, c.text if inside else c.accent,
                      pygame.Rect(x - w // 2, rect.top - 8, w, rect.height + 16), border_radius=w // 2)
     y = rect.bottom + 10
     blit_text(surface, ui.fonts, f"Left {left_pct:.0f} %", small, c.text, (rect.left, y), "topleft")
