@@ -245,7 +245,7 @@ class Drill:
         """Running begins for the first time (the stance is known)."""
 
     def on_resume(self, t: float) -> None:
-        """Running continues after a pause."""
+        """Running continues after a pause (``self.stance`` was measured again: re-place targets)."""
 
     def on_frame(self, t: float, frame, events, insoles) -> None:
         """One frame while running; call :meth:`finish` when the drill is complete."""
@@ -400,8 +400,8 @@ class Drill:
                 self._to_countdown()
                 self.message = "Stand still with your feet flat on the mat."
                 return
-            if self.stance is None:
-                self.stance = stance
+            # Measured again after every pause: a patient who stepped off comes back somewhere else.
+            self.stance = stance
             self.safety.arm(self.stance)
         self.phase = "running"
         self._cue("go", t, "Go.")

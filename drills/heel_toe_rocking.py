@@ -91,6 +91,12 @@ class HeelToeRocking(Drill):
         return len(self.cycles) / self.params["cycles"]
 
     def on_start(self, t):
+        self._place_targets()
+        self.live.active_target = 0
+        self.message = "Rock forward onto your toes."
+        self._last_t = t
+
+    def _place_targets(self):
         c = self.stance.centre_mm
         measured = self.context.get("limits_mm") or {}
         reach = {}
@@ -103,11 +109,9 @@ class HeelToeRocking(Drill):
         self.live.targets = (Target(c[0], toe_y, r, "toes"), Target(c[0], heel_y, r, "heels"))
         self.live.band = Band("ap", heel_y, toe_y, c[0], self.params["band_mm"])
         self.asked_mm = toe_y - heel_y
-        self.live.active_target = 0
-        self.message = "Rock forward onto your toes."
-        self._last_t = t
 
     def on_resume(self, t):
+        self._place_targets()
         self._last_t = t
         self._cycle = []
         self._reached_toe = False

@@ -75,6 +75,10 @@ class LimitsOfStability(Drill):
         return len(self.results) / len(DIRECTIONS)
 
     def on_start(self, t):
+        self._place_targets()
+        self._to_centre(t)
+
+    def _place_targets(self):
         c = self.stance.centre_mm
         measured = self.context.get("limits_mm") or {}
         targets = []
@@ -88,9 +92,9 @@ class LimitsOfStability(Drill):
             radius = min(self.params["target_radius_mm"], 0.5 * r)
             targets.append(Target(c[0] + u[0] * r, c[1] + u[1] * r, radius, name))
         self.live.targets = tuple(targets)
-        self._to_centre(t)
 
     def on_resume(self, t):
+        self._place_targets()  # around where the patient stands now
         self._to_centre(t)  # the interrupted direction is repeated
 
     def on_pause(self, t):

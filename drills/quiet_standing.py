@@ -104,6 +104,7 @@ class QuietStanding(Drill):
         self._last_t = t
 
     def on_resume(self, t):
+        self._zone()  # around where the patient stands now (and for the eyes-closed part)
         self._last_t = t
 
     def _zone(self):

@@ -52,6 +52,10 @@ class RhythmicShift(Drill):
         return (1.0, 0.0) if self.params["axis"] == "ml" else (0.0, 1.0)
 
     def on_start(self, t):
+        self._place_targets()
+        self._start_beats(t)
+
+    def _place_targets(self):
         u = self._axis()
         c = self.stance.centre_mm
         measured = self.context.get("limits_mm") or {}
@@ -66,9 +70,9 @@ class RhythmicShift(Drill):
         self.live.targets = (Target(c[0] - u[0] * a, c[1] - u[1] * a, r, names[0]),
                              Target(c[0] + u[0] * a, c[1] + u[1] * a, r, names[1]))
         self.live.metronome_period_s = self.params["period_s"] / 2.0
-        self._start_beats(t)
 
     def on_resume(self, t):
+        self._place_targets()
         self._start_beats(t)
 
     def on_pause(self, t):

@@ -77,6 +77,10 @@ class WeightSymmetry(Drill):
 
     def on_resume(self, t):
         self._last_t = t
+        if self.stance.weight_n < self._peak:
+            # Measured again, perhaps seated: keep the standing weight seen before.
+            self.stance = dataclasses.replace(self.stance, weight_n=self._peak)
+            self.safety.stance = self.stance
 
     def on_frame(self, t, frame, events, insoles):
         dt = t - self._last_t

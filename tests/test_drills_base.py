@@ -308,3 +308,18 @@ def test_a_result_round_trips_through_the_store(tmp_path):
         trial = st.trials.start(s.id, "quiet_standing", d.params)
         st.trials.finish(trial.id, results=result)
         assert st.trials.get(trial.id).results == json.loads(json.dumps(result))
+
+
+def test_after_a_pause_the_stance_and_zone_follow_where_the_patient_stands_now():
+    d = quiet()
+    d.begin(0.0)
+    t = drive(d, [standing()] * 500)
+    assert d.view().live.zone.x_mm == pytest.approx(200.0)
+    d.pause()
+    moved = standing(lx=170.0, rx=350.0)  # came back 60 mm further right
+    t = drive(d, [moved] * 500, t0=t + 0.01)
+    d.resume()
+    drive(d, [moved] * 500, t0=t + 0.01)
+    assert d.phase == "running" and not d.alerts
+    assert d.view().live.zone.x_mm == pytest.approx(260.0)
+    assert d.stance.centre_mm[0] == pytest.approx(260.0)
