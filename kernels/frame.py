@@ -77,7 +77,7 @@ class FrameParams:
     threshold_kpa: float = 10.0
     min_force_n: float = 10.0
     min_foot_force_n: float = 10.0
-    fragment_gap_mm: float = 80.0
+    fragment_gap_mm: float = 120.0
     max_foot_length_mm: float = 340.0
     max_foot_width_mm: float = 160.0
     valley_ratio: float = 0.5
