@@ -213,7 +213,8 @@ class Drill:
         return SafetyMonitor("two_feet", mat_shape=self.mat_shape)
 
     def ready(self, frame) -> tuple[bool, str]:
-        """Whether the countdown may run on this frame, and what to tell the patient if not."""
+        """Whether the countdown may run on this frame, and what to tell the patient (why not, or a
+        reminder that does not hold the countdown)."""
         if "mat" not in self.SENSORS or not self.NEEDS_STANCE:
             return True, ""
         force = 0.0 if frame is None else frame.force_n
@@ -383,7 +384,7 @@ class Drill:
             self._last_second = None
             self.message = why
             return
-        self.message = ""
+        self.message = why  # ready, perhaps with a gentle reminder ("Bring your feet together.")
         if frame is not None and frame.cop_mm is not None:
             self._ref.append((frame.force_n, frame.cop_mm, self.reference_feet(frame)))
         second = math.ceil(self._countdown_left - 1e-9)

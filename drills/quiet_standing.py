@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from drills.base import Drill, Target
+from drills.geometry import FootGeometry
 from drills.params import Param
 from drills.safety import SafetyMonitor
 
@@ -78,7 +79,8 @@ class QuietStanding(Drill):
 
     def ready(self, frame):
         if not self.single:
-            return super().ready(frame)
+            ok, why = super().ready(frame)
+            return ok, why or self.stance_hint(frame)
         if frame is None or frame.cop_mm is None or frame.force_n < 100.0:
             return False, "Stand in the middle of the mat."
         free = frame.right if self.stance_side == "left" else frame.left
@@ -90,6 +92,22 @@ class QuietStanding(Drill):
         if self.at_mat_edge(frame):
             return False, "Move to the middle of the mat."
         return True, ""
+
+    def stance_hint(self, frame) -> str:
+        """A gentle reminder when the feet are not in the prescribed position ('' when they are)."""
+        stance = self.params["stance"]
+        if stance in ("apart",) or self.single or frame is None or len(frame.feet) < 2:
+            return ""
+        a, b = (FootGeometry.from_foot(f) for f in frame.feet[:2])
+        if a is None or b is None:
+            return ""
+        (ax, ay), (bx, by) = a.centre(), b.centre()
+        side_gap = abs(ax - bx) - 0.5 * (a.width_mm + b.width_mm)
+        if stance == "together" and side_gap > 30.0:
+            return "Bring your feet together."
+        if stance in ("semi_tandem", "tandem") and abs(ay - by) < 0.3 * min(a.length_mm, b.length_mm):
+            return "Put one foot in front of the other."
+        return ""
 
     def reference_feet(self, frame):
         if not self.single:
@@ -151,7 +169,7 @@ class QuietStanding(Drill):
             per[f"eyes_{eyes}"] = {"time_in_zone_pct": in_zone, "duration_s": total, "rate_hz": rate, "sway": sway}
         if not scores:
             return None, {}
-        out = {"stance": self.params["stance"], "conditions": per}
+        out = {"stance": self.params["stance"], "conditions": per, "feet": _placement(self.stance)}
         op, cl = per.get("eyes_open"), per.get("eyes_closed")
         if op and cl:
             out["romberg"] = {
@@ -162,6 +180,15 @@ class QuietStanding(Drill):
         out["headline"] = {"ellipse95_area_mm2": first["ellipse95_area_mm2"],
                            "mean_velocity_mm_s": first["mean_velocity_mm_s"]}
         return sum(scores) / len(scores), out
+
+
+def _placement(stance) -> dict:
+    """Where the feet stood: heel-to-heel distance sideways and front-back (mm), for the record."""
+    feet = stance.feet if stance else ()
+    if len(feet) < 2:
+        return {"feet": len(feet)}
+    (ax, ay), (bx, by) = feet[0].heel_mm, feet[1].heel_mm
+    return {"feet": len(feet), "heels_sideways_mm": abs(ax - bx), "heels_front_back_mm": abs(ay - by)}
 
 
 def _ratio(a, b):

@@ -323,3 +323,28 @@ def test_after_a_pause_the_stance_and_zone_follow_where_the_patient_stands_now()
     assert d.phase == "running" and not d.alerts
     assert d.view().live.zone.x_mm == pytest.approx(260.0)
     assert d.stance.centre_mm[0] == pytest.approx(260.0)
+
+
+@pytest.mark.parametrize("stance, frame, hint", [
+    ("together", standing(), "Bring your feet together."),
+    ("together", standing(lx=150.0, rx=250.0), ""),
+    ("tandem", standing(), "Put one foot in front of the other."),
+    ("apart", standing(), ""),
+])
+def test_a_stance_reminder_does_not_hold_the_countdown(stance, frame, hint):
+    d = quiet(stance=stance)
+    d.begin(0.0)
+    drive(d, [frame] * 100)
+    v = d.view()
+    assert v.phase == "countdown" and v.countdown_s < 2.1 and v.message == hint
+    drive(d, [frame] * 300, t0=1.0)
+    r = d.phase
+    assert r == "running"
+
+
+def test_quiet_standing_records_where_the_feet_stood():
+    d = quiet()
+    d.begin(0.0)
+    drive(d, [standing()] * 1400)
+    feet = d.result().measures["feet"]
+    assert feet == {"feet": 2, "heels_sideways_mm": pytest.approx(180.0), "heels_front_back_mm": pytest.approx(0.0)}
