@@ -204,10 +204,11 @@ def run(args, ctx) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        final = snapshot(readers, summary, time.monotonic() - start) if readers else None
         for r in readers:
             r.close()
-    if readers:
-        _draw(ctx, snapshot(readers, summary, time.monotonic() - start), tty, final=True)
+    if final is not None:
+        _draw(ctx, final, tty, final=True)
     return 0
 
 
