@@ -77,6 +77,10 @@ LOG_EVERY_S = 5.0  # at most one fault log line per device per interval
 U32 = 1 << 32
 
 
+class PortBusyError(DeviceError):
+    """Another program holds the port (its exclusive lock)."""
+
+
 class CommandError(DeviceError):
     """A device refused a command or did not acknowledge it in time."""
 
@@ -396,13 +400,24 @@ class DeviceReader:
         return found
 
     def _open_port(self, url: str) -> Any:
+        local = ports.is_local_path(url)
+        options = {"baudrate": self.baudrate, "timeout": self.read_timeout_s}
+        if local:
+            # Two readers on one port would each get half of the bytes: hold an
+            # exclusive lock, so a second one (a probe while the kiosk runs) is told.
+            options["exclusive"] = True
         try:
-            port = self._serial_for_url(url, baudrate=self.baudrate, timeout=self.read_timeout_s)
+            port = self._serial_for_url(url, **options)
         except serial.SerialException as exc:
-            if ports.is_local_path(url) and not os.path.exists(url):
+            if local and not os.path.exists(url):
                 raise PortNotFoundError(
                     f"serial port {url} does not exist: check the sensor's USB cable and the port "
                     "in the config (devices.*), or run `gaitkiosk devices` to list attached sensors"
+                ) from None
+            if "exclusively lock" in str(exc):
+                raise PortBusyError(
+                    f"serial port {url} is in use by another program (the kiosk service?); "
+                    "stop it first, or look at its diagnostics screen"
                 ) from None
             raise DeviceError(f"cannot open {url}: {exc}") from None
         except (ValueError, OSError) as exc:

@@ -304,3 +304,17 @@ def test_joining_a_device_that_is_already_streaming_is_not_a_fault():
             assert wait_until(lambda: not server.ports["mat"].device.streaming)  # the reader left it idle
     finally:
         server.stop()
+
+
+def test_a_second_reader_on_a_port_in_use_is_told_so():
+    from device.reader import PortBusyError
+
+    server = PtyServer({"mat": pattern_device("BUSY-1")}).start()
+    try:
+        with DeviceReader(server.paths()["mat"]) as first:
+            first.wait_ready(5)
+            with pytest.raises(PortBusyError, match="in use by another program"):
+                DeviceReader(server.paths()["mat"]).open()
+            assert first.status().state == STREAMING
+    finally:
+        server.stop()

@@ -46,8 +46,12 @@ def _probe(url: str, timeout: float, options: dict, cache: dict) -> dict:
         st = probe(url, timeout, **options)
         result = {"state": "ok" if st.hello is not None else "no answer", "reason": st.reason, "hello": st.identity()}
     except DeviceError as exc:
-        result = {"state": "missing" if not os.path.exists(url) and "://" not in url else "error",
-                  "reason": str(exc), "hello": {}}
+        from device.reader import PortBusyError
+
+        state = "busy" if isinstance(exc, PortBusyError) else "error"
+        if "://" not in url and not os.path.exists(url):
+            state = "missing"
+        result = {"state": state, "reason": str(exc), "hello": {}}
     cache[key] = result
     return result
 
