@@ -667,6 +667,22 @@ cdef class FrameKernel:
                     best = d2
         return sqrt(best) - self.max_pitch
 
+    cdef bint _beside(self, int s, int np_) noexcept nogil:
+        """Whether pbuf[:np_] lies wholly beside slot s's whole footprint (see reference)."""
+        cdef Geom* g = &self.slots[s].geom
+        cdef int k, i, r, c
+        cdef double t, t_min = INFINITY
+        if g.length < self.full_footprint:
+            return False
+        for k in range(np_):
+            i = self.pbuf[k]
+            r = i // self.C
+            c = i - r * self.C
+            t = fabs(-(self.xs[c] - g.mx) * g.uy + (self.ys[r] - g.my) * g.ux)
+            if t < t_min:
+                t_min = t
+        return t_min > g.half_width + self.max_pitch + SLACK
+
     cdef bint _beyond_toes(self, int s, int np_) noexcept nogil:
         """Whether pbuf[:np_] lies wholly beyond the toes of slot s's foot (see reference)."""
         cdef Slot* sl = &self.slots[s]
@@ -1085,7 +1101,7 @@ cdef class FrameKernel:
                     continue
                 if np_ < 0:
                     np_ = self._gather_piece(j)
-                if self._beyond_toes(s, np_):
+                if self._beyond_toes(s, np_) or self._beside(s, np_):
                     continue
                 ng = self._gather_group(s, True)
                 gap = self._gap(ng, np_)

@@ -32,8 +32,10 @@ Per mat frame:
    Free pieces -- heel, arch band, forefoot and toes are often apart at the
    threshold -- then (a) join, largest first, the nearest foot seen before
    that they *lie near* (edge gap: nearest sensel centres less one pitch, at
-   most ``fragment_gap_mm``) and fit with (its stance footprint), unless they
-   lie wholly beyond its toes: beyond its heel end plus the longest finished
+   most ``fragment_gap_mm``) and fit with (its stance footprint), unless the
+   footprint is whole (``full_footprint_mm``) and the piece lies wholly
+   beside it (every sensel further from its long axis than its half-width
+   plus one pitch), or the piece lies wholly beyond its toes: beyond its heel end plus the longest finished
    stance footprint of its side, or, in a side's first stance, beyond the
    front of a footprint at least ``full_footprint_mm`` long whose heel was off
    last frame (rearfoot under ``HEEL_OFF_SHARE`` of the foot's force:
@@ -391,6 +393,8 @@ class FrameKernel:
                 slot = self.slots[s]
                 if main[s] < 0 or self._beyond_toes(slot, stats[k]["idx"], xs, ys):
                     continue
+                if self._beside(slot, stats[k]["idx"], xs, ys):
+                    continue
                 group = np.flatnonzero(slot.footprint.ravel())
                 gap = self._gap(group, stats[k]["idx"], xs, ys)
                 if (gap <= p_.fragment_gap_mm + SLACK and gap < best
@@ -448,6 +452,16 @@ class FrameKernel:
                     break
             else:
                 return clusters
+
+    def _beside(self, slot, piece, xs, ys):
+        """Whether a piece lies wholly beside a whole foot's footprint (every sensel further
+        from its long axis than its half-width plus one pitch): another foot."""
+        g = slot.geom
+        if g["length"] < self.p.full_footprint_mm:
+            return False
+        t = -(xs[piece] - g["mx"]) * g["uy"] + (ys[piece] - g["my"]) * g["ux"]
+        limit = g["half_width"] + max(self.p.row_pitch_mm, self.p.col_pitch_mm) + SLACK
+        return bool(np.abs(t).min() > limit)
 
     def _beyond_toes(self, slot, piece, xs, ys):
         """Whether a piece lies wholly beyond the toes of a foot (tandem: the next heel).
