@@ -138,7 +138,8 @@ def comparison_lines(comparison: dict, limit: int = 3) -> list[str]:
         text = f"{m['label']}: {_fmt(float(now))}{unit}"
         before = m.get("before")
         if isinstance(before, int | float):
-            word = {True: "better than", False: "not as good as", None: "same as"}[m.get("improved")]
+            same = _fmt(float(now)) == _fmt(float(before))  # as shown: 56 % and 56 % are the same
+            word = "same as" if same else {True: "better than", False: "not as good as", None: "same as"}[m.get("improved")]
             text += f" ({word} last time: {_fmt(float(before))}{unit})"
         lines.append(text + ".")
     return lines

@@ -78,7 +78,8 @@ class Runtime:
     """Owns the threads. ``start(app)`` then the UI loop; ``close()`` at the end."""
 
     def __init__(self, config: dict, data_dir, *, simulate: bool = False, drill_seconds: float | None = None,
-                 countdown_s: float | None = None, seed: int | None = None, clock=time.monotonic):
+                 countdown_s: float | None = None, seed: int | None = None, sim_fall_at: float | None = None,
+                 clock=time.monotonic):
         from gaitkiosk.sensors import Sensors
 
         self.config = config
@@ -86,6 +87,7 @@ class Runtime:
         self.simulate = simulate
         self.drill_seconds = drill_seconds
         self.countdown_s = countdown_s
+        self.sim_fall_at = sim_fall_at  # --simulate: one scheduled loss of balance (demos)
         self.seed = config["sim"]["seed"] if seed is None else seed
         self.clock = clock
         self.sensors = Sensors(config)

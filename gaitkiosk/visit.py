@@ -22,6 +22,7 @@ import time
 log = logging.getLogger(__name__)
 
 STATUS_EVERY_S = 0.5
+STANDING_SCENARIOS = ("weight_shift", "quiet", "rhythmic_shift", "rocking")  # take fall_at
 COUNTED_DRILL_FACTOR = 4.0  # --seconds N: drills that end on a count may run up to 4 N
 
 
@@ -38,6 +39,7 @@ class Visit:
         self.trial = None
         self.sim_people = 0
         self.saved = True
+        self.fall_used = False
 
     # -- thread body -------------------------------------------------------------------------------
     def run(self, ready) -> None:
@@ -234,6 +236,9 @@ class Visit:
         from gaitkiosk.sensors import sim_urls
 
         scenario, params = scenario_for(probe)
+        if self.rt.sim_fall_at is not None and scenario in STANDING_SCENARIOS and not self.fall_used:
+            params = {**params, "fall_at": self.rt.sim_fall_at, "fall": "edge", "fall_dir": "forward"}
+            self.fall_used = True
         name = self._sim_name()
         rows = 96 if probe.name == "tandem_walk" else None  # 0.8 m of mat: room for tandem steps
         self.rt.open_sensors(sim_urls(self.rt.config, patient=name, scenario=scenario, params=params, mat_rows=rows))

@@ -53,3 +53,16 @@ def test_insole_drill_shows_the_insoles_and_no_trail():
     drill = registry.create("gait_insoles", {})
     v = drill_view(drill)
     assert v["view"] == "insoles" and v["trail"] is False and picture_for(drill) == "walk"
+
+
+def test_comparison_lines_say_same_when_the_shown_numbers_are_equal():
+    from gaitkiosk.liveview import comparison_lines
+
+    cmp = {"measures": [
+        {"label": "Reach", "unit": "%", "now": 56.2, "before": 55.9, "improved": True},
+        {"label": "Sway area", "unit": "mm²", "now": 676.0, "before": 58.0, "improved": False},
+        {"label": "Control", "unit": "%", "now": 89.0, "before": None, "improved": None},
+        {"label": "Missing", "unit": "", "now": None, "before": 3.0, "improved": None}]}
+    assert comparison_lines(cmp) == ["Reach: 56 % (same as last time: 56 %).",
+                                     "Sway area: 676 mm² (not as good as last time: 58 mm²).",
+                                     "Control: 89 %."]

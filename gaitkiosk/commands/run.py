@@ -27,6 +27,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--screenshots", metavar="DIR", help="headless: save a PNG of every screen here")
     parser.add_argument("--seconds", type=float, default=None, help="end each drill after this many seconds of running (demos, tests)")
     parser.add_argument("--countdown", type=float, default=None, help="seconds of 'get ready' before each drill (default: the drill's)")
+    parser.add_argument("--fall-at", type=float, default=None, metavar="S",
+                        help="--simulate: the virtual person loses balance S s after stepping on for the first "
+                             "standing drill (to see a safety stop)")
     parser.add_argument("--code", default=DEMO_CODE, help=f"headless: the patient code the script types (default {DEMO_CODE})")
     parser.add_argument("--size", metavar="WxH", help="window size in pixels (default: [ui] width x height)")
     parser.add_argument("--no-seed", action="store_true", help="do not create the demo patient and program")
@@ -52,6 +55,8 @@ def run(args, ctx) -> int:
 
     if args.seconds is not None and args.seconds <= 0:
         raise UsageError("--seconds must be positive")
+    if args.fall_at is not None and args.fall_at <= 0:
+        raise UsageError("--fall-at must be positive (seconds after the virtual person steps on)")
     if args.countdown is not None and args.countdown < 0:
         raise UsageError("--countdown must be 0 or more")
     from ui.app import has_display
@@ -94,7 +99,7 @@ def _run(args, ctx, size, headless: bool) -> int:
                   idle_timeout_s=ui["idle_timeout_s"])
         app.reset(screens.AttractScreen(app))
         runtime = Runtime(ctx.config, ctx.data_dir, simulate=args.simulate or headless,
-                          drill_seconds=args.seconds, countdown_s=args.countdown)
+                          drill_seconds=args.seconds, countdown_s=args.countdown, sim_fall_at=args.fall_at)
         runtime.start(app)
         try:
             if headless:

@@ -73,9 +73,11 @@ class ResultScreen(Screen):
                 # an arrow shape as well as the colour and the words
                 ax, ay = m + app.mm(3), y + app.text_px("body") // 2
                 d = app.mm(3) if diff > 0 else -app.mm(3)
+                x = m
                 if abs(diff) >= 1:
                     pygame.draw.polygon(surface, color, [(ax - app.mm(3), ay + d // 2), (ax + app.mm(3), ay + d // 2), (ax, ay - d)])
-                blit_text(surface, app.fonts, text, app.text_px("body"), color, (m + app.mm(8), y))
+                    x = m + app.mm(8)
+                blit_text(surface, app.fonts, text, app.text_px("body"), color, (x, y))
                 y += int(app.text_px("body") * 1.4)
             else:
                 blit_text(surface, app.fonts, "Your first time: this is your starting point.", app.text_px("small"), c.muted, (m, y))
