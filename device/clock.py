@@ -161,3 +161,66 @@ class ClockAligner:
         self._slope = slope
         self._t_ref = t_ref
         self._fitted = True
+
+
+# A frame keeps at least this fraction of its device-clock spacing in host time.
+SLEW = 0.5
+
+
+class FrameClock:
+    """Host times for one device's frames: the clock fit, bursts, and never going back.
+
+    ``map(t_devices, now)`` takes the device times of the frames that one read
+    brought (all arrived at ``now``) and returns their host times:
+
+    - real-time devices go through the :class:`ClockAligner`; when a read
+      brings several frames, the fit sees all of them before any is mapped, so
+      a burst (after a stall, or the backlog at start) takes its newest frame's
+      estimate -- the one delayed least -- not its oldest;
+    - a device whose clock does not follow ours (a replay faster or slower than
+      real time, ``realtime=False``) is mapped by a fixed offset set by its
+      first frame;
+    - host times never decrease. When the fit steps back (the first packets
+      came late and a prompter one corrected the offset), the times slew like
+      NTP rather than step: each frame keeps at least half of its device spacing
+      after the previous one, so a 30 ms correction is absorbed over a few
+      frames instead of piling frames onto one instant. ``slewed`` counts them.
+    """
+
+    def __init__(self, aligner: ClockAligner | None = None) -> None:
+        self.aligner = aligner or ClockAligner()
+        self.realtime = True
+        self.slewed = 0
+        self._offset: float | None = None
+        self._last_host = -math.inf
+        self._last_device = 0.0
+
+    def new_session(self, realtime: bool) -> None:
+        """A (re)opened port; ``realtime`` False for a device clock unrelated to ours."""
+        self.realtime = bool(realtime)
+        self._offset = None
+
+    def map(self, t_devices: list[float], now: float) -> list[float]:
+        if not t_devices:
+            return []
+        if self.realtime:
+            aligner = self.aligner
+            resets = aligner.resets
+            mapped = [aligner.add(t, now) for t in t_devices]
+            if len(t_devices) > 1 and aligner.resets == resets:  # one fit for the whole read
+                mapped = [aligner.to_host(t) for t in t_devices]
+        else:
+            if self._offset is None:
+                self._offset = now - t_devices[0]
+            mapped = [t + self._offset for t in t_devices]
+        return [self._monotonic(d, h) for d, h in zip(t_devices, mapped, strict=True)]
+
+    def _monotonic(self, t_device: float, t_host: float) -> float:
+        step = t_device - self._last_device
+        floor = self._last_host + (SLEW * step if step > 0 else 1e-6)
+        if t_host < floor:
+            self.slewed += 1
+            t_host = floor
+        self._last_host = t_host
+        self._last_device = t_device
+        return t_host

@@ -36,7 +36,7 @@ from typing import Any
 import serial
 
 from device import framing, ports
-from device.clock import ClockAligner
+from device.clock import ClockAligner, FrameClock
 from device.errors import DeviceError, FrameError, PortNotFoundError, VersionError
 from device.framequeue import FrameQueue
 from device.frames import RawFrame
@@ -71,7 +71,6 @@ HELLO_PROBE_S = 0.25  # wait this long for a spontaneous HELLO before asking aga
 ACK_WAIT_S = 0.25  # docs/protocol.md: resend an unanswered command after 250 ms
 HELLO_RETRY_S = 0.5
 INCOMPATIBLE_RETRY_S = 5.0
-SLEW = 0.5  # least fraction of its device-clock spacing a frame keeps in host time
 RATE_WINDOW_S = 0.5  # the measured rate is updated this often
 LOG_EVERY_S = 5.0  # at most one fault log line per device per interval
 U32 = 1 << 32
@@ -147,6 +146,7 @@ class DeviceReader:
         self._locate = locate
         self.counters = LinkCounters()
         self.aligner = ClockAligner()
+        self.frame_clock = FrameClock(self.aligner)
         self._want_streaming = stream
         self._want_rate = rate_hz
         self._state = CONNECTING
@@ -170,14 +170,11 @@ class DeviceReader:
         self._deframer = framing.Deframer(on_error=self._on_frame_error)
         self._last_seq: int | None = None
         self._session_hello = False
-        self._chunk_t_host: dict[int, float] | None = None
+        self._chunk_t_host: dict[int, float] = {}
         self._hello_version = framing.PROTOCOL_VERSION
         self._in_sync = False
         self._realtime = True
-        self._fixed_offset: float | None = None
         self._last_frame_host: float | None = None
-        self._last_t_host = -float("inf")
-        self._last_t_device = 0.0
         self._rate_mark = (0.0, 0)  # (host time, frames) at the last rate update
         self._rate_hz = 0.0
         self._last_log = -1e9
@@ -243,6 +240,7 @@ class DeviceReader:
         with self._status_lock:
             counters = self.counters.as_dict()
             counters["dropped_by_queue"] = self.frames.dropped
+            counters["clock_clamps"] = self.frame_clock.slewed
             now = self.clock()
             return ReaderStatus(
                 name=self.name, url=self.url, port=self._port_url, state=self._state,
@@ -461,7 +459,7 @@ class DeviceReader:
         # A replay faster or slower than real time has a clock unrelated to ours:
         # map it by a fixed offset rather than fitting drift to it.
         self._realtime = bool(getattr(port, "realtime", True))
-        self._fixed_offset: float | None = None
+        self.frame_clock.new_session(self._realtime)
         with self._status_lock:
             self._own_commands.clear()
         self._set_state(HANDSHAKE, "")
@@ -567,30 +565,15 @@ class DeviceReader:
             c.bytes += len(data)
             if d.counters.resyncs != before:
                 self._copy_faults()
-        self._chunk_t_host = self._map_chunk(packets, now) if self._realtime else None
+        frames = [p for p in packets if p.type in FRAME_TYPES]
+        times = self.frame_clock.map([p.t_us * 1e-6 for p in frames], now)
+        self._chunk_t_host = {id(p): t for p, t in zip(frames, times, strict=True)}
         for packet in packets:
             try:
                 self._handle(packet, now)
             except FrameError as exc:
                 self._on_frame_error(exc)
         return len(packets)
-
-    def _map_chunk(self, packets: list[Packet], now: float) -> dict[int, float] | None:
-        """Host times of the frames of one read, when it brought several.
-
-        They all arrived at ``now``; the newest was delayed least. Letting the fit
-        see all of them before mapping any puts a burst (after a stall, or the
-        backlog at start) on the burst's best estimate rather than its worst.
-        """
-        frames = [p for p in packets if p.type in FRAME_TYPES]
-        if len(frames) < 2:
-            return None
-        aligner = self.aligner
-        resets = aligner.resets
-        mapped = [aligner.add(p.t_us * 1e-6, now) for p in frames]
-        if aligner.resets == resets:  # no reset inside the chunk: one fit for all
-            mapped = [aligner.to_host(p.t_us * 1e-6) for p in frames]
-        return {id(p): t for p, t in zip(frames, mapped, strict=True)}
 
     def _copy_faults(self) -> None:
         dc, c = self._deframer.counters, self.counters
@@ -641,28 +624,7 @@ class DeviceReader:
             self.counters.frames_before_hello += 1
             return
         t_device = packet.t_us * 1e-6
-        chunk = self._chunk_t_host
-        if chunk is not None and id(packet) in chunk:
-            t_host = chunk[id(packet)]
-        elif self._realtime:
-            t_host = self.aligner.add(t_device, now)
-        else:
-            if self._fixed_offset is None:
-                self._fixed_offset = now - t_device
-            t_host = t_device + self._fixed_offset
-        # Frames never go back in host time, even when the clock fit steps back
-        # (the first packets came late and a prompter one corrected the offset):
-        # downstream detectors and the recording format rely on increasing times.
-        # Like NTP, slew rather than step: a frame keeps at least half its device
-        # spacing after the previous one, so a 30 ms correction is absorbed over a
-        # few frames instead of piling frames onto one instant.
-        step = t_device - self._last_t_device
-        floor = self._last_t_host + (SLEW * step if step > 0 else 1e-6)
-        if t_host < floor:
-            self.counters.clock_clamps += 1
-            t_host = floor
-        self._last_t_host = t_host
-        self._last_t_device = t_device
+        t_host = self._chunk_t_host[id(packet)]  # FrameClock: fit, bursts, never backwards
         frame = RawFrame(
             device=hello.serial, kind=hello.kind.label, seq=packet.seq, t_device=t_device,
             t_host=t_host, counts=packet.body.counts, kpa_per_count=hello.kpa_per_count,

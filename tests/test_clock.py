@@ -142,3 +142,51 @@ def test_alignment_error_stays_below_one_period(drift_ppm, offset_s, jitter_ms, 
     mapped, _ = align(t_device, arrival)
     # Error is bounded by the jitter from the first frame on, never by the offset.
     assert np.max(np.abs(mapped - true_t)) < PERIOD
+
+
+# -- FrameClock: what the reader hands downstream ----------------------------------------------
+
+from device.clock import FrameClock  # noqa: E402
+
+
+def test_a_burst_is_mapped_with_its_newest_frames_estimate():
+    fc = FrameClock()
+    # Five frames sampled 10 ms apart reach the host together 50 ms after the first.
+    t_dev = [100.0 + 0.01 * k for k in range(5)]
+    mapped = fc.map(t_dev, now=5000.05)
+    # The newest was delayed 10 ms: that is the offset for all of them.
+    np.testing.assert_allclose(mapped, [4900.01 + t for t in t_dev], atol=1e-9)
+    assert fc.slewed == 0
+
+
+def test_host_times_slew_instead_of_stepping_back():
+    fc = FrameClock()
+    late = fc.map([10.00], now=1000.040)  # first frame 40 ms late
+    prompt = [fc.map([10.00 + 0.01 * k], now=1000.0 + 0.01 * k + 0.0005)[0] for k in range(1, 12)]
+    times = np.array(late + prompt)
+    assert np.all(np.diff(times) >= 0.005 - 1e-12)  # never less than half the 10 ms spacing
+    assert fc.slewed >= 5
+    assert abs(times[-1] - (1000.11 + 0.0005)) < 1e-9  # caught up with the fit
+
+
+def test_fixed_offset_for_a_clock_unrelated_to_ours():
+    fc = FrameClock()
+    fc.new_session(realtime=False)
+    # A replay at speed 0: 100 s of recording arrive within a second.
+    first = fc.map([0.0, 0.01, 0.02], now=50.0)
+    later = fc.map([99.99], now=50.4)
+    assert first == [50.0, 50.01, 50.02] and later == [149.99]
+    assert fc.aligner.resets == 0 and not fc.aligner.fitted
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.0001, 0.05), st.floats(0.0, 0.2), st.integers(1, 4)), min_size=1, max_size=200))
+def test_frame_times_never_decrease(reads):
+    """Whatever the latencies and burst sizes, mapped host times keep increasing."""
+    fc = FrameClock()
+    t_dev, out = 0.0, []
+    for spacing, latency, count in reads:
+        batch = [t_dev + spacing * (k + 1) for k in range(count)]
+        t_dev = batch[-1]
+        out += fc.map(batch, now=1000.0 + t_dev + latency)
+    assert np.all(np.diff(out) > 0)
