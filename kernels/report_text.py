@@ -42,6 +42,16 @@ def render(r: dict) -> str:
 
     s = r["sway"]
     lines += ["", "Balance (sway of the centre of pressure; ML = side to side, AP = front to back)"]
+    why = {reasons.get(f"sway.{k}") for k in s}
+    if all(v is None for v in s.values()) and len(why) == 1:
+        lines.append(f"  n/a: {why.pop()}")
+    else:
+        _sway_rows(s, row)
+    _rest(r, lines, row)
+    return "\n".join(lines)
+
+
+def _sway_rows(s: dict, row) -> None:
     row("mean distance from centre", "sway.mean_distance_mm", s["mean_distance_mm"], "mm", 2)
     row("RMS distance", "sway.rms_distance_mm", s["rms_distance_mm"], "mm", 2)
     row("path length", "sway.path_length_mm", s["path_length_mm"], "mm", 1)
@@ -56,6 +66,9 @@ def render(r: dict) -> str:
     row("mean frequency", "sway.mean_frequency_hz", s["mean_frequency_hz"], "Hz", 3)
     row("mean power frequency", "sway.mean_power_frequency_hz", s["mean_power_frequency_hz"], "Hz", 3)
 
+
+
+def _rest(r: dict, lines: list[str], row) -> None:
     w = r["weight"]
     lines += ["", "Weight distribution"]
     row("left / right", "weight.left_pct",
@@ -89,4 +102,3 @@ def render(r: dict) -> str:
     if r.get("notes"):
         lines += ["", "Notes"] + [f"  - {n}" for n in r["notes"]]
     lines += ["", "Definitions of every number: docs/metrics.md (metrics version 1)."]
-    return "\n".join(lines)

@@ -179,3 +179,13 @@ def test_simulate_then_analyze(capsys, tmp_path):
     assert 1.0 < r["sway"]["mean_velocity_mm_s"] < 50.0  # quiet standing sways a few mm/s
     assert 40.0 < r["weight"]["left_pct"] < 60.0
     assert r["steps"] == [] and r["arch_index"]["left"] is not None
+
+
+def test_insole_only_text_says_once_why_there_is_no_sway(capsys, tmp_path):
+    path = tmp_path / "walk.npz"
+    assert main(["simulate", "--scenario", "walk", "--seconds", "4", "--no-mat", "--out", str(path)]) == 0
+    capsys.readouterr()
+    code, out, _ = run(capsys, path)
+    assert code == 0
+    assert out.count("not a whole-body COP") == 1
+    assert "Gait (" in out and "cadence" in out
