@@ -200,9 +200,12 @@ def draw_lr_bar(surface, ui, rect: pygame.Rect, left_pct: float | None, target_p
         return
     inside = target_pct is None or abs(left_pct - target_pct) <= (tolerance_pct or 0.0)
     x = int(x_of(max(0.0, min(100.0, left_pct))))
-    w = max(8, rect.height // 3)
-    pygame.draw.rect(surface, c.text if inside else c.accent,
-                     pygame.Rect(x - w // 2, rect.top - 8, w, rect.height + 16), border_radius=w // 2)
+    # A thin marker with a pointer above it, so a narrow green band stays visible around it.
+    w = 6
+    color = c.text if inside else c.accent
+    pygame.draw.rect(surface, color, pygame.Rect(x - w // 2, rect.top - 4, w, rect.height + 8), border_radius=3)
+    tip = rect.height // 2
+    pygame.draw.polygon(surface, color, [(x - tip, rect.top - 4 - tip), (x + tip, rect.top - 4 - tip), (x, rect.top - 4)])
     y = rect.bottom + 10
     blit_text(surface, ui.fonts, f"Left {left_pct:.0f} %", small, c.text, (rect.left, y), "topleft")
     blit_text(surface, ui.fonts, f"Right {100 - left_pct:.0f} %", small, c.text, (rect.right, y), "topright")

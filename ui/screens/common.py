@@ -37,6 +37,14 @@ def fit_paragraph(surface, app, text: str, rect: pygame.Rect, max_lines: int, co
     return blit_paragraph(surface, app.fonts, text, size, color or app.theme.colors.text, box)
 
 
+def fit_in_rect(surface, app, text: str, rect: pygame.Rect, color=None) -> int:
+    """Body text shrunk (never below the small size) until it fits inside ``rect``."""
+    size, small = app.text_px("body"), app.text_px("small")
+    while size > small and len(app.fonts.wrap(text, size, rect.width)) * int(size * 1.25) > rect.height:
+        size -= 2
+    return blit_paragraph(surface, app.fonts, text, size, color or app.theme.colors.text, rect)
+
+
 def banner(surface, app, text: str, style: str = "stop") -> pygame.Rect:
     """A full-width message band across the middle of the screen (alerts, 'paused')."""
     c = app.theme.colors

@@ -6,7 +6,7 @@ import pygame
 
 from ui.app import Intent, Screen
 from ui.pictures import draw_picture
-from ui.screens.common import button_row, header, margin, paragraph
+from ui.screens.common import button_row, fit_in_rect, header, margin, paragraph
 from ui.widgets import ButtonSet
 
 
@@ -58,7 +58,7 @@ class InstructionScreen(Screen):
         pygame.draw.rect(surface, c.panel, pic, border_radius=12)
         draw_picture(d.get("picture", "stand"), surface, pic.inflate(-2 * m, -2 * m), self.t, c)
         text = pygame.Rect(pic.right + 2 * m, y, w - pic.right - 3 * m, bottom - y)
-        paragraph(surface, app, d.get("instruction", ""), text, "body")
+        fit_in_rect(surface, app, d.get("instruction", ""), text)
         # Beside the buttons: the safety line, or "getting ready" while the runtime prepares.
         first = self.buttons.buttons[0].rect
         note = pygame.Rect(m, first.top, first.left - 2 * m, first.height)
