@@ -144,11 +144,6 @@ def test_insole_strike_index_needs_the_heel_edge(walk_insoles):
     assert all(s["foot_length_mm"] == patient.body.foot_length_mm for s in steps)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FrameAnalyzer (kernels/frame.py, FRAME) tracks a walking foot's heel and forefoot as two "
-    "feet without a side; remove this marker once a stance is one track",
-)
 def test_mat_steps_of_a_walk_match_the_true_events():
     rec = simulate_recording(VirtualPatient(scenario="walk", seed=5), 20.0, insoles=False)
     report = analyze_recording(rec)
