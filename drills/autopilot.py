@@ -94,7 +94,7 @@ def patient_for(drill, seed: int = 1, *, mat=None, **extra):
 
     scenario, params = scenario_for(drill)
     if mat is None and drill.name == "tandem_walk":
-        mat = MatGeometry(rows=144, cols=48)  # 1.2 m: three whole tandem steps per pass
+        mat = MatGeometry(rows=96, cols=48)  # 0.8 m: three tandem steps per pass
     return VirtualPatient(scenario, seed=seed, mat=mat, **{**params, **extra})
 
 

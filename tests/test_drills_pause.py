@@ -13,7 +13,7 @@ DRILLS = [
     ("rhythmic_shift", {"cycles": 4}, (48, 48)),
     ("heel_toe_rocking", {"cycles": 4}, (48, 48)),
     ("weight_symmetry", {"duration_s": 10}, (48, 48)),
-    ("tandem_walk", {"steps": 4}, (144, 48)),
+    ("tandem_walk", {"steps": 4}, (96, 48)),
     ("gait_insoles", {"baseline_s": 10, "training_s": 20}, None),
 ]
 
