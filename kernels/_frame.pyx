@@ -28,40 +28,36 @@ cnp.import_array()
 
 cdef extern from *:
     """
-    /* 1 if any value in f[0:n] is active (>= thr) or not a plain non-negative number.
-       Written as a branch-free reduction so the compiler can vectorise it: most of a
-       mat is empty, and this is how the empty part is skipped cheaply. */
+    #include <string.h>
+    /* 1 if any value in f[0:n] is active (>= thr > 0) or not a plain non-negative
+       number. As unsigned integers, float bit patterns of non-negative numbers keep
+       their order, and negatives (sign bit), infinities and NaN sort above any positive
+       threshold: one compare per value, written branch-free so it vectorises. Most of a
+       mat is empty, and this is how the empty part is skipped cheaply. (-0.0 is also
+       flagged; the detailed pass then finds nothing in it.) */
+    #include <stdint.h>
     static int gk_unusual(const float* f, int n, float thr) {
+        uint32_t t;
+        memcpy(&t, &thr, sizeof t);
+        int32_t lim = (int32_t)((t - 1u) ^ 0x80000000u);
         int flag = 0;
         for (int c = 0; c < n; c++) {
-            float v = f[c];
-            flag |= (v >= thr) | !(v >= 0.0f);
+            uint32_t u;
+            memcpy(&u, &f[c], sizeof u);
+            flag |= ((int32_t)(u ^ 0x80000000u) > lim);
         }
         return flag;
     }
     """
     int gk_unusual(const float* f, int n, float thr) noexcept nogil
 
-cdef extern from *:
-    """
-    /* Bit 1: some value of f[0:n] is >= thr; bit 2: some value is NaN, negative or
-       infinite. One vectorisable pass per row. */
-    static int gk_row_flags(const float* f, int n, float thr) {
-        int active = 0, bad = 0;
-        for (int c = 0; c < n; c++) {
-            float v = f[c];
-            active |= (v >= thr);
-            bad |= !(v >= 0.0f) | (v == (float)INFINITY);
-        }
-        return active | (bad << 1);
-    }
-    """
-    int gk_row_flags(const float* f, int n, float thr) noexcept nogil
 
 cdef extern from *:
     """
     #include <string.h>
-    /* Columns c in [0, n) with f[c] >= thr, written to cols; branch-free compaction. */
+    #include <stdint.h>
+    /* Columns c in [0, n) with f[c] >= thr, written to cols (+ offset), in order;
+       branch-free compaction. */
     static int gk_compact(const float* f, int n, float thr, int* cols, int offset) {
         int m = 0;
         for (int c = 0; c < n; c++) {
@@ -746,7 +742,7 @@ cdef class FrameKernel:
     cdef void _scan(self, const float* f, int* n_inv, int* n_neg, double* total, double* spx,
                     double* spy, double* peak) noexcept nogil:
         """Steps 1-2: clean, threshold, totals; list the active sensels in raster order."""
-        cdef int r, c, i, k, m, flags, n = 0, C = self.C
+        cdef int r, c, c0, c1, i, k, m, n = 0, C = self.C
         cdef float v, thr = self.thr_f
         cdef double dv, t = 0.0, sx = 0.0, sy = 0.0, pk = 0.0, rowsum
         # reset the label image where the last frame set it
@@ -755,10 +751,9 @@ cdef class FrameKernel:
         for r in range(self.R):
             i = r * C
             if not gk_unusual(&f[i], C, thr):
-                continue
+                continue  # the common case: an empty row
             rowsum = 0.0
-            flags = gk_row_flags(&f[i], C, thr)
-            if flags & 2:
+            if gk_bad(&f[i], C):
                 # rare: count NaN, infinite and negative values of this row
                 for c in range(C):
                     v = f[i + c]
@@ -766,9 +761,13 @@ cdef class FrameKernel:
                         n_inv[0] += 1
                     elif v < 0:
                         n_neg[0] += 1
-            if not (flags & 1):
-                continue
-            m = gk_compact(&f[i], C, thr, self.colbuf, 0)
+            m = 0
+            c0 = 0
+            while c0 < C:  # compact only the 16-column chunks that hold something
+                c1 = c0 + 16 if c0 + 16 < C else C
+                if gk_unusual(&f[i + c0], c1 - c0, thr):
+                    m += gk_compact(&f[i + c0], c1 - c0, thr, &self.colbuf[m], c0)
+                c0 = c1
             for k in range(m):
                 c = self.colbuf[k]
                 v = f[i + c]
@@ -1258,25 +1257,35 @@ cdef class FrameKernel:
 
     cdef double _update_feet(self, int n_pieces) noexcept nogil:
         """Step 6: stray force, released sensels, tracks, stance footprints, foot map."""
-        cdef int j, k, i, s, r, c, gone
+        cdef int j, k, i, s, r, c, gone, n_foot = 0
         cdef double stray = 0.0, x, y
         cdef int count[SLOTS]
         cdef Slot* sl
         cdef unsigned char* mask
+        cdef signed char* prev = self.prev_slot
         for j in range(n_pieces):
             if self.owner[j] < 0:
                 stray += self.pforce[j]
+        # new contacts start afresh (remembering the length of a stance that ended)
         for s in range(SLOTS):
             count[s] = 0
+            sl = &self.slots[s]
+            if self.new_track[s]:
+                if sl.live and sl.side >= 0 and sl.geom.length > self.stance_length[sl.side]:
+                    self.stance_length[sl.side] = sl.geom.length
+                self._clear_slot(s)
+                sl.live = True
+                sl.track_id = self.next_track_id
+                self.next_track_id += 1
         # forget last frame's foot map
         for k in range(self.n_foot):
-            self.prev_slot[self.foot_list[k]] = -1
+            prev[self.foot_list[k]] = -1
+        # one pass: released sensels out of their old footprint, the new foot map, and
+        # the stance footprints grown by this frame's sensels
         for k in range(self.n_act):
             j = self.pid[k]
             i = self.act[k]
             s = self.owner[j]
-            if s >= 0:
-                count[s] += 1
             gone = self.released[j]
             if gone >= 0 and s != gone and self.fp[gone * self.N + i]:
                 # a neighbour taken for part of this foot: not its footprint
@@ -1291,40 +1300,21 @@ cdef class FrameKernel:
                 sl.usxx -= x * x
                 sl.usyy -= y * y
                 sl.usxy -= x * y
-        for s in range(SLOTS):
-            sl = &self.slots[s]
-            if sl.live and sl.side >= 0 and (count[s] == 0 or self.new_track[s]):
-                # this stance has ended: remember its footprint length
-                if sl.geom.length > self.stance_length[sl.side]:
-                    self.stance_length[sl.side] = sl.geom.length
-            if count[s] == 0:
-                if sl.live or sl.un != 0.0:
-                    self._clear_slot(s)
-                continue
-            if not sl.live or self.new_track[s]:
-                self._clear_slot(s)
-                sl.live = True
-                sl.track_id = self.next_track_id
-                self.next_track_id += 1
-            sl.frames += 1
-        self.n_foot = 0
-        for k in range(self.n_act):
-            i = self.act[k]
-            s = self.owner[self.pid[k]]
             if s < 0:
                 continue
-            self.prev_slot[i] = s
-            self.foot_list[self.n_foot] = i
-            self.n_foot += 1
+            count[s] += 1
+            prev[i] = s
+            self.foot_list[n_foot] = i
+            n_foot += 1
             mask = &self.fp[s * self.N]
             if not mask[i]:
                 mask[i] = 1
-                self.slots[s].dirty = True
                 r = self.ar[k]
                 c = self.ac[k]
                 x = self.xs[c]
                 y = self.ys[r]
                 sl = &self.slots[s]
+                sl.dirty = True
                 sl.un += 1.0
                 sl.usx += x
                 sl.usy += y
@@ -1339,6 +1329,16 @@ cdef class FrameKernel:
                     sl.uc0 = c
                 if c > sl.uc1:
                     sl.uc1 = c
+        self.n_foot = n_foot
+        for s in range(SLOTS):
+            sl = &self.slots[s]
+            if count[s] == 0:
+                if sl.live and sl.side >= 0 and sl.geom.length > self.stance_length[sl.side]:
+                    self.stance_length[sl.side] = sl.geom.length  # this stance has ended
+                if sl.live or sl.un != 0.0:
+                    self._clear_slot(s)
+            else:
+                sl.frames += 1
         for s in range(SLOTS):
             if self.slots[s].live and self.slots[s].dirty:
                 self._slot_geom(s)
