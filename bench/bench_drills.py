@@ -25,7 +25,7 @@ DRILLS = [
     ("rhythmic_shift", {"cycles": 8, "period_s": 2}, None),
     ("heel_toe_rocking", {"cycles": 8}, None),
     ("weight_symmetry", {"duration_s": 30}, None),
-    ("tandem_walk", {"steps": 6}, (144, 48)),
+    ("tandem_walk", {"steps": 6}, (96, 48)),
     ("gait_insoles", {"baseline_s": 20, "training_s": 40}, None),
 ]
 FALLS = [("edge", {"fall_dir": d}) for d in ("forward", "backward", "left", "right")] + [
