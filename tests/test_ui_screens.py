@@ -239,3 +239,51 @@ def test_the_window_loop_takes_real_queued_events_until_quit(dummy_video):
     app.run(fps=200, on_frame=on_frame)
     assert not app.running and len(frames) == 7  # the QUIT is read on the frame after it was posted
     assert [i.kind for i in app.take_intents()] == ["start"]
+
+
+def test_a_visit_left_alone_ends_by_itself(dummy_video):
+    app = make_app()
+    app.idle_timeout_s = 10.0
+    for screen in (screens.ProgramScreen(app, ITEMS), screens.InstructionScreen(app, INTRO),
+                   screens.ResultScreen(app, RESULT)):
+        app.reset(screen)
+        for _ in range(9):
+            app.step(1.0, [])
+        assert kinds(app) == []
+        tap(app, (5, 5))  # a touch anywhere restarts the wait
+        for _ in range(9):
+            app.step(1.0, [])
+        assert kinds(app) == []
+        for _ in range(5):
+            app.step(1.0, [])
+        assert [(i.kind, i.data) for i in app.take_intents()] == [("finish_visit", {"idle": True})]  # once
+
+
+def test_a_running_drill_is_never_ended_for_idleness_but_a_forgotten_pause_is(dummy_video):
+    feed = FakeFeed(snapshot(1))
+    app = make_app(feed=feed)
+    app.idle_timeout_s = 10.0
+    app.push(screens.LiveDrillScreen(app, INTRO))
+    for _ in range(30):
+        app.step(1.0, [])  # standing still, not touching: normal during a drill
+    assert kinds(app) == []
+    feed.snapshot = snapshot(2, phase="paused")
+    for _ in range(9):
+        app.step(1.0, [])
+    assert kinds(app) == []
+    for _ in range(3):
+        app.step(1.0, [])
+    assert kinds(app) == ["stop_drill"]
+
+
+def test_spoken_cues_are_optional(dummy_video, monkeypatch):
+    from ui.sound import Sound
+
+    monkeypatch.setenv("PATH", "/nonexistent")  # no espeak-ng: speaking is skipped, nothing fails
+    s = Sound(enabled=False)
+    feed = FakeFeed(snapshot(1))
+    app = make_app(feed=feed, sound=s)
+    app.push(screens.LiveDrillScreen(app, INTRO))
+    app.deliver(Message("cue", {"name": "go", "say": "Go."}))
+    app.step(0.03, [])
+    assert s.played == ["start"] and s.said == ["Go."]

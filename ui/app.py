@@ -58,9 +58,18 @@ class Message:
 
 
 class Screen:
-    """Base class: override what you need. ``name`` labels screenshots and tests."""
+    """Base class: override what you need. ``name`` labels screenshots and tests.
+
+    ``idle_intent``: posted once when nobody has touched the screen for the app's
+    ``idle_timeout_s`` (and :meth:`idle` agrees), so a visit a patient walked away
+    from ends by itself instead of waiting forever.
+    """
 
     name = "screen"
+    idle_intent: str | None = None
+
+    def idle(self) -> bool:
+        return True
 
     def __init__(self, app: App):
         self.app = app
@@ -110,6 +119,8 @@ class App:
         self.last_input = 0.0
         self.frame_times: list[float] = []  # seconds per step, for benchmarks
         self.on_screen_change: Callable[[Screen], None] | None = None
+        self._shown_at = 0.0
+        self._idle_posted = False
 
     # -- sizes --------------------------------------------------------------------------
     def mm(self, value_mm: float) -> int:
@@ -149,6 +160,8 @@ class App:
         return self.push(screen)
 
     def _changed(self) -> None:
+        self._shown_at = self.time
+        self._idle_posted = False
         if self.on_screen_change and self.top is not None:
             self.on_screen_change(self.top)
 
@@ -198,6 +211,11 @@ class App:
                 self.top.handle(event)
         self._dispatch_messages()
         self.time += dt
+        top = self.top
+        if top is not None and top.idle_intent and not self._idle_posted \
+                and self.time - max(self.last_input, self._shown_at) > self.idle_timeout_s and top.idle():
+            self._idle_posted = True
+            self.post(Intent(top.idle_intent, {"idle": True}))
         if self.top is not None:
             self.top.update(dt)
             self.surface.fill(self.theme.colors.background)

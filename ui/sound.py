@@ -44,10 +44,17 @@ def tone_samples(parts, rate: int = RATE) -> np.ndarray:
 
 
 class Sound:
-    def __init__(self, enabled: bool = True):
+    """Tones through the pygame mixer and, where ``espeak-ng`` is installed, spoken cues."""
+
+    def __init__(self, enabled: bool = True, speech: bool = True):
+        import shutil
+
         self.enabled = False
         self._sounds = {}
         self.played: list[str] = []  # what was asked for (tests, and a log of cues)
+        self.said: list[str] = []
+        self._speaker = shutil.which("espeak-ng") or shutil.which("espeak") if (enabled and speech) else None
+        self._speaking = None
         if not enabled:
             return
         try:
@@ -76,3 +83,21 @@ class Sound:
                 sound.play()
             except Exception as exc:  # noqa: BLE001
                 log.info("could not play %s: %s", name, exc)
+
+    def say(self, text: str | None) -> None:
+        """Speak a short cue without waiting; skipped while the previous one still speaks."""
+        if not text:
+            return
+        self.said.append(text)
+        if len(self.said) > 1000:
+            del self.said[:500]
+        if self._speaker is None or (self._speaking is not None and self._speaking.poll() is None):
+            return
+        import subprocess
+
+        try:
+            self._speaking = subprocess.Popen([self._speaker, "-s", "140", text], stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL)
+        except OSError as exc:
+            log.info("cannot speak: %s", exc)
+            self._speaker = None

@@ -32,6 +32,7 @@ from ui.widgets import Button, ButtonSet, draw_lr_bar, draw_ring
 
 class LiveDrillScreen(Screen):
     name = "drill"
+    idle_intent = "stop_drill"  # only while paused: see idle()
 
     def __init__(self, app, drill: dict):
         super().__init__(app)
@@ -43,6 +44,7 @@ class LiveDrillScreen(Screen):
         self.mat: MatView | None = None
         self.insoles: InsoleView | None = None
         self._geometry = None
+        self._paused_since: float | None = None
 
     def layout(self, size) -> None:
         app = self.app
@@ -59,6 +61,10 @@ class LiveDrillScreen(Screen):
             Button("stop", "Stop", pygame.Rect(self.col.left + bw + m, y, bw, bh), "stop", on_press=True),
         ])
         self.insoles = InsoleView(self.map_box)
+
+    def idle(self) -> bool:
+        """A drill left paused (the patient walked away) is stopped; a running one never is."""
+        return self._paused_since is not None and self.app.time - self._paused_since > self.app.idle_timeout_s
 
     # -- input ------------------------------------------------------------------------------
     def handle(self, event) -> None:
@@ -91,6 +97,10 @@ class LiveDrillScreen(Screen):
         for side, kpa in (snap.insole_kpa or {}).items():
             self.insoles.set_frame(side, kpa)
         paused = self.view.get("phase") in ("paused", "alert")
+        if not paused:
+            self._paused_since = None
+        elif self._paused_since is None:
+            self._paused_since = self.app.time
         b = self.buttons.get("pause")
         b.label, b.style = ("Continue", "good") if paused else ("Pause", "warn")
 
@@ -98,6 +108,7 @@ class LiveDrillScreen(Screen):
         if msg.kind == "cue":
             if self.app.sound:
                 self.app.sound.play(msg["name"])
+                self.app.sound.say(msg.get("say"))
             return True
         return False
 

@@ -14,6 +14,7 @@ class InstructionScreen(Screen):
     """``drill``: {index, count, title, instruction, picture, safety} from the runtime."""
 
     name = "instruction"
+    idle_intent = "finish_visit"  # the patient walked away: end the visit (what was done is kept)
 
     def __init__(self, app, drill: dict):
         super().__init__(app)

@@ -22,6 +22,7 @@ class ProgramScreen(Screen):
     """``items``: [{title, seconds, status}] with status 'todo', 'done', 'stopped' or 'skipped'."""
 
     name = "program"
+    idle_intent = "finish_visit"  # the patient walked away: end the visit (what was done is kept)
 
     def __init__(self, app, items: list[dict], greeting: str = "Hello!", next_index: int = 0):
         super().__init__(app)

@@ -14,6 +14,7 @@ class ResultScreen(Screen):
     """``result``: {index, count, title, status, score, previous_score, headline, lines, last}."""
 
     name = "result"
+    idle_intent = "finish_visit"  # the patient walked away: end the visit (what was done is kept)
 
     def __init__(self, app, result: dict):
         super().__init__(app)
