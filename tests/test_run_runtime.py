@@ -119,3 +119,24 @@ def test_a_drill_pauses_resumes_and_a_lost_mat_stops_it_for_safety(kiosk):
         assert [e.subject for e in alerts] == [trial.id, trial.id]
         assert alerts[0].details["reason"] == "sensor_lost"
         assert [e.subject for e in log if e.action == "session.start"] == [summary.session.id]
+
+
+def test_a_drill_whose_sensor_is_missing_is_refused_with_a_plain_reason(tmp_path, dummy_video):
+    from store.programs import Prescription, Program
+
+    config = default_config()
+    config["devices"]["insoles"] = []  # this kiosk has only the mat
+    with open_store(tmp_path) as st:
+        p = st.patients.add(Patient(code="77"))
+        st.programs.add(Program(patient_id=p.id, name="gait", prescriptions=[Prescription(drill="gait_insoles")]))
+    app = make_app(router=screens.route)
+    app.reset(screens.AttractScreen(app))
+    rt = Runtime(config, tmp_path).start(app)  # the config's devices, not --simulate
+    try:
+        checkin(app, "77")
+        pump(app, lambda: app.top.name == "program", what="program")
+        app.post(Intent("start_drill", {"index": 0}))
+        pump(app, lambda: app.top.error is not None, what="refusal")
+        assert app.top.name == "program" and "insole is not ready" in app.top.error
+    finally:
+        rt.close()

@@ -287,3 +287,26 @@ def test_spoken_cues_are_optional(dummy_video, monkeypatch):
     app.deliver(Message("cue", {"name": "go", "say": "Go."}))
     app.step(0.03, [])
     assert s.played == ["start"] and s.said == ["Go."]
+
+
+def test_a_step_that_cannot_start_says_why(dummy_video):
+    app = make_app()
+    s = app.push(screens.ProgramScreen(app, ITEMS))
+    tap_button(app, s.buttons.get("go"))
+    assert s.waiting
+    app.deliver(Message("drill_failed", {"text": "The mat is not ready. Please tell the staff."}))
+    app.step(0.03, [])
+    assert not s.waiting and s.error.startswith("The mat is not ready")
+    # the message is drawn in the warning colour beside the buttons
+    first = s.buttons.buttons[0].rect
+    strip = [app.surface.get_at((x, y))[:3] for x in range(8, first.left - 8, 3) for y in range(first.top, first.bottom, 3)]
+    assert app.theme.colors.warn in strip
+
+
+def test_the_start_screen_shows_a_sensor_problem(dummy_video):
+    from gaitkiosk.runtime import LiveSnapshot
+
+    app = make_app(feed=FakeFeed(LiveSnapshot(seq=1, device_problem="A sensor is not connected. Please tell the staff.")))
+    s = app.push(screens.AttractScreen(app))
+    app.step(0.03, [])
+    assert s.status.startswith("A sensor is not connected")

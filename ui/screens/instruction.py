@@ -21,6 +21,7 @@ class InstructionScreen(Screen):
         self.drill = drill
         self.t = 0.0
         self.waiting = False
+        self.error: str | None = None  # why the last step could not start (shown until the next tap)
 
     def layout(self, size) -> None:
         self.buttons = ButtonSet(button_row(self.app, [("skip", "Skip", "quiet"), ("begin", "Start", "primary")]))
@@ -41,6 +42,7 @@ class InstructionScreen(Screen):
     def on_message(self, msg) -> bool:
         if msg.kind == "drill_failed":
             self.waiting = False
+            self.error = msg.get("text")
             return True
         return False
 
@@ -65,6 +67,8 @@ class InstructionScreen(Screen):
         note = pygame.Rect(m, first.top, first.left - 2 * m, first.height)
         if self.waiting:
             paragraph(surface, app, "Getting ready...", note, "small", c.muted)
+        elif self.error:
+            paragraph(surface, app, self.error, note, "small", c.warn)
         elif d.get("safety"):
             paragraph(surface, app, d["safety"], note, "small", c.warn)
         self.buttons.draw(surface, app)

@@ -30,6 +30,7 @@ class ProgramScreen(Screen):
         self.greeting = greeting
         self.next_index = next_index
         self.waiting = False
+        self.error: str | None = None  # why the last step could not start (shown until the next tap)
 
     def layout(self, size) -> None:
         first = self.next_index == 0
@@ -51,6 +52,7 @@ class ProgramScreen(Screen):
     def on_message(self, msg) -> bool:
         if msg.kind == "drill_failed":
             self.waiting = False
+            self.error = msg.get("text")
             return True
         return False
 
@@ -82,6 +84,9 @@ class ProgramScreen(Screen):
             if extra:
                 blit_text(surface, app.fonts, extra, size, c.muted if not mark else color, (x + col_w - m - 8, yy), "topright")
             del r
+        note = pygame.Rect(m, bottom + m, self.buttons.buttons[0].rect.left - 2 * m, app.target_px)
         if self.waiting:
-            paragraph(surface, app, "Getting ready...", pygame.Rect(m, bottom + m, app.size[0] // 2, app.target_px), "small", c.muted)
+            paragraph(surface, app, "Getting ready...", note, "small", c.muted)
+        elif self.error:
+            paragraph(surface, app, self.error, note, "small", c.warn)
         self.buttons.draw(surface, app)

@@ -20,6 +20,7 @@ class ResultScreen(Screen):
         super().__init__(app)
         self.result = result
         self.waiting = False
+        self.error: str | None = None  # why the last step could not start (shown until the next tap)
 
     def layout(self, size) -> None:
         last = self.result.get("last", False)
@@ -44,6 +45,7 @@ class ResultScreen(Screen):
     def on_message(self, msg) -> bool:
         if msg.kind == "drill_failed":
             self.waiting = False
+            self.error = msg.get("text")
             return True
         return False
 
@@ -90,4 +92,7 @@ class ResultScreen(Screen):
             if y + app.text_px("small") > bottom:
                 break
             y = paragraph(surface, app, line, pygame.Rect(m, y, w - 2 * m, bottom - y), "small", c.text)
+        if self.error:
+            first = self.buttons.buttons[0].rect
+            paragraph(surface, app, self.error, pygame.Rect(m, first.top, first.left - 2 * m, first.height), "small", c.warn)
         self.buttons.draw(surface, app)
