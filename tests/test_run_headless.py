@@ -71,3 +71,12 @@ def test_headless_without_the_virtual_patient_is_refused(tmp_path, headless_env,
     cfg.write_text('[devices]\nmat = "/dev/gaitkiosk/mat"\ninsoles = []\n')
     assert cli.main(["run", "--config", str(cfg), "--data-dir", str(tmp_path)]) == 1
     assert "--simulate" in capsys.readouterr().err
+
+
+def test_a_second_kiosk_on_the_same_database_is_refused(tmp_path, headless_env, capsys):
+    from store import open_store
+
+    with open_store(tmp_path, kiosk=True):
+        assert cli.main(["run", "--simulate", "--data-dir", str(tmp_path), "--seconds", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "another kiosk process already runs" in err and err.count("\n") == 1
