@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -74,6 +75,7 @@ INCOMPATIBLE_RETRY_S = 5.0
 RATE_WINDOW_S = 0.5  # the measured rate is updated this often
 LOG_EVERY_S = 5.0  # at most one fault log line per device per interval
 U32 = 1 << 32
+TTY_CHUNK = 4000  # close to the kernel's 4095-byte n_tty buffer
 
 
 class PortBusyError(DeviceError):
@@ -123,6 +125,7 @@ class DeviceReader:
         silence_timeout_s: float = 1.0,
         reconnect_interval_s: float = 0.5,
         read_timeout_s: float = 0.05,
+        read_interval_s: float = 0.0,
         usb_ids: tuple[str, ...] | list[str] = (),
         stream: bool = True,
         rate_hz: float | None = None,
@@ -139,6 +142,8 @@ class DeviceReader:
         self.silence_timeout_s = silence_timeout_s
         self.reconnect_interval_s = reconnect_interval_s
         self.read_timeout_s = read_timeout_s
+        self.read_interval_s = read_interval_s
+        self._dither = random.Random(url)
         self.usb_ids = list(usb_ids)
         self.clock = clock
         self._serial_for_url = serial_for_url
@@ -151,6 +156,7 @@ class DeviceReader:
         self._want_rate = rate_hz
         self._state = CONNECTING
         self._reason = ""
+        self._version_fault = ""  # packets of a protocol version we do not speak (sticky per session)
         self._hello: Hello | None = None
         self._address = BROADCAST
         self._device_status: Status | None = None
@@ -244,7 +250,7 @@ class DeviceReader:
             now = self.clock()
             return ReaderStatus(
                 name=self.name, url=self.url, port=self._port_url, state=self._state,
-                reason=self._reason, hello=self._hello, counters=counters, rate_hz=self._rate_hz,
+                reason=self._reason or self._version_fault, hello=self._hello, counters=counters, rate_hz=self._rate_hz,
                 last_frame_age_s=None if self._last_frame_host is None else now - self._last_frame_host,
                 clock_offset_s=self.aligner.offset_s, clock_drift_ppm=self.aligner.drift_ppm,
                 device_status=self._device_status, usb_serial=self._usb_serial,
@@ -453,6 +459,7 @@ class DeviceReader:
         except (serial.SerialException, OSError, AttributeError):
             pass
         self._deframer.reset()
+        self._version_fault = ""
         self._in_sync = False
         self._last_seq = None
         self._session_hello = False
@@ -518,6 +525,12 @@ class DeviceReader:
                 wanted = STREAMING if self._want_streaming else IDLE
                 if self._state != wanted and self._state != INCOMPATIBLE:
                     self._set_state(wanted, "")
+                if self.read_interval_s > 0:
+                    # Let packets gather in the kernel's buffer: on a small CPU a
+                    # wake-up costs more than decoding a packet (bench_reader_cpu).
+                    # Dithered: a fixed interval beats with the frame period, and the
+                    # clock fit would wait long for a packet read just after arrival.
+                    self._stopping.wait(self.read_interval_s * self._dither.uniform(0.5, 1.5))
                 continue
             if getattr(port, "exhausted", False):
                 raise _Finished()
@@ -544,8 +557,18 @@ class DeviceReader:
         if not data:
             return 0
         more = port.in_waiting
-        if more:
+        # Everything counted by in_waiting had arrived by now: the arrival time of
+        # this read for the clock fit, taken before the reads that follow (they
+        # can wait for the interpreter lock behind other readers).
+        now = self.clock()
+        while more:
             data += port.read(more)
+            if more < TTY_CHUNK:
+                break
+            # A tty hands over at most one line-discipline buffer (4 kB) at a time:
+            # look again when that much came, or a backlog would never drain.
+            more = port.in_waiting
+            now = self.clock()
         if not self._in_sync:
             # Opened mid-packet (the device was already streaming): the bytes before
             # the first delimiter are the tail of a packet we never saw, not a fault.
@@ -556,7 +579,6 @@ class DeviceReader:
             self.counters.bytes += cut
             data = data[cut:]
             self._in_sync = True
-        now = self.clock()
         d = self._deframer
         before = d.counters.resyncs
         packets = d.feed(data)
@@ -582,8 +604,6 @@ class DeviceReader:
         c.version_errors = dc.version_errors
         c.malformed = dc.malformed + dc.unknown_types + dc.oversize
         c.resyncs = dc.resyncs
-        if isinstance(self._deframer.last_error, VersionError):
-            self._reason = str(self._deframer.last_error)
 
     def _handle(self, packet: Packet, now: float) -> None:
         c = self.counters
@@ -672,6 +692,8 @@ class DeviceReader:
             self._reason = reason
 
     def _on_frame_error(self, exc: FrameError) -> None:
+        if isinstance(exc, VersionError):
+            self._version_fault = str(exc)  # shown as the reason: it needs someone to act
         self._log_fault(str(exc))
 
     def _log_fault(self, message: str) -> None:
@@ -702,6 +724,7 @@ def reader_options(devices: dict[str, Any]) -> dict[str, Any]:
         "silence_timeout_s": devices["silence_timeout_s"],
         "reconnect_interval_s": devices["reconnect_interval_s"],
         "queue_frames": devices["queue_frames"],
+        "read_interval_s": devices.get("read_interval_s", 0.0),
         "usb_ids": list(devices["usb_ids"]),
     }
 

@@ -38,6 +38,10 @@ DEFAULTS: dict[str, Any] = {
         "silence_timeout_s": 1.0,
         "reconnect_interval_s": 0.5,
         "queue_frames": 256,
+        # 0: a reader wakes for every packet (least latency, tightest clock fit).
+        # > 0: at most this often (s), packets waiting in the kernel's buffer:
+        # less CPU, but only for links whose buffers hold that much data.
+        "read_interval_s": 0.0,
     },
     "sim": {
         "seed": 1,

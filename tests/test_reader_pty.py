@@ -318,3 +318,29 @@ def test_a_second_reader_on_a_port_in_use_is_told_so():
             assert first.status().state == STREAMING
     finally:
         server.stop()
+
+
+def test_read_interval_batches_packets_without_losing_any():
+    """read_interval_s > 0: fewer wake-ups; every frame still arrives, on the right host time."""
+    from device.framing import DeviceKind
+
+    insole = VirtualDevice(TestPattern(DeviceKind.INSOLE_LEFT, 16, 1), serial="BATCH-1", powered=False)
+    server = PtyServer({"insole_left": insole}).start()
+    reads = []
+    try:
+        with DeviceReader(server.paths()["insole_left"], read_interval_s=0.03, queue_frames=1000) as reader:
+            reader.wait_ready(5)
+            original = reader._pump
+            reader._pump = lambda port: reads.append(1) or original(port)  # count the wake-ups
+            time.sleep(1.5)
+            c = reader.status().counters
+        frames = reader.frames.drain()
+        sent = insole.frames_sent
+    finally:
+        server.stop()
+    assert sent - 3 <= len(frames) <= sent and c["gaps"] == 0 and c["resyncs"] == 0
+    assert len(reads) < 0.6 * len(frames)  # several packets per wake-up
+    truth = np.array([insole.host_time(f.t_device) for f in frames])
+    t_host = np.array([f.t_host for f in frames])
+    settled = truth > truth[0] + 0.5
+    assert np.max(np.abs(t_host[settled] - truth[settled])) < 0.005
