@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from ui.text import blit_text
+from ui.text import blit_text, fit_size
 
 DOWN = "down"
 UP = "up"
@@ -222,6 +222,7 @@ def draw_ring(surface, ui, center, radius: int, fraction: float, label: str, col
     if fraction > 0:
         start = math.pi / 2  # 12 o'clock, running clockwise as time passes
         pygame.draw.arc(surface, color or c.accent, rect, start, start + 2 * math.pi * fraction, thickness)
-    size = ui.text_px("body") if len(label) > 3 else ui.text_px("number")
-    size = min(size, int(radius * 1.1))
+    # The number sits inside the ring's hole with a margin, however many digits it has.
+    inner = 2 * (radius - thickness) - 8
+    size = fit_size(ui.fonts, label, min(ui.text_px("number"), int(radius * 1.1)), inner, 10)
     blit_text(surface, ui.fonts, label, size, c.text, center, "center")
