@@ -42,6 +42,7 @@ from drills.safety import SafetyAlert, SafetyMonitor
 PHASES = ("instruction", "countdown", "running", "paused", "paused_safety", "done")
 COUNTDOWN_S = 3.0
 MIN_STANDING_FRACTION = 0.5  # of the first load seen: below it the countdown waits ("stand on the mat")
+MIN_FOOT_SHARE = 0.15  # each foot carries at least this share before a two-foot drill counts down
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,8 @@ class Drill:
             return False, "Stand in the middle of the mat."
         if len(frame.feet) < 2:
             return False, "Stand with both feet on the mat."
+        if min(f.force_n for f in frame.feet) < MIN_FOOT_SHARE * force:
+            return False, "Stand with your weight on both feet."
         if self.at_mat_edge(frame):
             return False, "Move to the middle of the mat."
         return True, ""

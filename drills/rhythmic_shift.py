@@ -108,7 +108,7 @@ class RhythmicShift(Drill):
             self.finish(t)
 
     def measures(self):
-        if not self._time > 0 or not self._along > 0:
+        if not self._time > 0 or not self._along > 0 or not self.amplitude_mm > 0:
             return None, {}
         v = self._along / self._time
         wanted = 4.0 * self.amplitude_mm / self.params["period_s"]
