@@ -303,6 +303,7 @@ cdef class FrameKernel:
     cdef int* ac  # column of each active sensel
     cdef int* colbuf  # scratch: active columns of one row
     cdef int n_act
+    cdef int nlab  # provisional labels given by the scan this frame
     cdef float thr_f  # the smallest float >= threshold_kpa: float compares == double compares
     cdef double* pv
     cdef int* lab
@@ -748,6 +749,7 @@ cdef class FrameKernel:
         # reset the label image where the last frame set it
         for k in range(self.n_act):
             self.lab[self.act[k]] = -1
+        self.nlab = 0
         for r in range(self.R):
             i = r * C
             if not gk_unusual(&f[i], C, thr):
@@ -778,6 +780,7 @@ cdef class FrameKernel:
                 self.ar[n] = r
                 self.ac[n] = c
                 n += 1
+                self.lab[i + c] = self._provisional_label(i + c, r, c)
                 self.pv[i + c] = dv
                 t += dv
                 sx += dv * self.xs[c]
@@ -794,44 +797,41 @@ cdef class FrameKernel:
         spy[0] = sy
         peak[0] = pk
 
+    cdef inline int _provisional_label(self, int i, int r, int c) noexcept nogil:
+        """Step 3, first pass (run by the scan as it lists each loaded sensel): the decision
+        tree of Wu, Otoo & Suzuki (2005) for 8-connectivity. The sensel above touches the
+        other three visited neighbours, so when it is labelled nothing needs merging;
+        otherwise at most one union is needed."""
+        cdef int C = self.C, l, up, up_left, up_right, left
+        cdef int* lab = self.lab
+        up = lab[i - C] if r > 0 else -1
+        if up >= 0:
+            return up
+        up_right = lab[i - C + 1] if r > 0 and c < C - 1 else -1
+        up_left = lab[i - C - 1] if r > 0 and c > 0 else -1
+        left = lab[i - 1] if c > 0 else -1
+        if up_right >= 0:
+            if up_left >= 0:
+                return self._union(up_right, up_left)
+            if left >= 0:
+                return self._union(up_right, left)
+            return up_right
+        if up_left >= 0:
+            return up_left
+        if left >= 0:
+            return left
+        l = self.nlab
+        self.parent[l] = l
+        self.nlab += 1
+        return l
+
     cdef int _label(self) noexcept nogil:
         """Step 3: 8-connected components numbered in raster order of their first sensel,
         with their statistics (they are the pieces unless step 4 splits one)."""
-        cdef int k, i, r, c, l, nlab = 0, root, K = 0, C = self.C, j
-        cdef int up, up_left, up_right, left
+        cdef int k, i, r, c, l, nlab = self.nlab, root, K = 0, C = self.C, j
         cdef int* lab = self.lab
         cdef signed char was
         cdef double x, y, v
-        # First pass, decision tree of Wu, Otoo & Suzuki (2005) for 8-connectivity:
-        # the sensel above touches the other three visited neighbours, so when it is
-        # labelled nothing needs merging; otherwise at most one union is needed.
-        for k in range(self.n_act):
-            i = self.act[k]
-            r = self.ar[k]
-            c = self.ac[k]
-            up = lab[i - C] if r > 0 else -1
-            if up >= 0:
-                l = up
-            else:
-                up_right = lab[i - C + 1] if r > 0 and c < C - 1 else -1
-                up_left = lab[i - C - 1] if r > 0 and c > 0 else -1
-                left = lab[i - 1] if c > 0 else -1
-                if up_right >= 0:
-                    if up_left >= 0:
-                        l = self._union(up_right, up_left)
-                    elif left >= 0:
-                        l = self._union(up_right, left)
-                    else:
-                        l = up_right
-                elif up_left >= 0:
-                    l = up_left
-                elif left >= 0:
-                    l = left
-                else:
-                    l = nlab
-                    self.parent[nlab] = nlab
-                    nlab += 1
-            lab[i] = l
         # Every label points at a smaller one or itself, so one forward pass flattens.
         for l in range(nlab):
             self.parent[l] = self.parent[self.parent[l]]
