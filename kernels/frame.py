@@ -15,9 +15,12 @@ N = sum(kPa * mm^2) * 1e-3, summed in float64.
 The analyzer keeps state between frames (foot tracks, left/right identity,
 each foot's stance footprint); call :meth:`FrameAnalyzer.reset` between
 patients or trials. The algorithm is written out step by step in
-:mod:`kernels.reference` (the specification and pure-Python fallback) and in
-``docs/metrics.md``; ``kernels._frame`` is the compiled twin with the same
-results. ``kernels.IMPLEMENTATION`` says which one runs.
+:mod:`kernels.reference` (the specification and pure-Python fallback) and
+for therapists and technicians in ``docs/frame-analysis.md``;
+``kernels._frame`` is the compiled twin with the same results.
+``kernels.IMPLEMENTATION`` says which one runs. Results are the C-backed
+types of the compiled kernel when it is built, else the dataclasses of
+:mod:`kernels.results`; both have the same attributes and ``as_dict()``.
 
 Bad values: NaN, infinite and negative pressures are treated as 0 and counted
 in ``FrameResult.invalid_sensels`` / ``negative_sensels`` (never turned into a
