@@ -20,6 +20,7 @@ so that only one thread ever touches a drill.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -104,14 +105,21 @@ class Runtime:
         self._analysis: threading.Thread | None = None
         self._worker: threading.Thread | None = None
         self._trail: deque = deque(maxlen=TRAIL_POINTS)
-        self._error: BaseException | None = None
+        self.device_problem: str | None = None  # set by the worker: one plain line, or None
         self.stats = {"mat_frames": 0, "insole_frames": 0, "drill_updates": 0, "analysis_s": 0.0, "max_mat_gap_s": 0.0,
                       "max_mat_rx_gap_s": 0.0, "max_lag_s": 0.0}
 
     # -- the UI's side ------------------------------------------------------------------------
     def latest(self) -> LiveSnapshot:
-        """The newest snapshot (never blocks)."""
-        return self._latest
+        """The newest snapshot (never blocks).
+
+        The sensor status is the worker's latest word even when no frame comes at all (every
+        sensor unplugged), which is exactly when the start screen must say so.
+        """
+        snap = self._latest
+        if snap.device_problem != self.device_problem:
+            snap = dataclasses.replace(snap, device_problem=self.device_problem)
+        return snap
 
     def deliver(self, kind: str, **data) -> None:
         from ui.app import Message
@@ -248,8 +256,6 @@ class Runtime:
             if p is not None and p.source == "factory-nominal (uncalibrated)" and frame.kpa_per_count <= 0:
                 # Store the scale that was used live, so the trial's report can be made from the
                 # stored raw counts; the recording row keeps calibration_id empty (see pressure.py).
-                import dataclasses
-
                 frame = dataclasses.replace(frame, kpa_per_count=p.kpa_per_count)
             a.writer.put(frame)
         kpa = self._kpa(frame, pressure)
@@ -376,8 +382,6 @@ class Runtime:
             cop_mm=state.cop, cop_trail=tuple(self._trail), insole_kpa=dict(state.insole_kpa),
             insole_layout=dict(state.insole_layout), drill=state.view if with_drill else None,
             device_problem=self.device_problem, published_at=self.clock())
-
-    device_problem: str | None = None
 
 
 class _AnalysisState:

@@ -140,3 +140,17 @@ def test_a_drill_whose_sensor_is_missing_is_refused_with_a_plain_reason(tmp_path
         assert app.top.name == "program" and "insole is not ready" in app.top.error
     finally:
         rt.close()
+
+
+def test_the_start_screen_says_when_no_sensor_answers_at_all(tmp_path, dummy_video):
+    config = default_config()
+    config["devices"]["mat"] = str(tmp_path / "no-such-port")
+    config["devices"]["insoles"] = []
+    app = make_app(router=screens.route)
+    app.reset(screens.AttractScreen(app))
+    rt = Runtime(config, tmp_path).start(app)  # a missing port does not stop the kiosk from starting
+    try:
+        pump(app, lambda: app.top.name == "attract" and app.top.status is not None, what="sensor status")
+        assert "not connected" in app.top.status and "staff" in app.top.status
+    finally:
+        rt.close()
