@@ -287,3 +287,33 @@ def test_heel_strike_to_toe_off_moves_load_from_rearfoot_to_forefoot(make):
     assert len(ids) == 1  # one stance, one track
     assert shares[0][0] > 0.9 and shares[-1][1] > 0.9
     assert [s[1] for s in shares] == sorted(s[1] for s in shares)
+
+
+def test_missing_extension_falls_back_to_the_reference_with_a_warning(monkeypatch):
+    import importlib
+
+    from kernels import reference
+
+    real = importlib.import_module
+
+    def no_extension(name, *args):
+        if name == "kernels._frame":
+            raise ImportError("No module named 'kernels._frame' (simulated)")
+        return real(name, *args)
+
+    monkeypatch.setattr(_backend, "PURE", False)
+    monkeypatch.setattr(_backend, "_warned", set())
+    monkeypatch.setattr(_backend.importlib, "import_module", no_extension)
+    with pytest.warns(RuntimeWarning, match="build_ext --inplace"):
+        module = _backend.frame_module()
+    assert module is reference
+    analyzer = FrameAnalyzer(8, 8, PITCH, 10.0)
+    assert analyzer.implementation == "reference"
+    frame = np.zeros((8, 8), np.float32)
+    frame[2:6, 2:4] = 100.0
+    assert analyzer.analyze(frame).force_n == pytest.approx(8 * 100 * PITCH[0] * PITCH[1] * 1e-3)
+
+
+def test_gaitkiosk_pure_forces_the_reference(monkeypatch):
+    monkeypatch.setattr(_backend, "PURE", True)
+    assert FrameAnalyzer(8, 8, PITCH, 10.0).implementation == "reference"
