@@ -125,7 +125,7 @@ class DeviceReader:
         silence_timeout_s: float = 1.0,
         reconnect_interval_s: float = 0.5,
         read_timeout_s: float = 0.05,
-        read_interval_s: float = 0.0,
+        read_interval_s: float = 0.02,
         usb_ids: tuple[str, ...] | list[str] = (),
         stream: bool = True,
         rate_hz: float | None = None,
@@ -143,6 +143,7 @@ class DeviceReader:
         self.reconnect_interval_s = reconnect_interval_s
         self.read_timeout_s = read_timeout_s
         self.read_interval_s = read_interval_s
+        self._interval = 0.0  # read_interval_s as it applies to this device (see _batch_interval)
         self._dither = random.Random(url)
         self.usb_ids = list(usb_ids)
         self.clock = clock
@@ -506,6 +507,7 @@ class DeviceReader:
             self._send_command(CommandOp.SET_RATE, self._want_rate)
         if self._want_streaming:
             self._send_command(CommandOp.START, 0)
+        self._interval = self._batch_interval(hello)
         if self._ever_connected:
             self.counters.reconnects += 1
             log.warning("%s: reconnected on %s", self.name, self._port_url)
@@ -513,6 +515,17 @@ class DeviceReader:
         self._set_state(STREAMING if self._want_streaming else IDLE, "")
         self._ready.set()
         self._stream(port)
+
+    def _batch_interval(self, hello: Hello) -> float:
+        """``read_interval_s``, shortened so that what gathers meanwhile fits half a
+        tty buffer: batching suits insoles (50 bytes a frame), a mat (3.5 kB) is
+        read packet by packet whatever the setting.
+        """
+        if self.read_interval_s <= 0 or hello.rate_hz <= 0:
+            return 0.0
+        frame_bytes = hello.rows * hello.cols * max(hello.bits, 8) / 8 + framing.MIN_PACKET_SIZE + 8
+        fits = (TTY_CHUNK / 2) / (frame_bytes * hello.rate_hz)
+        return self.read_interval_s if fits >= self.read_interval_s else 0.0
 
     def _stream(self, port: Any) -> None:
         last_rx = self.clock()
@@ -525,12 +538,12 @@ class DeviceReader:
                 wanted = STREAMING if self._want_streaming else IDLE
                 if self._state != wanted and self._state != INCOMPATIBLE:
                     self._set_state(wanted, "")
-                if self.read_interval_s > 0:
+                if self._interval > 0:
                     # Let packets gather in the kernel's buffer: on a small CPU a
                     # wake-up costs more than decoding a packet (bench_reader_cpu).
                     # Dithered: a fixed interval beats with the frame period, and the
                     # clock fit would wait long for a packet read just after arrival.
-                    self._stopping.wait(self.read_interval_s * self._dither.uniform(0.5, 1.5))
+                    self._stopping.wait(self._interval * self._dither.uniform(0.5, 1.5))
                 continue
             if getattr(port, "exhausted", False):
                 raise _Finished()
@@ -724,7 +737,7 @@ def reader_options(devices: dict[str, Any]) -> dict[str, Any]:
         "silence_timeout_s": devices["silence_timeout_s"],
         "reconnect_interval_s": devices["reconnect_interval_s"],
         "queue_frames": devices["queue_frames"],
-        "read_interval_s": devices.get("read_interval_s", 0.0),
+        "read_interval_s": devices.get("read_interval_s", 0.02),
         "usb_ids": list(devices["usb_ids"]),
     }
 

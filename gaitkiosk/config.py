@@ -38,10 +38,11 @@ DEFAULTS: dict[str, Any] = {
         "silence_timeout_s": 1.0,
         "reconnect_interval_s": 0.5,
         "queue_frames": 256,
-        # 0: a reader wakes for every packet (least latency, tightest clock fit).
-        # > 0: at most this often (s), packets waiting in the kernel's buffer:
-        # less CPU, but only for links whose buffers hold that much data.
-        "read_interval_s": 0.0,
+        # A reader of a low-bandwidth device (an insole) wakes at most this often
+        # (s), its packets waiting in the kernel's buffer: fewer wake-ups, less
+        # CPU. Devices whose data would not fit half a tty buffer meanwhile (a
+        # mat) are read packet by packet. 0: every device packet by packet.
+        "read_interval_s": 0.02,
     },
     "sim": {
         "seed": 1,

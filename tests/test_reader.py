@@ -252,3 +252,16 @@ def test_frame_queue_producer_never_waits_for_consumer():
     assert producer_s < 1.0
     assert q.dropped > 0
     assert got == sorted(got) and len(got) + q.dropped <= 20001
+
+
+def test_only_low_bandwidth_devices_are_read_in_batches():
+    from device.framing import DeviceKind, Hello
+
+    reader = DeviceReader("sim://mat", read_interval_s=0.02)
+    mat = Hello(kind=DeviceKind.MAT, serial="m", firmware="1", rate_hz=100.0, rows=48, cols=48, bits=12)
+    insole = Hello(kind=DeviceKind.INSOLE_LEFT, serial="i", firmware="1", rate_hz=100.0, rows=16, cols=1, bits=12)
+    slow_mat = Hello(kind=DeviceKind.MAT, serial="s", firmware="1", rate_hz=5.0, rows=48, cols=48, bits=12)
+    assert reader._batch_interval(mat) == 0.0  # 3.5 kB a frame: 7 kB per interval would not fit
+    assert reader._batch_interval(insole) == 0.02
+    assert reader._batch_interval(slow_mat) == 0.02
+    assert DeviceReader("sim://mat", read_interval_s=0)._batch_interval(insole) == 0.0
