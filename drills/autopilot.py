@@ -59,15 +59,10 @@ class Autopilot:
             self.patient.set_target(*goal)
 
     def _set_eyes(self, eyes: str) -> None:
-        # The simulator fixes its eyes condition at construction; a cooperative patient closes
-        # them when told, so scale the sway process the same way the scenario does (device.sim.body).
+        # A cooperative patient closes the eyes when told; the simulator's sway grows to
+        # its eyes-closed amplitude (device.sim.patient.VirtualPatient.set_eyes).
         self._eyes = eyes
-        scenario = getattr(self.patient, "_scenario", None)
-        if scenario is None or not hasattr(scenario, "sway_factor"):
-            return
-        from device.sim.body import EYES_CLOSED
-
-        scenario.sway_factor = scenario.body.sway_scale * (EYES_CLOSED if eyes == "closed" else 1.0)
+        self.patient.set_eyes(eyes)
 
 
 def scenario_for(drill) -> tuple[str, dict]:

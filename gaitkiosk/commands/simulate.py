@@ -37,7 +37,7 @@ def add_arguments(parser) -> None:
         help="scenario or body parameter, repeatable (e.g. eyes=closed, cadence=100, mass_kg=80, weight_left_pct=60)",
     )
     r = parser.add_argument_group("the recording")
-    r.add_argument("--seconds", type=float, default=30.0, help="duration in seconds (default 30)")
+    r.add_argument("--seconds", type=float, default=None, help="duration in seconds (default: 30 for --out; until Ctrl-C for --pty)")
     r.add_argument("--rate", type=float, help="mat and insole sample rate, Hz (default: config sim.rate_hz)")
     r.add_argument("--insole-rate", type=float, help="insole sample rate if different from --rate")
     r.add_argument("--rows", type=int, help="mat rows (default: config sim.mat_rows)")
@@ -113,6 +113,8 @@ def run(args, ctx) -> int:
     if args.pty and args.out:
         raise UsageError("choose one: --out FILE writes a recording, --pty serves virtual devices")
     if args.pty:
+        if args.seconds is not None and args.seconds <= 0:
+            raise UsageError(f"--seconds {args.seconds:g}: give a duration above 0, or leave it out to serve until Ctrl-C")
         try:
             from device import pty as device_pty
         except ImportError as exc:
@@ -155,6 +157,8 @@ def _record(args, ctx) -> int:
 
     if not (args.mat or args.insoles):
         raise UsageError("--no-mat and --no-insoles together leave nothing to record")
+    if args.seconds is None:
+        args.seconds = 30.0
     if not 0 < args.seconds <= 24 * 3600:
         raise UsageError(f"--seconds {args.seconds:g}: give a duration above 0 (and at most a day)")
     out = Path(args.out)
