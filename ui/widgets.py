@@ -223,6 +223,6 @@ def draw_ring(surface, ui, center, radius: int, fraction: float, label: str, col
         start = math.pi / 2  # 12 o'clock, running clockwise as time passes
         pygame.draw.arc(surface, color or c.accent, rect, start, start + 2 * math.pi * fraction, thickness)
     # The number sits inside the ring's hole with a margin, however many digits it has.
-    inner = 2 * (radius - thickness) - 8
+    inner = 2 * (radius - thickness) - 14
     size = fit_size(ui.fonts, label, min(ui.text_px("number"), int(radius * 1.1)), inner, 10)
     blit_text(surface, ui.fonts, label, size, c.text, center, "center")

@@ -133,7 +133,7 @@ class LiveDrillScreen(Screen):
         phase = v.get("phase")
         cue = "" if phase in ("alert", "paused") else (v.get("cue") or "")  # the banner says it then
         y = fit_paragraph(surface, app, cue, pygame.Rect(col.left, r.bottom + m // 2, col.width, 0), 3)
-        ring_r = min(app.mm(8), col.width // 4)
+        ring_r = min(app.mm(8 if app.size[1] < 600 else 10), col.width // 4)  # bigger where there is room
         remaining, duration = v.get("remaining_s"), v.get("duration_s")
         progress = v.get("progress")
         small = app.text_px("small")
