@@ -228,6 +228,10 @@ class Runtime:
                 state.view = drill_view(payload.drill, time_limit_s=payload.time_limit_s)
                 self._trail.clear()
             elif name == "drop":
+                if a is not None and not a.finished:
+                    # Still running (the visit ended under it): stop it so its writer is closed properly.
+                    a.drill.stop(now)
+                    self._drill_done(state)
                 state.active = None
                 state.view = None
             elif a is not None and not a.finished:

@@ -215,7 +215,10 @@ class Visit:
             for side in ("left", "right"):
                 r = self.rt.sensors.by_kind(f"insole_{side}")
                 insoles[side] = (r.hello.sensors_mm, r.hello.sensor_area_mm2)
-        feed = KernelFeed(feed_mat, insoles or None, foot_length_mm=self.rt.config["sim"]["foot_length_mm"])
+        # The foot length an earlier drill measured (insole step detection scales with it); the
+        # virtual person's own when simulating; else the detectors' default.
+        foot = planned.context.get("foot_length_mm") or (self.rt.config["sim"]["foot_length_mm"] if self.rt.simulate else None)
+        feed = KernelFeed(feed_mat, insoles or None, foot_length_mm=foot)
         limit = self.rt.drill_seconds
         if limit is not None and not drill.planned_duration():
             # A drill that ends on a count (targets, steps) gets room to finish in a demo.
@@ -296,6 +299,10 @@ class Visit:
         self.store.audit.log("safety.alert", subject=subject, details=alert.to_dict())
 
     def _drill_finished(self, active) -> None:
+        if self.trial is None:  # the visit already ended (its trial was closed): only close the writer
+            if active.writer is not None:
+                active.writer.stop()
+            return
         result = active.drill.result()
         stats = None
         if active.writer is not None:

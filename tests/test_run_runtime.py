@@ -154,3 +154,21 @@ def test_the_start_screen_says_when_no_sensor_answers_at_all(tmp_path, dummy_vid
         assert "not connected" in app.top.status and "staff" in app.top.status
     finally:
         rt.close()
+
+
+def test_ending_the_visit_under_a_running_drill_closes_its_recording(kiosk):
+    app, rt, data = kiosk
+    checkin(app, "1234")
+    pump(app, lambda: app.top.name == "program", what="program")
+    app.post(Intent("start_drill", {"index": 0}))
+    pump(app, lambda: app.top.name == "instruction", what="instruction")
+    app.post(Intent("begin_drill", {"index": 0}))
+    pump(app, lambda: app.top.name == "drill" and app.top.view.get("phase") == "running", what="running")
+    app.post(Intent("finish_visit"))  # e.g. a technician's shortcut, or a race with an idle timeout
+    pump(app, lambda: app.top.name == "goodbye", what="goodbye")
+    rt.close()
+    with open_store(data) as st:
+        (summary,) = st.sessions.list(patient_id=st.patients.by_code("1234").id)
+        (trial,) = st.trials.for_session(summary.session.id)
+        assert trial.status == "stopped"
+        assert all(r.status != "recording" for r in st.recordings.for_trial(trial.id))
