@@ -29,52 +29,105 @@ cnp.import_array()
 cdef extern from *:
     """
     #include <string.h>
+    #include <stdint.h>
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
     /* 1 if any value in f[0:n] is active (>= thr > 0) or not a plain non-negative
        number. As unsigned integers, float bit patterns of non-negative numbers keep
        their order, and negatives (sign bit), infinities and NaN sort above any positive
-       threshold: one compare per value, written branch-free so it vectorises. Most of a
-       mat is empty, and this is how the empty part is skipped cheaply. (-0.0 is also
-       flagged; the detailed pass then finds nothing in it.) */
-    #include <stdint.h>
+       threshold: one compare per value. Most of a mat is empty, and this is how the
+       empty part is skipped cheaply. (-0.0 is also flagged; the detailed pass then
+       finds nothing in it.) SSE2 (every x86-64) gets it spelled out, 8 values a step;
+       elsewhere (the Pi's aarch64) the plain loop is written so the compiler vectorises it. */
     static int gk_unusual(const float* f, int n, float thr) {
         uint32_t t;
         memcpy(&t, &thr, sizeof t);
         int32_t lim = (int32_t)((t - 1u) ^ 0x80000000u);
-        int flag = 0;
-        for (int c = 0; c < n; c++) {
+        int c = 0, flag = 0;
+    #if defined(__SSE2__)
+        const __m128i sign = _mm_set1_epi32((int)0x80000000u), vlim = _mm_set1_epi32(lim);
+        __m128i acc0 = _mm_setzero_si128(), acc1 = _mm_setzero_si128();
+        for (; c + 8 <= n; c += 8) {
+            __m128i a = _mm_loadu_si128((const __m128i*)(f + c));
+            __m128i b = _mm_loadu_si128((const __m128i*)(f + c + 4));
+            acc0 = _mm_or_si128(acc0, _mm_cmpgt_epi32(_mm_xor_si128(a, sign), vlim));
+            acc1 = _mm_or_si128(acc1, _mm_cmpgt_epi32(_mm_xor_si128(b, sign), vlim));
+        }
+        flag = _mm_movemask_epi8(_mm_or_si128(acc0, acc1)) != 0;
+    #endif
+        for (; c < n; c++) {
             uint32_t u;
             memcpy(&u, &f[c], sizeof u);
             flag |= ((int32_t)(u ^ 0x80000000u) > lim);
         }
         return flag;
     }
+    /* Bit c of the result: f[c] is active, thr <= f[c] < +inf (n <= 64). *odd is set
+       when some value is unusual but not active (NaN, an infinity, a negative, -0.0):
+       the caller then counts those in a slow pass. Active, as unsigned bit patterns:
+       (u - t) < (inf - t), one compare. */
+    static uint64_t gk_row_mask(const float* f, int n, float thr, int* odd) {
+        uint32_t t;
+        memcpy(&t, &thr, sizeof t);
+        const uint32_t span = 0x7f800000u - t;
+        uint64_t m = 0;
+        int c = 0, bad = 0;
+    #if defined(__SSE2__)
+        /* 16 columns a step; a step with nothing unusual (most of a row) costs one
+           compare per 4 values, the masks are built only where something is. */
+        const __m128i sign = _mm_set1_epi32((int)0x80000000u);
+        const __m128i vt = _mm_set1_epi32((int)t);
+        const __m128i vspan = _mm_set1_epi32((int)(span ^ 0x80000000u));
+        const __m128i vlim = _mm_set1_epi32((int)((t - 1u) ^ 0x80000000u));
+        __m128i odd_acc = _mm_setzero_si128();
+        for (; c + 16 <= n; c += 16) {
+            __m128i u0 = _mm_loadu_si128((const __m128i*)(f + c));
+            __m128i u1 = _mm_loadu_si128((const __m128i*)(f + c + 4));
+            __m128i u2 = _mm_loadu_si128((const __m128i*)(f + c + 8));
+            __m128i u3 = _mm_loadu_si128((const __m128i*)(f + c + 12));
+            __m128i n0 = _mm_cmpgt_epi32(_mm_xor_si128(u0, sign), vlim);
+            __m128i n1 = _mm_cmpgt_epi32(_mm_xor_si128(u1, sign), vlim);
+            __m128i n2 = _mm_cmpgt_epi32(_mm_xor_si128(u2, sign), vlim);
+            __m128i n3 = _mm_cmpgt_epi32(_mm_xor_si128(u3, sign), vlim);
+            if (!_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(n0, n1), _mm_or_si128(n2, n3))))
+                continue;
+            __m128i a0 = _mm_cmplt_epi32(_mm_xor_si128(_mm_sub_epi32(u0, vt), sign), vspan);
+            __m128i a1 = _mm_cmplt_epi32(_mm_xor_si128(_mm_sub_epi32(u1, vt), sign), vspan);
+            __m128i a2 = _mm_cmplt_epi32(_mm_xor_si128(_mm_sub_epi32(u2, vt), sign), vspan);
+            __m128i a3 = _mm_cmplt_epi32(_mm_xor_si128(_mm_sub_epi32(u3, vt), sign), vspan);
+            odd_acc = _mm_or_si128(odd_acc, _mm_or_si128(
+                _mm_or_si128(_mm_andnot_si128(a0, n0), _mm_andnot_si128(a1, n1)),
+                _mm_or_si128(_mm_andnot_si128(a2, n2), _mm_andnot_si128(a3, n3))));
+            uint64_t bits = (uint64_t)(unsigned)_mm_movemask_ps(_mm_castsi128_ps(a0))
+                | (uint64_t)(unsigned)_mm_movemask_ps(_mm_castsi128_ps(a1)) << 4
+                | (uint64_t)(unsigned)_mm_movemask_ps(_mm_castsi128_ps(a2)) << 8
+                | (uint64_t)(unsigned)_mm_movemask_ps(_mm_castsi128_ps(a3)) << 12;
+            m |= bits << c;
+        }
+        bad = _mm_movemask_epi8(odd_acc) != 0;
+    #endif
+        for (; c < n; c++) {
+            uint32_t u;
+            memcpy(&u, &f[c], sizeof u);
+            int act = (uint32_t)(u - t) < span;
+            bad |= (u >= t) & !act;
+            m |= (uint64_t)act << c;
+        }
+        *odd |= bad;
+        return m;
+    }
+    static inline int gk_ctz64(uint64_t x) { return __builtin_ctzll(x); }
     """
     int gk_unusual(const float* f, int n, float thr) noexcept nogil
+    unsigned long long gk_row_mask(const float* f, int n, float thr, int* odd) noexcept nogil
+    int gk_ctz64(unsigned long long x) noexcept nogil
 
 
 cdef extern from *:
     """
     #include <string.h>
     #include <stdint.h>
-    /* Columns c in [0, n) with f[c] >= thr, written to cols (+ offset), in order;
-       branch-free compaction. */
-    static int gk_compact(const float* f, int n, float thr, int* cols, int offset) {
-        int m = 0;
-        for (int c = 0; c < n; c++) {
-            cols[m] = c + offset;
-            m += (f[c] >= thr);
-        }
-        return m;
-    }
-    /* 1 if f[0:n] holds NaN, a negative value or an infinity. */
-    static int gk_bad(const float* f, int n) {
-        int flag = 0;
-        for (int c = 0; c < n; c++) {
-            float v = f[c];
-            flag |= !(v >= 0.0f) | (v == (float)INFINITY);
-        }
-        return flag;
-    }
     /* Highest finite non-negative value of f[0:n] (0 if none). Non-negative floats order
        like their bit patterns; NaN and +inf sit above 0x7f800000 and negatives below 0. */
     static float gk_max(const float* f, int n) {
@@ -90,8 +143,6 @@ cdef extern from *:
         return out;
     }
     """
-    int gk_compact(const float* f, int n, float thr, int* cols, int offset) noexcept nogil
-    int gk_bad(const float* f, int n) noexcept nogil
     float gk_max(const float* f, int n) noexcept nogil
 
 cdef enum:
@@ -104,6 +155,7 @@ cdef double HEEL_OFF_SHARE = 0.1  # see reference.HEEL_OFF_SHARE
 cdef double SLACK = 1e-6  # tie-breaking slack, mm (see reference.SLACK)
 
 
+@cython.no_gc  # holds no Python containers that could form a cycle: skip GC tracking
 cdef class FootResult:
     """One foot in one frame (C-backed twin of :class:`kernels.results.FootResult`;
     same attributes and meaning, see there). Read-only."""
@@ -164,6 +216,7 @@ cdef class FootResult:
         return f"FootResult({inner})"
 
 
+@cython.no_gc  # holds no Python containers that could form a cycle: skip GC tracking
 cdef class FrameResult:
     """Everything from one mat frame (C-backed twin of :class:`kernels.results.FrameResult`;
     same attributes and meaning, see there). Read-only."""
@@ -301,12 +354,24 @@ cdef class FrameKernel:
     cdef int* act
     cdef int* ar  # row of each active sensel
     cdef int* ac  # column of each active sensel
-    cdef int* colbuf  # scratch: active columns of one row
+    # row runs of the frame (raster order): row, columns [c0, c1), first sensel in the
+    # active list, provisional label, piece, and the sums of their values
+    cdef int* run_r
+    cdef int* run_c0
+    cdef int* run_c1
+    cdef int* run_k0
+    cdef int* run_lab
+    cdef int* run_pid
+    cdef double* run_f
+    cdef double* run_sx
+    cdef double* run_pk
+    cdef int n_runs
+    cdef bint split  # step 4 split a blob this frame
+    cdef bint lists_ok  # act, ar, ac, pid hold this frame's sensels (see _lists)
+    cdef const float* fr  # the frame being analysed (valid inside analyze only)
     cdef int n_act
     cdef int nlab  # provisional labels given by the scan this frame
     cdef float thr_f  # the smallest float >= threshold_kpa: float compares == double compares
-    cdef double* pv
-    cdef int* lab
     cdef int* parent
     cdef int* root_id
     cdef int* pid
@@ -339,7 +404,8 @@ cdef class FrameKernel:
     cdef int* profile
     # state between frames
     cdef signed char* prev_slot
-    cdef int* foot_list
+    cdef int* foot_list  # last frame's foot sensels as runs: first sensel, length
+    cdef int* foot_len
     cdef int n_foot
     cdef unsigned char* fp  # SLOTS * N stance-footprint masks
     cdef Slot slots[SLOTS]
@@ -361,9 +427,16 @@ cdef class FrameKernel:
         self.act = <int*>malloc(n * sizeof(int))
         self.ar = <int*>malloc(n * sizeof(int))
         self.ac = <int*>malloc(n * sizeof(int))
-        self.colbuf = <int*>malloc(params.cols * sizeof(int))
-        self.pv = <double*>malloc(n * sizeof(double))
-        self.lab = <int*>malloc(n * sizeof(int))
+        self.run_r = <int*>malloc(n * sizeof(int))
+        self.run_c0 = <int*>malloc(n * sizeof(int))
+        self.run_c1 = <int*>malloc(n * sizeof(int))
+        self.run_k0 = <int*>malloc(n * sizeof(int))
+        self.run_lab = <int*>malloc(n * sizeof(int))
+        self.run_pid = <int*>malloc(n * sizeof(int))
+        self.run_f = <double*>malloc(n * sizeof(double))
+        self.run_sx = <double*>malloc(n * sizeof(double))
+        self.run_pk = <double*>malloc(n * sizeof(double))
+        self.foot_len = <int*>malloc(n * sizeof(int))
         self.parent = <int*>malloc(n * sizeof(int))
         self.root_id = <int*>malloc(n * sizeof(int))
         self.pid = <int*>malloc(n * sizeof(int))
@@ -396,9 +469,12 @@ cdef class FrameKernel:
         self.prev_slot = <signed char*>malloc(n * sizeof(signed char))
         self.foot_list = <int*>malloc(n * sizeof(int))
         self.fp = <unsigned char*>malloc(SLOTS * n * sizeof(unsigned char))
-        if (self.xs == NULL or self.ys == NULL or self.act == NULL or self.pv == NULL
-                or self.ar == NULL or self.ac == NULL or self.colbuf == NULL
-                or self.lab == NULL or self.parent == NULL or self.root_id == NULL
+        if (self.xs == NULL or self.ys == NULL or self.act == NULL
+                or self.ar == NULL or self.ac == NULL or self.run_r == NULL or self.run_c0 == NULL
+                or self.run_c1 == NULL or self.run_k0 == NULL or self.run_lab == NULL
+                or self.run_pid == NULL or self.run_f == NULL or self.run_sx == NULL
+                or self.run_pk == NULL or self.foot_len == NULL
+                or self.parent == NULL or self.root_id == NULL
                 or self.pid == NULL or self.tmp == NULL or self.cn == NULL or self.cfirst == NULL
                 or self.cr0 == NULL or self.cr1 == NULL or self.cc0 == NULL or self.cc1 == NULL
                 or self.pn == NULL or self.pforce == NULL
@@ -412,8 +488,10 @@ cdef class FrameKernel:
             raise MemoryError("FrameKernel buffers")
 
     def __dealloc__(self):
-        free(self.xs); free(self.ys); free(self.act); free(self.pv); free(self.lab)
-        free(self.ar); free(self.ac); free(self.colbuf)
+        free(self.xs); free(self.ys); free(self.act)
+        free(self.ar); free(self.ac); free(self.run_r); free(self.run_c0); free(self.run_c1)
+        free(self.run_k0); free(self.run_lab); free(self.run_pid); free(self.run_f)
+        free(self.run_sx); free(self.run_pk); free(self.foot_len)
         free(self.parent); free(self.root_id); free(self.pid); free(self.tmp)
         free(self.cn); free(self.cfirst); free(self.cr0); free(self.cr1); free(self.cc0)
         free(self.cc1); free(self.pn); free(self.pforce)
@@ -452,8 +530,6 @@ cdef class FrameKernel:
             self.xs[i] = (i + 0.5) * self.px
         for i in range(self.R):
             self.ys[i] = (i + 0.5) * self.py
-        for i in range(self.N):
-            self.lab[i] = -1
         self.reset()
 
     cpdef reset(self):
@@ -579,6 +655,7 @@ cdef class FrameKernel:
     cdef int _gather_piece(self, int j) noexcept nogil:
         """Flat indices of piece j into pbuf (raster order); returns the count."""
         cdef int k, n = 0
+        self._lists()
         for k in range(self.n_act):
             if self.pid[k] == j:
                 self.pbuf[n] = self.act[k]
@@ -598,6 +675,7 @@ cdef class FrameKernel:
                         self.gbuf[n] = r * self.C + c
                         n += 1
         else:
+            self._lists()
             for k in range(self.n_act):
                 if self.owner[self.pid[k]] == s:
                     self.gbuf[n] = self.act[k]
@@ -718,10 +796,12 @@ cdef class FrameKernel:
         cdef const float* f = <const float*>cnp.PyArray_DATA(arr)
         cdef int n_inv = 0, n_neg = 0, K = 0, n_pieces = 0
         cdef double total = 0.0, spx = 0.0, spy = 0.0, peak = 0.0, stray = 0.0
+        self.fr = f
         with nogil:
             self._scan(f, &n_inv, &n_neg, &total, &spx, &spy, &peak)
             K = self._label()
             n_pieces = self._split(K)
+            self.split = n_pieces != K
             self._piece_stats(K, n_pieces)
             self._assign(n_pieces)
             stray = self._update_feet(n_pieces)
@@ -742,20 +822,47 @@ cdef class FrameKernel:
 
     cdef void _scan(self, const float* f, int* n_inv, int* n_neg, double* total, double* spx,
                     double* spy, double* peak) noexcept nogil:
-        """Steps 1-2: clean, threshold, totals; list the active sensels in raster order."""
-        cdef int r, c, c0, c1, i, k, m, n = 0, C = self.C
+        """Steps 1-3 in one pass: clean, threshold, totals; the active sensels in raster
+        order, as row runs (a run: loaded sensels side by side in one row) with their sums,
+        and the runs' provisional labels (union-find; a run touches a run of the row below
+        when their column ranges, each widened by one, overlap: 8-connectivity)."""
+        cdef int r, c, a, b, i, n = 0, C = self.C, w, wn, s, ln, q, p, p_end, lab_, odd
+        cdef int nr = 0, row_q0, prev_q0 = 0, prev_q1 = 0, last_row = -2
+        cdef unsigned long long m, x
         cdef float v, thr = self.thr_f
-        cdef double dv, t = 0.0, sx = 0.0, sy = 0.0, pk = 0.0, rowsum
-        # reset the label image where the last frame set it
-        for k in range(self.n_act):
-            self.lab[self.act[k]] = -1
+        cdef double dv, t = 0.0, sx = 0.0, sy = 0.0, pk = 0.0, rf, rsx, rpk, rowsum
+        cdef int* run_c0 = self.run_c0
+        cdef int* run_c1 = self.run_c1
+        cdef int* run_lab = self.run_lab
         self.nlab = 0
         for r in range(self.R):
             i = r * C
             if not gk_unusual(&f[i], C, thr):
                 continue  # the common case: an empty row
-            rowsum = 0.0
-            if gk_bad(&f[i], C):
+            # the row's runs, from its bit mask (64 columns a word)
+            row_q0 = nr
+            odd = 0
+            w = 0
+            while w < C:
+                wn = C - w if C - w < 64 else 64
+                m = gk_row_mask(&f[i + w], wn, thr, &odd)
+                while m:
+                    s = gk_ctz64(m)
+                    x = ~(m >> s)
+                    ln = 64 if x == 0 else gk_ctz64(x)
+                    if s + ln >= 64:
+                        m = 0
+                    else:
+                        m &= (~0ULL) << (s + ln)
+                    a = w + s
+                    if nr > row_q0 and run_c1[nr - 1] == a:
+                        run_c1[nr - 1] = a + ln  # a run across a 64-column boundary
+                    else:
+                        run_c0[nr] = a
+                        run_c1[nr] = a + ln
+                        nr += 1
+                w += wn
+            if odd:
                 # rare: count NaN, infinite and negative values of this row
                 for c in range(C):
                     v = f[i + c]
@@ -763,138 +870,132 @@ cdef class FrameKernel:
                         n_inv[0] += 1
                     elif v < 0:
                         n_neg[0] += 1
-            m = 0
-            c0 = 0
-            while c0 < C:  # compact only the 16-column chunks that hold something
-                c1 = c0 + 16 if c0 + 16 < C else C
-                if gk_unusual(&f[i + c0], c1 - c0, thr):
-                    m += gk_compact(&f[i + c0], c1 - c0, thr, &self.colbuf[m], c0)
-                c0 = c1
-            for k in range(m):
-                c = self.colbuf[k]
-                v = f[i + c]
-                if v == INFINITY:
-                    continue  # counted above
-                dv = v
-                self.act[n] = i + c
-                self.ar[n] = r
-                self.ac[n] = c
-                n += 1
-                self.lab[i + c] = self._provisional_label(i + c, r, c)
-                self.pv[i + c] = dv
-                t += dv
-                sx += dv * self.xs[c]
-                rowsum += dv
-                if dv > pk:
-                    pk = dv
+            if last_row != r - 1:
+                prev_q0 = prev_q1  # the row below had no runs
+            p = prev_q0
+            rowsum = 0.0
+            for q in range(row_q0, nr):
+                a = run_c0[q]
+                b = run_c1[q]
+                # label: union of the touching runs of the row below
+                while p < prev_q1 and run_c1[p] < a:
+                    p += 1
+                lab_ = -1
+                p_end = p
+                while p_end < prev_q1 and run_c0[p_end] <= b:
+                    lab_ = self._union(lab_, run_lab[p_end])
+                    p_end += 1
+                if lab_ < 0:
+                    lab_ = self.nlab
+                    self.parent[lab_] = lab_
+                    self.nlab += 1
+                run_lab[q] = lab_
+                self.run_r[q] = r
+                self.run_k0[q] = n
+                rf = 0.0
+                rsx = 0.0
+                rpk = 0.0
+                n += b - a
+                for c in range(a, b):
+                    dv = f[i + c]
+                    rf += dv
+                    rsx += dv * self.xs[c]
+                    if dv > rpk:
+                        rpk = dv
+                self.run_f[q] = rf
+                self.run_sx[q] = rsx
+                self.run_pk[q] = rpk
+                t += rf
+                sx += rsx
+                rowsum += rf
+                if rpk > pk:
+                    pk = rpk
             sy += rowsum * self.ys[r]
+            if nr > row_q0:
+                prev_q0 = row_q0
+                prev_q1 = nr
+                last_row = r
         if n == 0:
             # nothing active: the peak is the highest sub-threshold value
             pk = gk_max(f, self.R * C)
         self.n_act = n
+        self.n_runs = nr
+        self.lists_ok = False
         total[0] = t
         spx[0] = sx
         spy[0] = sy
         peak[0] = pk
 
-    cdef inline int _provisional_label(self, int i, int r, int c) noexcept nogil:
-        """Step 3, first pass (run by the scan as it lists each loaded sensel): the decision
-        tree of Wu, Otoo & Suzuki (2005) for 8-connectivity. The sensel above touches the
-        other three visited neighbours, so when it is labelled nothing needs merging;
-        otherwise at most one union is needed."""
-        cdef int C = self.C, l, up, up_left, up_right, left
-        cdef int* lab = self.lab
-        up = lab[i - C] if r > 0 else -1
-        if up >= 0:
-            return up
-        up_right = lab[i - C + 1] if r > 0 and c < C - 1 else -1
-        up_left = lab[i - C - 1] if r > 0 and c > 0 else -1
-        left = lab[i - 1] if c > 0 else -1
-        if up_right >= 0:
-            if up_left >= 0:
-                return self._union(up_right, up_left)
-            if left >= 0:
-                return self._union(up_right, left)
-            return up_right
-        if up_left >= 0:
-            return up_left
-        if left >= 0:
-            return left
-        l = self.nlab
-        self.parent[l] = l
-        self.nlab += 1
-        return l
-
     cdef int _label(self) noexcept nogil:
         """Step 3: 8-connected components numbered in raster order of their first sensel,
-        with their statistics (they are the pieces unless step 4 splits one)."""
-        cdef int k, i, r, c, l, nlab = self.nlab, root, K = 0, C = self.C, j
-        cdef int* lab = self.lab
+        with their statistics (they are the pieces unless step 4 splits one); run by run."""
+        cdef int q, k, k0, k1, i, i0, r, c0, c1, l, nlab = self.nlab, root, K = 0, j
+        cdef int o0, o1, n0, n1
         cdef signed char was
-        cdef double x, y, v
+        cdef signed char* prev = self.prev_slot
+        cdef unsigned char* fp0 = self.fp
+        cdef unsigned char* fp1 = &self.fp[self.N]
         # Every label points at a smaller one or itself, so one forward pass flattens.
         for l in range(nlab):
             self.parent[l] = self.parent[self.parent[l]]
             self.root_id[l] = -1
-        # Second pass: number the blobs and sum their statistics. Sensels come in raster
-        # order, so a blob arrives in runs: sums stay in locals for a run.
-        cdef int cur = -1, cn = 0, o0 = 0, i0 = 0, i1 = 0, o1 = 0, rmax = 0, cmin = 0, cmax = 0
-        cdef double cf = 0.0
-        cdef unsigned char* fp0 = self.fp
-        cdef unsigned char* fp1 = &self.fp[self.N]
-        for k in range(self.n_act):
-            i = self.act[k]
-            r = self.ar[k]
-            c = self.ac[k]
-            root = self.parent[lab[i]]
+        for q in range(self.n_runs):
+            root = self.parent[self.run_lab[q]]
             j = self.root_id[root]
+            r = self.run_r[q]
+            c0 = self.run_c0[q]
+            c1 = self.run_c1[q]
+            k0 = self.run_k0[q]
+            k1 = k0 + c1 - c0
             if j < 0:
                 j = K
                 self.root_id[root] = K
                 K += 1
-                self.cfirst[j] = k
+                self.cfirst[j] = k0
                 self.cr0[j] = r
-                self.cr1[j] = r
-                self.cc0[j] = c
-                self.cc1[j] = c
+                self.cc0[j] = c0
+                self.cc1[j] = c1 - 1
                 self._zero_piece(j)
-            if j != cur:
-                if cur >= 0:
-                    self._flush(cur, cn, cf, o0, o1, i0, i1, rmax, cmin, cmax)
-                cur = j
-                cn = o0 = o1 = i0 = i1 = 0
-                cf = 0.0
-                rmax = self.cr1[j]
-                cmin = self.cc0[j]
-                cmax = self.cc1[j]
-            self.pid[k] = j
-            rmax = r  # raster order: rows never decrease
-            if c < cmin:
-                cmin = c
-            if c > cmax:
-                cmax = c
-            cn += 1
-            cf += self.pv[i]
-            was = self.prev_slot[i]
-            o0 += was == 0
-            o1 += was == 1
-            i0 += fp0[i]
-            i1 += fp1[i]
-        if cur >= 0:
-            self._flush(cur, cn, cf, o0, o1, i0, i1, rmax, cmin, cmax)
+            self.run_pid[q] = j
+            o0 = o1 = n0 = n1 = 0
+            i0 = r * self.C
+            for i in range(i0 + c0, i0 + c1):
+                was = prev[i]
+                o0 += was == 0
+                o1 += was == 1
+                n0 += fp0[i]
+                n1 += fp1[i]
+            self.pn[j] += c1 - c0
+            self.pforce[j] += self.run_f[q]
+            self.pov0[j] += o0
+            self.pov1[j] += o1
+            self.pin0[j] += n0
+            self.pin1[j] += n1
+            self.cr1[j] = r  # raster order: rows never decrease
+            if c0 < self.cc0[j]:
+                self.cc0[j] = c0
+            if c1 - 1 > self.cc1[j]:
+                self.cc1[j] = c1 - 1
         return K
 
-    cdef inline void _flush(self, int j, int cn, double cf, int o0, int o1, int i0, int i1,
-                            int rmax, int cmin, int cmax) noexcept nogil:
-        self.pn[j] += cn
-        self.pforce[j] += cf
-        self.pov0[j] += o0
-        self.pov1[j] += o1
-        self.pin0[j] += i0
-        self.pin1[j] += i1
-        self.cr1[j] = rmax
-        self.cc0[j] = cmin
-        self.cc1[j] = cmax
+    cdef void _lists(self) noexcept nogil:
+        """The active sensels one by one (flat index, row, column, piece), from the runs.
+        Only the rarer steps need them (splitting a blob, fitting a piece to a foot,
+        grouping new feet), so they are built on first use in a frame."""
+        cdef int q, c, k = 0, i, r, j
+        if self.lists_ok:
+            return
+        for q in range(self.n_runs):
+            r = self.run_r[q]
+            i = r * self.C
+            j = self.run_pid[q]
+            for c in range(self.run_c0[q], self.run_c1[q]):
+                self.act[k] = i + c
+                self.ar[k] = r
+                self.ac[k] = c
+                self.pid[k] = j
+                k += 1
+        self.lists_ok = True
 
     cdef inline void _zero_piece(self, int j) noexcept nogil:
         self.pn[j] = 0
@@ -909,7 +1010,7 @@ cdef class FrameKernel:
         cdef int i = self.act[k]
         cdef signed char was = self.prev_slot[i]
         self.pn[j] += 1
-        self.pforce[j] += self.pv[i]
+        self.pforce[j] += self.fr[i]
         if was == 0:
             self.pov0[j] += 1
         elif was == 1:
@@ -925,6 +1026,7 @@ cdef class FrameKernel:
         cdef double x, y, sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
         if self.pmom[j]:
             return
+        self._lists()
         for k in range(self.n_act):
             if self.pid[k] != j:
                 continue
@@ -960,6 +1062,7 @@ cdef class FrameKernel:
         cdef double x, y, d0, d1
         cdef Geom* g0 = &self.slots[0].geom
         cdef Geom* g1 = &self.slots[1].geom
+        self._lists()
         for k in range(self.cfirst[j], self.n_act):
             if self.pid[k] != j:
                 continue
@@ -993,6 +1096,7 @@ cdef class FrameKernel:
         nb = hi - lo + 1
         if nb * pitch <= limit or nb < 3:
             return False
+        self._lists()
         for b in range(nb):
             self.profile[b] = 0
         for k in range(self.cfirst[j], self.n_act):
@@ -1239,6 +1343,7 @@ cdef class FrameKernel:
 
     cdef int _gather_piece_into(self, int j, int* out) noexcept nogil:
         cdef int k, n = 0
+        self._lists()
         for k in range(self.n_act):
             if self.pid[k] == j:
                 out[n] = self.act[k]
@@ -1255,13 +1360,59 @@ cdef class FrameKernel:
                 n += 1
         return n
 
+    cdef inline void _release(self, int gone, int r, int c0, int c1) noexcept nogil:
+        """Active sensels (r, c0..c1-1), taken for part of another foot: out of slot gone's
+        stance footprint (a neighbour is not its footprint)."""
+        cdef int c, i
+        cdef double x, y = self.ys[r]
+        cdef Slot* sl = &self.slots[gone]
+        cdef unsigned char* mask = &self.fp[gone * self.N + r * self.C]
+        for c in range(c0, c1):
+            if not mask[c]:
+                continue
+            mask[c] = 0
+            x = self.xs[c]
+            sl.dirty = True
+            sl.un -= 1.0
+            sl.usx -= x
+            sl.usy -= y
+            sl.usxx -= x * x
+            sl.usyy -= y * y
+            sl.usxy -= x * y
+
+    cdef inline void _grow(self, int s, int r, int c0, int c1) noexcept nogil:
+        """Active sensels (r, c0..c1-1) into slot s's stance footprint (moments, bounding box)."""
+        cdef int c
+        cdef double x, y = self.ys[r]
+        cdef Slot* sl = &self.slots[s]
+        cdef unsigned char* mask = &self.fp[s * self.N + r * self.C]
+        for c in range(c0, c1):
+            if mask[c]:
+                continue  # the common case: already in the footprint
+            mask[c] = 1
+            x = self.xs[c]
+            sl.dirty = True
+            sl.un += 1.0
+            sl.usx += x
+            sl.usy += y
+            sl.usxx += x * x
+            sl.usyy += y * y
+            sl.usxy += x * y
+            if r < sl.ur0:
+                sl.ur0 = r
+            if r > sl.ur1:
+                sl.ur1 = r
+            if c < sl.uc0:
+                sl.uc0 = c
+            if c > sl.uc1:
+                sl.uc1 = c
+
     cdef double _update_feet(self, int n_pieces) noexcept nogil:
         """Step 6: stray force, released sensels, tracks, stance footprints, foot map."""
-        cdef int j, k, i, s, r, c, gone, n_foot = 0
-        cdef double stray = 0.0, x, y
+        cdef int j, k, i, s, q, c0, c1, gone, n_foot = 0
+        cdef double stray = 0.0
         cdef int count[SLOTS]
         cdef Slot* sl
-        cdef unsigned char* mask
         cdef signed char* prev = self.prev_slot
         for j in range(n_pieces):
             if self.owner[j] < 0:
@@ -1279,56 +1430,46 @@ cdef class FrameKernel:
                 self.next_track_id += 1
         # forget last frame's foot map
         for k in range(self.n_foot):
-            prev[self.foot_list[k]] = -1
+            memset(&prev[self.foot_list[k]], -1, self.foot_len[k])
         # one pass: released sensels out of their old footprint, the new foot map, and
         # the stance footprints grown by this frame's sensels
-        for k in range(self.n_act):
-            j = self.pid[k]
-            i = self.act[k]
-            s = self.owner[j]
-            gone = self.released[j]
-            if gone >= 0 and s != gone and self.fp[gone * self.N + i]:
-                # a neighbour taken for part of this foot: not its footprint
-                self.fp[gone * self.N + i] = 0
-                x = self.xs[self.ac[k]]
-                y = self.ys[self.ar[k]]
-                sl = &self.slots[gone]
-                sl.dirty = True
-                sl.un -= 1.0
-                sl.usx -= x
-                sl.usy -= y
-                sl.usxx -= x * x
-                sl.usyy -= y * y
-                sl.usxy -= x * y
-            if s < 0:
-                continue
-            count[s] += 1
-            prev[i] = s
-            self.foot_list[n_foot] = i
-            n_foot += 1
-            mask = &self.fp[s * self.N]
-            if not mask[i]:
-                mask[i] = 1
-                r = self.ar[k]
-                c = self.ac[k]
-                x = self.xs[c]
-                y = self.ys[r]
-                sl = &self.slots[s]
-                sl.dirty = True
-                sl.un += 1.0
-                sl.usx += x
-                sl.usy += y
-                sl.usxx += x * x
-                sl.usyy += y * y
-                sl.usxy += x * y
-                if r < sl.ur0:
-                    sl.ur0 = r
-                if r > sl.ur1:
-                    sl.ur1 = r
-                if c < sl.uc0:
-                    sl.uc0 = c
-                if c > sl.uc1:
-                    sl.uc1 = c
+        if self.split:
+            # a blob was split: pieces are per sensel (foot-map runs of one sensel)
+            for k in range(self.n_act):
+                j = self.pid[k]
+                s = self.owner[j]
+                gone = self.released[j]
+                if gone >= 0 and s != gone:
+                    self._release(gone, self.ar[k], self.ac[k], self.ac[k] + 1)
+                if s < 0:
+                    continue
+                count[s] += 1
+                i = self.act[k]
+                prev[i] = s
+                self.foot_list[n_foot] = i
+                self.foot_len[n_foot] = 1
+                n_foot += 1
+                self._grow(s, self.ar[k], self.ac[k], self.ac[k] + 1)
+        else:
+            # every run lies in one piece: memset the foot map run by run
+            for q in range(self.n_runs):
+                j = self.run_pid[q]
+                s = self.owner[j]
+                gone = self.released[j]
+                c0 = self.run_c0[q]
+                c1 = self.run_c1[q]
+                k = self.run_k0[q]
+                if gone >= 0 and s != gone:
+                    self._release(gone, self.run_r[q], c0, c1)
+                if s < 0:
+                    continue
+                count[s] += c1 - c0
+                i = self.run_r[q] * self.C + c0
+                memset(&prev[i], s, c1 - c0)
+                self.foot_list[n_foot] = i
+                self.foot_len[n_foot] = c1 - c0
+                n_foot += 1
+                self._grow(s, self.run_r[q], c0, c1)
         self.n_foot = n_foot
         for s in range(SLOTS):
             sl = &self.slots[s]
@@ -1447,7 +1588,7 @@ cdef class FrameKernel:
             c = self.ac[k]
             x = self.xs[c]
             y = self.ys[r]
-            v = self.pv[i]
+            v = self.fr[i]
             f += v
             ax += v * x
             ay += v * y
@@ -1482,6 +1623,55 @@ cdef class FrameKernel:
         reg[0] = rear
         reg[1] = mid
         reg[2] = fore
+
+    cdef void _sums_runs(self, bint* regions, double* cut0, double* cut1, double* force,
+                         double* sx, double* sy, double* pk, int* n, int* r0, int* r1, int* c0,
+                         int* c1, double (*reg)[3]) noexcept nogil:
+        """What _sums gives, for both slots in one pass over the runs (when no blob was
+        split, each run lies in one piece, so in one foot). Force and COP sums come from
+        the runs' sums; only the region split visits the sensels."""
+        cdef int q, s, r, c, a, b, i
+        cdef double v, y, along, rear, mid, fore
+        cdef Geom* g
+        for q in range(self.n_runs):
+            s = self.owner[self.run_pid[q]]
+            if s < 0:
+                continue
+            r = self.run_r[q]
+            a = self.run_c0[q]
+            b = self.run_c1[q]
+            y = self.ys[r]
+            force[s] += self.run_f[q]
+            sx[s] += self.run_sx[q]
+            sy[s] += self.run_f[q] * y
+            n[s] += b - a
+            if self.run_pk[q] > pk[s]:
+                pk[s] = self.run_pk[q]
+            if r < r0[s]:
+                r0[s] = r
+            r1[s] = r  # raster order
+            if a < c0[s]:
+                c0[s] = a
+            if b - 1 > c1[s]:
+                c1[s] = b - 1
+            if regions[s]:
+                g = &self.slots[s].geom
+                rear = 0.0
+                mid = 0.0
+                fore = 0.0
+                i = r * self.C
+                for c in range(a, b):
+                    v = self.fr[i + c]
+                    along = (self.xs[c] - g.mx) * g.ux + (y - g.my) * g.uy - g.heel_s
+                    if along < cut0[s]:
+                        rear += v
+                    elif along < cut1[s]:
+                        mid += v
+                    else:
+                        fore += v
+                reg[s][0] += rear
+                reg[s][1] += mid
+                reg[s][2] += fore
 
     cdef tuple _feet(self):
         """Per-foot sums and result objects, ordered left, right, unknown (by COP x)."""
@@ -1527,10 +1717,13 @@ cdef class FrameKernel:
                 n_live += 1
         if n_live == 0:
             return ()
-        for s in range(SLOTS):
-            if self.slots[s].live:
-                self._sums(s, has_regions[s], cut0[s], cut1[s], &force[s], &sx[s], &sy[s], &pk[s],
-                           &n[s], &r0[s], &r1[s], &c0[s], &c1[s], reg[s])
+        if not self.split:
+            self._sums_runs(has_regions, cut0, cut1, force, sx, sy, pk, n, r0, r1, c0, c1, reg)
+        else:
+            for s in range(SLOTS):
+                if self.slots[s].live:
+                    self._sums(s, has_regions[s], cut0[s], cut1[s], &force[s], &sx[s], &sy[s],
+                               &pk[s], &n[s], &r0[s], &r1[s], &c0[s], &c1[s], reg[s])
         feet = []
         for s in range(SLOTS):
             sl = &self.slots[s]
