@@ -310,3 +310,17 @@ def test_the_start_screen_shows_a_sensor_problem(dummy_video):
     s = app.push(screens.AttractScreen(app))
     app.step(0.03, [])
     assert s.status.startswith("A sensor is not connected")
+
+
+def test_escape_quits_only_where_allowed(dummy_video):
+    import pygame
+
+    esc = pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0, unicode="\x1b", scancode=41)
+    app = make_app()
+    app.push(screens.AttractScreen(app))
+    app.escape_quits = False  # fullscreen on a unit
+    app.step(0.03, [esc])
+    assert app.running
+    app.escape_quits = True  # a desktop window
+    app.step(0.03, [esc])
+    assert not app.running

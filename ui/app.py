@@ -101,7 +101,7 @@ class App:
 
     def __init__(self, surface: pygame.Surface, theme: Theme, *, diagonal_in: float = 7.0,
                  feed=None, router: Callable[[App, Message], bool] | None = None,
-                 sound=None, idle_timeout_s: float = 90.0):
+                 sound=None, idle_timeout_s: float = 90.0, escape_quits: bool = True):
         self.surface = surface
         self.size = surface.get_size()
         self.theme = theme
@@ -111,6 +111,8 @@ class App:
         self.router = router
         self.sound = sound
         self.idle_timeout_s = idle_timeout_s
+        # Esc quits on a desktop; fullscreen on a unit it does not (a stray keyboard must not end a visit).
+        self.escape_quits = escape_quits
         self.stack: list[Screen] = []
         self.outbox: queue.SimpleQueue[Intent] = queue.SimpleQueue()
         self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
@@ -204,7 +206,7 @@ class App:
                 continue
             if event.type in (pygame.FINGERDOWN, pygame.MOUSEBUTTONDOWN, pygame.KEYDOWN):
                 self.last_input = self.time
-            if event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE and os.environ.get("GAITKIOSK_ESC_QUITS", "1") == "1":
+            if event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE and self.escape_quits:
                 self.running = False
                 continue
             if self.top is not None:

@@ -96,7 +96,7 @@ def _run(args, ctx, size, headless: bool) -> int:
         theme = load_theme(ui["theme"] or None, ui["min_target_mm"])
         sound = Sound(enabled=ui["sound"] and not headless)
         app = App(surface, theme, diagonal_in=ui["diagonal_in"], router=screens.route, sound=sound,
-                  idle_timeout_s=ui["idle_timeout_s"])
+                  idle_timeout_s=ui["idle_timeout_s"], escape_quits=not ui["fullscreen"])
         app.reset(screens.AttractScreen(app))
         runtime = Runtime(ctx.config, ctx.data_dir, simulate=args.simulate or headless,
                           drill_seconds=args.seconds, countdown_s=args.countdown, sim_fall_at=args.fall_at)
