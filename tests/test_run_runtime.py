@@ -95,7 +95,7 @@ def test_a_drill_pauses_resumes_and_a_lost_mat_stops_it_for_safety(kiosk):
         plug(serial)
     alert = rt.alerts[0]
     assert [a.reason for a in rt.alerts] == ["sensor_lost", "sensor_lost"]  # a lost sensor is not a loss of balance, and says so
-    assert alert.t - mat_t_before < 0.8  # MAT_SILENCE_S (0.3 s), with room for a busy CI
+    assert alert.t - mat_t_before < 1.5  # MAT_SILENCE_S (0.3 s), with room for a busy CI
     assert "rail" in app.top.view["alert"] and "staff" in app.top.view["alert"]
 
     app.post(Intent("stop_drill"))
