@@ -41,7 +41,9 @@ from device.packets import (  # re-exported: device.framing is the public face
     FRAME_DIMS,
     FRAME_TYPE_FOR_BITS,
     FRAME_TYPES,
+    GATE_SIGMAS,
     INTEGER_OPS,
+    NO_GATE,
     Ack,
     AckResult,
     Command,
@@ -65,7 +67,7 @@ from device.packets import (  # re-exported: device.framing is the public face
 __all__ = [
     "PROTOCOL_VERSION", "PROTOCOL_MIN", "PROTOCOL_MAX", "HEADER_SIZE", "CRC_SIZE",
     "MIN_PACKET_SIZE", "DEFAULT_MAX_FRAME", "BROADCAST",
-    "PacketType", "DeviceKind", "CommandOp", "AckResult", "INTEGER_OPS", "FRAME_TYPES",
+    "PacketType", "DeviceKind", "CommandOp", "AckResult", "INTEGER_OPS", "FRAME_TYPES", "GATE_SIGMAS", "NO_GATE",
     "Hello", "Frame", "Status", "Command", "Ack", "Packet", "frame_shape",
     "encode_packet", "encode_frame", "decode_packet", "Deframer", "DeframerCounters",
     "check_version", "negotiate",

@@ -64,14 +64,14 @@ class CommandOp(IntEnum):
     STOP = 2  # stop streaming frames
     SET_RATE = 3  # value: sample rate in Hz
     IDENTIFY = 4  # value: seconds to blink the identify LED (0 = stop)
-    ZERO = 5  # take the current (unloaded) reading as the offset baseline
+    ZERO = 5  # measure the unloaded baseline and noise; subtract it, gate noise (value: gate counts, 0 default, -1 none)
     SET_PROTOCOL = 6  # value: protocol version to speak from the ACK on
     GET_HELLO = 7  # send a HELLO now
     GET_STATUS = 8  # send a STATUS now
 
 
 #: Ops whose value is an integer (the others carry a float or ignore it).
-INTEGER_OPS = frozenset({CommandOp.IDENTIFY, CommandOp.SET_PROTOCOL})
+INTEGER_OPS = frozenset({CommandOp.IDENTIFY, CommandOp.SET_PROTOCOL, CommandOp.ZERO})
 
 
 class AckResult(IntEnum):
@@ -121,6 +121,12 @@ class Hello:
     DESIGN 4.1; ``kpa_per_count`` 0 means raw uncalibrated counts. Insoles use
     ``rows`` = number of sensors and ``cols`` = 1, with ``sensors_mm`` (N, 2)
     in the insole frame of DESIGN 3 and ``sensor_area_mm2`` (N,).
+
+    Zero state (docs/protocol.md section 5, appended fields): ``zeroed`` True once
+    a ZERO has set an on-board baseline that the device subtracts;
+    ``gate_counts`` None = no noise gate, 0 = each sensel's own default gate
+    (``GATE_SIGMAS`` times its measured noise), > 0 = that many counts for every
+    sensel. A HELLO without the appended fields reads as not zeroed, no gate.
     """
 
     kind: DeviceKind
@@ -136,11 +142,18 @@ class Hello:
     sensor_area_mm2: np.ndarray | None = None
     protocol_min: int = 1
     protocol_max: int = 1
+    zeroed: bool = False
+    gate_counts: int | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
         """Shape of this device's counts arrays: (rows, cols) for a mat, (N,) for an insole."""
         return frame_shape(self.rows, self.cols)
+
+    @property
+    def zero_state(self) -> dict:
+        """What the device does to its counts before sending them (JSON-friendly, for records)."""
+        return {"zeroed": bool(self.zeroed), "gate_counts": self.gate_counts}
 
     def __eq__(self, other):
         if not isinstance(other, Hello):
@@ -159,6 +172,8 @@ class Hello:
             and _arrays_equal(self.sensor_area_mm2, other.sensor_area_mm2)
             and self.protocol_min == other.protocol_min
             and self.protocol_max == other.protocol_max
+            and self.zeroed == other.zeroed
+            and self.gate_counts == other.gate_counts
         )
 
     __hash__ = None
@@ -193,6 +208,8 @@ class Status:
     frames_dropped: int = 0  # frames the device could not send in time
     rx_errors: int = 0  # host packets the device rejected (COBS, CRC, length)
     sensor_faults: int = 0  # ADC or scan errors
+    zeroed: bool = False  # an on-board ZERO baseline is subtracted (flags bit 1)
+    gated: bool = False  # counts below the noise gate are sent as 0 (flags bit 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +250,13 @@ FRAME_DIMS = struct.Struct("<HH")  # rows cols
 SENSOR_POSITIONS = 0x01  # HELLO flags: positions follow
 SENSOR_AREAS = 0x02  # HELLO flags: areas follow
 STATUS_STREAMING = 0x01
+STATUS_ZEROED = 0x02
+STATUS_GATED = 0x04
+ZERO_STATE = struct.Struct("<BH")  # HELLO, appended: zero flags, gate counts
+ZERO_ZEROED = 0x01  # HELLO zero flags: the baseline is subtracted
+ZERO_GATED = 0x02  # HELLO zero flags: the noise gate is on (gate counts 0 = per-sensel)
+GATE_SIGMAS = 3.0  # ZERO value 0: each sensel's gate is this many of its own noise sigmas
+NO_GATE = -1  # ZERO value: subtract the baseline, no gate
 NO_BATTERY = 0xFF
 
 
@@ -282,8 +306,17 @@ def pack_hello(h: Hello) -> bytes:
             _pack_text(h.firmware, "firmware"),
             bytes([flags]),
             *parts,
+            _pack_zero_state(h),
         ]
     )
+
+
+def _pack_zero_state(h: Hello) -> bytes:
+    gate = h.gate_counts
+    if gate is not None and not 0 <= gate <= 0xFFFF:
+        raise ValueError(f"gate_counts must be None or 0..65535, got {gate}")
+    flags = (ZERO_ZEROED if h.zeroed else 0) | (0 if gate is None else ZERO_GATED)
+    return ZERO_STATE.pack(flags, gate or 0)
 
 
 def unpack_hello(payload) -> Hello:
@@ -312,10 +345,16 @@ def unpack_hello(payload) -> Hello:
         values = _f32_array(np.frombuffer(payload, dtype="<f4", count=width * n, offset=pos))
         arrays.append(values.reshape(n, 2) if width == 2 else values)
         pos += size
+    zeroed, gate = False, None
+    if pos + ZERO_STATE.size <= len(payload):  # appended in the ZERO-gate revision; older devices stop here
+        zero_flags, gate_counts = ZERO_STATE.unpack_from(payload, pos)
+        zeroed = bool(zero_flags & ZERO_ZEROED)
+        gate = gate_counts if zero_flags & ZERO_GATED else None
     return Hello(
         kind=kind, serial=serial, firmware=firmware, rate_hz=_f32(rate), rows=rows, cols=cols,
         pitch_mm=(_f32(pitch_r), _f32(pitch_c)), bits=bits, kpa_per_count=_f32(kpa),
         sensors_mm=arrays[0], sensor_area_mm2=arrays[1], protocol_min=pmin, protocol_max=pmax,
+        zeroed=zeroed, gate_counts=gate,
     )
 
 
@@ -324,7 +363,7 @@ def pack_status(s: Status) -> bytes:
     if not 0 <= battery <= 100 and battery != NO_BATTERY:
         raise ValueError(f"battery_pct must be 0..100 or None, got {s.battery_pct}")
     temperature = math.nan if s.temperature_c is None else s.temperature_c
-    flags = STATUS_STREAMING if s.streaming else 0
+    flags = (STATUS_STREAMING if s.streaming else 0) | (STATUS_ZEROED if s.zeroed else 0) | (STATUS_GATED if s.gated else 0)
     return STATUS.pack(
         battery, flags, temperature, s.rate_hz, s.frames_dropped, s.rx_errors, s.sensor_faults
     )
@@ -342,6 +381,8 @@ def unpack_status(payload) -> Status:
         frames_dropped=dropped,
         rx_errors=rx_errors,
         sensor_faults=faults,
+        zeroed=bool(flags & STATUS_ZEROED),
+        gated=bool(flags & STATUS_GATED),
     )
 
 

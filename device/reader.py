@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 HELLO_PROBE_S = 0.25  # wait this long for a spontaneous HELLO before asking again
 ACK_WAIT_S = 0.25  # docs/protocol.md: resend an unanswered command after 250 ms
 HELLO_RETRY_S = 0.5
+ZERO_HELLO_WAIT_S = 0.5  # a device sends its new HELLO right after a ZERO's ACK
 INCOMPATIBLE_RETRY_S = 5.0
 RATE_WINDOW_S = 0.5  # the measured rate is updated this often
 LOG_EVERY_S = 5.0  # at most one fault log line per device per interval
@@ -301,9 +302,22 @@ class DeviceReader:
         self._want_rate = float(rate_hz)
         return ack
 
-    def zero(self, timeout: float = 2.0) -> Ack:
-        """Take the current (unloaded) reading as the device's offset baseline."""
-        return self.command(CommandOp.ZERO, 0, timeout)
+    def zero(self, gate: int = 0, timeout: float = 2.0) -> Ack:
+        """On-board zero and noise gate (docs/protocol.md section 9): the sensor must be unloaded.
+
+        ``gate``: 0 the device's per-sensel default, > 0 that many counts, -1
+        baseline only. CommandError (BUSY) if someone is on it. Returns once the
+        device's new HELLO (which carries the zero state) has arrived, so
+        :attr:`hello` tells what the stream now is.
+        """
+        ack = self.command(CommandOp.ZERO, int(gate), timeout)
+        deadline = time.monotonic() + min(timeout, ZERO_HELLO_WAIT_S)
+        while time.monotonic() < deadline:
+            hello = self._hello
+            if hello is not None and hello.zeroed:
+                break
+            time.sleep(0.01)
+        return ack
 
     def identify(self, seconds: int = 3, timeout: float = 1.0) -> Ack:
         """Blink the device's identify LED so a technician can tell which one this is."""

@@ -83,9 +83,21 @@ class FrameSource:
         """Counts of the sample taken at host time ``t_host`` (s), the ``index``-th since start."""
         raise NotImplementedError
 
-    def zero(self, t_host: float) -> tuple[AckResult, str]:
-        """ZERO command: take the current reading as the baseline. Default: nothing to do."""
+    # What the device does to its counts since its last ZERO (HELLO zero state, STATUS flags).
+    zeroed: bool = False
+    gate_counts: int | None = None  # None: no gate; 0: per-sensel (GATE_SIGMAS x noise); > 0: counts
+
+    def zero(self, t_host: float, gate: int = 0, period_s: float = 0.01) -> tuple[AckResult, str]:
+        """ZERO command (docs/protocol.md section 9): baseline and noise gate from the last scans.
+
+        ``gate`` is the command's value, already checked (-1 no gate, 0 default,
+        > 0 counts); ``period_s`` the scan period. Default: nothing to correct.
+        """
         return AckResult.OK, ""
+
+    def forget_zero(self) -> None:
+        """Power-up: the on-board zero lives in RAM, a reset loses it (HELLO then says so)."""
+        self.zeroed, self.gate_counts = False, None
 
     # A recorded source plays its own timestamps instead of the device's rate:
     # sample_time(i) is the i-th sample's time (s) since the first one, and the
@@ -197,6 +209,7 @@ class VirtualDevice:
         """Power on (or reboot): fresh clock and sequence number, idle, says HELLO."""
         now = self.clock()
         self.plugged = True
+        self.source.forget_zero()
         self._on_host = now
         self._seq = 0
         self._rate = self.default_rate_hz
@@ -251,6 +264,7 @@ class VirtualDevice:
             rows=s.rows, cols=s.cols, pitch_mm=tuple(s.pitch_mm), bits=s.bits,
             kpa_per_count=s.kpa_per_count, sensors_mm=s.sensors_mm, sensor_area_mm2=s.sensor_area_mm2,
             protocol_min=self.protocol, protocol_max=self.protocol,
+            zeroed=s.zeroed, gate_counts=s.gate_counts,
         )
 
     # -- host -> device -----------------------------------------------------------------
@@ -297,7 +311,12 @@ class VirtualDevice:
         elif op == CommandOp.IDENTIFY:
             pass  # a real board blinks its LED for cmd.value seconds
         elif op == CommandOp.ZERO:
-            result, message = self.source.zero(now)
+            gate = cmd.value
+            top = (1 << self.source.bits) - 1
+            if not (float(gate).is_integer() and framing.NO_GATE <= gate <= top):
+                result, message = AckResult.BAD_VALUE, f"gate {gate:g} counts: give a whole number 1..{top}, 0 (default) or -1 (no gate)"
+            else:
+                result, message = self.source.zero(now, gate=int(gate), period_s=1.0 / self._rate)
         elif op == CommandOp.SET_PROTOCOL:
             if int(cmd.value) != self.protocol:
                 result, message = AckResult.UNSUPPORTED, f"this device speaks protocol v{self.protocol} only"
@@ -308,6 +327,9 @@ class VirtualDevice:
         else:
             result, message = AckResult.UNKNOWN_COMMAND, f"unknown command op {int(op)}"
         self._send(PacketType.ACK, Ack(packet.seq, op, result, message), now)
+        if op == CommandOp.ZERO and result == AckResult.OK:
+            # The zero state is part of the identity card: say it at once (docs/protocol.md section 9).
+            self._send(PacketType.HELLO, self.hello(), now)
 
     def _start(self, now: float) -> None:
         self._streaming = True
@@ -333,6 +355,7 @@ class VirtualDevice:
             battery_pct=self.battery_pct, temperature_c=31.5, streaming=self._streaming,
             rate_hz=self._rate if self._streaming else 0.0, frames_dropped=self._frames_dropped,
             rx_errors=self._rx_errors, sensor_faults=0,
+            zeroed=self.source.zeroed, gated=self.source.gate_counts is not None,
         )
 
     def read_available(self, now: float | None = None) -> bytes:

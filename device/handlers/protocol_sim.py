@@ -49,6 +49,7 @@ from serial.serialutil import SerialException
 
 from device.framing import AckResult, DeviceKind
 from device.handlers.virtual_port import VirtualPort, parse_query, plug, unplug  # noqa: F401 - public: pull/replug a virtual cable
+from device.sim.zero_gate import ZERO_WINDOW_SCANS, ZeroGate
 from device.virtual import FrameSource, TestPattern, VirtualDevice
 
 KIND_ALIASES = {
@@ -141,7 +142,7 @@ class SimSource(FrameSource):
             self.sensors_mm = p.insoles.positions(side)
             self.sensor_area_mm2 = p.insoles.sensor_areas_mm2()
             self.bits = p.insole_sensor_for(side).bits
-        self._baseline: np.ndarray | None = None
+        self.onboard: ZeroGate | None = None  # the on-board zero and gate of the last good ZERO
 
     def _t(self, t_host: float) -> float:
         return max(0.0, t_host - self.shared.epoch)
@@ -154,17 +155,34 @@ class SimSource(FrameSource):
         s = p.sample(self._t(t_host), mat=False)
         return s, p.insole_counts(s, self.side), s.feet[self.side].force_n
 
+    def raw_counts(self, t_host: float) -> np.ndarray:
+        """What the sensor reads before the on-board zero and gate (for tests and calibration truth)."""
+        return self._read(t_host)[1]
+
     def counts(self, t_host: float, index: int) -> np.ndarray:
         _, counts, _ = self._read(t_host)
-        if self._baseline is not None:
-            counts = np.clip(counts.astype(np.int32) - self._baseline, 0, None).astype(np.uint16)
+        if self.onboard is not None:
+            counts = self.onboard.apply(counts)
         return counts
 
-    def zero(self, t_host: float) -> tuple[AckResult, str]:
-        _, counts, force = self._read(t_host)
-        if force > ZERO_MAX_FORCE_N:
-            return AckResult.BUSY, f"the sensor is loaded ({force:.0f} N): ask the patient to step off, then zero"
-        self._baseline = counts.astype(np.int32)
+    def forget_zero(self) -> None:
+        super().forget_zero()
+        self.onboard = None
+
+    def zero(self, t_host: float, gate: int = 0, period_s: float = 0.01) -> tuple[AckResult, str]:
+        # A controller scans all the time, streaming or not: the window is the scans just before the
+        # command (or, just after power-up, the first scans it makes).
+        start = max(t_host - (ZERO_WINDOW_SCANS - 1) * period_s, self.shared.epoch)
+        times = [start + k * period_s for k in range(ZERO_WINDOW_SCANS)]
+        window, peak = [], 0.0
+        for t in times:
+            _, counts, force = self._read(t)
+            window.append(counts)
+            peak = max(peak, force)
+        if peak > ZERO_MAX_FORCE_N:
+            return AckResult.BUSY, f"the sensor is loaded ({peak:.0f} N): ask the patient to step off, then zero"
+        self.onboard = ZeroGate.measure(np.stack(window), gate)
+        self.zeroed, self.gate_counts = True, self.onboard.gate_counts
         return AckResult.OK, ""
 
 
