@@ -1685,7 +1685,6 @@ cdef class FrameKernel:
         the runs' sums; only the region split visits the sensels."""
         cdef int q, s, r, c, a, b, i
         cdef double v, y, dy, along, rear, mid, fore, k0, k1
-        cdef bint in_rear, in_fore
         cdef Geom* g
         for q in range(self.n_runs):
             s = self.owner[self.run_pid[q]]
@@ -1718,15 +1717,16 @@ cdef class FrameKernel:
                 k0 = cut0[s]
                 k1 = cut1[s]
                 for c in range(a, b):
-                    # branch-free (the same sums: v * 1.0 or v * 0.0 added), as the cuts
-                    # fall anywhere in a run; the expression for along is the reference's
+                    # along is the reference's expression; it is monotonic along a run,
+                    # so these branches change at most twice per run (well predicted)
                     v = self.fr[i + c]
                     along = (self.xs[c] - g.mx) * g.ux + dy - g.heel_s
-                    in_rear = along < k0
-                    in_fore = along >= k1
-                    rear += v * in_rear
-                    fore += v * in_fore
-                    mid += v * (not in_rear and not in_fore)
+                    if along < k0:
+                        rear += v
+                    elif along < k1:
+                        mid += v
+                    else:
+                        fore += v
                 reg[s][0] += rear
                 reg[s][1] += mid
                 reg[s][2] += fore
