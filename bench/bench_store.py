@@ -3,11 +3,13 @@
 1. Bytes per minute of a 48 x 48 mat at 100 Hz plus two 16-sensor insoles
    (virtual patient, quiet standing and walking), for every codec method,
    against the raw size and against ``numpy.savez_compressed`` of the same
-   frames (counts, seq and both clocks), measured in the same run. Also on
-   noise-gated counts (below 30 counts set to 0, as a mat controller with a
-   noise gate would send), labelled as such: the virtual mat's raw counts
-   carry an offset and Gaussian read noise on every sensel, which sets an
-   entropy floor no lossless codec can beat.
+   frames (counts, seq and both clocks), measured in the same run. Two
+   streams: "zeroed" is what the kiosk stores (it sends ZERO to each sensor
+   while nobody stands on it: the controller subtracts each sensel's baseline
+   and sends 0 below its noise gate, 3 sigma of its own noise; reference
+   ``device.sim.zero_gate``, docs/protocol.md section 9), "raw" the ungated
+   counts of a sensor without on-board zero: an offset and Gaussian read noise
+   on every sensel, an entropy floor no lossless codec can beat.
 2. Sustained write rate: frames/s the recording writer absorbs (encode +
    durable commit with synchronous=FULL on this machine's disk), against the
    300 frames/s a mat and two insoles produce.
@@ -32,7 +34,8 @@ RATE = 100
 SECONDS = 20  # per scenario; scaled to a minute
 
 
-def _frames(scenario: str, seconds: int):
+def _frames(scenario: str, seconds: int, *, zeroed: bool = False):
+    """Counts of the three sensors; ``zeroed``: as sent after a default ZERO made with nobody on them."""
     from device.sim import VirtualPatient
 
     p = VirtualPatient(scenario=scenario, seed=1)
@@ -42,7 +45,23 @@ def _frames(scenario: str, seconds: int):
         mat.append(p.mat_counts(s))
         left.append(p.insole_counts(s, "left"))
         right.append(p.insole_counts(s, "right"))
-    return {"mat": np.array(mat), "insole_left": np.array(left), "insole_right": np.array(right)}
+    devices = {"mat": np.array(mat), "insole_left": np.array(left), "insole_right": np.array(right)}
+    if zeroed:
+        sensors = {"mat": p.mat_sensor, "insole_left": p.insole_sensor_for("left"),
+                   "insole_right": p.insole_sensor_for("right")}
+        for name, sensor in sensors.items():
+            devices[name] = _zero_gated(sensor, devices[name])
+    return devices
+
+
+def _zero_gated(sensor, counts: np.ndarray) -> np.ndarray:
+    """What the device sends after ZERO 0, measured over an unloaded window before the recording."""
+    from device.sim.zero_gate import ZERO_WINDOW_SCANS, ZeroGate
+
+    unloaded = np.zeros(sensor.shape)
+    window = np.stack([sensor.counts(unloaded, key=10**12 + k) for k in range(ZERO_WINDOW_SCANS)])
+    gate = ZeroGate.measure(window, 0)
+    return np.stack([gate.apply(c) for c in counts])
 
 
 def _chunks(counts: np.ndarray):
@@ -74,8 +93,8 @@ def bench_size() -> dict:
     out = {}
     for scenario in ("quiet", "walk"):
         raw_devices = _frames(scenario, SECONDS)
-        gated = {k: np.where(v < 30, 0, v).astype(np.uint16) for k, v in raw_devices.items()}
-        for label, devices in (("raw", raw_devices), ("gated", gated)):
+        zeroed = _frames(scenario, SECONDS, zeroed=True)
+        for label, devices in (("zeroed", zeroed), ("raw", raw_devices)):
             per_min = 60 / SECONDS
             raw = sum(v.nbytes + len(v) * (4 + 8 + 8) for v in devices.values()) * per_min
             savez = _savez_bytes(devices) * per_min
@@ -198,6 +217,7 @@ def main() -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
     print("\nRecording size per minute (48x48 mat @100 Hz + 2 x 16-sensor insoles), x = times smaller")
     methods = [k for k, v in size["quiet_raw"].items() if isinstance(v, dict)]
+    print("zeroed = device ZERO (baseline subtracted, 3-sigma noise gate), as the kiosk stores; raw = ungated")
     print(f"{'method':<22}" + "".join(f"{k:>24}" for k in size))
     print(f"{'raw':<22}" + "".join(f"{v['raw_bytes_min'] / 1e6:>21.2f} MB" for v in size.values()))
     print(f"{'np.savez_compressed':<22}" + "".join(
