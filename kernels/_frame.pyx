@@ -1683,7 +1683,7 @@ cdef class FrameKernel:
         """What _sums gives, for both slots in one pass over the runs (when no blob was
         split, each run lies in one piece, so in one foot). Force and COP sums come from
         the runs' sums; only the region split visits the sensels."""
-        cdef int q, s, r, c, a, b, i
+        cdef int q, s, r, c, a, b, i, first, last
         cdef double v, y, dy, along, rear, mid, fore, k0, k1
         cdef Geom* g
         for q in range(self.n_runs):
@@ -1709,16 +1709,24 @@ cdef class FrameKernel:
                 c1[s] = b - 1
             if regions[s]:
                 g = &self.slots[s].geom
+                dy = (y - g.my) * g.uy
+                k0 = cut0[s]
+                k1 = cut1[s]
+                # along (the reference's expression, rounding included) is monotonic in
+                # the column: every rounded step of it is. So a run whose two ends lie in
+                # one region lies wholly in it, and most runs do.
+                along = (self.xs[a] - g.mx) * g.ux + dy - g.heel_s
+                first = 0 if along < k0 else (1 if along < k1 else 2)
+                along = (self.xs[b - 1] - g.mx) * g.ux + dy - g.heel_s
+                last = 0 if along < k0 else (1 if along < k1 else 2)
+                if first == last:
+                    reg[s][first] += self.run_f[q]
+                    continue
                 rear = 0.0
                 mid = 0.0
                 fore = 0.0
                 i = r * self.C
-                dy = (y - g.my) * g.uy
-                k0 = cut0[s]
-                k1 = cut1[s]
                 for c in range(a, b):
-                    # along is the reference's expression; it is monotonic along a run,
-                    # so these branches change at most twice per run (well predicted)
                     v = self.fr[i + c]
                     along = (self.xs[c] - g.mx) * g.ux + dy - g.heel_s
                     if along < k0:
