@@ -53,10 +53,10 @@ def test_headless_visit_stores_the_session_with_recordings_and_reports(tmp_path,
         for t in trials:
             # "stopped" only if a very busy machine starved the mat long enough for three sensor stops
             assert t.status in ("complete", "stopped") and "score" in t.results  # score may be None after 1 s
-        assert sum(t.status == "complete" for t in trials) >= len(trials) - 1
             assert t.report is not None and t.report["metrics_version"] >= 1, t.results.get("report_error")
             recs = st.recordings.for_trial(t.id)
             assert recs and all(r.status == "complete" and r.frames > 0 for r in recs)
+        assert sum(t.status == "complete" for t in trials) >= len(trials) - 1
     assert summary["session"]["id"] == s.session.id
 
 
