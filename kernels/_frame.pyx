@@ -195,6 +195,9 @@ cdef extern from *:
 #: True when the row scan uses AVX2 (picked once, at import, from what the CPU supports).
 AVX2 = bool(gk_init_rows())
 
+cdef object _LEFT = LEFT  # C-level references: no module dict lookup per foot
+cdef object _RIGHT = RIGHT
+
 cdef enum:
     SLOTS = 2
     MAXC = 32  # free pieces grouped into new feet per frame (reference.MAX_CLUSTER_PIECES)
@@ -322,6 +325,7 @@ cdef struct Geom:
     double mx, my, ux, uy
     double s_min, s_max, half_width, extent, length, heel_s
     double heel_x, heel_y, toe_x, toe_y, area
+    double axis_deg  # direction of the long axis, degrees from +x
 
 
 cdef struct Slot:
@@ -703,6 +707,7 @@ cdef class FrameKernel:
         g.toe_x = g.mx + toe_s * g.ux
         g.toe_y = g.my + toe_s * g.uy
         g.area = n * self.area
+        g.axis_deg = atan2(g.uy, g.ux) * (180.0 / M_PI)
 
     cdef int _gather_piece(self, int j) noexcept nogil:
         """Flat indices of piece j into pbuf (raster order); returns the count."""
@@ -849,15 +854,16 @@ cdef class FrameKernel:
         cdef int n_inv = 0, n_neg = 0, K = 0, n_pieces = 0
         cdef double total = 0.0, spx = 0.0, spy = 0.0, peak = 0.0, stray = 0.0
         self.fr = f
-        with nogil:
-            self._scan(f, &n_inv, &n_neg, &total, &spx, &spy, &peak)
-            K = self._label()
-            n_pieces = self._split(K)
-            self.split = n_pieces != K
-            self._piece_stats(K, n_pieces)
-            self._assign(n_pieces)
-            stray = self._update_feet(n_pieces)
-            self._decide_sides()
+        # The GIL stays held: a frame takes a few µs, less than releasing and taking it
+        # back costs (two mutex operations), and no other thread could use the gap.
+        self._scan(f, &n_inv, &n_neg, &total, &spx, &spy, &peak)
+        K = self._label()
+        n_pieces = self._split(K)
+        self.split = n_pieces != K
+        self._piece_stats(K, n_pieces)
+        self._assign(n_pieces)
+        stray = self._update_feet(n_pieces)
+        self._decide_sides()
         cdef FrameResult res = FrameResult.__new__(FrameResult)
         res.force_n = total * self.scale
         res.has_cop = res.force_n >= self.min_force and total > 0
@@ -1743,7 +1749,7 @@ cdef class FrameKernel:
         """Per-foot sums and result objects, ordered left, right, unknown (by COP x)."""
         cdef int k, i, j, s, r, c, n_live = 0
         cdef double v, x, y, along, length
-        cdef FootResult foot
+        cdef FootResult foot, first = None
         cdef double force[SLOTS]
         cdef double sx[SLOTS]
         cdef double sy[SLOTS]
@@ -1790,7 +1796,6 @@ cdef class FrameKernel:
                 if self.slots[s].live:
                     self._sums(s, has_regions[s], cut0[s], cut1[s], &force[s], &sx[s], &sy[s],
                                &pk[s], &n[s], &r0[s], &r1[s], &c0[s], &c1[s], reg[s])
-        feet = []
         for s in range(SLOTS):
             sl = &self.slots[s]
             if not sl.live:
@@ -1799,7 +1804,7 @@ cdef class FrameKernel:
             sl.heel_loaded = not has_regions[s] or reg[s][0] > HEEL_OFF_SHARE * force[s]
             foot = FootResult.__new__(FootResult)
             foot.track_id = sl.track_id
-            foot.side = None if sl.side < 0 else (LEFT if sl.side == 0 else RIGHT)
+            foot.side = None if sl.side < 0 else (_LEFT if sl.side == 0 else _RIGHT)
             foot.force_n = force[s] * self.scale
             foot.cx = sx[s] / force[s]
             foot.cy = sy[s] / force[s]
@@ -1809,7 +1814,7 @@ cdef class FrameKernel:
             foot.rear = reg[s][0] * self.scale
             foot.mid = reg[s][1] * self.scale
             foot.fore = reg[s][2] * self.scale
-            foot.axis_deg = atan2(g.uy, g.ux) * (180.0 / M_PI)
+            foot.axis_deg = g.axis_deg
             foot.length_mm = g.length
             foot.hx = g.heel_x
             foot.hy = g.heel_y
@@ -1821,10 +1826,13 @@ cdef class FrameKernel:
             foot.b3 = c1[s]
             foot.footprint_area_mm2 = g.area
             foot.frames = sl.frames
-            feet.append(foot)
-        if len(feet) == 2 and self._second_first(force, sx):
-            return (feet[1], feet[0])
-        return tuple(feet)
+            if first is None:
+                first = foot
+            elif self._second_first(force, sx):
+                return (foot, first)
+            else:
+                return (first, foot)
+        return (first,)
 
     cdef bint _second_first(self, double* force, double* sx):
         """Whether slot 1's foot sorts before slot 0's: left, right, unknown; then COP x."""
