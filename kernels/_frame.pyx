@@ -161,6 +161,15 @@ cdef extern from *:
         *odd |= bad;
         return m;
     }
+    /* p[0:n] = v for the few bytes of a run, inline: GCC would turn the plain loop
+       into a memset call, which costs more than the stores for n ~ 4. */
+    #if defined(__GNUC__) && !defined(__clang__)
+    __attribute__((optimize("no-tree-loop-distribute-patterns")))
+    #endif
+    static void gk_fill(signed char* p, int n, int v) {
+        for (int i = 0; i < n; i++)
+            p[i] = (signed char)v;
+    }
     static inline int gk_ctz64(uint64_t x) { return __builtin_ctzll(x); }
     """
     int gk_unusual(const float* f, int n, float thr) noexcept nogil
@@ -169,6 +178,7 @@ cdef extern from *:
     int gk_init_rows() noexcept nogil
     unsigned long long gk_row_mask(const float* f, int n, float thr, int* odd) noexcept nogil
     int gk_ctz64(unsigned long long x) noexcept nogil
+    void gk_fill(signed char* p, int n, int v) noexcept nogil
 
 
 cdef extern from *:
@@ -1489,7 +1499,7 @@ cdef class FrameKernel:
                 self.next_track_id += 1
         # forget last frame's foot map
         for k in range(self.n_foot):
-            memset(&prev[self.foot_list[k]], -1, self.foot_len[k])
+            gk_fill(&prev[self.foot_list[k]], self.foot_len[k], -1)
         # one pass: released sensels out of their old footprint, the new foot map, and
         # the stance footprints grown by this frame's sensels
         if self.split:
@@ -1524,7 +1534,7 @@ cdef class FrameKernel:
                     continue
                 count[s] += c1 - c0
                 i = self.run_r[q] * self.C + c0
-                memset(&prev[i], s, c1 - c0)
+                gk_fill(&prev[i], c1 - c0, s)
                 self.foot_list[n_foot] = i
                 self.foot_len[n_foot] = c1 - c0
                 n_foot += 1
