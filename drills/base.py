@@ -15,6 +15,14 @@ cues) and :meth:`Drill.take_alerts` (safety stops); buttons call
 :meth:`begin`, :meth:`pause`, :meth:`resume`, :meth:`stop`. When ``phase`` is
 ``"done"``, :meth:`result` gives the score (0-100) and the measures.
 
+Short runs for demos and tests: ``registry.create(name, params,
+max_running_s=8)`` ends the drill as complete after 8 s of running time
+(pauses excluded), below the prescribable minimums (``duration_s`` >= 10 s).
+Drills made of timed parts shrink each part in proportion (the insole drill's
+baseline and metronome parts, quiet standing's eyes-open and eyes-closed
+parts), so a short run still goes through every part; the result's measures
+record ``max_running_s``. Real visits never set it.
+
 Phases::
 
     instruction --begin()--> countdown --(load held for countdown_s)--> running --> done
@@ -174,8 +182,13 @@ class Drill:
 
     def __init__(self, params: dict | None = None, *, mat_shape: tuple[int, int] | None = None,
                  mat_pitch_mm: tuple[float, float] | None = None, on_alert=None,
-                 countdown_s: float | None = None, context: dict | None = None):
+                 countdown_s: float | None = None, context: dict | None = None,
+                 max_running_s: float | None = None):
         self.params = params_mod.validate(self.name, self.PARAMS, params)
+        if max_running_s is not None and not (math.isfinite(max_running_s) and max_running_s > 0):
+            raise ValueError(f"max_running_s must be a positive number of seconds, got {max_running_s!r}")
+        # Demo/test option (module docstring): the drill ends as complete after this much running time.
+        self.max_running_s = None if max_running_s is None else float(max_running_s)
         self.mat_pitch_mm = mat_pitch_mm  # (row, column) pitch: lets walking drills spot feet at the mat's edge
         # What the program knows about this patient (e.g. "limits_mm" measured last time).
         self.context = dict(context or {})
@@ -262,10 +275,25 @@ class Drill:
         return None, {}
 
     def planned_duration(self) -> float | None:
+        """Running time the drill plans from its parameters (None: it ends on a count)."""
         return None
 
+    def running_duration(self) -> float | None:
+        """Running time this run will take: the planned one, or ``max_running_s`` when shorter."""
+        planned = self.planned_duration()
+        if self.max_running_s is None:
+            return planned
+        return min(planned, self.max_running_s) if planned else self.max_running_s
+
+    def timed(self, seconds: float) -> float:
+        """A timed part's length in this run: ``seconds`` shrunk in proportion under ``max_running_s``."""
+        planned = self.planned_duration()
+        if self.max_running_s is None or not planned or self.max_running_s >= planned:
+            return seconds
+        return seconds * self.max_running_s / planned
+
     def progress(self) -> float:
-        d = self.planned_duration()
+        d = self.running_duration() if self.planned_duration() else None
         return min(1.0, self.elapsed / d) if d else 0.0
 
     # --- lifecycle, called by the kiosk -------------------------------------------------------
@@ -296,6 +324,9 @@ class Drill:
             if standing and (frame is None or frame.cop_mm is None):
                 return  # no COP this frame: the safety monitor is timing it (no_load after 40 ms)
             self.on_frame(t, frame, events, insoles)
+            if self.phase == "running" and self.max_running_s is not None \
+                    and self.elapsed >= self.max_running_s - 1e-9:
+                self.finish(t)
 
     def pause(self, t: float | None = None) -> None:
         """The patient (or therapist) tapped Pause."""
@@ -333,7 +364,7 @@ class Drill:
             drill=self.name, title=self.title, phase=self.phase, instruction=self.instruction,
             message=self._alert.message if self._alert else self.message,
             countdown_s=self._countdown_left if self.phase == "countdown" else None,
-            elapsed_s=self.elapsed, duration_s=self.planned_duration(), progress=self.progress(),
+            elapsed_s=self.elapsed, duration_s=self.running_duration(), progress=self.progress(),
             live=dataclasses.replace(self.live, targets=tuple(self.live.targets), values=dict(self.live.values)),
             alert=self._alert,
         )
@@ -354,6 +385,8 @@ class Drill:
         score, measures = self.measures() if self._ran else (None, {})
         if self.status == "stopped" and not measures:
             score = None
+        if self.max_running_s is not None and measures:
+            measures = {**measures, "max_running_s": self.max_running_s}
         return DrillResult(self.name, dict(self.params), self.status, None if score is None else round(float(score), 1),
                            measures, tuple(self.alerts), self.elapsed,
                            self.stance.to_dict() if self.stance else None)

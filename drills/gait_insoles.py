@@ -51,7 +51,7 @@ class GaitInsoles(Drill):
     name = "gait_insoles"
     title = "Walk to the beat"
     summary = "Walk with the insoles: first at your own pace, then in time with a slightly faster beat."
-    INSTRUCTION = "Walk at your usual pace. When you hear the beat, take one step on every beat."
+    INSTRUCTION = "Walk at your usual pace. When the beat starts, step on each beat."
     SENSORS = ("insoles",)
     NEEDS_STANCE = False
     PARAMS = (
@@ -107,7 +107,7 @@ class GaitInsoles(Drill):
                                     "strike": entry["strike"], "loading_rate_n_s": entry["loading_rate_n_s"],
                                     "symmetry_index_pct": self._symmetry(self._parts[self.part][-2 * SYMMETRY_WINDOW:])}
         self.live.cadence_steps_min = cadence(self._contacts)
-        if self.part == "baseline" and self.elapsed >= self.params["baseline_s"]:
+        if self.part == "baseline" and self.elapsed >= self.timed(self.params["baseline_s"]):
             self._start_training(t)
         elif self.part == "training":
             self._beats(t)
@@ -127,8 +127,8 @@ class GaitInsoles(Drill):
         self.live.metronome_period_s = 60.0 / self.target_cadence
         self._beat_t0 = t
         self.live.beats = 0
-        self.message = "Now take one step on every beat."
-        self._cue("target", t, "Now take one step on every beat.")
+        self.message = "Now step on each beat."
+        self._cue("target", t, "Now step on each beat.")
 
     def _beats(self, t):
         period = self.live.metronome_period_s

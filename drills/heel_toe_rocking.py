@@ -62,7 +62,7 @@ class HeelToeRocking(Drill):
     name = "heel_toe_rocking"
     title = "Rock heel to toe"
     summary = "Rock slowly from the heels to the toes and back, keeping the dot inside the band."
-    INSTRUCTION = "Keep your feet flat. Rock slowly forward onto your toes and back onto your heels."
+    INSTRUCTION = "Rock slowly forward onto your toes, then back onto your heels."
     PARAMS = (
         Param("excursion_pct", float, 70.0, "targets at this share of the forward and backward limits", "%", 30, 100),
         Param("band_mm", float, 25.0, "half-width of the band the dot should stay in", "mm", 10, 60),

@@ -45,7 +45,7 @@ class LimitsOfStability(Drill):
     name = "limits_of_stability"
     title = "Lean to the targets"
     summary = "Lean to eight targets around you and back (limits of stability: reaction time, velocity, excursion, control)."
-    INSTRUCTION = "Keep your feet flat. Lean your whole body to move the dot onto each target, then come back to the middle."
+    INSTRUCTION = "Keep your feet flat. Lean to move the dot onto each target."
     PARAMS = (
         Param("reach_pct", float, 75.0, "targets at this share of the patient's limits of stability", "%", 40, 100),
         Param("target_radius_mm", float, 20.0, "radius of each target", "mm", 10, 40),

@@ -21,13 +21,14 @@ from drills.safety import SafetyMonitor
 
 STANCES = ("apart", "together", "semi_tandem", "tandem", "single_left", "single_right")
 
+# Short enough to read at arm's length: "<stance>. <eyes>." stays within 80 characters (tested).
 _STANCE_WORDS = {
     "apart": "Stand with your feet apart",
     "together": "Stand with your feet together",
-    "semi_tandem": "Stand with one heel beside the big toe of the other foot",
-    "tandem": "Stand with one foot right in front of the other",
-    "single_left": "Stand on your left leg",
-    "single_right": "Stand on your right leg",
+    "semi_tandem": "Put one heel beside your other big toe",
+    "tandem": "Put one foot right in front of the other",
+    "single_left": "Stand on your left foot only",
+    "single_right": "Stand on your right foot only",
 }
 
 
@@ -67,9 +68,7 @@ class QuietStanding(Drill):
     def _words(self) -> str:
         eyes = self.conditions[self.cond_index]
         what = _STANCE_WORDS[self.params["stance"]]
-        if self.single:
-            what += " and lift the other foot"
-        tail = "Close your eyes and stand still." if eyes == "closed" else "Look at the screen and stand still."
+        tail = "Close your eyes and stand still." if eyes == "closed" else "Stand still and watch the dot."
         return f"{what}. {tail}"
 
     def make_safety(self):
@@ -139,7 +138,7 @@ class QuietStanding(Drill):
         if self.live.zone.contains(cop):
             self._inside[i][0] += dt
         self._cond_elapsed += dt
-        if self._cond_elapsed >= self.params["duration_s"] - 1e-9:
+        if self._cond_elapsed >= self.timed(self.params["duration_s"]) - 1e-9:
             if i + 1 < len(self.conditions):
                 self.cond_index += 1
                 self._cond_elapsed = 0.0

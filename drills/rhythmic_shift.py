@@ -23,7 +23,7 @@ class RhythmicShift(Drill):
     name = "rhythmic_shift"
     title = "Sway in time"
     summary = "Shift weight left-right or forward-back between two targets in time with a metronome."
-    INSTRUCTION = "Keep your feet flat. Sway your body to move the dot to the lit target at every tick."
+    INSTRUCTION = "Keep your feet flat. Sway the dot to the lit target on each beat."
     PARAMS = (
         Param("axis", str, "ml", "direction of the shift: ml = left-right, ap = forward-back", choices=("ml", "ap")),
         Param("period_s", float, 3.0, "seconds per full cycle (there and back)", "s", 1, 4),

@@ -18,6 +18,11 @@ never stops a drill):
 * ``off_mat``: a loaded foot touches the edge of the mat (given the mat's
   size), so part of it is off the sensing area.
 
+Two reasons are raised from outside the monitor: ``side_step`` (the tandem
+walk's balance-saving step) and ``sensor_lost`` (the kiosk's runtime, when the
+mat stops sending during a drill: not a fall, but the patient must hold on and
+wait for the staff).
+
 The drill pauses at once on an alert, shows ``message`` and raises the alert
 to the kiosk (UI, later the GPIO panel's buzzer and light). Thresholds are in
 docs/drills.md ("Safety").
@@ -44,6 +49,7 @@ MESSAGES = {
     "cop_outside": "Paused: you leaned too far. Hold on to the rail and stand up straight.",
     "off_mat": "Paused: a foot is at the edge of the mat. Step back to the middle, then tap Continue.",
     "side_step": "Paused: you stepped to the side to catch your balance. Hold on to the rail, then tap Continue.",
+    "sensor_lost": "Please wait, calling staff. The mat stopped working. Hold on to the rail and stand still.",
 }
 
 

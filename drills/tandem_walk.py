@@ -43,7 +43,7 @@ class TandemWalk(Drill):
     name = "tandem_walk"
     title = "Heel-to-toe walk"
     summary = "Walk along the mat placing each heel right against the toes of the other foot."
-    INSTRUCTION = "Walk along the mat on a straight line. Put each heel right against the toes of the other foot."
+    INSTRUCTION = "Walk along the mat. Put each heel right against your other toes."
     NEEDS_STANCE = False
     PARAMS = (
         Param("steps", int, 10, "number of judged steps to walk", "", 3, 40),

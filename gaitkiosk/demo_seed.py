@@ -1,8 +1,8 @@
 """The demo patient: a code and a program that uses every drill (``gaitkiosk run --simulate``).
 
 Idempotent: an existing patient with the code keeps its history; a new
-active program is added only when the patient has none that already
-covers every available drill.
+active program is added only when the patient's latest one is not already
+the demo program (every available drill, with :data:`DEMO_PARAMS`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,12 @@ log = logging.getLogger(__name__)
 # Demo parameters per drill (defaults otherwise): short, and showing what each drill can do.
 DEMO_PARAMS = {
     "quiet_standing": {"stance": "apart", "eyes": "open"},
+    # Three judged steps: two passes of the virtual walker over the 0.8 m mat (about 20 s).
+    "tandem_walk": {"steps": 3},
+    # The virtual walker keeps its own cadence (device.sim cannot speed up on a beat), so the demo
+    # sets the metronome at the patient's own pace (uplift 0 %): what a cooperative patient can
+    # follow. A real prescription raises it 5-10 % (docs/drills.md).
+    "gait_insoles": {"uplift_pct": 0},
 }
 
 
@@ -37,9 +43,9 @@ def seed_demo(data_dir, config: dict, code: str) -> str:
         except LookupError:
             patient = st.patients.add(Patient(code=code, notes="demo patient (virtual)"))
             st.audit.log("patient.add", subject=patient.id, details={"code": code, "by": "gaitkiosk run (demo)"})
-        wanted = [rx.drill for rx in demo_prescriptions()]
+        wanted = [(rx.drill, rx.params) for rx in demo_prescriptions()]
         programs = st.programs.for_patient(patient.id)
-        if programs and [rx.drill for rx in programs[-1].prescriptions] == wanted:
+        if programs and [(rx.drill, rx.params) for rx in programs[-1].prescriptions] == wanted:
             return patient.id
         for p in programs:
             st.programs.set_active(p.id, False)

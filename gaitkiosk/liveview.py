@@ -47,7 +47,8 @@ def _action(instruction: str) -> str:
 def drill_view(drill, sensors=None, time_limit_s: float | None = None) -> dict:
     """The live screen's dict (ui.screens.drill documents the keys).
 
-    ``time_limit_s``: the demo option that ends a drill early; the countdown ring shows it.
+    The countdown ring shows the drill's own running time (its ``max_running_s`` included);
+    ``time_limit_s`` caps what the ring shows further (for previews).
     """
     v = drill.view()
     live = v.live
@@ -87,9 +88,8 @@ def drill_view(drill, sensors=None, time_limit_s: float | None = None) -> dict:
     if live.cadence_steps_min is not None:
         values.append(("Steps per minute", _fmt(live.cadence_steps_min)
                        + (f" (aim {live.target_cadence_steps_min:.0f})" if live.target_cadence_steps_min else "")))
-    for label, value in (live.values or {}).items():
-        if value is not None:
-            values.append((label, _fmt(value)))
+    # ``live.values`` (gap in mm, strike pattern, loading rate...) are for the record, not the patient:
+    # the live cue already says in words how the last step went.
     remaining = None
     duration = v.duration_s
     if time_limit_s is not None:
@@ -113,22 +113,18 @@ def drill_view(drill, sensors=None, time_limit_s: float | None = None) -> dict:
 
 
 def result_lines(result) -> list[str]:
-    """A few plain sentences about a drill result for the patient (no jargon)."""
-    lines = []
-    m = result.measures or {}
-    summary = m.get("summary") if isinstance(m.get("summary"), str) else None
-    if summary:
-        lines.append(summary)
-    n = len(result.alerts or ())
-    if n:
-        lines.append(f"The exercise paused {'once' if n == 1 else f'{n} times'} to keep you safe.")
-    if result.status != "complete":
-        lines.append("You stopped before the end. That is fine: it still counts as practice.")
-    return lines
+    """A few plain sentences about a drill result for the patient (no jargon): see gaitkiosk.resultwords."""
+    from gaitkiosk.resultwords import patient_lines
+
+    return patient_lines(result.to_dict(), len(result.alerts or ()))
 
 
 def comparison_lines(comparison: dict, limit: int = 3) -> list[str]:
-    """The drill's headline measures (drills.scoring.compare) as short sentences, with last time."""
+    """The drill's headline measures (drills.scoring.compare) as short sentences, with last time.
+
+    For staff and therapists (numbers with units): the patient's result screen uses the plain words
+    of :mod:`gaitkiosk.resultwords` instead.
+    """
     lines = []
     for m in comparison.get("measures", [])[:limit]:
         now = m.get("now")

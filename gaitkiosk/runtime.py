@@ -40,9 +40,7 @@ TRAIL_POINTS = 80  # COP trail on the heat map: the last 0.8 s at 100 Hz
 # long unwatched. 0.3 s is 30 frames at 100 Hz, well above the scheduling hiccups measured on a
 # loaded 2-core machine (bench_ui: max_mat_gap_ms).
 MAT_SILENCE_S = 0.3
-INSOLE_PAIR_S = 0.05
-SENSOR_LOST_MESSAGE = ("Paused: the mat stopped working. Hold on to the rail and stand still. "
-                       "Please call the staff.")  # wait this long for the other insole's frame before analysing one side alone
+INSOLE_PAIR_S = 0.05  # wait this long for the other insole's frame before analysing one side alone
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,6 @@ class ActiveDrill:
     writer: object | None = None
     autopilot: object | None = None
     pressure: dict = field(default_factory=dict)
-    time_limit_s: float | None = None
     finished: bool = False
 
 
@@ -225,7 +222,7 @@ class Runtime:
                 state.sensor_alert = None
                 state.last_mat_frame_t = None
                 state.armed_at = now
-                state.view = drill_view(payload.drill, time_limit_s=payload.time_limit_s)
+                state.view = drill_view(payload.drill)
                 self._trail.clear()
             elif name == "drop":
                 if a is not None and not a.finished:
@@ -326,9 +323,9 @@ class Runtime:
         # (frames queued, older t_host) is never mistaken for a mat that went quiet.
         if "mat" in a.drill.SENSORS and a.drill.phase in ("countdown", "running") \
                 and now - max(state.last_mat_rx or 0.0, state.armed_at) > MAT_SILENCE_S:
-            from drills.safety import SafetyAlert
+            from drills.safety import alert as safety_alert
 
-            alert = SafetyAlert("sensor_lost", SENSOR_LOST_MESSAGE, now, a.drill.name)
+            alert = safety_alert("sensor_lost", now, a.drill.name)
             a.drill.pause(now)
             state.sensor_alert = alert
             self._raise_alert(alert)
@@ -344,9 +341,6 @@ class Runtime:
         self.stats["drill_updates"] += 1
         if a.autopilot is not None:
             a.autopilot.act(t, a.drill)
-        if a.time_limit_s is not None and a.drill.phase == "running" and a.drill.elapsed >= a.time_limit_s:
-            # Demo/test option (--seconds): end the drill as complete after this much running time.
-            a.drill.finish(t)
         self._after_update(state, t)
 
     def _raise_alert(self, alert) -> None:
@@ -364,7 +358,7 @@ class Runtime:
             self._raise_alert(alert)
         for cue in a.drill.take_cues():
             self.deliver("cue", name=cue.name, say=cue.say)
-        state.view = drill_view(a.drill, time_limit_s=a.time_limit_s)
+        state.view = drill_view(a.drill)
         if state.sensor_alert is not None and a.drill.phase == "paused":
             state.view = {**state.view, "phase": "alert", "alert": state.sensor_alert.message}
         if a.drill.phase == "done" and not a.finished:
@@ -373,7 +367,7 @@ class Runtime:
     def _drill_done(self, state: _AnalysisState) -> None:
         a = state.active
         a.finished = True
-        state.view = drill_view(a.drill, time_limit_s=a.time_limit_s)
+        state.view = drill_view(a.drill)
         self._publish(state, self.clock())
         self.actions.put(_internal("drill_finished", active=a))
         state.active = None

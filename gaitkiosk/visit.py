@@ -22,8 +22,15 @@ import time
 log = logging.getLogger(__name__)
 
 STATUS_EVERY_S = 0.5
+ZERO_RETRY_S = 10.0  # a sensor that was loaded (BUSY) is asked to zero again this much later
 STANDING_SCENARIOS = ("weight_shift", "quiet", "rhythmic_shift", "rocking")  # take fall_at
 COUNTED_DRILL_FACTOR = 4.0  # --seconds N: drills that end on a count may run up to 4 N
+# --seconds N gives a drill at least this much running time: the least in which a cooperative
+# patient can do enough of it to be scored fairly. The demo's tandem walk (3 judged steps on a
+# 0.8 m mat: the first step of each pass is not judged) needs two passes of the looped walker,
+# about 20 s at 40 steps/min; the insole drill needs a baseline of several steps before the
+# metronome part (its parts shrink in proportion: 1/3 baseline, 2/3 metronome).
+DEMO_MIN_S = {"tandem_walk": 40.0, "gait_insoles": 24.0}
 
 
 class Visit:
@@ -40,6 +47,7 @@ class Visit:
         self.sim_people = 0
         self.saved = True
         self.fall_used = False
+        self.next_zero = 0.0
 
     # -- thread body -------------------------------------------------------------------------------
     def run(self, ready) -> None:
@@ -50,6 +58,7 @@ class Visit:
             self.store = open_store(self.rt.data_dir, settings=self.rt.config.get("store"), kiosk=True)
             urls = sim_urls(self.rt.config, patient=self._sim_name()) if self.rt.simulate else config_urls(self.rt.config)
             self.rt.open_sensors(urls)
+            self._zero_if_idle()
             self._identify()
         except BaseException as exc:  # noqa: BLE001 - reported to start(), which raises it
             self.startup_error = exc
@@ -68,6 +77,9 @@ class Visit:
                 if now >= next_status:
                     self.rt.device_problem = self.rt.sensors.problem()
                     next_status = now + STATUS_EVERY_S
+                if now >= self.next_zero:
+                    self._zero_if_idle()
+                    self._identify()
                 if intent is None:
                     continue
                 try:
@@ -95,6 +107,19 @@ class Visit:
     def _sim_name(self) -> str:
         self.sim_people += 1
         return f"kiosk{self.sim_people}"
+
+    def _zero_if_idle(self) -> None:
+        """ZERO the sensors not yet zeroed, only on the start screen (no visit, no drill).
+
+        A sensor with someone on it answers BUSY and is asked again ZERO_RETRY_S later;
+        frames are never zeroed under a running drill, whose recording stays one kind.
+        """
+        self.next_zero = time.monotonic() + ZERO_RETRY_S
+        devices = self.rt.config["devices"]
+        if not devices.get("zero_when_idle", False) or self.session is not None or self.prepared is not None:
+            return
+        # No sensors lock: only this thread opens or replaces sensors, and a refusal comes at once.
+        self.rt.sensors.zero(devices.get("zero_gate", 0))
 
     def _identify(self) -> None:
         self.rt.sensors.identify(lambda serial: self.store.calibrations.active_for(serial))
@@ -169,18 +194,30 @@ class Visit:
     def _planned_s(self, cls, params) -> float | None:
         """What the program screen shows as the exercise's length (None: it ends on a count)."""
         try:
-            planned = cls(params).planned_duration()
+            drill = cls(params, max_running_s=self._max_running_s(cls))
+            return drill.running_duration() if drill.planned_duration() else None
         except Exception:  # noqa: BLE001 - only a display hint
             return None
-        if planned and self.rt.drill_seconds is not None:
-            return min(planned, self.rt.drill_seconds)
-        return planned
+
+    def _max_running_s(self, cls) -> float | None:
+        """The demo/test running time for a drill of class ``cls`` under ``--seconds`` (None: none).
+
+        Drills that end on a count (targets, steps) get ``COUNTED_DRILL_FACTOR`` times as long, and
+        no drill gets less than its ``DEMO_MIN_S``, so that a short demo still scores fairly.
+        """
+        limit = self.rt.drill_seconds
+        if limit is None:
+            return None
+        if not cls(None).planned_duration():
+            limit *= COUNTED_DRILL_FACTOR
+        return max(limit, DEMO_MIN_S.get(cls.name, 0.0))
 
     def _ui_items(self) -> list[dict]:
         return [{"title": i["title"], "seconds": i["seconds"], "status": i["status"]} for i in self.items]
 
     # -- a drill -------------------------------------------------------------------------------------
     def _start_drill(self, index: int) -> None:
+        from drills import registry
         from drills.feed import KernelFeed
         from gaitkiosk.liveview import picture_for
         from gaitkiosk.runtime import ActiveDrill
@@ -203,8 +240,11 @@ class Visit:
         self._identify()
         mat = self.rt.sensors.by_kind("mat")
         mat_shape = (mat.hello.rows, mat.hello.cols) if mat is not None else None
-        drill = planned.create(mat_shape=mat_shape,
-                               **({"countdown_s": self.rt.countdown_s} if self.rt.countdown_s is not None else {}))
+        # The pitch lets the walking drill tell a foot partly off the mat's ends from a whole one.
+        pitch = tuple(float(v) for v in mat.hello.pitch_mm) if mat is not None else None
+        extra = {"countdown_s": self.rt.countdown_s} if self.rt.countdown_s is not None else {}
+        drill = planned.create(mat_shape=mat_shape, mat_pitch_mm=pitch,
+                               max_running_s=self._max_running_s(registry.get(planned.drill)), **extra)
         missing = self._missing_sensor(drill)
         if missing:
             self.rt.deliver("drill_failed", text=missing)
@@ -219,12 +259,8 @@ class Visit:
         # virtual person's own when simulating; else the detectors' default.
         foot = planned.context.get("foot_length_mm") or (self.rt.config["sim"]["foot_length_mm"] if self.rt.simulate else None)
         feed = KernelFeed(feed_mat, insoles or None, foot_length_mm=foot)
-        limit = self.rt.drill_seconds
-        if limit is not None and not drill.planned_duration():
-            # A drill that ends on a count (targets, steps) gets room to finish in a demo.
-            limit *= COUNTED_DRILL_FACTOR
         self.prepared = ActiveDrill(drill=drill, feed=feed, autopilot=autopilot,
-                                    pressure=dict(self.rt.sensors.pressure), time_limit_s=limit)
+                                    pressure=dict(self.rt.sensors.pressure))
         self.rt.deliver("drill_ready", drill={
             "index": index, "count": len(self.items), "title": drill.title,
             "instruction": drill.instruction, "picture": picture_for(drill),
@@ -319,7 +355,9 @@ class Visit:
                                     "seq_gaps": stats.seq_gaps}
         from drills.scoring import compare
 
-        comparison = compare(results, self.items[self.index]["planned"].previous)
+        previous = self.items[self.index]["planned"].previous
+        comparison = compare(results, previous)
+        results["comparison"] = comparison  # the measures against last time, in numbers: for the therapist
         status = "complete" if result.status == "complete" else "stopped"
         self.store.trials.finish(self.trial.id, status=status, results=results, report=report,
                                  reason="" if status == "complete" else "stopped by the patient or a safety stop")
@@ -327,13 +365,15 @@ class Visit:
         self.items[self.index]["score"] = result.score
         self.trial = None
         self.rt.command("drop")
-        from gaitkiosk.liveview import comparison_lines, result_lines
+        from gaitkiosk.resultwords import comparison as compared
+        from gaitkiosk.resultwords import patient_lines, stars
 
         last = all(i["status"] != "todo" for i in self.items[self.index + 1:])
+        # The patient sees plain words only (gaitkiosk/resultwords.py); the numbers stay in the results.
         self.rt.deliver("drill_done", result={
             "index": self.index, "count": len(self.items), "title": active.drill.title, "status": status,
-            "score": result.score, "previous_score": comparison["previous_score"],
-            "lines": comparison_lines(comparison) + result_lines(result), "last": last,
+            "score": result.score, "previous_score": comparison["previous_score"], "stars": stars(result.score),
+            "compare": compared(results, previous), "lines": patient_lines(results, len(result.alerts)), "last": last,
         })
 
     def _report(self, trial):

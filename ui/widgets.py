@@ -226,3 +226,22 @@ def draw_ring(surface, ui, center, radius: int, fraction: float, label: str, col
     inner = 2 * (radius - thickness) - 14
     size = fit_size(ui.fonts, label, min(ui.text_px("number"), int(radius * 1.1)), inner, 10)
     blit_text(surface, ui.fonts, label, size, c.text, center, "center")
+
+
+def draw_stars(surface, ui, topleft, size: int, filled: int, total: int = 5, color=None) -> pygame.Rect:
+    """``filled`` of ``total`` five-pointed stars, ``size`` px each: filled ones solid, the rest outlined
+    (shape, not only colour, tells them apart). Returns the area drawn."""
+    c = ui.theme.colors
+    color = color or c.accent
+    gap = max(2, size // 5)
+    x0, y0 = topleft
+    r_out, r_in = size / 2.0, size / 2.0 * 0.45
+    for i in range(total):
+        cx, cy = x0 + i * (size + gap) + size / 2.0, y0 + size / 2.0
+        pts = [(cx + (r_out if k % 2 == 0 else r_in) * math.sin(math.pi * k / 5.0),
+                cy - (r_out if k % 2 == 0 else r_in) * math.cos(math.pi * k / 5.0)) for k in range(10)]
+        if i < filled:
+            pygame.draw.polygon(surface, color, pts)
+        else:
+            pygame.draw.polygon(surface, c.muted, pts, max(2, size // 14))
+    return pygame.Rect(x0, y0, total * size + (total - 1) * gap, size)

@@ -1,0 +1,82 @@
+"""What the patient reads after a drill: plain words, stars, one comparison with last time; numbers stay stored."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import ui_support
+from ui_support import make_app
+
+from drills import registry
+from drills.autopilot import patient_for, run_drill
+from gaitkiosk.resultwords import MEASURE, comparison, patient_lines, stars
+from ui import screens
+from ui.screens.result import stars_for
+
+dummy_video = ui_support.dummy_video
+
+JARGON = re.compile(r"mm|%|sway|cadence|excursion|symmetry|ratio|COP|SPARC|index|N/s", re.IGNORECASE)
+
+
+def result(drill, score, **measures):
+    return {"drill": drill, "status": "complete", "score": score, "measures": measures}
+
+
+@pytest.mark.parametrize("score,n", [(None, 0), (0, 0), (9.9, 0), (10, 1), (49, 2), (70, 4), (89, 4), (90, 5), (100, 5)])
+def test_stars_are_one_per_twenty_points_rounded(score, n):
+    assert stars(score) == n and stars_for(score) == n
+
+
+def test_quiet_standing_steadier_means_a_smaller_sway_area():
+    now = result("quiet_standing", 90, headline={"ellipse95_area_mm2": 60.0})
+    assert comparison(now, result("quiet_standing", 95, headline={"ellipse95_area_mm2": 120.0})) == \
+        {"text": "Steadier than last time.", "direction": 1}
+    assert comparison(now, result("quiet_standing", 80, headline={"ellipse95_area_mm2": 30.0}))["direction"] == -1
+    assert comparison(now, result("quiet_standing", 90, headline={"ellipse95_area_mm2": 61.0}))["direction"] == 0
+    assert comparison(now, None) is None
+
+
+def test_without_the_measure_the_score_decides_and_a_stopped_run_is_not_compared():
+    now = result("tandem_walk", 80)
+    assert comparison(now, result("tandem_walk", 60)) == {"text": "Better than last time.", "direction": 1}
+    assert comparison(now, result("tandem_walk", 79))["direction"] == 0
+    assert comparison(now, {**result("tandem_walk", 20), "status": "stopped"}) is None
+
+
+@pytest.mark.parametrize("name", sorted(MEASURE))
+def test_a_real_result_of_every_drill_reads_in_plain_words(name):
+    params = {"quiet_standing": {"duration_s": 10}, "tandem_walk": {"steps": 3}, "gait_insoles": {"uplift_pct": 0},
+              "limits_of_stability": {"time_limit_s": 3, "centre_hold_s": 0.5}, "rhythmic_shift": {"cycles": 3},
+              "heel_toe_rocking": {"cycles": 3}, "weight_symmetry": {"duration_s": 10}}[name]
+    mat = (96, 48) if name == "tandem_walk" else (48, 48)
+    d = registry.create(name, params, mat_shape=mat, mat_pitch_mm=(8.47, 8.47), max_running_s=40)
+    r = run_drill(d, patient_for(d, seed=1), max_s=60.0).result.to_dict()
+    lines = patient_lines(r)
+    assert lines and all(len(line) <= 70 and not JARGON.search(line) for line in lines), lines
+    again = comparison(r, r)
+    assert again["direction"] == 0 and not JARGON.search(again["text"])
+
+
+def test_alerts_and_an_early_stop_are_said_plainly():
+    lines = patient_lines({**result("weight_symmetry", 40, time_in_band_pct=95.0), "status": "stopped"}, alerts=2)
+    assert lines == ["Your weight was where it should be almost all the time.",
+                     "The exercise paused 2 times to keep you safe.",
+                     "You stopped before the end. That is fine: it still counts as practice."]
+
+
+def test_the_result_screen_draws_stars_and_the_comparison_in_words(dummy_video):
+    app = make_app()
+    r = {"index": 0, "count": 7, "title": "Stand still", "status": "complete", "score": 86.0, "stars": 4,
+         "previous_score": 80.0, "compare": {"text": "Steadier than last time.", "direction": 1},
+         "lines": ["You stood still for 30 seconds."], "last": False}
+    s = app.push(screens.ResultScreen(app, r))
+    app.step(0.03, [])
+    accent = app.theme.colors.accent
+    # Four solid stars beside the number, then one: count the accent-coloured pixels right of the score.
+    before = sum(app.surface.get_at((x, y))[:3] == accent for x in range(140, 420) for y in range(140, 200))
+    app.replace(screens.ResultScreen(app, {**r, "stars": 1}))
+    app.step(0.03, [])
+    after = sum(app.surface.get_at((x, y))[:3] == accent for x in range(140, 420) for y in range(140, 200))
+    assert before > 3 * after > 0
+    assert s.buttons.get("next").label == "Next exercise"
