@@ -107,9 +107,14 @@ cdef extern from *:
         }
         return 0;
     }
+    static int gk_select_rows(int avx2) {  /* tests: run the baseline path too */
+        gk_rows = gk_rows_base;
+        return avx2 ? gk_init_rows() : 0;
+    }
     #else
     static void (*gk_rows)(const float*, int, int, float, unsigned char*) = gk_rows_base;
     static int gk_init_rows(void) { return 0; }
+    static int gk_select_rows(int avx2) { (void)avx2; return 0; }
     #endif
     static uint64_t gk_row_mask(const float* f, int n, float thr, int* odd) {
         uint32_t t;
@@ -176,6 +181,7 @@ cdef extern from *:
     void gk_rows(const float* f, int R, int C, float thr, unsigned char* flags) noexcept nogil
     void gk_rows_base(const float* f, int R, int C, float thr, unsigned char* flags) noexcept nogil
     int gk_init_rows() noexcept nogil
+    int gk_select_rows(int avx2) noexcept nogil
     unsigned long long gk_row_mask(const float* f, int n, float thr, int* odd) noexcept nogil
     int gk_ctz64(unsigned long long x) noexcept nogil
     void gk_fill(signed char* p, int n, int v) noexcept nogil
@@ -204,6 +210,14 @@ cdef extern from *:
 
 #: True when the row scan uses AVX2 (picked once, at import, from what the CPU supports).
 AVX2 = bool(gk_init_rows())
+
+
+def _use_avx2(on):
+    """Tests: switch the empty-row scan to AVX2 (if the CPU has it) or to the baseline
+    SSE2 / plain path; returns whether AVX2 is now used. Not for the live kiosk."""
+    global AVX2
+    AVX2 = bool(gk_select_rows(1 if on else 0))
+    return AVX2
 
 cdef object _LEFT = LEFT  # C-level references: no module dict lookup per foot
 cdef object _RIGHT = RIGHT

@@ -90,6 +90,55 @@ def test_random_frames_agree(case, threshold):
              min_region_length_mm=15.0)
 
 
+@st.composite
+def wide_sparse_sequences(draw):
+    """Rows up to 140 sensels (vector steps of 16 and 64-column words, runs across a
+    word boundary), mostly empty, with runs of load and NaN, infinities, negatives, -0.0."""
+    rows = draw(st.integers(1, 6))
+    cols = draw(st.integers(15, 140))
+    frames = []
+    for _ in range(draw(st.integers(1, 4))):
+        frame = np.zeros((rows, cols), np.float32)
+        for _ in range(draw(st.integers(0, 8))):
+            r = draw(st.integers(0, rows - 1))
+            c0 = draw(st.integers(0, cols - 1))
+            c1 = draw(st.integers(c0 + 1, min(cols, c0 + 70)))
+            frame[r, c0:c1] = draw(values.map(np.float32))
+        for _ in range(draw(st.integers(0, 3))):
+            frame[draw(st.integers(0, rows - 1)), draw(st.integers(0, cols - 1))] = draw(
+                st.sampled_from([np.float32(-0.0), np.float32(40.0), np.float32(np.nan)]))
+        frames.append(frame)
+    return rows, cols, frames
+
+
+@pytest.fixture(params=[True, False], ids=["avx2-if-available", "baseline-scan"])
+def scan_path(request):
+    from kernels import _frame
+
+    before = _frame.AVX2
+    _frame._use_avx2(request.param)
+    yield request.param
+    _frame._use_avx2(before)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=wide_sparse_sequences(), threshold=st.sampled_from([1.0, 10.0, 49.5]))
+def test_wide_rows_agree_on_both_scan_paths(scan_path, case, threshold):
+    rows, cols, frames = case
+    run_both(frames, rows, cols, (5.0, 5.0), threshold, max_foot_length_mm=60.0,
+             max_foot_width_mm=400.0, min_foot_force_n=0.5, full_footprint_mm=30.0,
+             min_region_length_mm=15.0)
+
+
+def test_a_run_across_the_64_column_word_boundary(scan_path):
+    frame = np.zeros((3, 130), np.float32)
+    frame[1, 40:100] = 50.0  # one run over columns 40..99 (words 0 and 1)
+    frame[2, 120:130] = 30.0  # a run ending at the last column
+    compiled, _ = run_both([frame, frame], 3, 130, (5.0, 5.0), 10.0, max_foot_width_mm=400.0)
+    assert compiled.foot_labels()[1, 40:100].min() > 0
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**31 - 1))
 def test_random_blob_frames_agree(seed):
