@@ -15,6 +15,11 @@ calibration (total force = the patient's weight), ``mask`` from the dead-sensel
 sweep and from zeroing (a sensel stuck at full scale is hot). Insoles have no
 neighbours: a masked insole sensor reads 0.
 
+``device_zero`` is the device's own zero state while the calibration was made
+(HELLO ``zeroed`` / ``gate_counts``, docs/protocol.md 9.1), None when unknown
+(records from before it existed). :meth:`for_stream` adapts or refuses the
+model for a stream in another state (docs/calibration.md, "Device zero").
+
 The model is plain data with a JSON round trip (STYLE 7); ``from_json``
 checks everything a hand edit could break and refuses with
 :class:`~calibration.errors.CalibrationFileError`.
@@ -55,6 +60,7 @@ class CalibrationModel:
     scale: float = 1.0
     floor_sigma: float = 3.0
     history: list = field(default_factory=list)  # one summary per procedure that shaped this model
+    device_zero: dict | None = None  # {"zeroed": bool, "gate_counts": int | None} of the stream calibrated
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(s) for s in self.shape)
@@ -88,6 +94,31 @@ class CalibrationModel:
             raise WrongDeviceError(
                 f"device {device_serial} sends frames of shape {tuple(shape)} but its calibration is for "
                 f"{self.shape}; the sensor was changed or re-configured: calibrate it again")
+
+    def for_stream(self, device_zero: dict | None) -> tuple[CalibrationModel, str]:
+        """This model made fit for a stream whose device zero state is ``device_zero``, and a warning.
+
+        Made on raw counts, used on device-zeroed counts: the device already
+        subtracts its baseline, so the kiosk offsets are dropped (gains, curve,
+        scale and the noise floor stay valid: they act on counts above zero).
+        Made on zeroed counts, used on raw ones (the device was restarted and
+        has not been zeroed yet): refused, the offsets it would need were never
+        measured. Unknown on either side: used as it is.
+        """
+        if device_zero is None or self.device_zero is None:
+            return self, ""
+        made, now = bool(self.device_zero.get("zeroed")), bool(device_zero.get("zeroed"))
+        if made == now:
+            return self, ""
+        if now:
+            adapted = self.copy()
+            adapted.offset = np.zeros(self.shape, np.float32)
+            adapted.device_zero = dict(device_zero)
+            return adapted, (f"the calibration of {self.device_serial} was made before the sensor zeroed itself; "
+                             "its offsets are not used (the sensor subtracts its own). Run calibrate zero to renew it")
+        raise WrongDeviceError(
+            f"the calibration of {self.device_serial} was made while the sensor zeroed itself, but it does not now "
+            "(restarted?): clear the sensor so the kiosk can zero it (or gaitkiosk record --zero), or calibrate again")
 
     def converter(self, implementation: str | None = None):
         """A fast counts -> kPa callable for live frames (calibration.apply.CountsToKpa)."""
@@ -150,6 +181,7 @@ class CalibrationModel:
             "scale": self.scale,
             "floor_sigma": self.floor_sigma,
             "history": self.history,
+            "device_zero": self.device_zero,
         }
 
     @classmethod
@@ -227,9 +259,16 @@ def check_model_json(data) -> CalibrationModel:
     if np.all(mask != 0):
         raise _bad("every sensel is masked: nothing would be measured")
     curve = None if data.get("curve") is None else curve_from_json(data["curve"])
+    device_zero = data.get("device_zero")
+    if device_zero is not None:
+        gate = device_zero.get("gate_counts") if isinstance(device_zero, dict) else None
+        if not (isinstance(device_zero, dict) and isinstance(device_zero.get("zeroed"), bool)
+                and (gate is None or (isinstance(gate, int) and not isinstance(gate, bool) and 0 <= gate <= 65535))):
+            raise _bad("'device_zero' must be null or {\"zeroed\": true|false, \"gate_counts\": null or 0..65535}")
+        device_zero = {"zeroed": device_zero["zeroed"], "gate_counts": gate}
     return CalibrationModel(
         device_serial=serial, kind=kind, shape=tuple(shape), sensel_area_mm2=float(area), max_counts=max_counts,
         pitch_mm=None if pitch is None else (float(pitch[0]), float(pitch[1])),
         offset=offset, noise=noise, gain=gain, mask=mask, curve=curve, scale=float(scale),
-        floor_sigma=float(floor_sigma), history=list(history),
+        floor_sigma=float(floor_sigma), history=list(history), device_zero=device_zero,
     )

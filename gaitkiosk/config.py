@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
         # CPU. Devices whose data would not fit half a tty buffer meanwhile (a
         # mat) are read packet by packet. 0: every device packet by packet.
         "read_interval_s": 0.02,
+        # ZERO each sensor while nobody is on it (start-up, start screen; never in a drill): the
+        # controller subtracts its baseline and sends 0 below the noise gate (docs/protocol.md 9.1).
+        "zero_when_idle": True,
+        # the ZERO gate: 0 each sensel's own 3 sigma, > 0 counts, -1 baseline only
+        "zero_gate": 0,
     },
     "sim": {
         "seed": 1,
@@ -171,6 +176,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         _merge(config, data, "")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    if not -1 <= config["devices"]["zero_gate"] <= 65535:
+        raise ConfigError(f"{path}: devices.zero_gate must be -1 (no gate), 0 (3 sigma per sensel) or counts up to 65535, "
+                          f"got {config['devices']['zero_gate']}")
     return config
 
 

@@ -77,6 +77,9 @@ def pressure_for(hello, url: str, calibration=None) -> Pressure:
 
             model = CalibrationModel.from_json(calibration.record)
             model.check_device(serial, hello.shape)
+            model, warning = model.for_stream(getattr(hello, "zero_state", None))  # device ZERO then and now
+            if warning:
+                log.warning("%s", warning)
             return Pressure(serial, CALIBRATED, calibration_id=calibration.id, _convert=model.converter())
         except Exception as exc:  # noqa: BLE001 - a bad record must not stop the kiosk; it is reported
             log.warning("calibration %s of %s cannot be used: %s", calibration.id, serial, exc)

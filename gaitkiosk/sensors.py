@@ -16,10 +16,17 @@ log = logging.getLogger(__name__)
 
 def sim_urls(config: dict, *, patient: str, scenario: str | None = None, params: dict | None = None,
              mat_rows: int | None = None) -> list[str]:
-    """The virtual mat and insoles of one simulated person (``patient`` names it)."""
+    """The virtual mat and insoles of one simulated person (``patient`` names it).
+
+    With ``devices.zero_when_idle`` the virtual devices power up zeroed (``zero=``): the
+    person of a demo is already standing when their sensors open, and a unit's
+    sensors would have been zeroed before they stepped on.
+    """
     from device.handlers.protocol_sim import apply_config_defaults
 
     query = {"patient": patient}
+    if config["devices"].get("zero_when_idle", False):
+        query["zero"] = str(int(config["devices"].get("zero_gate", 0)))
     if scenario:
         query["scenario"] = scenario
     for k, v in (params or {}).items():
@@ -50,6 +57,7 @@ class Sensors:
         self.urls: list[str] = []
         self.pressure: dict[str, Pressure] = {}
         self.open_errors: list[str] = []
+        self.zero_results: dict[str, str] = {}  # serial -> "zeroed" | "busy: ..." | "unsupported: ..."
 
     def open(self, urls: list[str], ready_timeout_s: float = 3.0) -> None:
         """Open every URL; a port that fails is reported in :attr:`open_errors`, the others run."""
@@ -80,6 +88,33 @@ class Sensors:
             cal = calibrations(h.serial) if calibrations else None
             self.pressure[h.serial] = pressure_for(h, r.url, cal)
         return self.pressure
+
+    def zero(self, gate: int = 0, timeout_s: float = 1.0) -> dict[str, str]:
+        """ZERO every ready sensor not yet zeroed (docs/protocol.md section 9.1); call only when idle.
+
+        The device itself refuses (BUSY) while someone is on it, so this is safe to
+        try whenever no drill runs; a sensor without on-board zero (UNSUPPORTED) is
+        not asked again. A zeroed sensor's kPa conversion is decided afresh
+        (:meth:`identify`), since its counts and HELLO changed.
+        """
+        from device.errors import DeviceError
+
+        for r in self.readers:
+            h = r.hello
+            if h is None or h.zeroed or self.zero_results.get(h.serial, "").startswith("unsupported"):
+                continue
+            try:
+                r.zero(gate, timeout=timeout_s)
+            except DeviceError as exc:
+                text = str(exc)
+                state = "unsupported" if "UNSUPPORTED" in text or "UNKNOWN_COMMAND" in text else "busy"
+                self.zero_results[h.serial] = f"{state}: {text}"
+                log.info("zero %s: %s", h.serial, text)
+                continue
+            self.zero_results[h.serial] = "zeroed"
+            self.pressure.pop(h.serial, None)
+            log.info("zeroed %s (gate %s)", h.serial, r.hello.gate_counts if r.hello else "?")
+        return dict(self.zero_results)
 
     def by_kind(self, kind: str):
         for r in self.readers:

@@ -26,6 +26,9 @@ drop          fraction of frames lost on the device (default: the sensor model's
 corrupt       fraction of packets with one flipped bit (default: the sensor model's)
 protocol      protocol version the device speaks (default 1; for testing old/new devices)
 pattern       1: stream :class:`~device.virtual.TestPattern` counts
+zero          the device zeroes itself at every power-up from an unloaded reading
+              (as a controller that keeps its baseline), with this gate: 0 default,
+              > 0 counts, -1 no gate (docs/protocol.md section 9.1); default: not zeroed
 patient       name of the shared patient (default ``shared``)
 ============  ==========================================================
 
@@ -61,7 +64,7 @@ KIND_ALIASES = {
     "insole_right": (DeviceKind.INSOLE_RIGHT, "right"),
 }
 DEVICE_KEYS = {"rate", "side", "bits", "serial", "clock_offset", "drift_ppm", "jitter_ms", "drop",
-               "corrupt", "protocol", "pattern", "patient"}
+               "corrupt", "protocol", "pattern", "patient", "zero"}
 MAT_KEYS = {"rows", "cols", "pitch"}
 ZERO_MAX_FORCE_N = 20.0  # refuse ZERO above this: someone is standing on the sensor
 
@@ -143,6 +146,7 @@ class SimSource(FrameSource):
             self.sensor_area_mm2 = p.insoles.sensor_areas_mm2()
             self.bits = p.insole_sensor_for(side).bits
         self.onboard: ZeroGate | None = None  # the on-board zero and gate of the last good ZERO
+        self.power_up_gate: int | None = None  # ``zero=`` option: zero at every power-up, unloaded
 
     def _t(self, t_host: float) -> float:
         return max(0.0, t_host - self.shared.epoch)
@@ -168,6 +172,20 @@ class SimSource(FrameSource):
     def forget_zero(self) -> None:
         super().forget_zero()
         self.onboard = None
+        if self.power_up_gate is not None:
+            self._zero_unloaded(self.power_up_gate)
+
+    def _sensor(self):
+        p = self.shared.patient
+        return p.mat_sensor if self.kind == DeviceKind.MAT else p.insole_sensor_for(self.side)
+
+    def _zero_unloaded(self, gate: int) -> None:
+        # the sensor's own counts with nothing on it (keys apart from any sample's time)
+        sensor = self._sensor()
+        unloaded = np.zeros(sensor.shape)
+        window = np.stack([sensor.counts(unloaded, key=(1 << 47) + k) for k in range(ZERO_WINDOW_SCANS)])
+        self.onboard = ZeroGate.measure(window, gate)
+        self.zeroed, self.gate_counts = True, self.onboard.gate_counts
 
     def zero(self, t_host: float, gate: int = 0, period_s: float = 0.01) -> tuple[AckResult, str]:
         # A controller scans all the time, streaming or not: the window is the scans just before the
@@ -228,6 +246,12 @@ class Serial(VirtualPort):
         else:
             shared = self._acquire(url, name, params, kind, rate)
             source = SimSource(shared, kind, side)
+            if "zero" in params:
+                gate = _number(url, params, "zero", 0)
+                if not (gate.is_integer() and gate >= -1):
+                    self.release()
+                    raise SerialException(f"{url}: zero={params['zero']} must be -1, 0 or a whole number of counts")
+                source.power_up_gate = int(gate)
             if "bits" in params:
                 source.bits = max(source.bits, int(_number(url, params, "bits", 12)))
             sensor = shared.patient.mat_sensor if kind == DeviceKind.MAT else shared.patient.insole_sensor_for(side)

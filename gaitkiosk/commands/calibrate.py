@@ -24,12 +24,15 @@ in the URL makes them get it wrong, to see the refusals).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 import urllib.parse
 from pathlib import Path
 
 from gaitkiosk.errors import KioskError, UsageError
+
+log = logging.getLogger(__name__)
 
 HELP = "calibrate the mat and insoles (zero, equilibrate, known loads, body weight, verify) and manage calibrations"
 
@@ -71,6 +74,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--method", choices=("point", "step"), default="point", help="bodyweight: stand still (point) or walk (step, insoles)")
     parser.add_argument("--weight-n", type=float, default=200.0, help="verify: the verification weight in N (default 200)")
     parser.add_argument("--no-zero", dest="zero_first", action="store_false", help="equilibrate/load: skip the zero step")
+    parser.add_argument("--device-zero", action="store_true",
+                        help="first send ZERO to the sensor (it must be unloaded): it subtracts its own baseline and gates "
+                             "noise, as the kiosk has it (docs/calibration.md)")
     parser.add_argument("--fresh", action="store_true", help="start from a blank model instead of the active calibration")
     parser.add_argument("--serial", help="import: the device serial the file must belong to")
     parser.add_argument("--out", metavar="FILE", help="export: where to write the calibration record (JSON)")
@@ -152,6 +158,9 @@ def _procedure(args, ctx, st) -> int:
         hello = reader.wait_ready(options["hello_timeout_s"] + 2.0)
         if hello.kpa_per_count > 0:
             raise UsageError(f"{args.target} ({hello.serial}) already sends calibrated kPa; it is calibrated by its maker")
+        if args.device_zero:
+            reader.zero(ctx.config["devices"]["zero_gate"])  # CommandError (BUSY...) says what to do
+            hello = reader.hello
         kind, serial = hello.kind.label, hello.serial
         model = None if args.fresh else _active_or_none(st, serial, args.action)
         if model is None:
@@ -162,6 +171,7 @@ def _procedure(args, ctx, st) -> int:
                                                 pitch_mm=tuple(hello.pitch_mm) if kind == "mat" else None)
         model.check_device(serial, hello.shape)
         procedures = _procedures(args, kind, cal_config)
+        model = _fit_stream(model, hello, procedures)
         rig = protocol_sim.patient(patient_name) if patient_name else None
         operator = _operator(reader, rig, args, ctx)
         progress_out = sys.stderr if ctx.json else ctx.out
@@ -186,6 +196,22 @@ def _procedure(args, ctx, st) -> int:
     finally:
         reader.close()
     return _report(args, ctx, st, result, serial, url, user_id, operator_name)
+
+
+def _fit_stream(model, hello, procedures):
+    """The model for this stream's device zero state, which the new record then keeps."""
+    from calibration.errors import WrongDeviceError
+
+    try:
+        model, warning = model.for_stream(hello.zero_state)
+    except WrongDeviceError:
+        if not any(p.name == "zero" for p in procedures):
+            raise
+        warning = ""  # its offsets are re-measured right now
+    if warning:
+        log.warning("%s", warning)
+    model.device_zero = dict(hello.zero_state)
+    return model
 
 
 def _report(args, ctx, st, result, serial, url, user_id, operator_name) -> int:

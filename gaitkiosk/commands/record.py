@@ -14,6 +14,11 @@ kPa. Raw devices (uncalibrated ADC counts, e.g. the virtual patient) are stored
 as counts x ``--kpa-per-count`` (default 1: the counts themselves), and the
 meta says so per device, until calibration/ converts them properly.
 
+``--zero`` first sends ZERO to every device (all must be unloaded): each then
+subtracts its own baseline and sends 0 below its noise gate
+(``--zero-gate``, default the config's ``devices.zero_gate``; docs/protocol.md
+9.1), as the kiosk records. The meta keeps every device's zero state.
+
 Insoles: the file has one ``insole_t`` for both feet, while the two insoles
 sample on their own clocks. The left insole's instants are the time base; the
 right insole is linearly interpolated onto them between its two neighbouring
@@ -44,6 +49,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", required=True, metavar="FILE", help="the recording to write (.npz)")
     parser.add_argument("--kpa-per-count", type=float, default=None, metavar="K",
                         help="kPa of one count for devices that send raw counts (default 1: store the counts)")
+    parser.add_argument("--zero", action="store_true",
+                        help="ZERO every device first (nobody on them): baseline subtracted, noise gated on the device")
+    parser.add_argument("--zero-gate", type=int, default=None, metavar="N",
+                        help="with --zero: 0 each sensel's 3 sigma, N counts, -1 baseline only (default: devices.zero_gate)")
 
 
 def run(args, ctx) -> int:
@@ -54,6 +63,11 @@ def run(args, ctx) -> int:
         raise UsageError("--seconds must be positive")
     if args.kpa_per_count is not None and args.kpa_per_count <= 0:
         raise UsageError("--kpa-per-count must be positive")
+    gate = ctx.config["devices"]["zero_gate"] if args.zero_gate is None else args.zero_gate
+    if args.zero_gate is not None and not args.zero:
+        raise UsageError("--zero-gate goes with --zero")
+    if not -1 <= gate <= 65535:
+        raise UsageError(f"--zero-gate {gate}: give -1 (no gate), 0 (3 sigma per sensel) or a number of counts")
     out = Path(args.out)
     if not out.parent.is_dir():
         raise UsageError(f"--out {out}: directory {out.parent} does not exist")
@@ -65,6 +79,8 @@ def run(args, ctx) -> int:
         for url in args.urls:
             readers.append(DeviceReader(apply_config_defaults(url, ctx.config["sim"]), name=url, **options).open())
         hellos = [r.wait_ready(options["hello_timeout_s"] + 1.0) for r in readers]
+        if args.zero:
+            hellos = [_zero(r, gate) for r in readers]
         _check_roles(args.urls, hellos)
         _check_size(args.seconds, hellos)
         frames, interrupted = _collect(readers, args.seconds)
@@ -72,6 +88,18 @@ def run(args, ctx) -> int:
         for r in readers:
             r.close()
     return _write(args, ctx, readers, hellos, frames, interrupted)
+
+
+def _zero(reader, gate: int):
+    from device.reader import CommandError
+
+    try:
+        reader.zero(gate)
+    except CommandError as exc:
+        raise KioskError(f"cannot zero {reader.name}: {exc}; record without --zero, or clear the sensor first") from None
+    if not reader.hello.zeroed:
+        raise KioskError(f"{reader.name} acknowledged ZERO but its HELLO does not say zeroed; check its firmware")
+    return reader.hello
 
 
 def _check_size(seconds: float, hellos) -> None:
@@ -173,7 +201,7 @@ def _write(args, ctx, readers, hellos, frames, interrupted: bool = False) -> int
             "pressure": "kPa (device-calibrated)" if h.kpa_per_count > 0
             else f"raw counts x {scale:g} (uncalibrated)",
             "kpa_per_count": h.kpa_per_count if h.kpa_per_count > 0 else scale,
-            "frames": len(frames[i]), "counters": st.counters,
+            "frames": len(frames[i]), "counters": st.counters, "zero": h.zero_state,
             "clock": {"offset_s": st.clock_offset_s, "drift_ppm": st.clock_drift_ppm},
         })
     if "mat" in by_kind:
