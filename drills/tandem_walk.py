@@ -37,6 +37,8 @@ PASS_GAP_S = 4.0  # a step more than this after the previous one starts a new pa
 # partly on the mat or the toes seen apart from the rest of the foot.
 FOOT_LENGTH_TOLERANCE = 0.2
 ADULT_FOOT_MM = (180.0, 330.0)
+# Fewer judged steps than this (or than asked, if fewer were asked) give no score, not a low one.
+MIN_SCORED_STEPS = 3
 
 
 class TandemWalk(Drill):
@@ -182,6 +184,10 @@ class TandemWalk(Drill):
         time = sum(s["step_time_s"] for s in j)
         speed = sum(s["step_length_mm"] for s in j) / time if time > 0 else None
         per_step = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in s.items() if k != "axis"} for s in j]
+        if attempted < min(MIN_SCORED_STEPS, self.params["steps"]):
+            # One or two judged steps say too little to score: the patient may have walked on while the
+            # mat could not measure their steps (partial_steps). The measures are kept; no score.
+            score = None
         return score, {
             "attempted_steps": attempted, "correct_steps": correct, "correct_pct": accuracy,
             "mean_gap_mm": scoring.mean(s["gap_mm"] for s in j), "mean_width_mm": scoring.mean(s["width_mm"] for s in j),

@@ -22,9 +22,9 @@ from drills.safety import SafetyMonitor
 
 POSTURES = ("standing", "squat", "sit_to_stand")
 _WORDS = {
-    "standing": "Stand tall. Keep the bar in the green band.",
-    "squat": "Bend your knees halfway and hold. Keep the bar in the green band.",
-    "sit_to_stand": "Stand up and sit down slowly. Keep the bar in the green band.",
+    "standing": "Stand tall. Keep the marker in the green band.",
+    "squat": "Bend your knees halfway and hold. Keep the marker in the green band.",
+    "sit_to_stand": "Stand up and sit down slowly. Keep the marker in the green band.",
 }
 LOADED_FRACTION = 0.5  # sit-to-stand: the share counts only above half body weight
 STAND_UP_FRACTION = 0.8  # a stand is counted when the load rises through this after sitting

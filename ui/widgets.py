@@ -180,7 +180,7 @@ def draw_lr_bar(surface, ui, rect: pygame.Rect, left_pct: float | None, target_p
 
     Marker left of centre means more weight on the left foot, as the patient
     sees it facing the screen. The target band (if any):
-    the band is green (the drills say "keep the bar inside the green band") and the
+    the band is green (the drills say "keep the marker in the green band") and the
     marker turns white inside it. Words under the ends ("Left 48 %") carry the
     meaning without colour.
     """
