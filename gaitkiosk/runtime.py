@@ -70,6 +70,7 @@ class ActiveDrill:
     autopilot: object | None = None
     pressure: dict = field(default_factory=dict)
     finished: bool = False
+    device_zero: dict = field(default_factory=dict)  # serial -> the sensor's ZERO state when the drill began
 
 
 class Runtime:

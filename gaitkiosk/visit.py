@@ -265,7 +265,7 @@ class Visit:
             "index": index, "count": len(self.items), "title": drill.title,
             "instruction": drill.instruction, "picture": picture_for(drill),
             "safety": "Hold on to the rail if you feel unsteady." if "mat" in drill.SENSORS else
-                      "Walk at your own pace. Stop if you feel unsteady.",
+                      "Stop if you feel unsteady.",
         })
 
     def _simulated_person(self, probe):
@@ -313,6 +313,8 @@ class Visit:
         for r in self.rt.sensors.readers:
             if r.hello is not None:
                 self.store.devices.seen(device_from_hello(r.hello, r.hello.kind.label))
+                # what the stored counts are: raw, or baseline-subtracted and gated on the device
+                a.device_zero[r.hello.serial] = r.hello.zero_state
         self.trial = self.store.trials.start(self.session.id, item["drill"], item["planned"].trial_params(), cal_ids)
         try:
             a.writer = self.store.recording_writer(self.session.id, trial_id=self.trial.id,
@@ -348,6 +350,8 @@ class Visit:
         report, report_error = self._report(self.trial) if active.writer is not None else (None, "not recorded")
         results = result.to_dict()
         results["pressure"] = sorted({p.source for p in active.pressure.values() if p.source})
+        if active.device_zero:
+            results["device_zero"] = active.device_zero
         if report_error:
             results["report_error"] = report_error
         if stats is not None:

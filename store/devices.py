@@ -28,6 +28,9 @@ def device_from_hello(hello, kind: str, *, seen_at: str | None = None) -> Device
     info = {"rate_hz": float(hello.rate_hz), "rows": int(hello.rows), "cols": int(hello.cols),
             "pitch_mm": [float(v) for v in hello.pitch_mm], "bits": int(hello.bits),
             "kpa_per_count": float(hello.kpa_per_count)}
+    zero_state = getattr(hello, "zero_state", None)  # docs/protocol.md 9.1: raw or device-zeroed counts
+    if zero_state is not None:
+        info["zero"] = dict(zero_state)
     if hello.sensors_mm is not None:
         info["sensors_mm"] = np.asarray(hello.sensors_mm, dtype=float).tolist()
     if hello.sensor_area_mm2 is not None:

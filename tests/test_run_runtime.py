@@ -114,6 +114,11 @@ def test_a_drill_pauses_resumes_and_a_lost_mat_stops_it_for_safety(kiosk):
         recs = st.recordings.for_trial(trial.id)
         assert {r.kind for r in recs} == {"mat", "insole_left", "insole_right"}
         assert all(r.frames > 50 for r in recs)
+        # the kiosk records device-zeroed counts (docs/protocol.md 9.1): the mat's background is 0, not noise
+        assert {z["zeroed"] for z in trial.results["device_zero"].values()} == {True}
+        assert st.devices.get(serial).info["zero"] == {"zeroed": True, "gate_counts": 0}
+        (mat_rec,) = [r for r in recs if r.kind == "mat"]
+        assert (st.recordings.read(mat_rec.id).counts == 0).mean() > 0.8
         log = st.audit.recent(50)
         alerts = [e for e in log if e.action == "safety.alert"]
         assert [e.subject for e in alerts] == [trial.id, trial.id]
