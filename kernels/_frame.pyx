@@ -166,14 +166,29 @@ cdef extern from *:
         *odd |= bad;
         return m;
     }
-    /* p[0:n] = v for the few bytes of a run, inline: GCC would turn the plain loop
-       into a memset call, which costs more than the stores for n ~ 4. */
+    /* p[0:n] = v for the few bytes of a run: overlapping word stores, no loop and no
+       memset call (which costs more than the stores for n ~ 4). */
     #if defined(__GNUC__) && !defined(__clang__)
     __attribute__((optimize("no-tree-loop-distribute-patterns")))
     #endif
-    static void gk_fill(signed char* p, int n, int v) {
-        for (int i = 0; i < n; i++)
-            p[i] = (signed char)v;
+    static void gk_fill_long(signed char* p, int n, uint64_t w) {
+        for (int i = 0; i + 8 <= n; i += 8)
+            memcpy(p + i, &w, 8);
+        memcpy(p + n - 8, &w, 8);
+    }
+    static inline void gk_fill(signed char* p, int n, int v) {
+        uint64_t w = 0x0101010101010101ULL * (uint8_t)v;
+        if (n >= 8) {
+            gk_fill_long(p, n, w);
+        } else if (n >= 4) {
+            uint32_t x = (uint32_t)w;
+            memcpy(p, &x, 4);
+            memcpy(p + n - 4, &x, 4);
+        } else if (n > 0) {
+            p[0] = (signed char)v;
+            p[n >> 1] = (signed char)v;
+            p[n - 1] = (signed char)v;
+        }
     }
     static inline int gk_ctz64(uint64_t x) { return __builtin_ctzll(x); }
     """
