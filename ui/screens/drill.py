@@ -53,12 +53,14 @@ class LiveDrillScreen(Screen):
         side = min(h - 2 * m, int(w * 0.56))
         self.map_box = pygame.Rect(m, m, side, h - 2 * m)
         self.col = pygame.Rect(self.map_box.right + 2 * m, m, w - self.map_box.right - 3 * m, h - 2 * m)
-        bw = (self.col.width - m) // 2
+        # Pause becomes "Continue" after a stop: the wider button, so that its label keeps full size.
+        bw = int((self.col.width - m) * 0.58)
+        sw = self.col.width - m - bw
         bh = app.target_px
         y = self.col.bottom - bh
         self.buttons = ButtonSet([
             Button("pause", "Pause", pygame.Rect(self.col.left, y, bw, bh), "warn", on_press=True),
-            Button("stop", "Stop", pygame.Rect(self.col.left + bw + m, y, bw, bh), "stop", on_press=True),
+            Button("stop", "Stop", pygame.Rect(self.col.left + bw + m, y, sw, bh), "stop", on_press=True),
         ])
         self.insoles = InsoleView(self.map_box)
 
