@@ -160,6 +160,7 @@ class DeviceReader:
         self._reason = ""
         self._version_fault = ""  # packets of a protocol version we do not speak (sticky per session)
         self._hello: Hello | None = None
+        self._hello_count = 0  # HELLOs received (reader.zero waits for the one after its ACK)
         self._address = BROADCAST
         self._device_status: Status | None = None
         self._usb_serial = ""
@@ -310,12 +311,10 @@ class DeviceReader:
         device's new HELLO (which carries the zero state) has arrived, so
         :attr:`hello` tells what the stream now is.
         """
+        hellos = self._hello_count
         ack = self.command(CommandOp.ZERO, int(gate), timeout)
         deadline = time.monotonic() + min(timeout, ZERO_HELLO_WAIT_S)
-        while time.monotonic() < deadline:
-            hello = self._hello
-            if hello is not None and hello.zeroed:
-                break
+        while self._hello_count == hellos and time.monotonic() < deadline:
             time.sleep(0.01)
         return ack
 
@@ -697,6 +696,7 @@ class DeviceReader:
             self._address = packet.device
         self._hello_version = packet.version
         self._session_hello = True
+        self._hello_count += 1
 
     def _on_ack(self, ack: Ack) -> None:
         with self._status_lock:
