@@ -244,6 +244,8 @@ cdef enum:
 cdef double REGION_0 = 0.27
 cdef double REGION_1 = 0.55
 cdef double HEEL_OFF_SHARE = 0.1  # see reference.HEEL_OFF_SHARE
+cdef double FRONT_BAND = 0.1  # see reference.FRONT_BAND
+cdef double TOES_FRONT_RATIO = 0.65  # see reference.TOES_FRONT_RATIO
 cdef double SLACK = 1e-6  # tie-breaking slack, mm (see reference.SLACK)
 
 
@@ -873,7 +875,35 @@ cdef class FrameKernel:
             return a_min > g.heel_s + known + SLACK
         if g.length < self.full_footprint or sl.heel_loaded:
             return False
-        return a_min > g.s_max + SLACK
+        return a_min > g.s_max + SLACK and self._toes_in_footprint(s)
+
+    cdef bint _toes_in_footprint(self, int s) noexcept nogil:
+        """Whether the front of slot s's stance footprint is toe tips, not the metatarsal
+        heads (see reference._toes_in_footprint)."""
+        cdef Slot* sl = &self.slots[s]
+        cdef Geom* g = &sl.geom
+        cdef unsigned char* mask = &self.fp[s * self.N]
+        cdef int r, c
+        cdef double x, y, sv, t, lim = g.s_max - FRONT_BAND * g.length - SLACK
+        cdef double t_min = INFINITY, t_max = -INFINITY, f_min = INFINITY, f_max = -INFINITY
+        for r in range(sl.ur0, sl.ur1 + 1):
+            for c in range(sl.uc0, sl.uc1 + 1):
+                if not mask[r * self.C + c]:
+                    continue
+                x = self.xs[c] - g.mx
+                y = self.ys[r] - g.my
+                sv = x * g.ux + y * g.uy
+                t = -x * g.uy + y * g.ux
+                if t < t_min:
+                    t_min = t
+                if t > t_max:
+                    t_max = t
+                if sv >= lim:
+                    if t < f_min:
+                        f_min = t
+                    if t > f_max:
+                        f_max = t
+        return f_max - f_min <= TOES_FRONT_RATIO * (t_max - t_min) + SLACK
 
     # -- the analysis ---------------------------------------------------------------------
     def analyze(self, frame):

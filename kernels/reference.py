@@ -39,8 +39,10 @@ Per mat frame:
    stance footprint of its side, or, in a side's first stance, beyond the
    front of a footprint at least ``full_footprint_mm`` long whose heel was off
    last frame (rearfoot under ``HEEL_OFF_SHARE`` of the foot's force:
-   terminal stance). In tandem walking that piece is the next foot's heel;
-   toes touching down in early stance still join. (b) The rest (the
+   terminal stance) and whose toes are already in it (its front
+   ``FRONT_BAND`` at most ``TOES_FRONT_RATIO`` as wide as the footprint). In
+   tandem walking that piece is the next foot's heel; toes touching down in
+   early stance, or after heel-off in front of the metatarsal heads, still join. (b) The rest (the
    ``MAX_CLUSTER_PIECES`` largest) are grouped by single linkage: the two
    groups with the smallest gap that lie near and fit one foot merge, again
    and again, so a foot's own fragments come together before anything
@@ -100,6 +102,15 @@ MAX_CLUSTER_PIECES = 32
 # A foot whose rearfoot carries less than this share of its force has its heel off
 # (terminal stance): nothing new wholly beyond its toes joins it (step 5).
 HEEL_OFF_SHARE = 0.1
+# In a side's first stance the heel-off rule above needs the toes already in the footprint:
+# toes that touch down only after heel-off (common in real walking: SpeedPP2D, Pataky 2008)
+# land just in front of the metatarsal heads, where a tandem heel would land in front of
+# the toes. A footprint's toes are in it when its front FRONT_BAND of the length is at most
+# TOES_FRONT_RATIO as wide as the whole footprint (toe tips); without toes the front is the
+# row of metatarsal heads, nearly as wide as the foot (0.74-0.88 on SpeedPP2D, 0.5 on the
+# virtual patient's whole footprints).
+FRONT_BAND = 0.1
+TOES_FRONT_RATIO = 0.65
 
 
 def principal_axis(sx, sy, sxx, syy, sxy, n):
@@ -477,7 +488,20 @@ class FrameKernel:
             return bool(along.min() > g["heel_s"] + known + SLACK)
         if g["length"] < self.p.full_footprint_mm or slot.heel_loaded:
             return False
-        return bool(along.min() > g["s_max"] + SLACK)
+        return bool(along.min() > g["s_max"] + SLACK) and self._toes_in_footprint(slot, xs, ys)
+
+    def _toes_in_footprint(self, slot, xs, ys):
+        """Whether the front of a stance footprint is toe tips, not the metatarsal heads:
+        its front ``FRONT_BAND`` of the length at most ``TOES_FRONT_RATIO`` as wide as the
+        whole footprint (widths across the long axis, sensel centres)."""
+        g = slot.geom
+        idx = np.flatnonzero(slot.footprint.ravel())
+        x, y = xs[idx] - g["mx"], ys[idx] - g["my"]
+        s = x * g["ux"] + y * g["uy"]
+        t = -x * g["uy"] + y * g["ux"]
+        front = s >= g["s_max"] - FRONT_BAND * g["length"] - SLACK
+        width = float(t.max() - t.min())
+        return bool(float(t[front].max() - t[front].min()) <= TOES_FRONT_RATIO * width + SLACK)
 
     def _gap(self, group, piece, xs, ys):
         """Edge gap (mm) between two sets of sensels: nearest centres less one pitch."""

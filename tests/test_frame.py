@@ -189,6 +189,25 @@ def test_tandem_stance_touching_is_split_and_keeps_sides(make):
     assert r.left.force_n == pytest.approx(manual_force(front), rel=0.1)
 
 
+def test_toes_touching_down_after_heel_off_stay_with_their_foot(make):
+    # Real walking (SpeedPP2D): the toes often load only after the heel is off, just in front
+    # of the metatarsal heads. That is not the next foot's tandem heel strike (which lands in
+    # front of the toes): the footprint's front is still the wide row of metatarsal heads.
+    analyzer = make()
+    stance = ([(0.0, 0.3, False)] * 2 + [(0.0, 0.72, False)] * 3 + [(0.3, 0.72, False)] * 2
+              + [(0.3, 1.0, True)] * 3 + [(0.6, 1.0, True)] * 2)
+    ids = set()
+    for keep_from, keep_to, toes in stance:
+        frame = fs.foot(64, 64, PITCH, "right", (270.0, 40.0), 90.0, separate_toes=toes,
+                        keep=(keep_from, keep_to))
+        r = analyzer.analyze(frame)
+        assert len(r.feet) == 1 and r.stray_force_n == 0.0, (keep_from, keep_to, r.feet)
+        assert r.feet[0].force_n == pytest.approx(manual_force(frame), rel=1e-6)
+        ids.add(r.feet[0].track_id)
+    assert ids == {1}
+    assert r.feet[0].length_mm > 240  # heel to toes
+
+
 def test_lifted_foot_keeps_its_side_when_put_down(make):
     analyzer = make()
     left = fs.foot(64, 64, PITCH, "left", (170.0, 60.0), 92.0)
