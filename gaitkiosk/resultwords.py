@@ -127,7 +127,7 @@ def what_you_did(result: dict) -> list[str]:
             n, k = m["attempted_steps"], m.get("correct_steps", 0)
             lines.append(f"{k} of {n} step{'s' if n != 1 else ''} had the heel right against the toes.")
         else:
-            lines.append("Not enough steps on the mat to score this time.")
+            lines.append("The mat could not count enough steps to give points this time.")
     elif drill == "heel_toe_rocking":
         n = m.get("cycles_complete")
         if n:
@@ -151,7 +151,7 @@ def what_you_did(result: dict) -> list[str]:
         elif (m.get("training") or {}).get("steps"):
             lines.append("Next time, try to step on each beat.")
         elif steps:
-            lines.append("Not enough walking with the beat to score this time.")
+            lines.append("There was not enough walking to the beat to give points this time.")
     return lines
 
 

@@ -110,4 +110,4 @@ def test_a_tandem_walk_cut_short_before_any_judged_step_has_no_score_not_a_low_o
     d = registry.create("tandem_walk", {}, mat_shape=(96, 48), mat_pitch_mm=(8.47, 8.47), max_running_s=2)
     r = run_drill(d, patient_for(d, seed=1)).result
     assert r.status == "complete" and r.score is None
-    assert "Not enough steps on the mat to score this time." in patient_lines(r.to_dict())
+    assert "The mat could not count enough steps to give points this time." in patient_lines(r.to_dict())

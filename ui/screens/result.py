@@ -57,7 +57,8 @@ class ResultScreen(Screen):
         app, c = self.app, self.app.theme.colors
         r = self.result
         stopped = r.get("status") != "complete"
-        title = r.get("headline") or ("Stopped early" if stopped else "Well done!")
+        unscored = r.get("score") is None
+        title = r.get("headline") or ("Stopped early" if stopped else "Good practice!" if unscored else "Well done!")
         y = header(surface, app, title, r.get("title"))
         m = margin(app)
         w = app.size[0]
@@ -74,10 +75,13 @@ class ResultScreen(Screen):
             blit_text(surface, app.fonts, "points out of 100", app.text_px("small"), c.muted, (st.left, st.bottom + 2))
             y = sr.bottom + m // 2
             y = self._compare(surface, score, y)
-        else:
-            y = paragraph(surface, app, "Good practice. There was not enough of the exercise this time to give points.",
+        elif not r.get("lines"):  # the drill's own words say why there are no points, when it has them
+            y = paragraph(surface, app, "There was not enough of the exercise this time to give points.",
                           pygame.Rect(m, y, w - 2 * m, bottom - y), "body", c.text) + m // 2
-        for line in r.get("lines", [])[:3]:
+        for i, line in enumerate(r.get("lines", [])[:3]):
+            if score is None and i == 0:  # no points: the first sentence is the news, at body size
+                y = paragraph(surface, app, line, pygame.Rect(m, y, w - 2 * m, bottom - y), "body", c.text) + m // 2
+                continue
             if y + app.text_px("small") > bottom:
                 break
             y = paragraph(surface, app, line, pygame.Rect(m, y, w - 2 * m, bottom - y), "small", c.text)
