@@ -71,6 +71,7 @@ def compare(current: dict, previous: dict | None) -> dict:
         b = lookup((previous or {}).get("measures") or {}, path)
         improved = None
         if a is not None and b is not None and a != b:
-            improved = (a < b) if better == "lower" else (a > b)
+            # bool(): measures may hold numpy numbers, whose comparisons give numpy bools (not JSON)
+            improved = bool(a < b) if better == "lower" else bool(a > b)
         out["measures"].append({"label": label, "unit": unit, "now": a, "before": b, "improved": improved})
     return out

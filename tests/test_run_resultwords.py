@@ -80,3 +80,18 @@ def test_the_result_screen_draws_stars_and_the_comparison_in_words(dummy_video):
     after = sum(app.surface.get_at((x, y))[:3] == accent for x in range(140, 420) for y in range(140, 200))
     assert before > 3 * after > 0
     assert s.buttons.get("next").label == "Next exercise"
+
+
+def test_the_stored_comparison_is_json_even_when_measures_hold_numpy_numbers():
+    import json
+
+    import numpy as np
+
+    from drills.scoring import compare
+
+    now = result("quiet_standing", 90.0, headline={"ellipse95_area_mm2": np.float64(60.0), "mean_velocity_mm_s": np.float64(9.0)})
+    before = result("quiet_standing", 80.0, headline={"ellipse95_area_mm2": np.float64(90.0), "mean_velocity_mm_s": np.float64(8.0)})
+    out = compare(now, before)
+    assert [m["improved"] for m in out["measures"]] == [True, False]
+    json.dumps(out, allow_nan=False)  # the visit stores it in the trial's results
+    assert comparison(now, before) == {"text": "Steadier than last time.", "direction": 1}
