@@ -72,19 +72,27 @@ def test_status_zero_flags_round_trip(zeroed, gated, streaming):
 def test_zero_gate_matches_its_definition(window, gate, scan_seed):
     zg = ZeroGate.measure(window, gate)
     w = window.astype(np.float64)
-    assert np.array_equal(zg.baseline, np.rint(w.mean(axis=0)))
+    n = len(w)
+    mean = w.mean(axis=0)
+    assert np.array_equal(zg.baseline, np.floor(mean + 0.5))  # the mean rounded, halves up
     if gate == -1:
-        assert zg.gate_counts is None and not zg.gate.any()
+        assert zg.gate_counts is None and (zg.gate == 1).all()
     elif gate == 0:
         assert zg.gate_counts == 0
-        assert np.array_equal(zg.gate, np.maximum(np.ceil(GATE_SIGMAS * w.std(axis=0, ddof=1)), 1))
+        s1, s2 = window.astype(np.int64).sum(axis=0), (window.astype(np.int64) ** 2).sum(axis=0)
+        need, per = 9 * (n * s2 - s1 * s1), n * (n - 1)
+        g = zg.gate.astype(np.int64)
+        assert (g >= 1).all() and (g * g * per >= need).all() and ((g == 1) | ((g - 1) ** 2 * per < need)).all()
+        three_sigma = GATE_SIGMAS * w.std(axis=0, ddof=1)
+        clear = np.abs(three_sigma - np.rint(three_sigma)) > 1e-6  # away from float ties: same as ceil(3 sigma)
+        assert np.array_equal(g[clear], np.maximum(np.ceil(three_sigma), 1)[clear])
     else:
         assert zg.gate_counts == gate and (zg.gate == gate).all()
     scan = np.random.default_rng(scan_seed).integers(0, 120, window.shape[1:]).astype(np.uint16)
     out = zg.apply(scan)
     d = scan.astype(np.int64) - zg.baseline
     for i in np.ndindex(scan.shape):
-        expected = d[i] if d[i] >= max(zg.gate[i], 1) else 0
+        expected = d[i] if d[i] >= zg.gate[i] else 0
         assert out[i] == expected
 
 
@@ -109,6 +117,75 @@ def test_gated_frames_round_trip_bit_exact_through_the_store_codec(seed, frames,
                         np.arange(frames) / 100.0 + 3.25)
     for method in (codec.AUTO, "sparse-delta-zstd"):
         assert codec.decode(codec.encode(chunk, method)).equals(chunk)
+
+
+C_ZERO_HARNESS = r"""
+#include <stdint.h>
+#include <stdio.h>
+%s
+int main(void) {
+    /* per case: u32 w, i32 value, u32 n, then w*n u16 window (scan-major), n u16 scan */
+    static uint16_t win[64 * 256], scan[256];
+    uint32_t w, n; int32_t value;
+    while (fread(&w, 4, 1, stdin) == 1 && fread(&value, 4, 1, stdin) == 1 && fread(&n, 4, 1, stdin) == 1) {
+        if (fread(win, 2, w * n, stdin) != w * n || fread(scan, 2, n, stdin) != n) return 1;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t s1 = 0; uint64_t s2 = 0;
+            for (uint32_t k = 0; k < w; k++) { uint32_t x = win[k * n + i]; s1 += x; s2 += (uint64_t)x * x; }
+            int32_t b, g;
+            zero_sensel(s1, s2, w, value, &b, &g);
+            uint16_t out = zero_apply(scan[i], b, g);
+            fwrite(&b, 4, 1, stdout); fwrite(&g, 4, 1, stdout); fwrite(&out, 2, 1, stdout);
+        }
+    }
+    return 0;
+}
+"""
+
+
+def test_the_specs_c_zero_code_agrees_with_the_reference_to_the_count(tmp_path):
+    """docs/protocol.md 9.1's C, compiled, gives the same baseline, gate and sent counts as ZeroGate."""
+    import re
+    import shutil
+    import struct
+    import subprocess
+    from pathlib import Path
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:  # make test builds Cython extensions, so a compiler is normally present
+        pytest.skip("no C compiler on PATH to check the spec's C code")
+    spec = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text(encoding="utf-8")
+    (code,) = [c for c in re.findall(r"```c\n(.*?)```", spec, re.S) if "zero_sensel" in c]
+    source = tmp_path / "zero.c"
+    source.write_text(C_ZERO_HARNESS % code)
+    binary = tmp_path / "zero"
+    subprocess.run([compiler, "-std=c99", "-O2", "-Wall", "-Werror", "-o", str(binary), str(source)], check=True)
+    rng = np.random.default_rng(5)
+    cases = []
+    for k in range(60):
+        w, n = (ZERO_WINDOW_SCANS if k % 2 else int(rng.integers(2, 64))), int(rng.integers(1, 256))
+        offset = rng.uniform(0, 4000 if k % 5 == 0 else 40, n)
+        sigma = rng.choice([0.0, 0.4, 3.0, 30.0, 3000.0])
+        window = np.clip(np.rint(offset + sigma * rng.standard_normal((w, n))), 0, 65535).astype(np.uint16)
+        if k % 7 == 0:
+            window[:, :: 3] = window[0, :: 3]  # constant sensels (sigma 0), and exact .5 means below
+        if k % 11 == 0:
+            window[: w // 2, 1::4], window[w // 2 :, 1::4] = 10, 11
+        scan = np.clip(np.rint(offset + rng.normal(0, 10, n)), 0, 65535).astype(np.uint16)
+        cases.append((w, int(rng.choice([-1, 0, 0, 0, 5, 40])), window, scan))
+    feed = b"".join(struct.pack("<Iii", w, v, win.shape[1]) + win.astype("<u2").tobytes() + scan.astype("<u2").tobytes()
+                    for w, v, win, scan in cases)
+    out = subprocess.run([str(binary)], input=feed, capture_output=True, check=True).stdout
+    rows = np.frombuffer(out, dtype=np.dtype([("b", "<i4"), ("g", "<i4"), ("out", "<u2")]))
+    pos = 0
+    for w, value, window, scan in cases:
+        n = window.shape[1]
+        got = rows[pos : pos + n]
+        pos += n
+        zg = ZeroGate.measure(window, value)
+        assert np.array_equal(got["b"], zg.baseline) and np.array_equal(got["g"], zg.gate), (w, value)
+        assert np.array_equal(got["out"], zg.apply(scan))
+    assert pos == len(rows)
 
 
 # --- end to end: the virtual devices behind real pseudo-terminals ---------------------------
