@@ -123,11 +123,11 @@ def what_you_did(result: dict) -> list[str]:
         if m.get("beats"):
             lines.append(f"You reached the lit target on {m.get('targets_hit', 0)} of {m['beats']} beats.")
     elif drill == "tandem_walk":
+        if result.get("score") is None:  # too few judged steps to score (drills.tandem_walk.MIN_SCORED_STEPS)
+            lines.append("The mat could not count enough steps to give points this time.")
         if m.get("attempted_steps"):
             n, k = m["attempted_steps"], m.get("correct_steps", 0)
             lines.append(f"{k} of {n} step{'s' if n != 1 else ''} had the heel right against the toes.")
-        else:
-            lines.append("The mat could not count enough steps to give points this time.")
     elif drill == "heel_toe_rocking":
         n = m.get("cycles_complete")
         if n:

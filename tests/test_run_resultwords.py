@@ -95,3 +95,9 @@ def test_the_stored_comparison_is_json_even_when_measures_hold_numpy_numbers():
     assert [m["improved"] for m in out["measures"]] == [True, False]
     json.dumps(out, allow_nan=False)  # the visit stores it in the trial's results
     assert comparison(now, before) == {"text": "Steadier than last time.", "direction": 1}
+
+
+def test_an_unscored_tandem_walk_says_why_first():
+    r = {**result("tandem_walk", None, attempted_steps=2, correct_steps=1), "score": None}
+    assert patient_lines(r) == ["The mat could not count enough steps to give points this time.",
+                                "1 of 2 steps had the heel right against the toes."]
