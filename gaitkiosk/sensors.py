@@ -41,7 +41,14 @@ def config_urls(config: dict) -> list[str]:
     from device.handlers.protocol_sim import apply_config_defaults
 
     devices = config["devices"]
-    return [apply_config_defaults(u, config["sim"]) for u in [devices["mat"], *devices["insoles"]] if u]
+    return [_sim_zero(apply_config_defaults(u, config["sim"]), devices) for u in [devices["mat"], *devices["insoles"]] if u]
+
+
+def _sim_zero(url: str, devices: dict) -> str:
+    """A configured sim:// sensor powers up zeroed, as one the kiosk zeroed before the person stepped on."""
+    if not url.startswith("sim:") or not devices.get("zero_when_idle", False) or "zero=" in url:
+        return url
+    return url + ("&" if "?" in url else "?") + f"zero={int(devices.get('zero_gate', 0))}"
 
 
 class Sensors:

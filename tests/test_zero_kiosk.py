@@ -10,7 +10,7 @@ import pytest
 from device.recording import load_recording
 from gaitkiosk.cli import main
 from gaitkiosk.config import ConfigError, default_config, load_config
-from gaitkiosk.sensors import Sensors, sim_urls
+from gaitkiosk.sensors import Sensors, config_urls, sim_urls
 from gaitkiosk.visit import Visit
 
 
@@ -73,8 +73,9 @@ def test_virtual_sensors_of_a_simulated_person_power_up_zeroed():
     config = default_config()
     urls = sim_urls(config, patient="zk-sim", scenario="quiet")
     assert all("zero=0" in u for u in urls)
+    assert all(u.endswith("&zero=0") for u in config_urls(config))  # configured sim:// sensors too
     config["devices"]["zero_when_idle"] = False
-    assert not any("zero=" in u for u in sim_urls(config, patient="zk-sim2"))
+    assert not any("zero=" in u for u in sim_urls(config, patient="zk-sim2") + config_urls(config))
     sensors = Sensors(default_config())
     try:
         sensors.open(urls)
