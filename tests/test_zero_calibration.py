@@ -92,3 +92,24 @@ def test_pressure_for_uses_the_stream_state(caplog):
     refused = pressure_for(Hello(DeviceKind.MAT, "sim-mat-shared", "1", 100.0, 48, 48, (8.47, 8.47)),
                            "/dev/gaitkiosk/mat", Cal)
     assert not refused.usable and "calibrate" in refused.problem
+
+
+def test_calibrate_device_zero_records_the_zeroed_stream(tmp_path, capsys):
+    """``calibrate zero --device-zero``: the sensor zeroes itself first; kiosk offsets come out ~0."""
+    import json
+
+    from calibration import storage
+    from gaitkiosk.cli import main
+    from store import open_store
+
+    code = main(["calibrate", "zero", "sim://mat?seed=6&patient=calzero", "--device-zero", "--data-dir", str(tmp_path),
+                 "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    result = json.loads(out.out)
+    assert result["passed"]
+    with open_store(tmp_path) as st:
+        model = storage.check_record(st.calibrations.get(result["calibration_id"]).record, "sim-mat-calzero").model
+    assert model.device_zero == ZEROED
+    live = model.mask == 0
+    assert np.median(model.offset[live]) < 0.5 and model.offset[live].max() < 3  # the sensor took its baseline off
