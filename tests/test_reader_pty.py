@@ -194,11 +194,22 @@ def test_replugged_on_another_path_is_found_by_serial_number():
         server.unplug("mat")
         assert wait_until(lambda: reader.status().state == DISCONNECTED)
         assert wait_until(lambda: not os.path.exists(old))  # the reader has let go of it
-        placeholder = os.openpty()  # takes the old pts number, so the device comes back elsewhere
+        # Occupy the old pts number so the device comes back elsewhere. The kernel frees a pts
+        # number a moment after its last close, so try until the old number is ours.
+        deadline = time.monotonic() + 3
+        while placeholder is None and time.monotonic() < deadline:
+            pair = os.openpty()
+            if os.ttyname(pair[1]) == old:
+                placeholder = pair
+            else:
+                os.close(pair[0])
+                os.close(pair[1])
+                time.sleep(0.02)
         new = server.plug("mat")
-        os.close(placeholder[0])
-        os.close(placeholder[1])
-        placeholder = None
+        if placeholder:
+            os.close(placeholder[0])
+            os.close(placeholder[1])
+            placeholder = None
         assert new != old
         assert wait_until(lambda: reader.status().counters["reconnects"] == 1)
         assert reader.status().port == new and "MOVED-1" in found
