@@ -193,8 +193,11 @@ def install_export_converter() -> None:
     """Let ``store.export`` turn stored raw counts into kPa with the recording's calibration."""
     from store import export
 
-    def factory(calibration):
+    def factory(calibration, device_zero=None):
         model = check_record(calibration.record, calibration.device_serial).model
+        # A calibration made on raw counts drops its offsets for a device-zeroed recording
+        # (and one made on zeroed counts refuses a raw one): CalibrationModel.for_stream.
+        model, _warning = model.for_stream(device_zero)
         return model.converter().many
 
     export.set_calibration_converter(factory)

@@ -3,7 +3,7 @@
 kPa: the store keeps raw counts. A device that declared ``kpa_per_count``
 in its hello is converted with it. Any other device needs its calibration:
 calibration/ installs a converter factory with
-:func:`set_calibration_converter` (``Calibration -> (counts -> kPa)``);
+:func:`set_calibration_converter` (``(Calibration, zero state) -> (counts -> kPa)``);
 until one is installed, exporting a raw-count recording raises
 :class:`UncalibratedError` naming the device and calibration id, rather than
 writing numbers that are not kPa.
@@ -23,7 +23,8 @@ from store.errors import GeometryError, NotFoundError, UncalibratedError
 from store.recordings import Recording
 
 Converter = Callable[[np.ndarray], np.ndarray]
-ConverterFactory = Callable[[Calibration], Converter]
+# (calibration, the sensor zero state of the recording or None) -> counts-to-kPa
+ConverterFactory = Callable[[Calibration, "dict | None"], Converter]
 
 _factory: ConverterFactory | None = None
 
@@ -55,8 +56,25 @@ def kpa_converter(store, rec: Recording) -> Converter:
         calibration = store.calibrations.get(rec.calibration_id)
     except NotFoundError:
         raise UncalibratedError(f"calibration {rec.calibration_id} of recording {rec.id} is not in this database") from None
-    convert = _factory(calibration)
+    convert = _factory(calibration, recording_zero_state(store, rec))
     return lambda counts: np.asarray(convert(counts), dtype=np.float32)
+
+
+def recording_zero_state(store, rec: Recording) -> dict | None:
+    """The sensor's ZERO state while this recording was made (docs/protocol.md 9.1), or None.
+
+    The runtime keeps it per trial (``results.device_zero[serial]``); the
+    calibration converter needs it because a calibration made on raw counts
+    must not subtract its offsets again from device-zeroed counts.
+    """
+    if not rec.trial_id:
+        return None
+    try:
+        results = store.trials.get(rec.trial_id).results or {}
+    except NotFoundError:
+        return None
+    state = (results.get("device_zero") or {}).get(rec.device_serial)
+    return dict(state) if isinstance(state, dict) else None
 
 
 def recording_arrays(store, recordings: list[Recording], meta: dict, *, mat_pitch_mm=None) -> dict:

@@ -167,3 +167,37 @@ def test_a_stored_record_gives_its_model_directly(st, good):
     assert model.to_json() == res.model.to_json() and cal.active
     with pytest.raises(CalibrationFileError, match="no model"):
         CalibrationModel.from_json({"format": storage.RECORD_FORMAT, "model": None})
+
+
+def test_export_of_a_device_zeroed_recording_does_not_subtract_offsets_twice(st, good):
+    """A calibration made on raw counts, exported for a trial whose sensor zeroed itself."""
+    from store import export
+    from store.patients import Patient
+
+    res, _ = good
+    model = res.model.copy()
+    model.device_zero = {"zeroed": False, "gate_counts": None}  # made on raw counts
+    cal = storage.save(st, model, res.procedures)
+    patient = st.patients.add(Patient(code="Z1"))
+    session = st.sessions.start(patient.id)
+    zeroed = {"zeroed": True, "gate_counts": 9}
+    trials = {}
+    for state in ("raw", "zeroed"):
+        trial = st.trials.start(session.id, "quiet_standing", {}, {SERIAL: cal.id})
+        results = {"device_zero": {SERIAL: zeroed}} if state == "zeroed" else {}
+        st.trials.finish(trial.id, results=results)
+        trials[state] = trial.id
+    _, counts, _ = truth_frames("quiet", seconds=0.1)
+    storage.install_export_converter()
+    try:
+        def convert(state):
+            rec = Recording(session_id=session.id, trial_id=trials[state], device_serial=SERIAL, kind="mat",
+                            shape=[48, 48], calibration_id=cal.id)
+            return export.kpa_converter(st, rec)(counts)
+
+        raw_kpa, zeroed_kpa = convert("raw"), convert("zeroed")
+        expected = model.for_stream(zeroed)[0].converter().many(counts)
+        np.testing.assert_allclose(zeroed_kpa, expected, rtol=1e-6)
+        assert zeroed_kpa.sum() > raw_kpa.sum()  # offsets were not subtracted from the zeroed stream
+    finally:
+        export.set_calibration_converter(None)

@@ -131,7 +131,7 @@ def test_export_of_raw_counts_needs_a_calibration(tmp_path, capsys):
     with open_store(d) as st:
         for serial, cal_id in {"MAT-1": "cal-m", "INS-L": "cal-l", "INS-R": "cal-r"}.items():
             st.calibrations.add(Calibration(serial, {"kpa_per_count": 0.5}, id=cal_id))
-    set_calibration_converter(lambda cal: (lambda counts: counts * cal.record["kpa_per_count"]))
+    set_calibration_converter(lambda cal, zero: (lambda counts: counts * cal.record["kpa_per_count"]))
     try:
         code, _, err = cli(capsys, "sessions", "export", session.id, "--out", str(tmp_path / "x.npz"), "--data-dir", str(d))
     finally:
