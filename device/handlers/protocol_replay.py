@@ -50,7 +50,7 @@ from serial.serialutil import SerialException
 
 from device.errors import RecordingError
 from device.framing import DeviceKind
-from device.handlers.virtual_port import VirtualPort, parse_query
+from device.handlers.virtual_port import VirtualPort, parse_query, release_shared
 from device.virtual import FrameSource, VirtualDevice
 
 DEFAULT_KPA_PER_COUNT = 0.05
@@ -203,14 +203,7 @@ class Serial(VirtualPort):
 
     def release(self) -> None:
         key, self._playback_key = self._playback_key, None
-        if key is None:
-            return
-        with _playbacks_lock:
-            playback = _playbacks.get(key)
-            if playback is not None:
-                playback.refs -= 1
-                if playback.refs <= 0:
-                    del _playbacks[key]
+        release_shared(_playbacks, _playbacks_lock, key)
 
 
 def _number(url: str, params: dict[str, str], key: str, default: float) -> float:

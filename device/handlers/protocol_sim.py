@@ -51,7 +51,7 @@ import numpy as np
 from serial.serialutil import SerialException
 
 from device.framing import AckResult, DeviceKind
-from device.handlers.virtual_port import VirtualPort, parse_query, plug, unplug  # noqa: F401 - public: pull/replug a virtual cable
+from device.handlers.virtual_port import VirtualPort, parse_query, plug, release_shared, unplug  # noqa: F401 - public: pull/replug a virtual cable
 from device.sim.zero_gate import ZERO_WINDOW_SCANS, ZeroGate
 from device.virtual import FrameSource, TestPattern, VirtualDevice
 
@@ -325,14 +325,7 @@ class Serial(VirtualPort):
 
     def release(self) -> None:
         name, self._patient_name = self._patient_name, None
-        if name is None:
-            return
-        with _patients_lock:
-            shared = _patients.get(name)
-            if shared is not None:
-                shared.refs -= 1
-                if shared.refs <= 0:
-                    del _patients[name]
+        release_shared(_patients, _patients_lock, name)
 
 
 _SPEC_DEFAULTS = {"scenario": "quiet", "seed": "1", "rows": "48", "cols": "48", "pitch": "8.47"}

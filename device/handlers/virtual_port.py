@@ -210,3 +210,19 @@ class VirtualPort(SerialBase):
     @property
     def cd(self) -> bool:
         return True
+
+
+def release_shared(registry: dict, lock: threading.Lock, key) -> None:
+    """Drop one reference to ``registry[key]`` (anything with a ``refs`` count); forget it at zero.
+
+    The sim:// patients and replay:// playbacks are shared by every port of one
+    process that names them, and live as long as one of those ports is open.
+    """
+    if key is None:
+        return
+    with lock:
+        entry = registry.get(key)
+        if entry is not None:
+            entry.refs -= 1
+            if entry.refs <= 0:
+                del registry[key]
