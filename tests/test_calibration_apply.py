@@ -16,7 +16,8 @@ from calibration.model import MASK_DEAD, MASK_HOT, CalibrationModel
 
 ROOT = Path(__file__).resolve().parent.parent
 compiled_only = pytest.mark.skipif(apply_mod.IMPLEMENTATION != "compiled",
-                                   reason="calibration._apply is not built (python setup.py build_ext --inplace)")
+                                   reason="compiled calibration._apply not in use (GAITKIOSK_PURE=1, or not built: "
+                                          "python setup.py build_ext --inplace)")
 
 
 def random_model(seed=0, shape=(48, 48), curve=None):
