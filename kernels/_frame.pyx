@@ -243,7 +243,7 @@ cdef enum:
 
 cdef double REGION_0 = 0.27
 cdef double REGION_1 = 0.55
-cdef double HEEL_OFF_SHARE = 0.1  # see reference.HEEL_OFF_SHARE
+cdef double HEEL_OFF_SHARE = 0.15  # see reference.HEEL_OFF_SHARE
 cdef double FRONT_BAND = 0.1  # see reference.FRONT_BAND
 cdef double TOES_FRONT_RATIO = 0.65  # see reference.TOES_FRONT_RATIO
 cdef double SLACK = 1e-6  # tie-breaking slack, mm (see reference.SLACK)
