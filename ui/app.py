@@ -261,7 +261,17 @@ def init_display(size: tuple[int, int], *, headless: bool, fullscreen: bool = Fa
         os.environ["SDL_VIDEODRIVER"] = "dummy"
     pygame.display.init()
     pygame.font.init()
-    flags = pygame.FULLSCREEN if fullscreen and not headless else 0
+    flags = 0
+    if fullscreen and not headless:
+        desktops = pygame.display.get_desktop_sizes() or [tuple(size)]
+        if tuple(desktops[0]) == tuple(size):
+            flags = pygame.FULLSCREEN
+        else:
+            # Fullscreen at a size other than the panel's makes SDL lay out for the whole screen
+            # while X keeps a smaller window (the picture is cut off). Show a window instead and
+            # say how to fix the config; on a unit, [ui] width/height should match the panel.
+            log.warning("display is %dx%d but [ui] asks for %dx%d: opening a window instead of fullscreen "
+                        "(set [ui] width and height to the panel's size)", *desktops[0], *size)
     surface = pygame.display.set_mode(size, flags)
     pygame.display.set_caption(title)
     return surface
