@@ -38,11 +38,10 @@ def load(path: Path):
 
 
 def run(args, ctx) -> int:
+    from gaitkiosk.errors import ConfigError
     from kernels.report import analyze_recording
     from kernels.report_text import render
     from kernels.series import parse_window
-
-    from gaitkiosk.errors import ConfigError
 
     window = parse_window(args.window) if args.window else None
     settings = ctx.config.get("analysis", {})
