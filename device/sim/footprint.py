@@ -232,25 +232,13 @@ def mat_to_foot(points: np.ndarray, heel_mm: tuple[float, float], angle_deg: flo
 
 
 def _convex_hull(points: np.ndarray) -> np.ndarray:
-    """Andrew's monotone chain; counter-clockwise, no repeated end point."""
-    pts = sorted(map(tuple, np.asarray(points, dtype=np.float64)))
+    """Counter-clockwise hull vertices, no repeated end point (Qhull via scipy; 2-D output is CCW)."""
+    pts = np.unique(np.asarray(points, dtype=np.float64).reshape(-1, 2), axis=0)
     if len(pts) <= 2:
-        return np.array(pts)
+        return pts
+    from scipy.spatial import ConvexHull
 
-    def cross(o, a, b):
-        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-
-    lower: list = []
-    for p in pts:
-        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
-            lower.pop()
-        lower.append(p)
-    upper: list = []
-    for p in reversed(pts):
-        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
-            upper.pop()
-        upper.append(p)
-    return np.array(lower[:-1] + upper[:-1])
+    return pts[ConvexHull(pts).vertices]
 
 
 def convex_hull(points: np.ndarray) -> np.ndarray:
