@@ -9,6 +9,7 @@ import pytest
 import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from waiting import wait_until
 
 import device  # noqa: F401 - registers the handlers
 from device.errors import DeviceError
@@ -17,16 +18,6 @@ from device.handlers import protocol_sim
 from device.handlers.protocol_replay import DEFAULT_KPA_PER_COUNT, quantise, recording_path
 from device.reader import FINISHED, CommandError, DeviceReader
 from device.recording import Recording, save_recording
-
-
-def wait_until(predicate, timeout=4.0, step=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
-
 
 # -- sim:// --------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 import serial
+from waiting import wait_until
 
 import device  # noqa: F401 - registers sim:// and replay://
 from device.errors import DeviceError, PortNotFoundError
@@ -42,13 +43,6 @@ class Recorder:
         return port
 
 
-def wait_until(predicate, timeout=3.0, step=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 def pattern_ok(frame, shape=(48, 48)):

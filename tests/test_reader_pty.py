@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 import serial
+from waiting import wait_until
 
 from device import framing
 from device.framing import Command, CommandOp, Deframer, Frame, Hello, Packet, PacketType
@@ -22,13 +23,6 @@ from device.virtual import TestPattern, VirtualDevice
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs pseudo-terminals (POSIX)")
 
 
-def wait_until(predicate, timeout=4.0, step=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 def pattern_device(serial_number="PTY-MAT", rows=8, cols=8, **kw):

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from waiting import wait_until
 
 from device import framing
 from device.framing import AckResult, CommandOp, DeviceKind, Hello, Status
@@ -257,10 +258,3 @@ def test_a_device_reset_forgets_its_zero():
     assert framing.NO_GATE == -1
 
 
-def wait_until(predicate, timeout: float = 3.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return bool(predicate())
