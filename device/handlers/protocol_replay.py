@@ -50,7 +50,7 @@ from serial.serialutil import SerialException
 
 from device.errors import RecordingError
 from device.framing import DeviceKind
-from device.handlers.virtual_port import VirtualPort, parse_query, release_shared
+from device.handlers.virtual_port import VirtualPort, parse_query, query_number, release_shared
 from device.virtual import FrameSource, VirtualDevice
 
 DEFAULT_KPA_PER_COUNT = 0.05
@@ -178,8 +178,8 @@ class Serial(VirtualPort):
         which = DEVICE_ALIASES[which]
         if which not in available:
             raise SerialException(f"cannot replay {url}: {path} has no {which} data (it has {', '.join(available)})")
-        speed = _number(url, params, "speed", 1.0)
-        kpa_per_count = _number(url, params, "kpa_per_count", DEFAULT_KPA_PER_COUNT)
+        speed = query_number(url, params, "speed", 1.0)
+        kpa_per_count = query_number(url, params, "kpa_per_count", DEFAULT_KPA_PER_COUNT)
         if speed < 0:
             raise SerialException(f"{url}: speed must be 0 (as fast as possible) or positive, got {speed:g}")
         if kpa_per_count <= 0:
@@ -205,11 +205,3 @@ class Serial(VirtualPort):
         key, self._playback_key = self._playback_key, None
         release_shared(_playbacks, _playbacks_lock, key)
 
-
-def _number(url: str, params: dict[str, str], key: str, default: float) -> float:
-    if key not in params:
-        return default
-    try:
-        return float(params[key])
-    except ValueError:
-        raise SerialException(f"{url}: {key}={params[key]!r} is not a number") from None

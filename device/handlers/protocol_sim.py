@@ -51,7 +51,14 @@ import numpy as np
 from serial.serialutil import SerialException
 
 from device.framing import AckResult, DeviceKind
-from device.handlers.virtual_port import VirtualPort, parse_query, plug, release_shared, unplug  # noqa: F401 - public: pull/replug a virtual cable
+from device.handlers.virtual_port import (  # noqa: F401 - public: pull/replug a virtual cable
+    VirtualPort,
+    parse_query,
+    plug,
+    query_number,
+    release_shared,
+    unplug,
+)
 from device.sim.zero_gate import ZERO_WINDOW_SCANS, ZeroGate
 from device.virtual import FrameSource, TestPattern, VirtualDevice
 
@@ -232,28 +239,28 @@ class Serial(VirtualPort):
             for key in MAT_KEYS & params.keys():
                 raise SerialException(f"{url}: {key} is a mat option, not an insole one")
         name = params.get("patient", "shared") or "shared"
-        rate = _number(url, params, "rate", 100.0)
-        seed = int(_number(url, params, "seed", 1))
+        rate = query_number(url, params, "rate", 100.0)
+        seed = int(query_number(url, params, "seed", 1))
         pattern = params.get("pattern", "0").lower() in ("1", "true", "yes")
         rng = np.random.default_rng([seed, int(kind)])
         if pattern:
             source: FrameSource = TestPattern(
-                kind, int(_number(url, params, "rows", 48)) if kind == DeviceKind.MAT else 16,
-                int(_number(url, params, "cols", 48)) if kind == DeviceKind.MAT else 1,
-                bits=int(_number(url, params, "bits", 12)),
+                kind, int(query_number(url, params, "rows", 48)) if kind == DeviceKind.MAT else 16,
+                int(query_number(url, params, "cols", 48)) if kind == DeviceKind.MAT else 1,
+                bits=int(query_number(url, params, "bits", 12)),
             )
             drop = corrupt = 0.0
         else:
             shared = self._acquire(url, name, params, kind, rate)
             source = SimSource(shared, kind, side)
             if "zero" in params:
-                gate = _number(url, params, "zero", 0)
+                gate = query_number(url, params, "zero", 0)
                 if not (gate.is_integer() and gate >= -1):
                     self.release()
                     raise SerialException(f"{url}: zero={params['zero']} must be -1, 0 or a whole number of counts")
                 source.power_up_gate = int(gate)
             if "bits" in params:
-                source.bits = max(source.bits, int(_number(url, params, "bits", 12)))
+                source.bits = max(source.bits, int(query_number(url, params, "bits", 12)))
             sensor = shared.patient.mat_sensor if kind == DeviceKind.MAT else shared.patient.insole_sensor_for(side)
             drop, corrupt = sensor.packet_drop_rate, sensor.packet_corrupt_rate
         label = {DeviceKind.MAT: "mat", DeviceKind.INSOLE_LEFT: "insole-left", DeviceKind.INSOLE_RIGHT: "insole-right"}[kind]
@@ -264,12 +271,12 @@ class Serial(VirtualPort):
                 firmware="gaitkiosk-sim 1.0",
                 rate_hz=rate,
                 clock=time.monotonic,
-                boot_clock_s=_number(url, params, "clock_offset", float(rng.uniform(0, 1000))),
-                drift_ppm=_number(url, params, "drift_ppm", float(rng.uniform(-50, 50))),
-                jitter_s=_number(url, params, "jitter_ms", 0.0) / 1e3,
-                drop_rate=_number(url, params, "drop", drop),
-                corrupt_rate=_number(url, params, "corrupt", corrupt),
-                protocol=int(_number(url, params, "protocol", 1)),
+                boot_clock_s=query_number(url, params, "clock_offset", float(rng.uniform(0, 1000))),
+                drift_ppm=query_number(url, params, "drift_ppm", float(rng.uniform(-50, 50))),
+                jitter_s=query_number(url, params, "jitter_ms", 0.0) / 1e3,
+                drop_rate=query_number(url, params, "drop", drop),
+                corrupt_rate=query_number(url, params, "corrupt", corrupt),
+                protocol=int(query_number(url, params, "protocol", 1)),
                 battery_pct=None if kind == DeviceKind.MAT else 87,
                 seed=seed * 4 + int(kind),
             )
@@ -302,12 +309,12 @@ class Serial(VirtualPort):
 
         rest = dict(spec)
         scenario = rest.pop("scenario", "quiet")
-        seed = int(_number(url, rest, "seed", 1))
+        seed = int(query_number(url, rest, "seed", 1))
         rest.pop("seed", None)
         mat_kwargs: dict[str, Any] = {}
         for key in ("rows", "cols"):
             if key in rest:
-                mat_kwargs[key] = int(_number(url, rest, key, 48))
+                mat_kwargs[key] = int(query_number(url, rest, key, 48))
                 rest.pop(key)
         if "pitch" in rest:
             pitch = [float(v) for v in rest.pop("pitch").split(",")]
@@ -334,11 +341,3 @@ _SPEC_DEFAULTS = {"scenario": "quiet", "seed": "1", "rows": "48", "cols": "48", 
 def _default_spec(key: str) -> str | None:
     return _SPEC_DEFAULTS.get(key)
 
-
-def _number(url: str, params: dict[str, str], key: str, default: float) -> float:
-    if key not in params:
-        return default
-    try:
-        return float(params[key])
-    except ValueError:
-        raise SerialException(f"{url}: {key}={params[key]!r} is not a number") from None

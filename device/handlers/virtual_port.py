@@ -226,3 +226,13 @@ def release_shared(registry: dict, lock: threading.Lock, key) -> None:
             entry.refs -= 1
             if entry.refs <= 0:
                 del registry[key]
+
+
+def query_number(url: str, params: dict[str, str], key: str, default: float) -> float:
+    """``params[key]`` of a port URL's query as a float (``default`` when absent), or a clear error."""
+    if key not in params:
+        return default
+    try:
+        return float(params[key])
+    except ValueError:
+        raise SerialException(f"{url}: {key}={params[key]!r} is not a number") from None
