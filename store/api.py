@@ -64,7 +64,9 @@ class Store:
             if not self._kiosk_lock.acquire():
                 raise StoreError(f"another kiosk process already runs on {self.path}; stop it first")
         try:
-            self.db = dbmod.connect(self.path, create=create, max_bytes=max_bytes)
+            # The kiosk checks the file's tables before its first write (a damaged file is refused,
+            # never used); the CLI's readers rely on SQLite's own checks as they read.
+            self.db = dbmod.connect(self.path, create=create, max_bytes=max_bytes, check=kiosk)
         except BaseException:
             if self._kiosk_lock:
                 self._kiosk_lock.release()

@@ -7,6 +7,12 @@ kiosk and never finish). The copy is written beside the target as
 ``.partial``, checked with ``PRAGMA integrity_check``, switched to a
 self-contained rollback journal, fsynced and only then renamed into place.
 
+The source is read through a read-only SQLite connection, so a backup also
+works from an SD card the kernel has remounted read-only (the moment a
+technician most needs one). The copy is created 0600 before SQLite opens it.
+Nothing here opens the live database file outside SQLite (docs/store.md,
+"Rules for code that opens the database").
+
 Restore never overwrites: the current database (with its -wal) is moved
 aside as ``gaitkiosk.db.before-restore-<time>`` and stays there until a
 technician deletes it. It refuses while a kiosk process runs.
@@ -55,11 +61,16 @@ def backup(db_path: str | Path, out: str | Path) -> BackupInfo:
         raise StoreError(f"{out} already exists; choose a new file name (backups are never overwritten)")
     if out.resolve() == db_path.resolve():
         raise StoreError("the backup file must not be the database itself")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    source = dbmod.connect(db_path, create=False, migrate=False)
+    if not out.parent.is_dir():
+        # A USB stick that is not mounted leaves an empty mount point or no folder at all:
+        # never create it, or the copy lands on the SD card it was meant to protect.
+        raise StoreError(f"the folder {out.parent} does not exist (is the USB stick mounted?); "
+                         "create it first or choose another --out")
+    source = dbmod.connect(db_path, create=False, migrate=False, read_only=True)
     partial = out.with_name(out.name + ".partial")
-    partial.unlink(missing_ok=True)
     try:
+        partial.unlink(missing_ok=True)
+        dbmod.create_private_file(partial)  # 0600 before SQLite opens it: the copy holds patient data
         dest = sqlite3.connect(str(partial))
         try:
             source.conn.backup(dest, pages=-1)
@@ -88,10 +99,13 @@ def verify_backup(path: str | Path) -> BackupInfo:
     path = Path(path)
     if not path.is_file():
         raise StoreError(f"backup file {path} does not exist")
-    dbmod.check_header(path)
+    if Path(f"{path}-wal").exists():
+        raise StoreError(f"{path} has a write-ahead log beside it: it is a live database, not a backup. "
+                         "Make a backup of it with `gaitkiosk db backup` and restore that")
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        dbmod._identify(conn, path)
+        if dbmod._identify(conn, path) != "ours":
+            raise StoreError(f"{path} is an empty database, not a gaitkiosk backup; choose another backup")
         database = dbmod.Database(conn, execute_plugins=False)
         dbmod._check_not_newer(database, path)
         problems = _integrity(conn)
@@ -140,9 +154,11 @@ def restore(db_path: str | Path, backup_file: str | Path, *, now: dt.datetime | 
                 dst = Path(f"{db_path}.before-restore-{stamp}{suffix}")
                 src.rename(dst)
                 moved.append(str(dst))
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    dbmod.make_private_dir(db_path.parent)
     partial = db_path.with_name(db_path.name + ".restoring")
-    shutil.copyfile(backup_file, partial)
+    partial.unlink(missing_ok=True)
+    dbmod.create_private_file(partial)
+    shutil.copyfile(backup_file, partial)  # no process holds a connection to either file here
     _fsync(partial)
     partial.rename(db_path)
     _fsync(db_path.parent)

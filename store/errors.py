@@ -27,6 +27,14 @@ class NewerSchemaError(DatabaseRefusedError):
     """The database was written by a newer gaitkiosk than this one."""
 
 
+class ReadOnlyStoreError(StoreError):
+    """The database is on a read-only file system (not damaged)."""
+
+
+class StorePermissionError(StoreError, PermissionError):
+    """This process may not write the database or its directory (not damaged)."""
+
+
 class DatabaseMissingError(StoreError, FileNotFoundError):
     """An operation needs an existing database and there is none."""
 

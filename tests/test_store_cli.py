@@ -155,7 +155,12 @@ def test_db_check_backup_restore_round_trip(data_dir, tmp_path, capsys):
     assert info["oldest_unsynced_session"] is not None and info["free_disk_bytes"] > 0
     backup = tmp_path / "stick" / "kiosk-backup.db"
     code, text, err = cli(capsys, "db", "backup", "--out", str(backup), "--data-dir", str(data_dir))
+    assert code == 1 and "is the USB stick mounted" in err  # never creates the folder on the SD card
+    assert not backup.parent.exists()
+    backup.parent.mkdir()
+    code, text, err = cli(capsys, "db", "backup", "--out", str(backup), "--data-dir", str(data_dir))
     assert code == 0 and "2 sessions" in text, err
+    assert backup.stat().st_mode & 0o777 == 0o600  # patient data
     code, _, err = cli(capsys, "db", "backup", "--out", str(backup), "--data-dir", str(data_dir))
     assert code == 1 and "already exists" in err  # never overwritten
     with open_store(data_dir) as st:  # a session added after the backup
