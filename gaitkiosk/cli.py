@@ -17,6 +17,7 @@ import argparse
 import importlib
 import json
 import logging
+import sqlite3
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"gaitkiosk {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except sqlite3.Error as exc:
+        # Met while reading (damage found by SQLite, a disk that filled): the store's words for it.
+        if args.debug:
+            raise
+        from store.db import database_path, explain
+
+        where = database_path(ctx.data_dir) if "ctx" in locals() else "the database"
+        print(f"gaitkiosk {args.command}: error: {explain(exc, where)}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into a clear line
         if args.debug:

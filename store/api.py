@@ -58,6 +58,8 @@ class Store:
                               f"{', '.join((codec.AUTO, *codec.METHOD_IDS))}")
         max_bytes = int(self.settings["max_db_mb"] * MB) or None
         self.lock_dir = dbmod.lock_dir(self.path)
+        if dbmod.exists(self.path):
+            dbmod.check_writable(self.path)  # read-only card or permissions: said plainly, before any lock
         self._kiosk_lock = None
         if kiosk:
             self._kiosk_lock = SessionLock(self.lock_dir, KIOSK_LOCK)

@@ -120,9 +120,25 @@ def read_only_fs(path: Path) -> bool:
 
 
 def _nearest_existing(path: Path) -> Path:
-    while not path.exists() and path != path.parent:
+    while not exists(path) and path != path.parent:
         path = path.parent
     return path
+
+
+def exists(path: Path) -> bool:
+    """``path.exists()`` that says plainly when a folder on the way may not be entered."""
+    try:
+        os.stat(path)
+        return True
+    except FileNotFoundError:
+        return False
+    except PermissionError:
+        blocked = next((p for p in reversed(Path(path).parents) if not os.access(p, os.X_OK)), Path(path).parent)
+        raise StorePermissionError(
+            f"no permission to enter {blocked} (owner uid {os.stat(blocked).st_uid}, mode "
+            f"{os.stat(blocked).st_mode & 0o777:04o}; this process runs as uid {os.geteuid()}), so {path} "
+            "cannot be reached; nothing was changed and the database is not damaged. Run the command as the "
+            "kiosk's user (`sudo -u gaitkiosk gaitkiosk ...`)") from None
 
 
 def missing_directory_error(path: Path) -> DatabaseMissingError:
@@ -130,20 +146,20 @@ def missing_directory_error(path: Path) -> DatabaseMissingError:
                                 "pass the right --data-dir (or start the kiosk once to create it)")
 
 
-def access_error(path: Path, exc: BaseException | None = None) -> StoreError:
-    """Say what keeps ``path`` (a file or directory to write) from being used.
+def access_problem(path: Path, exc: BaseException | None = None) -> StoreError | None:
+    """What keeps ``path`` (a file or directory to write) from being written, or None.
 
-    Read-only disk, permissions, or something else: never "damaged". A
-    technician told to restore a backup over a healthy database would lose
-    everything recorded since that backup.
+    Read-only disk, permissions: never "damaged". A technician told to restore
+    a backup over a healthy database would lose everything recorded since that
+    backup. Only ``stat``/``statvfs``/``access``: nothing is opened.
     """
     path = Path(path)
     detail = f" ({exc})" if exc else ""
     if read_only_fs(path):
         return ReadOnlyStoreError(
             f"{path} is on a read-only file system{detail}; nothing was changed and the database is not "
-            "damaged. The SD card may have been remounted read-only after errors (see `dmesg`): copy the "
-            "data directory to a healthy disk before replacing the card")
+            "damaged. The SD card may have been remounted read-only after errors (see `dmesg`): take a "
+            "copy with `gaitkiosk db backup --out FILE` (it reads without writing) before replacing the card")
     existing = _nearest_existing(path)
     for t in ([existing] if existing != path else [path, path.parent]):
         if not t.exists():
@@ -155,7 +171,20 @@ def access_error(path: Path, exc: BaseException | None = None) -> StoreError:
                 f"no permission to write {t}{detail} (owner uid {st.st_uid}, mode {st.st_mode & 0o777:04o}; "
                 f"this process runs as uid {os.geteuid()}); nothing was changed and the database is not "
                 "damaged. Run the command as the kiosk's user (`sudo -u gaitkiosk gaitkiosk ...`)")
-    return StoreError(f"cannot use {path}{detail}; nothing was changed")
+    return None
+
+
+def access_error(path: Path, exc: BaseException | None = None) -> StoreError:
+    """The error for a path SQLite or the OS could not write (see :func:`access_problem`)."""
+    return access_problem(path, exc) or StoreError(f"cannot use {Path(path)}{f' ({exc})' if exc else ''}; "
+                                                   "nothing was changed")
+
+
+def check_writable(path: Path) -> None:
+    """Raise the plain reason when the database at ``path`` (or its folder) cannot be written."""
+    problem = access_problem(path)
+    if problem is not None:
+        raise problem
 
 
 def damaged(exc: BaseException) -> bool:
@@ -174,7 +203,7 @@ def explain(exc: sqlite3.Error, path: Path) -> StoreError:
             f"{path} is not an SQLite database (SQLite: {exc}); it was left unchanged. If this is the kiosk "
             f"database it is damaged: {RESTORE_HINT}; otherwise point --data-dir at the kiosk's data directory")
     if code == sqlite3.SQLITE_CORRUPT:
-        return CorruptDatabaseError(f"{path} is damaged ({exc}); it was left unchanged. {RESTORE_HINT}")
+        return CorruptDatabaseError(f"{path} is damaged ({exc}); {RESTORE_HINT}")
     if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_IOERR,
                 sqlite3.SQLITE_AUTH) or code is None:
         return access_error(path, exc)
@@ -271,18 +300,17 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True,
     path = Path(path)
     if read_only:
         return _connect_read_only(path)
-    if not path.exists():
+    if not exists(path):
         if not create:
             if not path.parent.is_dir():
                 raise missing_directory_error(path)
             raise DatabaseMissingError(f"no database at {path}; start the kiosk once or pass the right --data-dir")
         make_private_dir(path.parent)
         create_private_file(path)
-    elif read_only_fs(path) and (migrate or create):
-        # The kiosk writes at once (pragmas, migrations, recovery): say why it cannot, before SQLite
-        # reports it as an I/O error that reads like damage.
-        raise access_error(path)
     else:
+        # Opening writes at once (pragmas, migrations): say why it cannot before SQLite reports
+        # an I/O error that reads like damage.
+        check_writable(path)
         tighten_modes(path)
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
@@ -296,8 +324,9 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True,
             if check:
                 problems = structure_problems(conn)
                 if problems:
+                    first = " ".join(problems[-1].split())  # the first line is only '*** in database main ***'
                     raise CorruptDatabaseError(
-                        f"{path} is damaged (quick_check: {problems[0]}); it was left unchanged. {RESTORE_HINT}")
+                        f"{path} is damaged (quick_check: {first}); it was left unchanged. {RESTORE_HINT}")
         elif not migrate:
             raise DatabaseMissingError(f"{path} has no gaitkiosk schema yet; open it with migrations first")
         _set_pragmas(conn, path)
@@ -341,7 +370,7 @@ def _read_only_uri(path: Path) -> str:
 
 
 def _connect_read_only(path: Path) -> Database:
-    if not path.exists():
+    if not exists(path):
         raise missing_directory_error(path) if not path.parent.is_dir() else DatabaseMissingError(
             f"no database at {path}; pass the right --data-dir")
     try:
