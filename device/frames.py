@@ -26,6 +26,10 @@ class RawFrame:
     t_host: float  # s, host monotonic clock, from the clock-alignment fit
     counts: np.ndarray  # uint16: (rows, cols) for a mat, (N,) for an insole
     kpa_per_count: float = 0.0  # > 0: counts are already calibrated pressure
+    # Packets of this device lost on the link since its previous frame, as the reader counted
+    # them by sequence number. Sequence numbers count every packet type (HELLO, STATUS, ACK
+    # too), so two frames' seq difference alone would call every status packet a lost frame.
+    lost_before: int = 0
 
     def kpa(self) -> np.ndarray:
         """Pressure for devices that report calibrated counts; raw devices need calibration/."""

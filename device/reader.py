@@ -178,6 +178,7 @@ class DeviceReader:
         self._own_commands: dict[int, CommandOp | int] = {}
         self._deframer = framing.Deframer(on_error=self._on_frame_error)
         self._last_seq: int | None = None
+        self._lost_since_frame = 0  # packets lost since the last frame: handed on in RawFrame.lost_before
         self._session_hello = False
         self._chunk_t_host: dict[int, float] = {}
         self._hello_version = framing.PROTOCOL_VERSION
@@ -476,6 +477,7 @@ class DeviceReader:
         self._version_fault = ""
         self._in_sync = False
         self._last_seq = None
+        self._lost_since_frame = 0
         self._session_hello = False
         # A replay faster or slower than real time has a clock unrelated to ours:
         # map it by a fixed offset rather than fitting drift to it.
@@ -649,6 +651,7 @@ class DeviceReader:
             elif step > 1:
                 c.gaps += 1
                 c.lost_packets += step - 1
+                self._lost_since_frame += step - 1
                 self._log_fault(f"sequence gap: {step - 1} packets lost before seq {packet.seq}")
         self._last_seq = packet.seq
         ptype = packet.type
@@ -674,7 +677,9 @@ class DeviceReader:
         frame = RawFrame(
             device=hello.serial, kind=hello.kind.label, seq=packet.seq, t_device=t_device,
             t_host=t_host, counts=packet.body.counts, kpa_per_count=hello.kpa_per_count,
+            lost_before=self._lost_since_frame,
         )
+        self._lost_since_frame = 0
         self.frames.put(frame)
         c = self.counters
         c.frames += 1

@@ -94,6 +94,7 @@ class Runtime:
         self.app = None
         self.visit = None
         self.alert_listeners: list = []  # callables(alert): the GPIO panel's buzzer and light, later
+        self.staff_listeners: list = []  # callables(reason): "staff needed" (buzzer pattern, light), later
         self.alerts: list = []
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._latest = LiveSnapshot(seq=0)
@@ -118,6 +119,15 @@ class Runtime:
         if snap.device_problem != self.device_problem:
             snap = dataclasses.replace(snap, device_problem=self.device_problem)
         return snap
+
+    def staff_needed(self, reason: str) -> None:
+        """A problem the patient cannot solve (storage failed): log it for staff and tell listeners."""
+        log.error("staff needed: %s", reason)
+        for listener in list(self.staff_listeners):
+            try:
+                listener(reason)
+            except Exception:  # noqa: BLE001 - a broken buzzer must not hide the problem
+                log.exception("staff listener failed")
 
     def deliver(self, kind: str, **data) -> None:
         from ui.app import Message

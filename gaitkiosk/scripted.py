@@ -37,6 +37,7 @@ class ScriptResult:
     seconds: float = 0.0
     reason: str = ""
     alerts: int = 0  # safety stops the scripted patient continued after
+    staff_needed: str = ""  # the kiosk stopped the visit and asked for staff (storage failed): why
 
 
 class ScriptedVisit:
@@ -109,7 +110,7 @@ class ScriptedVisit:
         age = now - self._since
         name = screen.name
         if name == "attract":
-            if "goodbye" in self.result.screens:
+            if "goodbye" in self.result.screens or "staff_needed" in self.result.screens:
                 return True  # back at the start: the visit is over
             if age > SETTLE_S and not self._acted:
                 self._screenshot("attract")
@@ -164,6 +165,13 @@ class ScriptedVisit:
         elif name == "goodbye":
             if age > SETTLE_S and not self._acted:
                 self._screenshot("goodbye")
+                self._tap(self._button(screen, "done"))
+                self._acted = True
+        elif name == "staff_needed":
+            # The patient does as told: reads it, taps OK (the staff line says why).
+            if age > SETTLE_S and not self._acted:
+                self.result.staff_needed = screen.staff or "the kiosk asked for staff"
+                self._screenshot("staff_needed")
                 self._tap(self._button(screen, "done"))
                 self._acted = True
         return False

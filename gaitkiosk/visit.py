@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import time
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,11 @@ class Visit:
         self.saved = True
         self.fall_used = False
         self.next_zero = 0.0
+        self.writer = None  # the running trial's recording writer (the analysis thread feeds it)
+        self.storage_problem: str | None = None  # one line for staff on the start screen, or None
+        self.failure_told = False  # this visit's patient has seen the storage screen
+        self.pending_close: tuple | None = None  # (session id, trial, writer, reason) not yet written
+        self.next_close_retry = 0.0
 
     # -- thread body -------------------------------------------------------------------------------
     def run(self, ready) -> None:
@@ -75,8 +81,10 @@ class Visit:
                     intent = None
                 now = time.monotonic()
                 if now >= next_status:
-                    self.rt.device_problem = self.rt.sensors.problem()
+                    self.rt.device_problem = self.rt.sensors.problem() or self.storage_problem
                     next_status = now + STATUS_EVERY_S
+                if self.pending_close is not None and now >= self.next_close_retry:
+                    self._retry_close()
                 if now >= self.next_zero:
                     self._zero_if_idle()
                     self._identify()
@@ -84,6 +92,10 @@ class Visit:
                     continue
                 try:
                     self.handle(intent)
+                except STORAGE_ERRORS as exc:
+                    # The store cannot take more (full disk, size cap, damage, read-only card):
+                    # never a silent hang; the visit is closed with the reason.
+                    self._storage_failed(exc)
                 except Exception as exc:  # noqa: BLE001 - a failed step is told to the patient, not fatal
                     log.exception("handling %s failed", intent.kind)
                     self.rt.deliver("drill_failed", text=f"Something went wrong ({exc}). Please tell the staff.")
@@ -94,6 +106,8 @@ class Visit:
         try:
             if self.prepared is not None and self.prepared.writer is not None:
                 self.prepared.writer.stop()
+            if self.pending_close is not None:
+                self._retry_close()
             if self.session is not None:
                 self.store.sessions.finish(self.session.id, status="incomplete",
                                            reason="the kiosk was shut down during this visit")
@@ -155,6 +169,9 @@ class Visit:
             self._alert(d["alert"])
         elif k == "_drill_finished":
             self._drill_finished(d["active"])
+        elif k == "_storage_failed":
+            if d.get("writer") is self.writer:  # a writer of an earlier trial that already ended: no news
+                self._storage_failed(d["error"])
         else:
             log.warning("unknown intent %s", k)
 
@@ -183,6 +200,11 @@ class Visit:
         items = [{"drill": p.drill, "planned": p, "title": p.title, "status": "todo",
                   "seconds": self._planned_s(registry.get(p.drill), p.params)} for p in plan.items]
         self._end_session()
+        # No visit starts that could not be saved: below store.min_free_mb or at the size cap the
+        # patient is told at once (raised to handle(), which tells patient and staff).
+        self.store.check_can_record()
+        self.storage_problem = None
+        self.failure_told = False
         self.patient = patient
         self.items = items
         self.index = -1
@@ -303,7 +325,6 @@ class Visit:
 
     def _begin_drill(self) -> None:
         from store.devices import device_from_hello
-        from store.errors import StoreError
 
         a = self.prepared
         if a is None or self.session is None:
@@ -316,14 +337,11 @@ class Visit:
                 # what the stored counts are: raw, or baseline-subtracted and gated on the device
                 a.device_zero[r.hello.serial] = r.hello.zero_state
         self.trial = self.store.trials.start(self.session.id, item["drill"], item["planned"].trial_params(), cal_ids)
-        try:
-            a.writer = self.store.recording_writer(self.session.id, trial_id=self.trial.id,
-                                                   calibration_ids=cal_ids).start()
-        except StoreError as exc:
-            # The exercise can still be done and scored; the raw frames cannot be kept.
-            log.warning("trial %s runs without a recording: %s", self.trial.id, exc)
-            a.writer = None
-            self.saved = False
+        # A trial that cannot be recorded does not run: a StoreError here (disk below
+        # store.min_free_mb, full, damaged) reaches handle(), which closes the visit with the reason.
+        writer = self.store.recording_writer(self.session.id, trial_id=self.trial.id, calibration_ids=cal_ids)
+        writer.on_error = lambda exc: self.rt.actions.put(_internal("storage_failed", error=exc, writer=writer))
+        a.writer = self.writer = writer.start()
         self.prepared = None
         self.rt.command("activate", a)
         self.rt.command("begin")
@@ -343,11 +361,15 @@ class Visit:
             return
         result = active.drill.result()
         stats = None
+        if active.writer is self.writer:
+            self.writer = None
         if active.writer is not None:
             stats = active.writer.stop()
             if stats.error:
                 self.saved = False
-        report, report_error = self._report(self.trial) if active.writer is not None else (None, "not recorded")
+        # What the trial's raw frames are: all stored, some lost (and why), or none.
+        recording, lost = stats.outcome() if stats is not None else ("none", "nothing was recorded")
+        report, report_error = self._report(self.trial) if recording != "none" else (None, "not recorded")
         results = result.to_dict()
         results["pressure"] = sorted({p.source for p in active.pressure.values() if p.source})
         if active.device_zero:
@@ -356,7 +378,8 @@ class Visit:
             results["report_error"] = report_error
         if stats is not None:
             results["recording"] = {"frames": stats.committed_frames, "dropped": stats.dropped,
-                                    "seq_gaps": stats.seq_gaps}
+                                    "seq_gaps": stats.seq_gaps, "lost_on_stop": stats.lost_on_stop,
+                                    "error": stats.error}
         from drills.scoring import compare
 
         previous = self.items[self.index]["planned"].previous
@@ -364,7 +387,14 @@ class Visit:
         results["comparison"] = comparison  # the measures against last time, in numbers: for the therapist
         status = "complete" if result.status == "complete" else "stopped"
         self.store.trials.finish(self.trial.id, status=status, results=results, report=report,
-                                 reason="" if status == "complete" else "stopped by the patient or a safety stop")
+                                 reason="" if status == "complete" else "stopped by the patient or a safety stop",
+                                 recording=recording, recording_reason=lost)
+        if stats is not None and stats.error:
+            # The writer stopped on a storage error: the trial is stored as it is; the visit ends.
+            self.trial = None
+            self.rt.command("drop")
+            self._storage_failed(active.writer.error)
+            return
         self.items[self.index]["status"] = "done" if status == "complete" else "stopped"
         self.items[self.index]["score"] = result.score
         self.trial = None
@@ -398,6 +428,57 @@ class Visit:
             log.warning("no report for trial %s: %s", trial.id, exc)
             return None, str(exc)
 
+    # -- storage failure ------------------------------------------------------------------------------
+    def _storage_failed(self, exc: BaseException) -> None:
+        """The store cannot take this visit any further: stop, close it with the reason, tell people.
+
+        The drill stops at once (its writer has stopped or cannot start). The trial
+        and the session are closed ``incomplete`` with the reason, in the room the
+        storage reserve keeps for this (store/reserve.py); if even that fails, the
+        worker retries until it succeeds and keeps the session's lock meanwhile, so
+        no other process mistakes it for a power cut. The patient gets a plain
+        "please tell the staff" screen; staff get the reason in the log, the audit
+        log and on the start screen until space is back.
+        """
+        reason = storage_reason(exc)
+        log.error("storage failed during a visit: %s", exc)
+        # One short line that fits the start screen; the full reason is in the log and the audit.
+        self.storage_problem = f"Staff: {storage_short(exc)}; visits cannot be saved (gaitkiosk db check)"
+        self.rt.device_problem = self.rt.sensors.problem() or self.storage_problem
+        self.saved = False
+        self.rt.command("drop")
+        in_visit = self.session is not None
+        done = sum(1 for i in self.items if i["status"] == "done") if in_visit else 0
+        total = len(self.items) if in_visit else 0
+        if in_visit or self.trial is not None:
+            self.pending_close = (self.session.id if in_visit else None, self.trial, self.writer, reason)
+            self._retry_close()
+        self.session, self.trial, self.writer, self.patient, self.prepared = None, None, None, None, None
+        self.items, self.index = [], -1
+        if not self.failure_told:
+            self.failure_told = True
+            self.rt.staff_needed(reason)
+            self.rt.deliver("staff_needed", problem="storage", done=done, total=total, staff=reason)
+
+    def _retry_close(self) -> None:
+        """Write the closing rows of a visit stopped by a storage failure (see _storage_failed)."""
+        session_id, trial, writer, reason = self.pending_close
+        try:
+            with self.store.emergency():
+                if trial is not None:
+                    stats = writer.snapshot() if writer is not None else None
+                    recording, lost = stats.outcome() if stats is not None else ("none", "nothing was recorded")
+                    self.store.trials.finish(trial.id, status="incomplete", reason=f"storage failed: {reason}",
+                                             recording=recording, recording_reason=lost)
+                    self.pending_close = (session_id, None, None, reason)
+                if session_id is not None:
+                    self.store.sessions.finish(session_id, status="incomplete", reason=f"storage failed: {reason}")
+                    self.store.audit.log("store.failed", subject=session_id, details={"reason": reason})
+            self.pending_close = None
+        except (*STORAGE_ERRORS, OSError) as exc:
+            log.error("cannot close session %s yet (%s); trying again in %.0f s", session_id, exc, ZERO_RETRY_S)
+            self.next_close_retry = time.monotonic() + ZERO_RETRY_S
+
     # -- the end -----------------------------------------------------------------------------------
     def _finish_visit(self) -> None:
         done = sum(1 for i in self.items if i["status"] == "done")
@@ -415,3 +496,50 @@ class Visit:
             self.store.audit.log("session.finish", subject=self.session.id)
             self.session = None
         self.patient = None
+
+
+def _store_errors() -> tuple:
+    from store.errors import StoreError
+
+    return (StoreError, sqlite3.Error)
+
+
+STORAGE_ERRORS = _store_errors()
+
+
+def storage_short(exc: BaseException) -> str:
+    """A few words for the start screen's status line."""
+    from store.db import damaged, full_error
+    from store.errors import CorruptDatabaseError, DiskFullError, LowDiskError, ReadOnlyStoreError
+
+    if isinstance(exc, LowDiskError):
+        return "disk space low"
+    if isinstance(exc, DiskFullError) or full_error(exc):
+        return "storage full"
+    if isinstance(exc, CorruptDatabaseError) or damaged(exc):
+        return "database damaged"
+    if isinstance(exc, ReadOnlyStoreError):
+        return "data disk read-only"
+    return "database error"
+
+
+def storage_reason(exc: BaseException) -> str:
+    """One line for staff: what is wrong with the storage (the full text goes to the log)."""
+    from store.db import damaged, full_error
+    from store.errors import CorruptDatabaseError, DiskFullError, LowDiskError, ReadOnlyStoreError
+
+    if isinstance(exc, LowDiskError):
+        return "too little free disk space (store.min_free_mb and the closing reserve)"
+    if isinstance(exc, DiskFullError) or full_error(exc):
+        return "the disk or the database size limit (store.max_db_mb) is full"
+    if isinstance(exc, CorruptDatabaseError) or damaged(exc):
+        return "the database is damaged (restore a backup: docs/store.md)"
+    if isinstance(exc, ReadOnlyStoreError):
+        return "the data disk has become read-only"
+    return f"database error: {' '.join(str(exc).split())[:160]}"
+
+
+def _internal(kind: str, **data):
+    from ui.app import Intent
+
+    return Intent("_" + kind, data)

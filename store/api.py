@@ -14,6 +14,7 @@ Opening recovers sessions a dead process left open (marks them incomplete).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,14 @@ from store import db as dbmod
 from store.audit import Audit
 from store.calibrations import Calibrations
 from store.devices import Devices
-from store.errors import CorruptDatabaseError, DiskFullError, StoreError
+from store.errors import CorruptDatabaseError, DiskFullError, LowDiskError, StoreError
 from store.locks import SessionLock
 from store.outbox import Outbox
 from store.patients import Patients
 from store.programs import Programs
 from store.recordings import Recordings
-from store.retention import MB, check_free_space
+from store.reserve import Reserve
+from store.retention import MB, check_free_space, fs_free_bytes, reusable_bytes
 from store.sessions import Sessions
 from store.trials import Trials
 from store.users import Users
@@ -57,6 +59,8 @@ class Store:
             raise ConfigError(f"config key 'store.codec' is {self.settings['codec']!r}; use one of: "
                               f"{', '.join((codec.AUTO, *codec.METHOD_IDS))}")
         max_bytes = int(self.settings["max_db_mb"] * MB) or None
+        self.max_bytes = max_bytes
+        self.reserve = Reserve(self.path)
         self.lock_dir = dbmod.lock_dir(self.path)
         if dbmod.exists(self.path):
             dbmod.check_writable(self.path)  # read-only card or permissions: said plainly, before any lock
@@ -100,6 +104,27 @@ class Store:
                     f"{self.path} failed its check after an interrupted session ({problems[0]}); "
                     f"it was left unchanged. {dbmod.RESTORE_HINT}")
             self.audit.log("session.recovered", details={"sessions": self.recovered})
+        if kiosk:
+            self.reserve.ensure()
+
+    @contextlib.contextmanager
+    def emergency(self):
+        """Room for the few closing writes of a visit when storage ran out (store/reserve.py).
+
+        Releases the ballast file and lifts this connection's ``max_db_mb`` cap by
+        the reserve's size for the duration; the cap is set back afterwards.
+        """
+        self.reserve.release()
+        cap = None
+        if self.max_bytes:
+            cap = self.db.execute("PRAGMA max_page_count").fetchone()[0]
+            page = self.db.execute("PRAGMA page_size").fetchone()[0]
+            self.db.execute(f"PRAGMA max_page_count = {cap + self.reserve.nbytes // page}")
+        try:
+            yield self
+        finally:
+            if cap is not None:
+                self.db.execute(f"PRAGMA max_page_count = {cap}")
 
     def quick_check(self) -> list[str]:
         found = [r[0] for r in self.db.execute("PRAGMA quick_check")]
@@ -114,8 +139,24 @@ class Store:
         return RecordingWriter(self.path, session_id, **options)
 
     def check_can_record(self) -> int:
-        """Raise LowDiskError when a new recording must not start; return bytes left."""
-        return check_free_space(self.path.parent, int(self.settings["min_free_mb"] * MB), db=self.db)
+        """Raise LowDiskError (or DiskFullError at the size cap) when a new visit or recording
+        must not start; return bytes left. Makes the storage reserve again when space is back."""
+        left = check_free_space(self.path.parent, int(self.settings["min_free_mb"] * MB), db=self.db)
+        if self.max_bytes:
+            page = self.db.execute("PRAGMA page_size").fetchone()[0]
+            used = self.db.execute("PRAGMA page_count").fetchone()[0] * page - reusable_bytes(self.db)
+            # At (or a breath from) the cap no visit starts; the emergency reserve is for closing one.
+            if self.max_bytes - used < min(self.reserve.nbytes, self.max_bytes // 10):
+                raise DiskFullError(
+                    f"{self.path} has reached its size limit (store.max_db_mb = {self.settings['max_db_mb']:g}): "
+                    "let the kiosk sync, then `gaitkiosk db prune`, or raise the limit")
+        if not self.reserve.ensure():
+            # No visit starts that the kiosk could not close: the reserve is the room for its last rows.
+            raise LowDiskError(
+                f"only {fs_free_bytes(self.path.parent) / MB:.1f} MB left for {self.path.parent}: not even room "
+                f"for the {self.reserve.nbytes / MB:g} MB the kiosk keeps to close a visit. Let the kiosk sync, "
+                "then prune synced recordings (`gaitkiosk db prune`), or free space")
+        return left
 
     def close(self) -> None:
         self.db.close()

@@ -232,6 +232,18 @@ def m008_outbox_by_entity(db: Database) -> None:
     _script(db, "CREATE INDEX outbox_by_entity ON outbox(entity, entity_id);")
 
 
+@_migration
+def m009_trial_recording_state(db: Database) -> None:
+    # Whether a trial's raw frames are all stored: 'complete', 'partial' (frames lost: the
+    # writer fell behind or stopped, or the link lost packets), 'none' (nothing stored), or
+    # '' for trials finished before this column existed. The drill's own outcome stays in
+    # `status`; a trial whose recording is not complete is finished 'incomplete' (store/trials.py).
+    _script(db, """
+    ALTER TABLE trials ADD COLUMN recording TEXT NOT NULL DEFAULT ''
+        CHECK (recording IN ('', 'complete', 'partial', 'none'));
+    """)
+
+
 def applied_names(db: Database) -> list[str]:
     """Names of the migrations recorded in the file, in the order applied."""
     return [m.name for m in migrations.applied(db)]

@@ -79,10 +79,21 @@ class Sessions:
 
     def finish(self, session_id: str, *, status: str = "complete", reason: str = "",
                ended_at: str | None = None) -> Session:
-        """Close a session (durably). Trials or recordings still running become incomplete."""
+        """Close a session (durably). Trials or recordings still running become incomplete.
+
+        A session is ``complete`` only when every trial's raw frames are stored:
+        one trial whose recording is partial or none makes it ``incomplete``, and
+        the reason says how many exercises lost frames.
+        """
         if status not in ("complete", "incomplete"):
             raise InvalidRecordError(f"a session finishes complete or incomplete, not {status!r}")
         ended_at = ended_at or rows.utc_now()
+        losses = self.recording_losses(session_id)
+        if losses:
+            lost = (f"{len(losses)} exercise(s) not fully recorded: "
+                    + "; ".join(f"{drill} ({why})" for drill, why in losses[:3]) + (" ..." if len(losses) > 3 else ""))
+            reason = f"{reason}; {lost}" if reason else lost
+            status = "incomplete"
         with rows.atomic(self.db):
             rows.update(self.db, "sessions", "id",
                         {"id": session_id, "status": status, "status_reason": reason, "ended_at": ended_at},
@@ -91,6 +102,12 @@ class Sessions:
             self._enqueue_upload(session_id)
         self._release(session_id)
         return self.get(session_id)
+
+    def recording_losses(self, session_id: str) -> list[tuple[str, str]]:
+        """(drill, reason) of the session's trials whose raw frames are not all stored."""
+        return [(r["drill"], r["status_reason"]) for r in rows.fetch_all(
+            self.db, "SELECT drill, status_reason FROM trials WHERE session_id = ? AND recording IN ('partial', 'none') "
+                     "ORDER BY position", [session_id])]
 
     def _enqueue_upload(self, session_id: str) -> None:
         """Queue the closed session and its recordings for sync/, in the closing transaction.

@@ -1,4 +1,12 @@
-"""Trials: one run of one drill inside a session, with its results and report."""
+"""Trials: one run of one drill inside a session, with its results and report.
+
+``status`` is what happened to the exercise (running, complete, stopped,
+incomplete); ``recording`` says whether its raw frames are all stored
+(complete, partial, none; '' for trials from before the column). A trial
+cannot be ``complete`` with frames missing: :meth:`Trials.finish` makes it
+``incomplete`` and puts the loss first in its reason, so a therapist, the
+session list and the upload all see it.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +21,7 @@ log = logging.getLogger(__name__)
 
 _JSON = ("params", "results", "report", "calibration_ids")
 STATUSES = ("running", "complete", "stopped", "incomplete")
+RECORDING_STATES = ("", "complete", "partial", "none")
 
 
 @dataclass
@@ -27,6 +36,7 @@ class Trial:
     report: dict | None = None  # analysis report (DESIGN 4.2)
     metrics_version: int | None = None
     calibration_ids: dict = field(default_factory=dict)  # device serial -> calibration id in force
+    recording: str = ""  # raw frames: complete, partial, none ('' = not known: older trials)
     ended_at: str | None = None
     synced_at: str | None = None
     id: str = field(default_factory=rows.new_id)
@@ -73,10 +83,23 @@ class Trials:
         return trial
 
     def finish(self, trial_id: str, *, status: str = "complete", results: dict | None = None,
-               report: dict | None = None, reason: str = "", ended_at: str | None = None) -> Trial:
-        """Store the outcome; ``report`` must carry its ``metrics_version``."""
+               report: dict | None = None, reason: str = "", ended_at: str | None = None,
+               recording: str | None = None, recording_reason: str = "") -> Trial:
+        """Store the outcome; ``report`` must carry its ``metrics_version``.
+
+        ``recording`` (complete, partial, none) with ``recording_reason`` (what was
+        lost and why): a trial whose frames are not all stored finishes
+        ``incomplete``, whatever the drill's own outcome (kept in ``results``).
+        """
         if status not in ("complete", "stopped", "incomplete"):
             raise InvalidRecordError(f"a trial finishes complete, stopped or incomplete, not {status!r}")
+        if recording is not None and recording not in RECORDING_STATES[1:]:
+            raise InvalidRecordError(f"a trial's recording is complete, partial or none, not {recording!r}")
+        if recording in ("partial", "none"):
+            lost = recording_reason or ("nothing was recorded" if recording == "none" else "frames were lost")
+            reason = f"{lost}; {reason}" if reason else lost
+            if status == "complete":
+                status = "incomplete"
         version = None
         if report is not None:
             version = report.get("metrics_version")
@@ -84,6 +107,8 @@ class Trials:
                 raise InvalidRecordError("an analysis report must carry an integer metrics_version")
         trial = self.get(trial_id)
         trial.status, trial.status_reason = status, reason
+        if recording is not None:
+            trial.recording = recording
         trial.results = _finite(results if results is not None else trial.results, "results")
         trial.report, trial.metrics_version = _finite(report), version
         trial.ended_at = ended_at or rows.utc_now()

@@ -55,10 +55,25 @@ class WriterStats:
     lost_on_stop: int = 0  # accepted but not stored because the recording stopped on an error
     refused: int = 0  # put() after the writer stopped
     rejected: int = 0  # frames whose shape changed mid-recording
-    seq_gaps: int = 0  # frames missing by sequence number (lost before the writer)
+    seq_gaps: int = 0  # packets lost on the sensor link before frames (RawFrame.lost_before)
     running: bool = False
     error: str | None = None
     recordings: dict[str, str] = field(default_factory=dict)  # device serial -> recording id
+
+    def outcome(self) -> tuple[str, str]:
+        """('complete' | 'partial' | 'none', what was lost and why): the trial's recording state."""
+        lost = [(self.lost_on_stop + (self.refused if self.error else 0), "not stored after the recording stopped"),
+                (self.dropped, "dropped because the SD card could not keep up"),
+                (self.seq_gaps, "lost on the sensor link"),
+                (self.rejected, "refused because the frame size changed")]
+        parts = [f"{n} frame{'s' if n != 1 else ''} {why}" for n, why in lost if n]
+        if self.error:
+            parts.append(f"recording stopped: {self.error}")
+        if self.committed_frames == 0:
+            return "none", "nothing was recorded" + (f" ({'; '.join(parts)})" if parts else "")
+        if parts:
+            return "partial", f"{self.committed_frames} frames stored, " + "; ".join(parts)
+        return "complete", ""
 
 
 class _Buffer:
@@ -195,12 +210,10 @@ class RecordingWriter:
             log.warning("device %s changed frame shape to %s mid-recording; frame not stored",
                         frame.device, frame.counts.shape)
             return
-        if buf.last_seq is not None:
-            gap = (frame.seq - buf.last_seq - 1) & 0xFFFFFFFF
-            if 0 < gap < 2**31:
-                buf.seq_gaps += gap
-                self.stats.seq_gaps += gap
-        buf.last_seq = frame.seq
+        if buf.frames or buf.idx:  # losses before the recording's first frame are not its own
+            lost = int(getattr(frame, "lost_before", 0))
+            buf.seq_gaps += lost
+            self.stats.seq_gaps += lost
         if not buf.frames:
             buf.opened_at = self.clock()
         buf.frames.append(frame)

@@ -147,6 +147,10 @@ def test_sequence_gaps_are_counted_and_no_frame_is_invented():
     assert lost - 3 <= c["lost_packets"] <= lost  # a loss in the last few packets shows no gap yet
     assert sent - 5 <= len(frames) <= sent
     assert all(pattern_ok(f) for f in frames)
+    # Each frame carries the losses since the previous one (what the store counts per recording);
+    # losses before the first frame and after the last belong to no pair of frames.
+    in_between = sum(f.lost_before for f in frames[1:])
+    assert 0 < in_between <= c["lost_packets"] and c["lost_packets"] - in_between <= 6
     # Every delivered frame sits on the device's sample grid, each once.
     t = np.array([f.t_device for f in frames])
     steps = np.diff(t) * 200

@@ -227,6 +227,7 @@ def test_a_healthy_database_on_a_read_only_card_is_not_called_damaged(small_tmpf
     stick.mkdir()
     assert cli.main(["db", "backup", "--out", str(stick / "rescue.db"), "--data-dir", str(data)]) == 0, \
         capsys.readouterr().err
+    assert "not recorded in the audit log" in capsys.readouterr().out
     conn = sqlite3.connect(stick / "rescue.db")
     assert conn.execute("SELECT code FROM patients").fetchall() == [("4821",)]
     conn.close()

@@ -161,6 +161,9 @@ def test_db_check_backup_restore_round_trip(data_dir, tmp_path, capsys):
     code, text, err = cli(capsys, "db", "backup", "--out", str(backup), "--data-dir", str(data_dir))
     assert code == 0 and "2 sessions" in text, err
     assert backup.stat().st_mode & 0o777 == 0o600  # patient data
+    with open_store(data_dir) as st:  # a full copy of every record is audited: where, how much
+        (entry,) = [e for e in st.audit.recent() if e.action == "db.backup"]
+        assert entry.subject == str(backup) and entry.details["sessions"] == 2
     code, _, err = cli(capsys, "db", "backup", "--out", str(backup), "--data-dir", str(data_dir))
     assert code == 1 and "already exists" in err  # never overwritten
     with open_store(data_dir) as st:  # a session added after the backup

@@ -66,6 +66,10 @@ SEED = {
     ],
     "m007_listing_indices": [],
     "m008_outbox_by_entity": [],
+    "m009_trial_recording_state": [
+        "INSERT INTO trials (id, session_id, position, drill, started_at, recording) "
+        "VALUES ('t2', 's1', 1, 'quiet_stance', 'y', 'partial')",
+    ],
 }
 
 

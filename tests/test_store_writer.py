@@ -1,5 +1,6 @@
 """The recording writer: bit-exact streaming, never blocking, loud about loss, safe when the disk fills."""
 
+import dataclasses
 import sqlite3
 import threading
 import time
@@ -99,6 +100,10 @@ def test_sequence_gaps_and_shape_changes_are_counted(store):
     session, _ = _session(store)
     writer = store.recording_writer(session.id, min_free_bytes=0).start()
     fs = list(frames("I", "insole_right", 10, (16,)))
+    # the reader counted 3 packets lost before frame 6 (and one STATUS packet between frames 7
+    # and 8 is not a loss: the sequence jumps by 2 there, lost_before stays 0)
+    fs[6] = dataclasses.replace(fs[6], lost_before=3)
+    fs[8] = dataclasses.replace(fs[8], seq=fs[8].seq + 1)
     for f in fs[:3] + fs[6:]:
         writer.put(f)
     writer.put(RawFrame("I", "insole_right", 10, 0.1, 100.1, np.zeros(8, np.uint16)))

@@ -39,7 +39,8 @@ def snapshot(seq=1, **drill):
 def all_screens(app):
     return [screens.AttractScreen(app), screens.CheckInScreen(app), screens.ProgramScreen(app, ITEMS, next_index=1),
             screens.InstructionScreen(app, INTRO), screens.LiveDrillScreen(app, INTRO), screens.ResultScreen(app, RESULT),
-            screens.GoodbyeScreen(app, {"done": 2, "total": 3, "saved": True})]
+            screens.GoodbyeScreen(app, {"done": 2, "total": 3, "saved": True}),
+            screens.StaffNeededScreen(app, 2, 5, "the disk or the database size limit (store.max_db_mb) is full")]
 
 
 def kinds(app):
@@ -186,6 +187,25 @@ def test_goodbye_done_or_timeout(dummy_video):
     for _ in range(3):
         app.step(1.0, [])
     assert kinds(app) == ["goodbye_done"]  # once, not every frame
+
+
+def test_staff_needed_says_what_is_kept_and_goes_back_by_itself(dummy_video):
+    from ui.screens.staff_needed import patient_lines
+
+    assert patient_lines(0, 3)[0] == "The kiosk cannot save exercises right now."
+    assert "The 2 exercises you finished today are saved" in " ".join(patient_lines(2, 3))
+    assert "The 1 exercise you finished today is saved" in " ".join(patient_lines(1, 3))
+    app = make_app(router=screens.route, feed=FakeFeed(snapshot(1)))
+    app.deliver(Message("staff_needed", {"done": 1, "total": 3, "staff": "storage full"}))
+    app.step(0.03, [])
+    s = app.top
+    assert s.name == "staff_needed" and s.staff == "storage full"
+    tap_button(app, s.buttons.get("done"))
+    assert kinds(app) == ["goodbye_done"]
+    app.replace(screens.StaffNeededScreen(app, 0, 0, "", linger_s=2.0))
+    for _ in range(3):
+        app.step(1.0, [])
+    assert kinds(app) == ["goodbye_done"]  # once, by itself
 
 
 def test_router_follows_the_visit(dummy_video):

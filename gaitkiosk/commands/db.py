@@ -90,9 +90,34 @@ def _backup(path, args, ctx) -> int:
     from store.backup import backup
 
     info = backup(path, args.out)
-    ctx.emit(info.__dict__, f"backed up {info.sessions} sessions (schema v{info.schema_version}, "
-                            f"{info.bytes / 1024 / 1024:.1f} MB) to {info.path}")
+    audited = _audit_backup(path, info, ctx)
+    ctx.emit({**info.__dict__, "audited": audited},
+             f"backed up {info.sessions} sessions (schema v{info.schema_version}, "
+             f"{info.bytes / 1024 / 1024:.1f} MB) to {info.path}"
+             + ("" if audited else " (not recorded in the audit log: the database cannot be written now)"))
     return 0
+
+
+def _audit_backup(path, info, ctx) -> bool:
+    """A backup is a full copy of every record: it goes in the audit log (who, where, how much).
+
+    The copy itself needs no write, so it also works from a read-only card; then the
+    audit entry cannot be written and the output says so.
+    """
+    import getpass
+
+    from store import open_store
+    from store.api import store_settings
+    from store.errors import StoreError
+
+    try:
+        with open_store(path, settings=store_settings(ctx.config), create=False) as st:
+            st.audit.log("db.backup", subject=info.path, details={"bytes": info.bytes, "sessions": info.sessions,
+                                                                  "schema_version": info.schema_version,
+                                                                  "os_user": getpass.getuser()})
+        return True
+    except StoreError:
+        return False
 
 
 def _restore(path, args, ctx) -> int:

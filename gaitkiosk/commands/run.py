@@ -132,7 +132,8 @@ def _scripted(args, ctx, app, runtime) -> int:
             + (f" ({result.reason})" if result.reason else "")]
     if summary.get("session"):
         s = summary["session"]
-        text.append(f"session {s['id']} of patient {args.code}: {s['status']}, {len(s['trials'])} exercise(s)")
+        text.append(f"session {s['id']} of patient {args.code}: {s['status']}, {len(s['trials'])} exercise(s)"
+                    + (f" ({s['reason']})" if s["reason"] else ""))
         for t in s["trials"]:
             score = "-" if t["score"] is None else f"{t['score']:.0f}/100"
             text.append(f"  {t['drill']:<22} {t['status']:<9} score {score:>7}   frames {t['frames']:>6}   "
@@ -140,9 +141,14 @@ def _scripted(args, ctx, app, runtime) -> int:
     if shots:
         text.append(f"{len(result.screenshots)} screenshots in {shots}")
     text.append(f"database: {summary['database']}")
+    summary["staff_needed"] = result.staff_needed or None
+    if result.staff_needed:
+        text.append(f"the kiosk stopped the visit and asked for staff: {result.staff_needed}")
     ctx.emit(summary, "\n".join(text))
     if not result.completed:
         raise KioskError(result.reason or "the scripted visit did not finish")
+    if result.staff_needed:
+        raise KioskError(f"the visit was stopped: {result.staff_needed}")
     return 0
 
 
@@ -161,7 +167,8 @@ def _summary(open_store, data_dir, code: str) -> dict:
         for t in st.trials.for_session(s.id):
             frames = sum(r.frames for r in st.recordings.for_trial(t.id))
             trials.append({"id": t.id, "drill": t.drill, "status": t.status, "score": (t.results or {}).get("score"),
-                           "frames": frames, "report": t.report is not None})
-        out["session"] = {"id": s.id, "status": s.status, "trials": trials}
+                           "frames": frames, "report": t.report is not None, "recording": t.recording,
+                           "reason": t.status_reason})
+        out["session"] = {"id": s.id, "status": s.status, "reason": s.status_reason, "trials": trials}
         return out
 

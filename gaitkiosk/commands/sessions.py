@@ -122,7 +122,9 @@ def _show(st, args, ctx) -> int:
              f"  synced   {_local(session.synced_at) if session.synced_at else 'not yet'}", "  trials"]
     for t in trials:
         reason = f" ({t.status_reason})" if t.status_reason else ""
-        lines.append(f"    {t.position + 1}. {t.drill:<20} {t.status}{reason}, metrics v{t.metrics_version or '-'}")
+        recorded = f", recording {t.recording}" if t.recording else ""
+        lines.append(f"    {t.position + 1}. {t.drill:<20} {t.status}{recorded}{reason}, "
+                     f"metrics v{t.metrics_version or '-'}")
     lines.append("  recordings")
     for r in recordings:
         seconds = st.recordings.span_s(r.id)

@@ -6,6 +6,8 @@ The flow of a visit (each arrow is a runtime :class:`~ui.app.Message`):
       --drill_live--> drill --drill_done--> result --drill_ready--> instruction ...
       --visit_done--> goodbye --reset--> attract
 
+    any screen --staff_needed--> staff_needed --reset--> attract   (storage failed: the visit is closed)
+
 Screens post intents (``start``, ``checkin``, ``start_drill``, ``begin_drill``,
 ``skip_drill``, ``pause_drill``, ``resume_drill``, ``stop_drill``,
 ``finish_visit``, ``goodbye_done``, ``cancel``); the runtime decides and
@@ -21,9 +23,10 @@ from ui.screens.goodbye import GoodbyeScreen
 from ui.screens.instruction import InstructionScreen
 from ui.screens.program import ProgramScreen
 from ui.screens.result import ResultScreen
+from ui.screens.staff_needed import StaffNeededScreen
 
 __all__ = ["AttractScreen", "CheckInScreen", "ProgramScreen", "InstructionScreen", "LiveDrillScreen",
-           "ResultScreen", "GoodbyeScreen", "route"]
+           "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "route"]
 
 
 def route(app, msg) -> bool:
@@ -43,6 +46,8 @@ def route(app, msg) -> bool:
         app.reset(ResultScreen(app, msg["result"]))
     elif k == "visit_done":
         app.reset(GoodbyeScreen(app, msg["summary"]))
+    elif k == "staff_needed":
+        app.reset(StaffNeededScreen(app, msg.get("done", 0), msg.get("total", 0), msg.get("staff", "")))
     else:
         return False
     return True

@@ -36,7 +36,9 @@ class AttractScreen(Screen):
         w, h = app.size
         size = fit_size(app.fonts, self.clinic, app.text_px("title"), w - app.mm(8), app.text_px("body"))
         title = blit_text(surface, app.fonts, self.clinic, size, c.text, (w // 2, app.mm(5)), "midtop")
-        pic = pygame.Rect(0, 0, int(w * 0.5), int(h - title.bottom - app.target_px - app.mm(14)))
+        # A status line for staff (a sensor or the storage) gets its own room under the button.
+        status_room = app.text_px("small") + app.mm(2) if self.status else 0
+        pic = pygame.Rect(0, 0, int(w * 0.5), int(h - title.bottom - app.target_px - app.mm(14) - status_room))
         pic.midtop = (w // 2, title.bottom + app.mm(3))
         draw_picture("stand", surface, pic, self.t, c)
         pulse = 0.5 + 0.5 * math.sin(self.t * 3.0)
@@ -47,4 +49,5 @@ class AttractScreen(Screen):
         pygame.draw.rect(surface, c.text, r.inflate(int(8 * pulse), int(8 * pulse)), width=2, border_radius=r.height // 3)
         blit_text(surface, app.fonts, "Touch here to start", app.text_px("body"), c.dark_text, r.center, "center")
         if self.status:
-            blit_text(surface, app.fonts, self.status, app.text_px("small"), c.warn, (w // 2, h - app.mm(3)), "midbottom")
+            size = fit_size(app.fonts, self.status, app.text_px("small"), w - app.mm(4), app.text_px("small"))
+            blit_text(surface, app.fonts, self.status, size, c.warn, (w // 2, h - app.mm(2)), "midbottom")
