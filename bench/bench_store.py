@@ -16,6 +16,10 @@
 3. A database holding 20,000 sessions: time to open the session list (first
    page, filtered by patient, drill and date) and one session, with the
    schema's indices against the same queries with them dropped.
+4. The kiosk's start-up check (``PRAGMA quick_check`` of every table but the
+   raw-frame chunks, store/db.py) on a database of 20,000 sessions and
+   CHUNK_MB of raw chunks, against a quick_check and an integrity_check of
+   the whole file, in the same run.
 """
 
 from __future__ import annotations
@@ -207,12 +211,41 @@ def bench_list(tmp: Path, n_sessions: int = 20_000) -> dict:
                                               "x_faster": bare[name] / indexed[name]} for name in queries}}
 
 
+CHUNK_MB = 200
+
+
+def bench_startup_check(tmp: Path, n_sessions: int = 20_000) -> dict:
+    from store import db as dbmod
+    from store import open_store
+
+    st = open_store(tmp / "check")
+    _fill(st, n_sessions)
+    rec_ids = [r[0] for r in st.db.execute("SELECT id FROM recordings LIMIT 2000")]
+    rng = np.random.default_rng(5)
+    blob = 16 * 1024  # about one second of a walking mat, compressed
+    n_chunks = CHUNK_MB * 1024 * 1024 // blob
+    with st.db.atomic():
+        st.db.conn.executemany(
+            "INSERT INTO recording_chunks (recording_id, idx, n_frames, t_first, t_last, data) VALUES (?, ?, 100, 0, 1, ?)",
+            ((rec_ids[i % len(rec_ids)], i // len(rec_ids), rng.bytes(blob)) for i in range(n_chunks)))
+    size_mb = (st.db.execute("PRAGMA page_count").fetchone()[0] * st.db.execute("PRAGMA page_size").fetchone()[0]) / 1e6
+    conn = st.db.conn
+    startup = _time(lambda: dbmod.structure_problems(conn), repeat=3)
+    quick = _time(lambda: conn.execute("PRAGMA quick_check").fetchall(), repeat=3)
+    integrity = _time(lambda: conn.execute("PRAGMA integrity_check").fetchall(), repeat=1)
+    st.close()
+    return {"sessions": n_sessions, "file_mb": size_mb, "startup_check_ms": startup * 1e3,
+            "whole_quick_check_ms": quick * 1e3, "whole_integrity_check_ms": integrity * 1e3,
+            "x_faster_than_quick_check": quick / startup, "x_faster_than_integrity_check": integrity / startup}
+
+
 def main() -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench_store_"))
     try:
         size = bench_size()
         rate = bench_write_rate(tmp)
         listing = bench_list(tmp)
+        check = bench_startup_check(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("\nRecording size per minute (48x48 mat @100 Hz + 2 x 16-sensor insoles), x = times smaller")
@@ -235,7 +268,11 @@ def main() -> dict:
     for name, v in listing.items():
         if isinstance(v, dict):
             print(f"  {name:<18} {v['ms']:8.2f} ms   (without indices {v['ms_without_indices']:8.2f} ms, {v['x_faster']:.0f}x)")
-    return {"size": size, "write_rate": rate, "listing": listing}
+    print(f"\nstart-up check on {check['file_mb']:.0f} MB ({check['sessions']} sessions): "
+          f"{check['startup_check_ms']:.0f} ms; whole quick_check {check['whole_quick_check_ms']:.0f} ms "
+          f"({check['x_faster_than_quick_check']:.1f}x), integrity_check {check['whole_integrity_check_ms']:.0f} ms "
+          f"({check['x_faster_than_integrity_check']:.1f}x)")
+    return {"size": size, "write_rate": rate, "listing": listing, "startup_check": check}
 
 
 if __name__ == "__main__":

@@ -377,9 +377,7 @@ class Visit:
         if report_error:
             results["report_error"] = report_error
         if stats is not None:
-            results["recording"] = {"frames": stats.committed_frames, "dropped": stats.dropped,
-                                    "seq_gaps": stats.seq_gaps, "lost_on_stop": stats.lost_on_stop,
-                                    "error": stats.error}
+            results["recording"] = recording_counts(stats)
         from drills.scoring import compare
 
         previous = self.items[self.index]["planned"].previous
@@ -468,8 +466,9 @@ class Visit:
                 if trial is not None:
                     stats = writer.snapshot() if writer is not None else None
                     recording, lost = stats.outcome() if stats is not None else ("none", "nothing was recorded")
+                    results = None if stats is None else {"recording": recording_counts(stats)}
                     self.store.trials.finish(trial.id, status="incomplete", reason=f"storage failed: {reason}",
-                                             recording=recording, recording_reason=lost)
+                                             results=results, recording=recording, recording_reason=lost)
                     self.pending_close = (session_id, None, None, reason)
                 if session_id is not None:
                     self.store.sessions.finish(session_id, status="incomplete", reason=f"storage failed: {reason}")
@@ -505,6 +504,12 @@ def _store_errors() -> tuple:
 
 
 STORAGE_ERRORS = _store_errors()
+
+
+def recording_counts(stats) -> dict:
+    """A trial's frame accounting as stored in its results (what the fault drill adds up)."""
+    return {"frames": stats.committed_frames, "dropped": stats.dropped, "seq_gaps": stats.seq_gaps,
+            "lost_on_stop": stats.lost_on_stop, "error": stats.error}
 
 
 def storage_short(exc: BaseException) -> str:
