@@ -26,6 +26,7 @@ class RawFrame:
     t_host: float  # s, host monotonic clock, from the clock-alignment fit
     counts: np.ndarray  # uint16: (rows, cols) for a mat, (N,) for an insole
     kpa_per_count: float = 0.0  # > 0: counts are already calibrated pressure
+    swaps: int = 0  # device swaps its reader had seen: frames that differ here come from different devices
 
     def kpa(self) -> np.ndarray:
         """Pressure for devices that report calibrated counts; raw devices need calibration/."""
