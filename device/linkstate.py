@@ -109,4 +109,5 @@ class DeviceSwap:
 def same_device(old: Hello, new: Hello) -> bool:
     """True if ``new`` is the device of ``old`` with frames of the same meaning (rate and zero may change)."""
     return (old.serial == new.serial and old.kind == new.kind and (old.rows, old.cols) == (new.rows, new.cols)
-            and tuple(old.pitch_mm) == tuple(new.pitch_mm) and old.kpa_per_count == new.kpa_per_count)
+            and tuple(old.pitch_mm) == tuple(new.pitch_mm) and old.bits == new.bits
+            and old.kpa_per_count == new.kpa_per_count)
