@@ -78,12 +78,11 @@ from device.linkstate import (  # noqa: F401 - re-exported: the reader's public 
     ReaderStatus,
     same_device,
 )
+from device.resend import ACK_WAIT_S, Resender
 
 log = logging.getLogger(__name__)
 
 HELLO_PROBE_S = 0.25  # wait this long for a spontaneous HELLO before asking again
-ACK_WAIT_S = 0.25  # docs/protocol.md: resend an unanswered command after 250 ms
-COMMAND_TRIES = 4  # the reader's own START/SET_RATE/SET_PROTOCOL: sent this often (about 1 s), then reported
 HELLO_RETRY_S = 0.5
 ZERO_HELLO_WAIT_S = 0.5  # a device sends its new HELLO right after a ZERO's ACK
 INCOMPATIBLE_RETRY_S = 5.0
@@ -118,17 +117,6 @@ class _Pending:
     op: CommandOp | int
     event: threading.Event = field(default_factory=threading.Event)
     ack: Ack | None = None
-
-
-@dataclass
-class _Tracked:
-    """A command the reader thread sent on its own and resends until it is acknowledged."""
-
-    op: CommandOp
-    value: float
-    sent_at: float  # reader clock of the last send
-    seqs: list[int]
-    tries: int = 1
 
 
 class DeviceReader:
@@ -203,7 +191,7 @@ class DeviceReader:
         self._cmd_seq = 0
         self._pending: dict[int, _Pending] = {}
         self._own_commands: dict[int, CommandOp | int] = {}
-        self._tracked: dict[int, _Tracked] = {}  # op -> own command awaiting its ACK (resent)
+        self._setup = Resender()  # own set-up commands awaiting their ACK (reader thread only)
         self._agreed_version = framing.PROTOCOL_VERSION
         self._deframer = framing.Deframer(on_error=self._on_frame_error, keep_skipped=True)
         self._last_seq: int | None = None
@@ -524,7 +512,7 @@ class DeviceReader:
         self.frame_clock.new_session(self._realtime)
         with self._status_lock:
             self._own_commands.clear()
-            self._tracked.clear()
+        self._setup.clear()
         self._set_state(HANDSHAKE, "")
         start = self.clock()
         # The device may have been running before we opened the port (its power-up
@@ -582,37 +570,24 @@ class DeviceReader:
 
     def _send_tracked(self, op: CommandOp, value: float) -> None:
         """Send one of the reader's own commands; :meth:`_resend_due` repeats it until its ACK."""
-        seq = self._send_command(op, value)
-        with self._status_lock:
-            old = self._tracked.pop(int(op), None)
-            for s in old.seqs if old else ():
-                self._own_commands.pop(s, None)  # superseded: a late ACK of it no longer matters
-            self._tracked[int(op)] = _Tracked(op, float(value), self.clock(), [seq])
+        self._setup.sent(op, value, self._send_command(op, value), self.clock())
 
     def _resend_due(self, now: float) -> None:
-        """docs/protocol.md §9: an own command unanswered for ACK_WAIT_S is sent again, new seq."""
-        with self._status_lock:
-            due = [t for t in self._tracked.values() if now - t.sent_at >= ACK_WAIT_S]
-        for t in due:
-            if t.tries >= COMMAND_TRIES:
-                with self._status_lock:
-                    self._tracked.pop(int(t.op), None)
-                    self.counters.command_timeouts += 1
-                waited = f"{t.tries} tries in {t.tries * ACK_WAIT_S:g} s"
-                if t.op == CommandOp.SET_PROTOCOL:
-                    # Its packets stay in a version we cannot read: nothing else will work.
-                    reason = (f"device {self._hello.serial!r} did not switch to protocol v{int(t.value)} "
-                              f"(no acknowledgement, {waited}): update the device firmware")
-                    self._set_state(INCOMPATIBLE, reason)
-                    raise _LinkLost(reason, retry_s=INCOMPATIBLE_RETRY_S)
-                self._set_state(self._state, f"device did not acknowledge {_op_name(t.op)} ({waited})")
-                log.warning("%s: device did not acknowledge %s (%s)", self.name, _op_name(t.op), waited)
-                continue
-            seq = self._send_command(t.op, t.value)
-            with self._status_lock:
-                t.seqs.append(seq)
-                t.tries += 1
-                t.sent_at = now
+        """docs/protocol.md §9: an own command unanswered for 250 ms is sent again, new seq."""
+        again, given_up = self._setup.due(now)
+        for item in again:
+            self._setup.resent(item, self._send_command(item.op, item.value), now)
+        for item in given_up:
+            self.counters.command_timeouts += 1
+            waited = f"{item.tries} tries in {item.tries * ACK_WAIT_S:g} s"
+            if item.op == CommandOp.SET_PROTOCOL:
+                # Its packets stay in a version we cannot read: nothing else will work.
+                reason = (f"device {self._hello.serial!r} did not switch to protocol v{int(item.value)} "
+                          f"(no acknowledgement, {waited}): update the device firmware")
+                self._set_state(INCOMPATIBLE, reason)
+                raise _LinkLost(reason, retry_s=INCOMPATIBLE_RETRY_S)
+            self._set_state(self._state, f"device did not acknowledge {_op_name(item.op)} ({waited})")
+            log.warning("%s: device did not acknowledge %s (%s)", self.name, _op_name(item.op), waited)
 
     def _batch_interval(self, hello: Hello) -> float:
         """``read_interval_s``, shortened so that what gathers meanwhile fits half a
@@ -631,7 +606,7 @@ class DeviceReader:
         while not self._stopping.is_set():
             got = self._pump(port)
             now = self.clock()
-            if self._tracked:
+            if self._setup:
                 self._resend_due(now)
             if got:
                 last_rx = now
@@ -767,7 +742,7 @@ class DeviceReader:
             elif ptype == PacketType.STATUS:
                 self._device_status = packet.body
                 if (self._connected and self._want_streaming and not packet.body.streaming
-                        and int(CommandOp.START) not in self._tracked):
+                        and CommandOp.START not in self._setup):
                     # The device forgot it was streaming (it rebooted without us noticing).
                     self._send_tracked(CommandOp.START, 0)
         return True
@@ -843,7 +818,7 @@ class DeviceReader:
         self._hello_count += 1
         if not self._connected:
             return  # the handshake configures it
-        switching = int(CommandOp.SET_PROTOCOL) in self._tracked
+        switching = CommandOp.SET_PROTOCOL in self._setup
         if swapped or restarted:
             self._configure(hello, packet.version, start=self._want_streaming)
         elif packet.version != self._agreed_version and not switching:
@@ -853,11 +828,7 @@ class DeviceReader:
         with self._status_lock:
             pending = self._pending.pop(ack.command_seq, None)
             own = self._own_commands.pop(ack.command_seq, None)
-            tracked = self._tracked.get(int(own)) if own is not None else None
-            if tracked is not None and ack.command_seq in tracked.seqs:
-                del self._tracked[int(own)]
-                for seq in tracked.seqs:  # answered: the other tries need no answer
-                    self._own_commands.pop(seq, None)
+        self._setup.answered(ack.command_seq)
         if own == CommandOp.SET_PROTOCOL and not ack.ok:
             reason = (f"device {self._hello.serial!r} refused protocol v{self._agreed_version}: "
                       f"{_result_name(ack.result)} {ack.message}".rstrip())
