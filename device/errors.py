@@ -35,15 +35,27 @@ class VersionError(FrameError):
     """The packet's protocol version is one this kiosk does not understand.
 
     ``version`` is the device's version; the message says which side to update.
+    ``header`` is ``(version, type, device, seq, t_us)`` when the packet's CRC
+    vouched for it (a whole packet we cannot read), else None.
     """
 
-    def __init__(self, message: str, version: int):
+    def __init__(self, message: str, version: int, header: tuple[int, int, int, int, int] | None = None):
         super().__init__(message)
         self.version = version
+        self.header = header
 
 
 class PacketTypeError(FrameError):
-    """The packet type byte is not one this protocol version defines."""
+    """The packet type byte is not one this protocol version defines.
+
+    Not a fault of the link (docs/protocol.md section 4: a later version may add
+    types); ``header`` is ``(version, type, device, seq, t_us)``, so a reader can
+    still account for the packet's sequence number.
+    """
+
+    def __init__(self, message: str, header: tuple[int, int, int, int, int] | None = None):
+        super().__init__(message)
+        self.header = header
 
 
 class LengthError(FrameError):

@@ -30,6 +30,7 @@ class RawFrame:
     # them by sequence number. Sequence numbers count every packet type (HELLO, STATUS, ACK
     # too), so two frames' seq difference alone would call every status packet a lost frame.
     lost_before: int = 0
+    swaps: int = 0  # device swaps its reader had seen: frames that differ here come from different devices
 
     def kpa(self) -> np.ndarray:
         """Pressure for devices that report calibrated counts; raw devices need calibration/."""

@@ -68,7 +68,7 @@ __all__ = [
     "PROTOCOL_VERSION", "PROTOCOL_MIN", "PROTOCOL_MAX", "HEADER_SIZE", "CRC_SIZE",
     "MIN_PACKET_SIZE", "DEFAULT_MAX_FRAME", "BROADCAST",
     "PacketType", "DeviceKind", "CommandOp", "AckResult", "INTEGER_OPS", "FRAME_TYPES", "GATE_SIGMAS", "NO_GATE",
-    "Hello", "Frame", "Status", "Command", "Ack", "Packet", "frame_shape",
+    "Hello", "Frame", "Status", "Command", "Ack", "Packet", "Skipped", "frame_shape",
     "encode_packet", "encode_frame", "decode_packet", "Deframer", "DeframerCounters",
     "check_version", "negotiate",
     "FrameError", "CobsError", "CrcError", "VersionError", "PacketTypeError", "LengthError",
@@ -114,6 +114,25 @@ class Packet:
     t_us: int
     body: Hello | Frame | Status | Command | Ack
     version: int = PROTOCOL_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A whole packet (its CRC is good) that this kiosk cannot read, and that is no fault.
+
+    Either a packet ``type`` this kiosk does not know (a later version may add
+    types, docs/protocol.md section 4), or a packet in a protocol ``version``
+    the device is still speaking before it switches to the agreed one (section
+    8). A :class:`Deframer` made with ``keep_skipped=True`` hands these on in
+    stream order, so a reader can count the sequence number they used.
+    """
+
+    type: int
+    device: int
+    seq: int
+    t_us: int
+    version: int
+    why: str  # "unknown type" or "version"
 
 
 # --- versions ------------------------------------------------------------------
@@ -299,12 +318,17 @@ def decode_packet(encoded: bytes, shape: tuple[int, ...] | None = None) -> Packe
     actual = binascii.crc32(memoryview(raw)[: size - CRC_SIZE])
     if crc != actual:
         raise CrcError(f"CRC mismatch on a {size}-byte packet (sent {crc:08x}, computed {actual:08x})")
-    version, ptype, device, seq, t_us = HEADER.unpack_from(raw)
+    header = HEADER.unpack_from(raw)
+    version, ptype, device, seq, t_us = header
     if ptype != PacketType.HELLO and not PROTOCOL_MIN <= version <= PROTOCOL_MAX:
-        check_version(version)
+        try:
+            check_version(version)
+        except VersionError as exc:
+            exc.header = header  # the CRC vouches for it: a whole packet, just not one we read
+            raise
     known = _TYPES.get(ptype)
     if known is None:
-        raise PacketTypeError(f"unknown packet type {ptype} (protocol v{version}); ignoring it")
+        raise PacketTypeError(f"unknown packet type {ptype} (protocol v{version}); ignoring it", header)
     ptype = known
     if ptype in FRAME_TYPES:
         body = _decode_frame(raw, ptype, shape)
@@ -319,18 +343,21 @@ def decode_packet(encoded: bytes, shape: tuple[int, ...] | None = None) -> Packe
 @dataclass(slots=True)
 class DeframerCounters:
     """Totals since the Deframer was made. Every non-empty frame that is not
-    delivered is exactly one of the fault counters, and one resync."""
+    delivered is either skipped (``unknown_types``, ``version_skipped``: whole
+    packets that are no fault, docs/protocol.md sections 4 and 8) or exactly one
+    of the fault counters, and one resync."""
 
     bytes: int = 0  # bytes fed
     packets: int = 0  # valid packets delivered
     cobs_failures: int = 0
     crc_failures: int = 0
-    version_errors: int = 0
+    version_errors: int = 0  # a version the sender did not announce, or no longer speaks
     malformed: int = 0  # too short, wrong length for type/geometry, impossible field value
-    unknown_types: int = 0  # valid CRC but a packet type this kiosk does not know
     oversize: int = 0  # frames longer than max_frame, dropped without decoding
-    resyncs: int = 0  # frames dropped (the sum of the fault counters above)
-    discarded_bytes: int = 0  # bytes of the dropped frames (delimiters not included)
+    resyncs: int = 0  # frames dropped as faults (the sum of the five fault counters above)
+    discarded_bytes: int = 0  # bytes of the faulty frames (delimiters not included)
+    unknown_types: int = 0  # valid CRC but a packet type this kiosk does not know: skipped, no fault
+    version_skipped: int = 0  # valid CRC, a version the device speaks until it switches: skipped, no fault
 
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -340,7 +367,6 @@ _FAULT_COUNTER = (
     (CobsError, "cobs_failures"),
     (CrcError, "crc_failures"),
     (VersionError, "version_errors"),
-    (PacketTypeError, "unknown_types"),
     (FrameError, "malformed"),  # LengthError, PayloadError
 )
 
@@ -357,16 +383,27 @@ class Deframer:
     Geometry: a HELLO sets its device's counts shape; ``set_geometry`` sets it
     by hand. Frames of a device whose shape is known must match it (else
     LengthError, counted as malformed) and come out in that shape.
+
+    Skipped, not faults (docs/protocol.md sections 4 and 8): packets of an
+    unknown type, and packets in a version this kiosk does not speak from a
+    device that has not said HELLO since :meth:`reset` or whose HELLO announced
+    that version, until its first packet in a version we speak (it has then
+    switched, and later packets in the old version are version errors again).
+    With ``keep_skipped`` they come out of :meth:`feed` as :class:`Skipped`.
     """
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME, on_error=None,
-                 shape: tuple[int, ...] | None = None):
+                 shape: tuple[int, ...] | None = None, keep_skipped: bool = False):
         self.max_frame = max_frame
         self.on_error = on_error  # callable(FrameError) -> None, e.g. a logger
+        self.keep_skipped = keep_skipped
         self.counters = DeframerCounters()
         self.last_error: FrameError | None = None
         self.geometry: dict[int, tuple[int, ...]] = {}  # device address -> counts shape
         self.default_shape = None if shape is None else tuple(shape)
+        # device address -> (min, max) its last HELLO announced while it still spoke a
+        # version we do not; None once it speaks one we do. Absent: no HELLO yet.
+        self._announced: dict[int, tuple[int, int] | None] = {}
         self._pending = bytearray()
         self._discarding = False  # inside an oversize frame: drop bytes up to the next 0x00
 
@@ -381,11 +418,13 @@ class Deframer:
             self.geometry[device] = shape
 
     def reset(self) -> None:
-        """Forget a partial frame (e.g. after reopening the port); counters are kept."""
+        """Forget a partial frame and what each device speaks (e.g. after reopening the
+        port: the device may have restarted in another version); counters are kept."""
         self._pending.clear()
         self._discarding = False
+        self._announced.clear()
 
-    def feed(self, data: bytes) -> list[Packet]:
+    def feed(self, data: bytes) -> list[Packet | Skipped]:
         """Consume ``data`` (any chunk of the stream); return the packets it completed, in order."""
         counters = self.counters
         counters.bytes += len(data)
@@ -428,7 +467,7 @@ class Deframer:
             "or a device whose frames need a larger max_frame"
         ))
 
-    def _decode(self, frame: bytes) -> Packet | None:
+    def _decode(self, frame: bytes) -> Packet | Skipped | None:
         if len(frame) > self.max_frame:
             self._drop_oversize(len(frame))
             return None
@@ -438,18 +477,53 @@ class Deframer:
                 packet = self._shaped(packet)
             elif packet.type == PacketType.HELLO:
                 self.geometry[packet.device] = packet.body.shape
+            self._note_version(packet)
+        except PacketTypeError as exc:
+            self.counters.unknown_types += 1
+            return self._skipped(exc.header, "unknown type")
+        except VersionError as exc:
+            if exc.header is not None and self._expected(exc.header):
+                self.counters.version_skipped += 1
+                return self._skipped(exc.header, "version")
+            return self._fault(exc, frame)
         except FrameError as exc:
-            counters = self.counters
-            for kind, name in _FAULT_COUNTER:
-                if isinstance(exc, kind):
-                    setattr(counters, name, getattr(counters, name) + 1)
-                    break
-            counters.resyncs += 1
-            counters.discarded_bytes += len(frame)
-            self._report(exc)
-            return None
+            return self._fault(exc, frame)
         self.counters.packets += 1
         return packet
+
+    def _note_version(self, packet: Packet) -> None:
+        """Keep track of which devices are still to switch to a version we speak (section 8)."""
+        spoken = PROTOCOL_MIN <= packet.version <= PROTOCOL_MAX
+        if packet.type == PacketType.HELLO:
+            hello = packet.body
+            self._announced[packet.device] = None if spoken else (hello.protocol_min, hello.protocol_max)
+        elif spoken and self._announced.get(packet.device) is not None:
+            self._announced[packet.device] = None  # it has switched
+
+    def _expected(self, header) -> bool:
+        """A packet in a version we do not speak that its device may still send."""
+        version, _, device, _, _ = header
+        if device not in self._announced:
+            return True  # no HELLO yet: we cannot know what it speaks; its HELLO will say
+        announced = self._announced[device]
+        return announced is not None and announced[0] <= version <= announced[1]
+
+    def _skipped(self, header, why: str) -> Skipped | None:
+        if not self.keep_skipped:
+            return None
+        version, ptype, device, seq, t_us = header
+        return Skipped(ptype, device, seq, t_us, version, why)
+
+    def _fault(self, exc: FrameError, frame: bytes) -> None:
+        counters = self.counters
+        for kind, name in _FAULT_COUNTER:
+            if isinstance(exc, kind):
+                setattr(counters, name, getattr(counters, name) + 1)
+                break
+        counters.resyncs += 1
+        counters.discarded_bytes += len(frame)
+        self._report(exc)
+        return None
 
     def _shaped(self, packet: Packet) -> Packet:
         """Check a frame against its device's known geometry and give it that shape."""

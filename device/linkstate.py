@@ -7,7 +7,7 @@ and counter for technicians.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from device.framing import Hello, Status
@@ -32,15 +32,20 @@ class LinkCounters:
     packets: int = 0  # valid packets of every type
     crc_failures: int = 0
     cobs_failures: int = 0
-    version_errors: int = 0
-    malformed: int = 0  # bad length, geometry or field value; unknown types; oversize
+    version_errors: int = 0  # a protocol version the device did not announce, or no longer speaks
+    malformed: int = 0  # bad length, geometry or field value; oversize
     resyncs: int = 0  # bad packets skipped to the next delimiter (sum of the faults above)
+    unknown_types: int = 0  # packet types of a later protocol: skipped, no fault (protocol.md 4)
+    version_skipped: int = 0  # packets sent before the device switched to the agreed version (8)
     gaps: int = 0  # sequence-number gaps
     lost_packets: int = 0  # packets missing inside those gaps
     duplicates: int = 0
     device_resets: int = 0  # sequence restarted or clock jumped: the device rebooted
     dropped_by_queue: int = 0  # oldest frames discarded because the consumer fell behind
     frames_before_hello: int = 0  # frames ignored while the device was not yet identified
+    other_devices: int = 0  # packets from another device on this port (another address): dropped
+    unknown_address: int = 0  # packets from an address that never said HELLO: dropped
+    device_swaps: int = 0  # another device (serial) or geometry took this port's address
     silences: int = 0  # times the device went quiet for silence_timeout_s
     reconnects: int = 0  # successful handshakes after a lost link
     open_failures: int = 0  # reopen attempts that failed
@@ -71,6 +76,8 @@ class ReaderStatus:
     clock_drift_ppm: float
     device_status: Status | None = None
     usb_serial: str = ""
+    # Other devices heard on this port (address -> "SERIAL (kind)"): never read, see docs/sensors.md.
+    other_devices: dict[int, str] = field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
         """Who the device said it is (JSON-friendly), {} before its HELLO."""
@@ -82,3 +89,25 @@ class ReaderStatus:
             "rows": h.rows, "cols": h.cols, "pitch_mm": list(h.pitch_mm), "bits": h.bits,
             "kpa_per_count": h.kpa_per_count, "protocol": [h.protocol_min, h.protocol_max],
         }
+
+
+@dataclass(frozen=True)
+class DeviceSwap:
+    """Another device (or the same serial with another geometry) said HELLO at this port's address."""
+
+    old: Hello
+    new: Hello
+    t_host: float  # host clock when the new HELLO was read
+
+    def describe(self) -> str:
+        def card(h: Hello) -> str:
+            return f"{h.serial} ({h.kind.label} {h.rows}x{h.cols})"
+
+        return f"{card(self.old)} was replaced by {card(self.new)}"
+
+
+def same_device(old: Hello, new: Hello) -> bool:
+    """True if ``new`` is the device of ``old`` with frames of the same meaning (rate and zero may change)."""
+    return (old.serial == new.serial and old.kind == new.kind and (old.rows, old.cols) == (new.rows, new.cols)
+            and tuple(old.pitch_mm) == tuple(new.pitch_mm) and old.bits == new.bits
+            and old.kpa_per_count == new.kpa_per_count)

@@ -19,8 +19,10 @@ way udev's ``/dev/gaitkiosk/*`` links do on a unit.
 
 :class:`PtyServer` is the same thing as an object, for tests: it can pull a
 device's cable (:meth:`~PtyServer.unplug`: the pty closes, the reader sees its
-port vanish) and plug it back on a NEW pty, freeze a device (it stops
-answering but its port stays), and inject raw bytes onto a line.
+port vanish) and plug it back on a NEW pty, swap in another device
+(:meth:`~PtyServer.swap`), freeze a device (it stops answering but its port
+stays), and inject raw bytes onto a line. A port may also serve a
+:class:`~device.controller.VirtualController`: several boards on one line.
 """
 
 from __future__ import annotations
@@ -170,6 +172,28 @@ class PtyServer:
     def plug(self, name: str) -> str:
         with self._lock:
             path = self.ports[name].plug()
+        self._wake()
+        return path
+
+    def swap(self, name: str, device: VirtualDevice, replug: bool = False) -> str:
+        """Put another device where ``name``'s is; returns the port's path.
+
+        Default: on the same open port, as when a board is changed behind a
+        controller or on a UART (the new one powers up and says HELLO). With
+        ``replug``: the old one is unplugged and the new one plugged in its
+        place, on a new pty under the same link name (a USB sensor swapped).
+        """
+        with self._lock:
+            port = self.ports[name]
+            if replug:
+                port.unplug()
+                port.device = device
+                path = port.plug()
+            else:
+                port.device.unplug()
+                port.device = device
+                device.plug()
+                path = port.path
         self._wake()
         return path
 

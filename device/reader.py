@@ -21,6 +21,16 @@ it is re-flashed. ``finished``: a replayed recording ended. ``stopped``:
 
 Nothing a device sends can stop the thread: every bad packet is counted
 (:class:`LinkCounters`), logged at most every few seconds, and skipped.
+
+One reader reads ONE device: the address whose HELLO came first on the port
+(docs/protocol.md section 1; a lone device uses 0). Packets are routed by their
+address: another device on the same port never relabels this one or receives
+its commands; its packets are counted (``other_devices``, or
+``unknown_address`` if it never said HELLO), dropped, and named in
+``status().other_devices``. A HELLO at this address with another serial or
+geometry is a device swap (``device_swaps``, :attr:`DeviceReader.swaps`):
+frames then carry a new ``RawFrame.swaps`` number, so a consumer never mixes two
+devices' frames.
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ from device.framing import (
     Hello,
     Packet,
     PacketType,
+    Skipped,
     Status,
 )
 from device.linkstate import (  # noqa: F401 - re-exported: the reader's public vocabulary
@@ -62,14 +73,16 @@ from device.linkstate import (  # noqa: F401 - re-exported: the reader's public 
     STATES,
     STOPPED,
     STREAMING,
+    DeviceSwap,
     LinkCounters,
     ReaderStatus,
+    same_device,
 )
+from device.resend import ACK_WAIT_S, Resender
 
 log = logging.getLogger(__name__)
 
 HELLO_PROBE_S = 0.25  # wait this long for a spontaneous HELLO before asking again
-ACK_WAIT_S = 0.25  # docs/protocol.md: resend an unanswered command after 250 ms
 HELLO_RETRY_S = 0.5
 ZERO_HELLO_WAIT_S = 0.5  # a device sends its new HELLO right after a ZERO's ACK
 INCOMPATIBLE_RETRY_S = 5.0
@@ -161,7 +174,9 @@ class DeviceReader:
         self._version_fault = ""  # packets of a protocol version we do not speak (sticky per session)
         self._hello: Hello | None = None
         self._hello_count = 0  # HELLOs received (reader.zero waits for the one after its ACK)
-        self._address = BROADCAST
+        self._address: int | None = None  # this reader's device on the port: the first to say HELLO
+        self._others: dict[int, Hello] = {}  # other devices heard on the port, by address
+        self.swaps: list[DeviceSwap] = []  # devices that replaced this one at its address
         self._device_status: Status | None = None
         self._usb_serial = ""
         self._port_url = url
@@ -176,7 +191,9 @@ class DeviceReader:
         self._cmd_seq = 0
         self._pending: dict[int, _Pending] = {}
         self._own_commands: dict[int, CommandOp | int] = {}
-        self._deframer = framing.Deframer(on_error=self._on_frame_error)
+        self._setup = Resender()  # own set-up commands awaiting their ACK (reader thread only)
+        self._agreed_version = framing.PROTOCOL_VERSION
+        self._deframer = framing.Deframer(on_error=self._on_frame_error, keep_skipped=True)
         self._last_seq: int | None = None
         self._lost_since_frame = 0  # packets lost since the last frame: handed on in RawFrame.lost_before
         self._session_hello = False
@@ -252,13 +269,24 @@ class DeviceReader:
             counters["dropped_by_queue"] = self.frames.dropped
             counters["clock_clamps"] = self.frame_clock.slewed
             now = self.clock()
+            others = {a: f"{h.serial} ({h.kind.label})" for a, h in self._others.items()}
+            note = ""
+            if others:
+                note = "also on this port, not read (one device per port): " + ", ".join(
+                    f"{text} at address {a}" for a, text in sorted(others.items()))
             return ReaderStatus(
                 name=self.name, url=self.url, port=self._port_url, state=self._state,
-                reason=self._reason or self._version_fault, hello=self._hello, counters=counters, rate_hz=self._rate_hz,
+                reason=self._reason or self._version_fault or note, hello=self._hello, counters=counters,
+                rate_hz=self._rate_hz,
                 last_frame_age_s=None if self._last_frame_host is None else now - self._last_frame_host,
                 clock_offset_s=self.aligner.offset_s, clock_drift_ppm=self.aligner.drift_ppm,
-                device_status=self._device_status, usb_serial=self._usb_serial,
+                device_status=self._device_status, usb_serial=self._usb_serial, other_devices=others,
             )
+
+    @property
+    def swap_count(self) -> int:
+        """Device swaps seen so far; equals ``RawFrame.swaps`` of the frames that follow."""
+        return len(self.swaps)
 
     # -- commands (any thread) -------------------------------------------------------------
 
@@ -337,7 +365,8 @@ class DeviceReader:
                     if len(self._own_commands) > 64:  # unanswered probes: forget the oldest
                         self._own_commands.pop(next(iter(self._own_commands)))
                     self._own_commands[seq] = op
-            packet = Packet(PacketType.COMMAND, self._address, seq, 0, Command(op, value))
+            target = BROADCAST if self._address is None else self._address
+            packet = Packet(PacketType.COMMAND, target, seq, 0, Command(op, value))
             try:
                 port.write(framing.encode_packet(packet))
             except (serial.SerialException, OSError) as exc:
@@ -485,6 +514,7 @@ class DeviceReader:
         self.frame_clock.new_session(self._realtime)
         with self._status_lock:
             self._own_commands.clear()
+        self._setup.clear()
         self._set_state(HANDSHAKE, "")
         start = self.clock()
         # The device may have been running before we opened the port (its power-up
@@ -499,29 +529,20 @@ class DeviceReader:
             if now - start > self.hello_timeout_s:
                 self.counters.handshake_failures += 1
                 got = self._deframer.counters
+                unread = f", {got.version_skipped} in a protocol version this kiosk does not read" if got.version_skipped else ""
+                whom = "" if self._address is None else f" (device address {self._address})"
                 raise _LinkLost(
-                    f"no HELLO from {self._port_url} within {self.hello_timeout_s:g} s "
-                    f"({got.packets} valid packets, {got.resyncs} bad): is it a gaitkiosk sensor, "
+                    f"no HELLO from {self._port_url}{whom} within {self.hello_timeout_s:g} s "
+                    f"({got.packets} valid packets, {got.resyncs} bad{unread}): is it a gaitkiosk sensor, "
                     "powered, and at the configured baud rate?"
                 )
             if now >= next_probe:
                 self._send_command(CommandOp.GET_HELLO, 0)
                 next_probe = now + HELLO_RETRY_S
         hello = self._hello
-        try:
-            version = framing.negotiate(hello)
-        except VersionError as exc:
-            self._set_state(INCOMPATIBLE, str(exc))
-            raise _LinkLost(str(exc), retry_s=INCOMPATIBLE_RETRY_S) from None
         with self._write_lock:
             self._connected = True
-        if version != self._hello_version:
-            # The device can speak a version we prefer to the one it uses (docs/protocol.md §8).
-            self._send_command(CommandOp.SET_PROTOCOL, version)
-        if self._want_rate is not None and self._want_rate != hello.rate_hz:
-            self._send_command(CommandOp.SET_RATE, self._want_rate)
-        if self._want_streaming:
-            self._send_command(CommandOp.START, 0)
+        self._configure(hello, self._hello_version, start=self._want_streaming)
         self._interval = self._batch_interval(hello)
         if self._ever_connected:
             self.counters.reconnects += 1
@@ -530,6 +551,45 @@ class DeviceReader:
         self._set_state(STREAMING if self._want_streaming else IDLE, "")
         self._ready.set()
         self._stream(port)
+
+    def _configure(self, hello: Hello, version: int, start: bool) -> None:
+        """Agree a protocol version, then ask for the wanted rate and START: on every
+        handshake, and whenever the device came back (reset, swap) or speaks another version.
+        """
+        try:
+            agreed = framing.negotiate(hello)
+        except VersionError as exc:
+            self._set_state(INCOMPATIBLE, str(exc))
+            raise _LinkLost(str(exc), retry_s=INCOMPATIBLE_RETRY_S) from None
+        self._agreed_version = agreed
+        if agreed != version:
+            # The device can speak a version we prefer to the one it uses (docs/protocol.md §8).
+            self._send_tracked(CommandOp.SET_PROTOCOL, agreed)
+        if self._want_rate is not None and self._want_rate != hello.rate_hz:
+            self._send_tracked(CommandOp.SET_RATE, self._want_rate)
+        if start:
+            self._send_tracked(CommandOp.START, 0)
+
+    def _send_tracked(self, op: CommandOp, value: float) -> None:
+        """Send one of the reader's own commands; :meth:`_resend_due` repeats it until its ACK."""
+        self._setup.sent(op, value, self._send_command(op, value), self.clock())
+
+    def _resend_due(self, now: float) -> None:
+        """docs/protocol.md §9: an own command unanswered for 250 ms is sent again, new seq."""
+        again, given_up = self._setup.due(now)
+        for item in again:
+            self._setup.resent(item, self._send_command(item.op, item.value), now)
+        for item in given_up:
+            self.counters.command_timeouts += 1
+            waited = f"{item.tries} tries in {item.tries * ACK_WAIT_S:g} s"
+            if item.op == CommandOp.SET_PROTOCOL:
+                # Its packets stay in a version we cannot read: nothing else will work.
+                reason = (f"device {self._hello.serial!r} did not switch to protocol v{int(item.value)} "
+                          f"(no acknowledgement, {waited}): update the device firmware")
+                self._set_state(INCOMPATIBLE, reason)
+                raise _LinkLost(reason, retry_s=INCOMPATIBLE_RETRY_S)
+            self._set_state(self._state, f"device did not acknowledge {_op_name(item.op)} ({waited})")
+            log.warning("%s: device did not acknowledge %s (%s)", self.name, _op_name(item.op), waited)
 
     def _batch_interval(self, hello: Hello) -> float:
         """``read_interval_s``, shortened so that what gathers meanwhile fits half a
@@ -548,6 +608,8 @@ class DeviceReader:
         while not self._stopping.is_set():
             got = self._pump(port)
             now = self.clock()
+            if self._setup:
+                self._resend_due(now)
             if got:
                 last_rx = now
                 wanted = STREAMING if self._want_streaming else IDLE
@@ -608,64 +670,119 @@ class DeviceReader:
             data = data[cut:]
             self._in_sync = True
         d = self._deframer
-        before = d.counters.resyncs
         packets = d.feed(data)
         with self._status_lock:
-            c = self.counters
-            c.bytes += len(data)
-            if d.counters.resyncs != before:
-                self._copy_faults()
-        frames = [p for p in packets if p.type in FRAME_TYPES]
+            self.counters.bytes += len(data)
+            self._copy_faults()
+        address = self._address
+        if address is None:  # the first HELLO binds the reader to its sender (_routed_here)
+            address = next((p.device for p in packets if p.type == PacketType.HELLO and not isinstance(p, Skipped)), None)
+        # Only this device's frames feed its clock fit: another device's clock would corrupt it.
+        frames = [p for p in packets if p.type in FRAME_TYPES and not isinstance(p, Skipped) and p.device == address]
         times = self.frame_clock.map([p.t_us * 1e-6 for p in frames], now)
         self._chunk_t_host = {id(p): t for p, t in zip(frames, times, strict=True)}
+        ours = 0
         for packet in packets:
             try:
-                self._handle(packet, now)
+                ours += self._handle(packet, now)
             except FrameError as exc:
                 self._on_frame_error(exc)
-        return len(packets)
+        return ours
 
     def _copy_faults(self) -> None:
         dc, c = self._deframer.counters, self.counters
         c.crc_failures = dc.crc_failures
         c.cobs_failures = dc.cobs_failures
         c.version_errors = dc.version_errors
-        c.malformed = dc.malformed + dc.unknown_types + dc.oversize
+        c.malformed = dc.malformed + dc.oversize
         c.resyncs = dc.resyncs
+        c.unknown_types = dc.unknown_types
+        c.version_skipped = dc.version_skipped
 
-    def _handle(self, packet: Packet, now: float) -> None:
+    def _handle(self, packet: Packet | Skipped, now: float) -> bool:
+        """Route one packet by its sender's address; True if it came from this reader's device."""
         c = self.counters
-        c.packets += 1
-        if self._last_seq is not None:
+        skipped = isinstance(packet, Skipped)
+        if not skipped:
+            c.packets += 1
+        if not self._routed_here(packet):
+            return False
+        hello = packet.body if not skipped and packet.type == PacketType.HELLO else None
+        swapped = hello is not None and self._hello is not None and not same_device(self._hello, hello)
+        restarted = False
+        if swapped:
+            self._last_seq = None  # another device: a sequence of its own
+            self._lost_since_frame = 0
+        elif self._last_seq is not None:
             step = (packet.seq - self._last_seq) % U32
             if step == 0:
                 c.duplicates += 1
-                return
+                return True
             if step >= U32 // 2:
                 # The sequence number went back: the device restarted.
                 c.device_resets += 1
+                restarted = True
                 self.aligner.reset()
                 log.warning("%s: device restarted (seq %d after %d)", self.name, packet.seq, self._last_seq)
-                if self._connected and self._want_streaming:
-                    self._send_command(CommandOp.START, 0)  # it came back idle
             elif step > 1:
                 c.gaps += 1
                 c.lost_packets += step - 1
                 self._lost_since_frame += step - 1
                 self._log_fault(f"sequence gap: {step - 1} packets lost before seq {packet.seq}")
         self._last_seq = packet.seq
+        if skipped:
+            return True  # its seq is accounted for; there is nothing in it we can read
         ptype = packet.type
         if ptype in FRAME_TYPES:
             self._on_frame(packet, now)
-        elif ptype == PacketType.HELLO:
-            self._on_hello(packet)
-        elif ptype == PacketType.ACK:
-            self._on_ack(packet.body)
-        elif ptype == PacketType.STATUS:
-            self._device_status = packet.body
-            if self._connected and self._want_streaming and not packet.body.streaming:
-                # The device forgot it was streaming (it rebooted without us noticing).
-                self._send_command(CommandOp.START, 0)
+        elif hello is not None:
+            self._on_hello(packet, now, swapped, restarted)
+        else:
+            if restarted and self._connected:
+                # It came back idle (its HELLO was lost): configure it again.
+                self._configure(self._hello, packet.version, start=self._want_streaming)
+            if ptype == PacketType.ACK:
+                self._on_ack(packet.body)
+            elif ptype == PacketType.STATUS:
+                self._device_status = packet.body
+                if (self._connected and self._want_streaming and not packet.body.streaming
+                        and CommandOp.START not in self._setup):
+                    # The device forgot it was streaming (it rebooted without us noticing).
+                    self._send_tracked(CommandOp.START, 0)
+        return True
+
+    def _routed_here(self, packet: Packet | Skipped) -> bool:
+        """True for this reader's device; binds to the first address that says HELLO.
+
+        Anything else on the port is counted and dropped: another device never
+        relabels this one or redirects its commands (docs/protocol.md section 1).
+        """
+        address = packet.device
+        is_hello = not isinstance(packet, Skipped) and packet.type == PacketType.HELLO
+        if self._address is None:
+            if is_hello:
+                with self._status_lock:
+                    self._address = address
+                return True
+            if packet.type in FRAME_TYPES:
+                self.counters.frames_before_hello += 1
+            return False
+        if address == self._address:
+            return True
+        if is_hello:
+            with self._status_lock:
+                new = address not in self._others
+                self._others[address] = packet.body
+            if new:
+                log.warning("%s: another device, %s (%s) at address %d, is on %s; this reader reads only %s "
+                            "at address %d and ignores it", self.name, packet.body.serial, packet.body.kind.label,
+                            address, self._port_url, self._hello.serial if self._hello else "?", self._address)
+        if address in self._others:
+            self.counters.other_devices += 1
+        else:
+            self.counters.unknown_address += 1
+            self._log_fault(f"packet from device address {address}, which never said HELLO: dropped")
+        return False
 
     def _on_frame(self, packet: Packet, now: float) -> None:
         hello = self._hello
@@ -676,7 +793,7 @@ class DeviceReader:
         t_host = self._chunk_t_host[id(packet)]  # FrameClock: fit, bursts, never backwards
         frame = RawFrame(
             device=hello.serial, kind=hello.kind.label, seq=packet.seq, t_device=t_device,
-            t_host=t_host, counts=packet.body.counts, kpa_per_count=hello.kpa_per_count,
+            t_host=t_host, counts=packet.body.counts, kpa_per_count=hello.kpa_per_count, swaps=len(self.swaps),
             lost_before=self._lost_since_frame,
         )
         self._lost_since_frame = 0
@@ -690,23 +807,39 @@ class DeviceReader:
                 self._rate_hz = (c.frames - mark_n) / (now - mark_t)
             self._rate_mark = (now, c.frames)
 
-    def _on_hello(self, packet: Packet) -> None:
+    def _on_hello(self, packet: Packet, now: float, swapped: bool, restarted: bool) -> None:
         hello: Hello = packet.body
         old = self._hello
-        if old is not None and old.serial != hello.serial:
-            log.warning("%s: a different device (%s, was %s) is now on %s", self.name, hello.serial, old.serial, self._port_url)
+        if swapped:
+            swap = DeviceSwap(old, hello, now)
+            log.warning("%s: %s on %s", self.name, swap.describe(), self._port_url)
             self.aligner.reset()
+            with self._status_lock:
+                self.swaps.append(swap)
+                self.counters.device_swaps += 1
         with self._status_lock:
             self._hello = hello
-            self._address = packet.device
         self._hello_version = packet.version
         self._session_hello = True
         self._hello_count += 1
+        if not self._connected:
+            return  # the handshake configures it
+        switching = CommandOp.SET_PROTOCOL in self._setup
+        if swapped or restarted:
+            self._configure(hello, packet.version, start=self._want_streaming)
+        elif packet.version != self._agreed_version and not switching:
+            self._configure(hello, packet.version, start=False)
 
     def _on_ack(self, ack: Ack) -> None:
         with self._status_lock:
             pending = self._pending.pop(ack.command_seq, None)
             own = self._own_commands.pop(ack.command_seq, None)
+        self._setup.answered(ack.command_seq)
+        if own == CommandOp.SET_PROTOCOL and not ack.ok:
+            reason = (f"device {self._hello.serial!r} refused protocol v{self._agreed_version}: "
+                      f"{_result_name(ack.result)} {ack.message}".rstrip())
+            self._set_state(INCOMPATIBLE, reason)
+            raise _LinkLost(reason, retry_s=INCOMPATIBLE_RETRY_S)
         if pending is not None:
             if not ack.ok:
                 self.counters.commands_refused += 1

@@ -169,6 +169,7 @@ class VirtualDevice:
         backlog_s: float = 1.0,
         status_interval_s: float = 1.0,
         protocol: int = framing.PROTOCOL_VERSION,
+        protocol_min: int | None = None,
         battery_pct: int | None = None,
         seed: int = 0,
         powered: bool = True,
@@ -190,7 +191,13 @@ class VirtualDevice:
         self.corrupt_rate = float(corrupt_rate)
         self.backlog_s = float(backlog_s)
         self.status_interval_s = float(status_interval_s)
+        # It can speak protocol_min..protocol and starts every power-up in ``protocol``,
+        # its newest (docs/protocol.md section 8); SET_PROTOCOL switches it within that range.
         self.protocol = int(protocol)
+        self.protocol_min = self.protocol if protocol_min is None else int(protocol_min)
+        if not 0 <= self.protocol_min <= self.protocol <= 255:
+            raise ValueError(f"protocol range v{self.protocol_min}..v{self.protocol} is not a range of u8 versions")
+        self.speaking = self.protocol
         self.battery_pct = battery_pct
         self.rng = np.random.default_rng(seed)
         self.default_rate_hz = float(rate_hz)
@@ -209,6 +216,7 @@ class VirtualDevice:
         """Power on (or reboot): fresh clock and sequence number, idle, says HELLO."""
         now = self.clock()
         self.plugged = True
+        self.speaking = self.protocol
         self.source.forget_zero()
         self._on_host = now
         self._seq = 0
@@ -263,7 +271,7 @@ class VirtualDevice:
             kind=s.kind, serial=self.serial, firmware=self.firmware, rate_hz=self._rate,
             rows=s.rows, cols=s.cols, pitch_mm=tuple(s.pitch_mm), bits=s.bits,
             kpa_per_count=s.kpa_per_count, sensors_mm=s.sensors_mm, sensor_area_mm2=s.sensor_area_mm2,
-            protocol_min=self.protocol, protocol_max=self.protocol,
+            protocol_min=self.protocol_min, protocol_max=self.protocol,
             zeroed=s.zeroed, gate_counts=s.gate_counts,
         )
 
@@ -318,8 +326,13 @@ class VirtualDevice:
             else:
                 result, message = self.source.zero(now, gate=int(gate), period_s=1.0 / self._rate)
         elif op == CommandOp.SET_PROTOCOL:
-            if int(cmd.value) != self.protocol:
-                result, message = AckResult.UNSUPPORTED, f"this device speaks protocol v{self.protocol} only"
+            wanted = cmd.value
+            if float(wanted).is_integer() and self.protocol_min <= wanted <= self.protocol:
+                self.speaking = int(wanted)  # the ACK and everything after it in that version
+            else:
+                spoken = (f"v{self.protocol}" if self.protocol_min == self.protocol
+                          else f"v{self.protocol_min}..v{self.protocol}")
+                result, message = AckResult.UNSUPPORTED, f"this device speaks protocol {spoken} only"
         elif op == CommandOp.GET_HELLO:
             self._send(PacketType.HELLO, self.hello(), now)
         elif op == CommandOp.GET_STATUS:
@@ -436,7 +449,7 @@ class VirtualDevice:
             self.frames_lost_on_line += 1
             return
         wire = framing.encode_frame(
-            self.address, seq, _us(t_dev), counts, bits=self.source.bits, version=self.protocol
+            self.address, seq, _us(t_dev), counts, bits=self.source.bits, version=self.speaking
         )
         self.frames_sent += 1
         self._put(wire, avail)
@@ -444,7 +457,7 @@ class VirtualDevice:
     def _send(self, ptype: PacketType, body, t_host: float) -> None:
         seq = self._seq
         self._seq = (seq + 1) & 0xFFFFFFFF
-        packet = Packet(ptype, self.address, seq, _us(self.device_time(t_host)), body, self.protocol)
+        packet = Packet(ptype, self.address, seq, _us(self.device_time(t_host)), body, self.speaking)
         self._put(framing.encode_packet(packet), max(self._last_avail, t_host))
 
     def _put(self, wire: bytes, avail: float) -> None:

@@ -98,7 +98,8 @@ def test_garbage_truncated_and_flipped_packets_through_a_pty(seed):
     quiet = pattern_device("FUZZ-1")
     server = PtyServer({"mat": quiet}).start()
     server.freeze("mat")  # the test writes the line itself
-    reader = DeviceReader(server.paths()["mat"], queue_frames=4096, silence_timeout_s=5.0).open()
+    # stream=False: nothing on this line would acknowledge START.
+    reader = DeviceReader(server.paths()["mat"], queue_frames=4096, silence_timeout_s=5.0, stream=False).open()
     try:
         assert wait_until(lambda: reader.status().state == "handshake")
         time.sleep(0.05)

@@ -19,6 +19,12 @@ subtracts its own baseline and sends 0 below its noise gate
 (``--zero-gate``, default the config's ``devices.zero_gate``; docs/protocol.md
 9.1), as the kiosk records. The meta keeps every device's zero state.
 
+A device swap (another serial, or the same serial with another geometry, says
+HELLO on a recorded port) ends the recording for every device at that instant:
+the file keeps what came before, under the first device, its meta says
+``stopped_by`` the swap, and the command exits 1 saying what happened. One file
+holds one set of devices; record again for the new one.
+
 Insoles: the file has one ``insole_t`` for both feet, while the two insoles
 sample on their own clocks. The left insole's instants are the time base; the
 right insole is linearly interpolated onto them between its two neighbouring
@@ -83,11 +89,11 @@ def run(args, ctx) -> int:
             hellos = [_zero(r, gate) for r in readers]
         _check_roles(args.urls, hellos)
         _check_size(args.seconds, hellos)
-        frames, interrupted = _collect(readers, args.seconds)
+        frames, interrupted, swap = _collect(readers, args.seconds)
     finally:
         for r in readers:
             r.close()
-    return _write(args, ctx, readers, hellos, frames, interrupted)
+    return _write(args, ctx, readers, hellos, frames, interrupted, swap)
 
 
 def _zero(reader, gate: int):
@@ -121,7 +127,7 @@ def _check_roles(urls: list[str], hellos) -> None:
         seen[kind] = url
 
 
-def _collect(readers, seconds: float) -> tuple[list[list], bool]:
+def _collect(readers, seconds: float) -> tuple[list[list], bool, dict | None]:
     """(time, frame) pairs of each reader whose time falls in [start, start + seconds).
 
     Live devices (and real-pace replays): host-clock times, and the recording
@@ -129,7 +135,8 @@ def _collect(readers, seconds: float) -> tuple[list[list], bool]:
     have no relation to our clock but share the recording's own: their device
     times are used, from the first frame, so none is lost and the mat and
     insoles keep their recorded relation exactly. Ctrl-C ends the recording
-    early and keeps what came (the second value says so).
+    early and keeps what came (the second value says so). A device swap ends
+    it at the swap for every device (the third value describes it, else None).
     """
     realtime = [r.realtime for r in readers]
     if any(realtime) and not all(realtime):
@@ -138,8 +145,8 @@ def _collect(readers, seconds: float) -> tuple[list[list], bool]:
     try:
         collector.run()
     except KeyboardInterrupt:
-        return collector.frames, True
-    return collector.frames, False
+        return collector.cut(), True, collector.swap
+    return collector.cut(), False, collector.swap
 
 
 class _Collector:
@@ -154,6 +161,8 @@ class _Collector:
         self.wall_end = time.monotonic() + seconds
         self.frames: list[list] = [[] for _ in readers]
         self.latest = [-float("inf")] * len(readers)
+        self.swaps = [r.swap_count for r in readers]  # the devices being recorded
+        self.swap: dict | None = None
 
     def when(self, frame) -> float:
         return frame.t_device if self.device_clock else frame.t_host
@@ -165,15 +174,46 @@ class _Collector:
                 for f in self.pending[i] + r.frames.drain():
                     t = self.when(f)
                     self.latest[i] = max(self.latest[i], t)
-                    if self.start <= t < self.end:
+                    if f.swaps != self.swaps[i]:
+                        self.swapped(i, t)
+                    elif self.start <= t < self.end:
                         self.frames[i].append((t - self.start, f))
                 self.pending[i] = []
-            done = [self.latest[i] >= self.end or r.status().state == "finished" for i, r in enumerate(self.readers)]
+                if r.swap_count != self.swaps[i]:
+                    self.swapped(i, None)
+            done = [self.latest[i] >= self.end or r.status().state == "finished" or r.swap_count != self.swaps[i]
+                    for i, r in enumerate(self.readers)]
             if all(done) or now > self.wall_end + STALL_S:
                 return
             if now > self.wall_end + LATE_MARGIN_S and not self.device_clock:
                 return
             time.sleep(POLL_S)
+
+    def swapped(self, i: int, t_frame: float | None) -> None:
+        """Reader ``i``'s device was replaced: the recording of every device ends there."""
+        r = self.readers[i]
+        swap = r.swaps[self.swaps[i]]  # the first one since recording began
+        # Live: when its HELLO was read. (A replay on the device clock has no swaps;
+        # should one come, the new device's first frame marks it.)
+        t = swap.t_host if not self.device_clock else t_frame if t_frame is not None else self.latest[i]
+        if t >= self.end:
+            return  # after the end, or after an earlier swap that ended the recording
+        self.end = max(t, self.start)
+        at = round(self.end - self.start, 3)
+        self.swap = {
+            "url": r.url, "kind": swap.old.kind.label, "at_s": at,
+            "from": {"serial": swap.old.serial, "rows": swap.old.rows, "cols": swap.old.cols},
+            "to": {"serial": swap.new.serial, "kind": swap.new.kind.label, "rows": swap.new.rows,
+                   "cols": swap.new.cols},
+            "message": f"{swap.describe()} on {r.url} {at:.2f} s into the recording",
+        }
+
+    def cut(self) -> list[list]:
+        """The frames, none at or after a swap (devices that ran ahead are cut there too)."""
+        if self.swap is None:
+            return self.frames
+        limit = self.end - self.start
+        return [[(t, f) for t, f in fs if t < limit] for fs in self.frames]
 
 
 def _to_kpa(frame, scale: float):
@@ -184,7 +224,7 @@ def _to_kpa(frame, scale: float):
     return frame.counts.astype(np.float32) * np.float32(scale)
 
 
-def _write(args, ctx, readers, hellos, frames, interrupted: bool = False) -> int:
+def _write(args, ctx, readers, hellos, frames, interrupted: bool = False, swap: dict | None = None) -> int:
     import numpy as np
 
     from device.recording import Recording, save_recording
@@ -219,11 +259,16 @@ def _write(args, ctx, readers, hellos, frames, interrupted: bool = False) -> int
         "time_base": "host monotonic clock, seconds since the recording started",
         "devices": meta_devices,
     }
+    if swap is not None:
+        meta["stopped_by"] = {"device_swap": swap}
     if pairing:
         meta["insole_pairing"] = pairing
     rec.meta = meta
     empty = [d for d in meta_devices if d["frames"] == 0]
     if len(empty) == len(meta_devices):
+        if swap is not None:
+            raise KioskError(f"{swap['message']}, before any frame was recorded; nothing written: "
+                             "record again for the new device")
         raise KioskError("no frames arrived from any device; nothing written: "
                          + "; ".join(f"{r.name}: {r.status().state} {r.status().reason}".strip() for r in readers))
     save_recording(args.out, rec)
@@ -231,15 +276,23 @@ def _write(args, ctx, readers, hellos, frames, interrupted: bool = False) -> int
     faults = {d["kind"]: {k: v for k, v in d["counters"].items() if v and k in _FAULT_KEYS} for d in meta_devices}
     fault_text = "; ".join(f"{k}: " + ", ".join(f"{n} {v}" for n, v in f.items()) for k, f in faults.items() if f)
     what = "interrupted, kept what was recorded" if interrupted else f"{args.seconds:g} s"
+    if swap is not None:
+        what = f"stopped by a device swap after {swap['at_s']:g} s of {args.seconds:g} s"
     ctx.emit({"out": str(args.out), "meta": meta},
              f"wrote {args.out}: {what}, {summary}; faults: {fault_text or 'none'}")
+    if swap is not None:
+        # Exit 1: a script that asked for N seconds of these devices did not get them.
+        raise KioskError(f"{swap['message']}: stopped there; {args.out} holds the {swap['at_s']:g} s before it, "
+                         f"under {swap['from']['serial']} (one file holds one set of devices): "
+                         "record again for the new device")
     if empty:
         raise KioskError(f"wrote {args.out}, but {', '.join(d['url'] for d in empty)} delivered no frames")
     return 0
 
 
 _FAULT_KEYS = ("crc_failures", "cobs_failures", "version_errors", "malformed", "gaps", "lost_packets",
-               "device_resets", "dropped_by_queue", "silences", "reconnects")
+               "device_resets", "device_swaps", "other_devices", "unknown_address", "dropped_by_queue",
+               "silences", "reconnects")
 
 
 def _insoles(rec, by_kind, frames, scale) -> dict:
