@@ -13,16 +13,8 @@ from setuptools import Extension, setup
 KERNELS = [
     ("device._codec", "device/_codec.pyx"),
     ("kernels._online", "kernels/_online.pyx"),
-    # per-frame analysis: one module per step of docs/frame-analysis.md, run by kernels._frame
-    ("kernels._frame_state", "kernels/_frame_state.pyx"),
+    # per-frame analysis: its steps are kernels/_frame_*.pxi, included by _frame.pyx
     ("kernels._frame_results", "kernels/_frame_results.pyx"),
-    ("kernels._frame_scan", "kernels/_frame_scan.pyx"),
-    ("kernels._frame_split", "kernels/_frame_split.pyx"),
-    ("kernels._frame_tandem", "kernels/_frame_tandem.pyx"),
-    ("kernels._frame_assign", "kernels/_frame_assign.pyx"),
-    ("kernels._frame_footprint", "kernels/_frame_footprint.pyx"),
-    ("kernels._frame_sides", "kernels/_frame_sides.pyx"),
-    ("kernels._frame_regions", "kernels/_frame_regions.pyx"),
     ("kernels._frame_insole", "kernels/_frame_insole.pyx"),
     ("kernels._frame", "kernels/_frame.pyx"),
     ("calibration._apply", "calibration/_apply.pyx"),

@@ -7,9 +7,11 @@ Builds REV's compiled frame kernel (its ``kernels/_frame*.pyx`` / ``.pxd`` /
 the compiler options of setup.py, and times it against this tree's build
 (``make build`` first) on the same frames in the same process. The frames and
 the timing are bench_frame.py's (virtual patient, a ring of 32 frames, CPU time
-of the thread, best of 3 passes); the two kernels take turns for ``--rounds``
-rounds and each keeps its best, so a busy moment on this shared machine costs
-both sides alike. Both must give the same results on every frame, else this
+of the thread, best of 3 passes of 0.1 s); the two kernels take turns (A B B A)
+for ``--rounds`` rounds, so a busy moment on this shared machine costs both
+sides alike. Printed: each side's best time, the ratio of the bests, and the
+median and quartiles of the per-round ratios (the spread says how much of a
+difference is noise). Both must give the same results on every frame, else this
 stops. Numbers go to bench/results/frame_ab.json. Not part of ``make bench``:
 it answers one question, "did this change make the kernel slower?".
 """
@@ -22,6 +24,7 @@ import importlib.util
 import io
 import json
 import math
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -87,13 +90,13 @@ def _close(x, y) -> bool:
 
 
 def same_results(a, b, frames) -> bool:
-    return all(_close(x.as_dict(), y.as_dict()) for x, y in zip(map(a.analyze, frames), map(b.analyze, frames)))
+    return all(_close(x.as_dict(), y.as_dict()) for x, y in zip(map(a.analyze, frames), map(b.analyze, frames), strict=True))
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rev", nargs="?", default="HEAD", help="git revision to compare with (default HEAD)")
-    parser.add_argument("--rounds", type=int, default=5, help="turns each kernel takes (default 5)")
+    parser.add_argument("--rounds", type=int, default=15, help="ABBA rounds per mat and scenario (default 15)")
     args = parser.parse_args(argv)
     bf = load_bench_frame()
     from kernels import _frame as tree
@@ -104,7 +107,8 @@ def main(argv: list[str] | None = None) -> dict:
         label = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.rev], check=True,
                                capture_output=True, text=True).stdout.strip()
         rows = []
-        print(f"{'mat':>6} {'scenario':>8} {label + ' µs':>12} {'tree µs':>9} {'tree/' + label:>12}")
+        print(f"tree / {label}: ratio of the best times; median and quartiles of the paired ratios")
+        print(f"{'mat':>6} {'scenario':>8} {label + ' µs':>12} {'tree µs':>9} {'best':>8} {'median':>8} {'quartiles':>13}")
         for n in bf.SIZES:
             for scenario in ("quiet", "walk"):
                 frames, pitch = bf.sim_frames(n, scenario)
@@ -113,14 +117,24 @@ def main(argv: list[str] | None = None) -> dict:
                 a, b = rev.FrameKernel(params), tree.FrameKernel(params)
                 if not same_results(a, b, frames):
                     raise SystemExit(f"{n}x{n} {scenario}: {label} and the tree disagree")
-                best_a = best_b = float("inf")
+                # ABBA turns of short passes: a slow moment (this machine is shared) costs
+                # both sides; the paired ratios show how far apart two runs of one code land.
+                ta, tb, paired = [], [], []
                 for _ in range(args.rounds):
-                    best_a = min(best_a, bf.time_per_frame(a.analyze, ring))
-                    best_b = min(best_b, bf.time_per_frame(b.analyze, ring))
-                rows.append({"size": f"{n}x{n}", "scenario": scenario, "rev_us": round(best_a, 3),
-                             "tree_us": round(best_b, 3), "ratio": round(best_b / best_a, 3)})
+                    a1 = bf.time_per_frame(a.analyze, ring, min_seconds=0.1)
+                    b1 = bf.time_per_frame(b.analyze, ring, min_seconds=0.1)
+                    b2 = bf.time_per_frame(b.analyze, ring, min_seconds=0.1)
+                    a2 = bf.time_per_frame(a.analyze, ring, min_seconds=0.1)
+                    ta += [a1, a2]
+                    tb += [b1, b2]
+                    paired.append((b1 + b2) / (a1 + a2))
+                q1, med, q3 = statistics.quantiles(paired, n=4)
+                rows.append({"size": f"{n}x{n}", "scenario": scenario, "rev_us": round(min(ta), 3),
+                             "tree_us": round(min(tb), 3), "ratio_of_best": round(min(tb) / min(ta), 3),
+                             "ratio_median": round(med, 3), "ratio_q1": round(q1, 3), "ratio_q3": round(q3, 3)})
                 r = rows[-1]
-                print(f"{r['size']:>6} {scenario:>8} {r['rev_us']:>12} {r['tree_us']:>9} {r['ratio']:>12}", flush=True)
+                print(f"{r['size']:>6} {scenario:>8} {r['rev_us']:>12} {r['tree_us']:>9} {r['ratio_of_best']:>8} "
+                      f"{r['ratio_median']:>8} {r['ratio_q1']:>6}-{r['ratio_q3']:<6}", flush=True)
     out = {"rev": label, "rounds": args.rounds, "when": time.strftime("%Y-%m-%dT%H:%M:%S"), "mat": rows}
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "frame_ab.json").write_text(json.dumps(out, indent=2))

@@ -1,25 +1,31 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-# Per-frame analysis, compiled (docs/frame-analysis.md): the state all its steps share.
-# Not a step itself: one analyzer's buffers (allocated once, sized by the mat), the two
-# foot slots and what is remembered between frames, the constants of the steps, and the
-# small helpers several steps call per sensel or per piece, defined here as inline so
-# that every module that cimports them compiles them in place (no call across modules).
-# The steps, in the order kernels/_frame.pyx runs them (same as kernels/reference.py):
-#   _frame_scan.pyx       1 Threshold, 2 Blobs (row runs, labels, blob statistics)
-#   _frame_split.pyx      3 Two feet in one blob
-#   _frame_assign.pyx     4 Pieces to feet
-#   _frame_tandem.pyx     5 Tandem walking (and a blob wholly beside a whole footprint)
-#   _frame_footprint.pyx  the stance footprint and track of each foot
-#   _frame_sides.pyx      Sides
-#   _frame_regions.pyx    Regions, and the per-foot results ("What you get per mat frame")
-#   _frame_results.pyx    the result types;  _frame_insole.pyx  Insoles
+# Per-frame analysis, compiled (docs/frame-analysis.md): what all its steps share.
+# Not a step itself: the compiled analyzer's buffers (allocated once, sized by the mat),
+# the two foot slots and what is remembered between frames, the constants of the steps,
+# and the principal axis that steps 4 and the footprint both compute.
+# The steps are included into kernels/_frame.pyx, one file each, in the order it runs
+# them (the order of kernels/reference.py): one C module, so the compiler inlines across
+# steps as it did when they were one file. (One cimported module per step ran 0.3-3 %
+# slower per frame on every mat size, with the same instruction count: calls through
+# module pointers; docs/performance.md, "Per-frame analysis".)
+#   _frame_scan.pxi       1 Threshold, 2 Blobs (row runs, labels, blob statistics)
+#   _frame_split.pxi      3 Two feet in one blob
+#   _frame_assign.pxi     4 Pieces to feet
+#   _frame_tandem.pxi     5 Tandem walking (and a blob wholly beside a whole footprint)
+#   _frame_footprint.pxi  the stance footprint and track of each foot
+#   _frame_sides.pxi      Sides
+#   _frame_regions.pxi    Regions, and the per-foot results ("What you get per mat frame")
+# The result types are the module _frame_results (.pxd/.pyx), the insole kernel
+# _frame_insole.pyx ("Insoles").
 
+cimport cython
 from libc.math cimport atan2, cos, fabs, sin
 
 cdef enum:
     SLOTS = 2
     MAXC = 32  # free pieces grouped into new feet per frame (reference.MAX_CLUSTER_PIECES)
 
+# C constants, so the compiler folds them (a module variable is read from memory).
 cdef extern from *:
     """
     #define GK_REGION_0 0.27
@@ -62,8 +68,8 @@ cdef struct PieceKey:
     int id
 
 
-cdef class FrameState:
-    """Buffers and between-frame memory of one compiled analyzer (kernels._frame.FrameKernel)."""
+@cython.final  # direct (inlinable) calls, no vtable
+cdef class FrameKernel:
 
     cdef int R, C, N
     cdef double py, px, thr, min_force, min_foot_force, max_len, max_wid
@@ -85,7 +91,7 @@ cdef class FrameState:
     cdef double* run_sx
     cdef double* run_pk
     cdef int n_runs
-    cdef bint split  # step 3 split a blob this frame
+    cdef bint split  # a blob was split this frame (step 3)
     cdef bint lists_ok  # act, ar, ac, pid hold this frame's sensels (see _lists)
     cdef const float* fr  # the frame being analysed (valid inside analyze only)
     cdef int n_act
@@ -130,49 +136,7 @@ cdef class FrameState:
     cdef double fragment_gap, full_footprint, arch_offset
     cdef object params
 
-
-cdef inline void _lists(FrameState st) noexcept nogil:
-    """The active sensels one by one (flat index, row, column, piece), from the runs.
-    Only the rarer steps need them (splitting a blob, fitting a piece to a foot,
-    grouping new feet), so they are built on first use in a frame."""
-    cdef int q, c, k = 0, i, r, j
-    if st.lists_ok:
-        return
-    for q in range(st.n_runs):
-        r = st.run_r[q]
-        i = r * st.C
-        j = st.run_pid[q]
-        for c in range(st.run_c0[q], st.run_c1[q]):
-            st.act[k] = i + c
-            st.ar[k] = r
-            st.ac[k] = c
-            st.pid[k] = j
-            k += 1
-    st.lists_ok = True
-
-
-cdef inline void _zero_piece(FrameState st, int j) noexcept nogil:
-    st.pn[j] = 0
-    st.pforce[j] = 0.0
-    st.pov0[j] = 0
-    st.pov1[j] = 0
-    st.pin0[j] = 0
-    st.pin1[j] = 0
-
-
-cdef inline void _add_to_piece(FrameState st, int j, int k) noexcept nogil:
-    cdef int i = st.act[k]
-    cdef signed char was = st.prev_slot[i]
-    st.pn[j] += 1
-    st.pforce[j] += st.fr[i]
-    if was == 0:
-        st.pov0[j] += 1
-    elif was == 1:
-        st.pov1[j] += 1
-    if st.fp[i]:
-        st.pin0[j] += 1
-    if st.fp[st.N + i]:
-        st.pin1[j] += 1
+    cpdef reset(self)
 
 
 cdef inline void principal_axis(double sx, double sy, double sxx, double syy, double sxy, double n,

@@ -1,18 +1,13 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # Per-frame analysis, compiled: docs/frame-analysis.md, "How the feet are found",
 # step 5 Tandem walking (part of kernels/reference.py step 5): whether a free piece lies
 # wholly beyond the toes of a planted foot (the next foot's heel strike), with the
 # heel-off and toes-in-footprint tests, or wholly beside a whole footprint (the other
-# foot). Asked by step 4 (_frame_assign.pyx) before a piece may join a foot.
+# foot). Asked by step 4 (_frame_assign.pxi) before a piece may join a foot.
 
 from libc.math cimport INFINITY, fabs
 
-from kernels._frame_state cimport (
-    FRONT_BAND, SLACK, TOES_FRONT_RATIO, FrameState, Geom, Slot,
-)
 
-
-cdef bint _beside(FrameState st, int s, int np_) noexcept nogil:
+cdef bint _beside(FrameKernel st, int s, int np_) noexcept nogil:
     """Whether pbuf[:np_] lies wholly beside slot s's whole footprint (see reference)."""
     cdef Geom* g = &st.slots[s].geom
     cdef int k, i, r, c
@@ -29,7 +24,7 @@ cdef bint _beside(FrameState st, int s, int np_) noexcept nogil:
     return t_min > g.half_width + st.max_pitch + SLACK
 
 
-cdef bint _beyond_toes(FrameState st, int s, int np_) noexcept nogil:
+cdef bint _beyond_toes(FrameKernel st, int s, int np_) noexcept nogil:
     """Whether pbuf[:np_] lies wholly beyond the toes of slot s's foot (see reference)."""
     cdef Slot* sl = &st.slots[s]
     cdef Geom* g = &sl.geom
@@ -51,7 +46,7 @@ cdef bint _beyond_toes(FrameState st, int s, int np_) noexcept nogil:
     return a_min > g.s_max + SLACK and _toes_in_footprint(st, s)
 
 
-cdef bint _toes_in_footprint(FrameState st, int s) noexcept nogil:
+cdef bint _toes_in_footprint(FrameKernel st, int s) noexcept nogil:
     """Whether the front of slot s's stance footprint is toe tips, not the metatarsal
     heads (see reference._toes_in_footprint)."""
     cdef Slot* sl = &st.slots[s]

@@ -1,16 +1,11 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # Per-frame analysis, compiled: docs/frame-analysis.md, "Sides" (kernels/reference.py
 # step 7): the other foot's side, left for the smaller x, the nearer remembered position,
 # then the foot's anatomy (the loaded band of the midfoot lies lateral).
 
 from libc.math cimport fabs
 
-from kernels._frame_state cimport (
-    REGION_0, REGION_1, SLACK, SLOTS, FrameState, Geom, Slot,
-)
 
-
-cdef void _decide_sides(FrameState st) noexcept nogil:
+cdef void _decide_sides(FrameKernel st) noexcept nogil:
     """Step 7 (see reference._decide_sides)."""
     cdef Slot* a
     cdef Slot* b
@@ -67,7 +62,7 @@ cdef void _decide_sides(FrameState st) noexcept nogil:
                 st.foot_length[a.side] = a.geom.length
 
 
-cdef int _arch_side(FrameState st, int s) noexcept nogil:
+cdef int _arch_side(FrameKernel st, int s) noexcept nogil:
     """0 left / 1 right from where the midfoot sensels of the stance footprint lie, -1."""
     cdef Slot* sl = &st.slots[s]
     cdef Geom* g = &sl.geom

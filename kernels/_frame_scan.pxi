@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # Per-frame analysis, compiled: docs/frame-analysis.md, "How the feet are found",
 # steps 1 Threshold and 2 Blobs (kernels/reference.py steps 1-3: clean, threshold, totals,
 # 8-connected blobs in raster order). One pass over the frame: empty rows skipped with a
@@ -7,7 +6,6 @@
 
 from libc.math cimport INFINITY
 
-from kernels._frame_state cimport FrameState, _zero_piece
 
 cdef extern from *:
     """
@@ -188,7 +186,7 @@ cdef int select_rows(int avx2) noexcept nogil:
     return gk_select_rows(avx2)
 
 
-cdef inline int _find(FrameState st, int a) noexcept nogil:
+cdef inline int _find(FrameKernel st, int a) noexcept nogil:
     cdef int root = a, nxt
     while st.parent[root] != root:
         root = st.parent[root]
@@ -199,7 +197,7 @@ cdef inline int _find(FrameState st, int a) noexcept nogil:
     return root
 
 
-cdef inline int _union(FrameState st, int a, int b) noexcept nogil:
+cdef inline int _union(FrameKernel st, int a, int b) noexcept nogil:
     # a may be -1 (no label yet); returns the merged root (the smaller label)
     cdef int rb = _find(st, b), ra
     if a < 0:
@@ -214,7 +212,7 @@ cdef inline int _union(FrameState st, int a, int b) noexcept nogil:
     return rb
 
 
-cdef void _scan(FrameState st, const float* f, int* n_inv, int* n_neg, double* total, double* spx,
+cdef void _scan(FrameKernel st, const float* f, int* n_inv, int* n_neg, double* total, double* spx,
                 double* spy, double* peak) noexcept nogil:
     """Steps 1-3 in one pass: clean, threshold, totals; the active sensels in raster
     order, as row runs (a run: loaded sensels side by side in one row) with their sums,
@@ -322,7 +320,7 @@ cdef void _scan(FrameState st, const float* f, int* n_inv, int* n_neg, double* t
     peak[0] = pk
 
 
-cdef int _label(FrameState st) noexcept nogil:
+cdef int _label(FrameKernel st) noexcept nogil:
     """Step 3: 8-connected components numbered in raster order of their first sensel,
     with their statistics (they are the pieces unless step 4 splits one); run by run."""
     cdef int q, k, k0, k1, i, i0, r, c0, c1, l, nlab = st.nlab, root, K = 0, j
@@ -373,3 +371,47 @@ cdef int _label(FrameState st) noexcept nogil:
         if c1 - 1 > st.cc1[j]:
             st.cc1[j] = c1 - 1
     return K
+
+
+cdef void _lists(FrameKernel st) noexcept nogil:
+    """The active sensels one by one (flat index, row, column, piece), from the runs.
+    Only the rarer steps need them (splitting a blob, fitting a piece to a foot,
+    grouping new feet), so they are built on first use in a frame."""
+    cdef int q, c, k = 0, i, r, j
+    if st.lists_ok:
+        return
+    for q in range(st.n_runs):
+        r = st.run_r[q]
+        i = r * st.C
+        j = st.run_pid[q]
+        for c in range(st.run_c0[q], st.run_c1[q]):
+            st.act[k] = i + c
+            st.ar[k] = r
+            st.ac[k] = c
+            st.pid[k] = j
+            k += 1
+    st.lists_ok = True
+
+
+cdef inline void _zero_piece(FrameKernel st, int j) noexcept nogil:
+    st.pn[j] = 0
+    st.pforce[j] = 0.0
+    st.pov0[j] = 0
+    st.pov1[j] = 0
+    st.pin0[j] = 0
+    st.pin1[j] = 0
+
+
+cdef inline void _add_to_piece(FrameKernel st, int j, int k) noexcept nogil:
+    cdef int i = st.act[k]
+    cdef signed char was = st.prev_slot[i]
+    st.pn[j] += 1
+    st.pforce[j] += st.fr[i]
+    if was == 0:
+        st.pov0[j] += 1
+    elif was == 1:
+        st.pov1[j] += 1
+    if st.fp[i]:
+        st.pin0[j] += 1
+    if st.fp[st.N + i]:
+        st.pin1[j] += 1

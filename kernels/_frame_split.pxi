@@ -1,16 +1,10 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # Per-frame analysis, compiled: docs/frame-analysis.md, "How the feet are found",
 # step 3 Two feet in one blob (kernels/reference.py step 4): a blob over both feet of the
 # last frame is divided sensel by sensel, a blob longer or wider than one foot is cut at
 # the valley of its row / column profile; then the pieces' statistics and their order
 # (largest first) for step 4.
 
-from libc.math cimport fabs
 from libc.stdlib cimport qsort
-
-from kernels._frame_state cimport (
-    SLACK, FrameState, Geom, PieceKey, _add_to_piece, _lists, _zero_piece,
-)
 
 
 cdef int _cmp_piece(const void* a, const void* b) noexcept nogil:
@@ -39,7 +33,7 @@ cdef inline double seg_dist2(double px, double py, double ax, double ay, double 
     return ex * ex + ey * ey
 
 
-cdef int _split(FrameState st, int K) noexcept nogil:
+cdef int _split(FrameKernel st, int K) noexcept nogil:
     """Step 4: divide blobs holding two feet; returns the number of pieces."""
     cdef int j, n_pieces = K
     cdef bint both_live = st.slots[0].live and st.slots[1].live
@@ -52,7 +46,7 @@ cdef int _split(FrameState st, int K) noexcept nogil:
     return n_pieces
 
 
-cdef void _history_split(FrameState st, int j, int new_id) noexcept nogil:
+cdef void _history_split(FrameKernel st, int j, int new_id) noexcept nogil:
     cdef int k, i, r, c
     cdef signed char to, first_to = -1
     cdef double x, y, d0, d1
@@ -76,7 +70,7 @@ cdef void _history_split(FrameState st, int j, int new_id) noexcept nogil:
             st.pid[k] = new_id
 
 
-cdef bint _valley_split(FrameState st, int j, int new_id, bint rows) noexcept nogil:
+cdef bint _valley_split(FrameKernel st, int j, int new_id, bint rows) noexcept nogil:
     cdef int lo, hi, nb, m, b, jj, k, i, coord, first_side, side
     cdef int best, left_peak = 0, right_peak = 0, smaller
     cdef double pitch, limit
@@ -130,7 +124,7 @@ cdef bint _valley_split(FrameState st, int j, int new_id, bint rows) noexcept no
     return True
 
 
-cdef void _piece_stats(FrameState st, int K, int n_pieces) noexcept nogil:
+cdef void _piece_stats(FrameKernel st, int K, int n_pieces) noexcept nogil:
     """Recompute the statistics if step 4 split anything; order the pieces."""
     cdef int j, k
     if n_pieces != K:

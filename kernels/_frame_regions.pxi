@@ -1,14 +1,9 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # Per-frame analysis, compiled: docs/frame-analysis.md, "Regions" and the per-foot
 # fields of "What you get per mat frame" (kernels/reference.py step 6, per foot): each
 # foot's force, COP, area, peak, bounding box and rearfoot / midfoot / forefoot loads,
 # as FootResult objects ordered left, right, unknown; remembers whether the heel is
 # still loaded (step 5 asks it in the next frame).
 
-from kernels._frame_results cimport FootResult
-from kernels._frame_state cimport (
-    HEEL_OFF_SHARE, REGION_0, REGION_1, SLACK, SLOTS, FrameState, Geom, Slot,
-)
 
 from kernels.results import LEFT, RIGHT
 
@@ -16,11 +11,11 @@ cdef object _LEFT = LEFT  # C-level references: no module dict lookup per foot
 cdef object _RIGHT = RIGHT
 
 
-cdef tuple _feet(FrameState st):
+cdef tuple _feet(FrameKernel st):
     """Per-foot sums and result objects, ordered left, right, unknown (by COP x)."""
     cdef int k, i, j, s, r, c, n_live = 0
     cdef double v, x, y, along, length
-    cdef FootResult foot, first = None
+    cdef CFootResult foot, first = None
     cdef double force[SLOTS]
     cdef double sx[SLOTS]
     cdef double sy[SLOTS]
@@ -73,7 +68,7 @@ cdef tuple _feet(FrameState st):
             continue
         g = &sl.geom
         sl.heel_loaded = not has_regions[s] or reg[s][0] > HEEL_OFF_SHARE * force[s]
-        foot = FootResult.__new__(FootResult)
+        foot = CFootResult.__new__(CFootResult)
         foot.track_id = sl.track_id
         foot.side = None if sl.side < 0 else (_LEFT if sl.side == 0 else _RIGHT)
         foot.force_n = force[s] * st.scale
@@ -106,7 +101,7 @@ cdef tuple _feet(FrameState st):
     return (first,)
 
 
-cdef bint _second_first(FrameState st, double* force, double* sx):
+cdef bint _second_first(FrameKernel st, double* force, double* sx):
     """Whether slot 1's foot sorts before slot 0's: left, right, unknown; then COP x."""
     cdef int rank0 = st.slots[0].side if st.slots[0].side >= 0 else 2
     cdef int rank1 = st.slots[1].side if st.slots[1].side >= 0 else 2
@@ -118,7 +113,7 @@ cdef bint _second_first(FrameState st, double* force, double* sx):
     return st.slots[1].track_id < st.slots[0].track_id
 
 
-cdef void _sums_runs(FrameState st, bint* regions, double* cut0, double* cut1, double* force,
+cdef void _sums_runs(FrameKernel st, bint* regions, double* cut0, double* cut1, double* force,
                      double* sx, double* sy, double* pk, int* n, int* r0, int* r1, int* c0,
                      int* c1, double (*reg)[3]) noexcept nogil:
     """What _sums gives, for both slots in one pass over the runs (when no blob was
@@ -181,7 +176,7 @@ cdef void _sums_runs(FrameState st, bint* regions, double* cut0, double* cut1, d
             reg[s][2] += fore
 
 
-cdef void _sums(FrameState st, int s, bint regions, double cut0, double cut1, double* force,
+cdef void _sums(FrameKernel st, int s, bint regions, double cut0, double cut1, double* force,
                 double* sx, double* sy, double* pk, int* n, int* r0, int* r1, int* c0,
                 int* c1, double* reg) noexcept nogil:
     """Force, COP sums, peak, area, bounding box and region loads of slot s's sensels

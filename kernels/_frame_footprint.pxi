@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # Per-frame analysis, compiled: docs/frame-analysis.md, the stance footprint and
 # track_id of each foot ("What you get per mat frame": every sensel the foot has loaded
 # since its contact began; kernels/reference.py step 6): new contacts get a new track,
@@ -9,7 +8,6 @@
 from libc.math cimport INFINITY, M_PI, atan2, fabs
 from libc.string cimport memset
 
-from kernels._frame_state cimport SLOTS, FrameState, Geom, Slot, principal_axis
 
 cdef extern from *:
     """
@@ -43,7 +41,7 @@ cdef extern from *:
     void gk_fill(signed char* p, int n, int v) noexcept nogil
 
 
-cdef void _clear_slot(FrameState st, int s) noexcept nogil:
+cdef void _clear_slot(FrameKernel st, int s) noexcept nogil:
     cdef Slot* sl = &st.slots[s]
     sl.live = False
     sl.track_id = 0
@@ -64,7 +62,7 @@ cdef void _clear_slot(FrameState st, int s) noexcept nogil:
     memset(&st.fp[s * st.N], 0, st.N)
 
 
-cdef inline void _release(FrameState st, int gone, int r, int c0, int c1) noexcept nogil:
+cdef inline void _release(FrameKernel st, int gone, int r, int c0, int c1) noexcept nogil:
     """Active sensels (r, c0..c1-1), taken for part of another foot: out of slot gone's
     stance footprint (a neighbour is not its footprint)."""
     cdef int c, i
@@ -85,7 +83,7 @@ cdef inline void _release(FrameState st, int gone, int r, int c0, int c1) noexce
         sl.usxy -= x * y
 
 
-cdef inline void _grow(FrameState st, int s, int r, int c0, int c1) noexcept nogil:
+cdef inline void _grow(FrameKernel st, int s, int r, int c0, int c1) noexcept nogil:
     """Active sensels (r, c0..c1-1) into slot s's stance footprint (moments, bounding box)."""
     cdef int c
     cdef double x, y = st.ys[r]
@@ -113,7 +111,7 @@ cdef inline void _grow(FrameState st, int s, int r, int c0, int c1) noexcept nog
             sl.uc1 = c
 
 
-cdef double _update_feet(FrameState st, int n_pieces) noexcept nogil:
+cdef double _update_feet(FrameKernel st, int n_pieces) noexcept nogil:
     """Step 6: stray force, released sensels, tracks, stance footprints, foot map."""
     cdef int j, k, i, s, q, c0, c1, gone, n_foot = 0
     cdef double stray = 0.0
@@ -193,7 +191,7 @@ cdef double _update_feet(FrameState st, int n_pieces) noexcept nogil:
     return stray
 
 
-cdef void _slot_geom(FrameState st, int s) noexcept nogil:
+cdef void _slot_geom(FrameKernel st, int s) noexcept nogil:
     """Geometry of a slot's stance footprint (moments kept incrementally)."""
     cdef Slot* sl = &st.slots[s]
     cdef Geom* g = &sl.geom
@@ -219,7 +217,7 @@ cdef void _slot_geom(FrameState st, int s) noexcept nogil:
     _finish_geom(st, g, s_min, s_max, hw, sl.un)
 
 
-cdef inline void _finish_geom(FrameState st, Geom* g, double s_min, double s_max, double hw, double n) noexcept nogil:
+cdef inline void _finish_geom(FrameKernel st, Geom* g, double s_min, double s_max, double hw, double n) noexcept nogil:
     g.s_min = s_min
     g.s_max = s_max
     g.half_width = hw

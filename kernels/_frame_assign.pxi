@@ -1,19 +1,13 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # Per-frame analysis, compiled: docs/frame-analysis.md, "How the feet are found",
 # step 4 Pieces to feet (kernels/reference.py step 5): pieces over last frame's feet stay
 # with them if they still fit one foot; free pieces join a nearby foot they fit with
-# (unless step 5, _frame_tandem.pyx, says they are the next foot or the other foot), the
+# (unless step 5, _frame_tandem.pxi, says they are the next foot or the other foot), the
 # rest are grouped by single linkage into new feet, largest first.
 
 from libc.math cimport INFINITY, fabs, sqrt
 
-from kernels._frame_state cimport (
-    MAXC, SLACK, SLOTS, FrameState, Slot, _lists, principal_axis,
-)
-from kernels._frame_tandem cimport _beside, _beyond_toes
 
-
-cdef inline int _was(FrameState st, int j) noexcept nogil:
+cdef inline int _was(FrameKernel st, int j) noexcept nogil:
     if st.pov0[j] > 0:
         return 0
     if st.pov1[j] > 0:
@@ -21,11 +15,11 @@ cdef inline int _was(FrameState st, int j) noexcept nogil:
     return -1
 
 
-cdef inline int _overlap(FrameState st, int j) noexcept nogil:
+cdef inline int _overlap(FrameKernel st, int j) noexcept nogil:
     return st.pov0[j] if st.pov0[j] > st.pov1[j] else st.pov1[j]
 
 
-cdef void _assign(FrameState st, int n_pieces) noexcept nogil:
+cdef void _assign(FrameKernel st, int n_pieces) noexcept nogil:
     """Step 5 (see reference._assign)."""
     cdef int o, j, s, ng, np_, inside, target
     cdef int main[SLOTS]
@@ -90,7 +84,7 @@ cdef void _assign(FrameState st, int n_pieces) noexcept nogil:
             st.owner[j] = st.released[j]
 
 
-cdef void _new_feet(FrameState st, int n_pieces, int* main) noexcept nogil:
+cdef void _new_feet(FrameKernel st, int n_pieces, int* main) noexcept nogil:
     """Single-linkage grouping of free pieces, then new feet, largest group first
     (see reference._assign / _cluster)."""
     cdef int free[MAXC]
@@ -212,7 +206,7 @@ cdef void _new_feet(FrameState st, int n_pieces, int* main) noexcept nogil:
             st.owner[free[a]] = -1
 
 
-cdef int _gather_piece(FrameState st, int j) noexcept nogil:
+cdef int _gather_piece(FrameKernel st, int j) noexcept nogil:
     """Flat indices of piece j into pbuf (raster order); returns the count."""
     cdef int k, n = 0
     _lists(st)
@@ -223,7 +217,7 @@ cdef int _gather_piece(FrameState st, int j) noexcept nogil:
     return n
 
 
-cdef int _gather_piece_into(FrameState st, int j, int* out) noexcept nogil:
+cdef int _gather_piece_into(FrameKernel st, int j, int* out) noexcept nogil:
     cdef int k, n = 0
     _lists(st)
     for k in range(st.n_act):
@@ -233,7 +227,7 @@ cdef int _gather_piece_into(FrameState st, int j, int* out) noexcept nogil:
     return n
 
 
-cdef int _gather_group(FrameState st, int s, bint footprint) noexcept nogil:
+cdef int _gather_group(FrameKernel st, int s, bint footprint) noexcept nogil:
     """Flat indices (raster order) into gbuf of slot s's stance footprint, or of the
     pieces it owns so far in this frame; returns the count."""
     cdef int k, r, c, n = 0
@@ -254,7 +248,7 @@ cdef int _gather_group(FrameState st, int s, bint footprint) noexcept nogil:
     return n
 
 
-cdef int _gather_cluster(FrameState st, int* cid, int nf, int c, int* poff, int* out) noexcept nogil:
+cdef int _gather_cluster(FrameKernel st, int* cid, int nf, int c, int* poff, int* out) noexcept nogil:
     cdef int a, k, n = 0
     for a in range(nf):
         if cid[a] != c:
@@ -265,7 +259,7 @@ cdef int _gather_cluster(FrameState st, int* cid, int nf, int c, int* poff, int*
     return n
 
 
-cdef bint _fits(FrameState st, int ng, int np_) noexcept nogil:
+cdef bint _fits(FrameKernel st, int ng, int np_) noexcept nogil:
     """Whether gbuf[:ng] and pbuf[:np_] together fit one foot (see reference._fits)."""
     cdef int k, i, r, c, total = ng + np_
     cdef double x, y, sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
@@ -304,12 +298,12 @@ cdef bint _fits(FrameState st, int ng, int np_) noexcept nogil:
     return length <= st.max_len + SLACK and width <= st.max_wid + SLACK
 
 
-cdef double _gap(FrameState st, int ng, int np_) noexcept nogil:
+cdef double _gap(FrameKernel st, int ng, int np_) noexcept nogil:
     """Edge gap (mm) between gbuf[:ng] and pbuf[:np_]: nearest centres less one pitch."""
     return _gap_lists(st, st.gbuf, ng, st.pbuf, np_)
 
 
-cdef double _gap_lists(FrameState st, int* la, int na, int* lb, int nb) noexcept nogil:
+cdef double _gap_lists(FrameKernel st, int* la, int na, int* lb, int nb) noexcept nogil:
     cdef int a, b, ia, ib, ra, rb
     cdef double dx, dy, d2, best = INFINITY, xa, ya
     for a in range(na):
