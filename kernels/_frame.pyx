@@ -21,6 +21,8 @@ from libc.string cimport memcpy
 
 import numpy as np
 
+# The C types under other names: the Python names are this module's exports
+# (kernels.frame takes FootResult / FrameResult from here), a cimport would hide them.
 from kernels._frame_results cimport FootResult as CFootResult
 from kernels._frame_results cimport FrameResult as CFrameResult
 
