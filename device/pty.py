@@ -312,11 +312,11 @@ def patient_devices(patient, *, mat: bool = True, insoles: bool = True, tag: str
 
 def serve(args, ctx) -> int:
     """``gaitkiosk simulate --pty``: the patient ``args`` describe, on pseudo-terminals."""
-    from gaitkiosk.commands.simulate import build_patient
-    from gaitkiosk.errors import UsageError
+    from device.sim.build import build_patient
+    from device.sim.errors import SimulationError
 
     if not getattr(args, "mat", True) and not getattr(args, "insoles", True):
-        raise UsageError("--no-mat and --no-insoles together leave nothing to serve")
+        raise SimulationError("--no-mat and --no-insoles together leave nothing to serve")
     patient = build_patient(args, ctx.config)
     devices = patient_devices(
         patient, mat=getattr(args, "mat", True), insoles=getattr(args, "insoles", True),

@@ -53,60 +53,6 @@ def add_arguments(parser) -> None:
     )
 
 
-def _parse_params(items: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--param {item!r}: write it as KEY=VALUE (e.g. --param eyes=closed)")
-        out[key.strip()] = value.strip()
-    return out
-
-
-def _parse_pitch(text: str) -> tuple[float, float]:
-    try:
-        values = [float(v) for v in str(text).split(",")]
-    except ValueError:
-        raise UsageError(f"--pitch {text!r}: give millimetres, one value or row,col (e.g. 8.47 or 8.47,7.62)") from None
-    if len(values) not in (1, 2) or min(values) <= 0:
-        raise UsageError(f"--pitch {text!r}: give one or two positive millimetre values")
-    return (values[0], values[-1])
-
-
-def build_patient(args, config: dict):
-    """The VirtualPatient that ``args`` (and the [sim] config) describe; shared with device/pty.py."""
-    from device.sim import Body, InsoleGeometry, MatGeometry, SimulationError, VirtualPatient
-
-    sim = config["sim"]
-    if sim.get("insole_sensors", 16) != 16:
-        raise UsageError(f"config sim.insole_sensors = {sim['insole_sensors']}: the virtual insole has the 16-sensor layout only")
-    rate = args.rate if args.rate is not None else sim["rate_hz"]
-    insole_rate = args.insole_rate if args.insole_rate is not None else rate
-    if rate <= 0 or insole_rate <= 0:
-        raise UsageError("--rate and --insole-rate must be positive")
-    pitch = _parse_pitch(args.pitch) if args.pitch is not None else (sim["mat_pitch_mm"], sim["mat_pitch_mm"])
-    try:
-        mat = MatGeometry(
-            rows=args.rows if args.rows is not None else sim["mat_rows"],
-            cols=args.cols if args.cols is not None else sim["mat_cols"],
-            pitch_mm=pitch,
-            rate_hz=rate,
-        )
-        body = Body(mass_kg=sim["body_mass_kg"], foot_length_mm=sim["foot_length_mm"])
-        return VirtualPatient(
-            scenario=args.scenario or sim["scenario"],
-            seed=args.seed if args.seed is not None else sim["seed"],
-            body=body,
-            mat=mat,
-            insoles=InsoleGeometry(rate_hz=insole_rate),
-            **_parse_params(args.param),
-        )
-    except SimulationError:
-        raise
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def run(args, ctx) -> int:
     if args.list:
         return _list(ctx)
@@ -153,6 +99,7 @@ def _record(args, ctx) -> int:
     from pathlib import Path
 
     from device.recording import save_recording
+    from device.sim.build import build_patient
     from device.sim.record import simulate_recording
 
     if not (args.mat or args.insoles):
