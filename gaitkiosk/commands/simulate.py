@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import time
 
+from gaitkiosk import checks
+from gaitkiosk.config import ALLOWED
 from gaitkiosk.errors import KioskError, UsageError
 
 HELP = "run the virtual patient: write a recording (--out) or serve virtual devices (--pty)"
@@ -31,17 +33,17 @@ def add_arguments(parser) -> None:
     mode.add_argument("--list", action="store_true", help="list the scenarios and their parameters")
     p = parser.add_argument_group("the patient")
     p.add_argument("--scenario", metavar="S", help="scenario name (default: config sim.scenario; see --list)")
-    p.add_argument("--seed", type=int, help="random seed (default: config sim.seed); the same seed gives the same recording")
+    p.add_argument("--seed", type=ALLOWED["sim.seed"], help="random seed (default: config sim.seed); the same seed gives the same recording")
     p.add_argument(
         "--param", "-p", action="append", default=[], metavar="KEY=VALUE",
         help="scenario or body parameter, repeatable (e.g. eyes=closed, cadence=100, mass_kg=80, weight_left_pct=60)",
     )
     r = parser.add_argument_group("the recording")
-    r.add_argument("--seconds", type=float, default=None, help="duration in seconds (default: 30 for --out; until Ctrl-C for --pty)")
-    r.add_argument("--rate", type=float, help="mat and insole sample rate, Hz (default: config sim.rate_hz)")
-    r.add_argument("--insole-rate", type=float, help="insole sample rate if different from --rate")
-    r.add_argument("--rows", type=int, help="mat rows (default: config sim.mat_rows)")
-    r.add_argument("--cols", type=int, help="mat columns (default: config sim.mat_cols)")
+    r.add_argument("--seconds", type=checks.positive(most=checks.DAY_S, unit="seconds"), default=None, help="duration in seconds (default: 30 for --out; until Ctrl-C for --pty)")
+    r.add_argument("--rate", type=ALLOWED["sim.rate_hz"], help="mat and insole sample rate, Hz (default: config sim.rate_hz)")
+    r.add_argument("--insole-rate", type=ALLOWED["sim.rate_hz"], help="insole sample rate if different from --rate")
+    r.add_argument("--rows", type=ALLOWED["sim.mat_rows"], help="mat rows (default: config sim.mat_rows)")
+    r.add_argument("--cols", type=ALLOWED["sim.mat_cols"], help="mat columns (default: config sim.mat_cols)")
     r.add_argument("--pitch", metavar="MM[,MM]", help="sensel pitch in mm, one value or row,col (default: config sim.mat_pitch_mm)")
     r.add_argument("--mat", action="store_true", default=True, help="record the mat (default)")
     r.add_argument("--no-mat", dest="mat", action="store_false", help="leave the mat out")
@@ -64,12 +66,10 @@ def _parse_params(items: list[str]) -> dict[str, str]:
 
 
 def _parse_pitch(text: str) -> tuple[float, float]:
-    try:
-        values = [float(v) for v in str(text).split(",")]
-    except ValueError:
-        raise UsageError(f"--pitch {text!r}: give millimetres, one value or row,col (e.g. 8.47 or 8.47,7.62)") from None
-    if len(values) not in (1, 2) or min(values) <= 0:
-        raise UsageError(f"--pitch {text!r}: give one or two positive millimetre values")
+    parts = str(text).split(",")
+    if len(parts) not in (1, 2):
+        raise UsageError(f"--pitch {text!r}: give millimetres, one value or row,col (e.g. 8.47 or 8.47,7.62)")
+    values = [ALLOWED["sim.mat_pitch_mm"].parse(v.strip(), "--pitch") for v in parts]
     return (values[0], values[-1])
 
 
@@ -82,8 +82,6 @@ def build_patient(args, config: dict):
         raise UsageError(f"config sim.insole_sensors = {sim['insole_sensors']}: the virtual insole has the 16-sensor layout only")
     rate = args.rate if args.rate is not None else sim["rate_hz"]
     insole_rate = args.insole_rate if args.insole_rate is not None else rate
-    if rate <= 0 or insole_rate <= 0:
-        raise UsageError("--rate and --insole-rate must be positive")
     pitch = _parse_pitch(args.pitch) if args.pitch is not None else (sim["mat_pitch_mm"], sim["mat_pitch_mm"])
     try:
         mat = MatGeometry(
@@ -113,8 +111,6 @@ def run(args, ctx) -> int:
     if args.pty and args.out:
         raise UsageError("choose one: --out FILE writes a recording, --pty serves virtual devices")
     if args.pty:
-        if args.seconds is not None and args.seconds <= 0:
-            raise UsageError(f"--seconds {args.seconds:g}: give a duration above 0, or leave it out to serve until Ctrl-C")
         try:
             from device import pty as device_pty
         except ImportError as exc:
@@ -159,8 +155,6 @@ def _record(args, ctx) -> int:
         raise UsageError("--no-mat and --no-insoles together leave nothing to record")
     if args.seconds is None:
         args.seconds = 30.0
-    if not 0 < args.seconds <= 24 * 3600:
-        raise UsageError(f"--seconds {args.seconds:g}: give a duration above 0 (and at most a day)")
     out = Path(args.out)
     if not out.parent.is_dir():
         raise UsageError(f"--out {out}: the directory {out.parent} does not exist")
