@@ -67,6 +67,23 @@ CLI_CASES = [
     (["run", "--simulate", "--headless", "--fall-at", "nan", "--data-dir", "T"], "--fall-at"),
     (["run", "--simulate", "--headless", "--timeout", "nan", "--data-dir", "T"], "--timeout"),
     (["record", "sim://mat", "--seconds", "nan", "--out", "T/c.npz"], "--seconds"),
+    # and every other number a command takes
+    (["record", "sim://mat", "--kpa-per-count", "inf", "--out", "T/c.npz"], "--kpa-per-count"),
+    (["record", "sim://mat", "--zero", "--zero-gate", "1e9", "--out", "T/c.npz"], "--zero-gate"),
+    (["simulate", "--seed", "-1", "--out", "T/a.npz"], "--seed"),
+    (["simulate", "--insole-rate", "0", "--out", "T/a.npz"], "--insole-rate"),
+    (["sessions", "export", "someid", "--mat-pitch-mm", "nan", "--out", "T/x.npz", "--data-dir", "D"], "--mat-pitch-mm"),
+    (["sessions", "list", "--offset", "-1", "--data-dir", "D"], "--offset"),
+    (["calibrate", "zero", "sim://mat", "--weights-n", "1,nan", "--data-dir", "T"], "--weights-n"),
+    (["calibrate", "zero", "sim://mat", "--plate-mm", "10xinf", "--data-dir", "T"], "--plate-mm"),
+    (["calibrate", "verify", "sim://mat", "--weight-n", "-5", "--data-dir", "T"], "--weight-n"),
+    (["calibrate", "zero", "sim://mat", "--ready-s", "nan", "--data-dir", "T"], "--ready-s"),
+    (["analyze", "T/x.npz", "--lowpass", "inf"], "--lowpass"),
+    (["analyze", "T/x.npz", "--window", "inf:"], "--window"),
+    (["demo", "--interval", "0"], "--interval"),
+    (["demo", "--seconds", "nan"], "--seconds"),
+    (["devices", "--timeout", "-1"], "--timeout"),
+    (["patients", "add", "4711", "--birth-year", "99999", "--data-dir", "T"], "--birth-year"),
 ]
 
 

@@ -11,6 +11,7 @@ HELP = "add, list and show patients (pseudonymous codes; docs/drills.md)"
 
 
 def add_arguments(parser) -> None:
+    from gaitkiosk import checks
     from gaitkiosk.commands.sessions import common_options
 
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -19,7 +20,7 @@ def add_arguments(parser) -> None:
     common_options(add)
     add.add_argument("code", metavar="CODE", help="the patient's code: 4 to 8 digits, typed at the kiosk's keypad (e.g. 40712)")
     add.add_argument("--name", help="optional name (stays on this unit)")
-    add.add_argument("--birth-year", type=int, metavar="YYYY", help="optional birth year")
+    add.add_argument("--birth-year", type=checks.integer(1900, 2100), metavar="YYYY", help="optional birth year")
     add.add_argument("--notes", default="", help="optional notes")
     ls = sub.add_parser("list", help="all patients, by code")
     common_options(ls)
