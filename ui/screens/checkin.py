@@ -80,8 +80,9 @@ class CheckInScreen(Screen):
             self.wait_s = float(msg.get("wait_s") or 0.0)
             self._enable_keys()
             return True
-        if msg.kind == "checkin_wait":  # a code came while the keypad still had to wait
+        if msg.kind == "checkin_wait":  # a code came while the keypad still had to wait: only the wait matters
             self.busy = False
+            self.message = None
             self.keypad.code = ""
             self.wait_s = float(msg["wait_s"])
             self._enable_keys()
