@@ -176,3 +176,19 @@ def test_an_option_checker_refuses_text_with_its_range(text):
         checks.positive(most=60.0, unit="seconds")(text)
     assert checks.positive(most=60.0, unit="seconds")("2.5") == 2.5
     assert checks.integer(1, 8)("8") == 8
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"[type]\nbody_mm = nan\n", "type size body_mm must be a number of mm from 3 to 100, got nan"),
+    (b"[type]\nbody_mm = inf\n", "type size body_mm must be a number of mm from 3 to 100, got inf"),
+    (b"[colors]\naccent = \"#E69F00\" # caf\xe9\n", "is not UTF-8 text"),
+])
+def test_a_bad_theme_file_is_one_line(tmp_path, content, words):
+    from gaitkiosk.errors import ConfigError
+    from ui.theme import load_theme
+
+    path = tmp_path / "theme.toml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as exc:
+        load_theme(path)
+    assert words in str(exc.value) and "\n" not in str(exc.value)
