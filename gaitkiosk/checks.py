@@ -63,7 +63,7 @@ class Number:
             return False
         if self.whole and not isinstance(value, int):
             return False
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # (an int is finite; 10**400 has no float)
             return False
         return not ((self.least is not None and value < self.least) or (self.above is not None and value <= self.above)
                     or (self.most is not None and value > self.most))

@@ -45,6 +45,7 @@ CLI_CASES = [
     (["sessions", "show", "nosuchid", "--data-dir", "D"], "no session with id nosuchid"),
     (["sessions", "list", "--limit", "1e20", "--data-dir", "D"], "--limit"),
     (["sessions", "list", "--limit", "100000000000000000000", "--data-dir", "D"], "--limit"),
+    (["sessions", "list", "--limit", "1" + "0" * 400, "--data-dir", "D"], "--limit"),  # no float holds it
     (["db", "prune", "--older-than-days", "-1", "--data-dir", "D"], "--older-than-days"),
     (["db", "prune", "--older-than-days", "nan", "--data-dir", "D"], "--older-than-days"),
     (["db", "prune", "--older-than-days", "inf", "--data-dir", "D"], "--older-than-days"),
