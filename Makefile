@@ -22,7 +22,8 @@ build: $(STAMP)
 	$(BIN)/python setup.py --quiet build_ext --inplace
 
 # The kiosk on the virtual patient: in a window where there is a display; without one
-# (CI, ssh) the scripted visit, with a screenshot of every screen in demo-screens/.
+# (CI, ssh) the scripted visit, with a screenshot of every screen in demo-screens/. Its
+# sessions go to the demo's own folder (~/.local/share/gaitkiosk-demo), never a clinic's.
 DEMO_HEADLESS := $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--headless --seconds 8 --screenshots demo-screens)
 demo: build
 	$(BIN)/gaitkiosk run --simulate $(DEMO_HEADLESS)

@@ -65,8 +65,26 @@ class Context:
         self.out.flush()
 
 
+class CommandLineError(Exception):
+    """argparse refused the command line (an unknown option, a value outside its range)."""
+
+    def __init__(self, prog: str, message: str):
+        super().__init__(f"{prog}: error: {message} (`{prog} --help` lists the options)")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the CLI's error convention: one line on stderr and exit 2, no usage dump.
+
+    A bad option value names the option and what it allows (``gaitkiosk.checks``); the
+    usage is one ``--help`` away. Raised rather than exited, so ``main()`` returns the code.
+    """
+
+    def error(self, message: str):
+        raise CommandLineError(self.prog, message)
+
+
 def _common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     group = common.add_argument_group("common options")
     group.add_argument("--config", metavar="FILE", help="TOML config file (default: /etc/gaitkiosk/config.toml if present, else built-in defaults)")
     group.add_argument("--data-dir", metavar="DIR", help="where the database and recordings live (overrides the config)")
@@ -76,7 +94,7 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="gaitkiosk",
         description="Gait- and balance-training kiosk: sensors, analysis, drills.",
     )
@@ -93,7 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except CommandLineError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     if not getattr(args, "_module", None):
         parser.print_help()
         return EXIT_USAGE

@@ -2,9 +2,10 @@
 
 On a unit the file is ``/etc/gaitkiosk/config.toml``; elsewhere pass
 ``--config FILE``. Every key the file may hold is listed in :data:`DEFAULTS`
-(and in ``docs/configuration.md``); an unknown key or a value of the wrong
-type is refused at start-up with the key's dotted name, so a typo in a
-clinic's config cannot silently fall back to a default.
+with what it allows in :data:`ALLOWED` (both in ``docs/configuration.md``); an
+unknown key, a value of the wrong type or one outside its range is refused at
+start-up with the key's dotted name, so a typo in a clinic's config cannot
+silently fall back to a default or reach the code as a hang.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from gaitkiosk.errors import ConfigError
+from gaitkiosk import checks
+from gaitkiosk.errors import ConfigError, UsageError
 
 SYSTEM_CONFIG = Path("/etc/gaitkiosk/config.toml")
 
@@ -113,6 +115,71 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+
+def _codecs() -> tuple[str, ...]:
+    from store import codec  # only when a file names a codec: it loads the compressors
+
+    return (codec.AUTO, *codec.METHOD_IDS)
+
+
+# What each key allows (docs/configuration.md shows the same words: tests/test_docs.py).
+# The limits are where a value stops making sense for a kiosk, not tight tuning bounds.
+ALLOWED: dict[str, Any] = {
+    "kiosk.data_dir": checks.text("a directory (empty: the per-user default)"),
+    "kiosk.log_level": checks.one_of("debug", "info", "warning", "error"),
+    "devices.mat": checks.text("a port URL (empty: no mat)"),
+    "devices.insoles": checks.list_of(checks.text("a port URL"), most=2),
+    "devices.usb_ids": checks.list_of(checks.matching(r"[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}",
+                                                      "VID:PID in hex, 4 digits each (e.g. 2e8a:000a)")),
+    "devices.baudrate": checks.integer(1200, 12_000_000),
+    "devices.hello_timeout_s": checks.positive(most=60.0, unit="seconds"),
+    "devices.silence_timeout_s": checks.positive(most=60.0, unit="seconds"),
+    "devices.reconnect_interval_s": checks.positive(most=60.0, unit="seconds"),
+    # Fewer than 16 frames (0.16 s at 100 Hz) drop frames on every scheduling hiccup; 0 starves the kiosk.
+    "devices.queue_frames": checks.integer(16, 1_000_000),
+    "devices.read_interval_s": checks.within(0.0, 1.0, unit="seconds"),
+    "devices.zero_when_idle": checks.flag(),
+    "devices.zero_gate": checks.integer(-1, 65535),
+    "sim.seed": checks.integer(0, 2**32 - 1),
+    # Checked where the virtual patient is made (`gaitkiosk simulate --list` names them): the
+    # scenario table loads the whole simulator, too slow for every command's start.
+    "sim.scenario": checks.text("a scenario name (`gaitkiosk simulate --list`)"),
+    "sim.rate_hz": checks.positive(most=1000.0),
+    # The wire protocol carries frames up to 256 x 256 (docs/protocol.md).
+    "sim.mat_rows": checks.integer(1, 256),
+    "sim.mat_cols": checks.integer(1, 256),
+    "sim.mat_pitch_mm": checks.positive(most=100.0),
+    "sim.insole_sensors": checks.integer(16, 16),  # the virtual insole's one layout
+    # The virtual body's plausible ranges (device/sim/body.py).
+    "sim.body_mass_kg": checks.within(10.0, 300.0),
+    "sim.foot_length_mm": checks.within(120.0, 360.0),
+    "store.chunk_s": checks.within(0.1, 60.0, unit="seconds"),
+    "store.codec": checks.one_of(lazy=_codecs),
+    "store.writer_queue_frames": checks.integer(100, 10_000_000),
+    "store.min_free_mb": checks.integer(0, 10_000_000),
+    "store.max_db_mb": checks.integer(0, 10_000_000),
+    "store.prune_after_days": checks.within(0.0, 36500.0, unit="days"),
+    "calibration.due_after_days": checks.positive(most=3650.0, unit="days"),
+    "calibration.verify_every_days": checks.positive(most=3650.0, unit="days"),
+    "calibration.max_error_pct": checks.positive(most=100.0),
+    "calibration.stable_tolerance_pct": checks.positive(most=100.0),
+    "calibration.step_timeout_s": checks.positive(most=3600.0, unit="seconds"),
+    "ui.width": checks.integer(320, 7680),
+    "ui.height": checks.integer(240, 4320),
+    "ui.diagonal_in": checks.within(2.0, 100.0),
+    "ui.fullscreen": checks.flag(),
+    "ui.fps": checks.integer(1, 240),
+    "ui.sound": checks.flag(),
+    "ui.theme": checks.text("a theme TOML file (empty: the built-in theme)"),
+    "ui.min_target_mm": checks.within(5.0, 50.0),
+    "ui.idle_timeout_s": checks.within(10.0, 3600.0, unit="seconds"),
+    "analysis.contact_on_n": checks.positive(most=10000.0),
+    "analysis.contact_off_n": checks.positive(most=10000.0),
+    "analysis.min_stance_s": checks.within(0.0, 10.0, unit="seconds"),
+    "analysis.mat_threshold_kpa": checks.within(0.0, 1000.0),
+}
+
+
 def default_config() -> dict[str, Any]:
     return copy.deepcopy(DEFAULTS)
 
@@ -129,7 +196,12 @@ def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> None:
                 raise ConfigError(f"config key '{name}' must be a table ([{name}])")
             _merge(default, value, name)
             continue
-        base[key] = _check_type(name, default, value)
+        value = _check_type(name, default, value)
+        try:
+            ALLOWED[name].check(value, f"config key '{name}'")
+        except UsageError as exc:
+            raise ConfigError(str(exc)) from None
+        base[key] = value
 
 
 def _check_type(name: str, default: Any, value: Any) -> Any:
@@ -170,15 +242,19 @@ def load_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         raise ConfigError(f"config file {path} does not exist; pass an existing file to --config") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (TOML must be): byte {exc.start} cannot be read; "
+                          "save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     try:
         _merge(config, data, "")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    if not -1 <= config["devices"]["zero_gate"] <= 65535:
-        raise ConfigError(f"{path}: devices.zero_gate must be -1 (no gate), 0 (3 sigma per sensel) or counts up to 65535, "
-                          f"got {config['devices']['zero_gate']}")
+    analysis = config["analysis"]
+    if analysis["contact_off_n"] > analysis["contact_on_n"]:
+        raise ConfigError(f"{path}: [analysis] contact_off_n must not exceed contact_on_n "
+                          f"({analysis['contact_off_n']:g} > {analysis['contact_on_n']:g}): the two are a hysteresis band")
     return config
 
 
@@ -187,5 +263,19 @@ def data_dir(config: dict[str, Any], override: str | None = None) -> Path:
     chosen = override or config["kiosk"]["data_dir"]
     if chosen:
         return Path(chosen).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
-    return Path(xdg) / "gaitkiosk"
+    return _user_data() / "gaitkiosk"
+
+
+def demo_data_dir(override: str | None = None) -> Path:
+    """Where demos on the virtual patient keep their sessions: ``--data-dir``, else a per-user folder.
+
+    Never the config's ``kiosk.data_dir``: that is the clinic's database, and a demo's made-up
+    sessions must not land beside real patients' (or be synced upstream with them).
+    """
+    if override:
+        return Path(override).expanduser()
+    return _user_data() / "gaitkiosk-demo"
+
+
+def _user_data() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"))

@@ -78,7 +78,8 @@ class Runtime:
 
     def __init__(self, config: dict, data_dir, *, simulate: bool = False, drill_seconds: float | None = None,
                  countdown_s: float | None = None, seed: int | None = None, sim_fall_at: float | None = None,
-                 clock=time.monotonic):
+                 clock=time.monotonic, keypad_lockout=None):
+        from gaitkiosk.lockout import KeypadLockout
         from gaitkiosk.sensors import Sensors
 
         self.config = config
@@ -89,6 +90,8 @@ class Runtime:
         self.sim_fall_at = sim_fall_at  # --simulate: one scheduled loss of balance (demos)
         self.seed = config["sim"]["seed"] if seed is None else seed
         self.clock = clock
+        # Wrong check-in codes slow the keypad down; its own clock, so tests can move it without sleeping.
+        self.keypad_lockout = keypad_lockout or KeypadLockout()
         self.sensors = Sensors(config)
         self.actions: queue.SimpleQueue = queue.SimpleQueue()
         self.app = None

@@ -55,6 +55,11 @@ class Visit:
         self.pending_close: tuple | None = None  # (session id, trial, writer, reason) not yet written
         self.next_close_retry = 0.0
 
+    @property
+    def lockout(self):
+        """Wrong codes slow the keypad down (gaitkiosk/lockout.py); the runtime holds it across visits."""
+        return self.rt.keypad_lockout
+
     # -- thread body -------------------------------------------------------------------------------
     def run(self, ready) -> None:
         from gaitkiosk.sensors import config_urls, sim_urls
@@ -143,7 +148,9 @@ class Visit:
         k = intent.kind
         d = intent.data
         if k == "start":
-            self.rt.deliver("checkin")
+            from gaitkiosk.patient_code import MAX_DIGITS
+
+            self.rt.deliver("checkin", max_len=MAX_DIGITS, wait_s=self.lockout.wait_s())
         elif k == "cancel":
             self._end_session()
             self.rt.deliver("reset")
@@ -180,16 +187,24 @@ class Visit:
         from drills.errors import ProgramError
         from drills.program import plan_for_patient
 
+        wait = self.lockout.wait_s()
+        if wait > 0:  # the screen takes no code while it waits; one that comes anyway is not looked up
+            self._checkin_failed(code, "sent while the keypad waits after wrong codes", wait)
+            self.rt.deliver("checkin_wait", wait_s=wait)
+            return
         try:
             patient = self.store.patients.by_code(code)
         except LookupError:
-            self.rt.deliver("patient_unknown", code=code)
+            wait = self.lockout.wrong()
+            self._checkin_failed(code, "unknown code", wait)
+            self.rt.deliver("patient_unknown", code=code, wait_s=wait)
             return
         try:
             plan = plan_for_patient(self.store, patient)  # today's drills, with progression
         except ProgramError:
             plan = None
         if plan is None or not plan.items:
+            self._checkin_failed(code, "no exercises set up", 0.0, patient_id=patient.id)
             self.rt.deliver("patient_unknown", code=code,
                             text="There are no exercises set up for you yet. Please ask your therapist.")
             return
@@ -212,6 +227,12 @@ class Visit:
         self.session = self.store.sessions.start(patient.id, program_id=plan.program_id)
         self.store.audit.log("session.start", subject=self.session.id, details={"patient": patient.code})
         self.rt.deliver("patient", items=self._ui_items(), greeting="Hello!", next_index=0)
+
+    def _checkin_failed(self, code: str, reason: str, wait_s: float, patient_id: str = "") -> None:
+        """Audit a check-in that let nobody in: what was typed, why, and the wait it started."""
+        self.store.audit.log("checkin.failed", subject=patient_id, details={
+            "code": code[:32], "reason": reason, "wrong_codes_last_hour": self.lockout.recent_wrong(),
+            "wait_s": round(wait_s, 1)})
 
     def _planned_s(self, cls, params) -> float | None:
         """What the program screen shows as the exercise's length (None: it ends on a count)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from store import rows
-from store.errors import InvalidRecordError, StoreError
+from store.errors import InvalidRecordError, NotFoundError, StoreError
 from store.locks import SessionLock, is_held
 
 log = logging.getLogger(__name__)
@@ -183,8 +183,8 @@ class Sessions:
         if len(found) == 1:
             return rows.from_row(Session, found[0])
         if not found:
-            raise LookupError(f"no session with id {prefix}; `gaitkiosk sessions list` shows the ids")
-        raise LookupError(f"session id prefix {prefix} is ambiguous; type more of it")
+            raise NotFoundError(f"no session with id {prefix}; `gaitkiosk sessions list` shows the ids")
+        raise NotFoundError(f"session id prefix {prefix} is ambiguous; type more of it")
 
     def _where(self, patient_id, since, before, drill, status, *, walk_by_date=False):
         clauses, params = [], []

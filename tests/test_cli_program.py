@@ -36,11 +36,11 @@ def data(tmp_path):
 # --- the command line ---------------------------------------------------------------------------
 
 def test_add_patient_set_and_show_program_round_trip(capsys, data):
-    assert cli(capsys, "patients", "add", "P001", "--data-dir", data)[0] == 0
-    code, out, _ = cli(capsys, "program", "set", "P001", "quiet_standing:eyes=both,duration_s=45",
+    assert cli(capsys, "patients", "add", "1001", "--data-dir", data)[0] == 0
+    code, out, _ = cli(capsys, "program", "set", "1001", "quiet_standing:eyes=both,duration_s=45",
                        "limits_of_stability:reach_pct=80", "tandem_walk*2", "--data-dir", data)
     assert code == 0 and "2. limits_of_stability:reach_pct=80" in out
-    code, out, _ = cli(capsys, "program", "show", "P001", "--data-dir", data, "--json")
+    code, out, _ = cli(capsys, "program", "show", "1001", "--data-dir", data, "--json")
     shown = json.loads(out)
     assert [p["drill"] for p in shown["prescriptions"]] == ["quiet_standing", "limits_of_stability", "tandem_walk"]
     assert shown["prescriptions"][0]["params"]["duration_s"] == 45.0
@@ -48,41 +48,41 @@ def test_add_patient_set_and_show_program_round_trip(capsys, data):
     assert [t["drill"] for t in shown["today"]] == ["quiet_standing", "limits_of_stability", "tandem_walk", "tandem_walk"]
     assert all(t["level"] == 0 for t in shown["today"])
     with open_store(data) as st:
-        patient = st.patients.by_code("P001")
+        patient = st.patients.by_code("1001")
         program = st.programs.for_patient(patient.id)[-1]
         assert program.prescriptions[1].params == registry.validate("limits_of_stability", {"reach_pct": 80})
         assert [e.action for e in st.audit.recent()][:2] == ["program.set", "patient.add"]
-    code, out, _ = cli(capsys, "patients", "show", "P001", "--data-dir", data)
+    code, out, _ = cli(capsys, "patients", "show", "1001", "--data-dir", data)
     assert code == 0 and "quiet_standing:eyes=both,duration_s=45" in out
     code, out, _ = cli(capsys, "patients", "list", "--data-dir", data, "--json")
-    assert [p["code"] for p in json.loads(out)["patients"]] == ["P001"]
+    assert [p["code"] for p in json.loads(out)["patients"]] == ["1001"]
 
 
 def test_a_new_program_replaces_the_old_one_which_is_kept(capsys, data):
-    cli(capsys, "patients", "add", "P002", "--data-dir", data)
-    cli(capsys, "program", "set", "P002", "quiet_standing", "--data-dir", data)
-    cli(capsys, "program", "set", "P002", "weight_symmetry:target_left_pct=45", "--data-dir", data)
+    cli(capsys, "patients", "add", "1002", "--data-dir", data)
+    cli(capsys, "program", "set", "1002", "quiet_standing", "--data-dir", data)
+    cli(capsys, "program", "set", "1002", "weight_symmetry:target_left_pct=45", "--data-dir", data)
     with open_store(data) as st:
-        pid = st.patients.by_code("P002").id
+        pid = st.patients.by_code("1002").id
         assert len(st.programs.for_patient(pid, active_only=False)) == 2
         assert [rx.drill for rx in st.programs.for_patient(pid)[-1].prescriptions] == ["weight_symmetry"]
 
 
 @pytest.mark.parametrize("args, message", [
-    (["program", "set", "P001", "quiet"], "unknown drill 'quiet'; the drills are: quiet_standing"),
-    (["program", "set", "P001", "quiet_standing:speed=3"], "has no parameter 'speed'; its parameters are: stance"),
-    (["program", "set", "P001", "quiet_standing:duration_s=500"], "duration_s='500' is out of range: it must be 10 to 120 s"),
-    (["program", "set", "P001", "quiet_standing:duration_s"], "must look like key=value"),
-    (["program", "set", "P001", "tandem_walk*0"], "repetitions must be 1 to 10"),
+    (["program", "set", "1001", "quiet"], "unknown drill 'quiet'; the drills are: quiet_standing"),
+    (["program", "set", "1001", "quiet_standing:speed=3"], "has no parameter 'speed'; its parameters are: stance"),
+    (["program", "set", "1001", "quiet_standing:duration_s=500"], "duration_s='500' is out of range: it must be 10 to 120 s"),
+    (["program", "set", "1001", "quiet_standing:duration_s"], "must look like key=value"),
+    (["program", "set", "1001", "tandem_walk*0"], "repetitions must be 1 to 10"),
     (["program", "set", "NOBODY", "quiet_standing"], "no patient with code 'NOBODY'; add one with `gaitkiosk patients add NOBODY`"),
-    (["patients", "add", "P001"], "a patient with code P001 already exists"),
-    (["patients", "add", "P 1"], "must be 1-16 letters, digits or '-'"),
-    (["program", "show", "P003"], "patient P003 has no program"),
+    (["patients", "add", "1001"], "a patient with code 1001 already exists"),
+    (["patients", "add", "P001"], "patient code must be 4 to 8 digits"),
+    (["program", "show", "1003"], "patient 1003 has no program"),
 ])
 def test_bad_input_is_one_clear_line_and_stores_nothing(capsys, data, args, message):
-    cli(capsys, "patients", "add", "P001", "--data-dir", data)
-    cli(capsys, "patients", "add", "P003", "--data-dir", data)
-    cli(capsys, "program", "set", "P001", "quiet_standing", "--data-dir", data)
+    cli(capsys, "patients", "add", "1001", "--data-dir", data)
+    cli(capsys, "patients", "add", "1003", "--data-dir", data)
+    cli(capsys, "program", "set", "1001", "quiet_standing", "--data-dir", data)
     with open_store(data) as st:
         before = st.db.execute("SELECT count(*) FROM prescriptions").fetchone()[0]
     code, out, err = cli(capsys, *args, "--data-dir", data)
@@ -92,11 +92,11 @@ def test_bad_input_is_one_clear_line_and_stores_nothing(capsys, data, args, mess
 
 
 def test_one_bad_prescription_among_good_ones_stores_none(capsys, data):
-    cli(capsys, "patients", "add", "P001", "--data-dir", data)
-    code, _, err = cli(capsys, "program", "set", "P001", "quiet_standing", "rhythmic_shift:period_s=9", "--data-dir", data)
+    cli(capsys, "patients", "add", "1001", "--data-dir", data)
+    code, _, err = cli(capsys, "program", "set", "1001", "quiet_standing", "rhythmic_shift:period_s=9", "--data-dir", data)
     assert code == 1 and "period_s" in err
     with open_store(data) as st:
-        assert st.programs.for_patient(st.patients.by_code("P001").id) == []
+        assert st.programs.for_patient(st.patients.by_code("1001").id) == []
 
 
 def test_program_drills_lists_every_drill_with_its_parameters(capsys):
@@ -108,7 +108,7 @@ def test_program_drills_lists_every_drill_with_its_parameters(capsys):
 
 
 def test_show_on_a_missing_database_says_so(capsys, tmp_path):
-    code, _, err = cli(capsys, "program", "show", "P001", "--data-dir", str(tmp_path / "none"))
+    code, _, err = cli(capsys, "program", "show", "1001", "--data-dir", str(tmp_path / "none"))
     assert code == 1 and err.strip()
 
 

@@ -50,3 +50,21 @@ def test_every_config_key_is_documented():
         section, _, key = name.rpartition(".")
         assert f"[{section}]" in doc, f"docs/configuration.md has no [{section}] section"
         assert f"`{key}`" in doc, f"docs/configuration.md does not document {name}"
+
+
+def test_every_config_key_shows_what_it_allows():
+    # docs/configuration.md's "allowed" column is the checker's own description (gaitkiosk.config.ALLOWED).
+    from gaitkiosk.config import ALLOWED
+
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    section = None
+    rows = {}
+    for line in doc.splitlines():
+        m = re.match(r"^## \[(\w+)\]", line)
+        if m:
+            section = m.group(1)
+        m = re.match(r"^\| `(\w+)` \| [^|]*\| ([^|]*) \|", line)
+        if m and section:
+            rows[f"{section}.{m.group(1)}"] = m.group(2).strip()
+    for name in _keys(DEFAULTS):
+        assert rows.get(name) == ALLOWED[name].describe(), f"docs/configuration.md: {name} allows {ALLOWED[name].describe()!r}"

@@ -61,9 +61,10 @@ def test_headless_visit_stores_the_session_with_recordings_and_reports(tmp_path,
 
 
 def test_run_refuses_bad_options_with_a_clear_line(tmp_path, headless_env, capsys):
-    for argv, words in ((["--size", "huge"], "WIDTHxHEIGHT"), (["--seconds", "0"], "--seconds"),
-                        (["--size", "100x100"], "at least")):
-        assert cli.main(["run", "--simulate", "--data-dir", str(tmp_path), *argv]) == 1
+    for argv, words, exit_code in ((["--size", "huge"], "WIDTHxHEIGHT", 1),
+                                   (["--seconds", "0"], "argument --seconds: must be a number of seconds above 0", 2),
+                                   (["--size", "100x100"], "--size width must be a whole number from 320", 1)):
+        assert cli.main(["run", "--simulate", "--data-dir", str(tmp_path), *argv]) == exit_code
         err = capsys.readouterr().err
         assert words in err and err.count("\n") == 1
 
@@ -71,8 +72,9 @@ def test_run_refuses_bad_options_with_a_clear_line(tmp_path, headless_env, capsy
 def test_headless_without_the_virtual_patient_is_refused(tmp_path, headless_env, capsys):
     cfg = tmp_path / "k.toml"
     cfg.write_text('[devices]\nmat = "/dev/gaitkiosk/mat"\ninsoles = []\n')
-    assert cli.main(["run", "--config", str(cfg), "--data-dir", str(tmp_path)]) == 1
-    assert "--simulate" in capsys.readouterr().err
+    assert cli.main(["run", "--headless", "--config", str(cfg), "--data-dir", str(tmp_path / "clinic")]) == 1
+    assert "add --simulate" in capsys.readouterr().err
+    assert not (tmp_path / "clinic").exists()
 
 
 def test_a_second_kiosk_on_the_same_database_is_refused(tmp_path, headless_env, capsys):

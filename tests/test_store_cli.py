@@ -98,6 +98,7 @@ def test_export_writes_interchange_npz_and_metrics_csv(data_dir, tmp_path, capsy
     with open_store(data_dir) as st:
         session, sent = record_session(st, code="P-009", seconds=1.2)
     out = tmp_path / "usb" / "s.npz"
+    out.parent.mkdir()  # the stick is mounted
     code, text, err = cli(capsys, "sessions", "export", session.id, "--out", str(out), "--data-dir", str(data_dir), "--json")
     assert code == 0, err
     files = json.loads(text)["files"]
@@ -142,6 +143,7 @@ def test_export_of_raw_counts_needs_a_calibration(tmp_path, capsys):
 
 def test_export_a_date_range(data_dir, tmp_path, capsys):
     out = tmp_path / "range"
+    out.mkdir()
     code, text, err = cli(capsys, "sessions", "export", "--from", "2000-01-01", "--out", str(out), "--data-dir", str(data_dir))
     assert code == 0, err
     assert len(list(out.glob("*.npz"))) == 2 and (out / "metrics.csv").exists()

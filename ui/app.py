@@ -260,6 +260,12 @@ def init_display(size: tuple[int, int], *, headless: bool, fullscreen: bool = Fa
     if headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
     pygame.display.init()
+    driver = pygame.display.get_driver()
+    if not headless and driver in INVISIBLE_DRIVERS and os.environ.get("SDL_VIDEODRIVER") != driver:
+        # SDL falls back to a driver that shows nothing when no display is found (SDL 2.32 picks
+        # 'offscreen'): a kiosk nobody can see must stop and say so. Asked for by name, it is a test's.
+        pygame.display.quit()
+        raise pygame.error(f"SDL found no display, only its '{driver}' driver, which shows nothing")
     pygame.font.init()
     flags = 0
     if fullscreen and not headless:
@@ -275,6 +281,9 @@ def init_display(size: tuple[int, int], *, headless: bool, fullscreen: bool = Fa
     surface = pygame.display.set_mode(size, flags)
     pygame.display.set_caption(title)
     return surface
+
+
+INVISIBLE_DRIVERS = ("offscreen", "dummy")
 
 
 def has_display() -> bool:

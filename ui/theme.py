@@ -109,6 +109,8 @@ def load_theme(path: str | Path | None = None, min_target_mm: float = 15.0) -> T
         raise ConfigError(f"theme file {path} does not exist; fix [ui] theme in the config") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"theme file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"theme file {path} is not UTF-8 text (TOML must be): byte {exc.start} cannot be read") from None
     colors, scale = theme.colors, theme.type
     known_c = {f.name for f in fields(Colors)}
     known_t = {f.name for f in fields(TypeScale)}
@@ -122,8 +124,8 @@ def load_theme(path: str | Path | None = None, min_target_mm: float = 15.0) -> T
     for name, value in data.get("type", {}).items():
         if name not in known_t:
             raise ConfigError(f"theme file {path}: unknown type size {name!r}; known: {', '.join(sorted(known_t))}")
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 3.0:
-            raise ConfigError(f"theme file {path}: type size {name} must be a number of mm >= 3, got {value!r}")
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 3.0 <= value <= 100.0:
+            raise ConfigError(f"theme file {path}: type size {name} must be a number of mm from 3 to 100, got {value!r}")
         scale = replace(scale, **{name: float(value)})
     if scale.small_mm < 4.0:
         raise ConfigError(f"theme file {path}: small_mm {scale.small_mm} is too small to read at arm's length (>= 4)")

@@ -317,7 +317,8 @@ class Serial(VirtualPort):
                 mat_kwargs[key] = int(query_number(url, rest, key, 48))
                 rest.pop(key)
         if "pitch" in rest:
-            pitch = [float(v) for v in rest.pop("pitch").split(",")]
+            text = rest.pop("pitch")
+            pitch = [query_number(url, {"pitch": v}, "pitch", 0.0) for v in text.split(",")]
             mat_kwargs["pitch_mm"] = tuple(pitch * 2 if len(pitch) == 1 else pitch)
         try:
             mat = MatGeometry(**mat_kwargs, rate_hz=rate if kind == DeviceKind.MAT else 100.0)

@@ -233,6 +233,9 @@ def query_number(url: str, params: dict[str, str], key: str, default: float) -> 
     if key not in params:
         return default
     try:
-        return float(params[key])
+        value = float(params[key])
     except ValueError:
         raise SerialException(f"{url}: {key}={params[key]!r} is not a number") from None
+    if not math.isfinite(value):  # 'inf' and 'nan' parse as floats, then break int() or never compare
+        raise SerialException(f"{url}: {key}={params[key]!r} must be a finite number")
+    return value

@@ -11,6 +11,8 @@ option, as the user typed it, in one line (:class:`SimulationError`).
 
 from __future__ import annotations
 
+import math
+
 from device.sim.errors import SimulationError
 
 
@@ -29,8 +31,8 @@ def _parse_pitch(text: str) -> tuple[float, float]:
         values = [float(v) for v in str(text).split(",")]
     except ValueError:
         raise SimulationError(f"--pitch {text!r}: give millimetres, one value or row,col (e.g. 8.47 or 8.47,7.62)") from None
-    if len(values) not in (1, 2) or min(values) <= 0:
-        raise SimulationError(f"--pitch {text!r}: give one or two positive millimetre values")
+    if len(values) not in (1, 2) or not all(math.isfinite(v) and 0 < v <= 100.0 for v in values):
+        raise SimulationError(f"--pitch {text!r}: give one or two millimetre values, each more than 0 and at most 100")
     return (values[0], values[-1])
 
 

@@ -59,8 +59,8 @@ class InsoleGeometry:
     _right: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.rate_hz <= 0:
-            raise ValueError(f"insole rate must be positive, got {self.rate_hz}")
+        if not (np.isfinite(self.rate_hz) and self.rate_hz > 0):
+            raise ValueError(f"insole rate must be a positive number of Hz, got {self.rate_hz}")
         if self.sensor_diameter_mm <= 0:
             raise ValueError(f"insole sensor diameter must be positive, got {self.sensor_diameter_mm}")
         if self.layout_right_mm is not None:

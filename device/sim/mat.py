@@ -11,6 +11,7 @@ are cached per pose: a frame is then K small weighted sums per foot.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ import numpy as np
 from device.sim.footprint import FootTemplate, dome, foot_to_mat, mat_to_foot
 
 SUBSAMPLE = 3
+MAX_SIDE = 256  # rows or columns: docs/protocol.md's largest frame (256 x 256 u16)
 
 
 @dataclass(frozen=True)
@@ -35,13 +37,14 @@ class MatGeometry:
     rate_hz: float = 100.0
 
     def __post_init__(self) -> None:
-        if self.rows < 1 or self.cols < 1:
-            raise ValueError(f"a mat needs at least one row and column, got {self.rows} x {self.cols}")
+        if not (1 <= self.rows <= MAX_SIDE and 1 <= self.cols <= MAX_SIDE):
+            raise ValueError(f"a mat has 1 to {MAX_SIDE} rows and columns (the wire protocol's largest frame), "
+                             f"got {self.rows} x {self.cols}")
         pitch = tuple(float(p) for p in np.broadcast_to(np.asarray(self.pitch_mm, dtype=float), (2,)))
-        if min(pitch) <= 0:
-            raise ValueError(f"mat pitch must be positive, got {self.pitch_mm}")
-        if self.rate_hz <= 0:
-            raise ValueError(f"mat rate must be positive, got {self.rate_hz}")
+        if not all(math.isfinite(p) and p > 0 for p in pitch):
+            raise ValueError(f"mat pitch must be a positive number of mm, got {self.pitch_mm}")
+        if not (math.isfinite(self.rate_hz) and self.rate_hz > 0):
+            raise ValueError(f"mat rate must be a positive number of Hz, got {self.rate_hz}")
         object.__setattr__(self, "pitch_mm", pitch)
 
     @property

@@ -13,8 +13,10 @@ HELP = "report the balance and gait metrics of a recording (.npz) or a COP-only 
 
 
 def add_arguments(parser) -> None:
+    from gaitkiosk import checks
+
     parser.add_argument("file", metavar="FILE", help="recording (.npz, interchange format) or COP CSV (t_s,x_mm,y_mm)")
-    parser.add_argument("--lowpass", metavar="HZ", type=float,
+    parser.add_argument("--lowpass", metavar="HZ", type=checks.positive(most=1000.0),
                         help="low-pass the centre of pressure at HZ first (zero-phase Butterworth, 4th order, filtfilt)")
     parser.add_argument("--window", metavar="START:END",
                         help="analyse only START <= t < END seconds (either may be empty: 10: or :30)")
@@ -44,6 +46,12 @@ def run(args, ctx) -> int:
     from kernels.series import parse_window
 
     window = parse_window(args.window) if args.window else None
+    if window is not None:
+        from gaitkiosk import checks
+
+        for edge in window:
+            if edge is not None:
+                checks.within(0.0, 10 * checks.DAY_S, unit="seconds").check(edge, f"--window {args.window}: START and END")
     settings = ctx.config.get("analysis", {})
     if settings.get("contact_off_n", 0) > settings.get("contact_on_n", 0):
         raise ConfigError("config [analysis]: contact_off_n must not exceed contact_on_n (the hysteresis band)")

@@ -23,6 +23,7 @@ in the URL makes them get it wrong, to see the refusals).
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
@@ -30,6 +31,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from gaitkiosk import checks
 from gaitkiosk.errors import KioskError, UsageError
 
 log = logging.getLogger(__name__)
@@ -40,22 +42,29 @@ PROCEDURES = ("zero", "equilibrate", "load", "bodyweight", "sweep", "verify")
 ACTIONS = (*PROCEDURES, "list", "activate", "health", "export", "import")
 
 
+# Pressures (kPa) and weights (N) a calibration may ask for, and a weight plate's sides (mm).
+LOAD = checks.positive(most=100_000.0)
+PLATE_MM = checks.positive(most=2000.0)
+
+
 def _floats(text: str) -> tuple[float, ...]:
+    """argparse type: comma-separated positive numbers (``50,100,200``)."""
+    parts = [v for v in text.replace(";", ",").split(",") if v.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError("give at least one number, e.g. 50,100,200")
     try:
-        values = tuple(float(v) for v in text.replace(";", ",").split(",") if v.strip())
-    except ValueError:
-        raise UsageError(f"{text!r} must be numbers separated by commas, e.g. 50,100,200") from None
-    if not values:
-        raise UsageError("give at least one number")
-    return values
+        return tuple(LOAD.parse(v.strip(), "each value") for v in parts)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (numbers separated by commas, e.g. 50,100,200)") from None
 
 
 def _plate(text: str) -> tuple[float, float]:
+    """argparse type: ``WIDTHxLENGTH`` in mm (one number: a square)."""
+    w, _, h = text.lower().partition("x")
     try:
-        w, _, h = text.lower().partition("x")
-        return float(w), float(h or w)
-    except ValueError:
-        raise UsageError(f"--plate-mm {text!r}: give WIDTHxLENGTH in mm, e.g. 100x100") from None
+        return PLATE_MM.parse(w, "the width"), PLATE_MM.parse(h or w, "the length")
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (WIDTHxLENGTH in mm, e.g. 100x100)") from None
 
 
 def add_arguments(parser) -> None:
@@ -64,15 +73,15 @@ def add_arguments(parser) -> None:
                         help="PORT_URL for procedures; calibration ID for activate/export; FILE for import; SERIAL for list/health")
     parser.add_argument("--by", metavar="NAME", help="who calibrates (a user name of the kiosk, or free text)")
     parser.add_argument("--yes", action="store_true", help="do not wait for Enter after each instruction")
-    parser.add_argument("--ready-s", type=float, default=5.0, metavar="S", help="with --yes: seconds given for each instruction (default 5)")
+    parser.add_argument("--ready-s", type=checks.within(0.0, 600.0, unit="seconds"), default=5.0, metavar="S", help="with --yes: seconds given for each instruction (default 5)")
     parser.add_argument("--levels-kpa", type=_floats, default=(50.0, 100.0, 200.0, 300.0), metavar="P,P,...",
                         help="equilibrate: bladder pressures (default 50,100,200,300)")
     parser.add_argument("--weights-n", type=_floats, default=(100.0, 200.0, 400.0, 800.0), metavar="W,W,...",
                         help="load: known weights in N (default 100,200,400,800)")
     parser.add_argument("--plate-mm", type=_plate, default=(100.0, 100.0), metavar="WxL", help="weights' plate size (default 100x100)")
-    parser.add_argument("--weight-kg", type=float, default=None, help="bodyweight: the person's weight; verify: stand-on weight (insoles)")
+    parser.add_argument("--weight-kg", type=checks.positive(most=500.0), default=None, help="bodyweight: the person's weight; verify: stand-on weight (insoles)")
     parser.add_argument("--method", choices=("point", "step"), default="point", help="bodyweight: stand still (point) or walk (step, insoles)")
-    parser.add_argument("--weight-n", type=float, default=200.0, help="verify: the verification weight in N (default 200)")
+    parser.add_argument("--weight-n", type=LOAD, default=200.0, help="verify: the verification weight in N (default 200)")
     parser.add_argument("--no-zero", dest="zero_first", action="store_false", help="equilibrate/load: skip the zero step")
     parser.add_argument("--device-zero", action="store_true",
                         help="first send ZERO to the sensor (it must be unloaded): it subtracts its own baseline and gates "

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from gaitkiosk.commands.sessions import common_options
+from gaitkiosk.config import ALLOWED
 
 HELP = "check, back up, restore or prune the kiosk database (docs/store.md)"
+
+PRUNE_DAYS = ALLOWED["store.prune_after_days"]  # --older-than-days allows what the config key does
 
 
 def add_arguments(parser) -> None:
@@ -23,7 +26,7 @@ def add_arguments(parser) -> None:
     r.add_argument("file", metavar="FILE", help="a backup made with `gaitkiosk db backup`")
     p = sub.add_parser("prune", help="free space: drop raw frames already synced upstream")
     common_options(p)
-    p.add_argument("--older-than-days", type=float, metavar="DAYS",
+    p.add_argument("--older-than-days", type=PRUNE_DAYS, metavar="DAYS",
                    help="age limit (default: store.prune_after_days)")
     p.add_argument("--dry-run", action="store_true", help="only say what would be pruned")
 

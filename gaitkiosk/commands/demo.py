@@ -38,8 +38,12 @@ FAULT_KEYS = ("crc_failures", "cobs_failures", "version_errors", "malformed", "l
 def add_arguments(parser) -> None:
     parser.add_argument("urls", nargs="*", metavar="PORT_URL",
                         help="ports to open instead of the config's devices.mat and devices.insoles")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
-    parser.add_argument("--interval", type=float, default=0.5, help="seconds between refreshes (default 0.5)")
+    from gaitkiosk import checks
+
+    parser.add_argument("--seconds", type=checks.positive(most=checks.DAY_S, unit="seconds"), default=None,
+                        help="stop after this long (default: until Ctrl-C)")
+    parser.add_argument("--interval", type=checks.within(0.05, 60.0, unit="seconds"), default=0.5,
+                        help="seconds between refreshes (default 0.5)")
 
 
 def _urls(args, config) -> list[str]:

@@ -19,7 +19,9 @@ HELP = "list attached sensors (USB VID/PID, serial, the identity in their HELLO)
 def add_arguments(parser) -> None:
     parser.add_argument("--no-probe", dest="probe", action="store_false",
                         help="do not open the ports to ask the devices for their identity")
-    parser.add_argument("--timeout", type=float, default=None, metavar="S",
+    from gaitkiosk.config import ALLOWED
+
+    parser.add_argument("--timeout", type=ALLOWED["devices.hello_timeout_s"], default=None, metavar="S",
                         help="seconds to wait for each device's HELLO (default: config devices.hello_timeout_s)")
     parser.add_argument("--udev", action="store_true",
                         help="print udev rule lines that give the attached sensors stable names")

@@ -1,4 +1,9 @@
-"""`gaitkiosk patients add CODE | list | show CODE`: the patients a therapist prescribes for."""
+"""`gaitkiosk patients add CODE | list | show CODE | recode OLD NEW`: the patients a therapist prescribes for.
+
+A code is what the patient types at the kiosk: 4 to 8 digits (``gaitkiosk.patient_code``).
+Codes stored before that rule are listed with what is wrong with them; ``recode``
+gives such a patient a new one, keeping their history.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,16 @@ HELP = "add, list and show patients (pseudonymous codes; docs/drills.md)"
 
 
 def add_arguments(parser) -> None:
+    from gaitkiosk import checks
     from gaitkiosk.commands.sessions import common_options
 
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     parser.set_defaults(action="list", all=False)
     add = sub.add_parser("add", help="add a patient by a short pseudonymous code (what they type at the kiosk)")
     common_options(add)
-    add.add_argument("code", metavar="CODE", help="the patient's code, e.g. P001 (digits are easiest on the keypad)")
+    add.add_argument("code", metavar="CODE", help="the patient's code: 4 to 8 digits, typed at the kiosk's keypad (e.g. 40712)")
     add.add_argument("--name", help="optional name (stays on this unit)")
-    add.add_argument("--birth-year", type=int, metavar="YYYY", help="optional birth year")
+    add.add_argument("--birth-year", type=checks.integer(1900, 2100), metavar="YYYY", help="optional birth year")
     add.add_argument("--notes", default="", help="optional notes")
     ls = sub.add_parser("list", help="all patients, by code")
     common_options(ls)
@@ -22,6 +28,10 @@ def add_arguments(parser) -> None:
     show = sub.add_parser("show", help="one patient: program and recent results")
     common_options(show)
     show.add_argument("code", metavar="CODE")
+    rc = sub.add_parser("recode", help="give a patient a new code (e.g. one the keypad can type); history is kept")
+    common_options(rc)
+    rc.add_argument("old", metavar="OLD", help="the patient's current code")
+    rc.add_argument("new", metavar="NEW", help="the new code: 4 to 8 digits")
 
 
 def run(args, ctx) -> int:
@@ -34,20 +44,14 @@ def run(args, ctx) -> int:
             return _add(st, args, ctx)
         if args.action == "show":
             return _show(st, args, ctx)
+        if args.action == "recode":
+            return _recode(st, args, ctx)
         return _list(st, args, ctx)
-
-
-def check_code(code: str) -> str:
-    """A patient code: 1-16 letters, digits or '-', so it can be typed on the kiosk's keypad."""
-    from gaitkiosk.errors import UsageError
-
-    if not code or len(code) > 16 or not all(c.isalnum() or c == "-" for c in code) or not code.isascii():
-        raise UsageError(f"patient code {code!r} must be 1-16 letters, digits or '-' (e.g. P001)")
-    return code
 
 
 def _add(st, args, ctx) -> int:
     from gaitkiosk.errors import UsageError
+    from gaitkiosk.patient_code import check_code
     from store.patients import Patient
 
     code = check_code(args.code)
@@ -64,12 +68,42 @@ def _add(st, args, ctx) -> int:
     return 0
 
 
+def _recode(st, args, ctx) -> int:
+    from gaitkiosk.errors import UsageError
+    from gaitkiosk.patient_code import check_code
+    from store.errors import NotFoundError
+
+    new = check_code(args.new, "NEW")
+    try:
+        patient = st.patients.by_code(args.old)
+    except NotFoundError:
+        raise NotFoundError(f"no patient with code {args.old!r}; `gaitkiosk patients list` shows them") from None
+    try:
+        other = st.patients.by_code(new)
+    except NotFoundError:
+        other = None
+    if other is not None:
+        raise UsageError(f"code {new} already belongs to {'this' if other.id == patient.id else 'another'} patient")
+    old = patient.code
+    patient.code = new
+    st.patients.update(patient)
+    st.audit.log("patient.recode", subject=patient.id, details={"old": old, "new": new, "by": "gaitkiosk patients recode"})
+    ctx.emit({"id": patient.id, "old": old, "code": new},
+             f"patient {old} now has code {new} (history kept); give them a new card")
+    return 0
+
+
 def _list(st, args, ctx) -> int:
+    from gaitkiosk.patient_code import problem
+
     patients = st.patients.list(include_archived=args.all)
+    problems = {p.code: problem(p.code) for p in patients}
     lines = [f"{'code':<16} {'since':<11} name"]
-    lines += [f"{p.code:<16} {p.created_at[:10]:<11} {p.name or ''}" for p in patients]
+    lines += [f"{p.code:<16} {p.created_at[:10]:<11} {p.name or ''}"
+              + (f"  [code {problems[p.code]}: gaitkiosk patients recode {p.code} NEW]" if problems[p.code] else "")
+              for p in patients]
     lines.append(f"{len(patients)} patient(s)")
-    ctx.emit({"patients": [p.__dict__ for p in patients]}, "\n".join(lines))
+    ctx.emit({"patients": [{**p.__dict__, "code_problem": problems[p.code]} for p in patients]}, "\n".join(lines))
     return 0
 
 

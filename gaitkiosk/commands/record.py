@@ -38,6 +38,8 @@ import datetime
 import time
 from pathlib import Path
 
+from gaitkiosk import checks
+from gaitkiosk.config import ALLOWED
 from gaitkiosk.errors import KioskError, UsageError
 
 HELP = "record frames from port URLs (real ports, sim://, replay://) into a recording file"
@@ -51,13 +53,13 @@ MAX_BYTES = 2 << 30  # frames held in memory while recording
 def add_arguments(parser) -> None:
     parser.add_argument("urls", nargs="+", metavar="PORT_URL",
                         help="a mat and/or insoles: /dev/..., sim://mat, sim://insole?side=left, replay://file.npz ...")
-    parser.add_argument("--seconds", type=float, default=10.0, help="how long to record (default 10)")
+    parser.add_argument("--seconds", type=checks.positive(most=checks.DAY_S, unit="seconds"), default=10.0, help="how long to record (default 10)")
     parser.add_argument("--out", required=True, metavar="FILE", help="the recording to write (.npz)")
-    parser.add_argument("--kpa-per-count", type=float, default=None, metavar="K",
+    parser.add_argument("--kpa-per-count", type=checks.positive(most=1000.0), default=None, metavar="K",
                         help="kPa of one count for devices that send raw counts (default 1: store the counts)")
     parser.add_argument("--zero", action="store_true",
                         help="ZERO every device first (nobody on them): baseline subtracted, noise gated on the device")
-    parser.add_argument("--zero-gate", type=int, default=None, metavar="N",
+    parser.add_argument("--zero-gate", type=ALLOWED["devices.zero_gate"], default=None, metavar="N",
                         help="with --zero: 0 each sensel's 3 sigma, N counts, -1 baseline only (default: devices.zero_gate)")
 
 
@@ -65,15 +67,9 @@ def run(args, ctx) -> int:
     from device.handlers.protocol_sim import apply_config_defaults
     from device.reader import DeviceReader, reader_options
 
-    if args.seconds <= 0:
-        raise UsageError("--seconds must be positive")
-    if args.kpa_per_count is not None and args.kpa_per_count <= 0:
-        raise UsageError("--kpa-per-count must be positive")
     gate = ctx.config["devices"]["zero_gate"] if args.zero_gate is None else args.zero_gate
     if args.zero_gate is not None and not args.zero:
         raise UsageError("--zero-gate goes with --zero")
-    if not -1 <= gate <= 65535:
-        raise UsageError(f"--zero-gate {gate}: give -1 (no gate), 0 (3 sigma per sensel) or a number of counts")
     out = Path(args.out)
     if not out.parent.is_dir():
         raise UsageError(f"--out {out}: directory {out.parent} does not exist")

@@ -1,39 +1,60 @@
 """``gaitkiosk run``: the kiosk itself, on the touchscreen.
 
     gaitkiosk run                       the devices of the config file, fullscreen per [ui]
-    gaitkiosk run --simulate            the virtual patient instead of sensors
-    gaitkiosk run --simulate --headless --screenshots shots/ --data-dir /tmp/kiosk
-                                        a scripted visit with no display (also chosen
-                                        automatically when there is no DISPLAY/WAYLAND_DISPLAY)
+    gaitkiosk run --simulate            a demo: the virtual patient instead of sensors
+    gaitkiosk run --simulate --headless --screenshots shots/
+                                        a scripted demo visit with no display (also chosen
+                                        for --simulate when there is no DISPLAY/WAYLAND_DISPLAY)
+
+Without ``--simulate`` this is the clinic's kiosk on the configured sensors and
+data directory. It needs a display (X, Wayland, or SDL's console driver such as
+``SDL_VIDEODRIVER=kmsdrm`` on a unit); where none opens it says so and stops. It
+never falls back to a simulation.
+
+``--simulate`` is a demo: its sessions go to the demo's own data directory
+(``~/.local/share/gaitkiosk-demo``, ``gaitkiosk.config.demo_data_dir``), never the
+config's ``kiosk.data_dir``, unless ``--data-dir`` names one; and it never changes
+or checks in as a real patient (``gaitkiosk.demo_seed``).
 
 Headless, a scripted patient (code ``--code``, seeded with a program that
 uses every drill) checks in, does each drill through the closed-loop virtual
 patient, sees the results and says goodbye; a screenshot of every screen is
-saved to ``--screenshots`` and the session lands in the database under
-``--data-dir``. ``--seconds N`` ends each drill after N s of running time
-(demos and tests; a real visit runs the prescribed durations).
+saved to ``--screenshots``. ``--seconds N`` ends each drill after N s of running
+time (demos and tests; a real visit runs the prescribed durations).
 """
 
 from __future__ import annotations
 
-HELP = "run the kiosk (touchscreen UI); --simulate for the virtual patient, headless: a scripted visit"
+from gaitkiosk import checks
+from gaitkiosk.config import ALLOWED
+from gaitkiosk.demo_seed import DEMO_CODE
+from gaitkiosk.patient_code import CODE
 
-DEMO_CODE = "1234"
+HELP = "run the kiosk (touchscreen UI); --simulate: a demo on the virtual patient, headless a scripted visit"
+
+# Limits of the demo/test options: a drill, its countdown and a whole scripted visit.
+HOUR_S = 3600.0
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--simulate", action="store_true", help="use the virtual patient instead of the configured sensors")
-    parser.add_argument("--headless", action="store_true", help="no window: run the scripted visit (default when there is no display)")
+    parser.add_argument("--simulate", action="store_true",
+                        help="a demo on the virtual patient instead of the configured sensors, in its own data directory")
+    parser.add_argument("--headless", action="store_true",
+                        help="with --simulate: no window, a scripted visit (default when there is no display)")
     parser.add_argument("--screenshots", metavar="DIR", help="headless: save a PNG of every screen here")
-    parser.add_argument("--seconds", type=float, default=None, help="end each drill after this many seconds of running (demos, tests)")
-    parser.add_argument("--countdown", type=float, default=None, help="seconds of 'get ready' before each drill (default: the drill's)")
-    parser.add_argument("--fall-at", type=float, default=None, metavar="S",
+    parser.add_argument("--seconds", type=checks.positive(most=HOUR_S, unit="seconds"), default=None,
+                        help="end each drill after this many seconds of running (demos, tests)")
+    parser.add_argument("--countdown", type=checks.within(0.0, 60.0, unit="seconds"), default=None,
+                        help="seconds of 'get ready' before each drill (default: the drill's)")
+    parser.add_argument("--fall-at", type=checks.positive(most=HOUR_S, unit="seconds"), default=None, metavar="S",
                         help="--simulate: the virtual person loses balance S s after stepping on for the first "
                              "standing drill (to see a safety stop)")
-    parser.add_argument("--code", default=DEMO_CODE, help=f"headless: the patient code the script types (default {DEMO_CODE})")
+    parser.add_argument("--code", type=CODE, default=DEMO_CODE,
+                        help=f"headless: the demo patient's code the script types (default {DEMO_CODE})")
     parser.add_argument("--size", metavar="WxH", help="window size in pixels (default: [ui] width x height)")
     parser.add_argument("--no-seed", action="store_true", help="do not create the demo patient and program")
-    parser.add_argument("--timeout", type=float, default=900.0, help="headless: give up after this many seconds (default 900)")
+    parser.add_argument("--timeout", type=checks.positive(most=checks.DAY_S, unit="seconds"), default=900.0,
+                        help="headless: give up after this many seconds (default 900)")
 
 
 def _size(args, ui) -> tuple[int, int]:
@@ -41,44 +62,50 @@ def _size(args, ui) -> tuple[int, int]:
 
     if not args.size:
         return int(ui["width"]), int(ui["height"])
-    try:
-        w, h = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        raise UsageError(f"--size {args.size!r}: give it as WIDTHxHEIGHT, e.g. 800x480") from None
-    if w < 320 or h < 240:
-        raise UsageError(f"--size {args.size}: at least 320x240")
-    return w, h
+    w_text, sep, h_text = args.size.lower().partition("x")
+    if not sep:
+        raise UsageError(f"--size {args.size!r}: give it as WIDTHxHEIGHT, e.g. 800x480")
+    # The same ranges as [ui] width and height.
+    return ALLOWED["ui.width"].parse(w_text, "--size width"), ALLOWED["ui.height"].parse(h_text, "--size height")
 
 
 def run(args, ctx) -> int:
     from gaitkiosk.errors import UsageError
 
-    if args.seconds is not None and args.seconds <= 0:
-        raise UsageError("--seconds must be positive")
-    if args.fall_at is not None and args.fall_at <= 0:
-        raise UsageError("--fall-at must be positive (seconds after the virtual person steps on)")
-    if args.countdown is not None and args.countdown < 0:
-        raise UsageError("--countdown must be 0 or more")
+    if args.headless and not args.simulate:
+        raise UsageError("--headless runs the scripted demo visit on the virtual patient: add --simulate "
+                         "(the kiosk itself needs a display)")
+    for name, given in (("--screenshots", args.screenshots), ("--fall-at", args.fall_at)):
+        if given is not None and not args.simulate:
+            raise UsageError(f"{name} is for the demo on the virtual patient: add --simulate")
     from ui.app import has_display
 
-    headless = args.headless or not has_display()
+    headless = args.simulate and (args.headless or not has_display())
     if not headless and args.screenshots:
         raise UsageError("--screenshots is for the headless scripted visit; add --headless")
     config = ctx.config
     size = _size(args, config["ui"])
-    ctx.data_dir.mkdir(parents=True, exist_ok=True)
-    if (args.simulate or headless) and not args.no_seed:
-        from gaitkiosk.demo_seed import seed_demo
+    if args.simulate:
+        from gaitkiosk.config import demo_data_dir
 
-        seed_demo(ctx.data_dir, config, args.code)
-    if headless and not args.simulate and not _all_sim(config):
-        raise UsageError("the headless scripted visit needs the virtual patient: add --simulate")
+        ctx.data_dir = demo_data_dir(args.data_dir)
+        ctx.data_dir.mkdir(parents=True, exist_ok=True)
+        _demo_patient(ctx, args, headless)
     return _run(args, ctx, size, headless)
 
 
-def _all_sim(config) -> bool:
-    d = config["devices"]
-    return all(u.startswith("sim:") for u in [d["mat"], *d["insoles"]] if u)
+def _demo_patient(ctx, args, headless: bool) -> None:
+    """Seed the demo patient (unless --no-seed); refuse a code that is a real patient's."""
+    if not args.no_seed:
+        from gaitkiosk.demo_seed import seed_demo
+
+        seed_demo(ctx.data_dir, ctx.config, args.code)
+    elif headless:
+        from gaitkiosk.demo_seed import refuse_real_patient
+        from store import open_store
+
+        with open_store(ctx.data_dir, settings=ctx.config.get("store")) as st:
+            refuse_real_patient(st, args.code)
 
 
 def _run(args, ctx, size, headless: bool) -> int:
@@ -91,14 +118,23 @@ def _run(args, ctx, size, headless: bool) -> int:
     from ui.theme import load_theme
 
     ui = ctx.config["ui"]
-    surface = init_display(size, headless=headless, fullscreen=ui["fullscreen"])
+    try:
+        surface = init_display(size, headless=headless, fullscreen=ui["fullscreen"])
+    except pygame.error as exc:
+        from gaitkiosk.errors import KioskError
+
+        pygame.quit()
+        raise KioskError(f"no display to show the kiosk on ({exc}): run it on the touchscreen's console "
+                         "(SDL_VIDEODRIVER=kmsdrm) or under X/Wayland (DISPLAY); a demo without a display is "
+                         "`gaitkiosk run --simulate --headless`") from None
+    ctx.data_dir.mkdir(parents=True, exist_ok=True)  # only now: a kiosk that cannot show itself touches nothing
     try:
         theme = load_theme(ui["theme"] or None, ui["min_target_mm"])
         sound = Sound(enabled=ui["sound"] and not headless)
         app = App(surface, theme, diagonal_in=ui["diagonal_in"], router=screens.route, sound=sound,
                   idle_timeout_s=ui["idle_timeout_s"], escape_quits=not ui["fullscreen"])
         app.reset(screens.AttractScreen(app))
-        runtime = Runtime(ctx.config, ctx.data_dir, simulate=args.simulate or headless,
+        runtime = Runtime(ctx.config, ctx.data_dir, simulate=args.simulate,
                           drill_seconds=args.seconds, countdown_s=args.countdown, sim_fall_at=args.fall_at)
         runtime.start(app)
         try:

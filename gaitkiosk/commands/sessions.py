@@ -6,6 +6,8 @@ HELP = "list, show and export stored sessions (docs/store.md)"
 
 
 def add_arguments(parser) -> None:
+    from gaitkiosk import checks
+
     # No action: the harmless one (list).
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     parser.set_defaults(action="list", limit=50, offset=0, patient=None, date_from=None, date_to=None, drill=None,
@@ -13,8 +15,8 @@ def add_arguments(parser) -> None:
     ls = sub.add_parser("list", help="newest sessions first, filtered")
     common_options(ls)
     _filters(ls)
-    ls.add_argument("--limit", type=int, default=50, help="how many to show (default 50)")
-    ls.add_argument("--offset", type=int, default=0, help="skip this many (paging)")
+    ls.add_argument("--limit", type=checks.integer(1, 1_000_000), default=50, help="how many to show (default 50)")
+    ls.add_argument("--offset", type=checks.integer(0, 1_000_000_000), default=0, help="skip this many (paging)")
     show = sub.add_parser("show", help="one session: trials, results, recordings")
     common_options(show)
     show.add_argument("id", metavar="ID", help="session id (a unique prefix is enough)")
@@ -22,8 +24,8 @@ def add_arguments(parser) -> None:
     common_options(ex)
     ex.add_argument("id", metavar="ID", nargs="?", help="session id; omit and use --from/--to for a date range")
     ex.add_argument("--out", metavar="FILE", required=True,
-                    help="output .npz for one session; a directory for a date range")
-    ex.add_argument("--mat-pitch-mm", type=float, metavar="MM",
+                    help="output .npz for one session; an existing directory for a date range")
+    ex.add_argument("--mat-pitch-mm", type=checks.positive(most=100.0), metavar="MM",
                     help="mat sensel pitch when the device did not report it")
     _filters(ex)
 
@@ -73,7 +75,12 @@ def _local(stamp: str | None) -> str:
 def _query(st, args) -> dict:
     q = {"drill": args.drill, "status": args.status}
     if args.patient:
-        q["patient_id"] = st.patients.by_code(args.patient).id
+        from store.errors import NotFoundError
+
+        try:
+            q["patient_id"] = st.patients.by_code(args.patient).id
+        except NotFoundError:
+            raise NotFoundError(f"no patient with code {args.patient!r}; `gaitkiosk patients list` shows them") from None
     if args.date_from:
         q["since"] = _local_day_start(args.date_from)
     if args.date_to:
@@ -136,7 +143,6 @@ def _show(st, args, ctx) -> int:
 
 
 def _export(st, args, ctx) -> int:
-    from pathlib import Path
 
     from gaitkiosk.errors import UsageError
     from store import export
@@ -147,7 +153,7 @@ def _export(st, args, ctx) -> int:
         from calibration.storage import install_export_converter
 
         install_export_converter()
-    out = Path(args.out)
+    out = _export_target(args)
     if args.id:
         ids = [st.sessions.find(args.id).id]
         files = export_session(st, ids[0], out, mat_pitch_mm=args.mat_pitch_mm)
@@ -156,7 +162,6 @@ def _export(st, args, ctx) -> int:
             raise UsageError("give a session ID, or --from/--to (and/or --patient) for a range")
         q = _query(st, args)
         ids = [s.session.id for s in st.sessions.list(**q, limit=1_000_000)]
-        out.mkdir(parents=True, exist_ok=True)
         files = []
         for sid in ids:
             s = st.sessions.get(sid)
@@ -168,3 +173,27 @@ def _export(st, args, ctx) -> int:
     ctx.emit({"sessions": ids, "files": [str(f) for f in files]},
              "\n".join([f"exported {len(ids)} session(s):"] + [f"  {f}" for f in files]))
     return 0
+
+
+def _export_target(args):
+    """``--out`` as a path that already exists where it must (checked before anything is read or written).
+
+    Nothing is created on the way: an export meant for a USB stick that is not mounted
+    would otherwise fill the kiosk's own SD card under the empty mount point's name.
+    """
+    from pathlib import Path
+
+    from gaitkiosk.errors import UsageError
+
+    if not args.out.strip():
+        raise UsageError("--out is empty: give a file (one session) or an existing directory (a range)")
+    out = Path(args.out).expanduser()
+    if args.id:
+        if out.is_dir():
+            raise UsageError(f"--out {out} is a directory: give the .npz file to write for one session")
+        if not out.parent.is_dir():
+            raise UsageError(f"--out {out}: the directory {out.parent} does not exist (is the USB stick mounted?)")
+    elif not out.is_dir():
+        what = "is not a directory" if out.exists() else "does not exist (is the USB stick mounted?)"
+        raise UsageError(f"--out {out} {what}: a date range is exported into an existing directory")
+    return out

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import time
 
+from gaitkiosk import checks
+from gaitkiosk.config import ALLOWED
 from gaitkiosk.errors import KioskError, UsageError
 
 HELP = "run the virtual patient: write a recording (--out) or serve virtual devices (--pty)"
@@ -31,17 +33,17 @@ def add_arguments(parser) -> None:
     mode.add_argument("--list", action="store_true", help="list the scenarios and their parameters")
     p = parser.add_argument_group("the patient")
     p.add_argument("--scenario", metavar="S", help="scenario name (default: config sim.scenario; see --list)")
-    p.add_argument("--seed", type=int, help="random seed (default: config sim.seed); the same seed gives the same recording")
+    p.add_argument("--seed", type=ALLOWED["sim.seed"], help="random seed (default: config sim.seed); the same seed gives the same recording")
     p.add_argument(
         "--param", "-p", action="append", default=[], metavar="KEY=VALUE",
         help="scenario or body parameter, repeatable (e.g. eyes=closed, cadence=100, mass_kg=80, weight_left_pct=60)",
     )
     r = parser.add_argument_group("the recording")
-    r.add_argument("--seconds", type=float, default=None, help="duration in seconds (default: 30 for --out; until Ctrl-C for --pty)")
-    r.add_argument("--rate", type=float, help="mat and insole sample rate, Hz (default: config sim.rate_hz)")
-    r.add_argument("--insole-rate", type=float, help="insole sample rate if different from --rate")
-    r.add_argument("--rows", type=int, help="mat rows (default: config sim.mat_rows)")
-    r.add_argument("--cols", type=int, help="mat columns (default: config sim.mat_cols)")
+    r.add_argument("--seconds", type=checks.positive(most=checks.DAY_S, unit="seconds"), default=None, help="duration in seconds (default: 30 for --out; until Ctrl-C for --pty)")
+    r.add_argument("--rate", type=ALLOWED["sim.rate_hz"], help="mat and insole sample rate, Hz (default: config sim.rate_hz)")
+    r.add_argument("--insole-rate", type=ALLOWED["sim.rate_hz"], help="insole sample rate if different from --rate")
+    r.add_argument("--rows", type=ALLOWED["sim.mat_rows"], help="mat rows (default: config sim.mat_rows)")
+    r.add_argument("--cols", type=ALLOWED["sim.mat_cols"], help="mat columns (default: config sim.mat_cols)")
     r.add_argument("--pitch", metavar="MM[,MM]", help="sensel pitch in mm, one value or row,col (default: config sim.mat_pitch_mm)")
     r.add_argument("--mat", action="store_true", default=True, help="record the mat (default)")
     r.add_argument("--no-mat", dest="mat", action="store_false", help="leave the mat out")
@@ -59,8 +61,6 @@ def run(args, ctx) -> int:
     if args.pty and args.out:
         raise UsageError("choose one: --out FILE writes a recording, --pty serves virtual devices")
     if args.pty:
-        if args.seconds is not None and args.seconds <= 0:
-            raise UsageError(f"--seconds {args.seconds:g}: give a duration above 0, or leave it out to serve until Ctrl-C")
         try:
             from device import pty as device_pty
         except ImportError as exc:
@@ -106,8 +106,6 @@ def _record(args, ctx) -> int:
         raise UsageError("--no-mat and --no-insoles together leave nothing to record")
     if args.seconds is None:
         args.seconds = 30.0
-    if not 0 < args.seconds <= 24 * 3600:
-        raise UsageError(f"--seconds {args.seconds:g}: give a duration above 0 (and at most a day)")
     out = Path(args.out)
     if not out.parent.is_dir():
         raise UsageError(f"--out {out}: the directory {out.parent} does not exist")

@@ -35,7 +35,7 @@ def route(app, msg) -> bool:
     if k == "reset":
         app.reset(AttractScreen(app, **({"clinic": msg["clinic"]} if msg.get("clinic") else {})))
     elif k == "checkin":
-        app.reset(CheckInScreen(app))
+        app.reset(CheckInScreen(app, **{key: msg[key] for key in ("max_len", "wait_s") if msg.get(key) is not None}))
     elif k == "patient":
         app.reset(ProgramScreen(app, msg["items"], msg.get("greeting", "Hello!"), msg.get("next_index", 0)))
     elif k == "drill_ready":

@@ -1,6 +1,15 @@
-"""Check-in: the patient types the short code from their card on a big keypad."""
+"""Check-in: the patient types the short code from their card on a big keypad.
+
+The runtime says how many digits a code may have (``max_len``, from
+``gaitkiosk.patient_code``) and, after wrong codes, how long the keypad must wait
+(``wait_s``, from the worker's ``gaitkiosk.lockout``). While it waits the keys are
+greyed out and one plain sentence says for how long; the worker refuses a code
+that comes anyway, so the wait does not depend on this screen.
+"""
 
 from __future__ import annotations
+
+import math
 
 import pygame
 
@@ -10,15 +19,29 @@ from ui.text import blit_text
 from ui.widgets import Button, ButtonSet, Keypad
 
 
+def wait_words(seconds: float) -> str:
+    """A wait as a patient says it: "30 seconds", "1 minute", "4 minutes" (always rounded up)."""
+    if seconds <= 60:
+        n = max(1, math.ceil(seconds))
+        return f"{n} second{'s' if n != 1 else ''}"
+    n = math.ceil(seconds / 60)
+    return f"{n} minute{'s' if n != 1 else ''}"
+
+
 class CheckInScreen(Screen):
     name = "checkin"
 
-    def __init__(self, app, max_len: int = 8):
+    def __init__(self, app, max_len: int = 8, wait_s: float = 0.0):
         super().__init__(app)
         self.max_len = max_len
         self.message: str | None = None
         self.busy = False
         self.idle = 0.0
+        self.wait_s = float(wait_s)  # the keypad takes no code until this has run down
+
+    @property
+    def waiting(self) -> bool:
+        return self.wait_s > 0
 
     def layout(self, size) -> None:
         app = self.app
@@ -29,12 +52,16 @@ class CheckInScreen(Screen):
         self.keypad = Keypad(kp, app.target_px, self.max_len)
         self.left = pygame.Rect(m, m, kp.left - 2 * m, h - 2 * m)
         self.buttons = ButtonSet([Button("back", "Back", pygame.Rect(m, h - m - app.target_px, app.mm(34), app.target_px), "quiet")])
+        self._enable_keys()
 
     def handle(self, event) -> None:
         if self.busy:
             return
         if self.buttons.handle(event, self.app.size) == "back":
             self.app.post(Intent("cancel"))
+            return
+        self.idle = 0.0
+        if self.waiting:
             return
         before = self.keypad.code
         if self.keypad.handle(event, self.app.size) == "ok":
@@ -43,7 +70,6 @@ class CheckInScreen(Screen):
             self.app.post(Intent("checkin", {"code": self.keypad.code}))
         elif self.keypad.code != before:
             self.message = None
-        self.idle = 0.0
 
     def on_message(self, msg) -> bool:
         if msg.kind == "patient_unknown":
@@ -51,14 +77,38 @@ class CheckInScreen(Screen):
             self.message = msg.get("text") or (f"We could not find the code {msg['code']}. Please check the card, "
                                                "or ask your therapist.")
             self.keypad.code = ""
+            self.wait_s = float(msg.get("wait_s") or 0.0)
+            self._enable_keys()
+            return True
+        if msg.kind == "checkin_wait":  # a code came while the keypad still had to wait: only the wait matters
+            self.busy = False
+            self.message = None
+            self.keypad.code = ""
+            self.wait_s = float(msg["wait_s"])
+            self._enable_keys()
             return True
         return False
 
     def update(self, dt: float) -> None:
+        if self.waiting:
+            self.wait_s = max(0.0, self.wait_s - dt)
+            if not self.waiting:
+                self.message = None
+                self._enable_keys()
         self.idle += dt
         if self.idle > self.app.idle_timeout_s and not self.busy:
             self.idle = 0.0
             self.app.post(Intent("cancel"))
+
+    def _enable_keys(self) -> None:
+        for b in self.keypad.buttons.buttons:
+            b.enabled = not self.waiting
+
+    def wait_text(self) -> str | None:
+        """What the screen says while the keypad waits (None: it does not)."""
+        if not self.waiting:
+            return None
+        return f"Please wait {wait_words(self.wait_s)}, then try again."
 
     def draw(self, surface) -> None:
         app, c = self.app, self.app.theme.colors
@@ -70,9 +120,11 @@ class CheckInScreen(Screen):
         pygame.draw.rect(surface, c.accent, box, width=3, border_radius=8)
         code = " ".join(self.keypad.code) if self.keypad.code else ""
         blit_text(surface, app.fonts, code, app.text_px("title"), c.text, (box.left + margin(app), box.centery), "midleft")
+        below = pygame.Rect(box.left, box.bottom + margin(app), box.width, app.mm(40))
         if self.busy:
-            paragraph(surface, app, "Looking you up...", pygame.Rect(box.left, box.bottom + margin(app), box.width, app.mm(30)), "small", c.muted)
-        elif self.message:
-            paragraph(surface, app, self.message, pygame.Rect(box.left, box.bottom + margin(app), box.width, app.mm(40)), "small", c.warn)
-        self.keypad.draw(surface, app)
+            paragraph(surface, app, "Looking you up...", below, "small", c.muted)
+        elif self.message or self.waiting:
+            text = " ".join(t for t in (self.message, self.wait_text()) if t)
+            paragraph(surface, app, text, below, "small", c.warn)
+        self.keypad.draw(surface, app)  # greyed out while waiting (the code is empty then, so OK is too)
         self.buttons.draw(surface, app)
