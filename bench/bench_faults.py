@@ -48,7 +48,7 @@ DRILLS = 3
 SECONDS = "3"  # each drill's running time (demo option): a visit is ~20 s
 BESIDE_VISITS = 4
 KILLS = 4
-SEED = 20261204
+RANDOM_SEED = 20261204
 
 
 def _env() -> dict:
@@ -84,9 +84,19 @@ def query(db: Path, sql: str, args=()) -> list:
         conn.close()
 
 
+SEED = ("import sys; from gaitkiosk.config import load_config; from gaitkiosk.demo_seed import seed_demo; "
+        "seed_demo(sys.argv[1], load_config(None), sys.argv[2])")
+
+
 def prescribe(data: Path) -> list[str]:
+    """A demo patient (the scripted visit never checks in as a real one) with three short drills."""
     errs = []
-    for argv in (["patients", "add", CODE], ["program", "set", CODE, *["quiet_standing"] * DRILLS]):
+    seeded = subprocess.run([sys.executable, "-c", SEED, str(data), CODE], capture_output=True, text=True,
+                            env=_env(), cwd=ROOT)
+    if seeded.returncode != 0:  # a checkout from before demo patients were marked
+        seeded = gaitkiosk("patients", "add", CODE, "--data-dir", str(data))
+    errs.append(seeded.stderr)
+    for argv in (["program", "set", CODE, *["quiet_standing"] * DRILLS],):
         done = gaitkiosk(*argv, "--data-dir", str(data))
         errs.append(done.stderr)
         if done.returncode != 0:
@@ -270,7 +280,7 @@ def read_only_visit(base: Path) -> dict:
 
 
 def main() -> dict:
-    rng = random.Random(SEED)
+    rng = random.Random(RANDOM_SEED)
     base = Path(tempfile.mkdtemp(prefix="gaitkiosk-faults-"))
     rows = []
     try:

@@ -6,12 +6,18 @@ the device's own packets would be lost where nobody counts them. So the queue
 holds at most ``maxlen`` items and, when full, drops the *oldest* one (a live
 display wants the newest frame, and a recorder that falls this far behind has
 already lost real time) and counts it. Memory stays bounded.
+
+A dropped item is not forgotten downstream: ``carry(dropped, following)``
+(optional) folds it into the item that now follows it, so a recorder sees
+how many frames went missing right before that one (the reader uses it for
+``RawFrame.dropped_before``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -20,10 +26,11 @@ T = TypeVar("T")
 class FrameQueue(Generic[T]):
     """Thread-safe bounded FIFO; :meth:`put` drops the oldest item when full."""
 
-    def __init__(self, maxlen: int = 256) -> None:
+    def __init__(self, maxlen: int = 256, carry: Callable[[T, T], T] | None = None) -> None:
         if maxlen < 1:
             raise ValueError(f"queue length must be at least 1, got {maxlen}")
         self.maxlen = int(maxlen)
+        self.carry = carry
         self._items: deque[T] = deque()
         self._cond = threading.Condition()
         self.dropped = 0  # items discarded because the consumer fell behind
@@ -33,9 +40,14 @@ class FrameQueue(Generic[T]):
         with self._cond:
             kept_all = True
             if len(self._items) >= self.maxlen:
-                self._items.popleft()
+                gone = self._items.popleft()
                 self.dropped += 1
                 kept_all = False
+                if self.carry is not None:
+                    if self._items:
+                        self._items[0] = self.carry(gone, self._items[0])
+                    else:
+                        item = self.carry(gone, item)
             self._items.append(item)
             self._cond.notify()
             return kept_all

@@ -7,7 +7,7 @@ commercial controllers) says so with ``kpa_per_count`` > 0 in its hello.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -26,11 +26,22 @@ class RawFrame:
     t_host: float  # s, host monotonic clock, from the clock-alignment fit
     counts: np.ndarray  # uint16: (rows, cols) for a mat, (N,) for an insole
     kpa_per_count: float = 0.0  # > 0: counts are already calibrated pressure
-    # Packets of this device lost on the link since its previous frame, as the reader counted
-    # them by sequence number. Sequence numbers count every packet type (HELLO, STATUS, ACK
-    # too), so two frames' seq difference alone would call every status packet a lost frame.
+    # Frames missing on the device's sample grid since its previous frame, as the reader
+    # counted them from the device clock: lost on the link, or never sent because the device's
+    # buffer overflowed. (Sequence numbers count every packet type, HELLO/STATUS/ACK too, so a
+    # seq difference would call every status packet a lost frame.)
     lost_before: int = 0
+    # Frames of this device dropped on the host since its previous delivered frame: the
+    # reader's queue was full because the consumer (the kiosk's analysis) fell behind.
+    dropped_before: int = 0
     swaps: int = 0  # device swaps its reader had seen: frames that differ here come from different devices
+
+    def after_dropped(self, dropped: RawFrame) -> RawFrame:
+        """This frame, carrying the losses of a frame dropped just before it (FrameQueue ``carry``)."""
+        if dropped.device != self.device:
+            return self
+        return replace(self, lost_before=self.lost_before + dropped.lost_before,
+                       dropped_before=self.dropped_before + dropped.dropped_before + 1)
 
     def kpa(self) -> np.ndarray:
         """Pressure for devices that report calibrated counts; raw devices need calibration/."""

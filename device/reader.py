@@ -150,7 +150,9 @@ class DeviceReader:
     ) -> None:
         self.url = url
         self.name = name or url
-        self.frames: FrameQueue[RawFrame] = FrameQueue(queue_frames)
+        # A frame dropped because the consumer fell behind is counted into the next one
+        # (RawFrame.dropped_before): the recording says how many frames it misses.
+        self.frames: FrameQueue[RawFrame] = FrameQueue(queue_frames, carry=lambda gone, nxt: nxt.after_dropped(gone))
         self.baudrate = baudrate
         self.hello_timeout_s = hello_timeout_s
         self.silence_timeout_s = silence_timeout_s
@@ -195,7 +197,7 @@ class DeviceReader:
         self._agreed_version = framing.PROTOCOL_VERSION
         self._deframer = framing.Deframer(on_error=self._on_frame_error, keep_skipped=True)
         self._last_seq: int | None = None
-        self._lost_since_frame = 0  # packets lost since the last frame: handed on in RawFrame.lost_before
+        self._last_frame_t_device: float | None = None  # for RawFrame.lost_before (the sample grid)
         self._session_hello = False
         self._chunk_t_host: dict[int, float] = {}
         self._hello_version = framing.PROTOCOL_VERSION
@@ -506,7 +508,7 @@ class DeviceReader:
         self._version_fault = ""
         self._in_sync = False
         self._last_seq = None
-        self._lost_since_frame = 0
+        self._last_frame_t_device = None
         self._session_hello = False
         # A replay faster or slower than real time has a clock unrelated to ours:
         # map it by a fixed offset rather than fitting drift to it.
@@ -712,7 +714,7 @@ class DeviceReader:
         restarted = False
         if swapped:
             self._last_seq = None  # another device: a sequence of its own
-            self._lost_since_frame = 0
+            self._last_frame_t_device = None
         elif self._last_seq is not None:
             step = (packet.seq - self._last_seq) % U32
             if step == 0:
@@ -727,7 +729,6 @@ class DeviceReader:
             elif step > 1:
                 c.gaps += 1
                 c.lost_packets += step - 1
-                self._lost_since_frame += step - 1
                 self._log_fault(f"sequence gap: {step - 1} packets lost before seq {packet.seq}")
         self._last_seq = packet.seq
         if skipped:
@@ -794,9 +795,8 @@ class DeviceReader:
         frame = RawFrame(
             device=hello.serial, kind=hello.kind.label, seq=packet.seq, t_device=t_device,
             t_host=t_host, counts=packet.body.counts, kpa_per_count=hello.kpa_per_count, swaps=len(self.swaps),
-            lost_before=self._lost_since_frame,
+            lost_before=self._missing_before(t_device, hello.rate_hz),
         )
-        self._lost_since_frame = 0
         self.frames.put(frame)
         c = self.counters
         c.frames += 1
@@ -806,6 +806,20 @@ class DeviceReader:
             if mark_t > 0:
                 self._rate_hz = (c.frames - mark_n) / (now - mark_t)
             self._rate_mark = (now, c.frames)
+
+    def _missing_before(self, t_device: float, rate_hz: float) -> int:
+        """Frames missing on the device's sample grid since its previous frame.
+
+        Whatever the cause: lost on the line (a sequence gap) or never sent
+        (the device's own buffer overflowed while the host did not read, which
+        leaves no sequence gap, docs/protocol.md). Sequence numbers alone would
+        also count HELLO/STATUS/ACK packets as lost frames. A clock that went
+        back (a restart) gives 0.
+        """
+        last, self._last_frame_t_device = self._last_frame_t_device, t_device
+        if last is None or rate_hz <= 0:
+            return 0
+        return max(0, round((t_device - last) * rate_hz) - 1)
 
     def _on_hello(self, packet: Packet, now: float, swapped: bool, restarted: bool) -> None:
         hello: Hello = packet.body

@@ -51,11 +51,11 @@ class WriterStats:
     queued: int = 0
     committed_frames: int = 0
     committed_chunks: int = 0
-    dropped: int = 0  # queue full: the writer could not keep up
+    dropped: int = 0  # the writer's queue was full, or the reader's (RawFrame.dropped_before)
     lost_on_stop: int = 0  # accepted but not stored because the recording stopped on an error
     refused: int = 0  # put() after the writer stopped
     rejected: int = 0  # frames whose shape changed mid-recording
-    seq_gaps: int = 0  # packets lost on the sensor link before frames (RawFrame.lost_before)
+    seq_gaps: int = 0  # frames missing from the sensor before frames it sent (RawFrame.lost_before)
     running: bool = False
     error: str | None = None
     recordings: dict[str, str] = field(default_factory=dict)  # device serial -> recording id
@@ -63,8 +63,8 @@ class WriterStats:
     def outcome(self) -> tuple[str, str]:
         """('complete' | 'partial' | 'none', what was lost and why): the trial's recording state."""
         lost = [(self.lost_on_stop + (self.refused if self.error else 0), "not stored after the recording stopped"),
-                (self.dropped, "dropped because the SD card could not keep up"),
-                (self.seq_gaps, "lost on the sensor link"),
+                (self.dropped, "dropped because the kiosk could not keep up"),
+                (self.seq_gaps, "missing from the sensor (lost on the link, or not sent by the device)"),
                 (self.rejected, "refused because the frame size changed")]
         parts = [f"{n} frame{'s' if n != 1 else ''} {why}" for n, why in lost if n]
         if self.error:
@@ -214,6 +214,11 @@ class RecordingWriter:
             lost = int(getattr(frame, "lost_before", 0))
             buf.seq_gaps += lost
             self.stats.seq_gaps += lost
+            behind = int(getattr(frame, "dropped_before", 0))  # the reader's queue overflowed
+            if behind:
+                with self._lock:
+                    self._dropped[frame.device] = self._dropped.get(frame.device, 0) + behind
+                    self.stats.dropped += behind
         if not buf.frames:
             buf.opened_at = self.clock()
         buf.frames.append(frame)

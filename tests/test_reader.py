@@ -132,6 +132,8 @@ def test_slow_consumer_drops_oldest_and_never_blocks():
     seqs = [f.seq for f in frames]
     assert seqs == sorted(seqs)
     assert st.rate_hz > 180
+    # What was dropped is carried by the oldest frame kept, so a recording knows its hole.
+    assert sum(f.dropped_before for f in frames) == r.frames.dropped >= 80
 
 
 def test_sequence_gaps_are_counted_and_no_frame_is_invented():
@@ -150,7 +152,8 @@ def test_sequence_gaps_are_counted_and_no_frame_is_invented():
     # Each frame carries the losses since the previous one (what the store counts per recording);
     # losses before the first frame and after the last belong to no pair of frames.
     in_between = sum(f.lost_before for f in frames[1:])
-    assert 0 < in_between <= c["lost_packets"] and c["lost_packets"] - in_between <= 6
+    lost_frames = rec.ports[0].device.frames_lost_on_line  # frames only, the device's own account
+    assert lost_frames - 3 <= in_between <= lost_frames
     # Every delivered frame sits on the device's sample grid, each once.
     t = np.array([f.t_device for f in frames])
     steps = np.diff(t) * 200

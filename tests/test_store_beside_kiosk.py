@@ -70,10 +70,13 @@ def deleted_database_files(pid: int) -> list[str]:
 
 @pytest.fixture
 def prescribed(tmp_path) -> Path:
+    from gaitkiosk.config import load_config
+    from gaitkiosk.demo_seed import seed_demo
+
     data = tmp_path / "data"
-    for argv in (["patients", "add", CODE], ["program", "set", CODE, *["quiet_standing"] * DRILLS]):
-        done = gaitkiosk(*argv, "--data-dir", str(data))
-        assert done.returncode == 0, done.stderr
+    seed_demo(data, load_config(None), CODE)  # the scripted visit checks in as a demo patient only
+    done = gaitkiosk("program", "set", CODE, *["quiet_standing"] * DRILLS, "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
     return data
 
 

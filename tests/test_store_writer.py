@@ -103,6 +103,7 @@ def test_sequence_gaps_and_shape_changes_are_counted(store):
     # the reader counted 3 packets lost before frame 6 (and one STATUS packet between frames 7
     # and 8 is not a loss: the sequence jumps by 2 there, lost_before stays 0)
     fs[6] = dataclasses.replace(fs[6], lost_before=3)
+    fs[9] = dataclasses.replace(fs[9], dropped_before=2)  # the reader's queue overflowed before it
     fs[8] = dataclasses.replace(fs[8], seq=fs[8].seq + 1)
     for f in fs[:3] + fs[6:]:
         writer.put(f)
@@ -110,6 +111,9 @@ def test_sequence_gaps_and_shape_changes_are_counted(store):
     stats = writer.stop()
     rec = store.recordings.for_session(session.id)[0]
     assert (stats.seq_gaps, rec.seq_gaps, stats.rejected, rec.frames) == (3, 3, 1, 7)
+    assert (stats.dropped, rec.dropped) == (2, 2)
+    state, why = stats.outcome()
+    assert state == "partial" and "3 frames missing from the sensor" in why and "2 frames dropped" in why
 
 
 def test_full_disk_stops_recording_clearly_and_keeps_what_was_stored(store, tmp_path):

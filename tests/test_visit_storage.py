@@ -41,8 +41,15 @@ def headless_env(monkeypatch):
 
 
 def prescribe(data: Path, drills: int) -> None:
+    """A demo patient (the scripted visit never checks in as a real one) with a short program."""
+    from gaitkiosk.config import load_config
+    from gaitkiosk.demo_seed import seed_demo
+
+    seed_demo(data, load_config(None), CODE)
     with open_store(data) as st:
-        patient = st.patients.add(Patient(code=CODE))
+        patient = st.patients.by_code(CODE)
+        for p in st.programs.for_patient(patient.id):
+            st.programs.set_active(p.id, False)
         st.programs.add(Program(patient_id=patient.id, name="test",
                                 prescriptions=[Prescription(drill="quiet_standing") for _ in range(drills)]))
 
@@ -143,7 +150,7 @@ def test_no_visit_starts_below_the_free_space_threshold(tmp_path, headless_env, 
     data, shots = tmp_path / "data", tmp_path / "shots"
     prescribe(data, drills=2)
     config = tmp_path / "k.toml"
-    config.write_text("[store]\nmin_free_mb = 100000000\n")  # more than any disk here
+    config.write_text("[store]\nmin_free_mb = 10000000\n")  # 10 TB: more than any disk here
     code, summary, err = run_visit(data, config, shots, capsys)
     assert code == 1 and "the visit was stopped" in err.strip().splitlines()[-1]
     assert any("staff_needed" in Path(p).name for p in summary["screenshots"])
