@@ -29,6 +29,7 @@ class RawFrame:
     # Packets of this device lost on the link since its previous frame, as the reader counted
     # them by sequence number. Sequence numbers count every packet type (HELLO, STATUS, ACK
     # too), so two frames' seq difference alone would call every status packet a lost frame.
+    # Also frames the device discarded unsent (its STATUS frames_dropped), once it reports them.
     lost_before: int = 0
     swaps: int = 0  # device swaps its reader had seen: frames that differ here come from different devices
 

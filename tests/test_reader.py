@@ -163,6 +163,39 @@ def test_sequence_gaps_are_counted_and_no_frame_is_invented():
     assert np.allclose(steps, np.round(steps), atol=1e-3) and np.all(steps >= 0.999)
 
 
+def test_frames_the_device_dropped_are_counted_and_handed_on():
+    """A reader not scheduled for over a second: the device's buffer (1 s) overflowed and it
+    discarded frames. That leaves no sequence gap; its STATUS says how many, and they reach
+    the recording like packets lost on the line (RawFrame.lost_before)."""
+    rec = Recorder()
+    reader = DeviceReader("sim://mat?pattern=1&serial=STALL-1", serial_for_url=rec, queue_frames=5000)
+    stalled = threading.Event()
+    pump = reader._pump
+
+    def stalling_pump(port):
+        if not stalled.is_set() and reader.counters.frames >= 50:
+            stalled.set()
+            time.sleep(1.4)  # the stimulus: a reader thread that gets no CPU for 1.4 s
+        return pump(port)
+
+    reader._pump = stalling_pump
+    with reader:
+        reader.wait_ready(30)
+        device = rec.ports[0].device
+        # The events: the device dropped frames, its STATUS reported all of them, and frames came after.
+        assert wait_until(lambda: stalled.is_set() and 0 < device.frames_dropped_total
+                          == reader.status().counters["device_dropped"], timeout=60)
+        after = reader.status().counters["frames"]
+        assert wait_until(lambda: reader.status().counters["frames"] > after + 10, timeout=60)
+        c = reader.status().counters
+    frames = reader.frames.drain()
+    assert c["device_dropped"] >= 30 and c["gaps"] == 0 and c["lost_packets"] == 0  # not a line loss
+    assert sum(f.lost_before for f in frames) == c["device_dropped"]
+    # Where they went missing: the device clock jumps over them.
+    steps = np.round(np.diff([f.t_device for f in frames]) * 100).astype(int)
+    assert steps.sum() - (len(steps)) == c["device_dropped"]
+
+
 def test_corrupted_packets_are_counted_valid_ones_delivered():
     rec = Recorder()
     with DeviceReader("sim://mat?pattern=1&rate=200&corrupt=0.05&seed=4", serial_for_url=rec, queue_frames=4096) as r:
