@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from serial.tools.list_ports_common import ListPortInfo
+from waiting import wait_until
 
 from device import ports
 from device.recording import Recording, load_recording, save_recording
@@ -223,21 +224,40 @@ def test_devices_probes_usb_sensors_and_prints_udev_lines(capsys, monkeypatch):
     assert all(d.frames_sent == 0 for d in devices.values())
 
 
-def test_record_ctrl_c_keeps_what_was_recorded(capsys, tmp_path):
+def test_record_ctrl_c_keeps_what_was_recorded(capsys, tmp_path, monkeypatch):
+    """Ctrl-C while frames are being recorded: the file keeps every one of them and says so."""
     import _thread
     import threading
 
+    from gaitkiosk.commands import record
+
+    collectors = []
+
+    class WatchedCollector(record._Collector):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            collectors.append(self)
+
+    monkeypatch.setattr(record, "_Collector", WatchedCollector)
+    held = []  # mat frames the recording held when Ctrl-C came
+
+    def ctrl_c_once_recording():
+        # The event, not a delay: the recording has 50 mat frames (start-up takes long on a busy machine).
+        if wait_until(lambda: collectors and len(collectors[0].frames[0]) >= 50, timeout=60):
+            held.append(len(collectors[0].frames[0]))
+        _thread.interrupt_main()  # also when it never got there: the asserts below say so
+
     out_file = tmp_path / "cut.npz"
-    timer = threading.Timer(1.5, _thread.interrupt_main)  # Ctrl-C after about a second of frames
-    timer.start()
-    try:
-        code, out, err = run_cli(capsys, "record", "sim://mat?pattern=1", "--seconds", "60", "--out", str(out_file))
-    finally:
-        timer.cancel()
+    watcher = threading.Thread(target=ctrl_c_once_recording, daemon=True)
+    watcher.start()
+    code, out, err = run_cli(capsys, "record", "sim://mat?pattern=1", "--seconds", "600", "--out", str(out_file))
+    watcher.join()
+    assert held, "the recording never held 50 mat frames"
     assert code == 0, err
     assert "interrupted, kept what was recorded" in out
     rec = load_recording(out_file)
-    assert rec.meta["interrupted"] is True and 10 <= len(rec.mat_t) <= 200
+    # Everything recorded before Ctrl-C is in the file, and the recording stopped there, not after 600 s.
+    assert rec.meta["interrupted"] is True and held[0] <= len(rec.mat_t) < held[0] + 1000
 
 
 def test_record_refuses_what_would_not_fit_in_memory(capsys, tmp_path):

@@ -274,7 +274,16 @@ def test_kiosk_in_a_real_x_window_driven_by_mouse_clicks(tmp_path, xserver):
             return fill_fraction(shot, stop, colors.stop) > 0.5 and fill_fraction(shot, pause, colors.warn) > 0.5
 
         wait_for("the live drill with Pause and Stop", drilling, proc)
-        time.sleep(2.5)  # the virtual patient stands on the mat; frames are recorded
+
+        def mat_frames_stored():
+            # Read beside the running kiosk, through SQLite only (docs/store.md): its chunks commit each second.
+            with open_store(data) as st:
+                patient = st.patients.by_code(CODE)
+                return sum(r.frames for s in st.sessions.list(patient_id=patient.id)
+                           for r in st.recordings.for_session(s.session.id) if r.kind == "mat") > 50
+
+        # The virtual patient stands on the mat: wait until its frames are recorded, not for 2.5 s.
+        wait_for("50 mat frames stored", mat_frames_stored, proc, timeout=60)
         save_png(screen.grab(), tmp_path / "x-drill.png")
         assert proc.poll() is None
         proc.send_signal(signal.SIGTERM)

@@ -32,7 +32,7 @@ HELP = "stream the configured sensors (default: the virtual patient) to a live t
 # 12 +- 6 counts with 3 counts of noise, so 60 keeps noise out and feet in.
 RAW_THRESHOLD_COUNTS = 60.0
 FAULT_KEYS = ("crc_failures", "cobs_failures", "version_errors", "malformed", "lost_packets",
-              "dropped_by_queue", "silences")
+              "device_dropped", "dropped_by_queue", "silences")
 
 
 def add_arguments(parser) -> None:

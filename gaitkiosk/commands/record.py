@@ -287,7 +287,7 @@ def _write(args, ctx, readers, hellos, frames, interrupted: bool = False, swap: 
 
 
 _FAULT_KEYS = ("crc_failures", "cobs_failures", "version_errors", "malformed", "gaps", "lost_packets",
-               "device_resets", "device_swaps", "other_devices", "unknown_address", "dropped_by_queue",
+               "device_dropped", "device_resets", "device_swaps", "other_devices", "unknown_address", "dropped_by_queue",
                "silences", "reconnects")
 
 
