@@ -459,10 +459,10 @@ class Visit:
         "please tell the staff" screen; staff get the reason in the log, the audit
         log and on the start screen until space is back.
         """
-        reason = storage_reason(exc)
+        short, reason = storage_problem(exc)
         log.error("storage failed during a visit: %s", exc)
         # One short line that fits the start screen; the full reason is in the log and the audit.
-        self.storage_problem = f"Staff: {storage_short(exc)}; visits cannot be saved (gaitkiosk db check)"
+        self.storage_problem = f"Staff: {short}; visits cannot be saved (gaitkiosk db check)"
         self.rt.device_problem = self.rt.sensors.problem() or self.storage_problem
         self.saved = False
         self.rt.command("drop")
@@ -533,36 +533,24 @@ def recording_counts(stats) -> dict:
             "lost_on_stop": stats.lost_on_stop, "error": stats.error}
 
 
-def storage_short(exc: BaseException) -> str:
-    """A few words for the start screen's status line."""
+def storage_problem(exc: BaseException) -> tuple[str, str]:
+    """(a few words for the start screen, one line for staff) saying what is wrong with storage.
+
+    The full text of ``exc`` goes to the log; these say which of the remedies in
+    docs/store.md applies.
+    """
     from store.db import damaged, full_error
     from store.errors import CorruptDatabaseError, DiskFullError, LowDiskError, ReadOnlyStoreError
 
     if isinstance(exc, LowDiskError):
-        return "disk space low"
+        return "disk space low", "too little free disk space (store.min_free_mb and the closing reserve)"
     if isinstance(exc, DiskFullError) or full_error(exc):
-        return "storage full"
+        return "storage full", "the disk or the database size limit (store.max_db_mb) is full"
     if isinstance(exc, CorruptDatabaseError) or damaged(exc):
-        return "database damaged"
+        return "database damaged", "the database is damaged (restore a backup: docs/store.md)"
     if isinstance(exc, ReadOnlyStoreError):
-        return "data disk read-only"
-    return "database error"
-
-
-def storage_reason(exc: BaseException) -> str:
-    """One line for staff: what is wrong with the storage (the full text goes to the log)."""
-    from store.db import damaged, full_error
-    from store.errors import CorruptDatabaseError, DiskFullError, LowDiskError, ReadOnlyStoreError
-
-    if isinstance(exc, LowDiskError):
-        return "too little free disk space (store.min_free_mb and the closing reserve)"
-    if isinstance(exc, DiskFullError) or full_error(exc):
-        return "the disk or the database size limit (store.max_db_mb) is full"
-    if isinstance(exc, CorruptDatabaseError) or damaged(exc):
-        return "the database is damaged (restore a backup: docs/store.md)"
-    if isinstance(exc, ReadOnlyStoreError):
-        return "the data disk has become read-only"
-    return f"database error: {' '.join(str(exc).split())[:160]}"
+        return "data disk read-only", "the data disk has become read-only"
+    return "database error", f"database error: {' '.join(str(exc).split())[:160]}"
 
 
 def _internal(kind: str, **data):

@@ -7,7 +7,9 @@ absent. Small subsets live in ``tests/data`` with their attribution.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,28 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"validation data not found at {SHARED_DATA} (set GAITKIOSK_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def headless_env(monkeypatch):
+    """The kiosk with no display: SDL's dummy drivers, no DISPLAY or WAYLAND_DISPLAY."""
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str):
+    """A real small file system mounted at ``path`` (a card that can fill up or go read-only).
+
+    Skips with the reason where this machine does not allow ``mount`` (CI runs as root).
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"mount is not allowed here ({done.stderr.decode().strip()}); CI runs this as root")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)

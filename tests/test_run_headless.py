@@ -10,18 +10,9 @@ from __future__ import annotations
 import json
 
 import pygame
-import pytest
 
 from gaitkiosk import cli
 from store import open_store
-
-
-@pytest.fixture
-def headless_env(monkeypatch):
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
 
 
 def test_headless_visit_stores_the_session_with_recordings_and_reports(tmp_path, headless_env, capsys):

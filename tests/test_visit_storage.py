@@ -23,6 +23,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import tmpfs
 
 from gaitkiosk import cli
 from store import open_store
@@ -30,14 +31,6 @@ from store.patients import Patient
 from store.programs import Prescription, Program
 
 CODE = "4821"
-
-
-@pytest.fixture
-def headless_env(monkeypatch):
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
 
 
 def prescribe(data: Path, drills: int) -> None:
@@ -111,15 +104,8 @@ def test_the_size_cap_reached_mid_visit_stops_it_cleanly(tmp_path, headless_env,
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mnt = tmp_path / "card"
-    mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"mount is not allowed here ({done.stderr.decode().strip()}); CI runs this as root")
-    try:
+    with tmpfs(tmp_path / "card", "8m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def fill(disk: Path, leave_bytes: int) -> None:

@@ -4,37 +4,16 @@ from __future__ import annotations
 
 import pygame
 
-from ui.app import Intent, Screen
-from ui.screens.common import button_row, header, margin, paragraph
-from ui.widgets import ButtonSet
+from ui.screens.closing import ClosingScreen
+from ui.screens.common import header, margin, paragraph
 
 
-class GoodbyeScreen(Screen):
+class GoodbyeScreen(ClosingScreen):
     name = "goodbye"
 
     def __init__(self, app, summary: dict, linger_s: float = 20.0):
-        super().__init__(app)
+        super().__init__(app, linger_s)
         self.summary = summary
-        self.linger_s = linger_s
-        self.t = 0.0
-        self.sent = False
-
-    def layout(self, size) -> None:
-        self.buttons = ButtonSet(button_row(self.app, [("done", "Done", "primary")]))
-
-    def handle(self, event) -> None:
-        if self.buttons.handle(event, self.app.size) == "done":
-            self._leave()
-
-    def _leave(self) -> None:
-        if not self.sent:
-            self.sent = True
-            self.app.post(Intent("goodbye_done"))
-
-    def update(self, dt: float) -> None:
-        self.t += dt
-        if self.t >= self.linger_s:
-            self._leave()
 
     def draw(self, surface) -> None:
         app, c = self.app, self.app.theme.colors

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import pygame
 
-from ui.app import Intent, Screen
-from ui.screens.common import button_row, header, margin, paragraph
-from ui.widgets import ButtonSet
+from ui.screens.closing import ClosingScreen
+from ui.screens.common import header, margin, paragraph
 
 
 def patient_lines(done: int, total: int) -> list[str]:
@@ -26,33 +25,14 @@ def patient_lines(done: int, total: int) -> list[str]:
     return lines
 
 
-class StaffNeededScreen(Screen):
+class StaffNeededScreen(ClosingScreen):
     name = "staff_needed"
+    button_label = "OK"
 
     def __init__(self, app, done: int = 0, total: int = 0, staff: str = "", linger_s: float = 60.0):
-        super().__init__(app)
+        super().__init__(app, linger_s)
         self.lines = patient_lines(done, total)
         self.staff = staff
-        self.linger_s = linger_s
-        self.t = 0.0
-        self.sent = False
-
-    def layout(self, size) -> None:
-        self.buttons = ButtonSet(button_row(self.app, [("done", "OK", "primary")]))
-
-    def handle(self, event) -> None:
-        if self.buttons.handle(event, self.app.size) == "done":
-            self._leave()
-
-    def _leave(self) -> None:
-        if not self.sent:
-            self.sent = True
-            self.app.post(Intent("goodbye_done"))
-
-    def update(self, dt: float) -> None:
-        self.t += dt
-        if self.t >= self.linger_s:
-            self._leave()
 
     def _body_size(self, width: int, height: int, gap: int) -> int:
         """The largest text size (body down to small) at which every patient line fits."""
