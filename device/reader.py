@@ -205,6 +205,7 @@ class DeviceReader:
         self._in_sync = False
         self._realtime = True
         self._last_frame_host: float | None = None
+        self._last_poll: float | None = None  # when a read of the port last returned (with data or not)
         self._rate_mark = (0.0, 0)  # (host time, frames) at the last rate update
         self._rate_hz = 0.0
         self._last_log = -1e9
@@ -265,6 +266,21 @@ class DeviceReader:
     def realtime(self) -> bool:
         """False for a port whose device clock does not follow ours (a replay not at speed 1)."""
         return self._realtime
+
+    def watched_silence_s(self) -> float | None:
+        """How long this reader has itself watched its port since the device's last frame.
+
+        The time between the last frame's arrival and the reader's latest read of
+        the port: it grows only while the reader thread runs and finds nothing. A
+        process that got no CPU for a while (a busy machine) does not look like a
+        silent device here, because the reader has not looked yet; a device that
+        really went quiet does, within one read timeout. None when the link is not
+        streaming or no frame came yet (then it is not a healthy link at all).
+        """
+        frame, poll = self._last_frame_host, self._last_poll
+        if self._state != STREAMING or frame is None or poll is None:
+            return None
+        return max(0.0, poll - frame)
 
     def status(self) -> ReaderStatus:
         with self._status_lock:
@@ -651,12 +667,14 @@ class DeviceReader:
         # the packet on a small CPU: bench/bench_reader_cpu.py).
         data = port.read(1)
         if not data:
+            self._last_poll = self.clock()
             return 0
         more = port.in_waiting
         # Everything counted by in_waiting had arrived by now: the arrival time of
         # this read for the clock fit, taken before the reads that follow (they
         # can wait for the interpreter lock behind other readers).
         now = self.clock()
+        self._last_poll = now
         while more:
             data += port.read(more)
             if more < TTY_CHUNK:

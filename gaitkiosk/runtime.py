@@ -109,7 +109,8 @@ class Runtime:
         self._trail: deque = deque(maxlen=TRAIL_POINTS)
         self.device_problem: str | None = None  # set by the worker: one plain line, or None
         self.stats = {"mat_frames": 0, "insole_frames": 0, "drill_updates": 0, "analysis_s": 0.0, "max_mat_gap_s": 0.0,
-                      "max_mat_rx_gap_s": 0.0, "max_lag_s": 0.0}
+                      "max_mat_rx_gap_s": 0.0, "max_lag_s": 0.0,
+                      "silence_not_confirmed": 0}
 
     # -- the UI's side ------------------------------------------------------------------------
     def latest(self) -> LiveSnapshot:
@@ -200,7 +201,7 @@ class Runtime:
             mat_reader = self.sensors.by_kind("mat")
         if not readers:
             time.sleep(0.01)
-            self._tick_without_frames(state)
+            self._tick_without_frames(state, None)
             return
         primary = mat_reader or readers[0]
         first = primary.frames.get(timeout=0.01)
@@ -220,7 +221,7 @@ class Runtime:
             published |= self._frame(state, frame, pressure, readers)
         if frames and not published and state.active is None:
             self._publish(state, frames[-1].t_host)
-        self._tick_without_frames(state)  # the mat may be silent while the insoles still talk
+        self._tick_without_frames(state, mat_reader)  # the mat may be silent while the insoles still talk
         self.stats["analysis_s"] += time.perf_counter() - t0
 
     def _apply_commands(self, state: _AnalysisState) -> None:
@@ -322,12 +323,21 @@ class Runtime:
                 return (h.rows, h.cols, tuple(float(v) for v in h.pitch_mm))
         return None
 
-    def _tick_without_frames(self, state: _AnalysisState) -> None:
+    def _tick_without_frames(self, state: _AnalysisState, mat_reader) -> None:
         """A running mat drill whose mat went silent is paused with a sensor alert.
 
         A lost sensor is not a loss of balance, so the drill is not fed made-up
         "no load" frames: the kiosk itself pauses it, tells the patient to hold on,
         and raises an alert (reason ``sensor_lost``) like a safety stop.
+
+        Two clocks must agree before the mat is called silent: no mat frame has
+        reached this thread for MAT_SILENCE_S, *and* the mat's reader has itself
+        watched the port that long since the last frame (``watched_silence_s``).
+        When the whole process got no CPU for a moment (a busy machine), the
+        first is true and the second is not: the frames are waiting in the port,
+        and the reader has not looked yet. That was the false "The mat stopped
+        working" of a healthy link. A reader that is not streaming (unplugged,
+        reconnecting) has no say: silence is silence.
         """
         a = state.active
         now = self.clock()
@@ -337,6 +347,10 @@ class Runtime:
         # (frames queued, older t_host) is never mistaken for a mat that went quiet.
         if "mat" in a.drill.SENSORS and a.drill.phase in ("countdown", "running") \
                 and now - max(state.last_mat_rx or 0.0, state.armed_at) > MAT_SILENCE_S:
+            watched = mat_reader.watched_silence_s() if mat_reader is not None else None
+            if watched is not None and watched <= MAT_SILENCE_S:
+                self.stats["silence_not_confirmed"] += 1
+                return
             from drills.safety import alert as safety_alert
 
             alert = safety_alert("sensor_lost", now, a.drill.name)

@@ -164,6 +164,8 @@ def _scripted(args, ctx, app, runtime) -> int:
     summary["seconds"] = round(result.seconds, 1)
     summary["completed"] = result.completed
     summary["safety_stops_continued"] = result.alerts
+    # How the runtime fared (frames, worst gaps, silences the mat's reader did not confirm): for tests and benches.
+    summary["runtime"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in runtime.stats.items()}
     text = [f"scripted visit {'finished' if result.completed else 'did NOT finish'} in {result.seconds:.0f} s"
             + (f" ({result.reason})" if result.reason else "")]
     if summary.get("session"):
