@@ -420,6 +420,12 @@ class Visit:
         from drills.scoring import compare
 
         previous = self.items[self.index]["planned"].previous
+        if previous is not None and footing(results) != footing(previous):
+            # A sway area reads about half as large through the factory line as calibrated: a trend
+            # across a calibration change would be the conversion's, not the patient's.
+            results["comparison_note"] = (f"not compared with last time: measured {footing(results)}, "
+                                          f"last time {footing(previous)}")
+            previous = None
         comparison = compare(results, previous)
         results["comparison"] = comparison  # the measures against last time, in numbers: for the therapist
         status = "complete" if result.status == "complete" else "stopped"
@@ -542,6 +548,26 @@ class Visit:
             self.store.audit.log("session.finish", subject=self.session.id)
             self.session = None
         self.patient = None
+
+
+def footing(results: dict) -> str:
+    """Whether a trial's numbers rest on calibrated sensors: calibrated, uncalibrated, mixed or unknown.
+
+    Trials before the calibration block are read from their ``pressure`` list.
+    """
+    from device import calibration_state as cs
+
+    cal = results.get("calibration")
+    if isinstance(cal, dict) and cal.get("state") in ("calibrated", "uncalibrated"):
+        return cal["state"]
+    if isinstance(cal, dict):
+        return "mixed" if cal.get("state") == "partly calibrated" else "unknown"
+    sources = set(results.get("pressure") or ())
+    if sources and sources <= cs.UNCALIBRATED:
+        return "uncalibrated"
+    if sources and sources <= {cs.CALIBRATED, cs.DEVICE, "device-calibrated"}:
+        return "calibrated"
+    return "unknown"
 
 
 def _store_errors() -> tuple:

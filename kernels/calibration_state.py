@@ -86,8 +86,10 @@ def words(states: dict[str, dict]) -> str:
         how = "; ".join(f"{_join(names)} {'reads' if len(names) == 1 else 'read'} {way}" for way, names in bad.items())
         text.append(
             f"NOT CALIBRATED: {how}: a conversion never measured for the sensor, which can be off by more than "
-            "100 %. Forces in newtons from it are withheld; percentages, times and centre-of-pressure measures are "
-            "shown but are approximate. Calibrate the sensor (gaitkiosk calibrate, docs/calibration.md).")
+            "100 %. Forces in newtons from it are withheld. Percentages and centre-of-pressure measures are shown, "
+            "but compare them only with other uncalibrated sessions of this sensor: they can be far off (on the "
+            "virtual mat a sway area reads at half its true size). Calibrate the sensor (gaitkiosk calibrate, "
+            "docs/calibration.md).")
     if parts:
         text.append("Calibration: " + "; ".join(parts) + ".")
     return " ".join(text)

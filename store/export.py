@@ -183,7 +183,7 @@ def metrics_rows(store, session_ids: list[str]) -> list[dict]:
         for trial in store.trials.for_session(sid):
             row = {"session_id": sid, "patient_code": code, "trial_id": trial.id, "position": trial.position,
                    "drill": trial.drill, "status": trial.status, "started_at": trial.started_at,
-                   "metrics_version": trial.metrics_version}
+                   "metrics_version": trial.metrics_version, "calibration": _calibration_state(trial)}
             flat: dict = {}
             _flatten("", trial.report or {}, flat)
             flat.pop("metrics_version", None)
@@ -193,8 +193,19 @@ def metrics_rows(store, session_ids: list[str]) -> list[dict]:
     return out
 
 
+def _calibration_state(trial) -> str:
+    """The row's calibration state in a word (its report's, else its results'; per sensor in the
+    ``calibration.sensors.*`` columns): calibrated, uncalibrated, partly calibrated or not stated."""
+    for part in (trial.report, trial.results):
+        state = ((part or {}).get("calibration") or {}).get("state")
+        if isinstance(state, str):
+            return state
+    return "not stated"
+
+
 def write_metrics_csv(path: Path, rows: list[dict]) -> Path:
-    fixed = ["session_id", "patient_code", "trial_id", "position", "drill", "status", "started_at", "metrics_version"]
+    fixed = ["session_id", "patient_code", "trial_id", "position", "drill", "status", "started_at", "metrics_version",
+             "calibration"]
     extra = sorted({k for r in rows for k in r} - set(fixed))
     tmp = path.with_name(path.name + ".partial")
     with open(tmp, "w", newline="") as f:
