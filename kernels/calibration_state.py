@@ -79,6 +79,8 @@ def words(states: dict[str, dict]) -> str:
         elif s["calibration_id"]:
             when = f" of {s['calibrated_at'][:10]}" if s.get("calibrated_at") else ""
             parts.append(f"{name}: calibration {s['calibration_id'][:8]}{when}")
+        elif s["state"] == NOT_STATED:
+            parts.append(f"{name}: not stated (the file does not say how its kPa were made)")
         else:
             parts.append(f"{name}: {s['state']}")
     text = []

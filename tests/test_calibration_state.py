@@ -147,3 +147,48 @@ def test_drill_measures_in_newtons_are_withheld_when_their_sensor_is_not_calibra
     # the same measures from the calibrated mat are kept
     kept = {"weight_n": 700.0}
     assert withhold_measures(kept, block(meta, ["mat"], ["mat"]), ["mat"]) == {} and kept["weight_n"] == 700.0
+
+
+def test_a_virtual_sensor_keeps_its_serial_whoever_stands_on_it():
+    """The person (patient=, scenario, body) changes; the device serial must not (a real mat's does not)."""
+    import serial as pyserial
+
+    import device  # noqa: F401 - registers sim://
+
+    def serial_of(url):
+        port = pyserial.serial_for_url(url)
+        try:
+            return port.device.serial
+        finally:
+            port.close()
+
+    assert serial_of("sim://mat?patient=ser-a") == "sim-mat-48x48-seed1"
+    assert serial_of("sim://mat?patient=ser-b&scenario=walk&mass_kg=90") == "sim-mat-48x48-seed1"
+    assert serial_of("sim://mat?patient=ser-c&rig=1") == "sim-mat-48x48-seed1"  # the calibration rig's mat
+    assert serial_of("sim://insole?side=left&patient=ser-d&scenario=walk") == "sim-insole-left-seed1"
+    # another sensor: another size, pitch or seed (its sensels are drawn from the seed)
+    assert serial_of("sim://mat?patient=ser-e&rows=96") == "sim-mat-96x48-seed1"
+    assert serial_of("sim://mat?patient=ser-f&pitch=5") == "sim-mat-48x48-5x5mm-seed1"
+    assert serial_of("sim://mat?patient=ser-g&seed=5") == "sim-mat-48x48-seed5"
+    assert serial_of("sim://mat?patient=ser-h&serial=MAT-0042") == "MAT-0042"
+
+
+def test_the_patient_reads_no_forces_or_pressures_whatever_the_results_hold():
+    """The patient's result words and live numbers carry no N or kPa: the calibration state is for staff."""
+    import re
+
+    from drills import registry
+    from gaitkiosk.liveview import drill_view
+    from gaitkiosk.resultwords import comparison, patient_lines
+
+    unit = re.compile(r"\d\s*(N|kPa|N/s)\b|newton|kilopascal", re.I)
+    heavy = {"stance": {"weight_n": 1605.0}, "score": 80.0, "status": "complete"}
+    measures = {"gait_insoles": {"baseline": {"loading_rate_n_s": 6200.0, "steps": 10, "cadence_steps_min": 108.0},
+                                 "training": {"loading_rate_n_s": 6400.0, "steps": 12, "cadence_steps_min": 110.0},
+                                 "on_beat_pct": 70.0}}
+    for name in registry.names():
+        result = {**heavy, "drill": name, "measures": measures.get(name, {"peak_force_n": 1375.0})}
+        words = patient_lines(result, 1) + [(comparison(result, {**result, "score": 60.0}) or {}).get("text", "")]
+        assert not any(unit.search(w) for w in words), (name, words)
+        view = drill_view(registry.get(name)(None))
+        assert not any(unit.search(f"{label} {text}") for label, text in view.get("values") or []), (name, view)
