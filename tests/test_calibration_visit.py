@@ -50,8 +50,9 @@ def visit(data: Path) -> None:
 
 
 def the_trial(data: Path):
+    """The last visit's session id, its one trial and the trial's recordings."""
     with open_store(data) as st:
-        (s,) = st.sessions.list(patient_id=st.patients.by_code(CODE).id)
+        s = max(st.sessions.list(patient_id=st.patients.by_code(CODE).id), key=lambda s: s.session.started_at)
         (trial,) = st.trials.for_session(s.session.id)
         return s.session.id, trial, st.recordings.for_trial(trial.id)
 
@@ -97,6 +98,7 @@ def uncalibrated(env, tmp_path_factory):
 @pytest.fixture(scope="module")
 def calibrated(env, tmp_path_factory):
     data = tmp_path_factory.mktemp("cal") / "data"
+    visit(data)  # a visit before the calibration: the next one is not compared with it
     # As docs/calibration.md, "Trying it on the virtual patient", says it.
     code, out, err = quiet("calibrate", "equilibrate", "sim://mat", "--by", "Ana", "--data-dir", str(data), "--json")
     assert code == 0, err[-2000:]
@@ -125,6 +127,9 @@ def test_a_cli_calibration_applies_in_the_next_simulated_visit(calibrated):
     assert not any("NOT CALIBRATED" in n for n in trial.report["notes"])
     assert trial.results["calibration"]["state"] == "calibrated"
     assert trial.results["stance"]["weight_n"] == pytest.approx(truth, rel=0.1)  # kept: it is in newtons
+    # the visit before the calibration read through the factory line: no trend across the change
+    assert trial.results["comparison_note"] == "not compared with last time: measured calibrated, last time uncalibrated"
+    assert trial.results["comparison"]["previous_score"] is None
 
 
 def test_an_uncalibrated_visit_says_factory_nominal_in_words(uncalibrated):
