@@ -421,7 +421,7 @@ class Visit:
 
         previous = self.items[self.index]["planned"].previous
         if previous is not None and footing(results) != footing(previous):
-            # A sway area reads about half as large through the factory line as calibrated: a trend
+            # A sway area reads less than half as large through the factory line as calibrated: a trend
             # across a calibration change would be the conversion's, not the patient's.
             results["comparison_note"] = (f"not compared with last time: measured {footing(results)}, "
                                           f"last time {footing(previous)}")

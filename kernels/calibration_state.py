@@ -90,7 +90,7 @@ def words(states: dict[str, dict]) -> str:
             f"NOT CALIBRATED: {how}: a conversion never measured for the sensor, which can be off by more than "
             "100 %. Forces in newtons from it are withheld. Percentages and centre-of-pressure measures are shown, "
             "but compare them only with other uncalibrated sessions of this sensor: they can be far off (on the "
-            "virtual mat a sway area reads at half its true size). Calibrate the sensor (gaitkiosk calibrate, "
+            "virtual mat a sway area reads at less than half its true size). Calibrate the sensor (gaitkiosk calibrate, "
             "docs/calibration.md).")
     if parts:
         text.append("Calibration: " + "; ".join(parts) + ".")
