@@ -10,6 +10,10 @@ optional groups of arrays (at least one present) plus ``format`` and ``meta``::
     cop       cop_t float64 (T3,), cop_mm float64 (T3, 2), optional cop_force_n (T3,),
               cop_left_mm / cop_right_mm (T3, 2), force_left_n / force_right_n (T3,)
 
+``meta`` is free JSON; ``meta["calibration"]`` says per stream how its kPa were
+made (serial, calibration state, calibration id and date: ``device/calibration_state.py``),
+which ``gaitkiosk analyze`` reports and acts on.
+
 Rules this module enforces (``check_recording``), each failure a
 :class:`~device.errors.RecordingError` naming the array:
 

@@ -24,11 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from device import calibration_state
+
 log = logging.getLogger(__name__)
 
-DEVICE = "device-calibrated"
-CALIBRATED = "calibrated"
-NOMINAL = "factory-nominal (uncalibrated)"
+# The words each trial and report use for them (device/calibration_state.py).
+DEVICE = calibration_state.DEVICE
+CALIBRATED = calibration_state.CALIBRATED
+NOMINAL = calibration_state.NOMINAL
 
 
 @dataclass

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gaitkiosk.liveview import drill_view
+from gaitkiosk.pressure import NOMINAL
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class LiveSnapshot:
     drill: dict | None = None
     device_problem: str | None = None
     published_at: float = 0.0
+    # kind -> how its kPa are made (device/calibration_state.py): a kPa legend on a staff screen says it
+    calibration: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -269,12 +272,14 @@ class Runtime:
         a = state.active
         if a is not None and a.writer is not None:
             p = pressure.get(frame.device)
-            if p is not None and p.source == "factory-nominal (uncalibrated)" and frame.kpa_per_count <= 0:
+            if p is not None and p.source == NOMINAL and frame.kpa_per_count <= 0:
                 # Store the scale that was used live, so the trial's report can be made from the
                 # stored raw counts; the recording row keeps calibration_id empty (see pressure.py).
                 frame = dataclasses.replace(frame, kpa_per_count=p.kpa_per_count)
             a.writer.put(frame)
         kpa = self._kpa(frame, pressure)
+        p = pressure.get(frame.device)
+        state.calibration[frame.kind] = p.source if p is not None else None
         if frame.kind == "mat":
             self.stats["mat_frames"] += 1
             if state.last_mat_frame_t is not None:
@@ -407,7 +412,7 @@ class Runtime:
             seq=self._seq, t_frame=t_frame, mat_kpa=state.mat_kpa, mat_geometry=state.mat_geometry,
             cop_mm=state.cop, cop_trail=tuple(self._trail), insole_kpa=dict(state.insole_kpa),
             insole_layout=dict(state.insole_layout), drill=state.view if with_drill else None,
-            device_problem=self.device_problem, published_at=self.clock())
+            device_problem=self.device_problem, published_at=self.clock(), calibration=dict(state.calibration))
 
 
 class _AnalysisState:
@@ -420,6 +425,7 @@ class _AnalysisState:
         self.insole_kpa: dict = {}
         self.insole_t: dict = {}
         self.insole_layout: dict = {}
+        self.calibration: dict = {}  # kind -> Pressure.source of the newest frame
         self.pending: dict = {}
         self.sensor_alert = None
         self.last_mat_frame_t = None

@@ -32,6 +32,8 @@ COUNTED_DRILL_FACTOR = 4.0  # --seconds N: drills that end on a count may run up
 # about 20 s at 40 steps/min; the insole drill needs a baseline of several steps before the
 # metronome part (its parts shrink in proportion: 1/3 baseline, 2/3 metronome).
 DEMO_MIN_S = {"tandem_walk": 40.0, "gait_insoles": 24.0}
+# A drill's sensors (drills' SENSORS) -> the recording streams its numbers come from.
+DRILL_STREAMS = {"mat": ("mat",), "insoles": ("insole_left", "insole_right")}
 
 
 class Visit:
@@ -62,9 +64,12 @@ class Visit:
 
     # -- thread body -------------------------------------------------------------------------------
     def run(self, ready) -> None:
+        from calibration.storage import install_export_converter
         from gaitkiosk.sensors import config_urls, sim_urls
         from store import open_store
 
+        # A trial's report reads its raw counts back through the calibration that was in force.
+        install_export_converter()
         try:
             self.store = open_store(self.rt.data_dir, settings=self.rt.config.get("store"), kiosk=True)
             urls = sim_urls(self.rt.config, patient=self._sim_name()) if self.rt.simulate else config_urls(self.rt.config)
@@ -376,6 +381,8 @@ class Visit:
         self.store.audit.log("safety.alert", subject=subject, details=alert.to_dict())
 
     def _drill_finished(self, active) -> None:
+        from kernels.calibration_state import withhold_measures
+
         if self.trial is None:  # the visit already ended (its trial was closed): only close the writer
             if active.writer is not None:
                 active.writer.stop()
@@ -393,6 +400,17 @@ class Visit:
         report, report_error = self._report(self.trial) if recording != "none" else (None, "not recorded")
         results = result.to_dict()
         results["pressure"] = sorted({p.source for p in active.pressure.values() if p.source})
+        # The same calibration state as the report, per sensor; the drill's own newtons from an
+        # uncalibrated sensor are withheld like the report's (docs/metrics.md, "Calibration state").
+        streams = [s for need in active.drill.SENSORS for s in DRILL_STREAMS.get(need, ())]
+        results["calibration"] = self._calibration(self.trial, streams)
+        withheld = {}
+        for part in ("measures", "stance"):
+            if isinstance(results.get(part), dict):
+                found = withhold_measures(results[part], results["calibration"], streams)
+                withheld.update({f"{part}.{k}": v for k, v in found.items()})
+        if withheld:
+            results["withheld"] = withheld
         if active.device_zero:
             results["device_zero"] = active.device_zero
         if report_error:
@@ -402,6 +420,12 @@ class Visit:
         from drills.scoring import compare
 
         previous = self.items[self.index]["planned"].previous
+        if previous is not None and footing(results) != footing(previous):
+            # A sway area reads less than half as large through the factory line as calibrated: a trend
+            # across a calibration change would be the conversion's, not the patient's.
+            results["comparison_note"] = (f"not compared with last time: measured {footing(results)}, "
+                                          f"last time {footing(previous)}")
+            previous = None
         comparison = compare(results, previous)
         results["comparison"] = comparison  # the measures against last time, in numbers: for the therapist
         status = "complete" if result.status == "complete" else "stopped"
@@ -428,6 +452,14 @@ class Visit:
             "score": result.score, "previous_score": comparison["previous_score"], "stars": stars(result.score),
             "compare": compared(results, previous), "lines": patient_lines(results, len(result.alerts)), "last": last,
         })
+
+    def _calibration(self, trial, streams: list[str]) -> dict:
+        """The calibration block of a trial's results: each recorded sensor, the drill's own marked used."""
+        from kernels.calibration_state import block
+        from store.export import calibration_meta
+
+        meta = {"calibration": calibration_meta(self.store, self.store.recordings.for_trial(trial.id))}
+        return block(meta, list(meta["calibration"]), streams)
 
     def _report(self, trial):
         """The DESIGN 4.2 report from the trial's stored raw frames (what an export would give)."""
@@ -516,6 +548,26 @@ class Visit:
             self.store.audit.log("session.finish", subject=self.session.id)
             self.session = None
         self.patient = None
+
+
+def footing(results: dict) -> str:
+    """Whether a trial's numbers rest on calibrated sensors: calibrated, uncalibrated, mixed or unknown.
+
+    Trials before the calibration block are read from their ``pressure`` list.
+    """
+    from device import calibration_state as cs
+
+    cal = results.get("calibration")
+    if isinstance(cal, dict) and cal.get("state") in ("calibrated", "uncalibrated"):
+        return cal["state"]
+    if isinstance(cal, dict):
+        return "mixed" if cal.get("state") == "partly calibrated" else "unknown"
+    sources = set(results.get("pressure") or ())
+    if sources and sources <= cs.UNCALIBRATED:
+        return "uncalibrated"
+    if sources and sources <= {cs.CALIBRATED, cs.DEVICE, "device-calibrated"}:
+        return "calibrated"
+    return "unknown"
 
 
 def _store_errors() -> tuple:

@@ -5,9 +5,10 @@ attributes (``device.recording.Recording``, :class:`kernels.cop_csv.CopRecording
 and returns a JSON-ready dict: ``metrics_version``, ``duration_s``, ``rate_hz``,
 ``filter``, ``sway``, ``weight``, ``steps``, ``gait``, plus ``source``,
 ``window``, ``parameters`` (every threshold and setting used), ``arch_index``,
-``quality`` (bad samples seen) and ``null_reasons`` (dotted field -> why it is
-null). A number is never invented: a field that does not apply is null, and
-its reason says why.
+``quality`` (bad samples seen), ``null_reasons`` (dotted field -> why it is
+null) and ``calibration`` (each sensor's calibration state:
+:mod:`kernels.calibration_state`). A number is never invented: a field that
+does not apply is null, and its reason says why.
 
 Which stream gives what: the whole-body COP for sway comes from the mat (the
 per-frame analysis), else the recording's COP group; insole COPs are in each
@@ -22,7 +23,7 @@ import math
 
 import numpy as np
 
-from kernels import detectors
+from kernels import calibration_state, detectors
 from kernels.gait import arch_index, gait_summary
 from kernels.series import (
     FILTER_ORDER,
@@ -386,6 +387,8 @@ def analyze_recording(rec, lowpass_hz: float | None = None, window=None, **overr
     report["quality"] = quality
     report["notes"] = rep.notes
     report["null_reasons"] = dict(sorted(rep.reasons.items()))
+    # How each stream's kPa were made; newtons on an unmeasured conversion are withheld (docs/metrics.md).
+    calibration_state.apply(report, _meta(rec), [k for k, a in calibration_state.STREAMS.items() if _arr(rec, a) is not None])
     return _clean(report)
 
 

@@ -40,6 +40,8 @@ def render(r: dict) -> str:
     lines.append(f"  {'filter':<34}" + ("none (raw COP)" if not f else
                  f"{f['cutoff_hz']:g} Hz low-pass, Butterworth order {f['order']}, zero-phase (filtfilt)"))
 
+    _calibration(r, lines)
+
     s = r["sway"]
     lines += ["", "Balance (sway of the centre of pressure; ML = side to side, AP = front to back)"]
     why = {reasons.get(f"sway.{k}") for k in s}
@@ -49,6 +51,22 @@ def render(r: dict) -> str:
         _sway_rows(s, row)
     _rest(r, lines, row)
     return "\n".join(lines)
+
+
+def _calibration(r: dict, lines: list[str]) -> None:
+    """Each sensor's calibration state, and the plain words when a number rests on an unmeasured conversion."""
+    import textwrap
+
+    cal = r.get("calibration")
+    if not cal:
+        return
+    lines.append(f"  {'calibration':<34}{cal['state']}")
+    for stream, s in cal["sensors"].items():
+        ident = " ".join(v for v in (s.get("serial"), s.get("calibration_id") and f"calibration {s['calibration_id']}",
+                                     s.get("calibrated_at") and f"of {s['calibrated_at']}") if v)
+        lines.append(f"    {stream.replace('_', ' '):<32}{s['state']}" + (f"  ({ident})" if ident else ""))
+    if any(s["uncalibrated"] for s in cal["sensors"].values()):
+        lines += [""] + textwrap.wrap(cal["words"], 96, initial_indent="  ", subsequent_indent="  ")
 
 
 def _sway_rows(s: dict, row) -> None:
@@ -99,6 +117,7 @@ def _rest(r: dict, lines: list[str], row) -> None:
         lines += ["", "Static footprint"]
         row("arch index left", "arch_index.left", a.get("left"), "", 3)
         row("arch index right", "arch_index.right", a.get("right"), "", 3)
-    if r.get("notes"):
-        lines += ["", "Notes"] + [f"  - {n}" for n in r["notes"]]
+    notes = [n for n in r.get("notes") or [] if n != (r.get("calibration") or {}).get("words")]  # said at the top
+    if notes:
+        lines += ["", "Notes"] + [f"  - {n}" for n in notes]
     lines += ["", "Definitions of every number: docs/metrics.md (metrics version 1)."]

@@ -82,10 +82,12 @@ def recording_arrays(store, recordings: list[Recording], meta: dict, *, mat_pitc
 
     Geometry comes from the device's hello as kept in ``devices.info``
     (``pitch_mm``, ``sensors_mm``, ``sensor_area_mm2``); a mat pitch can be
-    given when the device never reported one.
+    given when the device never reported one. ``meta["calibration"]`` gets
+    each sensor's calibration state (:func:`calibration_meta`).
     """
     arrays: dict = {}
     insoles = {}
+    meta["calibration"] = calibration_meta(store, recordings)
     for rec in recordings:
         chunk = store.recordings.read(rec.id)
         kpa = kpa_converter(store, rec)(chunk.counts)
@@ -118,6 +120,30 @@ def recording_arrays(store, recordings: list[Recording], meta: dict, *, mat_pitc
             arrays[f"{kind}_sensors_mm"] = np.asarray(info["sensors_mm"], dtype=np.float64)
             arrays["insole_sensor_area_mm2"] = np.asarray(info["sensor_area_mm2"], dtype=np.float64)
     return arrays
+
+
+def calibration_meta(store, recordings: list[Recording]) -> dict:
+    """Each recording's calibration state for the file's meta: {kind: device.calibration_state entry}.
+
+    A calibration's date is when it was made; a recording without one says how
+    its kPa were made instead (device-reported, or the factory-nominal line).
+    """
+    from device import calibration_state
+
+    out = {}
+    for rec in recordings:
+        info = _device_info(store, rec.device_serial)
+        device_scale = info.get("kpa_per_count") if info else None
+        state = calibration_state.state_of(rec.calibration_id, rec.kpa_per_count, device_scale)
+        made = None
+        if rec.calibration_id:
+            try:
+                made = store.calibrations.get(rec.calibration_id).created_at
+            except NotFoundError:
+                made = None  # a calibration from another database: its id still names it
+        out[rec.kind] = calibration_state.entry(rec.device_serial, state, calibration_id=rec.calibration_id,
+                                                calibrated_at=made, kpa_per_count=rec.kpa_per_count)
+    return out
 
 
 def _device_info(store, serial: str) -> dict:
@@ -157,7 +183,7 @@ def metrics_rows(store, session_ids: list[str]) -> list[dict]:
         for trial in store.trials.for_session(sid):
             row = {"session_id": sid, "patient_code": code, "trial_id": trial.id, "position": trial.position,
                    "drill": trial.drill, "status": trial.status, "started_at": trial.started_at,
-                   "metrics_version": trial.metrics_version}
+                   "metrics_version": trial.metrics_version, "calibration": _calibration_state(trial)}
             flat: dict = {}
             _flatten("", trial.report or {}, flat)
             flat.pop("metrics_version", None)
@@ -167,8 +193,19 @@ def metrics_rows(store, session_ids: list[str]) -> list[dict]:
     return out
 
 
+def _calibration_state(trial) -> str:
+    """The row's calibration state in a word (its report's, else its results'; per sensor in the
+    ``calibration.sensors.*`` columns): calibrated, uncalibrated, partly calibrated or not stated."""
+    for part in (trial.report, trial.results):
+        state = ((part or {}).get("calibration") or {}).get("state")
+        if isinstance(state, str):
+            return state
+    return "not stated"
+
+
 def write_metrics_csv(path: Path, rows: list[dict]) -> Path:
-    fixed = ["session_id", "patient_code", "trial_id", "position", "drill", "status", "started_at", "metrics_version"]
+    fixed = ["session_id", "patient_code", "trial_id", "position", "drill", "status", "started_at", "metrics_version",
+             "calibration"]
     extra = sorted({k for r in rows for k in r} - set(fixed))
     tmp = path.with_name(path.name + ".partial")
     with open(tmp, "w", newline="") as f:

@@ -10,7 +10,7 @@ import pytest
 from gaitkiosk.cli import main
 
 URL = "sim://mat?seed=5&patient=calcli"  # its own virtual patient: no clash with other tests' sim ports
-SERIAL = "sim-mat-calcli"
+SERIAL = "sim-mat-48x48-seed5"  # the virtual sensor of seed 5, whoever stands on it
 
 
 def cli(capsys, *args):

@@ -119,7 +119,7 @@ def test_record_sim_mat_and_insoles(capsys, tmp_path):
     # mat and insoles on one time base (alignment itself is checked against the truth in test_reader.py)
     assert abs(rec.mat_t[0] - rec.insole_t[0]) < 0.1 and abs(rec.mat_t[-1] - rec.insole_t[-1]) < 0.1
     devices = {d["kind"]: d for d in rec.meta["devices"]}
-    assert devices["mat"]["serial"] == "sim-mat-rec1" and devices["mat"]["firmware"].startswith("gaitkiosk-sim")
+    assert devices["mat"]["serial"] == "sim-mat-48x48-seed1" and devices["mat"]["firmware"].startswith("gaitkiosk-sim")
     assert "uncalibrated" in devices["mat"]["pressure"]
     assert "counters" in devices["insole_left"] and rec.meta["insole_pairing"]["time_base"] == "insole_left"
 

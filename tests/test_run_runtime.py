@@ -75,6 +75,8 @@ def test_a_drill_pauses_resumes_and_a_lost_mat_stops_it_for_safety(kiosk):
     app.post(Intent("begin_drill", {"index": 0}))
     pump(app, lambda: app.top.name == "drill" and app.top.view.get("phase") == "running", what="running")
     assert app.top.mat is not None and app.top.snapshot.cop_mm is not None  # the feet are on the map
+    # what a staff screen's kPa legend must say of each live sensor (docs/metrics.md section 10)
+    assert app.top.snapshot.calibration["mat"] == "factory-nominal (uncalibrated)"
     app.post(Intent("pause_drill"))
     pump(app, lambda: app.top.view.get("phase") == "paused", what="paused")
     app.post(Intent("resume_drill"))

@@ -109,7 +109,7 @@ def test_calibrate_device_zero_records_the_zeroed_stream(tmp_path, capsys):
     result = json.loads(out.out)
     assert result["passed"]
     with open_store(tmp_path) as st:
-        model = storage.check_record(st.calibrations.get(result["calibration_id"]).record, "sim-mat-calzero").model
+        model = storage.check_record(st.calibrations.get(result["calibration_id"]).record, "sim-mat-48x48-seed6").model
     assert model.device_zero == ZEROED
     live = model.mask == 0
     assert np.median(model.offset[live]) < 0.5 and model.offset[live].max() < 3  # the sensor took its baseline off

@@ -18,7 +18,7 @@ rate          samples per second (default 100)
 rows, cols    mat sensels (default 48 x 48); ``pitch`` mm, one value or ``row,col`` (8.47)
 side          insole side, ``left`` or ``right``
 bits          counts on the wire: 16, 12 (packed, default) or 8
-serial        the serial number in the HELLO (default ``sim-<kind>-<patient>``)
+serial        the serial number in the HELLO (default: the virtual sensor's own, :func:`unit_serial`)
 clock_offset  device clock at power-on, s (default: drawn from the seed, 0..1000)
 drift_ppm     device crystal error (default: drawn from the seed, -50..50)
 jitter_ms     USB latency spread (default 0)
@@ -211,6 +211,26 @@ class SimSource(FrameSource):
         return AckResult.OK, ""
 
 
+def unit_serial(label: str, patient) -> str:
+    """The serial of a virtual sensor: what makes the sensor, never the person standing on it.
+
+    A real unit's mat keeps its serial whoever stands on it, so a calibration
+    made with ``gaitkiosk calibrate`` applies in ``gaitkiosk run`` and ``record``.
+    The virtual sensor's sensels (gains, dead and hot ones, noise) are drawn from
+    the seed and its geometry; the scenario, the body and the ``patient=`` name
+    are the person. So ``sim://mat`` with the default ``[sim]`` config is
+    ``sim-mat-48x48-seed1`` in every command, and a mat of another size or pitch,
+    or another seed, is another device with its own calibration.
+    """
+    if label != "mat":
+        return f"sim-{label}-seed{patient.seed}"
+    pitch = tuple(float(v) for v in patient.mat.pitch_mm)
+    size = f"{patient.mat.rows}x{patient.mat.cols}"
+    if pitch != _DEFAULT_PITCH_MM:
+        size += f"-{pitch[0]:g}x{pitch[1]:g}mm"
+    return f"sim-mat-{size}-seed{patient.seed}"
+
+
 class Serial(VirtualPort):
     """pyserial port for ``sim://`` URLs (see the module docstring)."""
 
@@ -264,10 +284,11 @@ class Serial(VirtualPort):
             sensor = shared.patient.mat_sensor if kind == DeviceKind.MAT else shared.patient.insole_sensor_for(side)
             drop, corrupt = sensor.packet_drop_rate, sensor.packet_corrupt_rate
         label = {DeviceKind.MAT: "mat", DeviceKind.INSOLE_LEFT: "insole-left", DeviceKind.INSOLE_RIGHT: "insole-right"}[kind]
+        serial = params.get("serial") or (f"sim-{label}-pattern" if pattern else unit_serial(label, shared.patient))
         try:
             return VirtualDevice(
                 source,
-                serial=params.get("serial") or f"sim-{label}-{name}",
+                serial=serial,
                 firmware="gaitkiosk-sim 1.0",
                 rate_hz=rate,
                 clock=time.monotonic,
@@ -336,6 +357,7 @@ class Serial(VirtualPort):
         release_shared(_patients, _patients_lock, name)
 
 
+_DEFAULT_PITCH_MM = (8.47, 8.47)
 _SPEC_DEFAULTS = {"scenario": "quiet", "seed": "1", "rows": "48", "cols": "48", "pitch": "8.47"}
 
 

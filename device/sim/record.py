@@ -141,6 +141,18 @@ def simulate_recording(
         "units": {"pressure": units, "force": "N", "length": "mm", "time": "s"},
         "sensor_counts": bool(sensor_counts),
         **patient.describe(),
+        "calibration": _calibration(patient, mat, insoles, sensor_counts),
         "truth_events_columns": ["t_s", "side (0 left, 1 right)", "kind (1 contact, 0 off)"],
     }
     return rec
+
+
+def _calibration(patient: VirtualPatient, mat: bool, insoles: bool, sensor_counts: bool) -> dict:
+    """Each stream's calibration state (device/calibration_state.py): the factory line, or the true kPa."""
+    from device import calibration_state as cs
+
+    sensors = ({"mat": patient.mat_sensor} if mat else {}) | (
+        {f"insole_{side}": patient.insole_sensor_for(side) for side in SIDES} if insoles else {})
+    if not sensor_counts:
+        return {kind: cs.entry(None, cs.TRUTH) for kind in sensors}
+    return {kind: cs.entry(None, cs.NOMINAL, kpa_per_count=float(sensor.kpa_per_count)) for kind, sensor in sensors.items()}

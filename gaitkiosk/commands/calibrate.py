@@ -16,7 +16,8 @@ record and the active one stays in force. On a real sensor the procedure
 waits for Enter after each instruction (``--yes``: go on after ``--ready-s``).
 
 ``sim://`` ports run the virtual calibration rig (``device/sim/loads.py``):
-the same virtual sensor as ``sim://`` with the same seed, with a virtual
+the same virtual sensor as ``sim://`` with the same seed and serial (so the
+kiosk's ``run --simulate`` uses the calibration made here), with a virtual
 technician who does what each step asks (``misbehave=zero|unstable|offarea``
 in the URL makes them get it wrong, to see the refusals).
 """

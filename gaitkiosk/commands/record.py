@@ -223,6 +223,7 @@ def _to_kpa(frame, scale: float):
 def _write(args, ctx, readers, hellos, frames, interrupted: bool = False, swap: dict | None = None) -> int:
     import numpy as np
 
+    from device import calibration_state
     from device.recording import Recording, save_recording
 
     scale = args.kpa_per_count if args.kpa_per_count is not None else 1.0
@@ -254,6 +255,9 @@ def _write(args, ctx, readers, hellos, frames, interrupted: bool = False, swap: 
         "interrupted": interrupted,
         "time_base": "host monotonic clock, seconds since the recording started",
         "devices": meta_devices,
+        "calibration": {h.kind.label: calibration_state.entry(
+            h.serial, calibration_state.DEVICE if h.kpa_per_count > 0 else calibration_state.RAW,
+            kpa_per_count=h.kpa_per_count if h.kpa_per_count > 0 else scale) for h in hellos},
     }
     if swap is not None:
         meta["stopped_by"] = {"device_swap": swap}
