@@ -39,9 +39,17 @@ def render(r: dict) -> str:
     f = r.get("filter")
     lines.append(f"  {'filter':<34}" + ("none (raw COP)" if not f else
                  f"{f['cutoff_hz']:g} Hz low-pass, Butterworth order {f['order']}, zero-phase (filtfilt)"))
+    gaps = r.get("gaps") or []
+    if gaps:
+        lines.append(f"  {'gaps in the samples':<34}{len(gaps)}: " + ", ".join(
+            f"{g['length_s']:.3g} s after {g['after_s']:.2f} s ({g['stream']})" for g in gaps))
 
     s = r["sway"]
-    lines += ["", "Balance (sway of the centre of pressure; ML = side to side, AP = front to back)"]
+    lines += ["", "Balance (sway of the centre of pressure; ML = side to side, AP = front to back)" + _from(r, "sway")]
+    part = r.get("sway_part")
+    if part:
+        lines.append(f"  {'analysed part (longest unbroken)':<34}{part['start_s']:.2f} s to {part['end_s']:.2f} s, "
+                     f"{part['samples']} samples, 1 of {part['of_parts']} parts")
     why = {reasons.get(f"sway.{k}") for k in s}
     if all(v is None for v in s.values()) and len(why) == 1:
         lines.append(f"  n/a: {why.pop()}")
@@ -49,6 +57,12 @@ def render(r: dict) -> str:
         _sway_rows(s, row)
     _rest(r, lines, row)
     return "\n".join(lines)
+
+
+def _from(r: dict, section: str) -> str:
+    """ ", from the mat" when the report names the section's sensor."""
+    name = (r.get("sources") or {}).get(section)
+    return f", from the {name}" if name else ""
 
 
 def _sway_rows(s: dict, row) -> None:
@@ -70,7 +84,7 @@ def _sway_rows(s: dict, row) -> None:
 
 def _rest(r: dict, lines: list[str], row) -> None:
     w = r["weight"]
-    lines += ["", "Weight distribution"]
+    lines += ["", "Weight distribution" + _from(r, "weight")]
     row("left / right", "weight.left_pct",
         None if w["left_pct"] is None else [w["left_pct"], w["right_pct"]], "%", 1)
     for side in ("left", "right"):
@@ -80,7 +94,7 @@ def _rest(r: dict, lines: list[str], row) -> None:
         row(label, f"weight.{side}.rearfoot_pct", None if values[0] is None else values, "%", 1)
 
     g = r["gait"]
-    lines += ["", f"Gait ({g['step_count']} steps)"]
+    lines += ["", f"Gait ({g['step_count']} steps{_from(r, 'gait')})"]
     row("cadence", "gait.cadence_steps_min", g["cadence_steps_min"], "steps/min", 1)
     row("step length", "gait.step_length_mm", g["step_length_mm"], "mm", 0)
     row("step width", "gait.step_width_mm", g["step_width_mm"], "mm", 0)
@@ -101,4 +115,4 @@ def _rest(r: dict, lines: list[str], row) -> None:
         row("arch index right", "arch_index.right", a.get("right"), "", 3)
     if r.get("notes"):
         lines += ["", "Notes"] + [f"  - {n}" for n in r["notes"]]
-    lines += ["", "Definitions of every number: docs/metrics.md (metrics version 1)."]
+    lines += ["", f"Definitions of every number: docs/metrics.md (metrics version {r['metrics_version']})."]
