@@ -397,8 +397,10 @@ class Visit:
                 self.saved = False
         # What the trial's raw frames are: all stored, some lost (and why), or none.
         recording, lost = stats.outcome() if stats is not None else ("none", "nothing was recorded")
-        report, report_error = self._report(self.trial) if recording != "none" else (None, "not recorded")
+        sensors = list(active.drill.SENSORS)
+        report, report_error = self._report(self.trial, sensors) if recording != "none" else (None, "not recorded")
         results = result.to_dict()
+        results["sensors"] = sensors  # which sensors the drill used: the export's meta, so analyze agrees
         results["pressure"] = sorted({p.source for p in active.pressure.values() if p.source})
         # The same calibration state as the report, per sensor; the drill's own newtons from an
         # uncalibrated sensor are withheld like the report's (docs/metrics.md, "Calibration state").
@@ -461,23 +463,8 @@ class Visit:
         meta = {"calibration": calibration_meta(self.store, self.store.recordings.for_trial(trial.id))}
         return block(meta, list(meta["calibration"]), streams)
 
-    def _report(self, trial):
-        """The DESIGN 4.2 report from the trial's stored raw frames (what an export would give)."""
-        from device.recording import Recording, check_recording
-        from kernels.report import analyze_recording
-        from store.export import recording_arrays
-
-        try:
-            recs = self.store.recordings.for_trial(trial.id)
-            if not recs:
-                return None, "no frames were recorded"
-            meta = {"session": trial.session_id, "trial": trial.id, "drill": trial.drill}
-            arrays = recording_arrays(self.store, recs, meta)
-            rec = check_recording(Recording(meta=meta, **arrays), source=f"trial {trial.id}")
-            return analyze_recording(rec), None
-        except Exception as exc:  # noqa: BLE001 - the trial and its raw frames are kept without a report
-            log.warning("no report for trial %s: %s", trial.id, exc)
-            return None, str(exc)
+    def _report(self, trial, sensors):
+        return trial_report(self.store, trial, sensors)
 
     # -- storage failure ------------------------------------------------------------------------------
     def _storage_failed(self, exc: BaseException) -> None:
@@ -609,3 +596,31 @@ def _internal(kind: str, **data):
     from ui.app import Intent
 
     return Intent("_" + kind, data)
+
+
+def trial_report(store, trial, sensors=None):
+    """``(report, error)``: the DESIGN 4.2 report from the trial's stored raw frames, as
+    ``gaitkiosk analyze`` gives it for the trial's export (``store.export.export_session``
+    builds the same arrays, in the same order, with the same ``sensors`` in its meta).
+
+    ``sensors`` are the drill's (``Drill.SENSORS``): the report is of those sensors
+    (docs/metrics.md section 1). A trial that lost frames gets the report of what it has,
+    its gaps named; one that cannot be analysed at all gets None and the reason.
+    """
+    from device.recording import Recording, check_recording
+    from kernels.report import analyze_recording
+    from store.export import recording_arrays
+
+    try:
+        recs = store.recordings.for_trial(trial.id)
+        if not recs:
+            return None, "no frames were recorded"
+        meta = {"session": trial.session_id, "trial": trial.id, "drill": trial.drill}
+        if sensors:
+            meta["sensors"] = list(sensors)
+        arrays = recording_arrays(store, sorted(recs, key=lambda r: r.kind), meta)  # the export's order
+        rec = check_recording(Recording(meta=meta, **arrays), source=f"trial {trial.id}")
+        return analyze_recording(rec), None
+    except Exception as exc:  # noqa: BLE001 - the trial and its raw frames are kept without a report
+        log.warning("no report for trial %s: %s", trial.id, exc)
+        return None, str(exc)

@@ -5,7 +5,13 @@ x runs to the patient's right (medio-lateral), y forward (antero-posterior),
 mm; t in seconds, strictly increasing, uniformly sampled. Extra columns
 ``force_n`` (total vertical force) and per-foot ``force_left_n``,
 ``force_right_n`` are read when present. Every problem is reported with its
-line number; nothing is skipped or guessed.
+line number; nothing is guessed.
+
+A *dropout* row, one with its time but an empty or NaN (or infinite) value
+(the device gave no sample), is left out and counted (``meta["dropout_rows"]``,
+the first lines in ``meta["dropout_lines"]``); the time it leaves out is a
+gap, which the report names and analyses around (``docs/metrics.md`` section 1).
+A value that is not a number at all is refused with its line.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from kernels.series import MetricsInputError, check_times
+
+# Dropout rows named in the meta data (the count covers all of them).
+DROPOUT_LINES_KEPT = 10
 
 REQUIRED = ("t_s", "x_mm", "y_mm")
 OPTIONAL = ("force_n", "force_left_n", "force_right_n")
@@ -62,29 +71,33 @@ def read_cop_csv(path: str | Path) -> CopRecording:
     columns = [c for c in REQUIRED + OPTIONAL if c in header]
     index = {c: header.index(c) for c in columns}
     data: dict[str, list[float]] = {c: [] for c in columns}
+    dropouts: list[int] = []
     for lineno, row in enumerate(rows[start + 1:], start=start + 2):
         if not any(cell.strip() for cell in row):
             continue  # a blank line (often the last) is not a sample
         if len(row) < len(header):
             raise CopFileError(f"{path}, line {lineno}: {len(row)} values, the header has {len(header)}")
+        values = {}
         for c in columns:
             cell = row[index[c]].strip()
             try:
-                value = float(cell)
+                values[c] = float(cell) if cell else math.nan
             except ValueError:
                 raise CopFileError(f"{path}, line {lineno}: {c} is {cell!r}, not a number") from None
-            if not math.isfinite(value):
-                raise CopFileError(
-                    f"{path}, line {lineno}: {c} is {cell!r}; missing samples must be repaired or the file "
-                    "cut (analyse the parts either side with --window)"
-                )
-            data[c].append(value)
+        if not math.isfinite(values["t_s"]):
+            raise CopFileError(f"{path}, line {lineno}: t_s is {row[index['t_s']].strip()!r}; every row needs its "
+                               "time (a row without a sample may leave x_mm and y_mm empty)")
+        if not all(math.isfinite(v) for v in values.values()):
+            dropouts.append(lineno)  # the device gave no sample here: a gap, not a number
+            continue
+        for c in columns:
+            data[c].append(values[c])
     n = len(data["t_s"])
     if n == 0:
-        raise CopFileError(f"{path}: a header but no samples")
+        raise CopFileError(f"{path}: a header but no samples" + (f" ({len(dropouts)} rows without a sample)" if dropouts else ""))
     t = np.array(data["t_s"])
     try:
-        check_times(t, what=f"{path}: t_s")
+        check_times(t, what=f"{path}: t_s", allow_gaps=True)
     except MetricsInputError as exc:
         raise CopFileError(str(exc)) from None
     cop = np.column_stack([data["x_mm"], data["y_mm"]]).astype(np.float64)
@@ -94,7 +107,8 @@ def read_cop_csv(path: str | Path) -> CopRecording:
 
     return CopRecording(cop_t=t, cop_mm=cop, cop_force_n=optional("force_n"),
                         force_left_n=optional("force_left_n"), force_right_n=optional("force_right_n"),
-                        meta={"source_file": path.name, "format": "cop-csv"})
+                        meta={"source_file": path.name, "format": "cop-csv", "dropout_rows": len(dropouts),
+                              "dropout_lines": dropouts[:DROPOUT_LINES_KEPT]})
 
 
 def write_cop_csv(path: str | Path, t, cop_mm, **forces) -> None:

@@ -1,4 +1,4 @@
-"""The analysis report of a recording (DESIGN 4.2, metrics version 1).
+"""The analysis report of a recording (DESIGN 4.2, metrics version 2).
 
 :func:`analyze_recording` takes anything with the recording file's arrays as
 attributes (``device.recording.Recording``, :class:`kernels.cop_csv.CopRecording`)
@@ -10,10 +10,18 @@ null) and ``calibration`` (each sensor's calibration state:
 :mod:`kernels.calibration_state`). A number is never invented: a field that
 does not apply is null, and its reason says why.
 
-Which stream gives what: the whole-body COP for sway comes from the mat (the
-per-frame analysis), else the recording's COP group; insole COPs are in each
-insole's own frame and never make a whole-body COP. Steps come from the mat
-feet, else the insoles, else per-foot forces of a COP group.
+Which stream gives what (``source``, docs/metrics.md section 1): the whole-body
+COP for sway comes from the mat (the per-frame analysis), else the recording's
+COP group; insole COPs are in each insole's own frame and never make a
+whole-body COP. ``source="mat"`` or ``"insoles"`` uses that sensor only;
+``"auto"`` uses the sensors the recording's drill used (meta ``sensors``), else
+every sensor the recording has, steps and weight from the one that saw more
+steps. ``sources`` in the report says which sensor gave each section.
+
+Gaps (samples missing from a stream's uniform grid: frames lost, dropout rows
+of a COP file) are found after the window is cut; each unbroken part is
+analysed on its own (no stance, stride or step spans a gap) and the sway
+measures are of the longest part, named in ``sway_part``; ``gaps`` lists them.
 """
 
 from __future__ import annotations
@@ -32,12 +40,15 @@ from kernels.series import (
     estimate_rate,
     filter_description,
     lowpass,
+    unbroken_parts,
     window_mask,
 )
 from kernels.sway import ELLIPSE_PROBABILITY, MIN_SAMPLES, SWAY_FIELDS, sway_metrics
 from kernels.weight import REGION_CUTS, REGIONS, left_right, region_shares
 
-METRICS_VERSION = 1
+METRICS_VERSION = 2
+# --source: which sensor's numbers a report gives (docs/metrics.md section 1).
+SOURCES = ("auto", "mat", "insoles")
 REGION_KEYS = tuple(f"{r}_pct" for r in REGIONS)
 # A whole-body COP counts as present when the total force reaches this (DESIGN 3).
 MIN_COP_FORCE_N = 10.0
@@ -86,13 +97,21 @@ class _Report:
 # -- per-stream analysis -------------------------------------------------------------------------
 
 
+def _cut(t, window, what: str):
+    """(kept mask, windowed times, unbroken parts): the window first, then the gaps in it."""
+    t = check_times(t, what, allow_gaps=True)
+    keep = window_mask(t, window)
+    t = t[keep]
+    return keep, t, unbroken_parts(t)
+
+
 def _mat(rec, window, rep: _Report, options: dict) -> dict | None:
     kpa = _arr(rec, "mat_kpa")
     if kpa is None:
         return None
     from kernels.frame import FrameAnalyzer, check_frame
 
-    t = check_times(_arr(rec, "mat_t"), "mat_t")
+    t = check_times(_arr(rec, "mat_t"), "mat_t", allow_gaps=True)
     if kpa.ndim != 3 or kpa.shape[0] != len(t):
         raise MetricsInputError(f"mat_kpa must be (frames, rows, cols) matching mat_t, got {kpa.shape}")
     if kpa.dtype != np.float32:
@@ -102,12 +121,10 @@ def _mat(rec, window, rep: _Report, options: dict) -> dict | None:
     if pitch_arr is None or pitch_arr.shape != (2,) or not np.all(np.isfinite(pitch_arr) & (pitch_arr > 0)):
         raise MetricsInputError(f"mat_pitch_mm must be (row pitch, column pitch) in mm, got {pitch_arr!r}")
     pitch = (float(pitch_arr[0]), float(pitch_arr[1]))
-    keep = window_mask(t, window)
-    t, kpa = t[keep], kpa[keep]
+    keep, t, parts = _cut(t, window, "mat_t")
+    kpa = kpa[keep]
     rows, cols = kpa.shape[1:]
     analyzer = FrameAnalyzer(rows, cols, pitch_mm=pitch, threshold_kpa=options["threshold_kpa"])
-    assembler = detectors.MatStepAssembler(analyzer, on_n=options["on_n"], off_n=options["off_n"],
-                                           min_stance_s=options["min_stance_s"])
     n = len(t)
     force = np.zeros(n)
     cop = np.full((n, 2), np.nan)
@@ -116,28 +133,33 @@ def _mat(rec, window, rep: _Report, options: dict) -> dict | None:
     events = []
     invalid = negative = 0
     last_feet: dict[str, object] = {}
-    for k in range(n):
-        frame = np.ascontiguousarray(kpa[k], dtype=np.float32)
-        check_frame(frame, rows, cols)
-        r = analyzer.analyze(frame)
-        invalid += r.invalid_sensels
-        negative += r.negative_sensels
-        force[k] = r.force_n
-        if r.cop_mm is not None and r.force_n >= MIN_COP_FORCE_N:
-            cop[k] = r.cop_mm
-        for foot in r.feet:
-            if foot.side in side_force:
-                side_force[foot.side][k] += foot.force_n
-                if foot.regions_n is not None:
-                    side_regions[foot.side][k] = foot.regions_n
-                last_feet[foot.side] = (foot, analyzer.footprint(foot.track_id))
-        events.extend(assembler.update(float(t[k]), r))
-    if n:
-        events.extend(assembler.close(float(t[-1])))
+    for a, b in parts:
+        # Each unbroken part on its own: no foot track or stance is carried across a gap.
+        analyzer.reset()
+        last_feet = {}
+        assembler = detectors.MatStepAssembler(analyzer, on_n=options["on_n"], off_n=options["off_n"],
+                                               min_stance_s=options["min_stance_s"])
+        for k in range(a, b):
+            frame = np.ascontiguousarray(kpa[k], dtype=np.float32)
+            check_frame(frame, rows, cols)
+            r = analyzer.analyze(frame)
+            invalid += r.invalid_sensels
+            negative += r.negative_sensels
+            force[k] = r.force_n
+            if r.cop_mm is not None and r.force_n >= MIN_COP_FORCE_N:
+                cop[k] = r.cop_mm
+            for foot in r.feet:
+                if foot.side in side_force:
+                    side_force[foot.side][k] += foot.force_n
+                    if foot.regions_n is not None:
+                        side_regions[foot.side][k] = foot.regions_n
+                    last_feet[foot.side] = (foot, analyzer.footprint(foot.track_id))
+            events.extend(assembler.update(float(t[k]), r))
+        events.extend(assembler.close(float(t[b - 1])))
     if invalid or negative:
         rep.notes.append(f"mat: {invalid} NaN/infinite and {negative} negative sensel values were treated as 0")
-    return {"t": t, "force": force, "cop": cop, "side_force": side_force, "side_regions": side_regions,
-            "events": events, "pitch": pitch, "last_feet": last_feet,
+    return {"name": "mat", "t": t, "parts": parts, "force": force, "cop": cop, "side_force": side_force,
+            "side_regions": side_regions, "events": events, "pitch": pitch, "last_feet": last_feet,
             "quality": {"invalid_sensels": invalid, "negative_sensels": negative}}
 
 
@@ -162,12 +184,11 @@ def _insoles(rec, window, rep: _Report, options: dict) -> dict | None:
         return None
     from kernels.insole import InsoleAnalyzer, check_insole_frame
 
-    t = check_times(t, "insole_t")
-    keep = window_mask(t, window)
-    t = t[keep]
+    keep, t, parts = _cut(t, window, "insole_t")
     area = _arr(rec, "insole_sensor_area_mm2")
     foot_length, heel_edge = insole_outline(_meta(rec))
-    out = {"t": t, "side_force": {}, "side_regions": {}, "events": [], "quality": {}}
+    out = {"name": "insoles", "t": t, "parts": parts, "side_force": {}, "side_regions": {}, "events": [],
+           "quality": {}}
     for side in ("left", "right"):
         kpa = _arr(rec, f"insole_{side}_kpa")
         sensors = _arr(rec, f"insole_{side}_sensors_mm")
@@ -193,10 +214,13 @@ def _insoles(rec, window, rep: _Report, options: dict) -> dict | None:
             if r.cop_mm is not None:
                 cop[k] = r.cop_mm
             regions[k] = r.regions_n
-        events, _ = detectors.detect_steps(
-            t, force, cop, regions, foot=side, source="insole",
-            foot_length_mm=foot_length if heel_edge is not None else None, heel_edge_y_mm=heel_edge,
-            on_n=options["on_n"], off_n=options["off_n"], min_stance_s=options["min_stance_s"])
+        events = []
+        for a, b in parts:  # no stance across a gap
+            found, _ = detectors.detect_steps(
+                t[a:b], force[a:b], cop[a:b], regions[a:b], foot=side, source="insole",
+                foot_length_mm=foot_length if heel_edge is not None else None, heel_edge_y_mm=heel_edge,
+                on_n=options["on_n"], off_n=options["off_n"], min_stance_s=options["min_stance_s"])
+            events.extend(found)
         out["events"].extend(events)
         out["side_force"][side] = force
         out["side_regions"][side] = regions
@@ -210,34 +234,57 @@ def _cop_group(rec, window, rep: _Report, options: dict) -> dict | None:
     t = _arr(rec, "cop_t")
     if t is None:
         return None
-    t = check_times(t, "cop_t")
+    t = check_times(t, "cop_t", allow_gaps=True)
     cop = np.asarray(_arr(rec, "cop_mm"), dtype=np.float64)
     if cop.shape != (len(t), 2):
         raise MetricsInputError(f"cop_mm must be (samples, 2) matching cop_t, got {cop.shape}")
-    keep = window_mask(t, window)
-    out = {"t": t[keep], "cop": cop[keep], "side_force": {}, "events": []}
+    keep, t, parts = _cut(t, window, "cop_t")
+    out = {"name": "cop", "t": t, "parts": parts, "cop": cop[keep], "side_force": {}, "events": []}
+    meta = _meta(rec)
+    dropped = meta.get("dropout_rows")
+    if isinstance(dropped, int) and not isinstance(dropped, bool) and dropped > 0:
+        lines = meta.get("dropout_lines") or []
+        rep.notes.append(f"cop: {dropped} rows of the file had no sample (empty or NaN values"
+                         + (f", lines {', '.join(str(x) for x in lines)}{' ...' if dropped > len(lines) else ''}" if lines else "")
+                         + "); the time they leave out is a gap")
+        out["quality"] = {"dropout_rows": dropped}
     fl, fr = _arr(rec, "force_left_n"), _arr(rec, "force_right_n")
     if fl is not None and fr is not None:
         out["side_force"] = {"left": np.asarray(fl, float)[keep], "right": np.asarray(fr, float)[keep]}
         for side in ("left", "right"):
             foot_cop = _arr(rec, f"cop_{side}_mm")
-            events, _ = detectors.detect_steps(
-                out["t"], out["side_force"][side], None if foot_cop is None else np.asarray(foot_cop, float)[keep],
-                foot=side, source="plate", on_n=options["on_n"], off_n=options["off_n"],
-                min_stance_s=options["min_stance_s"])
-            out["events"].extend(events)
+            foot_cop = None if foot_cop is None else np.asarray(foot_cop, float)[keep]
+            for a, b in parts:  # no stance across a gap
+                events, _ = detectors.detect_steps(
+                    t[a:b], out["side_force"][side][a:b], None if foot_cop is None else foot_cop[a:b],
+                    foot=side, source="plate", on_n=options["on_n"], off_n=options["off_n"],
+                    min_stance_s=options["min_stance_s"])
+                out["events"].extend(events)
     return out
 
 
 # -- report sections ---------------------------------------------------------------------------
 
 
-def _sway(t, cop, rate, lowpass_hz, rep: _Report, steps_seen: bool):
+def _sway(stream, rate, lowpass_hz, rep: _Report, steps_seen: bool):
+    """(sway set, filter, part) of the stream's whole-body COP: of its longest unbroken part
+    when it has gaps (``part`` then says which), else of all of it."""
+    t, cop, parts = stream["t"], stream["cop"], stream["parts"]
+    part = None
+    if len(parts) > 1:
+        a, b = max(parts, key=lambda p: (p[1] - p[0], -p[0]))  # the longest; the first of equals
+        part = {"start_s": float(t[a]), "end_s": float(t[b - 1]), "samples": b - a, "of_parts": len(parts)}
+        others = ", ".join(f"{t[x]:.2f}-{t[y - 1]:.2f} s" for x, y in parts if (x, y) != (a, b))
+        rep.notes.append(
+            f"sway: the {stream['name']} recording has {len(parts) - 1} gap(s); the sway measures are of its longest "
+            f"unbroken part, {t[a]:.2f} s to {t[b - 1]:.2f} s ({b - a} samples); the other parts ({others}) "
+            "can be analysed with --window")
+        t, cop = t[a:b], cop[a:b]
     values = dict.fromkeys(SWAY_FIELDS)
     present = np.all(np.isfinite(cop), axis=1) if len(cop) else np.zeros(0, bool)
     if not present.any():
         rep.why("sway", dict.fromkeys(SWAY_FIELDS, "no centre of pressure in the analysed part (nobody on the sensor)"))
-        return values, None
+        return values, None, part
     first, last = int(np.argmax(present)), len(present) - int(np.argmax(present[::-1]))
     inner = present[first:last]
     if not inner.all():
@@ -245,7 +292,7 @@ def _sway(t, cop, rate, lowpass_hz, rep: _Report, steps_seen: bool):
         rep.why("sway", dict.fromkeys(SWAY_FIELDS, (
             f"the COP is missing for {missing} samples between {t[first]:.2f} s and {t[last - 1]:.2f} s "
             "(a foot or the patient left the sensor); sway needs an unbroken COP: use --window")))
-        return values, None
+        return values, None, part
     if first or last < len(present):
         rep.notes.append(f"sway: {first + len(present) - last} samples without COP at the start/end were left out")
     c = cop[first:last]
@@ -260,7 +307,7 @@ def _sway(t, cop, rate, lowpass_hz, rep: _Report, steps_seen: bool):
     rep.why("sway", reasons)
     if steps_seen and values["path_length_mm"] is not None:
         rep.notes.append("steps were detected: the sway measures describe this COP, not quiet standing")
-    return values, filt
+    return values, filt, part
 
 
 def _weight(side_force, side_regions, rep: _Report) -> dict:
@@ -301,13 +348,52 @@ def default_parameters() -> dict:
     }
 
 
-def analyze_recording(rec, lowpass_hz: float | None = None, window=None, **overrides) -> dict:
+def _streams_to_use(rec, source: str, rep: _Report) -> tuple[set[str], str]:
+    """Which of the recording's streams a report with ``source`` analyses, and why."""
+    present = {name for name, key in (("mat", "mat_kpa"), ("insoles", "insole_t"), ("cop", "cop_t"))
+               if _arr(rec, key) is not None}
+    if not present:
+        raise MetricsInputError("the recording holds no mat, insole or COP data; nothing to analyse")
+    if source not in SOURCES:
+        raise MetricsInputError(f"source {source!r} must be one of {', '.join(SOURCES)}")
+    if source != "auto":
+        if source not in present:
+            raise MetricsInputError(f"--source {source}: the recording has no {source} data "
+                                    f"(it has {', '.join(sorted(present))}); use --source auto")
+        return {source}, f"--source {source}"
+    meta = _meta(rec)
+    sensors = meta.get("sensors")
+    if isinstance(sensors, (list, tuple)) and sensors and all(x in ("mat", "insoles") for x in sensors):
+        wanted = set(sensors) & present
+        drill = meta.get("drill")
+        if wanted:
+            return wanted, f"the sensors the drill{' ' + str(drill) if drill else ''} used (recording meta)"
+        rep.notes.append(f"the recording's drill used {' and '.join(sensors)}, which it has no data of; "
+                         "every sensor it has was analysed")
+    return present, "every sensor the recording has"
+
+
+def _primary(streams: dict) -> dict | None:
+    """The stream steps, gait and weight come from: of the mat and the insoles, the one that
+    saw more completed steps (the mat on a tie: it also places the feet), else the COP group."""
+    def steps(stream):
+        return sum(1 for e in stream["events"] if e.kind == "step")
+
+    feet = [streams[n] for n in ("mat", "insoles") if streams.get(n) is not None]
+    if feet:
+        return max(feet, key=lambda st: (steps(st), st["name"] == "mat"))
+    return streams.get("cop")
+
+
+def analyze_recording(rec, lowpass_hz: float | None = None, window=None, source: str = "auto",
+                      **overrides) -> dict:
     """The DESIGN 4.2 report of ``rec`` (see the module docstring).
 
     ``window`` is (start_s, end_s) with either None; ``lowpass_hz`` low-passes
     the whole-body COP (zero-phase Butterworth, order :data:`FILTER_ORDER`)
-    before the sway measures. ``overrides`` may set ``contact_on_n``,
-    ``contact_off_n``, ``min_stance_s`` and ``mat_threshold_kpa``.
+    before the sway measures; ``source`` is one of :data:`SOURCES`.
+    ``overrides`` may set ``contact_on_n``, ``contact_off_n``, ``min_stance_s``
+    and ``mat_threshold_kpa``.
     Raises :class:`MetricsInputError` for input that cannot be analysed at all.
     """
     params = default_parameters()
@@ -318,21 +404,28 @@ def analyze_recording(rec, lowpass_hz: float | None = None, window=None, **overr
     options = {"on_n": params["contact_on_n"], "off_n": params["contact_off_n"],
                "min_stance_s": params["min_stance_s"], "threshold_kpa": params["mat_threshold_kpa"]}
     rep = _Report()
-    mat = _mat(rec, window, rep, options)
-    insoles = _insoles(rec, window, rep, options)
-    copg = _cop_group(rec, window, rep, options)
-    if mat is None and insoles is None and copg is None:
-        raise MetricsInputError("the recording holds no mat, insole or COP data; nothing to analyse")
+    use, chosen_by = _streams_to_use(rec, source, rep)
+    mat = _mat(rec, window, rep, options) if "mat" in use else None
+    insoles = _insoles(rec, window, rep, options) if "insoles" in use else None
+    copg = _cop_group(rec, window, rep, options) if "cop" in use else None
+    streams = {"mat": mat, "insoles": insoles, "cop": copg}
 
-    # Which stream is the time base, and which gives the whole-body COP.
-    base = mat or copg or insoles
+    # Which stream gives what: the whole-body COP from the mat or the COP group; steps,
+    # gait and weight from the primary stream; the time base is the COP's stream if any.
+    cop_source = mat or copg
+    primary = _primary(streams)
+    base = cop_source or primary
     t = base["t"]
     if len(t) == 0:
         raise MetricsInputError("the window holds no samples; check --window against the recording's duration")
-    rate = estimate_rate(t) if len(t) >= 2 else None
+    rate = estimate_rate(t, base["parts"]) if len(t) >= 2 else None
+    sources = {"sway": cop_source["name"] if cop_source else None, "weight": primary["name"],
+               "steps": primary["name"], "gait": primary["name"], "arch_index": "mat" if mat else None}
+    used = {v for v in sources.values() if v}
     report: dict = {
         "metrics_version": METRICS_VERSION,
-        "source": "mat" if mat else ("cop" if copg else "insoles"),
+        "source": "+".join(n for n in ("mat", "insoles", "cop") if n in used),
+        "sources": sources,
         "duration_s": float(len(t) / rate) if rate else None,
         "rate_hz": rate,
         "samples": len(t),
@@ -342,54 +435,79 @@ def analyze_recording(rec, lowpass_hz: float | None = None, window=None, **overr
     }
     if rate is None:
         rep.reasons["duration_s"] = rep.reasons["rate_hz"] = "a single sample has no rate or duration"
+    if source == "auto" and len(use) > 1 or chosen_by.startswith("the sensors"):
+        rep.notes.append(f"source: {report['source']}, from {chosen_by}")
+    for name, stream in streams.items():
+        if stream is not None and name not in used:
+            seen = sum(1 for e in stream["events"] if e.kind == "step")
+            theirs = sum(1 for e in primary["events"] if e.kind == "step")
+            rep.notes.append(f"the {name} data were not used: the {primary['name']} saw more steps ({theirs} against "
+                             f"{seen}); --source {name} reports the {name} alone")
 
-    events = (mat or {}).get("events") or (insoles or {}).get("events") or (copg or {}).get("events") or []
+    events = primary["events"]
     step_events = sorted((e for e in events if e.kind == "step"), key=lambda e: e.metrics["contact_s"])
 
-    cop_source = mat or copg
     if cop_source is not None and rate is not None:
-        sway, filt = _sway(cop_source["t"], cop_source["cop"], rate, lowpass_hz, rep, bool(step_events))
+        sway, filt, part = _sway(cop_source, rate, lowpass_hz, rep, bool(step_events))
         report["filter"] = filt
     else:
+        part = None
         sway = dict.fromkeys(SWAY_FIELDS)
         why = ("insoles give each foot's COP in its own frame, not a whole-body COP"
-               if insoles is not None else "too few samples")
+               if cop_source is None else "too few samples")
         rep.why("sway", dict.fromkeys(SWAY_FIELDS, why))
         if lowpass_hz is not None:
             rep.notes.append("--lowpass was not applied: there is no whole-body COP to filter")
     report["sway"] = sway
+    report["sway_part"] = part
 
-    if mat is not None:
-        weight = _weight(mat["side_force"], mat["side_regions"], rep)
-    elif insoles is not None:
-        weight = _weight(insoles["side_force"], insoles["side_regions"], rep)
-    else:
-        weight = _weight(copg["side_force"], None, rep)
-    report["weight"] = weight
+    report["weight"] = _weight(primary["side_force"], primary.get("side_regions"), rep)
 
     steps = []
     for i, e in enumerate(step_events):
         steps.append(e.metrics)
         rep.why(f"steps[{i}]", e.reasons)
     report["steps"] = steps
-    gait, reasons = gait_summary(steps)
+    breaks = [float(primary["t"][a]) for a, _ in primary["parts"][1:]]
+    gait, reasons = gait_summary(steps, breaks)
     report["gait"] = gait
     rep.why("gait", reasons)
 
     report["arch_index"] = _arch(mat, step_events, rep)
     quality = {}
-    for stream in (mat, insoles):
+    for stream in (mat, insoles, copg):
         if stream:
-            quality.update(stream["quality"])
+            quality.update(stream.get("quality") or {})
     # Every 'off' ends either a step or a contact too short to be one.
     quality["short_contacts"] = sum(1 for e in events if e.kind == "off") - len(step_events)
     quality["incomplete_stances"] = sum(1 for e in events if e.kind == "incomplete")
+    gaps = _gaps(streams, used, rep)
+    quality["gaps"] = len(gaps)
+    report["gaps"] = gaps
     report["quality"] = quality
     report["notes"] = rep.notes
     report["null_reasons"] = dict(sorted(rep.reasons.items()))
     # How each stream's kPa were made; newtons on an unmeasured conversion are withheld (docs/metrics.md).
     calibration_state.apply(report, _meta(rec), [k for k, a in calibration_state.STREAMS.items() if _arr(rec, a) is not None])
     return _clean(report)
+
+
+def _gaps(streams: dict, used: set, rep: _Report) -> list[dict]:
+    """The gaps of the analysed part of every stream used, each named in the notes."""
+    out = []
+    for name, stream in streams.items():
+        if stream is None or name not in used or len(stream["parts"]) < 2:
+            continue
+        t, parts = stream["t"], stream["parts"]
+        step = float(np.median(np.diff(t)))
+        for (_, end), (start, _) in zip(parts, parts[1:], strict=False):
+            length = float(t[start] - t[end - 1])
+            missing = max(1, int(round(length / step)) - 1)
+            out.append({"stream": name, "after_s": float(t[end - 1]), "length_s": length, "missing_samples": missing})
+        listed = ", ".join(f"{g['length_s']:.3g} s after {g['after_s']:.2f} s" for g in out if g["stream"] == name)
+        rep.notes.append(f"{name}: {len(parts) - 1} gap(s) in the samples ({listed}; samples lost or not recorded); "
+                         "each part between gaps was analysed on its own")
+    return out
 
 
 def _arch(mat, step_events, rep: _Report) -> dict:

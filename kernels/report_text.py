@@ -39,11 +39,19 @@ def render(r: dict) -> str:
     f = r.get("filter")
     lines.append(f"  {'filter':<34}" + ("none (raw COP)" if not f else
                  f"{f['cutoff_hz']:g} Hz low-pass, Butterworth order {f['order']}, zero-phase (filtfilt)"))
+    gaps = r.get("gaps") or []
+    if gaps:
+        lines.append(f"  {'gaps in the samples':<34}{len(gaps)}: " + ", ".join(
+            f"{g['length_s']:.3g} s after {g['after_s']:.2f} s ({g['stream']})" for g in gaps))
 
     _calibration(r, lines)
 
     s = r["sway"]
-    lines += ["", "Balance (sway of the centre of pressure; ML = side to side, AP = front to back)"]
+    lines += ["", "Balance (sway of the centre of pressure; ML = side to side, AP = front to back)" + _from(r, "sway")]
+    part = r.get("sway_part")
+    if part:
+        lines.append(f"  {'analysed part (longest unbroken)':<34}{part['start_s']:.2f} s to {part['end_s']:.2f} s, "
+                     f"{part['samples']} samples, 1 of {part['of_parts']} parts")
     why = {reasons.get(f"sway.{k}") for k in s}
     if all(v is None for v in s.values()) and len(why) == 1:
         lines.append(f"  n/a: {why.pop()}")
@@ -69,6 +77,12 @@ def _calibration(r: dict, lines: list[str]) -> None:
         lines += [""] + textwrap.wrap(cal["words"], 96, initial_indent="  ", subsequent_indent="  ")
 
 
+def _from(r: dict, section: str) -> str:
+    """ ", from the mat" when the report names the section's sensor."""
+    name = (r.get("sources") or {}).get(section)
+    return f", from the {name}" if name else ""
+
+
 def _sway_rows(s: dict, row) -> None:
     row("mean distance from centre", "sway.mean_distance_mm", s["mean_distance_mm"], "mm", 2)
     row("RMS distance", "sway.rms_distance_mm", s["rms_distance_mm"], "mm", 2)
@@ -88,7 +102,7 @@ def _sway_rows(s: dict, row) -> None:
 
 def _rest(r: dict, lines: list[str], row) -> None:
     w = r["weight"]
-    lines += ["", "Weight distribution"]
+    lines += ["", "Weight distribution" + _from(r, "weight")]
     row("left / right", "weight.left_pct",
         None if w["left_pct"] is None else [w["left_pct"], w["right_pct"]], "%", 1)
     for side in ("left", "right"):
@@ -98,7 +112,7 @@ def _rest(r: dict, lines: list[str], row) -> None:
         row(label, f"weight.{side}.rearfoot_pct", None if values[0] is None else values, "%", 1)
 
     g = r["gait"]
-    lines += ["", f"Gait ({g['step_count']} steps)"]
+    lines += ["", f"Gait ({g['step_count']} steps{_from(r, 'gait')})"]
     row("cadence", "gait.cadence_steps_min", g["cadence_steps_min"], "steps/min", 1)
     row("step length", "gait.step_length_mm", g["step_length_mm"], "mm", 0)
     row("step width", "gait.step_width_mm", g["step_width_mm"], "mm", 0)
@@ -120,4 +134,4 @@ def _rest(r: dict, lines: list[str], row) -> None:
     notes = [n for n in r.get("notes") or [] if n != (r.get("calibration") or {}).get("words")]  # said at the top
     if notes:
         lines += ["", "Notes"] + [f"  - {n}" for n in notes]
-    lines += ["", "Definitions of every number: docs/metrics.md (metrics version 1)."]
+    lines += ["", f"Definitions of every number: docs/metrics.md (metrics version {r['metrics_version']})."]

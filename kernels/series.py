@@ -3,8 +3,9 @@
 Whole-recording metrics (sway, weight, steps) are computed with numpy in
 float64 on a :class:`CopSeries`; live feedback uses the O(1) accumulators of
 :mod:`kernels.online` instead. This module validates the boundary once
-(``check_cop_series``), cuts a time window and applies the optional zero-phase
-low-pass filter, so the metric functions can trust their input.
+(``check_cop_series``), cuts a time window, finds the gaps of a recording (the
+window is cut first, so a gap outside it does not matter) and applies the
+optional zero-phase low-pass filter, so the metric functions can trust their input.
 """
 
 from __future__ import annotations
@@ -43,16 +44,25 @@ class CopSeries:
         return len(self.t)
 
 
-def estimate_rate(t: np.ndarray) -> float:
-    """Sampling rate of uniformly sampled times: (N - 1) / (t_last - t_first)."""
+def estimate_rate(t: np.ndarray, parts: list[tuple[int, int]] | None = None) -> float:
+    """Sampling rate of uniformly sampled times: (N - 1) / (t_last - t_first).
+
+    With ``parts`` (the unbroken runs of :func:`unbroken_parts`) the time of the
+    gaps does not count: sum of (n - 1) over the parts / sum of their durations.
+    """
     t = np.asarray(t, dtype=np.float64)
-    if len(t) < 2 or not t[-1] > t[0]:
+    if parts is None:
+        parts = [(0, len(t))]
+    count = sum(b - a - 1 for a, b in parts if b - a >= 2)
+    span = sum(float(t[b - 1] - t[a]) for a, b in parts if b - a >= 2)
+    if count < 1 or not span > 0:
         raise MetricsInputError("need at least two samples at increasing times to know the sampling rate")
-    return float((len(t) - 1) / (t[-1] - t[0]))
+    return float(count / span)
 
 
-def check_times(t: np.ndarray, what: str = "time") -> np.ndarray:
-    """Refuse NaN, non-increasing and gapped time stamps; returns float64 (N,)."""
+def check_times(t: np.ndarray, what: str = "time", *, allow_gaps: bool = False) -> np.ndarray:
+    """Refuse NaN and non-increasing time stamps (and, unless ``allow_gaps``, gapped ones);
+    returns float64 (N,). With gaps allowed, :func:`unbroken_parts` finds them."""
     t = np.asarray(t, dtype=np.float64)
     if t.ndim != 1:
         raise MetricsInputError(f"{what} must be one column of seconds, got shape {t.shape}")
@@ -68,14 +78,35 @@ def check_times(t: np.ndarray, what: str = "time") -> np.ndarray:
             f"{what} is not strictly increasing at sample {bad + 1} "
             f"({t[bad]:.6g} s then {t[bad + 1]:.6g} s); sort the samples or remove duplicates"
         )
-    step = float(np.median(dt))
-    if np.any(dt > GAP_FACTOR * step):
-        bad = int(np.flatnonzero(dt > GAP_FACTOR * step)[0])
+    gaps = find_gaps(t)
+    if gaps and not allow_gaps:
+        bad = gaps[0]
         raise MetricsInputError(
-            f"{what} has a gap of {dt[bad]:.6g} s after {t[bad]:.6g} s (sampling interval {step:.6g} s); "
+            f"{what} has a gap of {dt[bad]:.6g} s after {t[bad]:.6g} s (sampling interval {float(np.median(dt)):.6g} s); "
             "sway measures need uniform sampling: analyse the parts either side with --window"
         )
     return t
+
+
+def find_gaps(t: np.ndarray) -> list[int]:
+    """Positions i where t[i + 1] - t[i] is more than GAP_FACTOR x the median interval."""
+    t = np.asarray(t, dtype=np.float64)
+    if len(t) < 3:
+        return []
+    dt = np.diff(t)
+    step = float(np.median(dt))
+    return [int(i) for i in np.flatnonzero(dt > GAP_FACTOR * step)]
+
+
+def unbroken_parts(t: np.ndarray) -> list[tuple[int, int]]:
+    """[(start, stop), ...] index ranges of uniformly sampled runs between gaps (all of ``t``
+    when it has none; empty for no samples)."""
+    n = len(t)
+    if n == 0:
+        return []
+    cuts = [i + 1 for i in find_gaps(t)]
+    edges = [0, *cuts, n]
+    return [(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
 
 
 def check_cop_series(t, cop_mm, rate_hz: float | None = None) -> CopSeries:

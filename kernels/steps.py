@@ -7,7 +7,9 @@ per-step entries of the report (DESIGN 4.2 ``steps``), each defined in
 ``docs/metrics.md``:
 
 * stance time, peak force, gait-line length (COP path over the stance);
-* heel position (mat coordinates, mm);
+* heel position (mat coordinates, mm): the rear end of the footprint on its
+  long axis (for the strike index and the footprint's regions), and the heel
+  centre, the centroid of the heel area (GAITRite; for step length and width);
 * CPEI, the centre-of-pressure excursion index (Song et al. 1996);
 * strike index, heel-to-COP at contact over foot length (Cavanagh & Lafortune 1980);
 * vertical loading rate, the mean slope of force from 20 % to 80 % of the
@@ -28,12 +30,18 @@ import numpy as np
 LOADING_RATE_FRACTIONS = (0.2, 0.8)
 # CPEI is read at the anterior third of the foot (Song et al. 1996).
 CPEI_LEVEL = 2.0 / 3.0
+# The heel area: the rear quarter of the footprint along its long axis. An adult heel pad
+# covers about the rear quarter of the foot; the lateral midfoot band begins just in front
+# of it, so a longer area would pull the centroid toward the lateral border (docs/metrics.md).
+HEEL_AREA_FRACTION = 0.25
 
 
 @dataclass
 class Footprint:
     """Where a foot stood: heel point, unit long axis (heel to toe), length, outline.
 
+    ``heel_mm`` is the rear end of the footprint on its long axis (lengths along the
+    foot are measured from it); :meth:`heel_centre` is the GAITRite heel centre.
     ``points_mm`` are the centres of the loaded sensels (any order) and
     ``pitch_mm`` the sensel size along the axis and across it, used to give
     lengths and widths edge to edge rather than centre to centre.
@@ -91,6 +99,26 @@ class Footprint:
         d = np.asarray(p, dtype=np.float64) - self.heel_mm
         ax = np.asarray(self.axis)
         return float(d @ ax), float(d @ np.array([-ax[1], ax[0]]))
+
+    def heel_centre(self) -> tuple[float, float] | None:
+        """The heel centre (mm, mat frame): the centroid of the heel area, the footprint's
+        loaded sensels within the rear :data:`HEEL_AREA_FRACTION` of its length.
+
+        GAITRite's heel centre is the centroid of the footprint's heel area (CIR Systems
+        2006, sections 2 and 3.1). The sensels count by area (each the same), not by
+        pressure, so where the load is during the stance does not move it. None without
+        the footprint's sensels.
+        """
+        if self.points_mm is None or not len(self.points_mm) or not self.length_mm > 0:
+            return None
+        ax = np.asarray(self.axis)
+        # Sensel centres lie half a pitch inside the footprint's edge-to-edge extent.
+        along = (self.points_mm - self.heel_mm) @ ax
+        area = self.points_mm[along <= HEEL_AREA_FRACTION * self.length_mm]
+        if not len(area):
+            return None
+        c = area.mean(axis=0)
+        return float(c[0]), float(c[1])
 
     def width_at(self, fraction: float) -> float | None:
         """Footprint width across the axis at ``fraction`` of its length from the heel."""
@@ -222,6 +250,7 @@ def step_metrics(step: Step) -> tuple[dict, dict]:
         "stance_s": float(step.stance_s),
         "peak_force_n": float(np.max(step.force_n)) if len(step.force_n) else None,
         "heel_mm": None,
+        "heel_centre_mm": None,
         "foot_length_mm": None,
         "gait_line_length_mm": gait_line_length(step.cop_mm),
         "cpei_pct": None,
@@ -238,6 +267,10 @@ def step_metrics(step: Step) -> tuple[dict, dict]:
     fp = step.footprint
     if fp is not None:
         entry["heel_mm"] = [fp.heel_mm[0], fp.heel_mm[1]]
+        centre = fp.heel_centre()
+        entry["heel_centre_mm"] = None if centre is None else [centre[0], centre[1]]
+        if centre is None:
+            reasons["heel_centre_mm"] = "no sensels of the footprint in its heel area"
         entry["foot_length_mm"] = fp.length_mm
         entry["cpei_pct"] = cpei(step.cop_mm, fp, step.foot)
         if entry["cpei_pct"] is None:
@@ -247,7 +280,7 @@ def step_metrics(step: Step) -> tuple[dict, dict]:
         if entry["strike_index_pct"] is None:
             reasons["strike_index_pct"] = "no COP at contact"
     elif step.source == "insole":
-        reasons["heel_mm"] = "insoles do not know where the foot is in the room"
+        reasons["heel_mm"] = reasons["heel_centre_mm"] = "insoles do not know where the foot is in the room"
         reasons["cpei_pct"] = "CPEI needs the footprint's width; insoles do not measure it"
         if step.foot_length_mm and step.heel_edge_y_mm is not None and cop0 is not None:
             # Insole frame: origin at the heel centre, y toward the toes (DESIGN 3); the
@@ -263,7 +296,7 @@ def step_metrics(step: Step) -> tuple[dict, dict]:
             if not step.foot_length_mm or step.heel_edge_y_mm is None:
                 reasons["foot_length_mm"] = why
     else:
-        for key in ("heel_mm", "foot_length_mm", "cpei_pct", "strike_index_pct"):
+        for key in ("heel_mm", "heel_centre_mm", "foot_length_mm", "cpei_pct", "strike_index_pct"):
             reasons[key] = "no footprint for this step (too few loaded sensels)"
     if math.isnan(entry["stance_s"]):
         entry["stance_s"] = None

@@ -1,7 +1,7 @@
 """The sway set of DESIGN 4.2 on a whole-body COP series (numpy, float64).
 
 Definitions follow Santos & Duarte (2016) and Prieto et al. (1996) exactly as
-written out in ``docs/metrics.md`` (metrics version 1); the test suite checks
+written out in ``docs/metrics.md`` (metrics version 2); the test suite checks
 them against the authors' published values for every trial in the shared
 data to 1e-9 relative. x is medio-lateral (ML), y antero-posterior (AP).
 

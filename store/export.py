@@ -242,6 +242,8 @@ def export_session(store, session_id: str, out: str | Path, *, mat_pitch_mm=None
                 "session_status": session.status, "session_started_at": session.started_at,
                 "trial_id": trial_id, "drill": trial.drill if trial else None,
                 "params": trial.params if trial else None,
+                # the sensors the drill used: `analyze --source auto` reports those, as the kiosk did
+                "sensors": (trial.results or {}).get("sensors") if trial else None,
                 "metrics_version": trial.metrics_version if trial else None,
                 "devices": {r.kind: {"serial": r.device_serial, "calibration_id": r.calibration_id,
                                      "kpa_per_count": r.kpa_per_count, "status": r.status,

@@ -62,3 +62,46 @@ def stand(seconds=4.0, left_share=0.6, rows=48, cols=48, sway_mm=3.0, seed=0):
         # Same total force every frame: left carries share[k] of it.
         frames[k] = (left * (share[k] / fl) + right * ((1 - share[k]) / fr)) * ((fl + fr) / 2)
     return recording(frames, t), {"share": share, "left": left, "right": right}
+
+
+def heel_walk(step_width_mm=110.0, step_length_mm=500.0, n_steps=4, toe_out_deg=8.0, foot_length_mm=250.0,
+              step_s=0.55, stance_s=0.65, cols=48, weight_n=700.0, first_heel_y_mm=120.0):
+    """Alternating footfalls, left first, straight up the mat (+y), with KNOWN heel centres.
+
+    The feet are the virtual patient's anatomical feet (``device.sim.footprint``: the foot
+    frame's origin is the centre of the heel pad), rendered as the mat sees them, so the
+    truth does not come from the definition under test. Heel centres lie ``step_width_mm``
+    apart across the line of walking (negative: the feet cross, as in tandem walking) and
+    ``step_length_mm`` apart along it. Each stance loads from the heel and rolls to the
+    forefoot under a single-hump force. Returns (recording, truth): truth has per step
+    ``side``, ``heel`` (heel centre, mm), ``contact`` and ``off`` (s).
+    """
+    from device.sim.footprint import FootTemplate
+    from device.sim.mat import MatGeometry, MatRenderer
+
+    rows = int(np.ceil((first_heel_y_mm + step_length_mm * (n_steps - 1) + foot_length_mm + 60.0) / PITCH[0]))
+    mat = MatGeometry(rows=rows, cols=cols, pitch_mm=PITCH, rate_hz=RATE)
+    renderer = MatRenderer(mat)
+    feet = {side: FootTemplate(foot_length_mm, side) for side in ("left", "right")}
+    mid = cols * PITCH[1] / 2
+    n = int(round((0.1 + step_s * (n_steps - 1) + stance_s + 0.3) * RATE))
+    t = np.arange(n) / RATE
+    frames = np.zeros((n, rows, cols), np.float32)
+    truth = []
+    for i in range(n_steps):
+        side = "left" if i % 2 == 0 else "right"
+        heel = (mid + (-0.5 if side == "left" else 0.5) * step_width_mm, first_heel_y_mm + step_length_mm * i)
+        angle = -toe_out_deg if side == "left" else toe_out_deg  # toes turned out, away from the midline
+        foot = feet[side]
+        stamp = renderer.stamp(foot, heel, angle)
+        k0 = int(round((0.1 + i * step_s) * RATE))
+        k1 = k0 + int(round(stance_s * RATE))
+        for k in range(k0, k1):
+            tau = (k - k0 + 0.5) / (k1 - k0)
+            force = weight_n * np.sin(np.pi * tau)
+            # COP from the heel centre to the metatarsal heads (foot frame, y toward the toes)
+            cop = np.array([0.0, (0.6 * tau) * foot_length_mm])
+            loads = force * foot.weights_for_cop(cop)
+            frames[k, stamp.rows, stamp.cols] += np.tensordot(loads.astype(np.float32), stamp.shapes, axes=1)
+        truth.append({"side": side, "heel": heel, "contact": t[k0], "off": t[k1 - 1]})
+    return recording(frames, t), truth

@@ -18,7 +18,8 @@ from kernels.series import MetricsInputError, parse_window
 from kernels.sway import SWAY_FIELDS
 
 DESIGN_KEYS = {"metrics_version", "duration_s", "rate_hz", "filter", "sway", "weight", "steps", "gait"}
-STEP_KEYS = {"foot", "contact_s", "off_s", "stance_s", "peak_force_n", "heel_mm", "gait_line_length_mm", "cpei_pct"}
+STEP_KEYS = {"foot", "contact_s", "off_s", "stance_s", "peak_force_n", "heel_mm", "heel_centre_mm", "gait_line_length_mm",
+             "cpei_pct"}
 
 
 def all_nulls_have_reasons(report: dict) -> None:
@@ -54,7 +55,7 @@ def walking():
 def test_walk_report_has_the_design_fields_and_is_json(walking):
     report, _ = walking
     assert DESIGN_KEYS <= set(report)
-    assert report["metrics_version"] == METRICS_VERSION == 1
+    assert report["metrics_version"] == METRICS_VERSION == 2
     assert set(report["sway"]) == set(SWAY_FIELDS)
     assert {"left_pct", "right_pct", "left", "right"} <= set(report["weight"])
     assert all(STEP_KEYS <= set(s) for s in report["steps"])
@@ -85,7 +86,8 @@ def test_walk_gait_summary_matches_the_truth(walking):
     g = report["gait"]
     assert g["cadence_steps_min"] == pytest.approx(60 / 0.4, rel=0.01)
     assert g["step_length_mm"] == pytest.approx(200.0, abs=ms.PITCH[0])
-    assert g["step_width_mm"] == pytest.approx(120.0, abs=ms.PITCH[0])
+    # (step width is between heel centres, which these template feet do not place exactly:
+    # tests/test_step_width.py checks it on feet whose heel centres are known)
     assert g["stance_pct"] == pytest.approx(100 * 0.6 / 0.8, abs=2.0)
     assert abs(g["symmetry_stance_time_pct"]) < 2.0
     # three left and two right stances of equal load: 60 % on the left
@@ -173,7 +175,7 @@ def test_cop_group_report_matches_published_and_weights(test_data):
 
 def entry(foot, contact, heel, stance=0.6, peak=700.0):
     return {"foot": foot, "contact_s": contact, "off_s": contact + stance, "stance_s": stance,
-            "peak_force_n": peak, "heel_mm": list(heel)}
+            "peak_force_n": peak, "heel_centre_mm": list(heel)}
 
 
 def test_tandem_walking_gives_negative_step_width():
@@ -313,10 +315,7 @@ def test_time_problems_are_refused():
     back[5] = 0.01
     with pytest.raises(MetricsInputError, match="not strictly increasing"):
         analyze_recording(ms.recording(frames, back))
-    gap = t.copy()
-    gap[6:] += 1.0
-    with pytest.raises(MetricsInputError, match="gap"):
-        analyze_recording(ms.recording(frames, gap))
+    # (a gap is no longer refused: the parts either side are analysed, tests/test_report_gaps.py)
     with pytest.raises(MetricsInputError, match="matching"):
         analyze_recording(ms.recording(frames, t[:5]))
 
@@ -349,7 +348,7 @@ def test_every_field_in_docs_metrics_is_in_the_report(walking):
 
     report, _ = walking
     doc = (Path(__file__).resolve().parent.parent / "docs" / "metrics.md").read_text()
-    assert "metrics version 1" in doc
+    assert "metrics version 2" in doc
     sections = {"sway": report["sway"], "gait": report["gait"], "steps": report["steps"][0]}
     for name, table in (("2. Balance", "sway"), ("5. Steps", "steps"), ("6. Gait summary", "gait")):
         body = doc.split(f"## {name}")[1].split("\n## ")[0]

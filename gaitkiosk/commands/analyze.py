@@ -2,7 +2,8 @@
 
 FILE is a recording in the interchange format (``.npz``, DESIGN 4.1) or a
 COP-only CSV with columns ``t_s,x_mm,y_mm``. Prints a readable report; with
-``--json`` the DESIGN 4.2 report (metrics version 1, ``docs/metrics.md``).
+``--json`` the DESIGN 4.2 report (metrics version 2, ``docs/metrics.md``).
+``--source`` picks the sensor (mat, insoles, or auto: what the kiosk stores).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ def add_arguments(parser) -> None:
                         help="low-pass the centre of pressure at HZ first (zero-phase Butterworth, 4th order, filtfilt)")
     parser.add_argument("--window", metavar="START:END",
                         help="analyse only START <= t < END seconds (either may be empty: 10: or :30)")
+    parser.add_argument("--source", choices=("auto", "mat", "insoles"), default="auto",
+                        help="which sensor's numbers to report: mat, insoles, or auto (the sensors the recording's "
+                             "drill used, else every sensor it has; docs/metrics.md section 1)")
 
 
 def load(path: Path):
@@ -56,7 +60,7 @@ def run(args, ctx) -> int:
     if settings.get("contact_off_n", 0) > settings.get("contact_on_n", 0):
         raise ConfigError("config [analysis]: contact_off_n must not exceed contact_on_n (the hysteresis band)")
     rec = load(Path(args.file))
-    report = analyze_recording(rec, lowpass_hz=args.lowpass, window=window, **settings)
+    report = analyze_recording(rec, lowpass_hz=args.lowpass, window=window, source=args.source, **settings)
     report["file"] = Path(args.file).name
     ctx.emit(report, render(report))
     return 0
