@@ -106,3 +106,21 @@ def test_a_count_without_a_ring_fits_the_column(dummy_video, progress):
     assert log.problems(min_px=app.text_px("small")) == []
     (count,) = [d for d in log.drawn if d.text == progress]
     assert screen.col.contains(count.ink), (count.ink, screen.col)
+
+
+def test_the_countdown_is_one_number_and_nothing_covers_the_panel(dummy_video):
+    """Issue 10 item 9: "Get ready: 2" in the panel while a band over the ring said "Get ready... 1"."""
+    import math
+    import re
+
+    countdowns = [s for s in states() if s.snapshot is not None and getattr(s.snapshot, "drill", None)
+                  and s.snapshot.drill["phase"] == "countdown" and s.snapshot.drill["countdown_s"] is not None]
+    assert len(countdowns) >= 7  # every drill counts down
+    for state in countdowns:
+        for size, diagonal in SIZES.values():
+            screen, log, bad = problems(state, size, diagonal)
+            assert bad == [] and not [c for c in log.items if not hasattr(c, "text")], state.name  # no band
+            # numbers other than counts ("Target 1 of 8") and the left/right bar ("Left 53 %")
+            numbers = [t for t in log.texts() if re.search(r"\d", t) and not re.search(r" of \d+$| %$", t)]
+            want = max(1, math.ceil(state.snapshot.drill["countdown_s"] - 1e-9))
+            assert numbers == [f"Get ready: {want}"], (state.name, numbers)

@@ -143,7 +143,7 @@ class LiveDrillScreen(Screen):
         held = phase in ("alert", "paused")  # the band says what to do; what it would cover is left out
         if held:
             pass
-        elif remaining is not None and duration:
+        elif remaining is not None and duration and phase != "countdown":  # counting down, the cue has the one number
             center = (col.left + ring_r + 4, y + ring_r + m // 2)
             draw_ring(surface, app, center, ring_r, remaining / duration, f"{max(0, remaining):.0f}")
             y = center[1] + ring_r + m
@@ -167,7 +167,7 @@ class LiveDrillScreen(Screen):
         if share is not None:
             bar = pygame.Rect(col.left, bar_top, col.width, app.mm(8))
             draw_lr_bar(surface, app, bar, share.get("left_pct"), share.get("target_pct"), share.get("tolerance_pct"))
-        # The countdown is the cue's "Get ready: N" alone (gaitkiosk.liveview): no band over the ring then.
+        # The countdown is the cue's "Get ready: N" alone (gaitkiosk.liveview): no ring, no band then.
         if phase == "alert":
             banner(surface, app, v.get("alert") or "Stopped for your safety. Stand still and hold the rail.", "stop")
         elif phase == "paused":
