@@ -220,7 +220,8 @@ def _run(name: str) -> _Run:
         key = (v["phase"], v["cue"], v["progress"], tuple(v["values"]), v["alert"])
         if key not in seen:
             seen.add(key)
-            views.append((f"{v['phase']}-{len(views)}", _snapshot(drill, patient, t, v, len(views))))
+            same = sum(1 for label, _ in views if label.split("-")[0] == v["phase"])
+            views.append((v["phase"] + (f"-{same + 1}" if same else ""), _snapshot(drill, patient, t, v, len(views))))
         if drill.phase == "countdown" and "countdown" not in stopped and drill.countdown_total - (drill.view().countdown_s or 0) > 0.5:
             stopped["countdown"] = _stopped(drill, t)
         while stops and drill.phase == "running" and drill.progress() >= stops[0]:
@@ -258,12 +259,10 @@ def _live():
         run = _run(name)
         intro = {"index": 0, "count": 7, "title": run.title}
         make = functools.partial(LiveDrillScreen, drill=intro)
-        pictured = set()
-        for label, snap in run.views:
-            phase = snap.drill["phase"]
-            out.append(State(f"drill-{name}-{label}", make, snapshot=snap, picture=phase not in pictured))
-            pictured.add(phase)
-        running = next((snap for _, snap in run.views if snap.drill["phase"] == "running"), run.views[-1][1])
+        running = _busiest([snap for _, snap in run.views if snap.drill["phase"] == "running"] or [run.views[-1][1]])
+        for label, snap in run.views:  # pictured: each drill running (feet on the mat), and one countdown
+            picture = snap is running or (label == "countdown" and name == "quiet_standing")
+            out.append(State(f"drill-{name}-{label}", make, snapshot=snap, picture=picture))
         out.append(State(f"drill-{name}-paused", make, snapshot=_with(running, phase="paused")))
         # Long numbers where a drill counts: many steps, a long exercise, a fast cadence.
         long = {"remaining_s": 599.0, "duration_s": 600.0}
@@ -324,6 +323,13 @@ def drill_cues(name: str) -> list[str]:
     return sorted(t for t in said if t.strip())
 
 
+def _busiest(snapshots):
+    """The snapshot with the most load on the mat (a walking drill's first frames may show none)."""
+    def load(snap):
+        return 0.0 if snap.mat_kpa is None else float(snap.mat_kpa.sum())
+    return max(snapshots, key=load)
+
+
 def _with(snapshot, **view):
     return replace(snapshot, drill={**snapshot.drill, **view})
 
@@ -348,7 +354,7 @@ def _results():
         done = run.complete
         add("first", done, index=k, picture=k == 0)
         path, better = MEASURE[name][:2]
-        for label, factor in (("better", 0.5), ("worse", 2.0), ("same", 1.0)):
+        for label, factor in (("better", 2.0), ("worse", 0.5), ("same", 1.0)):  # last time, if lower is better
             if better == "higher":
                 factor = 1.0 / factor
             add(label, done, _scaled(done, path, factor), index=k, picture=k == 0 and label != "same")
@@ -440,18 +446,29 @@ def _sqlite_error():
 
 
 def write_gallery(out_dir: Path, sizes=SIZES) -> list[Path]:
-    """A PNG of every gallery state at every size: ``DIR/NAME-WxH.png``."""
+    """A PNG of every gallery state at every size (``DIR/NAME-WxH.png``) and ``DIR/README.md`` listing them."""
     import pygame
 
     pygame.font.init()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    index = ["# Every patient screen in every state", "",
+             "Made by `make screenshots` (`python -m gaitkiosk.gallery docs/screenshots/states`) from",
+             "`gaitkiosk.gallery.states()`, the states `tests/test_ui_fit.py` checks for text that does not fit",
+             "(that test draws many more: every live cue, every drill's results; these are the ones worth a",
+             "picture). Regenerate after changing a screen.", ""]
     for state in states():
         if not state.picture:
             continue
+        index.append(f"## {state.name}")
+        index.append("")
         for label, (size, diagonal) in sizes.items():
             app, _ = show(state, size, diagonal)
-            written.append(app.screenshot(out_dir / f"{state.name}-{label}.png"))
+            path = app.screenshot(out_dir / f"{state.name}-{label}.png")
+            written.append(path)
+            index.append(f"![{state.name} at {label.replace('x', ' x ')}]({path.name})")
+        index.append("")
+    (out_dir / "README.md").write_text("\n".join(index), encoding="utf-8")
     return written
 
 
