@@ -141,9 +141,7 @@ class LiveDrillScreen(Screen):
         progress = v.get("progress")
         small = app.text_px("small")
         held = phase in ("alert", "paused")  # the band says what to do; what it would cover is left out
-        if held:
-            pass
-        elif remaining is not None and duration and phase != "countdown":  # counting down, the cue has the one number
+        if not held and remaining is not None and duration and phase != "countdown":  # counting down: the cue's number
             center = (col.left + ring_r + 4, y + ring_r + m // 2)
             draw_ring(surface, app, center, ring_r, remaining / duration, f"{max(0, remaining):.0f}")
             y = center[1] + ring_r + m
@@ -154,7 +152,7 @@ class LiveDrillScreen(Screen):
                 else:  # too long beside the ring: under it
                     r = blit_text(surface, app.fonts, progress, small, c.text, (col.left, y - m // 2), room=col)
                     y = r.bottom + m // 2
-        elif progress:  # "5 good steps of 10": as big as the column allows
+        elif not held and progress:  # "5 good steps of 10": as big as the column allows
             size = fit_size(app.fonts, progress, body, col.width, small)
             r = blit_text(surface, app.fonts, progress, size, c.text, (col.left, y + m // 2), room=col)
             y = r.bottom + m
