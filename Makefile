@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.gaitkiosk-installed
 PYX    := $(wildcard device/*.pyx kernels/*.pyx calibration/*.pyx)
 
-.PHONY: demo test test-fast lint bench build clean
+.PHONY: demo test test-fast lint bench build clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gaitkiosk needs Python 3.11 or newer")'
@@ -27,6 +27,11 @@ build: $(STAMP)
 DEMO_HEADLESS := $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--headless --seconds 8 --screenshots demo-screens)
 demo: build
 	$(BIN)/gaitkiosk run --simulate $(DEMO_HEADLESS)
+
+# Every patient screen in every state worth a picture, at 800 x 480 and 1280 x 800 (docs/kiosk.md).
+screenshots: build
+	rm -f docs/screenshots/states/*.png
+	SDL_VIDEODRIVER=dummy $(BIN)/python -m gaitkiosk.gallery docs/screenshots/states
 
 test: build
 	$(BIN)/python -m pytest

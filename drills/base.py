@@ -51,6 +51,9 @@ PHASES = ("instruction", "countdown", "running", "paused", "paused_safety", "don
 COUNTDOWN_S = 3.0
 MIN_STANDING_FRACTION = 0.5  # of the first load seen: below it the countdown waits ("stand on the mat")
 MIN_FOOT_SHARE = 0.15  # each foot carries at least this share before a two-foot drill counts down
+# A stopped drill scores only once this share of it was done, and then only for what was done
+# (docs/drills.md, "A drill stopped early"): under half, a score says more about the stop than the practice.
+MIN_SCORED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,10 @@ class DrillView:
 
 @dataclass(frozen=True)
 class DrillResult:
-    """The outcome: status "complete" or "stopped", score 0-100 (None if stopped before anything
-    could be scored), the measures (JSON-ready), and the safety alerts raised."""
+    """The outcome: status "complete" or "stopped", score 0-100 (None when it cannot be given: a
+    drill stopped before half of it was done, too little measured), the measures (JSON-ready), the
+    safety alerts raised, the running time and ``done_pct``, the share of the drill done (running
+    time of a timed drill, targets, cycles or steps of one that ends on a count)."""
 
     drill: str
     params: dict
@@ -140,12 +145,13 @@ class DrillResult:
     alerts: tuple[SafetyAlert, ...]
     duration_s: float
     stance: dict | None
+    done_pct: float = 0.0
 
     def to_dict(self) -> dict:
         """JSON-ready (for ``store`` trial results)."""
         return {"drill": self.drill, "params": self.params, "status": self.status, "score": self.score,
                 "measures": self.measures, "alerts": [a.to_dict() for a in self.alerts],
-                "duration_s": self.duration_s, "stance": self.stance}
+                "duration_s": self.duration_s, "stance": self.stance, "done_pct": self.done_pct}
 
 
 #: Added to every drill that has a progression ladder: the therapist may turn progression off.
@@ -293,8 +299,16 @@ class Drill:
         return seconds * self.max_running_s / planned
 
     def progress(self) -> float:
+        """The share of the drill done, 0..1: running time of a timed drill (drills that end on a
+        count override it: targets, cycles, steps)."""
         d = self.running_duration() if self.planned_duration() else None
         return min(1.0, self.elapsed / d) if d else 0.0
+
+    def stopped_score(self, score: float, share: float) -> float:
+        """The score of a drill stopped with ``share`` (0.5..1) of it done: points only for what
+        was done, so the score of the part done times the share. Drills whose formula already
+        counts what was not done as missed override this, so that it is not counted twice."""
+        return score * share
 
     # --- lifecycle, called by the kiosk -------------------------------------------------------
 
@@ -383,13 +397,15 @@ class Drill:
         if self.phase != "done":
             raise DrillStateError(f"drill {self.name!r} has no result yet (phase {self.phase}); stop() it first")
         score, measures = self.measures() if self._ran else (None, {})
-        if self.status == "stopped" and not measures:
-            score = None
+        share = self.progress() if self._ran else 0.0
+        if self.status == "stopped" and score is not None:
+            # No points for what was not done (docs/drills.md, "A drill stopped early").
+            score = self.stopped_score(score, share) if measures and share >= MIN_SCORED_SHARE else None
         if self.max_running_s is not None and measures:
             measures = {**measures, "max_running_s": self.max_running_s}
         return DrillResult(self.name, dict(self.params), self.status, None if score is None else round(float(score), 1),
                            measures, tuple(self.alerts), self.elapsed,
-                           self.stance.to_dict() if self.stance else None)
+                           self.stance.to_dict() if self.stance else None, round(100.0 * share, 1))
 
     # --- internals -------------------------------------------------------------------------
 

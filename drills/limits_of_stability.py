@@ -74,6 +74,13 @@ class LimitsOfStability(Drill):
     def progress(self):
         return len(self.results) / len(DIRECTIONS)
 
+    def stopped_score(self, score, share):
+        # "reached" already counts the targets not tried as missed (out of all eight); only the
+        # parts averaged over the targets tried are scaled by the share done.
+        parts = self.measures()[1]["score_parts"]
+        return scoring.weighted({"excursion": (parts["excursion"] * share, 0.4),
+                                 "control": (parts["control"] * share, 0.3), "reached": (parts["reached"], 0.3)})
+
     def on_start(self, t):
         self._place_targets()
         self._to_centre(t)

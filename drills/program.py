@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from drills import registry
+from drills import registry, scoring
 from drills.errors import DrillError, DrillParamError, ProgramError
 
 PROGRESS_SESSIONS = 3
@@ -182,7 +182,7 @@ class PlannedDrill:
     repetition: int  # 1..repetitions of the prescription
     prescription_id: str
     context: dict = field(default_factory=dict)  # limits_mm, foot_length_mm measured before
-    previous: dict | None = None  # the last complete result of this drill (DrillResult.to_dict())
+    previous: dict | None = None  # last time: a complete result of this drill (DrillResult.to_dict()), like for like if any
     note: str = ""  # why the level changed today
 
     def create(self, **kwargs):
@@ -258,7 +258,11 @@ def plan_for_patient(store, patient) -> Plan:
         records = history(store, patient.id, rx.drill)
         level, note = next_level(records, rx.id) if prescribed.get("progress", True) else (0, "")
         params, level = apply_level(rx.drill, prescribed, level)
-        previous = next((r.results for r in records if r.status == "complete" and r.score is not None), None)
+        # Last time, like for like where there is one: the newest complete result at today's parameters
+        # (drills.scoring.not_comparable); else the newest complete one (the screen then says "a new level").
+        done = [r.results for r in records if r.status == "complete" and r.score is not None]
+        previous = next((r for r in done if scoring.run_params(r) == scoring.run_params({"params": params})),
+                        done[0] if done else None)
         for k in range(rx.repetitions):
             items.append(PlannedDrill(rx.drill, cls.title, params, prescribed, level, k + 1, rx.id,
                                       dict(context), previous, note))

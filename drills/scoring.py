@@ -51,26 +51,54 @@ def lookup(measures: dict, path: str):
     return node if isinstance(node, int | float) and not isinstance(node, bool) else None
 
 
+def run_params(result: dict) -> dict:
+    """The parameters a result was run with, without the program's bookkeeping (``_level``...)."""
+    return {k: v for k, v in (result.get("params") or {}).items() if not k.startswith("_")}
+
+
+def not_comparable(current: dict, previous: dict | None) -> str:
+    """Why two results of a drill are not like for like ("" when they are).
+
+    Like for like: both complete, with the same parameters (so the same level) and the same
+    running time (``max_running_s`` of a short demo run). A stopped run is never compared.
+    """
+    if not previous:
+        return "no earlier result"
+    if current.get("status") != "complete":
+        return "this run was stopped early"
+    if previous.get("status") != "complete":
+        return "the earlier run was stopped early"
+    if run_params(current) != run_params(previous):
+        return "the earlier run had other parameters (another level)"
+    if (current.get("measures") or {}).get("max_running_s") != (previous.get("measures") or {}).get("max_running_s"):
+        return "the earlier run had another length (a short demo run)"
+    return ""
+
+
 def compare(current: dict, previous: dict | None) -> dict:
     """Compare two results of the same drill (``DrillResult.to_dict()`` dicts).
 
     Returns ``{"score": now, "previous_score": before or None, "score_change": now - before
-    or None, "measures": [{"label", "unit", "now", "before", "improved"}]}`` where
-    ``improved`` is True, False, or None when either value is missing. The headline
-    measures and whether lower or higher is better come from the drill's ``HEADLINE``.
+    or None, "like_for_like": bool, "not_comparable": why or "", "measures": [{"label",
+    "unit", "now", "before", "improved"}]}``. Both numbers are kept for the therapist, but
+    ``score_change`` and ``improved`` are only given like for like (:func:`not_comparable`);
+    ``improved`` is True, False, or None when either value is missing or they are not alike.
+    The headline measures and whether lower or higher is better come from the drill's ``HEADLINE``.
     """
     from drills import registry
 
     cls = registry.get(current["drill"])
     now = current.get("score")
     before = previous.get("score") if previous else None
+    why = not_comparable(current, previous)
     out = {"score": now, "previous_score": before,
-           "score_change": None if now is None or before is None else round(now - before, 1), "measures": []}
+           "score_change": None if now is None or before is None or why else round(now - before, 1),
+           "like_for_like": not why, "not_comparable": why, "measures": []}
     for label, path, unit, better in cls.HEADLINE:
         a = lookup(current.get("measures") or {}, path)
         b = lookup((previous or {}).get("measures") or {}, path)
         improved = None
-        if a is not None and b is not None and a != b:
+        if a is not None and b is not None and a != b and not why:
             # bool(): measures may hold numpy numbers, whose comparisons give numpy bools (not JSON)
             improved = bool(a < b) if better == "lower" else bool(a > b)
         out["measures"].append({"label": label, "unit": unit, "now": a, "before": b, "improved": improved})

@@ -74,6 +74,9 @@ class TandemWalk(Drill):
     def progress(self):
         return min(1.0, len(self.judged) / self.params["steps"])
 
+    def stopped_score(self, score, share):
+        return score  # the formula's completion (judged / asked steps) already counts the steps not walked
+
     def on_frame(self, t, frame, events, insoles):
         for e in events:
             if e.kind == "step" and e.step is not None:

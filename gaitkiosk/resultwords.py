@@ -10,14 +10,20 @@ Each drill names the one measure a patient cares about (:data:`MEASURE`) and
 how to say better or worse; :func:`comparison` compares it with the same
 drill's previous result, and falls back to the score when the measure is
 missing. Changes smaller than :data:`SAME_FRACTION` of the value are "about
-the same": a patient should not be told they got worse by noise.
+the same": a patient should not be told they got worse by noise. Only like is
+compared with like (``drills.scoring.not_comparable``): a stopped run is never
+compared, and a run at another level is "a new starting point".
+
+A drill stopped early (docs/drills.md) says so and that it counts as practice
+when the patient did some of it; the goodbye counts the same exercises
+(:func:`practised`).
 """
 
 from __future__ import annotations
 
 import math
 
-from drills.scoring import lookup
+from drills.scoring import lookup, not_comparable
 
 SAME_FRACTION = 0.05  # a change under 5 % of the measure (or 3 points of score) is "about the same"
 SAME_POINTS = 3.0
@@ -61,9 +67,10 @@ def _value(result: dict | None, path: str):
 def comparison(current: dict, previous: dict | None) -> dict | None:
     """``{"text", "direction"}`` (+1 better, 0 about the same, -1 worse) against last time, or None.
 
-    ``current`` and ``previous`` are ``DrillResult.to_dict()`` dicts of the same drill.
+    ``current`` and ``previous`` are ``DrillResult.to_dict()`` dicts of the same drill; None
+    unless they are like for like (both complete, same parameters and length).
     """
-    if not previous or previous.get("status") not in (None, "complete"):
+    if not_comparable(current, previous):
         return None
     spec = MEASURE.get(current.get("drill"))
     if spec is not None:
@@ -109,12 +116,11 @@ def what_you_did(result: dict) -> list[str]:
         conds = m.get("conditions") or {}
         secs = sum(c.get("duration_s") or 0.0 for c in conds.values())
         zone = [c.get("time_in_zone_pct") for c in conds.values()]
+        both = "eyes_closed" in conds and "eyes_open" in conds
         if secs > 0:
-            lines.append(f"You stood still for {_seconds(secs)}.")
+            lines.append(f"You stood still for {_seconds(secs)}" + (", eyes open and closed." if both else "."))
         often = _often(min(zone)) if zone else None
         lines.append(f"The dot stayed in the circle {often}." if often else "Next time, try to keep the dot in the circle.")
-        if "eyes_closed" in conds and "eyes_open" in conds:
-            lines.append("You did it with your eyes open and closed.")
     elif drill == "limits_of_stability":
         s = m.get("summary") or {}
         if s.get("targets"):
@@ -155,11 +161,60 @@ def what_you_did(result: dict) -> list[str]:
     return lines
 
 
+STOPPED_SCORED = "The points are for the part you did. It still counts as practice."
+STOPPED_UNSCORED = "No points: less than half of it was done. That is fine: it still counts as practice."
+STOPPED_PRACTICE = "You stopped before the end. That is fine: it still counts as practice."
+STOPPED_BEFORE_START = "You stopped before the exercise began."
+MAX_LINES = 3  # sentences under the score: what fits the 7-inch screen (tests/test_ui_fit.py)
+
+
+def ran(result: dict) -> bool:
+    """Whether the patient did any of the drill (it ran for some time): what counts as practice."""
+    d = result.get("duration_s")
+    return isinstance(d, int | float) and d > 0
+
+
+def practised(items) -> int:
+    """How many of today's exercises count as practised: ``items`` are (status, results or None)
+    with the visit's status ('done', 'stopped', 'skipped', 'todo'): complete ones, and stopped
+    ones that ran (the result screen told the patient "it still counts as practice")."""
+    return sum(1 for status, result in items
+               if status == "done" or (status == "stopped" and result is not None and ran(result)))
+
+
 def patient_lines(result: dict, alerts: int = 0) -> list[str]:
-    """The sentences under the score: what was done, safety pauses, an early stop."""
-    lines = what_you_did(result)
-    if alerts:
-        lines.append(f"The exercise paused {'once' if alerts == 1 else f'{alerts} times'} to keep you safe.")
-    if result.get("status") != "complete":
-        lines.append("You stopped before the end. That is fine: it still counts as practice.")
-    return lines
+    """The sentences under the score (at most :data:`MAX_LINES`): an early stop without points
+    first, what was done, safety pauses, and what an early stop means."""
+    stopped = result.get("status") != "complete"
+    if stopped and not ran(result):
+        return [STOPPED_BEFORE_START]
+    early = stopped and result.get("score") is None and (result.get("done_pct") or 0.0) < 50.0
+    first = [STOPPED_UNSCORED] if early else []
+    last = [f"The exercise paused {'once' if alerts == 1 else f'{alerts} times'} to keep you safe."] if alerts else []
+    if stopped and not early:
+        last.append(STOPPED_SCORED if result.get("score") is not None else STOPPED_PRACTICE)
+    room = max(1, MAX_LINES - len(first) - len(last))
+    return first + what_you_did(result)[:room] + last
+
+
+def screen_result(results: dict, previous: dict | None, *, index: int, count: int, title: str,
+                  last: bool, recalibrated: bool = False) -> dict:
+    """What the result screen (``ui.screens.result``) gets for one drill: plain words, no measures.
+
+    ``results`` is the trial's stored results (``DrillResult.to_dict()`` and more), ``previous``
+    last time's (``PlannedDrill.previous``). Last time's score and the comparison come only like
+    for like; ``new_start`` says a complete run has a last time that is not alike (another level,
+    or ``recalibrated``: last time was measured on another calibration footing, so the visit passes
+    no ``previous`` and the screen says why this is a new starting point).
+    """
+    status = "complete" if results.get("status") == "complete" else "stopped"
+    why = not_comparable(results, previous)
+    score = results.get("score")
+    return {
+        "index": index, "count": count, "title": title, "status": status, "score": score,
+        "stars": stars(score), "previous_score": None if why else previous.get("score"),
+        "compare": comparison(results, previous), "first": previous is None and not recalibrated,
+        "new_start": status == "complete" and (recalibrated or (previous is not None and bool(why))),
+        "new_start_why": "calibration" if recalibrated else "level",
+        "lines": patient_lines(results, len(results.get("alerts") or ())), "last": last,
+    }

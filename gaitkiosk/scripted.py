@@ -7,7 +7,10 @@ buttons (so a moved button cannot make the script lie), and saves a
 screenshot of every screen it passes through.
 
 The drills themselves are performed by the closed-loop virtual patient
-(``drills.autopilot``) behind the ``sim://`` sensors, in real time.
+(``drills.autopilot``) behind the ``sim://`` sensors, in real time. A visit
+takes minutes, so ``progress`` (a callable taking one line) hears what
+happens as it happens: each exercise as it starts and ends, with its score,
+safety stops, goodbye (``gaitkiosk run`` prints it on stderr).
 """
 
 from __future__ import annotations
@@ -42,8 +45,9 @@ class ScriptResult:
 
 class ScriptedVisit:
     def __init__(self, app, code: str, shots_dir: Path | None = None, *, fps: float = 30.0,
-                 timeout_s: float = 600.0, touch: bool = True):
+                 timeout_s: float = 600.0, touch: bool = True, progress=None):
         self.app = app
+        self.progress = progress or (lambda line: None)
         self.code = code
         self.shots_dir = Path(shots_dir) if shots_dir else None
         self.fps = fps
@@ -107,6 +111,7 @@ class ScriptedVisit:
             self._screen, self._since, self._acted, self._shot, self._typed = screen, now, False, False, 0
             self._alert_since = None
             self.result.screens.append(screen.name)
+            self._tell(screen)
         age = now - self._since
         name = screen.name
         if name == "attract":
@@ -141,6 +146,7 @@ class ScriptedVisit:
                 # A cooperative patient steadies, then taps Continue (the drill counts down again).
                 if self._alert_since is None:
                     self._alert_since = now
+                    self.progress(f"  safety stop: {v.get('alert') or 'the drill paused'}")
                     if self._drill_alerts == 0:
                         self._screenshot(f"alert-{v.get('name', 'live')}")
                 elif now - self._alert_since > ALERT_WAIT_S and not self._pending:
@@ -176,5 +182,36 @@ class ScriptedVisit:
                 self._acted = True
         return False
 
+    def _tell(self, screen) -> None:
+        """One line of progress for a screen the visit just reached."""
+        name = screen.name
+        if name == "program":
+            self.progress(f"checked in as patient {self.code}: {len(screen.items)} exercises")
+        elif name == "drill":
+            self.progress(f"{_which(screen.drill)}: started")
+        elif name == "result":
+            self.progress(f"{_which(screen.result)}: {_outcome(screen.result)}")
+        elif name == "goodbye":
+            s = screen.summary
+            self.progress(f"goodbye: {s.get('practised', 0)} of {s.get('total', 0)} exercises practised"
+                          + ("" if s.get("saved", True) else "; the results could NOT be saved"))
+        elif name == "staff_needed":
+            self.progress(f"the kiosk stopped the visit and asked for staff: {screen.staff}")
+
     def _drill_label(self, d: dict) -> str:
         return f"{d.get('index', 0) + 1}-" + "".join(ch if ch.isalnum() else "_" for ch in d.get("title", "drill").lower())
+
+
+def _which(d: dict) -> str:
+    """ "exercise 2 of 7 (Lean to the targets)" from a screen's drill or result dict."""
+    return f"exercise {d.get('index', 0) + 1} of {d.get('count', '?')} ({d.get('title', 'drill')})"
+
+
+def _outcome(r: dict) -> str:
+    """A result as the progress line says it: "complete, 87 points (4 stars)", "stopped early, no points"."""
+    status = "complete" if r.get("status") == "complete" else "stopped early"
+    score = r.get("score")
+    if score is None:
+        return f"{status}, no points"
+    stars = r.get("stars", 0)
+    return f"{status}, {score:.0f} points ({stars} star{'s' if stars != 1 else ''})"

@@ -106,9 +106,10 @@ class Visit:
                     # The store cannot take more (full disk, size cap, damage, read-only card):
                     # never a silent hang; the visit is closed with the reason.
                     self._storage_failed(exc)
-                except Exception as exc:  # noqa: BLE001 - a failed step is told to the patient, not fatal
+                except Exception:  # noqa: BLE001 - a failed step is told to the patient, not fatal
+                    # The details are for staff (the log); the patient reads what to do.
                     log.exception("handling %s failed", intent.kind)
-                    self.rt.deliver("drill_failed", text=f"Something went wrong ({exc}). Please tell the staff.")
+                    self.rt.deliver("drill_failed", text="Something went wrong. Please tell the staff.")
         finally:
             self._close()
 
@@ -210,8 +211,7 @@ class Visit:
             plan = None
         if plan is None or not plan.items:
             self._checkin_failed(code, "no exercises set up", 0.0, patient_id=patient.id)
-            self.rt.deliver("patient_unknown", code=code,
-                            text="There are no exercises set up for you yet. Please ask your therapist.")
+            self.rt.deliver("patient_unknown", code=code, text=NO_PROGRAM)
             return
         for drill, why in plan.skipped:
             log.warning("patient %s: prescription %s left out: %s", code, drill, why)
@@ -267,7 +267,6 @@ class Visit:
     def _start_drill(self, index: int) -> None:
         from drills import registry
         from drills.feed import KernelFeed
-        from gaitkiosk.liveview import picture_for
         from gaitkiosk.runtime import ActiveDrill
 
         if self.session is None:
@@ -309,12 +308,7 @@ class Visit:
         feed = KernelFeed(feed_mat, insoles or None, foot_length_mm=foot)
         self.prepared = ActiveDrill(drill=drill, feed=feed, autopilot=autopilot,
                                     pressure=dict(self.rt.sensors.pressure))
-        self.rt.deliver("drill_ready", drill={
-            "index": index, "count": len(self.items), "title": drill.title,
-            "instruction": drill.instruction, "picture": picture_for(drill),
-            "safety": "Hold on to the rail if you feel unsteady." if "mat" in drill.SENSORS else
-                      "Stop if you feel unsteady.",
-        })
+        self.rt.deliver("drill_ready", drill=drill_intro(drill, index, len(self.items)))
 
     def _simulated_person(self, probe):
         """Reopen the virtual sensors as a new person doing what ``probe`` (the drill) needs."""
@@ -422,7 +416,8 @@ class Visit:
         from drills.scoring import compare
 
         previous = self.items[self.index]["planned"].previous
-        if previous is not None and footing(results) != footing(previous):
+        recalibrated = previous is not None and footing(results) != footing(previous)
+        if recalibrated:
             # A sway area reads less than half as large through the factory line as calibrated: a trend
             # across a calibration change would be the conversion's, not the patient's.
             results["comparison_note"] = (f"not compared with last time: measured {footing(results)}, "
@@ -442,18 +437,16 @@ class Visit:
             return
         self.items[self.index]["status"] = "done" if status == "complete" else "stopped"
         self.items[self.index]["score"] = result.score
+        self.items[self.index]["results"] = results
         self.trial = None
         self.rt.command("drop")
-        from gaitkiosk.resultwords import comparison as compared
-        from gaitkiosk.resultwords import patient_lines, stars
+        from gaitkiosk.resultwords import screen_result
 
         last = all(i["status"] != "todo" for i in self.items[self.index + 1:])
         # The patient sees plain words only (gaitkiosk/resultwords.py); the numbers stay in the results.
-        self.rt.deliver("drill_done", result={
-            "index": self.index, "count": len(self.items), "title": active.drill.title, "status": status,
-            "score": result.score, "previous_score": comparison["previous_score"], "stars": stars(result.score),
-            "compare": compared(results, previous), "lines": patient_lines(results, len(result.alerts)), "last": last,
-        })
+        self.rt.deliver("drill_done", result=screen_result(results, previous, index=self.index, count=len(self.items),
+                                                           title=active.drill.title, last=last,
+                                                           recalibrated=recalibrated))
 
     def _calibration(self, trial, streams: list[str]) -> dict:
         """The calibration block of a trial's results: each recorded sensor, the drill's own marked used."""
@@ -481,12 +474,12 @@ class Visit:
         short, reason = storage_problem(exc)
         log.error("storage failed during a visit: %s", exc)
         # One short line that fits the start screen; the full reason is in the log and the audit.
-        self.storage_problem = f"Staff: {short}; visits cannot be saved (gaitkiosk db check)"
+        self.storage_problem = start_screen_line(short)
         self.rt.device_problem = self.rt.sensors.problem() or self.storage_problem
         self.saved = False
         self.rt.command("drop")
         in_visit = self.session is not None
-        done = sum(1 for i in self.items if i["status"] == "done") if in_visit else 0
+        done = self._practised() if in_visit else 0
         total = len(self.items) if in_visit else 0
         if in_visit or self.trial is not None:
             self.pending_close = (self.session.id if in_visit else None, self.trial, self.writer, reason)
@@ -520,11 +513,19 @@ class Visit:
 
     # -- the end -----------------------------------------------------------------------------------
     def _finish_visit(self) -> None:
-        done = sum(1 for i in self.items if i["status"] == "done")
         total = len(self.items)
+        finished = sum(1 for i in self.items if i["status"] == "done")
+        practised = self._practised()
         self.rt.command("drop")
         self._end_session()
-        self.rt.deliver("visit_done", summary={"done": done, "total": total, "saved": self.saved})
+        self.rt.deliver("visit_done", summary={"practised": practised, "finished": finished, "total": total,
+                                               "saved": self.saved})
+
+    def _practised(self) -> int:
+        """Exercises done today as the result screen counted them: complete, or stopped after they ran."""
+        from gaitkiosk.resultwords import practised
+
+        return practised((i["status"], i.get("results")) for i in self.items)
 
     def _end_session(self) -> None:
         if self.trial is not None:
@@ -555,6 +556,23 @@ def footing(results: dict) -> str:
     if sources and sources <= {cs.CALIBRATED, cs.DEVICE, "device-calibrated"}:
         return "calibrated"
     return "unknown"
+
+
+NO_PROGRAM = "There are no exercises set up for you yet. Please ask your therapist."
+
+
+def drill_intro(drill, index: int, count: int) -> dict:
+    """What the instruction screen gets for a drill (``ui.screens.instruction``)."""
+    from gaitkiosk.liveview import picture_for
+
+    return {"index": index, "count": count, "title": drill.title, "instruction": drill.instruction,
+            "picture": picture_for(drill),
+            "safety": "Hold on to the rail if you feel unsteady." if "mat" in drill.SENSORS else "Stop if you feel unsteady."}
+
+
+def start_screen_line(short: str) -> str:
+    """The start screen's line for staff while visits cannot be saved (``short`` from :func:`storage_problem`)."""
+    return f"Staff: {short}; visits cannot be saved (gaitkiosk db check)"
 
 
 def _store_errors() -> tuple:
@@ -589,7 +607,8 @@ def storage_problem(exc: BaseException) -> tuple[str, str]:
         return "database damaged", "the database is damaged (restore a backup: docs/store.md)"
     if isinstance(exc, ReadOnlyStoreError):
         return "data disk read-only", "the data disk has become read-only"
-    return "database error", f"database error: {' '.join(str(exc).split())[:160]}"
+    # The whole text is in the log; the screen line stays short enough for the patient's screen.
+    return "database error", f"database error: {' '.join(str(exc).split())[:100]}"
 
 
 def _internal(kind: str, **data):

@@ -255,3 +255,37 @@ def test_progression_end_to_end_with_the_virtual_patient_and_limits_carried_over
         assert 200 < los.context["foot_length_mm"] < 300
         drill = los.create(mat_shape=(48, 48))
         assert drill.context["limits_mm"] == los.context["limits_mm"]
+
+
+def test_last_time_is_the_newest_result_at_todays_parameters_where_there_is_one(tmp_path):
+    """The result screen compares like with like (docs/drills.md): the plan hands it such a result."""
+    with open_store(tmp_path) as st:
+        p = setup_patient(st, ("weight_symmetry", {"tolerance_pct": 5}))
+        item = plan_for_patient(st, "P9").items[0]
+        for score, tolerance in ((60, 5.0), (70, 2.5)):  # the newest was done at another level
+            session = st.sessions.start(p.id)
+            trial = st.trials.start(session.id, item.drill, item.trial_params())
+            st.trials.finish(trial.id, status="complete", results={
+                "drill": item.drill, "score": score, "measures": {}, "params": {**item.params, "tolerance_pct": tolerance}})
+            st.sessions.finish(session.id)
+        assert plan_for_patient(st, "P9").items[0].previous["score"] == 60
+        p2 = setup_patient_code(st, "P8", ("weight_symmetry", {"tolerance_pct": 1.5}))
+        assert p2 is not None
+        # With none at today's parameters, the newest complete one (the screen calls today a new level).
+        session = st.sessions.start(p2.id)
+        other = plan_for_patient(st, "P8").items[0]
+        trial = st.trials.start(session.id, other.drill, other.trial_params())
+        st.trials.finish(trial.id, status="complete", results={"drill": other.drill, "score": 55, "measures": {},
+                                                               "params": {**other.params, "tolerance_pct": 7.0}})
+        st.sessions.finish(session.id)
+        assert plan_for_patient(st, "P8").items[0].previous["score"] == 55
+
+
+def setup_patient_code(st, code, *prescriptions):
+    from store.patients import Patient
+    from store.programs import Prescription, Program
+
+    p = st.patients.add(Patient(code=code))
+    rx = [Prescription(drill=d, params=registry.validate(d, params)) for d, params in prescriptions]
+    st.programs.add(Program(patient_id=p.id, name="test", prescriptions=rx))
+    return p

@@ -132,8 +132,27 @@ def test_stop_keeps_a_result_and_result_before_the_end_is_refused():
     drive(d, [standing()] * 601)
     d.stop()
     r = d.result()
-    assert r.status == "stopped" and r.score is not None and r.duration_s == pytest.approx(3.0, abs=0.02)
+    assert r.status == "stopped" and r.duration_s == pytest.approx(3.0, abs=0.02)
     json.dumps(r.to_dict())
+
+
+@pytest.mark.parametrize("running_s,score", [(3.0, None), (4.9, None), (7.0, 70.0), (10.0, 100.0)])
+def test_a_stopped_drill_scores_only_what_was_done_and_only_from_half_on(running_s, score):
+    """docs/drills.md "A drill stopped early": no points for the time not done; none under half done."""
+    d = quiet()
+    d.begin(0.0)
+    frames = int(round((3.0 + running_s) / 0.01)) + 1  # 3 s countdown, then the running time
+    drive(d, [standing()] * frames)
+    if d.phase != "done":
+        d.stop()
+    r = d.result()
+    assert r.status == ("complete" if running_s >= 10.0 else "stopped")
+    assert r.done_pct == pytest.approx(10.0 * running_s, abs=0.5)
+    assert r.measures["conditions"]["eyes_open"]["time_in_zone_pct"] == pytest.approx(100.0)  # all of it was good
+    if score is None:
+        assert r.score is None  # the measures are kept for the therapist, without points
+    else:
+        assert r.score == pytest.approx(score, abs=0.6)
 
 
 def test_stop_before_running_has_no_score():

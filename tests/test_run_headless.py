@@ -22,9 +22,10 @@ def test_headless_visit_stores_the_session_with_recordings_and_reports(tmp_path,
     shots = tmp_path / "shots"
     code = cli.main(["run", "--simulate", "--screenshots", str(shots), "--data-dir", str(tmp_path / "data"),
                      "--seconds", "1", "--countdown", "0.3", "--json"])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out, err = captured.out, captured.err
     assert code == 0, out
-    summary = json.loads(out)
+    summary = json.loads(out)  # --json: stdout is the summary alone; progress went to stderr
     assert summary["completed"]
     # every screen of the visit, with a screenshot of each
     names = [p.split("/")[-1] for p in summary["screenshots"]]
@@ -52,6 +53,18 @@ def test_headless_visit_stores_the_session_with_recordings_and_reports(tmp_path,
             assert recs and all(r.status == "complete" and r.frames > 0 for r in recs)
         assert sum(t.status == "complete" for t in trials) >= len(trials) - 1
     assert summary["session"]["id"] == s.session.id
+    # Issue 10 item 13: each exercise as it starts and ends, with the score the result screen showed.
+    from drills import registry as reg
+
+    n = len(drills)
+    for k, t in enumerate(trials):
+        which = f"exercise {k + 1} of {n} ({reg.get(t.drill).title})"
+        assert f"{which}: started" in err, err
+        score = t.results.get("score")
+        words = "no points" if score is None else f"{score:.0f} points"
+        ended = [line for line in err.splitlines() if line.startswith(f"{which}: ") and "started" not in line]
+        assert len(ended) == 1 and words in ended[0], (ended, words)
+    assert err.index("exercise 1 of") < err.index(f"exercise {n} of") < err.index("goodbye:")
 
 
 def test_run_refuses_bad_options_with_a_clear_line(tmp_path, headless_env, capsys):

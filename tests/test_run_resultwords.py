@@ -59,10 +59,19 @@ def test_a_real_result_of_every_drill_reads_in_plain_words(name):
 
 
 def test_alerts_and_an_early_stop_are_said_plainly():
-    lines = patient_lines({**result("weight_symmetry", 40, time_in_band_pct=95.0), "status": "stopped"}, alerts=2)
-    assert lines == ["Your weight was where it should be almost all the time.",
-                     "The exercise paused 2 times to keep you safe.",
-                     "You stopped before the end. That is fine: it still counts as practice."]
+    stopped = {**result("weight_symmetry", 40, time_in_band_pct=95.0), "status": "stopped", "duration_s": 20.0,
+               "done_pct": 66.7}
+    assert patient_lines(stopped, alerts=2) == [
+        "Your weight was where it should be almost all the time.",
+        "The exercise paused 2 times to keep you safe.",
+        "The points are for the part you did. It still counts as practice."]
+    early = {**stopped, "score": None, "duration_s": 7.0, "done_pct": 23.3}
+    assert patient_lines(early, alerts=1) == [
+        "No points: less than half of it was done. That is fine: it still counts as practice.",
+        "Your weight was where it should be almost all the time.",
+        "The exercise paused once to keep you safe."]
+    assert patient_lines({**stopped, "score": None, "duration_s": 0.0, "done_pct": 0.0, "measures": {}}) == \
+        ["You stopped before the exercise began."]
 
 
 def test_the_result_screen_draws_stars_and_the_comparison_in_words(dummy_video):
@@ -101,3 +110,51 @@ def test_an_unscored_tandem_walk_says_why_first():
     r = {**result("tandem_walk", None, attempted_steps=2, correct_steps=1), "score": None}
     assert patient_lines(r) == ["The mat could not count enough steps to give points this time.",
                                 "1 of 2 steps had the heel right against the toes."]
+
+
+def test_only_like_is_compared_with_like():
+    """docs/drills.md: a stopped run is never compared; a run at another level is a new starting point."""
+    from drills.scoring import compare
+    from gaitkiosk.resultwords import screen_result
+
+    before = {**result("quiet_standing", 100.0, headline={"ellipse95_area_mm2": 60.0}), "params": {"stance": "apart"}}
+    # the issue's case: stopped after 7 of 30 s, last time a full run with a smaller sway area
+    stopped = {**result("quiet_standing", None, headline={"ellipse95_area_mm2": 90.0}), "status": "stopped",
+               "params": {"stance": "apart"}, "duration_s": 7.0, "done_pct": 23.3}
+    shown = screen_result(stopped, before, index=0, count=7, title="Stand still", last=False)
+    assert shown["compare"] is None and shown["previous_score"] is None and shown["score"] is None
+    assert shown["stars"] == 0 and not shown["new_start"]
+    assert "practice" in shown["lines"][0] and "No points" in shown["lines"][0]
+    numbers = compare(stopped, before)
+    assert numbers["previous_score"] == 100.0 and numbers["score_change"] is None  # kept for the therapist, unjudged
+    assert not numbers["like_for_like"] and "stopped" in numbers["not_comparable"]
+    assert [m["improved"] for m in numbers["measures"]] == [None, None]
+
+    harder = {**result("quiet_standing", 80.0, headline={"ellipse95_area_mm2": 90.0}), "params": {"stance": "together"}}
+    shown = screen_result(harder, before, index=0, count=7, title="Stand still", last=False)
+    assert shown["compare"] is None and shown["previous_score"] is None and shown["new_start"]
+    alike = {**harder, "params": {"stance": "apart"}}
+    shown = screen_result(alike, before, index=0, count=7, title="Stand still", last=False)
+    assert shown["compare"] == {"text": "A little less steady than last time.", "direction": -1}
+    assert shown["previous_score"] == 100.0 and not shown["first"] and not shown["new_start"]
+    demo = {**alike, "measures": {**alike["measures"], "max_running_s": 8.0}}
+    assert screen_result(demo, before, index=0, count=7, title="Stand still", last=False)["compare"] is None
+    assert screen_result(alike, None, index=0, count=7, title="Stand still", last=False)["first"]
+    # last time was measured through another calibration: the visit passes no previous; not a first time
+    shown = screen_result(alike, None, index=0, count=7, title="Stand still", last=False, recalibrated=True)
+    assert not shown["first"] and shown["new_start"] and shown["new_start_why"] == "calibration"
+    assert shown["compare"] is None and shown["previous_score"] is None
+
+
+def test_the_goodbye_counts_the_exercises_the_result_screen_called_practice():
+    from gaitkiosk.resultwords import practised
+    from ui.screens.goodbye import summary_lines
+
+    ran = {"status": "stopped", "duration_s": 7.0}
+    never = {"status": "stopped", "duration_s": 0.0}
+    items = [("stopped", ran), ("stopped", ran), ("stopped", never), ("skipped", None), ("todo", None),
+             ("done", {"status": "complete", "duration_s": 30.0}), ("todo", None)]
+    assert practised(items) == 3
+    assert summary_lines({"practised": 2, "finished": 0, "total": 7})[0] == "You practised 2 of 7 exercises today."
+    assert summary_lines({"practised": 1, "finished": 1, "total": 1})[0] == "You practised 1 of 1 exercise today."
+    assert summary_lines({"practised": 0, "finished": 0, "total": 7})[0].startswith("You did not do any exercises")

@@ -102,9 +102,20 @@ def test_a_drill_pauses_resumes_and_a_lost_mat_stops_it_for_safety(kiosk):
 
     app.post(Intent("stop_drill"))
     pump(app, lambda: app.top.name == "result", what="result")
-    assert app.top.result["status"] == "stopped"
+    shown = app.top.result
+    # Stopped after a few of its 30 s: no points, no stars, no comparison, and "it counts as practice".
+    assert shown["status"] == "stopped" and shown["score"] is None and shown["stars"] == 0
+    assert shown["compare"] is None and shown["previous_score"] is None
+    assert "it still counts as practice" in shown["lines"][0]
     app.post(Intent("finish_visit"))
     pump(app, lambda: app.top.name == "goodbye", what="goodbye")
+    # ... and the goodbye counts it as practised, as the result screen promised.
+    assert app.top.summary["practised"] == 1 and app.top.summary["finished"] == 0
+    from ui.text import TextLog
+
+    with TextLog() as drawn:
+        app.step(0.01, [])
+    assert f"You practised 1 of {app.top.summary['total']} exercises today." in drawn.texts()
     rt.close()
     with open_store(data) as st:
         patient = st.patients.by_code("1234")

@@ -261,3 +261,43 @@ def test_export_of_raw_counts_through_real_calibration_records(tmp_path, capsys)
     expected = np.asarray(models["MAT-1"].converter().many(sent["mat"]), dtype=np.float32)
     assert np.array_equal(rec.mat_kpa, expected)
     assert rec.meta["devices"]["mat"]["calibration_id"] == ids["MAT-1"]
+
+
+def test_sessions_show_says_scores_measures_and_missing_frames_in_words(tmp_path, capsys):
+    """Issue 10 item 11: the text output has the scores and key measures, and explains what a recording lacks."""
+    import dataclasses
+
+    from drills import scoring
+
+    d = tmp_path / "data"
+    with open_store(d) as st:
+        session, _ = record_session(st, drill="quiet_standing")
+        (trial,) = st.trials.for_session(session.id)
+        done = {"drill": "quiet_standing", "status": "complete", "score": 86.4, "params": {"stance": "apart"},
+                "measures": {"headline": {"ellipse95_area_mm2": 140.0, "mean_velocity_mm_s": 9.5}},
+                "alerts": [{"reason": "cop_outside"}], "duration_s": 30.0, "done_pct": 100.0}
+        before = {**done, "score": 80.0, "measures": {"headline": {"ellipse95_area_mm2": 200.0, "mean_velocity_mm_s": 9.0}}}
+        st.trials.finish(trial.id, results={**done, "comparison": scoring.compare(done, before)},
+                         report={**trial.report, "source": "mat", "sway": {"ellipse95_area_mm2": 151.2}})
+        stopped = {**done, "status": "stopped", "score": None, "duration_s": 7.0, "done_pct": 23.3, "alerts": []}
+        t2 = st.trials.start(session.id, "quiet_standing", {})
+        st.trials.finish(t2.id, status="stopped", results={**stopped, "comparison": scoring.compare(stopped, done)})
+        # A recording with frames missing on the sensor's grid; its STATUS packets' seq steps are no loss.
+        writer = st.recording_writer(session.id, trial_id=t2.id, min_free_bytes=0).start()
+        counts = np.zeros((48, 48), np.uint16)
+        seq = 0
+        for i in range(50):
+            seq += 2 if i % 10 == 0 else 1  # a STATUS packet took a sequence number
+            frame = RawFrame("MAT-1", "mat", seq, i / 100, 50 + i / 100, counts, 0.2)
+            writer.put(dataclasses.replace(frame, lost_before=3) if i == 20 else frame)
+        writer.stop()
+    code, out, _ = cli(capsys, "sessions", "show", session.id[:8], "--data-dir", str(d))
+    assert code == 0
+    assert "score 86 of 100 (4 stars)" in out and "last time 80 of 100 (the same exercise at the same level)" in out
+    assert "Sway area: 140 mm² (better than last time: 200 mm²)." in out
+    assert "Sway speed: 9.5 mm/s (not as good as last time: 9.0 mm/s)." in out
+    assert "1 safety pause (cop_outside)" in out and "whole recording (mat, 1.5 s): sway area 151 mm²" in out
+    assert "no score: stopped after 7 s of running (23 % done; a stopped drill scores from half on)" in out
+    assert "not compared with last time: this run was stopped early" in out
+    assert "no frames missing" in out and "3 frames missing from the sensor" in out
+    assert "gaps" not in out

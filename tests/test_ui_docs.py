@@ -35,3 +35,17 @@ def test_every_run_option_is_in_the_kiosk_doc():
         for opt in action.option_strings:
             if opt.startswith("--") and opt != "--help":
                 assert re.search(re.escape(opt) + r"(?![\w-])", text), f"docs/kiosk.md does not explain {opt}"
+
+
+def test_the_screenshot_gallery_has_every_state_worth_a_picture_at_both_sizes():
+    """docs/screenshots/states is `make screenshots`: every gallery state at 800 x 480 and 1280 x 800."""
+    from gaitkiosk.gallery import SIZES, states
+
+    gallery = DOC.parent / "screenshots" / "states"
+    index = (gallery / "README.md").read_text()
+    for state in states():
+        if state.picture:
+            for label in SIZES:
+                name = f"{state.name}-{label}.png"
+                assert (gallery / name).is_file() and f"({name})" in index, f"{name}: run `make screenshots`"
+    assert "screenshots/states/README.md" in DOC.read_text()

@@ -193,8 +193,8 @@ def test_staff_needed_says_what_is_kept_and_goes_back_by_itself(dummy_video):
     from ui.screens.staff_needed import patient_lines
 
     assert patient_lines(0, 3)[0] == "The kiosk cannot save exercises right now."
-    assert "The 2 exercises you finished today are saved" in " ".join(patient_lines(2, 3))
-    assert "The 1 exercise you finished today is saved" in " ".join(patient_lines(1, 3))
+    assert "The 2 exercises you did today are saved" in " ".join(patient_lines(2, 3))
+    assert "The 1 exercise you did today is saved" in " ".join(patient_lines(1, 3))
     app = make_app(router=screens.route, feed=FakeFeed(snapshot(1)))
     app.deliver(Message("staff_needed", {"done": 1, "total": 3, "staff": "storage full"}))
     app.step(0.03, [])
@@ -317,9 +317,16 @@ def test_a_step_that_cannot_start_says_why(dummy_video):
     app.deliver(Message("drill_failed", {"text": "The mat is not ready. Please tell the staff."}))
     app.step(0.03, [])
     assert not s.waiting and s.error.startswith("The mat is not ready")
-    # the message is drawn in the warning colour beside the buttons
+    # the message is drawn whole, in the warning colour, across the screen above the buttons
+    from ui.text import TextLog
+
+    with TextLog() as log:
+        app.step(0.03, [])
+    (line,) = [d for d in log.drawn if d.text.startswith("The mat is not ready")]
+    assert line.text == "The mat is not ready. Please tell the staff." and not line.cut
     first = s.buttons.buttons[0].rect
-    strip = [app.surface.get_at((x, y))[:3] for x in range(8, first.left - 8, 3) for y in range(first.top, first.bottom, 3)]
+    assert line.ink.bottom <= first.top
+    strip = [app.surface.get_at((x, y))[:3] for x in range(line.ink.left, line.ink.right) for y in range(line.ink.top, line.ink.bottom)]
     assert app.theme.colors.warn in strip
 
 

@@ -187,3 +187,27 @@ def test_heat_map_leaves_out_a_lone_stuck_sensel_but_not_a_foot(dummy_video):
     raw.set_frame(frame)
     raw.draw(surface, colors)
     assert px(20, 2) != colors.background
+
+
+def test_no_sound_card_is_said_once_in_one_log_line(monkeypatch, capfd, caplog):
+    """Issue 10 item 12: ALSA's "ALSA lib ..." lines filled stderr when no sound device opened."""
+    import logging
+    import subprocess
+    import sys
+
+    from ui.sound import Sound
+
+    # An ALSA device that exists on no machine (card 7): ALSA complains and SDL's mixer fails.
+    monkeypatch.setenv("SDL_AUDIODRIVER", "alsa")
+    monkeypatch.setenv("AUDIODEV", "hw:7,0")
+    raw = subprocess.run([sys.executable, "-c", "import pygame\ntry:\n    pygame.mixer.init()\nexcept pygame.error:\n"
+                          "    pass"], capture_output=True, text=True, timeout=60)
+    assert "ALSA lib" in raw.stderr  # what happened before: the mixer alone prints ALSA's lines
+    with caplog.at_level(logging.INFO, logger="ui.sound"):
+        s = Sound(enabled=True, speech=False)
+        s.play("alarm")
+    err = capfd.readouterr().err
+    assert not s.enabled and "ALSA lib" not in err
+    said = [r for r in caplog.records if r.name == "ui.sound"]
+    assert len(said) == 1 and said[0].levelno == logging.WARNING
+    assert "sound off: no sound device could be opened" in said[0].getMessage() and "card" in said[0].getMessage()

@@ -3,11 +3,21 @@
 Audio is a help, never a requirement: with no sound card, no mixer, or
 ``[ui] sound = false``, every call is a silent no-op and nothing fails.
 Tones are synthesised (no sound files to ship or lose).
+
+Without a sound card, ALSA (inside SDL) writes a dozen "ALSA lib ..." lines
+straight to the process's stderr while the mixer tries to open; they say
+nothing a technician can act on beyond "no sound device". The mixer is
+opened with stderr held (:func:`held_stderr`), and the kiosk says it once, in
+one log line; anything else written meanwhile is passed on unchanged.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -57,20 +67,35 @@ class Sound:
         self._speaking = None
         if not enabled:
             return
-        try:
-            import pygame
+        failure = None
+        with held_stderr() as held:
+            try:
+                self._open()
+            except Exception as exc:  # noqa: BLE001 - no audio device is normal on many kiosks
+                failure = exc
+        alsa = [line for line in held.lines if line.startswith("ALSA lib")]
+        passed_on = [line for line in held.lines if not line.startswith("ALSA lib")]
+        if passed_on:  # not ours to hide
+            sys.stderr.write("\n".join(passed_on) + "\n")
+            sys.stderr.flush()
+        if failure is not None:
+            log.warning("sound off: no sound device could be opened (%s)%s; the kiosk runs silently", failure,
+                        f" [ALSA: {_after_colon(alsa[0])}]" if alsa else "")
+        elif alsa:
+            log.info("sound on; ALSA said while opening: %s", _after_colon(alsa[0]))
 
-            if not pygame.mixer.get_init():
-                pygame.mixer.init(frequency=RATE, size=-16, channels=1)
-            freq, _, channels = pygame.mixer.get_init()
-            for name, parts in TONES.items():
-                samples = tone_samples(parts, freq)
-                if channels > 1:
-                    samples = np.repeat(samples[:, None], channels, axis=1)
-                self._sounds[name] = pygame.sndarray.make_sound(np.ascontiguousarray(samples))
-            self.enabled = True
-        except Exception as exc:  # noqa: BLE001 - no audio device is normal on many kiosks
-            log.info("sound off: %s", exc)
+    def _open(self) -> None:
+        import pygame
+
+        if not pygame.mixer.get_init():
+            pygame.mixer.init(frequency=RATE, size=-16, channels=1)
+        freq, _, channels = pygame.mixer.get_init()
+        for name, parts in TONES.items():
+            samples = tone_samples(parts, freq)
+            if channels > 1:
+                samples = np.repeat(samples[:, None], channels, axis=1)
+            self._sounds[name] = pygame.sndarray.make_sound(np.ascontiguousarray(samples))
+        self.enabled = True
 
     def play(self, name: str) -> None:
         name = ALIASES.get(name, name)
@@ -101,3 +126,33 @@ class Sound:
         except OSError as exc:
             log.info("cannot speak: %s", exc)
             self._speaker = None
+
+
+class _Held:
+    lines: list[str] = []
+
+
+@contextmanager
+def held_stderr():
+    """Hold what anything in the process writes to file descriptor 2 (C libraries included) until
+    the block ends; the lines are then in ``.lines`` of what this yields. Only for short blocks
+    on the main thread before other threads start: their stderr is held meanwhile too."""
+    held = _Held()
+    held.lines = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield held
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            held.lines = tmp.read().decode("utf-8", "replace").splitlines()
+
+
+def _after_colon(line: str) -> str:
+    """ALSA's own words in one of its lines ("ALSA lib confmisc.c:855:(parse_card) cannot find card '0'")."""
+    return line.split(")", 1)[1].strip() if ")" in line else line

@@ -81,7 +81,7 @@ class Button:
         # Shrink a long label to fit rather than clip it.
         while size > ui.text_px("small") and ui.fonts.font(size).size(self.label)[0] > rect.width - 12:
             size -= 2
-        blit_text(surface, ui.fonts, self.label, size, fg, rect.center, "center")
+        blit_text(surface, ui.fonts, self.label, size, fg, rect.center, "center", room=rect)
 
 
 class ButtonSet:
@@ -225,7 +225,9 @@ def draw_ring(surface, ui, center, radius: int, fraction: float, label: str, col
     # The number sits inside the ring's hole with a margin, however many digits it has.
     inner = 2 * (radius - thickness) - 14
     size = fit_size(ui.fonts, label, min(ui.text_px("number"), int(radius * 1.1)), inner, 10)
-    blit_text(surface, ui.fonts, label, size, c.text, center, "center")
+    hole = pygame.Rect(0, 0, 2 * (radius - thickness), 2 * (radius - thickness))
+    hole.center = center
+    blit_text(surface, ui.fonts, label, size, c.text, center, "center", room=hole)
 
 
 def draw_stars(surface, ui, topleft, size: int, filled: int, total: int = 5, color=None) -> pygame.Rect:

@@ -20,7 +20,9 @@ Headless, a scripted patient (code ``--code``, seeded with a program that
 uses every drill) checks in, does each drill through the closed-loop virtual
 patient, sees the results and says goodbye; a screenshot of every screen is
 saved to ``--screenshots``. ``--seconds N`` ends each drill after N s of running
-time (demos and tests; a real visit runs the prescribed durations).
+time (demos and tests; a real visit runs the prescribed durations). While it
+runs, each exercise's start and end (with its score) is printed on stderr, so
+that stdout holds only the summary (pure JSON with ``--json``).
 """
 
 from __future__ import annotations
@@ -149,6 +151,7 @@ def _run(args, ctx, size, headless: bool) -> int:
 
 
 def _scripted(args, ctx, app, runtime) -> int:
+    import sys
     from pathlib import Path
 
     from gaitkiosk.errors import KioskError
@@ -156,7 +159,12 @@ def _scripted(args, ctx, app, runtime) -> int:
     from store import open_store
 
     shots = Path(args.screenshots) if args.screenshots else None
-    result = ScriptedVisit(app, args.code, shots, timeout_s=args.timeout).run()
+
+    def progress(line: str) -> None:  # stderr: stdout is the summary alone (JSON with --json)
+        print(line, file=sys.stderr, flush=True)
+
+    progress(f"scripted visit on the virtual patient (gives up after {args.timeout:.0f} s); each exercise as it goes:")
+    result = ScriptedVisit(app, args.code, shots, timeout_s=args.timeout, progress=progress).run()
     runtime.close()
     summary = _summary(open_store, ctx.data_dir, args.code)
     summary["screens"] = result.screens

@@ -132,14 +132,102 @@ def _show(st, args, ctx) -> int:
         recorded = f", recording {t.recording}" if t.recording else ""
         lines.append(f"    {t.position + 1}. {t.drill:<20} {t.status}{recorded}{reason}, "
                      f"metrics v{t.metrics_version or '-'}")
+        lines += [f"         {line}" for line in trial_words(t.results or {}, t.report)]
     lines.append("  recordings")
     for r in recordings:
         seconds = st.recordings.span_s(r.id)
         state = r.status + (" (raw frames pruned)" if r.pruned_at else "")
         lines.append(f"    {r.kind:<13} {r.device_serial:<14} {r.frames:>7} frames over {seconds:.1f} s, "
-                     f"{r.stored_bytes / 1024:.0f} KiB, dropped {r.dropped}, gaps {r.seq_gaps}, {state}")
+                     f"{r.stored_bytes / 1024:.0f} KiB, {state}, {missing_words(r.seq_gaps, r.dropped)}")
     ctx.emit(data, "\n".join(lines))
     return 0
+
+
+def trial_words(results: dict, report: dict | None) -> list[str]:
+    """A trial's score and key measures as a therapist reads them (the numbers are in ``--json``)."""
+    from drills import scoring
+    from gaitkiosk.liveview import comparison_lines
+
+    out = []
+    score = results.get("score")
+    done = results.get("done_pct")
+    if isinstance(score, int | float):
+        stars = int(max(0, min(5, (score + 10) // 20)))
+        line = f"score {score:.0f} of 100 ({stars} star{'s' if stars != 1 else ''})"
+        if results.get("status") == "stopped" and isinstance(done, int | float):
+            line += f", stopped with {done:.0f} % done: points only for that part"
+        out.append(line)
+    elif results.get("status") == "stopped":
+        ran = results.get("duration_s") or 0.0
+        out.append(f"no score: stopped after {ran:.0f} s of running" + (f" ({done:.0f} % done; a stopped drill scores "
+                   "from half on)" if isinstance(done, int | float) and ran > 0 else ", before it began"))
+    elif results:
+        out.append("no score: too little was measured to score (the measures are kept)")
+    comparison = results.get("comparison")
+    if results.get("drill") and results.get("measures") and comparison is None:
+        try:
+            comparison = scoring.compare(results, None)
+        except LookupError:  # a drill this version does not know
+            comparison = None
+    if comparison:
+        # Stored before like-for-like was checked: compared whenever there was a last time.
+        alike = comparison.get("like_for_like", comparison.get("previous_score") is not None)
+        if alike and isinstance(comparison.get("previous_score"), int | float):
+            out.append(f"last time {comparison['previous_score']:.0f} of 100 (the same exercise at the same level)")
+        elif comparison.get("not_comparable") and comparison["not_comparable"] != "no earlier result":
+            out.append(f"not compared with last time: {comparison['not_comparable']}")
+        if not alike:
+            comparison = {**comparison, "measures": [{**m, "before": None} for m in comparison.get("measures", [])]}
+        measures = comparison_lines(comparison)
+        if measures:
+            out.append("the drill measured: " + " ".join(measures))
+    alerts = results.get("alerts") or []
+    if alerts:
+        reasons = sorted({a.get("reason", "?") for a in alerts})
+        out.append(f"{len(alerts)} safety pause{'s' if len(alerts) != 1 else ''} ({', '.join(reasons)})")
+    if report:
+        out.append(report_words(report))
+    elif results.get("report_error"):
+        out.append(f"no report: {results['report_error']}")
+    return out
+
+
+def report_words(report: dict) -> str:
+    """The analysis report's key measures (docs/metrics.md) over the whole recording, with the sensor
+    they come from (forces and loads are left to ``--json``: their calibration state goes with them)."""
+    parts = []
+    sway = report.get("sway") or {}
+    if isinstance(sway.get("ellipse95_area_mm2"), int | float):
+        parts.append(f"sway area {sway['ellipse95_area_mm2']:.0f} mm²")
+    if isinstance(sway.get("mean_velocity_mm_s"), int | float):
+        parts.append(f"sway speed {sway['mean_velocity_mm_s']:.1f} mm/s")
+    gait = report.get("gait") or {}
+    if gait.get("step_count"):
+        parts.append(f"{gait['step_count']} steps")
+        if isinstance(gait.get("cadence_steps_min"), int | float):
+            parts.append(f"cadence {gait['cadence_steps_min']:.0f} steps/min")
+    source = report.get("source") or "?"
+    seconds = report.get("duration_s")
+    head = f"whole recording ({source}" + (f", {seconds:.1f} s)" if isinstance(seconds, int | float) else ")")
+    return head + (": " + ", ".join(parts) if parts else ": no sway or gait measures")
+
+
+def missing_words(missing: int, dropped: int) -> str:
+    """What a recording lacks, in words (docs/store.md "What a recording's counts mean").
+
+    ``missing``: frames absent on the sensor's own sample grid (lost on the cable, or never sent
+    because the sensor's buffer overflowed): the reader counts them from the sensor's clock, so
+    the status packets a sensor sends about once a second are not counted. ``dropped``: frames
+    the kiosk received but could not keep (its analysis or the SD card fell behind).
+    """
+    if not missing and not dropped:
+        return "no frames missing"
+    parts = []
+    if missing:
+        parts.append(f"{missing} frame{'s' if missing != 1 else ''} missing from the sensor")
+    if dropped:
+        parts.append(f"{dropped} dropped by the kiosk")
+    return ", ".join(parts)
 
 
 def _export(st, args, ctx) -> int:

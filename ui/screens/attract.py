@@ -8,7 +8,7 @@ import pygame
 
 from ui.app import Intent, Screen
 from ui.pictures import draw_picture
-from ui.text import blit_text, fit_size
+from ui.text import blit_paragraph, blit_text, fit_size, paragraph_height
 from ui.widgets import pointer
 
 
@@ -35,9 +35,14 @@ class AttractScreen(Screen):
         app, c = self.app, self.app.theme.colors
         w, h = app.size
         size = fit_size(app.fonts, self.clinic, app.text_px("title"), w - app.mm(8), app.text_px("body"))
-        title = blit_text(surface, app.fonts, self.clinic, size, c.text, (w // 2, app.mm(5)), "midtop")
-        # A status line for staff (a sensor or the storage) gets its own room under the button.
-        status_room = app.text_px("small") + app.mm(2) if self.status else 0
+        title = blit_text(surface, app.fonts, self.clinic, size, c.text, (w // 2, app.mm(5)), "midtop",
+                          room=pygame.Rect(app.mm(4), 0, w - app.mm(8), h))
+        # A status line for staff (a sensor or the storage) gets its own room under the button,
+        # wrapped over as many lines as it needs; the picture gives way.
+        small = app.text_px("small")
+        status_w = w - app.mm(4)
+        lines = len(app.fonts.wrap(self.status, small, status_w)) if self.status else 0
+        status_room = paragraph_height(lines, small) + app.mm(2) if lines else 0
         pic = pygame.Rect(0, 0, int(w * 0.5), int(h - title.bottom - app.target_px - app.mm(14) - status_room))
         pic.midtop = (w // 2, title.bottom + app.mm(3))
         draw_picture("stand", surface, pic, self.t, c)
@@ -47,7 +52,7 @@ class AttractScreen(Screen):
         r.midtop = (w // 2, label_y)
         pygame.draw.rect(surface, c.accent, r, border_radius=r.height // 3)
         pygame.draw.rect(surface, c.text, r.inflate(int(8 * pulse), int(8 * pulse)), width=2, border_radius=r.height // 3)
-        blit_text(surface, app.fonts, "Touch here to start", app.text_px("body"), c.dark_text, r.center, "center")
+        blit_text(surface, app.fonts, "Touch here to start", app.text_px("body"), c.dark_text, r.center, "center", room=r)
         if self.status:
-            size = fit_size(app.fonts, self.status, app.text_px("small"), w - app.mm(4), app.text_px("small"))
-            blit_text(surface, app.fonts, self.status, size, c.warn, (w // 2, h - app.mm(2)), "midbottom")
+            box = pygame.Rect(app.mm(2), h - app.mm(2) - paragraph_height(lines, small), status_w, paragraph_height(lines, small))
+            blit_paragraph(surface, app.fonts, self.status, small, c.warn, box, align="center")

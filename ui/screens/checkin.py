@@ -15,7 +15,7 @@ import pygame
 
 from ui.app import Intent, Screen
 from ui.screens.common import header, margin, paragraph
-from ui.text import blit_text
+from ui.text import blit_text, fit_size
 from ui.widgets import Button, ButtonSet, Keypad
 
 
@@ -112,19 +112,24 @@ class CheckInScreen(Screen):
 
     def draw(self, surface) -> None:
         app, c = self.app, self.app.theme.colors
+        m = margin(app)
         y = header(surface, app, "Your code")
-        rect = pygame.Rect(self.left.left, y, self.left.width, self.left.height)
-        y = paragraph(surface, app, "Type the number on your card, then press OK.", rect, "small", c.muted)
-        box = pygame.Rect(self.left.left, y + margin(app) // 2, self.left.width, app.target_px)
+        # What the keypad says (looking up, a wrong code, a wait) takes the place of the instruction,
+        # above the code: all the room down to the code box over the Back button is its own.
+        back = self.buttons.get("back").rect
+        room = pygame.Rect(self.left.left, y, self.left.width, back.top - 2 * m - app.target_px - y)
+        if self.busy:
+            y = paragraph(surface, app, "Looking you up...", room, "small", c.muted)
+        elif self.message or self.waiting:
+            y = paragraph(surface, app, " ".join(t for t in (self.message, self.wait_text()) if t), room, "small", c.warn)
+        else:
+            y = paragraph(surface, app, "Type the number on your card, then press OK.", room, "small", c.muted)
+        box = pygame.Rect(self.left.left, y + m // 2, self.left.width, app.target_px)
         pygame.draw.rect(surface, c.panel, box, border_radius=8)
         pygame.draw.rect(surface, c.accent, box, width=3, border_radius=8)
         code = " ".join(self.keypad.code) if self.keypad.code else ""
-        blit_text(surface, app.fonts, code, app.text_px("title"), c.text, (box.left + margin(app), box.centery), "midleft")
-        below = pygame.Rect(box.left, box.bottom + margin(app), box.width, app.mm(40))
-        if self.busy:
-            paragraph(surface, app, "Looking you up...", below, "small", c.muted)
-        elif self.message or self.waiting:
-            text = " ".join(t for t in (self.message, self.wait_text()) if t)
-            paragraph(surface, app, text, below, "small", c.warn)
+        inside = box.inflate(-2 * m, 0)
+        size = fit_size(app.fonts, code, app.text_px("title"), inside.width, app.text_px("body"))
+        blit_text(surface, app.fonts, code, size, c.text, (inside.left, box.centery), "midleft", room=inside)
         self.keypad.draw(surface, app)  # greyed out while waiting (the code is empty then, so OK is too)
         self.buttons.draw(surface, app)

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import pygame
 
-from ui.text import blit_paragraph, blit_text, fit_size
+from ui.text import blit_paragraph, blit_text, fit_size, note_cover
 
 
 def margin(app) -> int:
     return app.mm(4)
 
 
-def header(surface, app, title: str, subtitle: str | None = None) -> int:
-    """Title at the top left (and an optional smaller line); returns the y below it."""
+def header(surface, app, title: str, subtitle: str | None = None, beside: bool = False) -> int:
+    """Title at the top left and an optional smaller line under it (``beside``: to its right on the
+    same baseline when both fit on one line, which leaves more room below); returns the y below."""
     c = app.theme.colors
     m = margin(app)
-    size = fit_size(app.fonts, title, app.text_px("title"), app.size[0] - 2 * m, app.text_px("body"))
-    r = blit_text(surface, app.fonts, title, size, c.text, (m, m))
+    room = pygame.Rect(m, 0, app.size[0] - 2 * m, app.size[1])
+    size = fit_size(app.fonts, title, app.text_px("title"), room.width, app.text_px("body"))
+    small = app.text_px("small")
+    side = beside and subtitle and \
+        app.fonts.font(size).size(title)[0] + 2 * m + app.fonts.font(small).size(subtitle)[0] <= room.width
+    r = blit_text(surface, app.fonts, title, size, c.text, (m, m), room=room)
     y = r.bottom + m // 2
-    if subtitle:
-        r = blit_text(surface, app.fonts, subtitle, app.text_px("small"), c.muted, (m, y))
+    if side:
+        baseline = r.top + app.fonts.font(size).get_ascent()
+        blit_text(surface, app.fonts, subtitle, small, c.muted, (room.right, baseline - app.fonts.font(small).get_ascent()),
+                  "topright", room=room)
+    elif subtitle:
+        r = blit_text(surface, app.fonts, subtitle, small, c.muted, (m, y), room=room)
         y = r.bottom + m // 2
     return y
 
@@ -56,9 +65,10 @@ def banner(surface, app, text: str, style: str = "stop") -> pygame.Rect:
     rect = pygame.Rect(0, 0, w, band_h)
     rect.center = (w // 2, h // 2 - app.target_px // 2)
     pygame.draw.rect(surface, fill, rect)
+    note_cover(f"the band {text!r}", rect)
     y = rect.top + margin(app)
     for line in lines:
-        blit_text(surface, app.fonts, line, size, fg, (w // 2, y), "midtop")
+        blit_text(surface, app.fonts, line, size, fg, (w // 2, y), "midtop", room=rect)
         y += int(size * 1.3)
     return rect
 

@@ -25,8 +25,8 @@ import pygame
 
 from ui.app import Intent, Screen
 from ui.heatmap import InsoleView, MatView
-from ui.screens.common import banner, fit_paragraph, margin
-from ui.text import blit_text
+from ui.screens.common import banner, fit_paragraph, margin, paragraph
+from ui.text import blit_text, fit_size
 from ui.widgets import Button, ButtonSet, draw_lr_bar, draw_ring
 
 
@@ -130,7 +130,8 @@ class LiveDrillScreen(Screen):
             pygame.draw.rect(surface, c.panel, self.map_box, border_radius=12)
             blit_text(surface, app.fonts, "Waiting for the mat...", app.text_px("small"), c.muted, self.map_box.center, "center")
         col = self.col
-        r = blit_text(surface, app.fonts, v.get("title") or self.drill.get("title", ""), app.text_px("small"), c.muted, col.topleft)
+        r = blit_text(surface, app.fonts, v.get("title") or self.drill.get("title", ""), app.text_px("small"), c.muted,
+                      col.topleft, room=col)
         body = app.text_px("body")
         phase = v.get("phase")
         cue = "" if phase in ("alert", "paused") else (v.get("cue") or "")  # the banner says it then
@@ -139,34 +140,34 @@ class LiveDrillScreen(Screen):
         remaining, duration = v.get("remaining_s"), v.get("duration_s")
         progress = v.get("progress")
         small = app.text_px("small")
-        if remaining is not None and duration:
+        held = phase in ("alert", "paused")  # the band says what to do; what it would cover is left out
+        if not held and remaining is not None and duration and phase != "countdown":  # counting down: the cue's number
             center = (col.left + ring_r + 4, y + ring_r + m // 2)
             draw_ring(surface, app, center, ring_r, remaining / duration, f"{max(0, remaining):.0f}")
             y = center[1] + ring_r + m
             if progress:
                 x = center[0] + ring_r + m
                 if app.fonts.font(small).size(progress)[0] <= col.right - x:
-                    blit_text(surface, app.fonts, progress, small, c.text, (x, center[1]), "midleft")
+                    blit_text(surface, app.fonts, progress, small, c.text, (x, center[1]), "midleft", room=col)
                 else:  # too long beside the ring: under it
-                    r = blit_text(surface, app.fonts, progress, small, c.text, (col.left, y - m // 2))
+                    r = blit_text(surface, app.fonts, progress, small, c.text, (col.left, y - m // 2), room=col)
                     y = r.bottom + m // 2
-        elif progress:
-            r = blit_text(surface, app.fonts, progress, body, c.text, (col.left, y + m // 2))
+        elif not held and progress:  # "5 good steps of 10": as big as the column allows
+            size = fit_size(app.fonts, progress, body, col.width, small)
+            r = blit_text(surface, app.fonts, progress, size, c.text, (col.left, y + m // 2), room=col)
             y = r.bottom + m
         bar_top = self.buttons.buttons[0].rect.top - m - small - app.mm(8)
-        for label, text in (v.get("values") or [])[:3]:
-            if y + small > bar_top - m:
-                break
-            blit_text(surface, app.fonts, f"{label}: {text}", small, c.text, (col.left, y))
-            y += int(small * 1.35)
+        limit = bar_top if v.get("share") is not None else self.buttons.buttons[0].rect.top
+        for label, text in [] if held else (v.get("values") or [])[:3]:
+            y = paragraph(surface, app, f"{label}: {text}", pygame.Rect(col.left, y, col.width, max(0, limit - m - y)),
+                          "small") + int(small * 0.1)
         share = v.get("share")
         if share is not None:
             bar = pygame.Rect(col.left, bar_top, col.width, app.mm(8))
             draw_lr_bar(surface, app, bar, share.get("left_pct"), share.get("target_pct"), share.get("tolerance_pct"))
+        # The countdown is the cue's "Get ready: N" alone (gaitkiosk.liveview): no ring, no band then.
         if phase == "alert":
             banner(surface, app, v.get("alert") or "Stopped for your safety. Stand still and hold the rail.", "stop")
         elif phase == "paused":
             banner(surface, app, "Paused. Press Continue when you are ready.", "warn")
-        elif phase == "countdown" and remaining is not None and v.get("countdown_s"):
-            banner(surface, app, f"Get ready... {v['countdown_s']:.0f}", "panel")
         self.buttons.draw(surface, app)

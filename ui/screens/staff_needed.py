@@ -13,15 +13,16 @@ import pygame
 
 from ui.screens.closing import ClosingScreen
 from ui.screens.common import header, margin, paragraph
+from ui.text import blit_paragraph, paragraph_height
 
 
 def patient_lines(done: int, total: int) -> list[str]:
     """What the patient reads: no jargon, nothing to fix themselves."""
     lines = ["The kiosk cannot save exercises right now."]
     if done:
-        lines.append(f"The {done} exercise{'s' if done != 1 else ''} you finished today {'are' if done != 1 else 'is'} "
+        lines.append(f"The {done} exercise{'s' if done != 1 else ''} you did today {'are' if done != 1 else 'is'} "
                      "saved for your therapist.")
-    lines.append("Please tell the staff. You can step off the mat now.")
+    lines.append("You can step off the mat now.")
     return lines
 
 
@@ -34,34 +35,32 @@ class StaffNeededScreen(ClosingScreen):
         self.lines = patient_lines(done, total)
         self.staff = staff
 
-    def _body_size(self, width: int, height: int, gap: int) -> int:
-        """The largest text size (body down to small) at which every patient line fits."""
-        app = self.app
-        size, small = app.text_px("body"), app.text_px("small")
-        while size > small:
-            need = sum(len(app.fonts.wrap(line, size, width)) * int(size * 1.25) + gap for line in self.lines)
-            if need <= height:
-                break
-            size -= 2
-        return size
-
     def draw(self, surface) -> None:
-        from ui.text import blit_paragraph
-
         app, c = self.app, self.app.theme.colors
         y = header(surface, app, "Please tell the staff")
         m = margin(app)
         w, h = app.size
         ok = self.buttons.buttons[0].rect
-        # The patient's sentences above the button row, shrunk (never below the small size) to fit.
-        top, bottom = y + m, ok.top - m
-        size = self._body_size(w - 2 * m, bottom - top, m // 2)
+        small = app.text_px("small")
+        bottom = ok.top - m
+        if self.staff:  # the technical reason, small, across the screen above the OK button
+            text = f"For staff: {self.staff}."
+            height = paragraph_height(len(app.fonts.wrap(text, small, w - 2 * m)), small)
+            bottom -= height + m // 2
+            paragraph(surface, app, text, pygame.Rect(m, bottom + m // 2, w - 2 * m, height), "small", c.muted)
+        # The patient's sentences above it, shrunk (never below the small size) to fit.
+        top, gap = y + m, m // 2
+        size = app.text_px("body")
+        while size > small and self._height(size, w - 2 * m, gap) > bottom - top:
+            size = max(small, size - 2)
         rect = pygame.Rect(m, top, w - 2 * m, bottom - top)
         for line in self.lines:
             color = c.warn if "cannot" in line else c.text
             yy = blit_paragraph(surface, app.fonts, line, size, color, rect)
-            rect = pygame.Rect(rect.left, yy + m // 2, rect.width, max(0, rect.bottom - yy - m // 2))
-        if self.staff:  # the technical reason, small, beside the OK button
-            staff = pygame.Rect(m, ok.top, ok.left - 2 * m, ok.height)
-            paragraph(surface, app, f"For staff: {self.staff}.", staff, "small", c.muted)
+            rect = pygame.Rect(rect.left, yy + gap, rect.width, max(0, rect.bottom - yy - gap))
         self.buttons.draw(surface, app)
+
+    def _height(self, size: int, width: int, gap: int) -> int:
+        """The height the patient's lines take at ``size``, as they are drawn (each line's step, then a gap)."""
+        fonts = self.app.fonts
+        return sum(len(fonts.wrap(line, size, width)) * int(size * 1.25) + gap for line in self.lines)

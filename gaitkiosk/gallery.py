@@ -1,0 +1,491 @@
+"""Every patient screen in every state: the cases of the text-fit test and the screenshot gallery.
+
+    python -m gaitkiosk.gallery DIR        a PNG of each gallery state at 800 x 480 and 1280 x 800
+
+A state is a screen with what the runtime would hand it, made by the same code
+the running kiosk uses: the drills' own titles, instructions and cues (their
+live views come from real runs of each drill on the virtual patient's
+autopilot, through ``gaitkiosk.liveview``), results in the words of
+``gaitkiosk.resultwords`` from real results (complete, stopped at every
+stage, compared like for like, with long numbers and singular/plural
+counts), the visit's own messages (unknown codes, waits, storage failures).
+``tests/test_ui_fit.py`` draws every state at both sizes and checks that
+every string can be read whole (``ui.text.TextLog``); the gallery is the
+subset worth a picture (``State.picture``), in ``docs/screenshots/states/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+SIZES = {"800x480": ((800, 480), 7.0), "1280x800": ((1280, 800), 10.1)}
+RUN_PARAMS = {  # short runs of each drill: the strings they show are the same as in a full one
+    "quiet_standing": {"duration_s": 10, "eyes": "both"}, "tandem_walk": {"steps": 3},
+    "gait_insoles": {"uplift_pct": 0, "baseline_s": 10, "training_s": 20},
+    "limits_of_stability": {"time_limit_s": 3, "centre_hold_s": 0.5}, "rhythmic_shift": {"cycles": 3},
+    "heel_toe_rocking": {"cycles": 3}, "weight_symmetry": {"duration_s": 10},
+}
+STOP_AT = (0.25, 0.7)  # shares of a drill done when the stopped variants are taken
+
+
+@dataclass(frozen=True)
+class State:
+    """One screen in one state: ``make(app)`` builds it, ``setup(screen)`` puts it in the state
+    (messages, a typed code) after its layout; ``snapshot`` is the live feed (drill screens)."""
+
+    name: str
+    make: Callable
+    setup: Callable | None = None
+    snapshot: object = None
+    picture: bool = False  # in the screenshot gallery (every state is in the fit test)
+
+
+class _Feed:
+    def __init__(self, snapshot):
+        self.snapshot = snapshot
+
+    def latest(self):
+        return self.snapshot
+
+
+def show(state: State, size: tuple[int, int], diagonal_in: float, theme=None):
+    """An offscreen app showing ``state`` after one frame: (app, screen)."""
+    import pygame
+
+    from ui.app import App
+    from ui.theme import load_theme
+
+    app = App(pygame.Surface(size), theme or load_theme(), diagonal_in=diagonal_in, feed=_Feed(state.snapshot))
+    screen = app.reset(state.make(app))
+    if state.setup is not None:
+        state.setup(screen)
+    app.step(1 / 30, [])
+    return app, screen
+
+
+# -- the states ----------------------------------------------------------------------------------
+
+
+@functools.cache
+def states() -> tuple[State, ...]:
+    return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing())
+
+
+def _attract():
+    from gaitkiosk.runtime import LiveSnapshot
+    from gaitkiosk.visit import start_screen_line, storage_problem
+    from store.errors import DiskFullError
+    from ui.screens import AttractScreen
+
+    def status(text):  # what the start screen reads from the live feed each frame
+        return LiveSnapshot(seq=1, device_problem=text)
+
+    return [
+        State("attract", AttractScreen, picture=True),
+        State("attract-storage", AttractScreen, snapshot=status(start_screen_line(storage_problem(DiskFullError("full"))[0])),
+              picture=True),
+        State("attract-sensor", AttractScreen, snapshot=status(
+            "sensor GK-MAT-000123 is not calibrated yet; a therapist or technician must calibrate it before drills "
+            "can run (gaitkiosk calibrate)"), picture=True),
+        State("attract-unplugged", AttractScreen, snapshot=status(
+            "Sensor /dev/serial/by-id/usb-gaitkiosk_mat_GK-MAT-000123-if00-port0 is disconnected: "
+            "/dev/serial/by-id/usb-gaitkiosk_mat_GK-MAT-000123-if00-port0 is not there (unplugged?); retrying")),
+    ]
+
+
+def _checkin():
+    from gaitkiosk.patient_code import MAX_DIGITS
+    from gaitkiosk.visit import NO_PROGRAM
+    from ui.app import Message
+    from ui.screens import CheckInScreen
+
+    def make(app):
+        return CheckInScreen(app, MAX_DIGITS)
+
+    def typed(code):
+        return lambda s: setattr(s.keypad, "code", code)
+
+    def told(kind, **data):
+        return lambda s: s.on_message(Message(kind, data))
+
+    longest = "9" * MAX_DIGITS
+    return [
+        State("checkin", make, picture=True),
+        State("checkin-typed", make, typed(longest), picture=True),
+        State("checkin-busy", make, lambda s: (typed(longest)(s), setattr(s, "busy", True))),
+        State("checkin-unknown", make, told("patient_unknown", code=longest, wait_s=0.0), picture=True),
+        State("checkin-wait-seconds", make, told("patient_unknown", code=longest, wait_s=30.0), picture=True),
+        State("checkin-wait-minutes", make, told("checkin_wait", wait_s=900.0)),
+        State("checkin-wait-1-second", make, told("checkin_wait", wait_s=0.6)),
+        State("checkin-no-program", make, told("patient_unknown", code=longest, text=NO_PROGRAM)),
+    ]
+
+
+def _items(statuses=(), n=None):
+    from drills import registry
+
+    names = registry.names()
+    items = []
+    for i in range(len(names) if n is None else n):
+        cls = registry.get(names[i % len(names)])
+        status = statuses[i] if i < len(statuses) else "todo"
+        items.append({"title": cls.title, "seconds": cls(None).planned_duration(), "status": status})
+    return items
+
+
+def _program():
+    from ui.app import Message
+    from ui.screens import ProgramScreen
+
+    def program(items, next_index=0):
+        return lambda app: ProgramScreen(app, items, "Hello!", next_index)
+
+    def error(text):
+        return lambda s: s.on_message(Message("drill_failed", {"text": text}))
+
+    later = _items(("done", "stopped", "skipped"))
+    return [
+        State("program", program(_items()), picture=True),
+        State("program-later", program(later, 3), picture=True),
+        State("program-one", program(_items(n=1))),
+        State("program-twelve", program(_items(n=12))),
+        State("program-thirty", program(_items(("done",) * 20, n=30), 20), picture=True),
+        State("program-waiting", program(_items()), lambda s: setattr(s, "waiting", True)),
+        State("program-error", program(later, 3), error("The left insole is not ready. Please tell the staff."),
+              picture=True),
+        State("program-went-wrong", program(later, 3), error("Something went wrong. Please tell the staff.")),
+    ]
+
+
+def _instruction():
+    from drills import registry
+    from gaitkiosk.visit import drill_intro
+    from ui.app import Message
+    from ui.screens import InstructionScreen
+
+    out, seen = [], set()
+    names = registry.names()
+    for k, name in enumerate(names):
+        cls = registry.get(name)
+        variants = [{}] + [{p.name: v} for p in cls.PARAMS for v in p.choices]
+        for params in variants:
+            intro = drill_intro(cls(params), k, len(names))
+            if (intro["instruction"], intro["picture"]) in seen:
+                continue
+            seen.add((intro["instruction"], intro["picture"]))
+            label = "-".join(f"{v}" for v in params.values())
+            out.append(State(f"instruction-{name}" + (f"-{label}" if label else ""),
+                             functools.partial(InstructionScreen, drill=intro), picture=not params and k < 2))
+    intro = drill_intro(registry.get(names[-1])(None), len(names) - 1, len(names))
+    out.append(State("instruction-waiting", functools.partial(InstructionScreen, drill=intro),
+                     lambda s: setattr(s, "waiting", True)))
+    out.append(State("instruction-error", functools.partial(InstructionScreen, drill=intro),
+                     lambda s: s.on_message(Message("drill_failed", {"text": "The mat is not ready. Please tell the staff."})),
+                     picture=True))
+    return out
+
+
+# -- live drill screens and results, from real runs ---------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """One drill run on the autopilot: its distinct live views, and its results (complete, stopped)."""
+
+    views: list  # (label, LiveSnapshot)
+    complete: dict
+    stopped: dict  # label -> results of a copy stopped there
+    title: str
+
+
+@functools.cache
+def _run(name: str) -> _Run:
+    from drills import registry
+    from drills.autopilot import patient_for, run_drill
+    from gaitkiosk.liveview import drill_view
+
+    mat = (96, 48) if name == "tandem_walk" else (48, 48)
+    d = registry.create(name, RUN_PARAMS.get(name, {}), mat_shape=mat, mat_pitch_mm=(8.47, 8.47), countdown_s=2.0)
+    patient = patient_for(d, seed=1)
+    views, seen, stopped = [], set(), {}
+    stops = list(STOP_AT)
+
+    def on_frame(t, drill):
+        v = drill_view(drill)
+        key = (v["phase"], v["cue"], v["progress"], tuple(v["values"]), v["alert"])
+        if key not in seen:
+            seen.add(key)
+            same = sum(1 for label, _ in views if label.split("-")[0] == v["phase"])
+            views.append((v["phase"] + (f"-{same + 1}" if same else ""), _snapshot(drill, patient, t, v, len(views))))
+        if drill.phase == "countdown" and "countdown" not in stopped and drill.countdown_total - (drill.view().countdown_s or 0) > 0.5:
+            stopped["countdown"] = _stopped(drill, t)
+        while stops and drill.phase == "running" and drill.progress() >= stops[0]:
+            stopped[f"{int(100 * stops.pop(0))}pct"] = _stopped(drill, t)
+
+    out = run_drill(d, patient, max_s=120.0, resume_after_s=1.0, on_frame=on_frame)
+    return _Run(views, out.result.to_dict(), stopped, d.title)
+
+
+def _stopped(drill, t) -> dict:
+    twin = copy.deepcopy(drill)
+    twin.stop(t)
+    return twin.result().to_dict()
+
+
+def _snapshot(drill, patient, t, view, seq):
+    from gaitkiosk.runtime import LiveSnapshot
+
+    s = patient.sample(t, mat="mat" in drill.SENSORS, insoles="insoles" in drill.SENSORS)
+    mat = (patient.mat.rows, patient.mat.cols, tuple(patient.mat.pitch_mm)) if "mat" in drill.SENSORS else None
+    insoles = {side: patient.insoles.positions(side) for side in ("left", "right")} if "insoles" in drill.SENSORS else None
+    cop = drill.live.cop_mm
+    return LiveSnapshot(seq=seq + 1, t_frame=t, mat_kpa=getattr(s, "mat_kpa", None) if mat else None, mat_geometry=mat,
+                        cop_mm=cop, cop_trail=(cop,) if cop else (), insole_kpa=dict(s.insole_kpa) if insoles else None,
+                        insole_layout=insoles, drill=view)
+
+
+def _live():
+    from drills import registry
+    from drills.safety import MESSAGES
+    from ui.screens import LiveDrillScreen
+
+    out = []
+    for name in registry.names():
+        run = _run(name)
+        intro = {"index": 0, "count": 7, "title": run.title}
+        make = functools.partial(LiveDrillScreen, drill=intro)
+        running = _busiest([snap for _, snap in run.views if snap.drill["phase"] == "running"] or [run.views[-1][1]])
+        for label, snap in run.views:  # pictured: each drill running (feet on the mat), and one countdown
+            picture = snap is running or (label == "countdown" and name == "quiet_standing")
+            out.append(State(f"drill-{name}-{label}", make, snapshot=snap, picture=picture))
+        out.append(State(f"drill-{name}-paused", make, snapshot=_with(running, phase="paused")))
+        # Long numbers where a drill counts: many steps, a long exercise, a fast cadence.
+        long = {"remaining_s": 599.0, "duration_s": 600.0}
+        if running.drill.get("progress"):
+            long["progress"] = {"tandem_walk": "38 good steps of 40"}.get(name, "Target 8 of 8")
+        if running.drill.get("values"):
+            long["values"] = [("Steps per minute", "188 (aim 197)")]
+        out.append(State(f"drill-{name}-long-numbers", make, snapshot=_with(running, **long)))
+        if name == "tandem_walk":  # a real visit: no time on the ring, the count alone
+            out.append(State("drill-tandem_walk-count-only", make,
+                             snapshot=_with(running, remaining_s=None, duration_s=None, progress="2 good steps of 3"),
+                             picture=True))
+            out.append(State("drill-tandem_walk-count-one", make,
+                             snapshot=_with(running, remaining_s=None, duration_s=None, progress="1 good step of 40")))
+    # Every cue a drill can say, also those the cooperative virtual patient never hears.
+    seen = {snap.drill["cue"] for name in registry.names() for _, snap in _run(name).views}
+    for name in registry.names():
+        run = _run(name)
+        running = next((snap for _, snap in run.views if snap.drill["phase"] == "running"), run.views[-1][1])
+        make = functools.partial(LiveDrillScreen, drill={"index": 0, "count": 7, "title": run.title})
+        for k, cue in enumerate(sorted(set(drill_cues(name)) - seen)):
+            out.append(State(f"drill-{name}-cue-{k}", make, snapshot=_with(running, cue=cue)))
+    standing = _run("quiet_standing").views
+    running = next(snap for _, snap in standing if snap.drill["phase"] == "running")
+    make = functools.partial(LiveDrillScreen, drill={"index": 0, "count": 7, "title": _run("quiet_standing").title})
+    for reason, message in MESSAGES.items():
+        out.append(State(f"drill-alert-{reason}", make, snapshot=_with(running, phase="alert", alert=message),
+                         picture=reason in ("cop_outside", "sensor_lost")))
+    return out
+
+
+def drill_cues(name: str) -> list[str]:
+    """The live cues a drill's code can say (read from its source and its base class's): every
+    string it sets as ``self.message`` or gives as the reason to wait in ``ready``/``stance_hint``;
+    a value filled in at run time reads "forward right" (the longest direction)."""
+    import ast
+    import inspect
+
+    from drills import registry
+
+    said = set()
+    for cls in registry.get(name).__mro__:
+        if not cls.__module__.startswith("drills."):
+            continue
+        for node in ast.walk(ast.parse(inspect.getsource(inspect.getmodule(cls)))):
+            value = None
+            if isinstance(node, ast.Assign) and any(ast.unparse(t) == "self.message" for t in node.targets):
+                value = node.value
+            elif isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and len(node.value.elts) == 2:
+                value = node.value.elts[1]
+            elif isinstance(node, ast.FunctionDef) and node.name == "stance_hint":
+                said |= {r.value.value for r in ast.walk(node) if isinstance(r, ast.Return)
+                         and isinstance(r.value, ast.Constant) and isinstance(r.value.value, str)}
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                said.add(value.value)
+            elif isinstance(value, ast.JoinedStr):
+                said.add("".join(v.value if isinstance(v, ast.Constant) else "forward right" for v in value.values))
+    return sorted(t for t in said if t.strip())
+
+
+def _busiest(snapshots):
+    """The snapshot with the most load on the mat (a walking drill's first frames may show none)."""
+    def load(snap):
+        return 0.0 if snap.mat_kpa is None else float(snap.mat_kpa.sum())
+    return max(snapshots, key=load)
+
+
+def _with(snapshot, **view):
+    return replace(snapshot, drill={**snapshot.drill, **view})
+
+
+def _results():
+    from drills import registry
+    from gaitkiosk.resultwords import MEASURE, screen_result
+    from ui.app import Message
+    from ui.screens import ResultScreen
+
+    out = []
+    names = registry.names()
+
+    def add(label, results, previous=None, *, index=0, last=False, picture=False, setup=None, recalibrated=False):
+        r = screen_result(results, previous, index=index, count=len(names), title=registry.get(results["drill"]).title,
+                          last=last, recalibrated=recalibrated)
+        out.append(State(f"result-{results['drill']}-{label}", functools.partial(ResultScreen, result=r), setup,
+                         picture=picture))
+
+    for k, name in enumerate(names):
+        run = _run(name)
+        done = run.complete
+        add("first", done, index=k, picture=k == 0)
+        path, better = MEASURE[name][:2]
+        for label, factor in (("better", 2.0), ("worse", 0.5), ("same", 1.0)):  # last time, if lower is better
+            if better == "higher":
+                factor = 1.0 / factor
+            add(label, done, _scaled(done, path, factor), index=k, picture=k == 0 and label != "same")
+        add("recalibrated", done, index=k, recalibrated=True)
+        add("new-level", done, {**done, "params": {**done["params"], "_changed": 1, "zz": 1}}, index=k)
+        add("alerts-1", {**done, "alerts": done["alerts"][:1] or [{"reason": "cop_outside"}]}, index=k)
+        add("alerts-12", {**done, "alerts": [{"reason": "cop_outside"}] * 12}, done, index=k, last=True)
+        for label, stopped in run.stopped.items():
+            add(f"stopped-{label}", stopped, done, index=k, picture=k == 0)
+            add(f"stopped-{label}-alerts", {**stopped, "alerts": [{"reason": "foot_unloaded"}] * 2}, done, index=k)
+        add("error", done, done, index=k, setup=lambda s: s.on_message(
+            Message("drill_failed", {"text": "Something went wrong. Please tell the staff."})), picture=k == 0)
+    for label, results in _counted_results():
+        add(label, results, picture=label == "tandem_walk-one-step")
+    return out
+
+
+def _scaled(results: dict, path: str, factor: float) -> dict:
+    """``results`` with the measure at ``path`` (or the score) times ``factor``: last time, better or worse."""
+    out = copy.deepcopy(results)
+    if path == "score":
+        out["score"] = min(100.0, (out.get("score") or 50.0) * factor)
+        return out
+    node = out["measures"]
+    *parents, leaf = path.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = (node.get(leaf) or 10.0) * factor
+    out["score"] = out.get("score") or 50.0
+    return out
+
+
+def _counted_results():
+    """Results with long numbers and with counts of one (singular words), as a long visit has them."""
+    def r(drill, score=88.0, **measures):
+        return {"drill": drill, "status": "complete", "score": score, "measures": measures, "alerts": [],
+                "duration_s": 60.0, "params": {}, "done_pct": 100.0}
+
+    quiet = {"conditions": {"eyes_open": {"duration_s": 120.0, "time_in_zone_pct": 95.0},
+                            "eyes_closed": {"duration_s": 120.0, "time_in_zone_pct": 35.0}}}
+    return [
+        ("quiet_standing-long", r("quiet_standing", **quiet)),
+        ("quiet_standing-one-second", r("quiet_standing", conditions={"eyes_open": {"duration_s": 1.0,
+                                                                                    "time_in_zone_pct": 10.0}})),
+        ("tandem_walk-long", r("tandem_walk", attempted_steps=40, correct_steps=39)),
+        ("tandem_walk-one-step", r("tandem_walk", None, attempted_steps=1, correct_steps=1)),
+        ("limits_of_stability-none", r("limits_of_stability", summary={"targets": 8, "targets_reached": 0})),
+        ("rhythmic_shift-long", r("rhythmic_shift", beats=60, targets_hit=59)),
+        ("heel_toe_rocking-one", r("heel_toe_rocking", cycles_complete=1, time_in_band_pct=61.0)),
+        ("heel_toe_rocking-long", r("heel_toe_rocking", cycles_complete=30, time_in_band_pct=99.0)),
+        ("weight_symmetry-stands", r("weight_symmetry", time_in_band_pct=92.0, stands=1)),
+        ("weight_symmetry-many-stands", r("weight_symmetry", time_in_band_pct=12.0, stands=40)),
+        ("gait_insoles-long", r("gait_insoles", baseline={"steps": 412}, training={"steps": 1234}, on_beat_pct=93.0)),
+        ("gait_insoles-no-beat", r("gait_insoles", None, baseline={"steps": 12}, training={"steps": 0})),
+    ]
+
+
+def _closing():
+    from gaitkiosk.visit import storage_problem
+    from store.errors import CorruptDatabaseError, DiskFullError, LowDiskError, ReadOnlyStoreError
+    from ui.screens import GoodbyeScreen, StaffNeededScreen
+
+    out = []
+    for label, summary in (("", {"practised": 7, "finished": 5, "total": 7, "saved": True}),
+                           ("-one", {"practised": 1, "finished": 1, "total": 1, "saved": True}),
+                           ("-none", {"practised": 0, "finished": 0, "total": 7, "saved": True}),
+                           ("-long", {"practised": 29, "finished": 29, "total": 30, "saved": True}),
+                           ("-not-saved", {"practised": 2, "finished": 1, "total": 7, "saved": False})):
+        out.append(State(f"goodbye{label}", functools.partial(GoodbyeScreen, summary=summary),
+                         picture=label in ("", "-not-saved")))
+    errors = [LowDiskError("low"), DiskFullError("full"), CorruptDatabaseError("damaged"),
+              ReadOnlyStoreError("read-only"), _sqlite_error()]
+    for k, exc in enumerate(errors):
+        staff = storage_problem(exc)[1]
+        for done in ((0, 2, 1) if k == 1 else (2,)):
+            out.append(State(f"staff_needed-{type(exc).__name__}-{done}",
+                             functools.partial(StaffNeededScreen, done=done, total=7, staff=staff),
+                             picture=k == 1 and done == 2))
+    return out
+
+
+def _sqlite_error():
+    import sqlite3
+
+    return sqlite3.OperationalError("disk I/O error while writing page 81723 of /var/lib/gaitkiosk/gaitkiosk.db "
+                                    "(the card returned EIO; check dmesg for mmcblk0 errors)")
+
+
+# -- the gallery ------------------------------------------------------------------------------------
+
+
+def write_gallery(out_dir: Path, sizes=SIZES) -> list[Path]:
+    """A PNG of every gallery state at every size (``DIR/NAME-WxH.png``) and ``DIR/README.md`` listing them."""
+    import pygame
+
+    pygame.font.init()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    index = ["# Every patient screen in every state", "",
+             "Made by `make screenshots` (`python -m gaitkiosk.gallery docs/screenshots/states`) from",
+             "`gaitkiosk.gallery.states()`, the states `tests/test_ui_fit.py` checks for text that does not fit",
+             "(that test draws many more: every live cue, every drill's results; these are the ones worth a",
+             "picture). Regenerate after changing a screen.", ""]
+    for state in states():
+        if not state.picture:
+            continue
+        index.append(f"## {state.name}")
+        index.append("")
+        for label, (size, diagonal) in sizes.items():
+            app, _ = show(state, size, diagonal)
+            path = app.screenshot(out_dir / f"{state.name}-{label}.png")
+            written.append(path)
+            index.append(f"![{state.name} at {label.replace('x', ' x ')}]({path.name})")
+        index.append("")
+    (out_dir / "README.md").write_text("\n".join(index), encoding="utf-8")
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    import os
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m gaitkiosk.gallery DIR", file=sys.stderr)
+        return 2
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    files = write_gallery(Path(args[0]))
+    print(f"{len(files)} screenshots in {args[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
