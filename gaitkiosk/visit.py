@@ -262,7 +262,7 @@ class Visit:
     def _start_drill(self, index: int) -> None:
         from drills import registry
         from drills.feed import KernelFeed
-        from gaitkiosk.liveview import picture_for
+        from gaitkiosk.liveview import picture_for, picture_layout
         from gaitkiosk.runtime import ActiveDrill
 
         if self.session is None:
@@ -306,7 +306,7 @@ class Visit:
                                     pressure=dict(self.rt.sensors.pressure))
         self.rt.deliver("drill_ready", drill={
             "index": index, "count": len(self.items), "title": drill.title,
-            "instruction": drill.instruction, "picture": picture_for(drill),
+            "instruction": drill.instruction, "picture": picture_for(drill), "layout": picture_layout(drill),
             "safety": "Hold on to the rail if you feel unsteady." if "mat" in drill.SENSORS else
                       "Stop if you feel unsteady.",
         })
