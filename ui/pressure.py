@@ -14,8 +14,8 @@ plot may use 1 (linear in kPa). Loads under ``floor_kpa`` are "unloaded": the ba
 
 Smooth image: the commercial pressure systems draw an interpolated pressure field rather than
 square sensels. :class:`Upsampler` interpolates the kPa frame (Keys' cubic convolution, a = -0.5:
-Keys 1981, "Cubic convolution interpolation for digital image processing") to a few pixels per
-sensel with two small matrix products, so the floor becomes a smooth outline; the coloured
+Keys 1981, "Cubic convolution interpolation for digital image processing") to a few samples per
+sensel, one axis after the other, so the floor becomes a smooth outline; the coloured
 image is then scaled the rest of the way with ``smoothscale``. Interpolating kPa (not colours)
 keeps every drawn colour on the scale.
 """
@@ -69,7 +69,7 @@ class PressureScale:
 
     def indices(self, kpa: np.ndarray) -> np.ndarray:
         """uint8 indices into :attr:`lut`: 0 below the floor, 1..255 up the scale."""
-        q = np.asarray(kpa, np.float32) * np.float32(LEVELS / self.max_kpa)
+        q = np.asarray(kpa, np.float32) * np.float32(LEVELS / self.max_kpa) + np.float32(0.5)  # nearest level
         np.clip(q, 0, LEVELS, out=q)
         return np.take(self._table, q.astype(np.uint16))
 
@@ -78,47 +78,65 @@ class PressureScale:
         return tuple(background[:3]) if i == 0 else tuple(int(v) for v in self.lut[i])
 
 
-def _cubic_weights(n_in: int, n_out: int, a: float = -0.5) -> np.ndarray:
-    """(n_out, n_in) matrix: row i interpolates output sample i (cell centres, edges clamped)."""
+def cubic_taps(n_in: int, n_out: int, a: float = -0.5) -> tuple[np.ndarray, np.ndarray]:
+    """The four input samples (indices, edges clamped) and their weights for each of ``n_out``
+    output samples spread evenly over ``n_in`` input cells: two (4, n_out) arrays."""
     u = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5  # output centres in input index units
     base = np.floor(u).astype(int)
     t = u - base
-    w = np.zeros((n_out, n_in), np.float64)
-    rows = np.arange(n_out)
+    idx, w = [], []
     for o in (-1, 0, 1, 2):
         x = np.abs(t - o)
-        k = np.where(x <= 1, (a + 2) * x ** 3 - (a + 3) * x ** 2 + 1,
-                     np.where(x < 2, a * x ** 3 - 5 * a * x ** 2 + 8 * a * x - 4 * a, 0.0))
-        np.add.at(w, (rows, np.clip(base + o, 0, n_in - 1)), k)
-    return w.astype(np.float32)
+        w.append(np.where(x <= 1, (a + 2) * x ** 3 - (a + 3) * x ** 2 + 1,
+                          np.where(x < 2, a * x ** 3 - 5 * a * x ** 2 + 8 * a * x - 4 * a, 0.0)))
+        idx.append(np.clip(base + o, 0, n_in - 1))
+    return np.array(idx, np.intp), np.array(w, np.float32)
 
 
 class Upsampler:
-    """A (rows, cols) frame to (rows * k_r, cols * k_c) by separable cubic interpolation."""
+    """A (rows, cols) frame to (rows * k_r, cols * k_c) by separable cubic interpolation.
+
+    Four gathers and multiply-adds per axis in numpy: no matrix product, so no BLAS thread
+    pool (on the 2-core unit its threads fought the reader and analysis threads, and frames
+    took 20-80 ms instead of 1-2).
+    """
 
     def __init__(self, rows: int, cols: int, k_rows: int, k_cols: int):
         self.shape = (rows * k_rows, cols * k_cols)
-        self._wr = _cubic_weights(rows, self.shape[0])
-        self._wc_t = np.ascontiguousarray(_cubic_weights(cols, self.shape[1]).T)
+        self._ri, self._rw = cubic_taps(rows, self.shape[0])
+        self._ci, self._cw = cubic_taps(cols, self.shape[1])
+        self._rw = self._rw[:, :, None]  # broadcast over columns
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        out = self._wr @ (np.asarray(frame, np.float32) @ self._wc_t)
+        f = np.asarray(frame, np.float32)
+        ri, rw, ci, cw = self._ri, self._rw, self._ci, self._cw
+        tall = f[ri[0]] * rw[0] + f[ri[1]] * rw[1] + f[ri[2]] * rw[2] + f[ri[3]] * rw[3]
+        out = tall[:, ci[0]] * cw[0] + tall[:, ci[1]] * cw[1] + tall[:, ci[2]] * cw[2] + tall[:, ci[3]] * cw[3]
         np.maximum(out, 0.0, out=out)  # cubic overshoot below zero load is not a load
         return out
 
 
 def steps_per_sensel(px_per_sensel: float) -> int:
     """How many interpolated samples per sensel before the final smooth scaling: about one per
-    3 px on the glass (finer costs time and shows nothing more), between 1 and 6."""
-    return int(max(1, min(6, round(px_per_sensel / 3.0))))
+    3.5 px on the glass (finer costs time and shows nothing more), between 1 and 6."""
+    return int(max(1, min(6, round(px_per_sensel / 3.5))))
 
 
-def draw_legend(surface, ui, rect: pygame.Rect, scale: PressureScale, ticks=None, unit: str = "kPa") -> pygame.Rect:
+@dataclass(frozen=True)
+class Legend:
+    """What :func:`draw_legend` drew: the colour bar, each labelled load's height, the area used."""
+
+    bar: pygame.Rect
+    ticks: dict  # kPa -> y (px) of its label and tick mark
+    area: pygame.Rect
+
+
+def draw_legend(surface, ui, rect: pygame.Rect, scale: PressureScale, ticks=None, unit: str = "kPa") -> Legend:
     """A vertical colour bar in ``rect`` (low at the bottom) with its loads written beside it.
 
     For the therapist screens (the patient screens show no numbers on the map). ``ticks``: the
     loads to label (default: the floor, 50, 100, 200... up to the maximum); each label sits at
-    the height of its own colour. Returns the area used.
+    the height of its own colour, and a label that would overlap the one above is left out.
     """
     c = ui.theme.colors
     small = ui.text_px("small")
@@ -129,17 +147,19 @@ def draw_legend(surface, ui, rect: pygame.Rect, scale: PressureScale, ticks=None
         f = 1.0 - y / max(1, bar.height - 1)
         color = scale.lut[int(f * 254.0 + 1.5)]
         pygame.draw.line(surface, color, (bar.left, bar.top + y), (bar.right - 1, bar.top + y))
-    pygame.draw.rect(surface, c.muted, bar, 1)
+    pygame.draw.rect(surface, c.muted, bar.inflate(2, 2), 1)  # around the colours, not on them
     if ticks is None:
         ticks = [scale.floor_kpa] + [v for v in (50, 100, 200, 300, 400, 600, 800) if scale.floor_kpa < v <= scale.max_kpa]
     used = bar.copy()
+    shown = {}
     last_y = None
     for kpa in sorted(ticks, reverse=True):
         y = int(bar.bottom - 1 - float(scale.fraction(kpa)) * (bar.height - 1))
         if last_y is not None and abs(y - last_y) < small:
             continue  # labels never overlap: a crowded one is left out
         last_y = y
+        shown[kpa] = y
         pygame.draw.line(surface, c.text, (bar.right, y), (bar.right + small // 3, y), 2)
         r = blit_text(surface, ui.fonts, f"{kpa:.0f} {unit}", small, c.text, (bar.right + small // 2, y), "midleft")
         used.union_ip(r)
-    return used
+    return Legend(bar, shown, used)
