@@ -76,19 +76,19 @@ def test_a_light_load_stands_out_from_the_background(dummy_video):
     assert contrast_ratio(surface.get_at((x, y))[:3], c.background) >= 3.0
 
 
-@pytest.mark.parametrize("box", [480, 716])
-def test_the_heat_map_is_smooth_not_squares(dummy_video, box):
+@pytest.mark.parametrize("rows,box", [(48, 480), (48, 716), (96, 438)])  # 438: the long mat on the 7-inch panel
+def test_the_heat_map_is_smooth_not_squares(dummy_video, rows, box):
     """Issue 10: the map was raw-pixelated (each sensel a flat square). Across a steady rise in
     load, neighbouring drawn pixels now differ by a fraction of one sensel's step."""
     c = Colors()
     surface = pygame.Surface((box, box))
-    v = MatView(48, 48, PITCH, pygame.Rect(0, 0, box, box), background=c.background)
-    frame = np.zeros((48, 48), np.float32)
-    frame[5:43, 4:44] = 30.0 + 6.0 * np.arange(40)[None, :]  # a ramp across the mat
+    v = MatView(rows, 48, PITCH, pygame.Rect(0, 0, box, box), background=c.background)
+    frame = np.zeros((rows, 48), np.float32)
+    frame[5:rows - 5, 4:44] = 30.0 + 6.0 * np.arange(40)[None, :]  # a ramp across the mat
     v.set_frame(frame)
     v.draw(surface, c)
     px = _pixels(surface)
-    y = v.to_px(0, 24 * PITCH[0])[1]
+    y = v.to_px(0, rows // 2 * PITCH[0])[1]
     centres = [v.to_px((col + 0.5) * PITCH[1], 0)[0] for col in range(10, 30)]
     raw_step = max(np.abs(px[y, a] - px[y, b]).sum() for a, b in zip(centres, centres[1:], strict=False))
     row = px[y, centres[0]:centres[-1]]

@@ -19,6 +19,8 @@ glass (``ui.marks``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pygame
 
@@ -140,11 +142,13 @@ class MatView:
         if len(trail) >= 2:
             marks.draw_trail(surface, colors, [self.to_px(x, y) for x, y in trail], self.marks)
         if cop_mm is not None:
-            marks.draw_dot(surface, colors, self.to_px(*cop_mm), self.marks)
+            p = self.to_px(*cop_mm)
+            marks.draw_dot(surface, colors, p, self.marks)
             for t in targets or ():
-                if t.get("state") == "active":  # its ring over the dot: the dot on it still shows it
-                    marks.draw_target(surface, colors, self.to_px(t["x_mm"], t["y_mm"]),
-                                      self.length_px(t.get("radius_mm", 15.0)), "next", self.marks)
+                c, r = self.to_px(t["x_mm"], t["y_mm"]), self.length_px(t.get("radius_mm", 15.0))
+                if t.get("state") == "active" and math.dist(p, c) < r + self.marks.dot:
+                    # the dot is on the lit target: its ring over the dot keeps it in sight
+                    marks.draw_target(surface, colors, c, r, "next", self.marks)
 
     def _draw_zone(self, surface, colors, zone) -> None:
         if "radius_mm" in zone:

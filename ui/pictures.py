@@ -24,10 +24,10 @@ from ui.widgets import draw_lr_bar_shapes, lr_bar
 DEFAULT_PX_PER_MM = 5.25  # the 7-inch 800 x 480 panel
 
 
-def _foot(surface, color, heel, length, angle_deg=90.0, filled=False, width=3):
-    """A foot outline: heel at ``heel`` (px), pointing ``angle_deg`` (90 = up)."""
+def _foot_outline(heel, length, angle_deg=90.0, y_down=True):
+    """The corners of a foot outline: heel at ``heel``, pointing ``angle_deg`` (90 = up)."""
     a = math.radians(angle_deg)
-    ux, uy = math.cos(a), -math.sin(a)  # screen y down
+    ux, uy = math.cos(a), (-1.0 if y_down else 1.0) * math.sin(a)
     px, py = -uy, ux
     w = length * 0.38
     pts = []
@@ -35,7 +35,12 @@ def _foot(surface, color, heel, length, angle_deg=90.0, filled=False, width=3):
         pts.append((heel[0] + ux * length * f + px * w * half, heel[1] + uy * length * f + py * w * half))
     for f, half in ((1.0, 0.25), (0.9, 0.44), (0.7, 0.5), (0.45, 0.2), (0.15, 0.42), (0.0, 0.28)):
         pts.append((heel[0] + ux * length * f - px * w * half, heel[1] + uy * length * f - py * w * half))
-    pygame.draw.polygon(surface, color, pts, 0 if filled else width)
+    return pts
+
+
+def _foot(surface, color, heel, length, angle_deg=90.0, filled=False, width=3):
+    """A foot outline: heel at ``heel`` (px), pointing ``angle_deg`` (90 = up)."""
+    pygame.draw.polygon(surface, color, _foot_outline(heel, length, angle_deg), 0 if filled else width)
 
 
 def _dot(surface, colors, pos, r):
@@ -120,20 +125,12 @@ def lean(surface, rect, t, colors, layout=None, px_per_mm=None):
     sizes = marks.MarkSizes.for_display(px_per_mm or DEFAULT_PX_PER_MM)
     feet, targets = layout["feet"], layout["targets"]
     cx_mm, cy_mm = layout["centre_mm"]
-    # Framed on the targets, with the inner halves of the feet around them: at the scale of the
-    # live map, where the whole of both feet would leave the targets a few pixels wide.
-    xs = [tg["x_mm"] + s * tg["radius_mm"] for tg in targets for s in (-1, 1)]
-    ys = [tg["y_mm"] + s * tg["radius_mm"] for tg in targets for s in (-1, 1)]
-    grow = 0.25 * max(max(xs) - min(xs), max(ys) - min(ys))
-    frame = [(min(xs) - grow, min(ys) - grow), (max(xs) + grow, max(ys) + grow)]
-    to_px, scale = _mm_to_px(rect, frame, 0)
-    clip = surface.get_clip()
-    surface.set_clip(rect)
-    for f in feet:
-        (hx, hy), (ax, ay), n = f["heel_mm"], f["axis"], f["length_mm"]
+    angles = [math.degrees(math.atan2(f["axis"][1], f["axis"][0])) for f in feet]
+    outline = [p for f, a in zip(feet, angles, strict=True) for p in _foot_outline(f["heel_mm"], f["length_mm"], a, False)]
+    to_px, scale = _mm_to_px(rect, outline, 3)
+    for f, a in zip(feet, angles, strict=True):
         color = colors.left if f.get("side") == "left" else colors.right
-        _foot(surface, color, to_px(hx, hy), n * scale, math.degrees(math.atan2(ay, ax)))
-    surface.set_clip(clip)
+        _foot(surface, color, to_px(*f["heel_mm"]), f["length_mm"] * scale, a)
     period = 3.0  # seconds per target: out, hold, back
     k = int(t / period) % len(targets)
     phase = (t % period) / period
@@ -147,7 +144,8 @@ def lean(surface, rect, t, colors, layout=None, px_per_mm=None):
     tg = targets[k]
     dot = to_px(cx_mm + out * (tg["x_mm"] - cx_mm), cy_mm + out * (tg["y_mm"] - cy_mm))
     marks.draw_dot(surface, colors, dot, sizes)
-    if not middle:  # as on the live map: the lit target's ring stays over the dot
+    if not middle and math.dist(dot, to_px(tg["x_mm"], tg["y_mm"])) < tg["radius_mm"] * scale + sizes.dot:
+        # as on the live map: the lit target's ring stays over the dot on it
         marks.draw_target(surface, colors, to_px(tg["x_mm"], tg["y_mm"]), max(3, int(tg["radius_mm"] * scale)), "next", sizes)
 
 

@@ -118,8 +118,10 @@ class Upsampler:
 
 def steps_per_sensel(px_per_sensel: float) -> int:
     """How many interpolated samples per sensel before the final smooth scaling: about one per
-    3.5 px on the glass (finer costs time and shows nothing more), between 1 and 6."""
-    return int(max(1, min(6, round(px_per_sensel / 3.5))))
+    3.5 px on the glass (finer costs time and shows nothing more), at least 2 where a sensel is
+    big enough to be seen as a square (3 px), at most 6."""
+    least = 2 if px_per_sensel >= 3.0 else 1
+    return int(max(least, min(6, round(px_per_sensel / 3.5))))
 
 
 @dataclass(frozen=True)
