@@ -12,9 +12,11 @@ screen is stepped at 60 frames per second for a few seconds and we record:
   end of the draw that shows it (aim < 50 ms); it includes the USB model,
   the reader, the analysis thread and waiting for the next UI frame.
 
-Baseline, measured in the same run: drawing the heat map the obvious way
-(one ``pygame.draw.rect`` per loaded sensel) instead of a colour look-up
-table blitted and scaled once (ui/heatmap.py); the ratio is the saving.
+Baselines, measured in the same run: drawing the heat map the obvious way
+(one ``pygame.draw.rect`` per loaded sensel), and as square sensels through a
+colour look-up table blitted and scaled once (``MatView(smooth=False)``),
+against the smooth map the patient sees (the frame interpolated, coloured
+through an 8-bit palette and scaled smoothly; ui/heatmap.py, ui/pressure.py).
 
     python bench/bench_ui.py          (or: make bench)
 """
@@ -112,42 +114,46 @@ def live_drill(size, diagonal, data_dir) -> dict:
 
 
 def heatmap_baseline(size) -> dict:
-    """ui.heatmap.MatView (LUT + one scale) against one draw.rect per loaded sensel."""
+    """ui.heatmap.MatView, smooth and square, against one draw.rect per loaded sensel."""
     import numpy as np
     import pygame
 
-    from ui.heatmap import MatView
-    from ui.theme import Colors, viridis_lut
+    from ui.heatmap import PATIENT_SCALE, MatView
+    from ui.theme import Colors
 
     pygame.display.init()
     surface = pygame.Surface(size)
     colors = Colors()
     box = pygame.Rect(0, 0, min(size[1], int(size[0] * 0.56)), size[1])
-    view = MatView(48, 48, (8.47, 8.47), box)
+    smooth = MatView(48, 48, (8.47, 8.47), box)
+    square = MatView(48, 48, (8.47, 8.47), box, smooth=False)
     rng = np.random.default_rng(1)
     frames = [np.clip(rng.gamma(0.6, 60.0, (48, 48)).astype(np.float32) * (rng.random((48, 48)) < 0.35), 0, 400)
               for _ in range(20)]
-    lut = viridis_lut()
-    cell_w, cell_h = view.rect.width / 48, view.rect.height / 48
+    lut = [tuple(int(v) for v in c) for c in PATIENT_SCALE.lut]
+    cell_w, cell_h = smooth.rect.width / 48, smooth.rect.height / 48
     n = 200
 
-    t0 = time.perf_counter()
-    for i in range(n):
-        view.set_frame(frames[i % 20])
-        view.draw(surface, colors)
-    fast = (time.perf_counter() - t0) / n * 1e3
+    def per_frame(view):
+        t0 = time.perf_counter()
+        for i in range(n):
+            view.set_frame(frames[i % 20])
+            view.draw(surface, colors)
+        return (time.perf_counter() - t0) / n * 1e3
 
+    smooth_ms, square_ms = per_frame(smooth), per_frame(square)
     t0 = time.perf_counter()
     for i in range(n):
         f = frames[i % 20]
-        pygame.draw.rect(surface, colors.background, view.rect)
-        rows, cols = np.nonzero(f >= 10.0)
+        pygame.draw.rect(surface, colors.background, smooth.rect)
+        idx = PATIENT_SCALE.indices(f)
+        rows, cols = np.nonzero(idx)
         for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-            color = lut[min(255, int(f[r, c] / 300.0 * 254) + 1)]
-            pygame.draw.rect(surface, color, pygame.Rect(view.rect.left + c * cell_w, view.rect.bottom - (r + 1) * cell_h,
-                                                         cell_w + 1, cell_h + 1))
+            pygame.draw.rect(surface, lut[idx[r, c]], pygame.Rect(smooth.rect.left + c * cell_w,
+                                                                  smooth.rect.bottom - (r + 1) * cell_h, cell_w + 1, cell_h + 1))
     naive = (time.perf_counter() - t0) / n * 1e3
-    return {"size": f"{size[0]}x{size[1]}", "heatmap_ms": fast, "naive_heatmap_ms": naive, "speedup": naive / fast}
+    return {"size": f"{size[0]}x{size[1]}", "heatmap_ms": smooth_ms, "square_heatmap_ms": square_ms,
+            "naive_heatmap_ms": naive, "speedup": naive / smooth_ms, "smooth_cost": smooth_ms / square_ms}
 
 
 def main() -> dict:
@@ -163,9 +169,11 @@ def main() -> dict:
         print(f"{r['size']:<10} {r['frames']:>6} {r['frame_ms_median']:>13.2f} {r['frame_ms_p95']:>6.2f} "
               f"{r['latency_ms_median']:>15.1f} {r['latency_ms_p95']:>6.1f} {r['mat_frames_per_s']:>7.1f} "
               f"{r['analysis_ms_per_mat_frame']:>18.3f} {r['max_mat_gap_ms']:>15.1f}")
-    print(f"\n{'display':<10} {'heat map ms':>12} {'per-sensel rects ms':>20} {'ratio':>7}")
+    print(f"\n{'display':<10} {'smooth map ms':>14} {'square map ms':>14} {'per-sensel rects ms':>20} "
+          f"{'rects/smooth':>13} {'smooth/square':>14}")
     for r in out["heatmap"]:
-        print(f"{r['size']:<10} {r['heatmap_ms']:>12.3f} {r['naive_heatmap_ms']:>20.3f} {r['speedup']:>6.1f}x")
+        print(f"{r['size']:<10} {r['heatmap_ms']:>14.3f} {r['square_heatmap_ms']:>14.3f} {r['naive_heatmap_ms']:>20.3f} "
+              f"{r['speedup']:>12.1f}x {r['smooth_cost']:>13.1f}x")
     return out
 
 

@@ -280,6 +280,11 @@ class Drill:
         """(score 0-100 or None, measures dict) of what was done so far."""
         return None, {}
 
+    def preview_targets(self, stance: Stance) -> tuple[Target, ...]:
+        """The targets this drill would place around ``stance`` (the instruction picture shows them
+        before the patient's own stance is known). Drills without targets have none."""
+        return ()
+
     def planned_duration(self) -> float | None:
         """Running time the drill plans from its parameters (None: it ends on a count)."""
         return None

@@ -181,3 +181,26 @@ def stance_from(weight_n: float, feet, centre_mm) -> Stance | None:
         return None
     corners = [c for g in geoms for c in g.zone_corners()]
     return Stance(float(weight_n), geoms, (float(centre_mm[0]), float(centre_mm[1])), tuple(convex_hull(corners)))
+
+
+# A typical adult stance, for pictures of a drill before the patient's own stance is measured:
+# feet 250 mm long, heel centres 170 mm apart, each foot turned out 7 degrees (McIlroy & Maki
+# 1997, preferred stance: about 17 cm between the heel centres, about 14 degrees between the
+# feet), the COP resting midway between them at 40 % of foot length from the heels.
+TYPICAL_FOOT_MM = 250.0
+TYPICAL_HEEL_GAP_MM = 170.0
+TYPICAL_TOE_OUT_DEG = 7.0
+TYPICAL_COP_ALONG = 0.40
+
+
+def typical_stance(centre_mm: tuple[float, float] = (0.0, 0.0)) -> Stance:
+    """The typical stance above around ``centre_mm`` (the resting COP), in mat millimetres."""
+    a = math.radians(TYPICAL_TOE_OUT_DEG)
+    length, width = TYPICAL_FOOT_MM, WIDTH_PER_LENGTH * TYPICAL_FOOT_MM
+    cx, cy = centre_mm
+    heel_y = cy - TYPICAL_COP_ALONG * length * math.cos(a)
+    feet = tuple(
+        FootGeometry(side, (cx + sign * TYPICAL_HEEL_GAP_MM / 2, heel_y), (sign * math.sin(a), math.cos(a)), length, width)
+        for side, sign in (("left", -1.0), ("right", 1.0)))
+    corners = [c for f in feet for c in f.zone_corners()]
+    return Stance(0.0, feet, (float(cx), float(cy)), tuple(convex_hull(corners)))

@@ -31,6 +31,9 @@ DIRECTIONS = (
     ("forward", (0.0, 1.0)), ("forward_right", (1.0, 1.0)), ("right", (1.0, 0.0)), ("back_right", (1.0, -1.0)),
     ("back", (0.0, -1.0)), ("back_left", (-1.0, -1.0)), ("left", (-1.0, 0.0)), ("forward_left", (-1.0, 1.0)),
 )
+# Neighbouring targets keep at least this much mat between them (about one sensel): on the
+# screen each stays a shape of its own, and the patient can tell which one is lit.
+TARGET_GAP_MM = 8.0
 ONSET_SPEED_MM_S = 25.0  # COP speed that marks the start of a voluntary lean (sway stays well below)
 SPEED_WINDOW = 2  # samples on each side for the speed estimate (a 50 ms centred difference at 100 Hz)
 CENTRE_RADIUS_MM = 15.0
@@ -39,6 +42,40 @@ CENTRE_RADIUS_MM = 15.0
 def _unit(v):
     n = math.hypot(*v)
     return (v[0] / n, v[1] / n)
+
+
+def place_targets(stance, reach_pct: float, radius_mm: float, measured: dict | None = None):
+    """The eight targets around ``stance`` (a :class:`drills.geometry.Stance`) and the limit used
+    in each direction: ``(targets, {direction: limit_mm})``.
+
+    Each target lies at ``reach_pct`` % of the limit in its direction. Its radius is
+    ``radius_mm``, but at most half its distance from the middle (a target never covers the
+    middle: backward limits are short) and small enough to leave ``TARGET_GAP_MM`` to every
+    other target: the three backward targets sit close together, and were they to touch, the
+    patient could not tell which one is lit.
+    """
+    c = stance.centre_mm
+    measured = measured or {}
+    limits, centres, radii = {}, [], []
+    for name, d in DIRECTIONS:
+        u = _unit(d)
+        default = stance.limit(u)
+        limit = min(float(measured.get(name, default)), default) if measured.get(name) else default
+        limits[name] = limit
+        r = reach_pct / 100.0 * limit
+        centres.append((c[0] + u[0] * r, c[1] + u[1] * r))
+        radii.append(min(radius_mm, 0.5 * r))
+    n = len(centres)
+    dist = [[math.dist(centres[i], centres[j]) for j in range(n)] for i in range(n)]
+    # Each target first gets at most half the room to its nearest neighbour; then, in turn, any
+    # room a smaller neighbour leaves (in place, so that no pair can grow into each other).
+    for i in range(n):
+        radii[i] = max(0.0, min([radii[i]] + [(dist[i][j] - TARGET_GAP_MM) / 2 for j in range(n) if j != i]))
+    for i in range(n):
+        room = min(dist[i][j] - TARGET_GAP_MM - radii[j] for j in range(n) if j != i)
+        radii[i] = max(radii[i], min(radius_mm, 0.5 * math.dist(centres[i], c), room))
+    targets = tuple(Target(x, y, r, name) for (x, y), r, (name, _) in zip(centres, radii, DIRECTIONS, strict=True))
+    return targets, limits
 
 
 class LimitsOfStability(Drill):
@@ -86,19 +123,13 @@ class LimitsOfStability(Drill):
         self._to_centre(t)
 
     def _place_targets(self):
-        c = self.stance.centre_mm
-        measured = self.context.get("limits_mm") or {}
-        targets = []
-        for name, d in DIRECTIONS:
-            u = _unit(d)
-            default = self.stance.limit(u)
-            limit = min(float(measured.get(name, default)), default) if measured.get(name) else default
-            self.limits[name] = limit
-            r = self.params["reach_pct"] / 100.0 * limit
-            # A target never covers the middle: at most half as wide as it is far (backward limits are short).
-            radius = min(self.params["target_radius_mm"], 0.5 * r)
-            targets.append(Target(c[0] + u[0] * r, c[1] + u[1] * r, radius, name))
-        self.live.targets = tuple(targets)
+        targets, self.limits = place_targets(self.stance, self.params["reach_pct"], self.params["target_radius_mm"],
+                                             self.context.get("limits_mm"))
+        self.live.targets = targets
+
+    def preview_targets(self, stance):
+        return place_targets(stance, self.params["reach_pct"], self.params["target_radius_mm"],
+                             self.context.get("limits_mm"))[0]
 
     def on_resume(self, t):
         self._place_targets()  # around where the patient stands now

@@ -25,6 +25,29 @@ def picture_for(drill) -> str:
             "weight_symmetry": "symmetry", "gait_insoles": "walk"}.get(name, "stand")
 
 
+def picture_layout(drill) -> dict | None:
+    """What the instruction picture needs to show what the live screen will show (ui.pictures).
+
+    ``targets``: the targets the drill would place around a typical stance
+    (:func:`drills.geometry.typical_stance`, the patient's own is measured only when they stand
+    on the mat), with the feet and the resting centre; ``share``: the weight bar's band.
+    """
+    from drills.geometry import typical_stance
+
+    out = {}
+    stance = typical_stance()
+    targets = drill.preview_targets(stance)
+    if targets:
+        out["targets"] = [{"x_mm": t.x_mm, "y_mm": t.y_mm, "radius_mm": t.radius_mm, "label": t.label} for t in targets]
+        out["centre_mm"] = list(stance.centre_mm)
+        out["feet"] = [{"side": f.side, "heel_mm": list(f.heel_mm), "axis": list(f.axis), "length_mm": f.length_mm}
+                       for f in stance.feet]
+    live = drill.live
+    if live.target_left_pct is not None:
+        out["share"] = {"target_pct": live.target_left_pct, "tolerance_pct": live.tolerance_pct}
+    return out or None
+
+
 def _target(t, state: str) -> dict:
     return {"x_mm": t.x_mm, "y_mm": t.y_mm, "radius_mm": t.radius_mm, "state": state, "label": t.label}
 
@@ -85,9 +108,9 @@ def drill_view(drill, sensors=None, time_limit_s: float | None = None) -> dict:
     elif live.targets and live.active_target is not None and len(live.targets) > 2:
         progress = f"Target {min(live.active_target + 1, len(live.targets))} of {len(live.targets)}"
     values = []
-    if live.cadence_steps_min is not None:
-        values.append(("Steps per minute", _fmt(live.cadence_steps_min)
-                       + (f" (aim {live.target_cadence_steps_min:.0f})" if live.target_cadence_steps_min else "")))
+    cadence = None
+    if live.cadence_steps_min is not None or live.target_cadence_steps_min is not None:
+        cadence = {"steps_min": live.cadence_steps_min, "aim": live.target_cadence_steps_min}
     # ``live.values`` (gap in mm, strike pattern, loading rate...) are for the record, not the patient:
     # the live cue already says in words how the last step went.
     remaining = None
@@ -106,7 +129,9 @@ def drill_view(drill, sensors=None, time_limit_s: float | None = None) -> dict:
         "progress": progress, "targets": targets, "zone": zone, "share": share, "values": values,
         "alert": v.alert.message if v.alert is not None else None,
         "view": "insoles" if "mat" not in sensors else "mat",
-        "beat": live.beats,
+        "beat": live.beats,  # counts the metronome's beats: the screen pulses when it steps
+        "beat_period_s": live.metronome_period_s,  # None while there is no beat
+        "cadence": cadence,  # {steps_min, aim} (steps per minute, either may be None) or None
         # The COP trail helps standing drills; when walking the COP jumps from foot to foot.
         "trail": "mat" in sensors and live.target_steps is None and live.attempted_steps is None,
     }

@@ -35,7 +35,7 @@ from gaitkiosk.pressure import NOMINAL
 
 log = logging.getLogger(__name__)
 
-TRAIL_POINTS = 80  # COP trail on the heat map: the last 0.8 s at 100 Hz
+TRAIL_POINTS = 200  # COP trail on the heat map: the last 2 s at 100 Hz (quiet sway is a few mm a second)
 # A running mat drill whose mat sends nothing for this long is paused with a sensor alert. The
 # reader only calls a link silent after devices.silence_timeout_s (1 s); a drill cannot wait that
 # long unwatched. 0.3 s is 30 frames at 100 Hz, well above the scheduling hiccups measured on a

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SETTLE_S = 0.5  # let a screen's animation run before its picture is taken
 LIVE_SHOT_AFTER_S = 1.5  # running time of a drill before its live screenshot
+BEAT_SHOT_WAIT_S = 40.0  # how long the live screenshot of a walk to the beat waits for a beat
 ALERT_WAIT_S = 2.0  # after a safety stop, the scripted patient waits this long before Continue
 MAX_ALERTS = 3  # ...and stops the exercise at the third stop
 
@@ -156,9 +157,14 @@ class ScriptedVisit:
                     self._alert_since = None
                     self.result.alerts += 1
                 return False
-            if not self._shot and v.get("phase") == "running" and (
-                    (v.get("duration_s") and (v["duration_s"] - (v.get("remaining_s") or 0)) > LIVE_SHOT_AFTER_S)
-                    or age > LIVE_SHOT_AFTER_S + 4):
+            ready = v.get("phase") == "running" and (
+                (v.get("duration_s") and (v["duration_s"] - (v.get("remaining_s") or 0)) > LIVE_SHOT_AFTER_S)
+                or age > LIVE_SHOT_AFTER_S + 4)
+            if ready and v.get("view") == "insoles" and age < BEAT_SHOT_WAIT_S:
+                # Walking to the beat: the picture shows the beat ring as it flashes.
+                pulse = screen.beat_pulse()
+                ready = pulse is not None and pulse < 0.2
+            if not self._shot and ready:
                 self._screenshot(f"drill-{v.get('name', 'live')}")
                 self._shot = True
         elif name == "result":

@@ -563,10 +563,10 @@ NO_PROGRAM = "There are no exercises set up for you yet. Please ask your therapi
 
 def drill_intro(drill, index: int, count: int) -> dict:
     """What the instruction screen gets for a drill (``ui.screens.instruction``)."""
-    from gaitkiosk.liveview import picture_for
+    from gaitkiosk.liveview import picture_for, picture_layout
 
     return {"index": index, "count": count, "title": drill.title, "instruction": drill.instruction,
-            "picture": picture_for(drill),
+            "picture": picture_for(drill), "layout": picture_layout(drill),
             "safety": "Hold on to the rail if you feel unsteady." if "mat" in drill.SENSORS else "Stop if you feel unsteady."}
 
 

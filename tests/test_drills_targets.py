@@ -3,8 +3,11 @@ each driven end to end by the closed-loop virtual patient; safety stops during e
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 
+import numpy as np
 import pytest
 
 from drills import registry, scoring
@@ -55,6 +58,62 @@ def test_limits_of_stability_uses_measured_limits_but_never_beyond_the_safe_defa
     assert targets["forward"].y_mm - c[1] == pytest.approx(40.0)
     assert c[1] - targets["back"].y_mm == pytest.approx(d.stance.limit((0.0, -1.0)))
     assert out.result.status == "stopped"
+
+
+def _gaps(targets):
+    """Clear distance (mm) between every pair of targets' areas."""
+    return {(a.label, b.label): math.dist((a.x_mm, a.y_mm), (b.x_mm, b.y_mm)) - a.radius_mm - b.radius_mm
+            for i, a in enumerate(targets) for b in targets[i + 1:]}
+
+
+def test_limits_of_stability_targets_keep_a_gap_and_stay_off_the_feet():
+    """Issue 10: the three backward targets touched each other (and their neighbours). On the virtual
+    patient's own stance every pair keeps TARGET_GAP_MM, and no target covers a loaded sensel of
+    the feet as the patient stood when the targets were placed."""
+    from drills.limits_of_stability import TARGET_GAP_MM
+
+    d = registry.create("limits_of_stability", {}, mat_shape=MAT)
+    p = patient_for(d, seed=2)
+    seen = {}
+
+    def stop_when_placed(t, drill):
+        if drill.live.targets and not seen:
+            seen["kpa"] = p.sample(t, mat=True, insoles=False).mat_kpa
+            drill.stop(t)
+
+    run_drill(d, p, on_frame=stop_when_placed)
+    targets = d.live.targets
+    assert len(targets) == 8
+    gaps = _gaps(targets)
+    assert min(gaps.values()) >= TARGET_GAP_MM - 1e-6, {k: round(v, 1) for k, v in gaps.items() if v < TARGET_GAP_MM}
+    # Every target still big enough to see and to hold (the autopilot test above reaches them all).
+    assert min(t.radius_mm for t in targets) >= 8.0
+    kpa = seen["kpa"]
+    pr, pc = p.mat.pitch_mm
+    rows, cols = np.nonzero(kpa >= 10.0)
+    assert len(rows) > 50  # both feet are on the mat
+    for t in targets:
+        # distance from the target's centre to the nearest point of each loaded sensel's square
+        dx = np.maximum(np.abs((cols + 0.5) * pc - t.x_mm) - pc / 2, 0.0)
+        dy = np.maximum(np.abs((rows + 0.5) * pr - t.y_mm) - pr / 2, 0.0)
+        assert np.hypot(dx, dy).min() > t.radius_mm, t.label
+
+
+@pytest.mark.parametrize("gap_mm", [100.0, 170.0, 260.0])
+def test_limits_of_stability_targets_keep_their_gap_in_narrow_and_wide_stances(gap_mm):
+    from drills import geometry
+    from drills.limits_of_stability import TARGET_GAP_MM, place_targets
+
+    base = geometry.typical_stance((200.0, 180.0))
+    feet = tuple(dataclasses.replace(f, heel_mm=(200.0 + (gap_mm / 2) * (1 if f.side == "right" else -1), f.heel_mm[1]))
+                 for f in base.feet)
+    corners = [c for f in feet for c in f.zone_corners()]
+    stance = dataclasses.replace(base, feet=feet, zone=tuple(geometry.convex_hull(corners)))
+    for reach in (40.0, 75.0, 100.0):
+        targets, _ = place_targets(stance, reach, 40.0)
+        assert min(_gaps(targets).values()) >= TARGET_GAP_MM - 1e-6, (gap_mm, reach)
+        for t in targets:  # never covering the middle, where the patient starts
+            assert math.hypot(t.x_mm - 200.0, t.y_mm - 180.0) >= 2 * t.radius_mm - 1e-6
 
 
 def test_a_patient_who_does_not_move_scores_low_on_limits_of_stability():

@@ -7,19 +7,29 @@ patient would see looking down at their feet. Sensels keep their physical
 aspect (row and column pitch may differ): the map is scaled uniformly to fit
 its box and centred.
 
-Colour: viridis from 0 to ``max_kpa``; unloaded sensels (below
-``floor_kpa``) are the background, so the feet stand out as shapes, not only
-as colours; a lone loaded sensel with no loaded neighbour (a stuck sensor) is
-left out of the picture. Everything else drawn on top is in mat millimetres: the centre
-of pressure and its trail, targets and zones, the base of support.
+Colour: a :class:`ui.pressure.PressureScale` (viridis; loads under its floor
+are the background, so the feet stand out as shapes, not only as colours).
+The frame is interpolated before it is coloured (``ui.pressure``): the feet
+are smooth shapes, not squares. A lone loaded sensel with no loaded
+neighbour (a stuck sensor) is left out of the picture. Everything else drawn
+on top is in mat millimetres (the centre of pressure and its trail, targets
+and zones, the base of support), with line widths in millimetres on the
+glass (``ui.marks``).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pygame
 
-from ui.theme import viridis_lut
+from ui import marks
+from ui.pressure import PressureScale, Upsampler, steps_per_sensel
+
+# The patient screens' scale: brighter low loads (see ui.pressure). A therapist's plot may pass its own.
+PATIENT_SCALE = PressureScale()
+DEFAULT_PX_PER_MM = 5.25  # the 7-inch 800 x 480 panel, when the caller does not say
 
 
 def _neighbours(mask: np.ndarray) -> np.ndarray:
@@ -30,24 +40,43 @@ def _neighbours(mask: np.ndarray) -> np.ndarray:
 
 
 class MatView:
-    """Draws one mat's frames into a box, and maps mat mm <-> screen pixels."""
+    """Draws one mat's frames into a box, and maps mat mm <-> screen pixels.
+
+    ``px_per_mm``: pixels per millimetre of glass, for the marks' widths (``ui.marks``).
+    ``smooth=False`` draws each sensel as a square (what the kPa grid really is).
+    """
 
     def __init__(self, rows: int, cols: int, pitch_mm: tuple[float, float], box: pygame.Rect,
-                 background=(12, 14, 20), max_kpa: float = 300.0, floor_kpa: float = 10.0, despeckle: bool = True):
+                 background=(12, 14, 20), max_kpa: float | None = None, floor_kpa: float | None = None,
+                 despeckle: bool = True, scale: PressureScale | None = None, px_per_mm: float | None = None,
+                 smooth: bool = True):
         self.rows, self.cols = int(rows), int(cols)
         self.pitch = (float(pitch_mm[0]), float(pitch_mm[1]))  # (row, column) mm
         self.size_mm = (self.cols * self.pitch[1], self.rows * self.pitch[0])  # (x extent, y extent)
-        scale = min(box.width / self.size_mm[0], box.height / self.size_mm[1])
-        self.px_per_mm = scale
-        w, h = int(self.size_mm[0] * scale), int(self.size_mm[1] * scale)
+        fit = min(box.width / self.size_mm[0], box.height / self.size_mm[1])
+        self.px_per_mm = fit
+        w, h = int(self.size_mm[0] * fit), int(self.size_mm[1] * fit)
         self.rect = pygame.Rect(0, 0, w, h)
         self.rect.center = box.center
-        self.max_kpa, self.floor_kpa = float(max_kpa), float(floor_kpa)
-        lut = np.array(viridis_lut(), dtype=np.uint8)
-        lut[0] = background  # index 0 is "unloaded": the background colour
+        scale = scale or PATIENT_SCALE
+        if max_kpa is not None or floor_kpa is not None:
+            scale = PressureScale(max_kpa if max_kpa is not None else scale.max_kpa,
+                                  floor_kpa if floor_kpa is not None else scale.floor_kpa, scale.gamma, scale.low)
+        self.scale = scale
+        self.max_kpa, self.floor_kpa = scale.max_kpa, scale.floor_kpa
+        lut = scale.lut.copy()
+        lut[0] = background[:3]  # index 0 is "unloaded": the background colour
         self._lut = lut
-        self._small = pygame.Surface((self.cols, self.rows))
-        self._scaled = pygame.Surface(self.rect.size)
+        self.marks = marks.MarkSizes.for_display(px_per_mm or DEFAULT_PX_PER_MM)
+        k_r = steps_per_sensel(h / self.rows) if smooth else 1
+        k_c = steps_per_sensel(w / self.cols) if smooth else 1
+        self._up = Upsampler(self.rows, self.cols, k_r, k_c) if smooth and (k_r > 1 or k_c > 1) else None
+        small = self._up.shape if self._up is not None else (self.rows, self.cols)
+        # Indices go into an 8-bit surface whose palette is the colour table: SDL colours it in C.
+        self._indexed = pygame.Surface((small[1], small[0]), depth=8)
+        self._indexed.set_palette([tuple(int(v) for v in rgb) for rgb in lut])
+        self._small = pygame.Surface((small[1], small[0]), depth=32)
+        self._scaled = pygame.Surface(self.rect.size, depth=32)
         self._have_frame = False
         self.background = background
         # A loaded sensel with no loaded neighbour is not a foot (a stuck sensor, a speck of
@@ -74,15 +103,20 @@ class MatView:
             return
         if kpa.shape != (self.rows, self.cols):
             raise ValueError(f"frame shape {kpa.shape} does not fit a {self.rows} x {self.cols} mat view")
-        # 1..255 for loaded sensels, 0 below the floor.
-        idx = np.clip(kpa * (254.0 / self.max_kpa) + 1.0, 1.0, 255.0).astype(np.uint8)
-        loaded = kpa >= self.floor_kpa
-        idx[~loaded] = 0
+        kpa = np.asarray(kpa, np.float32)[::-1]  # forward up: row 0 (the rear) at the bottom
         if self.despeckle:
-            idx[loaded & (_neighbours(loaded) == 0)] = 0
-        rgb = self._lut[idx[::-1].T]  # (cols, rows, 3): surfarray is x-major; rows flipped: forward up
-        pygame.surfarray.blit_array(self._small, rgb)
-        pygame.transform.scale(self._small, self.rect.size, self._scaled)
+            loaded = kpa >= self.floor_kpa
+            lone = loaded & (_neighbours(loaded) == 0)
+            if lone.any():
+                kpa = np.where(lone, 0.0, kpa)
+        if self._up is not None:
+            kpa = self._up(kpa)
+        pygame.surfarray.blit_array(self._indexed, self.scale.indices(kpa).T)  # surfarray is x-major
+        self._small.blit(self._indexed, (0, 0))
+        if self._up is not None:
+            pygame.transform.smoothscale(self._small, self.rect.size, self._scaled)
+        else:
+            pygame.transform.scale(self._small, self.rect.size, self._scaled)
         self._have_frame = True
 
     # -- drawing -----------------------------------------------------------------------
@@ -103,49 +137,35 @@ class MatView:
         if zone:
             self._draw_zone(surface, colors, zone)
         for t in targets or ():
-            self._draw_target(surface, colors, t)
+            marks.draw_target(surface, colors, self.to_px(t["x_mm"], t["y_mm"]), self.length_px(t.get("radius_mm", 15.0)),
+                              t.get("state", "next"), self.marks)
         if len(trail) >= 2:
-            pts = [self.to_px(x, y) for x, y in trail]
-            pygame.draw.lines(surface, colors.text, False, pts, 2)
+            marks.draw_trail(surface, colors, [self.to_px(x, y) for x, y in trail], self.marks)
         if cop_mm is not None:
             p = self.to_px(*cop_mm)
-            r = max(8, self.length_px(9))
-            pygame.draw.circle(surface, colors.background, p, r + 3)
-            pygame.draw.circle(surface, colors.accent, p, r)
+            marks.draw_dot(surface, colors, p, self.marks)
+            for t in targets or ():
+                c, r = self.to_px(t["x_mm"], t["y_mm"]), self.length_px(t.get("radius_mm", 15.0))
+                if t.get("state") == "active" and math.dist(p, c) < r + self.marks.dot:
+                    # the dot is on the lit target: its ring over the dot keeps it in sight
+                    marks.draw_target(surface, colors, c, r, "next", self.marks)
 
     def _draw_zone(self, surface, colors, zone) -> None:
         if "radius_mm" in zone:
-            c = self.to_px(zone["x_mm"], zone["y_mm"])
-            pygame.draw.circle(surface, colors.good, c, self.length_px(zone["radius_mm"]), 3)
+            marks.draw_zone_circle(surface, colors, self.to_px(zone["x_mm"], zone["y_mm"]),
+                                   self.length_px(zone["radius_mm"]), self.marks)
         else:
             (x0, y0), (x1, y1) = self.to_px(zone["x0_mm"], zone["y1_mm"]), self.to_px(zone["x1_mm"], zone["y0_mm"])
-            pygame.draw.rect(surface, colors.good, pygame.Rect(x0, y0, max(2, x1 - x0), max(2, y1 - y0)), 3)
-
-    def _draw_target(self, surface, colors, t) -> None:
-        c = self.to_px(t["x_mm"], t["y_mm"])
-        r = self.length_px(t.get("radius_mm", 15.0))
-        state = t.get("state", "next")
-        if state == "active":
-            pygame.draw.circle(surface, colors.target, c, r)
-            pygame.draw.circle(surface, colors.dark_text, c, max(3, r // 3))
-        elif state == "done":
-            pygame.draw.circle(surface, colors.good, c, r, 4)
-            # a tick, so "done" does not rely on colour alone
-            pygame.draw.lines(surface, colors.good, False,
-                              [(c[0] - r // 2, c[1]), (c[0] - r // 8, c[1] + r // 2), (c[0] + r // 2, c[1] - r // 2)], 4)
-        elif state == "missed":
-            pygame.draw.circle(surface, colors.muted, c, r, 2)
-        else:
-            pygame.draw.circle(surface, colors.target, c, r, 3)
+            marks.draw_zone_rect(surface, colors, pygame.Rect(x0, y0, max(2, x1 - x0), max(2, y1 - y0)), self.marks)
 
 
 class InsoleView:
     """Two insoles side by side: each sensor a disc coloured by its pressure."""
 
-    def __init__(self, box: pygame.Rect, max_kpa: float = 300.0, floor_kpa: float = 5.0):
+    def __init__(self, box: pygame.Rect, max_kpa: float = 300.0, floor_kpa: float = 5.0, scale: PressureScale | None = None):
         self.box = box
-        self.max_kpa, self.floor_kpa = max_kpa, floor_kpa
-        self._lut = np.array(viridis_lut(), dtype=np.uint8)
+        self.scale = scale or PressureScale(max_kpa, floor_kpa, PATIENT_SCALE.gamma, PATIENT_SCALE.low)
+        self.max_kpa, self.floor_kpa = self.scale.max_kpa, self.scale.floor_kpa
         self.layout: dict[str, np.ndarray] = {}
         self.values: dict[str, np.ndarray] = {}
 
@@ -156,16 +176,18 @@ class InsoleView:
         if kpa is not None:
             self.values[side] = np.asarray(kpa, dtype=float)
 
-    def draw(self, surface, colors) -> None:
-        """Each insole as a foot outline (heel down, toes up) with its sensors as discs."""
+    def draw(self, surface, colors, box: pygame.Rect | None = None) -> None:
+        """Each insole as a foot outline (heel down, toes up) with its sensors as discs, in ``box``
+        (default: the view's own box)."""
         from ui.pictures import _foot
 
-        half = self.box.width // 2
+        box = box or self.box
+        half = box.width // 2
         for i, side in enumerate(("left", "right")):
             pos = self.layout.get(side)
             if pos is None or len(pos) == 0:
                 continue
-            area = pygame.Rect(self.box.left + i * half, self.box.top, half, self.box.height).inflate(-16, -16)
+            area = pygame.Rect(box.left + i * half, box.top, half, box.height).inflate(-16, -16)
             xs, ys = pos[:, 0], pos[:, 1]
             # The outline runs a little past the outermost sensors (heel pad, toe tips).
             y0, y1 = float(ys.min()) - 30.0, float(ys.max()) + 30.0
@@ -185,5 +207,4 @@ class InsoleView:
                 if v < self.floor_kpa:
                     pygame.draw.circle(surface, colors.muted, p, r, 2)
                 else:
-                    color = tuple(int(a) for a in self._lut[int(min(255, v / self.max_kpa * 255))])
-                    pygame.draw.circle(surface, color, p, r)
+                    pygame.draw.circle(surface, self.scale.color(v), p, r)

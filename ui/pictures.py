@@ -1,10 +1,15 @@
 """Animated pictures of what to do, drawn from shapes (no image files).
 
-Each picture is a function ``(surface, rect, t, colors)`` drawing one frame
-at animation time ``t`` (s) seen from above, forward up, like the heat map
-the patient will see during the drill: foot outlines, a dot for where the
-weight is, arrows for where to move it. ``PICTURES`` maps a key (a drill's
-``picture``) to its function; an unknown key draws the plain standing feet.
+Each picture is a function ``(surface, rect, t, colors, layout=None, px_per_mm=None)`` drawing one
+frame at animation time ``t`` (s) seen from above, forward up, like the heat map the patient will
+see during the drill: foot outlines, a dot for where the weight is, arrows for where to move it.
+``PICTURES`` maps a key (a drill's ``picture``) to its function; an unknown key draws the plain
+standing feet.
+
+A picture shows what the live screen will show: ``layout`` (``gaitkiosk.liveview.picture_layout``)
+carries the drill's own targets around a typical stance and the weight bar's band, drawn with the
+live screen's own marks (``ui.marks``) and bar (``ui.widgets.lr_bar``). ``px_per_mm`` (pixels per
+millimetre of glass) sizes the marks as on the live screen.
 """
 
 from __future__ import annotations
@@ -13,11 +18,16 @@ import math
 
 import pygame
 
+from ui import marks
+from ui.widgets import draw_lr_bar_shapes, lr_bar
 
-def _foot(surface, color, heel, length, angle_deg=90.0, filled=False, width=3):
-    """A foot outline: heel at ``heel`` (px), pointing ``angle_deg`` (90 = up)."""
+DEFAULT_PX_PER_MM = 5.25  # the 7-inch 800 x 480 panel
+
+
+def _foot_outline(heel, length, angle_deg=90.0, y_down=True):
+    """The corners of a foot outline: heel at ``heel``, pointing ``angle_deg`` (90 = up)."""
     a = math.radians(angle_deg)
-    ux, uy = math.cos(a), -math.sin(a)  # screen y down
+    ux, uy = math.cos(a), (-1.0 if y_down else 1.0) * math.sin(a)
     px, py = -uy, ux
     w = length * 0.38
     pts = []
@@ -25,7 +35,12 @@ def _foot(surface, color, heel, length, angle_deg=90.0, filled=False, width=3):
         pts.append((heel[0] + ux * length * f + px * w * half, heel[1] + uy * length * f + py * w * half))
     for f, half in ((1.0, 0.25), (0.9, 0.44), (0.7, 0.5), (0.45, 0.2), (0.15, 0.42), (0.0, 0.28)):
         pts.append((heel[0] + ux * length * f - px * w * half, heel[1] + uy * length * f - py * w * half))
-    pygame.draw.polygon(surface, color, pts, 0 if filled else width)
+    return pts
+
+
+def _foot(surface, color, heel, length, angle_deg=90.0, filled=False, width=3):
+    """A foot outline: heel at ``heel`` (px), pointing ``angle_deg`` (90 = up)."""
+    pygame.draw.polygon(surface, color, _foot_outline(heel, length, angle_deg), 0 if filled else width)
 
 
 def _dot(surface, colors, pos, r):
@@ -87,22 +102,51 @@ def single_leg(surface, rect, t, colors):
     _dot(surface, colors, (lh[0], lh[1] - length * 0.45), max(8, int(rect.height * 0.035)))
 
 
-def lean(surface, rect, t, colors):
-    """Limits of stability: the dot travels out to one of eight targets and back."""
-    length, lh, rh = _stance(rect, 0.22)
-    _foot(surface, colors.left, lh, length)
-    _foot(surface, colors.right, rh, length)
-    cx, cy = (lh[0] + rh[0]) / 2, lh[1] - length * 0.45
-    rad = rect.height * 0.3
-    k = int(t / 2.0) % 8
-    phase = (t % 2.0) / 2.0
-    out = math.sin(math.pi * phase)
-    for i in range(8):
-        a = math.radians(90 - 45 * i)
-        p = (cx + rad * math.cos(a), cy - rad * math.sin(a))
-        pygame.draw.circle(surface, colors.target, (int(p[0]), int(p[1])), max(8, int(rect.height * 0.045)), 0 if i == k else 3)
-    a = math.radians(90 - 45 * k)
-    _dot(surface, colors, (cx + out * rad * math.cos(a), cy - out * rad * math.sin(a)), max(8, int(rect.height * 0.035)))
+def _mm_to_px(rect, points_mm, margin_px):
+    """A function mapping mat mm to pixels that fits ``points_mm`` into ``rect`` (forward up)."""
+    xs = [p[0] for p in points_mm]
+    ys = [p[1] for p in points_mm]
+    w, h = max(1.0, max(xs) - min(xs)), max(1.0, max(ys) - min(ys))
+    scale = min((rect.width - 2 * margin_px) / w, (rect.height - 2 * margin_px) / h)
+    mx, my = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+
+    def px(x, y):
+        return (rect.centerx + (x - mx) * scale, rect.centery - (y - my) * scale)
+    return px, scale
+
+
+def lean(surface, rect, t, colors, layout=None, px_per_mm=None):
+    """Limits of stability: the drill's eight targets around the feet, as the live screen draws them;
+    the dot leans out to each in turn (the lit one filled, reached ones ticked) and comes back to
+    the middle circle between them."""
+    if not layout or not layout.get("targets") or not layout.get("feet"):
+        stand(surface, rect, t, colors)
+        return
+    sizes = marks.MarkSizes.for_display(px_per_mm or DEFAULT_PX_PER_MM)
+    feet, targets = layout["feet"], layout["targets"]
+    cx_mm, cy_mm = layout["centre_mm"]
+    angles = [math.degrees(math.atan2(f["axis"][1], f["axis"][0])) for f in feet]
+    outline = [p for f, a in zip(feet, angles, strict=True) for p in _foot_outline(f["heel_mm"], f["length_mm"], a, False)]
+    to_px, scale = _mm_to_px(rect, outline, 3)
+    for f, a in zip(feet, angles, strict=True):
+        color = colors.left if f.get("side") == "left" else colors.right
+        _foot(surface, color, to_px(*f["heel_mm"]), f["length_mm"] * scale, a)
+    period = 3.0  # seconds per target: out, hold, back
+    k = int(t / period) % len(targets)
+    phase = (t % period) / period
+    out = math.sin(math.pi * min(1.0, phase / 0.8))  # out and back; then a moment in the middle
+    middle = out < 0.15
+    if middle:
+        marks.draw_zone_circle(surface, colors, to_px(cx_mm, cy_mm), max(4, int(15.0 * scale)), sizes)
+    for i, tg in enumerate(targets):
+        state = "done" if i < k else ("active" if i == k and not middle else "next")
+        marks.draw_target(surface, colors, to_px(tg["x_mm"], tg["y_mm"]), max(3, int(tg["radius_mm"] * scale)), state, sizes)
+    tg = targets[k]
+    dot = to_px(cx_mm + out * (tg["x_mm"] - cx_mm), cy_mm + out * (tg["y_mm"] - cy_mm))
+    marks.draw_dot(surface, colors, dot, sizes)
+    if not middle and math.dist(dot, to_px(tg["x_mm"], tg["y_mm"])) < tg["radius_mm"] * scale + sizes.dot:
+        # as on the live map: the lit target's ring stays over the dot on it
+        marks.draw_target(surface, colors, to_px(tg["x_mm"], tg["y_mm"]), max(3, int(tg["radius_mm"] * scale)), "next", sizes)
 
 
 def _shift(surface, rect, t, colors, axis):
@@ -156,17 +200,24 @@ def tandem_walk(surface, rect, t, colors):
         _foot(surface, color, (cx, rect.bottom - 6 - i * length * 1.02), length * 0.98, filled=i == shown - 1)
 
 
-def symmetry(surface, rect, t, colors):
-    """Equal weight on both feet: two columns of equal height."""
-    length, lh, rh = _stance(rect, 0.3)
+def symmetry(surface, rect, t, colors, layout=None, px_per_mm=None):
+    """Equal (or the prescribed) weight on both feet: the live screen's bar with its green band under
+    the feet, the marker swaying and settling in the band, the dot moving between the feet with it."""
+    ppm = px_per_mm or DEFAULT_PX_PER_MM
+    share = (layout or {}).get("share") or {}
+    target, tol = share.get("target_pct", 50.0), share.get("tolerance_pct", 3.5)
+    bar_h = max(12, min(int(10.0 * ppm), int(rect.height * 0.1)))
+    bar = pygame.Rect(rect.left + rect.width // 20, rect.bottom - bar_h - bar_h // 4 - 2, rect.width * 9 // 10, bar_h)
+    feet = pygame.Rect(rect.left, rect.top, rect.width, bar.top - bar_h // 2 - rect.top)
+    length, lh, rh = _stance(feet, 0.3)
     _foot(surface, colors.left, lh, length)
     _foot(surface, colors.right, rh, length)
-    s = 0.5 + 0.15 * math.sin(t * 1.5) * math.exp(-0.15 * (t % 8))
-    bar = pygame.Rect(rect.left + rect.width * 0.1, rect.top + 8, rect.width * 0.8, max(12, rect.height * 0.07))
-    pygame.draw.rect(surface, colors.panel, bar, border_radius=6)
-    pygame.draw.line(surface, colors.target, (bar.centerx, bar.top - 6), (bar.centerx, bar.bottom + 6), 4)
-    x = bar.left + bar.width * (1 - s)
-    pygame.draw.rect(surface, colors.accent, pygame.Rect(x - 6, bar.top - 6, 12, bar.height + 12), border_radius=6)
+    # Off to one side, then back into the band and held there (repeats every 8 s).
+    left = target + 3.0 * max(tol, 1.0) * math.sin(t * 1.5) * math.exp(-0.5 * (t % 8))
+    draw_lr_bar_shapes(surface, colors, lr_bar(bar, left, target, tol, ppm), max(2, int(0.5 * ppm)))
+    cy = lh[1] - length * 0.45
+    x = lh[0] + (rh[0] - lh[0]) * (1.0 - left / 100.0)
+    marks.draw_dot(surface, colors, (x, cy), marks.MarkSizes.for_display(ppm))
 
 
 def walk(surface, rect, t, colors):
@@ -201,5 +252,9 @@ PICTURES = {
 }
 
 
-def draw_picture(key: str, surface, rect, t, colors) -> None:
-    PICTURES.get(key, stand)(surface, rect, t, colors)
+def draw_picture(key: str, surface, rect, t, colors, layout=None, px_per_mm=None) -> None:
+    picture = PICTURES.get(key, stand)
+    if picture in (lean, symmetry):
+        picture(surface, rect, t, colors, layout, px_per_mm)
+    else:
+        picture(surface, rect, t, colors)

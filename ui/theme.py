@@ -149,26 +149,38 @@ class Metrics:
         return max(1, int(round(value_mm * self.px_per_mm)))
 
 
-def viridis_lut() -> list[tuple[int, int, int]]:
-    """256 RGB entries of viridis, index 0 the lowest pressure."""
+def viridis_lut(n: int = 256, lo: float = 0.0, hi: float = 1.0) -> list[tuple[int, int, int]]:
+    """``n`` RGB entries of viridis from ``lo`` to ``hi`` (0 = its darkest end, 1 = its lightest),
+    interpolated linearly between the anchors. A part of viridis is viridis: still uniform in
+    lightness and readable by colour-blind viewers (``tests/test_ui_widgets.py`` checks CIE L*)."""
     out = []
-    n = len(VIRIDIS_ANCHORS) - 1
-    for i in range(256):
-        x = i / 255 * n
-        k = min(int(x), n - 1)
+    k_max = len(VIRIDIS_ANCHORS) - 1
+    for i in range(n):
+        x = (lo + (hi - lo) * i / max(1, n - 1)) * k_max
+        k = min(int(x), k_max - 1)
         f = x - k
         a, b = VIRIDIS_ANCHORS[k], VIRIDIS_ANCHORS[k + 1]
         out.append(tuple(int(round(a[j] + (b[j] - a[j]) * f)) for j in range(3)))
     return out
 
 
+def _luminance(c) -> float:
+    """Relative luminance Y (0..1) of an sRGB colour (IEC 61966-2-1 decoding, Rec. 709 weights)."""
+    def ch(v):
+        v = v / 255
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+    r, g, b = (ch(v) for v in c[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def lightness(c) -> float:
+    """CIE 1976 L* (0..100) of an sRGB colour: perceived lightness, the axis a colour map for
+    magnitudes must climb steadily (a perceptually uniform map climbs it in equal steps)."""
+    y = _luminance(c)
+    return 116.0 * y ** (1.0 / 3.0) - 16.0 if y > (6.0 / 29.0) ** 3 else y * (29.0 / 3.0) ** 3
+
+
 def contrast_ratio(fg: tuple, bg: tuple) -> float:
     """WCAG 2 contrast ratio of two sRGB colours (1..21)."""
-    def lum(c):
-        def ch(v):
-            v = v / 255
-            return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
-        r, g, b = (ch(v) for v in c[:3])
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b
-    hi, lo = sorted((lum(fg), lum(bg)), reverse=True)
+    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)

@@ -174,41 +174,96 @@ class Keypad:
         self.buttons.draw(surface, ui)
 
 
+# The weight bar shows the target share +- BAR_TOLERANCES x the tolerance, not 0-100 %: the green
+# band is then a quarter of the bar, wide enough to read from a metre (a 7-point band on a 0-100 %
+# bar was ~4 mm on the 7-inch panel, and the marker covered half of it).
+BAR_TOLERANCES = 4.0
+BAR_MIN_HALF_SPAN = 5.0  # percentage points each side of the target, at least
+MARKER_MM = 1.6  # the marker's light core (it has a black edge)
+
+
+@dataclass(frozen=True)
+class LRBar:
+    """Where the parts of the left/right weight bar go (pixels): drawn by :func:`draw_lr_bar_shapes`."""
+
+    rect: pygame.Rect
+    hi_pct: float  # the left share at the bar's left end (more weight on the left: further left)
+    lo_pct: float  # ... at its right end
+    band: pygame.Rect | None
+    target_x: int | None
+    marker: pygame.Rect | None  # the marker's light core
+    inside: bool
+
+    def x_of(self, left_pct: float) -> float:
+        return self.rect.left + self.rect.width * (self.hi_pct - left_pct) / (self.hi_pct - self.lo_pct)
+
+
+def lr_bar(rect: pygame.Rect, left_pct: float | None, target_pct: float | None, tolerance_pct: float | None,
+           px_per_mm: float) -> LRBar:
+    """The bar's geometry: the span around the target, the band, the marker (clamped to the bar)."""
+    tol = float(tolerance_pct or 0.0)
+    if target_pct is None:
+        hi, lo = 100.0, 0.0
+    else:
+        half = min(50.0, max(BAR_MIN_HALF_SPAN, BAR_TOLERANCES * tol))
+        hi, lo = target_pct + half, target_pct - half
+        shift = max(0.0, hi - 100.0) - max(0.0, -lo)  # keep the span inside 0-100 %
+        hi, lo = hi - shift, lo - shift
+    geo = LRBar(rect, hi, lo, None, None, None, True)
+    band = target_x = None
+    if target_pct is not None:
+        x0, x1 = geo.x_of(min(100.0, target_pct + tol)), geo.x_of(max(0.0, target_pct - tol))
+        band = pygame.Rect(int(round(x0)), rect.top, max(3, int(round(x1 - x0))), rect.height)
+        target_x = int(round(geo.x_of(target_pct)))
+    marker = None
+    inside = True
+    if left_pct is not None:
+        inside = target_pct is None or abs(left_pct - target_pct) <= tol
+        w = max(3, int(round(MARKER_MM * px_per_mm)))
+        x = int(round(geo.x_of(max(lo, min(hi, left_pct)))))
+        x = max(rect.left + w // 2, min(rect.right - (w + 1) // 2, x))
+        over = max(3, rect.height // 4)
+        marker = pygame.Rect(x - w // 2, rect.top - over, w, rect.height + 2 * over)
+    return LRBar(rect, hi, lo, band, target_x, marker, inside)
+
+
+def draw_lr_bar_shapes(surface, colors, geo: LRBar, edge_px: int = 2) -> None:
+    """The bar, its green band, the target line and the marker (no words: pictures use this too)."""
+    rect = geo.rect
+    radius = max(2, rect.height // 4)
+    pygame.draw.rect(surface, colors.panel, rect, border_radius=radius)
+    if geo.band is not None:
+        pygame.draw.rect(surface, colors.good, geo.band, border_radius=max(2, rect.height // 6))
+    pygame.draw.rect(surface, colors.muted, rect, width=2, border_radius=radius)
+    if geo.target_x is not None:
+        pygame.draw.line(surface, colors.muted, (geo.target_x, rect.top - 6), (geo.target_x, rect.bottom + 6), 3)
+    if geo.marker is not None:
+        m = geo.marker
+        color = colors.text if geo.inside else colors.accent
+        pygame.draw.rect(surface, colors.dark_text, m.inflate(2 * edge_px, 2 * edge_px), border_radius=3)
+        pygame.draw.rect(surface, color, m, border_radius=2)
+
+
 def draw_lr_bar(surface, ui, rect: pygame.Rect, left_pct: float | None, target_pct: float | None = None,
-                tolerance_pct: float | None = None) -> None:
+                tolerance_pct: float | None = None) -> LRBar:
     """A horizontal bar: the marker sits at the share of weight on the RIGHT foot.
 
-    Marker left of centre means more weight on the left foot, as the patient
-    sees it facing the screen. The target band (if any):
-    the band is green (the drills say "keep the marker in the green band") and the
-    marker turns white inside it. Words under the ends ("Left 48 %") carry the
-    meaning without colour.
+    Marker left of the middle means more weight on the left foot, as the patient sees it facing
+    the screen. The middle is the target share and the band around it (green: the drills say
+    "keep the marker in the green band") its tolerance; the marker turns white inside the band.
+    Words under the ends ("Left 48 %") carry the meaning without colour.
     """
     c = ui.theme.colors
-    pygame.draw.rect(surface, c.panel, rect, border_radius=rect.height // 3)
-    def x_of(left):  # left share 100 % -> far left
-        return rect.left + rect.width * (1.0 - left / 100.0)
-    if target_pct is not None:
-        tol = tolerance_pct or 0.0
-        x0, x1 = x_of(min(100.0, target_pct + tol)), x_of(max(0.0, target_pct - tol))
-        band = pygame.Rect(int(x0), rect.top, max(3, int(x1 - x0)), rect.height)
-        pygame.draw.rect(surface, c.good, band, width=0, border_radius=4)
-    pygame.draw.line(surface, c.muted, (rect.centerx, rect.top - 6), (rect.centerx, rect.bottom + 6), 3)
+    geo = lr_bar(rect, left_pct, target_pct, tolerance_pct, ui.metrics.px_per_mm)
+    draw_lr_bar_shapes(surface, c, geo, max(2, ui.mm(0.5)))
     small = ui.text_px("small")
     if left_pct is None:
         blit_text(surface, ui.fonts, "no weight", small, c.muted, rect.center, "center")
-        return
-    inside = target_pct is None or abs(left_pct - target_pct) <= (tolerance_pct or 0.0)
-    x = int(x_of(max(0.0, min(100.0, left_pct))))
-    # A thin marker with a pointer above it, so a narrow green band stays visible around it.
-    w = 6
-    color = c.text if inside else c.accent
-    pygame.draw.rect(surface, color, pygame.Rect(x - w // 2, rect.top - 4, w, rect.height + 8), border_radius=3)
-    tip = rect.height // 2
-    pygame.draw.polygon(surface, color, [(x - tip, rect.top - 4 - tip), (x + tip, rect.top - 4 - tip), (x, rect.top - 4)])
-    y = rect.bottom + 10
+        return geo
+    y = rect.bottom + max(10, geo.marker.bottom - rect.bottom + 4)
     blit_text(surface, ui.fonts, f"Left {left_pct:.0f} %", small, c.text, (rect.left, y), "topleft")
     blit_text(surface, ui.fonts, f"Right {100 - left_pct:.0f} %", small, c.text, (rect.right, y), "topright")
+    return geo
 
 
 def draw_ring(surface, ui, center, radius: int, fraction: float, label: str, color=None) -> None:

@@ -59,7 +59,8 @@ class InstructionScreen(Screen):
         bottom = self.buttons.buttons[0].rect.top - m
         pic = pygame.Rect(m, y, int(w * 0.4), bottom - y)
         pygame.draw.rect(surface, c.panel, pic, border_radius=12)
-        draw_picture(d.get("picture", "stand"), surface, pic.inflate(-2 * m, -2 * m), self.t, c)
+        draw_picture(d.get("picture", "stand"), surface, pic.inflate(-2 * m, -2 * m), self.t, c, d.get("layout"),
+                     app.metrics.px_per_mm)
         text = pygame.Rect(pic.right + 2 * m, y, w - pic.right - 3 * m, bottom - y)
         fit_in_rect(surface, app, d.get("instruction", ""), text)
         # Beside the buttons: the safety line, or "getting ready" while the runtime prepares.
