@@ -301,3 +301,35 @@ def test_sessions_show_says_scores_measures_and_missing_frames_in_words(tmp_path
     assert "not compared with last time: this run was stopped early" in out
     assert "no frames missing" in out and "3 frames missing from the sensor" in out
     assert "gaps" not in out
+
+
+def test_sessions_show_says_each_trials_calibration_and_the_words_once(tmp_path, capsys):
+    """A number shown carries its calibration state: each trial says it, the warning is said once."""
+    from kernels.calibration_state import block
+
+    d = tmp_path / "data"
+    nominal = {"state": "factory-nominal (uncalibrated)", "uncalibrated": True}
+    meta = {"calibration": {"mat": {**nominal, "serial": "MAT-1"},
+                            "insole_left": {**nominal, "serial": "INS-L"},
+                            "insole_right": {"state": "calibrated", "serial": "INS-R", "calibration_id": "abcdef1234567890",
+                                             "calibrated_at": "2026-11-30T10:00:00Z"}}}
+    with open_store(d) as st:
+        session, _ = record_session(st, drill="quiet_standing")
+        (trial,) = st.trials.for_session(session.id)
+        mat_only = block(meta, list(meta["calibration"]), ["mat"])
+        st.trials.finish(trial.id, results={"drill": "quiet_standing", "status": "complete", "score": 90.0,
+                                            "calibration": mat_only}, report=None)
+        t2 = st.trials.start(session.id, "quiet_standing", {})
+        st.trials.finish(t2.id, results={"drill": "quiet_standing", "status": "complete", "score": 70.0,
+                                         "calibration": block(meta, list(meta["calibration"]), ["mat"])})
+        t3 = st.trials.start(session.id, "gait_insoles", {})
+        right = block(meta, list(meta["calibration"]), ["insole_right"])
+        st.trials.finish(t3.id, results={"drill": "gait_insoles", "status": "complete", "score": 80.0,
+                                         "calibration": right})
+    code, out, _ = cli(capsys, "sessions", "show", session.id[:8], "--data-dir", str(d))
+    assert code == 0
+    assert out.count("calibration: uncalibrated (mat not calibrated)") == 2
+    assert "calibration: calibrated (insole right calibration abcdef12)" in out
+    assert out.count("NOT CALIBRATED") == 1
+    note = " ".join(out[out.index("NOT CALIBRATED"):out.index("  recordings")].split())
+    assert "the mat (MAT-1)" in note and "INS-L" not in note  # the left insole was recorded, not used

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 HELP = "list, show and export stored sessions (docs/store.md)"
 
 
@@ -133,11 +135,16 @@ def _show(st, args, ctx) -> int:
         lines.append(f"    {t.position + 1}. {t.drill:<20} {t.status}{recorded}{reason}, "
                      f"metrics v{t.metrics_version or '-'}")
         lines += [f"         {line}" for line in trial_words(t.results or {}, t.report)]
+    said = session_calibration_words(trials)
+    if said:  # once for the session, not under every trial
+        lines += textwrap.wrap(said, 96, initial_indent="  note     ", subsequent_indent="           ")
     lines.append("  recordings")
-    for r in recordings:
+    position = {t.id: t.position for t in trials}
+    for r in sorted(recordings, key=lambda r: (position.get(r.trial_id, -1), r.kind)):
         seconds = st.recordings.span_s(r.id)
         state = r.status + (" (raw frames pruned)" if r.pruned_at else "")
-        lines.append(f"    {r.kind:<13} {r.device_serial:<14} {r.frames:>7} frames over {seconds:.1f} s, "
+        where = f"{position[r.trial_id] + 1}." if r.trial_id in position else "-"
+        lines.append(f"    {where:<3} {r.kind:<13} {r.device_serial:<22} {r.frames:>7} frames over {seconds:.1f} s, "
                      f"{r.stored_bytes / 1024:.0f} KiB, {state}, {missing_words(r.seq_gaps, r.dropped)}")
     ctx.emit(data, "\n".join(lines))
     return 0
@@ -189,7 +196,51 @@ def trial_words(results: dict, report: dict | None) -> list[str]:
         out.append(report_words(report))
     elif results.get("report_error"):
         out.append(f"no report: {results['report_error']}")
+    state, _ = calibration_of(results, report)
+    if state:
+        out.append(f"calibration: {state}")
     return out
+
+
+def _calibration(results: dict, report: dict | None) -> dict:
+    cal = (report or {}).get("calibration") or results.get("calibration")
+    return cal if isinstance(cal, dict) and cal.get("state") else {}
+
+
+def calibration_of(results: dict, report: dict | None) -> tuple[str, str]:
+    """``(state, words)`` of a trial's numbers (docs/metrics.md, "Calibration state"): the state of
+    the sensors the drill used, each named; ("", "") for trials stored before the calibration block."""
+    cal = _calibration(results, report)
+    if not cal:
+        return "", ""
+    sensors = cal.get("sensors") or {}
+    used = {k: v for k, v in sensors.items() if v.get("used", True)} or sensors
+    detail = []
+    for stream, v in used.items():
+        name = stream.replace("_", " ")
+        if v.get("uncalibrated"):
+            detail.append(f"{name} not calibrated")
+        elif v.get("calibration_id"):
+            detail.append(f"{name} calibration {v['calibration_id'][:8]}")
+        elif v.get("state"):
+            detail.append(f"{name} {v['state']}")
+    return cal["state"] + (f" ({', '.join(detail)})" if detail else ""), cal.get("words") or ""
+
+
+def session_calibration_words(trials) -> str:
+    """The calibration words for every sensor that was not calibrated in any trial of a session."""
+    from kernels.calibration_state import words
+
+    states = {}
+    for t in trials:
+        for stream, v in (_calibration(t.results or {}, t.report).get("sensors") or {}).items():
+            if not v.get("uncalibrated") or not v.get("used", True):  # what no number came from is not said
+                continue
+            known = states.setdefault(stream, {**v, "serial": ""})
+            serials = [x for x in known["serial"].split(", ") if x]
+            if v.get("serial") and v["serial"] not in serials:  # one name, several devices (two mats)
+                known["serial"] = ", ".join([*serials, v["serial"]])
+    return words(states) if states else ""
 
 
 def report_words(report: dict) -> str:
