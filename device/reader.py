@@ -277,7 +277,10 @@ class DeviceReader:
         really went quiet does, within one read timeout. None when the link is not
         streaming or no frame came yet (then it is not a healthy link at all).
         """
-        frame, poll = self._last_frame_host, self._last_poll
+        # The poll first: the reader sets _last_frame_host before _last_poll, so read in this
+        # order a frame handled in between can only make the answer smaller, never larger.
+        poll = self._last_poll
+        frame = self._last_frame_host
         if self._state != STREAMING or frame is None or poll is None:
             return None
         return max(0.0, poll - frame)
@@ -674,7 +677,9 @@ class DeviceReader:
         # this read for the clock fit, taken before the reads that follow (they
         # can wait for the interpreter lock behind other readers).
         now = self.clock()
-        self._last_poll = now
+        # Not yet "watched": _last_poll moves only once this read's frames are handled (end of
+        # _pump). Set here, a thread descheduled between reading a backlog and decoding it
+        # looked as if it had watched a silent port for the whole freeze (a false sensor_lost).
         while more:
             data += port.read(more)
             if more < TTY_CHUNK:
@@ -689,6 +694,7 @@ class DeviceReader:
             cut = data.find(b"\x00")
             if cut < 0:
                 self.counters.bytes += len(data)
+                self._last_poll = now  # watched: only the tail of a packet came
                 return 0
             self.counters.bytes += cut
             data = data[cut:]
@@ -711,6 +717,7 @@ class DeviceReader:
                 ours += self._handle(packet, now)
             except FrameError as exc:
                 self._on_frame_error(exc)
+        self._last_poll = now  # watched up to this read, its frames (if any) now counted
         return ours
 
     def _copy_faults(self) -> None:

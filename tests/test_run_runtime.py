@@ -191,6 +191,60 @@ def test_a_reader_that_got_no_cpu_is_not_a_lost_mat(kiosk):
     assert [a.reason for a in rt.alerts] == ["sensor_lost"]
 
 
+def test_a_reader_starved_between_reading_and_decoding_is_not_a_lost_mat(kiosk):
+    """Issue 10 item 5, second cause (seen once in CI under load after the first fix).
+
+    The reader marked its port as "watched" the moment a read returned, before it had
+    decoded the frames in that read. A reader thread that got no CPU for a while, then
+    read the backlog and was descheduled again before decoding it, looked as if it had
+    watched a silent port for the whole freeze, and the analysis thread called the mat
+    lost in that window. The stimulus: the reader thread gets no turn for 0.8 s before a
+    read, then none for 0.5 s between reading and decoding.
+    """
+    import threading
+
+    from waiting import wait_until
+
+    app, rt, _ = kiosk
+    app.post(Intent("start"))
+    pump(app, lambda: app.top.name == "checkin")
+    checkin(app, "1234")
+    pump(app, lambda: app.top.name == "program", what="program")
+    app.post(Intent("start_drill", {"index": 0}))
+    pump(app, lambda: app.top.name == "instruction", what="instruction")
+    app.post(Intent("begin_drill", {"index": 0}))
+    pump(app, lambda: app.top.name == "drill" and app.top.view.get("phase") == "running", what="running")
+    mat = rt.sensors.by_kind("mat")
+    frozen, decoding, resumed = threading.Event(), threading.Event(), threading.Event()
+    pump_once, handle_once = mat._pump, mat._handle
+    seen = []
+
+    def starved_pump(port):
+        if not frozen.is_set():
+            frozen.set()
+            time.sleep(0.8)  # no CPU before the read
+        return pump_once(port)
+
+    def starved_handle(packet, now):
+        if frozen.is_set() and not decoding.is_set():
+            decoding.set()
+            seen.append(mat.watched_silence_s())
+            time.sleep(0.5)  # the backlog is read, but the thread gets no turn to decode it
+            resumed.set()
+        return handle_once(packet, now)
+
+    frames_before = mat.counters.frames
+    mat._handle = starved_handle
+    mat._pump = starved_pump
+    assert wait_until(resumed.is_set, timeout=30)
+    assert wait_until(lambda: mat.counters.frames > frames_before + 100, timeout=30)
+    mat._pump, mat._handle = pump_once, handle_once
+    pump(app, lambda: rt.stats["mat_frames"] > 0 and app.top.view.get("phase") in ("running", "done", "alert"),
+         what="running on")
+    assert [a.reason for a in rt.alerts] == []
+    assert seen and seen[0] is not None and seen[0] < 0.3, seen  # it had not watched a silent port
+
+
 def test_a_drill_whose_sensor_is_missing_is_refused_with_a_plain_reason(tmp_path, dummy_video):
     from store.programs import Prescription, Program
 
