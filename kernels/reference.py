@@ -269,6 +269,9 @@ class FrameKernel:
         # 6. Per foot.
         stray = 0.0
         foot_of = np.full(p.size, -1, dtype=np.int8)
+        # A footprint that touches an edge of the mat may be cut there (a foot partly on the
+        # mat): its length is not the foot's (as it stood last frame, before releases).
+        on_edge = [slot.live and self._on_mat_edge(slot) for slot in self.slots]
         for k, idx in enumerate(pieces):
             if owner[k] < 0:
                 stray += stats[k]["force"]
@@ -281,10 +284,9 @@ class FrameKernel:
         feet_idx = {}
         for s, slot in enumerate(self.slots):
             idx = np.flatnonzero(foot_of == s)
-            # A stance has ended: its footprint's length is the foot's (step 5), unless the
-            # mat's edge cut it (a foot partly on the mat is shorter than the foot).
+            # A stance has ended: its footprint's length is the foot's (step 5), unless cut.
             if (slot.live and slot.side is not None and (idx.size == 0 or self.new_track[s])
-                    and not self._on_mat_edge(slot)):
+                    and not on_edge[s]):
                 length = max(self.stance_length[slot.side], slot.geom["length"])
                 self.stance_length[slot.side] = length  # this stance has ended
             if idx.size == 0:
