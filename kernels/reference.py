@@ -40,9 +40,15 @@ Per mat frame:
    front of a footprint at least ``full_footprint_mm`` long whose heel was off
    last frame (rearfoot under ``HEEL_OFF_SHARE`` of the foot's force:
    terminal stance) and whose toes are already in it (its front
-   ``FRONT_BAND`` at most ``TOES_FRONT_RATIO`` as wide as the footprint). In
-   tandem walking that piece is the next foot's heel; toes touching down in
-   early stance, or after heel-off in front of the metatarsal heads, still join. (b) The rest (the
+   ``FRONT_BAND`` at most ``TOES_FRONT_RATIO`` as wide as the footprint), or,
+   for a footprint at the mat's rear edge (its first or second row loaded: the
+   heel may be off the mat, so its length and heel load say nothing), wholly in
+   front of its last row once its front ``FRONT_BAND`` of rows is at most
+   ``TOES_FRONT_RATIO`` as wide as it (columns) and it did not grow last frame.
+   In tandem walking that piece is the next foot's heel; toes touching down in
+   early stance, or after heel-off in front of the metatarsal heads, still join.
+   A footprint touching any edge of the mat gives no stance length (it may be
+   cut there). (b) The rest (the
    ``MAX_CLUSTER_PIECES`` largest) are grouped by single linkage: the two
    groups with the smallest gap that lie near and fit one foot merge, again
    and again, so a foot's own fragments come together before anything
