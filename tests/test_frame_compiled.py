@@ -13,8 +13,8 @@ import math
 
 import frame_synth as fs
 import numpy as np
-import tandem_walks as tw
 import pytest
+import tandem_walks as tw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
