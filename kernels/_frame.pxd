@@ -60,6 +60,7 @@ cdef struct Slot:
     int ur0, ur1, uc0, uc1  # stance-footprint bounding box (ur0 > ur1: empty)
     bint dirty  # the footprint changed since its geometry was computed
     bint heel_loaded  # last frame: rearfoot > HEEL_OFF_SHARE of the foot (or unknown)
+    bint grew  # last frame added sensels to the stance footprint
 
 
 cdef struct PieceKey:

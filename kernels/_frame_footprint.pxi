@@ -59,6 +59,7 @@ cdef void _clear_slot(FrameKernel st, int s) noexcept nogil:
     sl.uc1 = -1
     sl.dirty = True
     sl.heel_loaded = True
+    sl.grew = True
     memset(&st.fp[s * st.N], 0, st.N)
 
 
@@ -95,6 +96,7 @@ cdef inline void _grow(FrameKernel st, int s, int r, int c0, int c1) noexcept no
         mask[c] = 1
         x = st.xs[c]
         sl.dirty = True
+        sl.grew = True
         sl.un += 1.0
         sl.usx += x
         sl.usy += y
@@ -116,17 +118,31 @@ cdef double _update_feet(FrameKernel st, int n_pieces) noexcept nogil:
     cdef int j, k, i, s, q, c0, c1, gone, n_foot = 0
     cdef double stray = 0.0
     cdef int count[SLOTS]
+    cdef bint on_edge[SLOTS]
     cdef Slot* sl
     cdef signed char* prev = st.prev_slot
+    for s in range(SLOTS):
+        count[s] = 0
     for j in range(n_pieces):
         if st.owner[j] < 0:
             stray += st.pforce[j]
+        else:
+            count[st.owner[j]] += 1
+    # A stance that ends here (a new contact in its slot, or no piece left) gives its side's
+    # foot length, unless its footprint touches an edge of the mat (cut there: a foot partly
+    # on the mat). As the footprint stood last frame, before releases; scanned only then.
+    for s in range(SLOTS):
+        sl = &st.slots[s]
+        on_edge[s] = (sl.live and sl.side >= 0 and (st.new_track[s] or count[s] == 0)
+                      and _on_mat_edge(st, s))
+        count[s] = 0
+        sl.grew = False
     # new contacts start afresh (remembering the length of a stance that ended)
     for s in range(SLOTS):
-        count[s] = 0
         sl = &st.slots[s]
         if st.new_track[s]:
-            if sl.live and sl.side >= 0 and sl.geom.length > st.stance_length[sl.side]:
+            if (sl.live and sl.side >= 0 and not on_edge[s]
+                    and sl.geom.length > st.stance_length[sl.side]):
                 st.stance_length[sl.side] = sl.geom.length
             _clear_slot(st, s)
             sl.live = True
@@ -178,7 +194,8 @@ cdef double _update_feet(FrameKernel st, int n_pieces) noexcept nogil:
     for s in range(SLOTS):
         sl = &st.slots[s]
         if count[s] == 0:
-            if sl.live and sl.side >= 0 and sl.geom.length > st.stance_length[sl.side]:
+            if (sl.live and sl.side >= 0 and not on_edge[s]
+                    and sl.geom.length > st.stance_length[sl.side]):
                 st.stance_length[sl.side] = sl.geom.length  # this stance has ended
             if sl.live or sl.un != 0.0:
                 _clear_slot(st, s)
@@ -189,6 +206,26 @@ cdef double _update_feet(FrameKernel st, int n_pieces) noexcept nogil:
             _slot_geom(st, s)
             st.slots[s].dirty = False
     return stray
+
+
+cdef bint _on_mat_edge(FrameKernel st, int s) noexcept nogil:
+    """Whether slot s's stance footprint touches an edge of the mat (reference._on_mat_edge).
+    Exact: the bounding box may be wider than the footprint after releases, so the edge
+    rows and columns are read."""
+    cdef Slot* sl = &st.slots[s]
+    cdef unsigned char* mask = &st.fp[s * st.N]
+    cdef int r, c
+    if sl.ur0 > sl.ur1:
+        return False
+    if sl.ur0 == 0 or sl.ur1 == st.R - 1:
+        for c in range(sl.uc0, sl.uc1 + 1):
+            if mask[c] or mask[(st.R - 1) * st.C + c]:
+                return True
+    if sl.uc0 == 0 or sl.uc1 == st.C - 1:
+        for r in range(sl.ur0, sl.ur1 + 1):
+            if mask[r * st.C] or mask[r * st.C + st.C - 1]:
+                return True
+    return False
 
 
 cdef void _slot_geom(FrameKernel st, int s) noexcept nogil:

@@ -1,8 +1,8 @@
 # Per-frame analysis, compiled: docs/frame-analysis.md, "How the feet are found",
 # step 5 Tandem walking (part of kernels/reference.py step 5): whether a free piece lies
 # wholly beyond the toes of a planted foot (the next foot's heel strike), with the
-# heel-off and toes-in-footprint tests, or wholly beside a whole footprint (the other
-# foot). Asked by step 4 (_frame_assign.pxi) before a piece may join a foot.
+# heel-off and toes-in-footprint tests and the rule for a footprint at the mat's rear
+# edge, or wholly beside a whole footprint (the other foot). Asked by step 4 (_frame_assign.pxi) before a piece may join a foot.
 
 from libc.math cimport INFINITY, fabs
 
@@ -40,10 +40,60 @@ cdef bint _beyond_toes(FrameKernel st, int s, int np_) noexcept nogil:
     if sl.side >= 0:
         known = st.stance_length[sl.side]
     if known > 0.0:
-        return a_min > g.heel_s + known + SLACK
-    if g.length < st.full_footprint or sl.heel_loaded:
+        if a_min > g.heel_s + known + SLACK:
+            return True
+    elif (g.length >= st.full_footprint and not sl.heel_loaded and a_min > g.s_max + SLACK
+          and _toes_in_footprint(st, s)):
+        return True
+    return sl.ur0 <= 1 and _beyond_cut_toes(st, s, np_)
+
+
+cdef bint _beyond_cut_toes(FrameKernel st, int s, int np_) noexcept nogil:
+    """Whether pbuf[:np_] (raster order) lies wholly in front of slot s's footprint at the
+    mat's rear edge, whose toes are in it and which did not grow last frame (see
+    reference._beyond_cut_toes). Rows of the mask are read: the bounding box may be wider
+    than the footprint after releases."""
+    cdef Slot* sl = &st.slots[s]
+    cdef unsigned char* mask = &st.fp[s * st.N]
+    cdef int r, c, last = -1, band0, c_min, c_max, f_min, f_max
+    cdef bint hit = False
+    if sl.grew:
         return False
-    return a_min > g.s_max + SLACK and _toes_in_footprint(st, s)
+    for r in range(sl.ur0, 2):
+        for c in range(sl.uc0, sl.uc1 + 1):
+            if mask[r * st.C + c]:
+                hit = True
+                break
+    if not hit:
+        return False
+    r = sl.ur1
+    while last < 0:
+        for c in range(sl.uc0, sl.uc1 + 1):
+            if mask[r * st.C + c]:
+                last = r
+                break
+        r -= 1
+    if st.pbuf[0] // st.C <= last:
+        return False
+    band0 = last - <int>(FRONT_BAND * (last + 1))
+    c_min = st.C
+    c_max = -1
+    f_min = st.C
+    f_max = -1
+    for r in range(sl.ur0, last + 1):
+        for c in range(sl.uc0, sl.uc1 + 1):
+            if not mask[r * st.C + c]:
+                continue
+            if c < c_min:
+                c_min = c
+            if c > c_max:
+                c_max = c
+            if r >= band0:
+                if c < f_min:
+                    f_min = c
+                if c > f_max:
+                    f_max = c
+    return f_max - f_min <= TOES_FRONT_RATIO * (c_max - c_min) + SLACK
 
 
 cdef bint _toes_in_footprint(FrameKernel st, int s) noexcept nogil:

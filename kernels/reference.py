@@ -40,9 +40,15 @@ Per mat frame:
    front of a footprint at least ``full_footprint_mm`` long whose heel was off
    last frame (rearfoot under ``HEEL_OFF_SHARE`` of the foot's force:
    terminal stance) and whose toes are already in it (its front
-   ``FRONT_BAND`` at most ``TOES_FRONT_RATIO`` as wide as the footprint). In
-   tandem walking that piece is the next foot's heel; toes touching down in
-   early stance, or after heel-off in front of the metatarsal heads, still join. (b) The rest (the
+   ``FRONT_BAND`` at most ``TOES_FRONT_RATIO`` as wide as the footprint), or,
+   for a footprint at the mat's rear edge (its first or second row loaded: the
+   heel may be off the mat, so its length and heel load say nothing), wholly in
+   front of its last row once its front ``FRONT_BAND`` of rows is at most
+   ``TOES_FRONT_RATIO`` as wide as it (columns) and it did not grow last frame.
+   In tandem walking that piece is the next foot's heel; toes touching down in
+   early stance, or after heel-off in front of the metatarsal heads, still join.
+   A footprint touching any edge of the mat gives no stance length (it may be
+   cut there). (b) The rest (the
    ``MAX_CLUSTER_PIECES`` largest) are grouped by single linkage: the two
    groups with the smallest gap that lie near and fit one foot merge, again
    and again, so a foot's own fragments come together before anything
@@ -170,6 +176,7 @@ class _Slot:
         self.frames = 0
         self.footprint[:] = False
         self.geom = None  # last frame's stance-footprint geometry (see _geometry)
+        self.grew = True  # last frame added sensels to the stance footprint
         self.heel_loaded = True  # last frame: rearfoot > HEEL_OFF_SHARE of the foot (or unknown)
 
 
@@ -268,6 +275,9 @@ class FrameKernel:
         # 6. Per foot.
         stray = 0.0
         foot_of = np.full(p.size, -1, dtype=np.int8)
+        # A footprint that touches an edge of the mat may be cut there (a foot partly on the
+        # mat): its length is not the foot's (as it stood last frame, before releases).
+        on_edge = [slot.live and self._on_mat_edge(slot) for slot in self.slots]
         for k, idx in enumerate(pieces):
             if owner[k] < 0:
                 stray += stats[k]["force"]
@@ -280,7 +290,9 @@ class FrameKernel:
         feet_idx = {}
         for s, slot in enumerate(self.slots):
             idx = np.flatnonzero(foot_of == s)
-            if slot.live and slot.side is not None and (idx.size == 0 or self.new_track[s]):
+            # A stance has ended: its footprint's length is the foot's (step 5), unless cut.
+            if (slot.live and slot.side is not None and (idx.size == 0 or self.new_track[s])
+                    and not on_edge[s]):
                 length = max(self.stance_length[slot.side], slot.geom["length"])
                 self.stance_length[slot.side] = length  # this stance has ended
             if idx.size == 0:
@@ -292,6 +304,7 @@ class FrameKernel:
                 slot.track_id = self.next_track_id
                 self.next_track_id += 1
             slot.frames += 1
+            slot.grew = not slot.footprint.ravel()[idx].all()  # sensels new to the footprint
             slot.footprint.ravel()[idx] = True
             slot.geom = self._geometry(np.flatnonzero(slot.footprint.ravel()), xs, ys)
             feet_idx[s] = idx
@@ -485,17 +498,45 @@ class FrameKernel:
         """Whether a piece lies wholly beyond the toes of a foot (tandem: the next heel).
 
         Once a stance of this side has ended, its footprint length L is known and
-        anything wholly beyond heel + L is not this foot. During the first stance of
-        a side: a whole footprint (``full_footprint_mm``) whose heel was off last frame.
+        anything wholly beyond heel + L is not this foot. A footprint cut by the mat's
+        rear edge has no heel on the mat: see ``_beyond_cut_toes``. During the first
+        stance of a side: a whole footprint (``full_footprint_mm``) whose heel was off
+        last frame and whose toes are in it.
         """
         g = slot.geom
         along = (xs[piece] - g["mx"]) * g["ux"] + (ys[piece] - g["my"]) * g["uy"]
         known = self.stance_length[slot.side] if slot.side is not None else 0.0
         if known > 0.0:
-            return bool(along.min() > g["heel_s"] + known + SLACK)
-        if g["length"] < self.p.full_footprint_mm or slot.heel_loaded:
+            if along.min() > g["heel_s"] + known + SLACK:
+                return True
+        elif (g["length"] >= self.p.full_footprint_mm and not slot.heel_loaded
+              and along.min() > g["s_max"] + SLACK and self._toes_in_footprint(slot, xs, ys)):
+            return True
+        return bool(slot.footprint[:2].any()) and self._beyond_cut_toes(slot, piece)
+
+    def _beyond_cut_toes(self, slot, piece):
+        """Whether a piece lies wholly in front of a footprint cut by the mat's rear edge
+        (its first or second row loaded: the heel may be off the mat, the unloaded arch
+        over the edge) whose toes are in it and which did not grow last frame. Its heel end is the mat's edge, not the heel, and it may be only
+        the toes: its length and its heel load say nothing. Measured along the mat's rows
+        (the walking direction): the axis of a short toes print can lie crosswise. A foot
+        landing with its heel on the edge still grows forward as it rolls onto the mat;
+        a planted foot whose toes are in its footprint and has stopped growing has
+        nothing left to land in front of it but the next foot."""
+        fp = slot.footprint
+        rows = np.flatnonzero(fp.any(axis=1))
+        last = int(rows[-1])
+        if slot.grew or int(piece.min()) // self.p.cols <= last:
             return False
-        return bool(along.min() > g["s_max"] + SLACK) and self._toes_in_footprint(slot, xs, ys)
+        front = np.flatnonzero(fp[last - int(FRONT_BAND * (last + 1)):last + 1].any(axis=0))
+        cols = np.flatnonzero(fp.any(axis=0))
+        return bool(front[-1] - front[0] <= TOES_FRONT_RATIO * (cols[-1] - cols[0]) + SLACK)
+
+    @staticmethod
+    def _on_mat_edge(slot):
+        """Whether a stance footprint touches an edge of the mat (it may be cut there)."""
+        fp = slot.footprint
+        return bool(fp[0].any() or fp[-1].any() or fp[:, 0].any() or fp[:, -1].any())
 
     def _toes_in_footprint(self, slot, xs, ys):
         """Whether the front of a stance footprint is toe tips, not the metatarsal heads:

@@ -2,7 +2,8 @@
 
 Random frames (hypothesis: any shape, pitch, threshold, with NaN, infinities and
 negative values, fed as sequences so the tracking state is compared too),
-synthetic MUN104 feet, and virtual-patient streams. Skipped only where the
+synthetic MUN104 feet, and virtual-patient streams (also tandem walks whose footprints the
+mat's edges cut). Skipped only where the
 extension is not built (the fallback tests cover that case).
 """
 
@@ -13,6 +14,7 @@ import math
 import frame_synth as fs
 import numpy as np
 import pytest
+import tandem_walks as tw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -190,6 +192,18 @@ def test_virtual_patient_streams_agree(scenario, shape):
         t += 0.02
     assert len(frames) >= 100
     run_both(frames, rows, cols, (8.47, 8.47))
+
+
+@pytest.mark.parametrize("path", ["truth", "sensor"])
+@pytest.mark.parametrize("rows, foot, step, seed, seconds", [
+    (142, 260.0, 262.0, 5, 20.0), (142, 275.0, 290.0, 6, 20.0),  # the long mat, two passes
+    (96, 225.0, 227.0, 5, 8.0), (102, 245.0, 251.0, 6, 8.0),  # starting partly on the mat
+])
+def test_tandem_walks_at_the_mat_edges_agree(path, rows, foot, step, seed, seconds):
+    # the walks of test_frame_tandem_edges.py: footprints cut by the mat's edges
+    patient = tw.tandem_patient(rows, seed=seed, foot_length_mm=foot, step_length_mm=step)
+    _, frames = tw.tandem_frames(patient, seconds, path)
+    run_both(frames, rows, tw.COLS, tw.PITCH)
 
 
 @settings(max_examples=200, deadline=None)
