@@ -24,7 +24,7 @@ from ui.app import Intent
 dummy_video = ui_support.dummy_video  # the fixture (SDL dummy video driver for these tests only)
 
 
-def pump(app, until, timeout=15.0, what=""):
+def pump(app, until, timeout=60.0, what=""):  # generous: the suite runs beside busy processes
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         app.step(0.01, [])
