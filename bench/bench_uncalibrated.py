@@ -8,7 +8,9 @@ stuck sensels dropped) or the calibration of ``calibrate equilibrate sim://mat``
 (zero + 4 bladder pressures on the virtual rig, used without its offsets on the
 zeroed stream; made by the CLI itself). Both go through ``kernels.report.analyze_recording`` beside the
 simulator's true kPa. Reported: the median total force on the mat, the left share,
-the left rearfoot share, sway velocity, 95 % ellipse area and AP range.
+the left rearfoot share, sway velocity (the report's: the mat's COP low-passed at 10 Hz)
+and, for comparison, of the unfiltered COP (``--lowpass off``, metrics version 2), 95 %
+ellipse area and AP range.
 """
 
 from __future__ import annotations
@@ -38,10 +40,12 @@ SECONDS = 20.0
 def _report(kpa: np.ndarray, t: np.ndarray) -> dict:
     rec = SimpleNamespace(meta="{}", mat_kpa=kpa.astype(np.float32), mat_t=t, mat_pitch_mm=np.array(PITCH))
     r = analyze_recording(rec)
+    raw = analyze_recording(rec, lowpass_hz=None)  # metrics version 2's sway speed: the COP unfiltered
     force = float(np.median(kpa.sum(axis=(1, 2), dtype=np.float64) * PITCH[0] * PITCH[1] * 1e-3))
     return {"force_n": round(force, 1), "left_pct": round(r["weight"]["left_pct"], 1),
             "left_rearfoot_pct": round(r["weight"]["left"]["rearfoot_pct"], 1),
             "sway_velocity_mm_s": round(r["sway"]["mean_velocity_mm_s"], 2),
+            "unfiltered_velocity_mm_s": round(raw["sway"]["mean_velocity_mm_s"], 2),
             "ellipse95_area_mm2": round(r["sway"]["ellipse95_area_mm2"], 1),
             "range_ap_mm": round(r["sway"]["range_ap_mm"], 2)}
 
@@ -83,7 +87,8 @@ def main() -> dict:
         for name, kpa in (("truth", truth), ("calibrated", convert(counts)),
                           ("factory-nominal", np.stack([nominal.kpa(c) for c in counts]))):
             rows.append({"stance": label, "conversion": name, **_report(np.asarray(kpa), t)})
-    keys = ("force_n", "left_pct", "left_rearfoot_pct", "sway_velocity_mm_s", "ellipse95_area_mm2", "range_ap_mm")
+    keys = ("force_n", "left_pct", "left_rearfoot_pct", "sway_velocity_mm_s", "unfiltered_velocity_mm_s",
+            "ellipse95_area_mm2", "range_ap_mm")
     print(f"{'stance':>10} {'conversion':>16} " + " ".join(f"{k:>19}" for k in keys))
     for r in rows:
         print(f"{r['stance']:>10} {r['conversion']:>16} " + " ".join(f"{r[k]:>19}" for k in keys))

@@ -3,8 +3,8 @@
 The patient sees their centre of pressure as a dot and a target zone around
 where they stood at the start; the score is the share of time the dot stayed
 in the zone. At the end the sway set of ``kernels.sway`` (docs/metrics.md) is
-computed for each condition; with ``eyes=both`` the drill runs eyes open, then
-eyes closed, and reports the Romberg ratios (eyes closed / eyes open) of the
+computed for each condition, of the COP low-passed as the report does it; with
+``eyes=both`` the drill runs eyes open, then eyes closed, and reports the Romberg ratios (eyes closed / eyes open) of the
 95 % ellipse area and the mean COP velocity.
 """
 
@@ -152,7 +152,7 @@ class QuietStanding(Drill):
                 self.finish(t)
 
     def measures(self):
-        from kernels.sway import sway_metrics
+        from kernels.sway import SENSOR_COP_LOWPASS_HZ, filtered_sway
 
         per = {}
         scores = []
@@ -162,10 +162,13 @@ class QuietStanding(Drill):
             a = np.asarray(samples, dtype=np.float64)
             span = a[-1, 0] - a[0, 0]
             rate = (len(a) - 1) / span if span > 0 else 100.0
-            sway, _ = sway_metrics(a[:, 1:], rate)
+            # The mat's COP, low-passed as the report does it (docs/metrics.md section 2), so the
+            # sway speed the therapist sees is the report's and not the sensor's read noise.
+            sway, _, filt, _ = filtered_sway(a[:, 1:], rate, SENSOR_COP_LOWPASS_HZ, strict=False)
             in_zone = 100.0 * inside / total
             scores.append(in_zone)
-            per[f"eyes_{eyes}"] = {"time_in_zone_pct": in_zone, "duration_s": total, "rate_hz": rate, "sway": sway}
+            per[f"eyes_{eyes}"] = {"time_in_zone_pct": in_zone, "duration_s": total, "rate_hz": rate, "sway": sway,
+                                   "filter": filt}
         if not scores:
             return None, {}
         out = {"stance": self.params["stance"], "conditions": per, "feet": _placement(self.stance)}

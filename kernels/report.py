@@ -1,4 +1,4 @@
-"""The analysis report of a recording (DESIGN 4.2, metrics version 2).
+"""The analysis report of a recording (DESIGN 4.2, metrics version 3).
 
 :func:`analyze_recording` takes anything with the recording file's arrays as
 attributes (``device.recording.Recording``, :class:`kernels.cop_csv.CopRecording`)
@@ -38,15 +38,19 @@ from kernels.series import (
     MetricsInputError,
     check_times,
     estimate_rate,
-    filter_description,
-    lowpass,
     unbroken_parts,
     window_mask,
 )
-from kernels.sway import ELLIPSE_PROBABILITY, MIN_SAMPLES, SWAY_FIELDS, sway_metrics
+from kernels.sway import (
+    ELLIPSE_PROBABILITY,
+    MIN_SAMPLES,
+    SENSOR_COP_LOWPASS_HZ,
+    SWAY_FIELDS,
+    filtered_sway,
+)
 from kernels.weight import REGION_CUTS, REGIONS, left_right, region_shares
 
-METRICS_VERSION = 2
+METRICS_VERSION = 3
 # --source: which sensor's numbers a report gives (docs/metrics.md section 1).
 SOURCES = ("auto", "mat", "insoles")
 REGION_KEYS = tuple(f"{r}_pct" for r in REGIONS)
@@ -296,14 +300,18 @@ def _sway(stream, rate, lowpass_hz, rep: _Report, steps_seen: bool):
     if first or last < len(present):
         rep.notes.append(f"sway: {first + len(present) - last} samples without COP at the start/end were left out")
     c = cop[first:last]
-    filt = None
-    if lowpass_hz is not None:
-        if len(c) < MIN_SAMPLES:
-            pass  # sway_metrics gives the reason
-        else:
-            c = lowpass(c, rate, lowpass_hz)
-            filt = filter_description(lowpass_hz)
-    values, reasons = sway_metrics(c, rate)
+    # The mat's COP carries the sensor's read noise and is low-passed by default (metrics
+    # version 3); a COP file is taken as recorded (a force plate's software has usually
+    # filtered it already) unless --lowpass asks (docs/metrics.md section 1, "Low-pass").
+    if lowpass_hz == "auto":
+        hz, strict = (SENSOR_COP_LOWPASS_HZ if stream["name"] == "mat" else None), False
+    else:
+        hz, strict = lowpass_hz, True
+    values, reasons, filt, why_not = filtered_sway(c, rate, hz, strict=strict)
+    if filt is not None:
+        filt["chosen_by"] = "default for the mat's COP" if lowpass_hz == "auto" else "--lowpass"
+    if why_not:
+        rep.notes.append(f"sway: {why_not}")
     rep.why("sway", reasons)
     if steps_seen and values["path_length_mm"] is not None:
         rep.notes.append("steps were detected: the sway measures describe this COP, not quiet standing")
@@ -345,6 +353,7 @@ def default_parameters() -> dict:
         "psd": "Welch, Hann window, segment N//2, overlap N//4, FFT N//2, constant detrend",
         "sway_min_samples": MIN_SAMPLES,
         "lowpass_order": FILTER_ORDER,
+        "mat_cop_lowpass_hz": SENSOR_COP_LOWPASS_HZ,
     }
 
 
@@ -385,13 +394,15 @@ def _primary(streams: dict) -> dict | None:
     return streams.get("cop")
 
 
-def analyze_recording(rec, lowpass_hz: float | None = None, window=None, source: str = "auto",
+def analyze_recording(rec, lowpass_hz: float | str | None = "auto", window=None, source: str = "auto",
                       **overrides) -> dict:
     """The DESIGN 4.2 report of ``rec`` (see the module docstring).
 
     ``window`` is (start_s, end_s) with either None; ``lowpass_hz`` low-passes
     the whole-body COP (zero-phase Butterworth, order :data:`FILTER_ORDER`)
-    before the sway measures; ``source`` is one of :data:`SOURCES`.
+    before the sway measures: ``"auto"`` the mat's COP at
+    :data:`~kernels.sway.SENSOR_COP_LOWPASS_HZ` and a COP file's as recorded,
+    a number every COP at that cut-off, None nothing; ``source`` is one of :data:`SOURCES`.
     ``overrides`` may set ``contact_on_n``, ``contact_off_n``, ``min_stance_s``
     and ``mat_threshold_kpa``.
     Raises :class:`MetricsInputError` for input that cannot be analysed at all.
@@ -456,7 +467,7 @@ def analyze_recording(rec, lowpass_hz: float | None = None, window=None, source:
         why = ("insoles give each foot's COP in its own frame, not a whole-body COP"
                if cop_source is None else "too few samples")
         rep.why("sway", dict.fromkeys(SWAY_FIELDS, why))
-        if lowpass_hz is not None:
+        if lowpass_hz not in (None, "auto"):
             rep.notes.append("--lowpass was not applied: there is no whole-body COP to filter")
     report["sway"] = sway
     report["sway_part"] = part

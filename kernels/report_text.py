@@ -38,7 +38,8 @@ def render(r: dict) -> str:
         lines.append(f"  {'window':<34}{_fmt(w['start_s'], 's', 2)} to {_fmt(w['end_s'], 's', 2)}")
     f = r.get("filter")
     lines.append(f"  {'filter':<34}" + ("none (raw COP)" if not f else
-                 f"{f['cutoff_hz']:g} Hz low-pass, Butterworth order {f['order']}, zero-phase (filtfilt)"))
+                 f"{f['cutoff_hz']:g} Hz low-pass, Butterworth order {f['order']}, zero-phase (filtfilt)"
+                 + ("; the mat's default" if str(f.get("chosen_by", "")).startswith("default") else "")))
     gaps = r.get("gaps") or []
     if gaps:
         lines.append(f"  {'gaps in the samples':<34}{len(gaps)}: " + ", ".join(

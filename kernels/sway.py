@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from kernels.series import MetricsInputError
+from kernels.series import FILTER_ORDER, MetricsInputError, filter_description, lowpass
 
 # Fewer samples than this give no sway measure: the ellipse needs n > 2 and
 # the Welch spectrum needs segments of several samples to mean anything.
@@ -24,6 +24,13 @@ ELLIPSE_PROBABILITY = 0.95
 # A COP whose RMS distance from its mean is below this (1 nm) did not move: the
 # remaining spread is floating-point rounding, and frequencies of it would be invented.
 STILL_MM = 1e-6
+
+# The COP of a pressure mat is low-passed at this cut-off before its sway measures (metrics
+# version 3): the mat's read noise makes a white COP jitter, flat across the spectrum, whose
+# frame-to-frame steps the path length sums (2.3 x the true sway speed of the virtual patient
+# through the calibrated sensor path). 10 Hz at 100 Hz sampling is what Ruhe, Fejer & Walker
+# (2010) recommend for COP measures; quiet standing has nearly all its power below 2 Hz.
+SENSOR_COP_LOWPASS_HZ = 10.0
 
 SWAY_FIELDS = (
     "mean_distance_mm",
@@ -151,3 +158,33 @@ def sway_metrics(cop_mm: np.ndarray, rate_hz: float) -> tuple[dict, dict]:
     else:
         reasons["mean_power_frequency_hz"] = "the COP has no spectral power (it did not move)"
     return values, reasons
+
+
+def filtered_sway(cop_mm: np.ndarray, rate_hz: float, lowpass_hz: float | None,
+                  strict: bool = True) -> tuple[dict, dict, dict | None, str]:
+    """The sway set of a COP low-passed at ``lowpass_hz`` first (None: as it is).
+
+    Returns ``(values, reasons, filter, note)``: ``filter`` describes the filter
+    applied (None if none), ``note`` says in a sentence why a filter asked for
+    was not applied. With ``strict`` a cut-off the series cannot take raises
+    :class:`MetricsInputError` (a user's ``--lowpass``); without, the COP is
+    analysed unfiltered and ``note`` says why (the mat's default on a slow or
+    short series: at 20 Hz sampling there is nothing above 10 Hz to remove).
+    """
+    cop = np.asarray(cop_mm, dtype=np.float64)
+    if lowpass_hz is None or len(cop) < MIN_SAMPLES:  # too short: sway_metrics gives the reason
+        return *sway_metrics(cop, rate_hz), None, ""
+    pad = 3 * (FILTER_ORDER + 1)  # filtfilt's edge padding (kernels.series.lowpass)
+    note = ""
+    if not lowpass_hz < rate_hz / 2:
+        note = (f"the COP was not low-passed at {lowpass_hz:g} Hz: sampled at {rate_hz:.4g} Hz, "
+                f"it holds nothing above {rate_hz / 2:.4g} Hz")
+    elif len(cop) <= pad:
+        note = f"the COP was not low-passed: {len(cop)} samples are too few to filter (need more than {pad})"
+    if note and not strict:
+        return *sway_metrics(cop, rate_hz), None, note
+    # Filtered about its mean (the filter passes a constant unchanged): a COP that did not move
+    # stays exactly still instead of gaining a path of rounding errors.
+    mean = cop.mean(axis=0)
+    values, reasons = sway_metrics(lowpass(cop - mean, rate_hz, lowpass_hz) + mean, rate_hz)
+    return values, reasons, filter_description(lowpass_hz), ""

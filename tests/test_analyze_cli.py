@@ -38,7 +38,7 @@ def bds_csv(tmp_path, test_data):
 def test_text_report_of_a_cop_csv(capsys, bds_csv):
     code, out, err = run(capsys, bds_csv)
     assert code == 0, err
-    assert "Analysis of bds00001.csv (metrics version 2, source: cop)" in out
+    assert "Analysis of bds00001.csv (metrics version 3, source: cop)" in out
     assert "95 % ellipse area" in out and "94.5 mm²" in out  # published 0.9447 cm²
     assert "mean velocity" in out and "6.20 mm/s" in out  # published 0.6202 cm/s
     assert "filter                            none (raw COP)" in out
@@ -49,7 +49,7 @@ def test_json_report_matches_published_values(capsys, bds_csv):
     code, out, _ = run(capsys, bds_csv, "--json")
     assert code == 0
     report = json.loads(out)
-    assert report["metrics_version"] == 2 and report["filter"] is None
+    assert report["metrics_version"] == 3 and report["filter"] is None  # a COP file: as recorded
     assert report["sway"]["ellipse95_area_mm2"] == pytest.approx(94.46915167229832, rel=1e-9)
     assert report["sway"]["mean_velocity_mm_s"] == pytest.approx(6.20189911656219, rel=1e-9)
     assert report["sway"]["mean_power_frequency_hz"] == pytest.approx(0.2565758824783575, rel=1e-9)

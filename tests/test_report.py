@@ -55,7 +55,7 @@ def walking():
 def test_walk_report_has_the_design_fields_and_is_json(walking):
     report, _ = walking
     assert DESIGN_KEYS <= set(report)
-    assert report["metrics_version"] == METRICS_VERSION == 2
+    assert report["metrics_version"] == METRICS_VERSION == 3
     assert set(report["sway"]) == set(SWAY_FIELDS)
     assert {"left_pct", "right_pct", "left", "right"} <= set(report["weight"])
     assert all(STEP_KEYS <= set(s) for s in report["steps"])
@@ -123,9 +123,14 @@ def test_window_and_lowpass_are_applied_and_recorded():
     assert part["window"] == {"start_s": 1.0, "end_s": 3.0}
     smooth = analyze_recording(rec, lowpass_hz=2.0)
     assert smooth["filter"]["cutoff_hz"] == 2.0 and smooth["filter"]["order"] == 4 and smooth["filter"]["zero_phase"]
-    assert full["filter"] is None
+    assert smooth["filter"]["chosen_by"] == "--lowpass"
+    # a mat's COP is low-passed at 10 Hz unless told otherwise (metrics version 3)
+    assert full["filter"]["cutoff_hz"] == 10.0 and full["filter"]["chosen_by"] == "default for the mat's COP"
+    raw = analyze_recording(rec, lowpass_hz=None)
+    assert raw["filter"] is None
     # the noise is above 2 Hz: filtering shortens the path a lot
-    assert smooth["sway"]["path_length_mm"] < 0.5 * full["sway"]["path_length_mm"]
+    assert smooth["sway"]["path_length_mm"] < 0.5 * raw["sway"]["path_length_mm"]
+    assert smooth["sway"]["path_length_mm"] < full["sway"]["path_length_mm"] < raw["sway"]["path_length_mm"]
 
 
 def test_parse_window():
@@ -348,7 +353,7 @@ def test_every_field_in_docs_metrics_is_in_the_report(walking):
 
     report, _ = walking
     doc = (Path(__file__).resolve().parent.parent / "docs" / "metrics.md").read_text()
-    assert "metrics version 2" in doc
+    assert f"metrics version {METRICS_VERSION}" in doc
     sections = {"sway": report["sway"], "gait": report["gait"], "steps": report["steps"][0]}
     for name, table in (("2. Balance", "sway"), ("5. Steps", "steps"), ("6. Gait summary", "gait")):
         body = doc.split(f"## {name}")[1].split("\n## ")[0]

@@ -64,7 +64,7 @@ def test_report_matches_the_golden_snapshot():
 def test_golden_report_is_worth_snapshotting():
     """The snapshot must hold real numbers, not a report of nulls."""
     want = json.loads(REPORT.read_text())
-    assert want["metrics_version"] == 2
+    assert want["metrics_version"] == 3
     assert want["sway"]["path_length_mm"] is not None
     assert want["gait"]["step_count"] >= 4
     assert want["weight"]["left_pct"] is not None

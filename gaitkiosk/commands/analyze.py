@@ -17,13 +17,23 @@ def add_arguments(parser) -> None:
     from gaitkiosk import checks
 
     parser.add_argument("file", metavar="FILE", help="recording (.npz, interchange format) or COP CSV (t_s,x_mm,y_mm)")
-    parser.add_argument("--lowpass", metavar="HZ", type=checks.positive(most=1000.0),
-                        help="low-pass the centre of pressure at HZ first (zero-phase Butterworth, 4th order, filtfilt)")
+    parser.add_argument("--lowpass", metavar="HZ|off|auto", type=_lowpass(checks.positive(most=1000.0)), default="auto",
+                        help="low-pass the centre of pressure at HZ before the sway measures (zero-phase Butterworth, "
+                             "4th order, filtfilt), or 'off'; auto (default): a mat's COP at 10 Hz, a COP file's as recorded")
     parser.add_argument("--window", metavar="START:END",
                         help="analyse only START <= t < END seconds (either may be empty: 10: or :30)")
     parser.add_argument("--source", choices=("auto", "mat", "insoles"), default="auto",
                         help="which sensor's numbers to report: mat, insoles, or auto (the sensors the recording's "
                              "drill used, else every sensor it has; docs/metrics.md section 1)")
+
+
+def _lowpass(number):
+    """--lowpass: a cut-off in Hz, 'off' (None: no filter, not even the mat's) or 'auto' (the default)."""
+    def parse(text: str):
+        word = text.strip().lower()
+        return None if word == "off" else "auto" if word == "auto" else number(text)
+
+    return parse
 
 
 def load(path: Path):
