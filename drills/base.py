@@ -146,12 +146,14 @@ class DrillResult:
     duration_s: float
     stance: dict | None
     done_pct: float = 0.0
+    measures_version: int = 1  # the drill's MEASURES_VERSION: results of another are not compared
 
     def to_dict(self) -> dict:
         """JSON-ready (for ``store`` trial results)."""
         return {"drill": self.drill, "params": self.params, "status": self.status, "score": self.score,
                 "measures": self.measures, "alerts": [a.to_dict() for a in self.alerts],
-                "duration_s": self.duration_s, "stance": self.stance, "done_pct": self.done_pct}
+                "duration_s": self.duration_s, "stance": self.stance, "done_pct": self.done_pct,
+                "measures_version": self.measures_version}
 
 
 #: Added to every drill that has a progression ladder: the therapist may turn progression off.
@@ -171,6 +173,9 @@ class Drill:
     title = ""
     summary = ""  # one line for therapists
     PARAMS: tuple[params_mod.Param, ...] = ()
+    #: Raised when the definition of one of the drill's measures changes (docs/drills.md): a run
+    #: measured by another definition is not compared with this one (``scoring.not_comparable``).
+    MEASURES_VERSION = 1
     #: (parameter, ordered values from easier to harder) that progression steps along, or None.
     PROGRESSION: tuple[str, tuple] | None = None
     SENSORS = ("mat",)  # or ("insoles",)
@@ -410,7 +415,8 @@ class Drill:
             measures = {**measures, "max_running_s": self.max_running_s}
         return DrillResult(self.name, dict(self.params), self.status, None if score is None else round(float(score), 1),
                            measures, tuple(self.alerts), self.elapsed,
-                           self.stance.to_dict() if self.stance else None, round(100.0 * share, 1))
+                           self.stance.to_dict() if self.stance else None, round(100.0 * share, 1),
+                           self.MEASURES_VERSION)
 
     # --- internals -------------------------------------------------------------------------
 

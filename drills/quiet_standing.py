@@ -43,6 +43,7 @@ class QuietStanding(Drill):
         Param("duration_s", float, 30.0, "how long to stand still, per eyes condition", "s", 10, 120),
         Param("zone_radius_mm", float, 20.0, "radius of the target zone around the starting point", "mm", 5, 60),
     )
+    MEASURES_VERSION = 2  # 2: sway from the mat's COP low-passed at 10 Hz (metrics version 3)
     HEADLINE = (("Sway area", "headline.ellipse95_area_mm2", "mm²", "lower"),
                 ("Sway speed", "headline.mean_velocity_mm_s", "mm/s", "lower"))
     PROGRESSION = ("stance", ("apart", "together", "semi_tandem", "tandem", "single_left"))

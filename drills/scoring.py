@@ -59,8 +59,9 @@ def run_params(result: dict) -> dict:
 def not_comparable(current: dict, previous: dict | None) -> str:
     """Why two results of a drill are not like for like ("" when they are).
 
-    Like for like: both complete, with the same parameters (so the same level) and the same
-    running time (``max_running_s`` of a short demo run). A stopped run is never compared.
+    Like for like: both complete, with the same parameters (so the same level), the same
+    running time (``max_running_s`` of a short demo run) and the same definition of the drill's
+    measures (``measures_version``, results before it: 1). A stopped run is never compared.
     """
     if not previous:
         return "no earlier result"
@@ -72,6 +73,8 @@ def not_comparable(current: dict, previous: dict | None) -> str:
         return "the earlier run had other parameters (another level)"
     if (current.get("measures") or {}).get("max_running_s") != (previous.get("measures") or {}).get("max_running_s"):
         return "the earlier run had another length (a short demo run)"
+    if current.get("measures_version", 1) != previous.get("measures_version", 1):
+        return "the earlier run was measured by an older definition of the measures (a kiosk update)"
     return ""
 
 

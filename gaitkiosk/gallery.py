@@ -359,6 +359,7 @@ def _results():
                 factor = 1.0 / factor
             add(label, done, _scaled(done, path, factor), index=k, picture=k == 0 and label != "same")
         add("recalibrated", done, index=k, recalibrated=True, picture=k == 0)
+        add("updated", {**done, "measures_version": 2}, {**done, "measures_version": 1}, index=k)
         add("new-level", done, {**done, "params": {**done["params"], "_changed": 1, "zz": 1}}, index=k)
         add("alerts-1", {**done, "alerts": done["alerts"][:1] or [{"reason": "cop_outside"}]}, index=k)
         add("alerts-12", {**done, "alerts": [{"reason": "cop_outside"}] * 12}, done, index=k, last=True)

@@ -215,6 +215,6 @@ def screen_result(results: dict, previous: dict | None, *, index: int, count: in
         "stars": stars(score), "previous_score": None if why else previous.get("score"),
         "compare": comparison(results, previous), "first": previous is None and not recalibrated,
         "new_start": status == "complete" and (recalibrated or (previous is not None and bool(why))),
-        "new_start_why": "calibration" if recalibrated else "level",
+        "new_start_why": "calibration" if recalibrated else "update" if "definition" in why else "level",
         "lines": patient_lines(results, len(results.get("alerts") or ())), "last": last,
     }

@@ -367,3 +367,16 @@ def test_quiet_standing_records_where_the_feet_stood():
     drive(d, [standing()] * 1400)
     feet = d.result().measures["feet"]
     assert feet == {"feet": 2, "heels_sideways_mm": pytest.approx(180.0), "heels_front_back_mm": pytest.approx(0.0)}
+
+
+def test_a_result_names_the_definition_of_its_measures():
+    """Quiet standing's sway is from the 10 Hz low-passed COP since metrics version 3: its results
+    say so (measures_version 2), so the first run after the update is not compared with the last."""
+    from drills import registry
+    from drills.autopilot import patient_for, run_drill
+
+    drill = registry.create("quiet_standing", {"duration_s": 10, "eyes": "open"}, mat_shape=(48, 48))
+    out = run_drill(drill, patient_for(drill, seed=1), max_s=30.0)
+    assert out.result.to_dict()["measures_version"] == type(drill).MEASURES_VERSION == 2
+    other = registry.create("weight_symmetry", {}, mat_shape=(48, 48))
+    assert type(other).MEASURES_VERSION == 1

@@ -140,6 +140,12 @@ def test_only_like_is_compared_with_like():
     demo = {**alike, "measures": {**alike["measures"], "max_running_s": 8.0}}
     assert screen_result(demo, before, index=0, count=7, title="Stand still", last=False)["compare"] is None
     assert screen_result(alike, None, index=0, count=7, title="Stand still", last=False)["first"]
+    # last time's measures were defined differently (before a kiosk update): a new starting point, not compared
+    older = {**alike, "measures_version": 1}
+    shown = screen_result({**alike, "measures_version": 2}, older, index=0, count=7, title="Stand still", last=False)
+    assert shown["compare"] is None and shown["previous_score"] is None
+    assert shown["new_start"] and shown["new_start_why"] == "update" and not shown["first"]
+    assert "older definition" in compare({**alike, "measures_version": 2}, older)["not_comparable"]
     # last time was measured through another calibration: the visit passes no previous; not a first time
     shown = screen_result(alike, None, index=0, count=7, title="Stand still", last=False, recalibrated=True)
     assert not shown["first"] and shown["new_start"] and shown["new_start_why"] == "calibration"

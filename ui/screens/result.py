@@ -135,6 +135,8 @@ class ResultScreen(Screen):
                 text = "Your first time: this is your starting point."
             elif r.get("new_start") and r.get("new_start_why") == "calibration":
                 text = "The kiosk was recalibrated: this is your new starting point."
+            elif r.get("new_start") and r.get("new_start_why") == "update":
+                text = "Measured a new way now: this is your new starting point."
             elif r.get("new_start"):
                 text = "A new level: this is your new starting point."
             else:
