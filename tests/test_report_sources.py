@@ -128,17 +128,27 @@ def test_the_insole_drill_report_is_from_the_insoles_and_matches_the_truth(kiosk
     assert abs(gait["step_count"] - len(complete)) <= 1, (gait["step_count"], len(complete))
     assert gait["step_count"] >= 30
     assert gait["cadence_steps_min"] == pytest.approx(CADENCE, rel=0.005)
-    # Each step is one true stance: its contact within 4 frames of the true one. (The truth is
-    # put on the recording's clock by the match above, and the reader maps the device clock to
-    # the host's; together they wander by up to ~3 frames, while the detector itself finds the
-    # events within one frame of the truth: tests/test_report_virtual_patient.py.)
-    matched = set()
+    # Each step is one true stance: its contact the nearest to one true contact (a step is 0.55 s:
+    # within 10 frames is unambiguous), no two steps on the same one. The truth is put on the
+    # recording's clock by the match above (good to a frame or two) and the reader maps the
+    # sensor's clock to the host's, so the signed errors carry a common offset (about 1.5 frames
+    # here, 2.3 on some sides: the two insoles' clocks are fitted apart) and may drift slowly.
+    # With those removed by a straight line, each step's contact lies within 2 frames of its
+    # true one (residuals of up to 0.6 frames seen): the steps are timed as the sensors saw them. (The detector's own accuracy, on the sensor's
+    # clock: within a frame, tests/test_report_virtual_patient.py.)
+    matched, t_steps, errors = set(), [], []
     for s in report["steps"]:
         side = 0 if s["foot"] == "left" else 1
         k = int(np.argmin([abs(s["contact_s"] - c) for c in contacts[side]]))
-        assert abs(s["contact_s"] - contacts[side][k]) <= 4 * FRAME_S, (s["foot"], s["contact_s"], contacts[side][k])
+        assert abs(s["contact_s"] - contacts[side][k]) <= 10 * FRAME_S, (s["foot"], s["contact_s"], contacts[side][k])
         assert (side, k) not in matched
         matched.add((side, k))
+        t_steps.append(s["contact_s"])
+        errors.append(s["contact_s"] - contacts[side][k])
+    slope, offset = np.polyfit(t_steps, errors, 1)
+    residual = np.asarray(errors) - (offset + slope * np.asarray(t_steps))
+    assert abs(slope) < 2e-3, slope  # the clocks agree to 0.2 %
+    assert np.abs(residual).max() <= 2 * FRAME_S, np.round(residual, 4)
     assert gait["stance_pct"] == pytest.approx(60.0, abs=2.0)  # the walker's stance is 0.60 of the stride
 
 
