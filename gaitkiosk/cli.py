@@ -39,6 +39,7 @@ COMMANDS: list[str] = [
     "run",
     "patients",
     "program",
+    "report",
 ]
 
 EXIT_ERROR = 1

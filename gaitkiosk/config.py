@@ -112,6 +112,12 @@ DEFAULTS: dict[str, Any] = {
         # Mat sensels below this are unloaded (noise floor) in the per-frame analysis.
         "mat_threshold_kpa": 10.0,
     },
+    "clinic": {
+        # Printed at the top of every report (`gaitkiosk report`, docs/therapist.md). Empty: no name line.
+        "name": "",
+        # A PNG or JPEG printed beside the name (empty: none). A file that is missing is an error, not a blank.
+        "logo": "",
+    },
 }
 
 
@@ -177,6 +183,8 @@ ALLOWED: dict[str, Any] = {
     "analysis.contact_off_n": checks.positive(most=10000.0),
     "analysis.min_stance_s": checks.within(0.0, 10.0, unit="seconds"),
     "analysis.mat_threshold_kpa": checks.within(0.0, 1000.0),
+    "clinic.name": checks.text("the clinic's name (empty: none)"),
+    "clinic.logo": checks.text("a PNG or JPEG file (empty: no logo)"),
 }
 
 
