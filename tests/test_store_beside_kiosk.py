@@ -2,8 +2,8 @@
 
 A real kiosk process (``gaitkiosk run --simulate --headless``) records a
 three-drill visit into a real SQLite file while a technician runs the
-read-only commands beside it: ``sessions list``, ``db check`` and
-``db backup``. Each is its own process, as on a unit.
+read-only commands beside it: ``sessions list``, ``db check``, ``db backup``
+and ``report`` (the session PDF). Each is its own process, as on a unit.
 
 What used to happen: the header check opened and closed the database file
 with Python's ``open()`` inside the kiosk (every new recording writer) and the
@@ -96,7 +96,9 @@ def test_read_only_commands_beside_a_recording_kiosk_lose_nothing(prescribed, tm
         assert kiosk.poll() is None, "the kiosk ended before its second drill recorded"
         backup = tmp_path / "stick" / "beside.db"
         backup.parent.mkdir()
-        for argv in (["sessions", "list"], ["db", "check"], ["db", "backup", "--out", str(backup)]):
+        first = _read(db, "SELECT id FROM sessions LIMIT 1")[0][0]
+        for argv in (["sessions", "list"], ["db", "check"], ["db", "backup", "--out", str(backup)],
+                     ["report", first, "--out", str(tmp_path / "stick" / "session.pdf")]):
             done = gaitkiosk(*argv, "--data-dir", str(data))
             assert done.returncode == 0, f"{argv}: {done.stderr}"
             assert not deleted_database_files(kiosk.pid), f"after {argv}: the kiosk's WAL was deleted under it"
