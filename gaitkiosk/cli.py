@@ -39,6 +39,7 @@ COMMANDS: list[str] = [
     "run",
     "patients",
     "program",
+    "users",
 ]
 
 EXIT_ERROR = 1
