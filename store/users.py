@@ -19,7 +19,7 @@ from store import rows
 from store.errors import InvalidRecordError
 
 ROLES = ("therapist", "technician")
-NAME_MAX = 32  # a name is a button label on the staff login screen
+NAME_MAX = 15  # a name is a button label on the staff login screen: "Ann Berg", "Carla M.-O."
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 _BOOLS = ("active",)
 
