@@ -13,8 +13,10 @@ import pygame
 from ui.app import Intent, Screen
 from ui.screens.checkin import wait_words
 from ui.screens.common import header, margin, paragraph
+from ui.text import paragraph_height
 from ui.widgets import Button, ButtonSet, Keypad
 
+STATUS_LINES = 2  # the room kept for the line under the title (what to do, a wrong PIN, a wait)
 NO_USERS = "No staff users yet. Add one on the command line: gaitkiosk users add NAME --role therapist"
 
 
@@ -48,10 +50,11 @@ class StaffLoginScreen(Screen):
         more = Button("more", "More names", pygame.Rect(back.rect.right + m, back.rect.top,
                                                        self.left.right - back.rect.right - m, app.target_px), "quiet")
         self.buttons = ButtonSet([back])
-        # The names: rows of buttons between the header (about a title line and a message line) and Back.
-        top = m + app.text_px("title") * 2 + 2 * app.text_px("small") + m
-        row_h = app.target_px + m // 2
-        per_page = max(1, (back.rect.top - m - top) // row_h)
+        # The names: rows of buttons between the header (the title and two lines for the status) and Back.
+        title_h = app.fonts.font(app.text_px("title")).get_linesize()
+        top = m + title_h + m // 2 + paragraph_height(STATUS_LINES, app.text_px("small")) + m // 2
+        row_h = app.target_px + m // 3
+        per_page = max(1, (back.rect.top - m // 3 - top) // row_h)
         if len(self.users) > per_page:
             self.buttons.add(more)
         self.per_page = per_page
@@ -135,7 +138,8 @@ class StaffLoginScreen(Screen):
         m = margin(app)
         y = header(surface, app, "Staff login")
         warn = bool(self.message or self.waiting or not self.users)
-        room = pygame.Rect(self.left.left, y, self.left.width, self.name_rows[0].top - y - m // 2)
+        bottom = self.name_rows[0].top if self.users else self.buttons.get("back").rect.top  # no names: all the room
+        room = pygame.Rect(self.left.left, y, self.left.width, bottom - y - m // 2)
         y = paragraph(surface, app, self.status_text(), room, "small", c.warn if warn else c.muted)
         self.names.draw(surface, app)
         self.buttons.draw(surface, app)
