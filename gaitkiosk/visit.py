@@ -189,7 +189,8 @@ class Visit:
             self._staff_login(str(d.get("name", "")), str(d.get("pin", "")))
         elif k == "staff_logout":
             self.staff.logout(str(d.get("reason") or "button"))
-            self.rt.deliver("reset")
+            if self.session is None:  # one that comes late, after a check-in, leaves the patient's screen be
+                self.rt.deliver("reset")
         elif k == "_alert":
             self._alert(d["alert"])
         elif k == "_drill_finished":

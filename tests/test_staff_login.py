@@ -293,3 +293,16 @@ def test_a_check_in_logs_staff_out_and_no_login_is_taken_during_a_visit(kiosk):
     assert app.top.name == "program"
     assert [(e.action, e.details.get("reason")) for e in staff_entries(data)] == [
         ("staff.login", None), ("staff.logout", "checkin"), ("staff.login_failed", "during a patient's visit")]
+
+
+def test_a_late_staff_logout_never_takes_a_patients_screen_away(kiosk):
+    # A staff home's logout (idle, walk-up) that reaches the worker after a patient checked in
+    # must not send the patient back to the start screen in the middle of their visit.
+    app, rt, data, clock, ann = kiosk
+    app.post(Intent("checkin", {"code": "1234"}))
+    pump(app, lambda: app.top.name == "program", what="the patient's program")
+    app.post(Intent("staff_logout", {"reason": "idle"}))
+    app.post(Intent("staff_login", {"name": "Nobody", "pin": "0000"}))  # a marker: handled after the logout
+    pump(app, lambda: any(e.details.get("name") == "Nobody" for e in staff_entries(data)), what="the marker")
+    app.step(0.1, [])
+    assert app.top.name == "program"
