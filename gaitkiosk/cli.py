@@ -40,6 +40,7 @@ COMMANDS: list[str] = [
     "patients",
     "program",
     "report",
+    "users",
 ]
 
 EXIT_ERROR = 1

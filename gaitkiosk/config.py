@@ -102,6 +102,8 @@ DEFAULTS: dict[str, Any] = {
         "min_target_mm": 15.0,
         # Check-in screen untouched this long: back to the start screen.
         "idle_timeout_s": 90.0,
+        # Staff screens untouched this long: the staff user is logged out (docs/therapist.md).
+        "staff_idle_logout_s": 120.0,
     },
     "analysis": {
         # docs/metrics.md. Foot contact / foot-off hysteresis on each foot's force (N).
@@ -179,6 +181,7 @@ ALLOWED: dict[str, Any] = {
     "ui.theme": checks.text("a theme TOML file (empty: the built-in theme)"),
     "ui.min_target_mm": checks.within(5.0, 50.0),
     "ui.idle_timeout_s": checks.within(10.0, 3600.0, unit="seconds"),
+    "ui.staff_idle_logout_s": checks.within(10.0, 3600.0, unit="seconds"),
     "analysis.contact_on_n": checks.positive(most=10000.0),
     "analysis.contact_off_n": checks.positive(most=10000.0),
     "analysis.min_stance_s": checks.within(0.0, 10.0, unit="seconds"),

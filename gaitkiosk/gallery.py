@@ -1,4 +1,4 @@
-"""Every patient screen in every state: the cases of the text-fit test and the screenshot gallery.
+"""Every patient screen (and the staff login screens) in every state: the cases of the text-fit test and the screenshot gallery.
 
     python -m gaitkiosk.gallery DIR        a PNG of each gallery state at 800 x 480 and 1280 x 800
 
@@ -73,7 +73,7 @@ def show(state: State, size: tuple[int, int], diagonal_in: float, theme=None):
 
 @functools.cache
 def states() -> tuple[State, ...]:
-    return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing())
+    return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing(), *_staff())
 
 
 def _attract():
@@ -435,6 +435,35 @@ def _closing():
                              functools.partial(StaffNeededScreen, done=done, total=7, staff=staff),
                              picture=k == 1 and done == 2))
     return out
+
+
+def _staff():
+    from store.users import NAME_MAX
+    from ui.app import Message
+    from ui.screens import StaffHomeScreen, StaffLoginScreen
+
+    def login(users, wait_s=0.0):
+        return lambda app: StaffLoginScreen(app, users, wait_s)
+
+    def told(kind, **data):
+        return lambda s: s.on_message(Message(kind, data))
+
+    longest = "W" * NAME_MAX  # the widest name store.users allows
+    team = [{"name": longest, "role": "technician"}] + \
+        [{"name": n, "role": "therapist"} for n in ("Ann Berg", "Bo Lindqvist", "Carla M.-O.")]
+    many = [{"name": f"Therapist {k:02d}", "role": "therapist"} for k in range(1, 15)]
+    return [
+        State("staff_login", login(team), picture=True),
+        State("staff_login-none", login([])),
+        State("staff_login-one", login(team[:1]), lambda s: setattr(s.keypad, "code", "12345678")),
+        State("staff_login-many", login(many)),
+        State("staff_login-wrong", login(team), told("staff_refused", name="Ann Berg", wait_s=0.0)),
+        State("staff_login-wait", login(team), told("staff_refused", name="Ann Berg", wait_s=30.0), picture=True),
+        State("staff_login-wait-minutes", login(team), told("staff_wait", wait_s=900.0)),
+        State("staff_login-choose", login(team), lambda s: setattr(s, "message", "Choose your name first.")),
+        State("staff_home", lambda app: StaffHomeScreen(app, "Ann Berg", "therapist"), picture=True),
+        State("staff_home-long", lambda app: StaffHomeScreen(app, longest, "technician", idle_logout_s=3600.0)),
+    ]
 
 
 def _sqlite_error():

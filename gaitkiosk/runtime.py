@@ -81,7 +81,7 @@ class Runtime:
 
     def __init__(self, config: dict, data_dir, *, simulate: bool = False, drill_seconds: float | None = None,
                  countdown_s: float | None = None, seed: int | None = None, sim_fall_at: float | None = None,
-                 clock=time.monotonic, keypad_lockout=None):
+                 clock=time.monotonic, keypad_lockout=None, staff_lockout=None):
         from gaitkiosk.lockout import KeypadLockout
         from gaitkiosk.sensors import Sensors
 
@@ -95,6 +95,7 @@ class Runtime:
         self.clock = clock
         # Wrong check-in codes slow the keypad down; its own clock, so tests can move it without sleeping.
         self.keypad_lockout = keypad_lockout or KeypadLockout()
+        self.staff_lockout = staff_lockout or KeypadLockout()  # wrong staff PINs: the same rule, counted apart
         self.sensors = Sensors(config)
         self.actions: queue.SimpleQueue = queue.SimpleQueue()
         self.app = None

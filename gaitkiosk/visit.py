@@ -56,6 +56,7 @@ class Visit:
         self.failure_told = False  # this visit's patient has seen the storage screen
         self.pending_close: tuple | None = None  # (session id, trial, writer, reason) not yet written
         self.next_close_retry = 0.0
+        self.staff = None  # gaitkiosk.staff.StaffDesk: who of the staff is logged in (made with the store)
 
     @property
     def lockout(self):
@@ -66,12 +67,14 @@ class Visit:
     def run(self, ready) -> None:
         from calibration.storage import install_export_converter
         from gaitkiosk.sensors import config_urls, sim_urls
+        from gaitkiosk.staff import StaffDesk
         from store import open_store
 
         # A trial's report reads its raw counts back through the calibration that was in force.
         install_export_converter()
         try:
             self.store = open_store(self.rt.data_dir, settings=self.rt.config.get("store"), kiosk=True)
+            self.staff = StaffDesk(self.store, self.rt.staff_lockout)
             urls = sim_urls(self.rt.config, patient=self._sim_name()) if self.rt.simulate else config_urls(self.rt.config)
             self.rt.open_sensors(urls)
             self._zero_if_idle()
@@ -153,6 +156,8 @@ class Visit:
     def handle(self, intent) -> None:
         k = intent.kind
         d = intent.data
+        if k in ("start", "checkin"):
+            self.staff.logout("checkin")  # a patient at the keypad: staff and a visit never share the kiosk
         if k == "start":
             from gaitkiosk.patient_code import MAX_DIGITS
 
@@ -178,6 +183,14 @@ class Visit:
             self._finish_visit()
         elif k == "goodbye_done":
             self.rt.deliver("reset")
+        elif k == "staff":
+            self._staff_open()
+        elif k == "staff_login":
+            self._staff_login(str(d.get("name", "")), str(d.get("pin", "")))
+        elif k == "staff_logout":
+            self.staff.logout(str(d.get("reason") or "button"))
+            if self.session is None:  # one that comes late, after a check-in, leaves the patient's screen be
+                self.rt.deliver("reset")
         elif k == "_alert":
             self._alert(d["alert"])
         elif k == "_drill_finished":
@@ -187,6 +200,26 @@ class Visit:
                 self._storage_failed(d["error"])
         else:
             log.warning("unknown intent %s", k)
+
+    # -- staff login (gaitkiosk/staff.py) -------------------------------------------------------------
+    def _staff_open(self) -> None:
+        if self.session is not None:  # only the start screen has the Staff button; never during a visit
+            log.warning("staff login asked for during a patient's visit: refused")
+            return
+        self.rt.deliver("staff_login", users=self.staff.choices(), wait_s=self.staff.lockout.wait_s())
+
+    def _staff_login(self, name: str, pin: str) -> None:
+        outcome, wait = self.staff.login(name, pin, visit_open=self.session is not None)
+        if outcome == "in":
+            user = self.staff.user
+            self.rt.deliver("staff_home", name=user.name, role=user.role,
+                            idle_logout_s=float(self.rt.config["ui"]["staff_idle_logout_s"]),
+                            walk_up_n=float(self.rt.config["analysis"]["contact_on_n"]))
+        elif outcome == "wrong":
+            self.rt.deliver("staff_refused", name=name, wait_s=wait)
+        elif outcome == "wait":
+            self.rt.deliver("staff_wait", wait_s=wait)
+        # "visit": a patient's screens stay; the refusal is in the audit log
 
     # -- check-in ------------------------------------------------------------------------------------
     def _checkin(self, code: str) -> None:

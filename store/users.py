@@ -19,6 +19,7 @@ from store import rows
 from store.errors import InvalidRecordError
 
 ROLES = ("therapist", "technician")
+NAME_MAX = 15  # a name is a button label on the staff login screen: "Ann Berg", "Carla M.-O."
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 _BOOLS = ("active",)
 
@@ -47,6 +48,13 @@ def _dummy_hash() -> str:
     return hash_pin("0000")
 
 
+def check_name(name: str) -> None:
+    if not (isinstance(name, str) and name.strip() and name == name.strip()):
+        raise InvalidRecordError("a user needs a name without spaces at either end")
+    if len(name) > NAME_MAX or not name.isprintable():
+        raise InvalidRecordError(f"a user's name is at most {NAME_MAX} printable characters")
+
+
 def check_pin(pin: str) -> None:
     if not (isinstance(pin, str) and pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
         raise InvalidRecordError("a PIN is 4 to 8 digits")
@@ -70,8 +78,7 @@ class Users:
         """Create a user; the PIN itself is never stored."""
         if role not in ROLES:
             raise InvalidRecordError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-        if not name.strip():
-            raise InvalidRecordError("a user needs a name")
+        check_name(name)
         user = User(name=name, role=role, pin_hash=hash_pin(pin))
         rows.insert(self.db, "users", rows.to_row(user, bool_fields=_BOOLS), f"user {name}")
         return user

@@ -8,9 +8,16 @@ The flow of a visit (each arrow is a runtime :class:`~ui.app.Message`):
 
     any screen --staff_needed--> staff_needed --reset--> attract   (storage failed: the visit is closed)
 
+    attract --staff--> staff_login --staff_home--> staff_home --staff_logout--> attract   (therapists, technicians)
+
+Only the start screen has a Staff button; the worker opens the staff home only
+after it checked a PIN, never during a visit, and the router refuses a
+``staff_home`` without a user. No patient screen posts a staff intent.
+
 Screens post intents (``start``, ``checkin``, ``start_drill``, ``begin_drill``,
 ``skip_drill``, ``pause_drill``, ``resume_drill``, ``stop_drill``,
-``finish_visit``, ``goodbye_done``, ``cancel``); the runtime decides and
+``finish_visit``, ``goodbye_done``, ``cancel``; staff: ``staff``, ``staff_login``,
+``staff_logout``); the runtime decides and
 answers with the messages above.
 """
 
@@ -23,10 +30,12 @@ from ui.screens.goodbye import GoodbyeScreen
 from ui.screens.instruction import InstructionScreen
 from ui.screens.program import ProgramScreen
 from ui.screens.result import ResultScreen
+from ui.screens.staff_home import StaffHomeScreen
+from ui.screens.staff_login import StaffLoginScreen
 from ui.screens.staff_needed import StaffNeededScreen
 
 __all__ = ["AttractScreen", "CheckInScreen", "ProgramScreen", "InstructionScreen", "LiveDrillScreen",
-           "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "route"]
+           "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "StaffLoginScreen", "StaffHomeScreen", "route"]
 
 
 def route(app, msg) -> bool:
@@ -48,6 +57,14 @@ def route(app, msg) -> bool:
         app.reset(GoodbyeScreen(app, msg["summary"]))
     elif k == "staff_needed":
         app.reset(StaffNeededScreen(app, msg.get("done", 0), msg.get("total", 0), msg.get("staff", "")))
+    elif k == "staff_login":
+        app.reset(StaffLoginScreen(app, msg.get("users") or [], msg.get("wait_s") or 0.0))
+    elif k == "staff_home":
+        if not (msg.get("name") and msg.get("role")):  # no staff screen without a logged-in user
+            app.reset(AttractScreen(app))
+            return True
+        app.reset(StaffHomeScreen(app, msg["name"], msg["role"],
+                                  **{key: msg[key] for key in ("idle_logout_s", "walk_up_n") if msg.get(key) is not None}))
     else:
         return False
     return True

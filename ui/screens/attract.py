@@ -9,7 +9,7 @@ import pygame
 from ui.app import Intent, Screen
 from ui.pictures import draw_picture
 from ui.text import blit_paragraph, blit_text, fit_size, paragraph_height
-from ui.widgets import pointer
+from ui.widgets import Button, ButtonSet, pointer
 
 
 class AttractScreen(Screen):
@@ -21,9 +21,19 @@ class AttractScreen(Screen):
         self.t = 0.0
         self.status: str | None = None  # sensors not ready, shown small at the bottom
 
+    def layout(self, size) -> None:
+        # A small Staff button in the top right corner (staff login, docs/therapist.md); the title keeps clear of it.
+        app = self.app
+        rect = pygame.Rect(0, 0, app.mm(24), app.target_px)
+        rect.topright = (size[0] - app.mm(2), app.mm(2))
+        self.buttons = ButtonSet([Button("staff", "Staff", rect, "quiet")])
+
     def handle(self, event) -> None:
+        if self.buttons.handle(event, self.app.size) == "staff":
+            self.app.post(Intent("staff"))
+            return
         p = pointer(event, self.app.size)
-        if p and p[0] == "up":  # anywhere on the screen
+        if p and p[0] == "up" and not self.buttons.get("staff").rect.collidepoint(p[1]):  # anywhere else
             self.app.post(Intent("start"))
 
     def update(self, dt: float) -> None:
@@ -34,9 +44,11 @@ class AttractScreen(Screen):
     def draw(self, surface) -> None:
         app, c = self.app, self.app.theme.colors
         w, h = app.size
-        size = fit_size(app.fonts, self.clinic, app.text_px("title"), w - app.mm(8), app.text_px("body"))
+        staff = self.buttons.get("staff").rect
+        side = w - staff.left + app.mm(2)  # the title's room stays clear of the Staff button, both sides alike
+        size = fit_size(app.fonts, self.clinic, app.text_px("title"), w - 2 * side, app.text_px("body"))
         title = blit_text(surface, app.fonts, self.clinic, size, c.text, (w // 2, app.mm(5)), "midtop",
-                          room=pygame.Rect(app.mm(4), 0, w - app.mm(8), h))
+                          room=pygame.Rect(side, 0, w - 2 * side, h))
         # A status line for staff (a sensor or the storage) gets its own room under the button,
         # wrapped over as many lines as it needs; the picture gives way.
         small = app.text_px("small")
@@ -53,6 +65,7 @@ class AttractScreen(Screen):
         pygame.draw.rect(surface, c.accent, r, border_radius=r.height // 3)
         pygame.draw.rect(surface, c.text, r.inflate(int(8 * pulse), int(8 * pulse)), width=2, border_radius=r.height // 3)
         blit_text(surface, app.fonts, "Touch here to start", app.text_px("body"), c.dark_text, r.center, "center", room=r)
+        self.buttons.draw(surface, app)
         if self.status:
             box = pygame.Rect(app.mm(2), h - app.mm(2) - paragraph_height(lines, small), status_w, paragraph_height(lines, small))
             blit_paragraph(surface, app.fonts, self.status, small, c.warn, box, align="center")
