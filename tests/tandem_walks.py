@@ -26,7 +26,7 @@ def tandem_patient(rows, seed=5, **params):
 
 def tandem_frames(patient, seconds, path):
     """(truth samples, float32 kPa frames) of ``seconds`` of the walk read the ``path`` way."""
-    read = _sensor_reader(patient) if path == "sensor" else None
+    read = sensor_reader(patient) if path == "sensor" else None
     samples, frames = [], []
     for k in range(int(round(seconds / STEP_S))):
         sample = patient.sample(k * STEP_S, insoles=False)
@@ -38,7 +38,8 @@ def tandem_frames(patient, seconds, path):
     return samples, frames
 
 
-def _sensor_reader(patient):
+def sensor_reader(patient):
+    """kPa of a sample as the kiosk reads an uncalibrated mat: counts, device ZERO and gate, factory line."""
     from device.sim.zero_gate import ZERO_WINDOW_SCANS, ZeroGate
     from gaitkiosk.pressure import NOMINAL, Pressure
 

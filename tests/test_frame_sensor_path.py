@@ -13,7 +13,6 @@ true contact to its true foot-off.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from kernels import FrameAnalyzer, _backend
@@ -26,23 +25,17 @@ SECONDS = 10.0  # one pass over the 0.8 m mat: three whole footfalls and one at 
 
 def sensor_path_walk(implementation):
     """(truth samples, results, patient) of a tandem walk read as the kiosk reads the mat."""
+    from tandem_walks import sensor_reader
+
     from device.sim import MatGeometry, VirtualPatient
-    from device.sim.zero_gate import ZERO_WINDOW_SCANS, ZeroGate
-    from gaitkiosk.pressure import NOMINAL, Pressure
 
     patient = VirtualPatient(scenario="tandem", seed=5, mat=MatGeometry(rows=96, cols=48, pitch_mm=PITCH))
-    sensor = patient.mat_sensor
-    # ZERO with the default per-sensel gate, measured on the empty mat before the walk
-    empty = np.zeros(sensor.shape)
-    zero = ZeroGate.measure(np.stack([sensor.counts(empty, key=7_000_000 + k)
-                                      for k in range(ZERO_WINDOW_SCANS)]), 0)
-    pressure = Pressure("sim-mat", NOMINAL, kpa_per_count=sensor.kpa_per_count,
-                        stuck_counts=sensor.max_counts)
+    read = sensor_reader(patient)
     analyzer = FrameAnalyzer(96, 48, PITCH, 10.0, implementation=implementation)
     samples, results = [], []
     for k in range(int(round(SECONDS / STEP_S))):
         sample = patient.sample(k * STEP_S, insoles=False)
-        kpa = pressure.kpa(zero.apply(patient.mat_counts(sample)))
+        kpa = read(sample)
         samples.append(sample)
         results.append(analyzer.analyze(kpa))
     return samples, results, patient

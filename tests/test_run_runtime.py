@@ -11,7 +11,7 @@ import time
 
 import pytest
 import ui_support
-from ui_support import make_app
+from ui_support import make_app, pump
 
 from gaitkiosk.config import default_config
 from gaitkiosk.demo_seed import seed_demo
@@ -22,16 +22,6 @@ from ui import screens
 from ui.app import Intent
 
 dummy_video = ui_support.dummy_video  # the fixture (SDL dummy video driver for these tests only)
-
-
-def pump(app, until, timeout=60.0, what=""):  # generous: the suite runs beside busy processes
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.step(0.01, [])
-        if until():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what or until}; top screen {app.top.name if app.top else None}")
 
 
 @pytest.fixture
@@ -51,6 +41,18 @@ def checkin(app, code):
     app.post(Intent("checkin", {"code": code}))
 
 
+def run_first_drill(app):
+    """Check in the demo patient and start the first drill of the program, until it runs."""
+    app.post(Intent("start"))
+    pump(app, lambda: app.top.name == "checkin")
+    checkin(app, "1234")
+    pump(app, lambda: app.top.name == "program", what="program")
+    app.post(Intent("start_drill", {"index": 0}))
+    pump(app, lambda: app.top.name == "instruction", what="instruction")
+    app.post(Intent("begin_drill", {"index": 0}))
+    pump(app, lambda: app.top.name == "drill" and app.top.view.get("phase") == "running", what="running")
+
+
 def test_checkin_unknown_code_and_patient_without_program(kiosk):
     app, rt, _ = kiosk
     pump(app, lambda: app.top.name == "attract")
@@ -66,14 +68,7 @@ def test_checkin_unknown_code_and_patient_without_program(kiosk):
 
 def test_a_drill_pauses_resumes_and_a_lost_mat_stops_it_for_safety(kiosk):
     app, rt, data = kiosk
-    app.post(Intent("start"))
-    pump(app, lambda: app.top.name == "checkin")
-    checkin(app, "1234")
-    pump(app, lambda: app.top.name == "program", what="program")
-    app.post(Intent("start_drill", {"index": 0}))
-    pump(app, lambda: app.top.name == "instruction", what="instruction")
-    app.post(Intent("begin_drill", {"index": 0}))
-    pump(app, lambda: app.top.name == "drill" and app.top.view.get("phase") == "running", what="running")
+    run_first_drill(app)
     assert app.top.mat is not None and app.top.snapshot.cop_mm is not None  # the feet are on the map
     # what a staff screen's kPa legend must say of each live sensor (docs/metrics.md section 10)
     assert app.top.snapshot.calibration["mat"] == "factory-nominal (uncalibrated)"
@@ -157,14 +152,7 @@ def test_a_reader_that_got_no_cpu_is_not_a_lost_mat(kiosk):
     from waiting import wait_until
 
     app, rt, _ = kiosk
-    app.post(Intent("start"))
-    pump(app, lambda: app.top.name == "checkin")
-    checkin(app, "1234")
-    pump(app, lambda: app.top.name == "program", what="program")
-    app.post(Intent("start_drill", {"index": 0}))
-    pump(app, lambda: app.top.name == "instruction", what="instruction")
-    app.post(Intent("begin_drill", {"index": 0}))
-    pump(app, lambda: app.top.name == "drill" and app.top.view.get("phase") == "running", what="running")
+    run_first_drill(app)
     mat = rt.sensors.by_kind("mat")
     stalled, resumed = threading.Event(), threading.Event()
     pump_once = mat._pump
@@ -210,14 +198,7 @@ def test_a_reader_starved_between_reading_and_decoding_is_not_a_lost_mat(kiosk):
     from waiting import wait_until
 
     app, rt, _ = kiosk
-    app.post(Intent("start"))
-    pump(app, lambda: app.top.name == "checkin")
-    checkin(app, "1234")
-    pump(app, lambda: app.top.name == "program", what="program")
-    app.post(Intent("start_drill", {"index": 0}))
-    pump(app, lambda: app.top.name == "instruction", what="instruction")
-    app.post(Intent("begin_drill", {"index": 0}))
-    pump(app, lambda: app.top.name == "drill" and app.top.view.get("phase") == "running", what="running")
+    run_first_drill(app)
     mat = rt.sensors.by_kind("mat")
     frozen, decoding, resumed = threading.Event(), threading.Event(), threading.Event()
     pump_once, handle_once = mat._pump, mat._handle

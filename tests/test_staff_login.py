@@ -7,12 +7,10 @@ own time (``app.step(dt)``); a patient walking up is a live snapshot with load o
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import ui_support
-from ui_support import FakeFeed, make_app, tap, tap_button, two_feet_frame
+from ui_support import FakeFeed, make_app, pump, tap, tap_button, two_feet_frame
 
 from gaitkiosk.config import default_config
 from gaitkiosk.demo_seed import seed_demo
@@ -172,17 +170,6 @@ def test_no_patient_screen_has_a_way_to_a_staff_screen(dummy_video):
 
 
 # -- the kiosk: the worker checks and audits ---------------------------------------------------------
-def pump(app, until, timeout=20.0, what=""):
-    # A guard against a hang, not a timing assertion: it returns as soon as the event is there.
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.step(0.01, [])
-        if until():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}; top screen {app.top.name if app.top else None}")
-
-
 @pytest.fixture
 def kiosk(tmp_path, dummy_video):
     config = default_config()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pygame
@@ -68,3 +69,15 @@ def view(**over) -> dict:
 
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+
+def pump(app, until, timeout=60.0, what=""):
+    """Step ``app`` until ``until()`` holds. A guard against a hang, not a timing assertion: it
+    returns as soon as the event is there; generous, as the suite runs beside busy processes."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        app.step(0.01, [])
+        if until():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what or until}; top screen {app.top.name if app.top else None}")

@@ -28,12 +28,13 @@ def wait_words(seconds: float) -> str:
     return f"{n} minute{'s' if n != 1 else ''}"
 
 
-class CheckInScreen(Screen):
-    name = "checkin"
+class KeypadScreen(Screen):
+    """A screen whose keypad a worker's lockout can hold for ``wait_s`` seconds (check-in, staff
+    login): the keys greyed out while it runs down, the wait said in words, and back to the start
+    when nobody touches it for ``app.idle_timeout_s`` (unless a code is being checked)."""
 
-    def __init__(self, app, max_len: int = 8, wait_s: float = 0.0):
+    def __init__(self, app, wait_s: float = 0.0):
         super().__init__(app)
-        self.max_len = max_len
         self.message: str | None = None
         self.busy = False
         self.idle = 0.0
@@ -42,6 +43,41 @@ class CheckInScreen(Screen):
     @property
     def waiting(self) -> bool:
         return self.wait_s > 0
+
+    def keys_open(self) -> bool:
+        return not self.waiting
+
+    def wait_over(self) -> None:
+        """Called once when the wait has run down (before the keys open)."""
+
+    def _enable_keys(self) -> None:
+        for b in self.keypad.buttons.buttons:
+            b.enabled = self.keys_open()
+
+    def wait_text(self) -> str | None:
+        """What the screen says while the keypad waits (None: it does not)."""
+        if not self.waiting:
+            return None
+        return f"Please wait {wait_words(self.wait_s)}, then try again."
+
+    def update(self, dt: float) -> None:
+        if self.waiting:
+            self.wait_s = max(0.0, self.wait_s - dt)
+            if not self.waiting:
+                self.wait_over()
+                self._enable_keys()
+        self.idle += dt
+        if self.idle > self.app.idle_timeout_s and not self.busy:
+            self.idle = 0.0
+            self.app.post(Intent("cancel"))
+
+
+class CheckInScreen(KeypadScreen):
+    name = "checkin"
+
+    def __init__(self, app, max_len: int = 8, wait_s: float = 0.0):
+        super().__init__(app, wait_s)
+        self.max_len = max_len
 
     def layout(self, size) -> None:
         app = self.app
@@ -89,26 +125,8 @@ class CheckInScreen(Screen):
             return True
         return False
 
-    def update(self, dt: float) -> None:
-        if self.waiting:
-            self.wait_s = max(0.0, self.wait_s - dt)
-            if not self.waiting:
-                self.message = None
-                self._enable_keys()
-        self.idle += dt
-        if self.idle > self.app.idle_timeout_s and not self.busy:
-            self.idle = 0.0
-            self.app.post(Intent("cancel"))
-
-    def _enable_keys(self) -> None:
-        for b in self.keypad.buttons.buttons:
-            b.enabled = not self.waiting
-
-    def wait_text(self) -> str | None:
-        """What the screen says while the keypad waits (None: it does not)."""
-        if not self.waiting:
-            return None
-        return f"Please wait {wait_words(self.wait_s)}, then try again."
+    def wait_over(self) -> None:
+        self.message = None  # "wrong code" belonged to the wait
 
     def draw(self, surface) -> None:
         app, c = self.app, self.app.theme.colors

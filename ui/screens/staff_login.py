@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pygame
 
-from ui.app import Intent, Screen
-from ui.screens.checkin import wait_words
+from ui.app import Intent
+from ui.screens.checkin import KeypadScreen
 from ui.screens.common import header, margin, paragraph
 from ui.text import paragraph_height
 from ui.widgets import Button, ButtonSet, Keypad
@@ -20,22 +20,14 @@ STATUS_LINES = 2  # the room kept for the line under the title (what to do, a wr
 NO_USERS = "No staff users yet. Add one on the command line: gaitkiosk users add NAME --role therapist"
 
 
-class StaffLoginScreen(Screen):
+class StaffLoginScreen(KeypadScreen):
     name = "staff_login"
 
     def __init__(self, app, users: list[dict], wait_s: float = 0.0):
-        super().__init__(app)
+        super().__init__(app, wait_s)
         self.users = [{"name": str(u["name"]), "role": str(u["role"])} for u in users]
         self.selected: str | None = self.users[0]["name"] if len(self.users) == 1 else None
         self.page = 0
-        self.message: str | None = None
-        self.busy = False
-        self.idle = 0.0
-        self.wait_s = float(wait_s)
-
-    @property
-    def waiting(self) -> bool:
-        return self.wait_s > 0
 
     def layout(self, size) -> None:
         app = self.app
@@ -108,19 +100,8 @@ class StaffLoginScreen(Screen):
             return True
         return False
 
-    def update(self, dt: float) -> None:
-        if self.waiting:
-            self.wait_s = max(0.0, self.wait_s - dt)
-            if not self.waiting:
-                self._enable_keys()
-        self.idle += dt
-        if self.idle > self.app.idle_timeout_s and not self.busy:
-            self.idle = 0.0
-            self.app.post(Intent("cancel"))
-
-    def _enable_keys(self) -> None:
-        for b in self.keypad.buttons.buttons:
-            b.enabled = not self.waiting and bool(self.users)
+    def keys_open(self) -> bool:
+        return super().keys_open() and bool(self.users)
 
     def status_text(self) -> str:
         """The line under the title: what to do, what went wrong, or how long to wait."""
@@ -128,7 +109,7 @@ class StaffLoginScreen(Screen):
             return NO_USERS
         if self.busy:
             return "Checking..."
-        wait = f"Please wait {wait_words(self.wait_s)}, then try again." if self.waiting else None
+        wait = self.wait_text()
         if self.message or wait:
             return " ".join(t for t in (self.message, wait) if t)
         return "Choose your name, type your PIN, then press OK."
