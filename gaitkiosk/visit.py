@@ -187,6 +187,10 @@ class Visit:
             self._staff_open()
         elif k == "staff_login":
             self._staff_login(str(d.get("name", "")), str(d.get("pin", "")))
+        elif k == "staff_view":
+            self._staff_view(str(d.get("view", "")), {key: v for key, v in d.items() if key != "view"})
+        elif k == "staff_do":
+            self._staff_do(str(d.get("action", "")), {key: v for key, v in d.items() if key != "action"})
         elif k == "staff_logout":
             self.staff.logout(str(d.get("reason") or "button"))
             if self.session is None:  # one that comes late, after a check-in, leaves the patient's screen be
@@ -211,15 +215,70 @@ class Visit:
     def _staff_login(self, name: str, pin: str) -> None:
         outcome, wait = self.staff.login(name, pin, visit_open=self.session is not None)
         if outcome == "in":
-            user = self.staff.user
-            self.rt.deliver("staff_home", name=user.name, role=user.role,
-                            idle_logout_s=float(self.rt.config["ui"]["staff_idle_logout_s"]),
-                            walk_up_n=float(self.rt.config["analysis"]["contact_on_n"]))
+            self._staff_home()
         elif outcome == "wrong":
             self.rt.deliver("staff_refused", name=name, wait_s=wait)
         elif outcome == "wait":
             self.rt.deliver("staff_wait", wait_s=wait)
         # "visit": a patient's screens stay; the refusal is in the audit log
+
+    def _staff_home(self) -> None:
+        user = self.staff.user
+        self.rt.deliver("staff_home", name=user.name, role=user.role,
+                        idle_logout_s=float(self.rt.config["ui"]["staff_idle_logout_s"]),
+                        walk_up_n=float(self.rt.config["analysis"]["contact_on_n"]))
+
+    def _staff_desk(self, what: str):
+        """The desk for a staff view or action, or None (refused: nobody logged in, or a visit is open)."""
+        from gaitkiosk.staff_views import Desk
+
+        if self.staff.user is None or self.session is not None:
+            log.warning("staff %s asked for without a staff login (or during a visit): refused", what)
+            if self.session is None:
+                self.rt.deliver("reset")
+            return None
+        return Desk(self.store, self.staff.user, self.rt.config, self.rt)
+
+    def _staff_view(self, name: str, params: dict) -> None:
+        from gaitkiosk import staff_views
+
+        desk = self._staff_desk(f"view {name!r}")
+        if desk is None:
+            return
+        try:
+            kind, data = staff_views.show(desk, name, params)
+        except staff_views.Refused as exc:
+            self.rt.deliver("staff_refused_action", text=str(exc))
+            return
+        except STORAGE_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 - the details are for the log; the screen says so
+            log.exception("staff %s %r failed", "view", name)
+            self.rt.deliver("staff_refused_action", text="That did not work: the kiosk's log has the details.")
+            return
+        if kind == "staff_home":
+            self._staff_home()
+        else:
+            self.rt.deliver(kind, **data)
+
+    def _staff_do(self, name: str, params: dict) -> None:
+        from gaitkiosk import staff_views
+
+        desk = self._staff_desk(f"action {name!r}")
+        if desk is None:
+            return
+        try:
+            kind, data = staff_views.do(desk, name, params)
+        except staff_views.Refused as exc:
+            self.rt.deliver("staff_refused_action", text=str(exc))
+            return
+        except STORAGE_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 - the details are for the log; the screen says so
+            log.exception("staff %s %r failed", "action", name)
+            self.rt.deliver("staff_refused_action", text="That did not work: the kiosk's log has the details.")
+            return
+        self.rt.deliver(kind, **data)
 
     # -- check-in ------------------------------------------------------------------------------------
     def _checkin(self, code: str) -> None:

@@ -8,45 +8,25 @@ own time (``app.step(dt)``); a patient walking up is a live snapshot with load o
 from __future__ import annotations
 
 import numpy as np
-import pytest
+import staff_support
 import ui_support
+from staff_support import TEAM, staff_entries, type_pin
 from ui_support import FakeFeed, make_app, pump, tap, tap_button, two_feet_frame
 
-from gaitkiosk.config import default_config
-from gaitkiosk.demo_seed import seed_demo
 from gaitkiosk.gallery import states
-from gaitkiosk.lockout import KeypadLockout
-from gaitkiosk.runtime import LiveSnapshot, Runtime
-from store import open_store
+from gaitkiosk.runtime import LiveSnapshot
 from ui import screens
 from ui.app import Intent, Message
 from ui.screens.staff_home import mat_load_n
 
 dummy_video = ui_support.dummy_video
+kiosk = staff_support.kiosk
 
-TEAM = [{"name": "Ann Berg", "role": "therapist"}, {"name": "Bo L.", "role": "technician"}]
 GEOMETRY = (48, 48, (8.47, 8.47))
-
-
-class FakeClock:
-    def __init__(self, t: float = 1000.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, s: float) -> None:
-        self.t += s
 
 
 def snapshot(kpa) -> LiveSnapshot:
     return LiveSnapshot(seq=1, mat_kpa=kpa, mat_geometry=GEOMETRY)
-
-
-def type_pin(app, screen, pin: str) -> None:
-    for key in pin:
-        tap_button(app, screen.keypad.buttons.get(f"key:{key}"))
-    tap_button(app, screen.keypad.buttons.get("key:ok"))
 
 
 # -- the screens -----------------------------------------------------------------------------------
@@ -170,28 +150,6 @@ def test_no_patient_screen_has_a_way_to_a_staff_screen(dummy_video):
 
 
 # -- the kiosk: the worker checks and audits ---------------------------------------------------------
-@pytest.fixture
-def kiosk(tmp_path, dummy_video):
-    config = default_config()
-    seed_demo(tmp_path, config, "1234")
-    with open_store(tmp_path) as st:
-        ann = st.users.add("Ann Berg", "therapist", "482913")
-        st.users.add("Bo L.", "technician", "1111")
-        gone = st.users.add("Cy", "therapist", "2222")
-        st.users.set_active(gone.id, False)
-    clock = FakeClock()
-    app = make_app(router=screens.route)
-    app.reset(screens.AttractScreen(app))
-    rt = Runtime(config, tmp_path, simulate=True, staff_lockout=KeypadLockout(clock)).start(app)
-    yield app, rt, tmp_path, clock, ann.id
-    rt.close()
-
-
-def staff_entries(data):
-    with open_store(data) as st:
-        return [e for e in reversed(st.audit.recent(200)) if e.action.startswith("staff.")]
-
-
 def test_wrong_pins_wait_then_login_and_logout_are_audited_with_the_user(kiosk):
     app, rt, data, clock, ann = kiosk
     pump(app, lambda: app.top.name == "attract", what="start screen")
@@ -220,7 +178,7 @@ def test_wrong_pins_wait_then_login_and_logout_are_audited_with_the_user(kiosk):
     pump(app, lambda: app.top.name == "staff_home", what="staff home")
     home = app.top
     assert (home.user_name, home.role, home.idle_logout_s) == ("Ann Berg", "therapist", 120.0)
-    tap_button(app, home.buttons.get("logout"))
+    tap_button(app, home.bar.get("logout"))
     pump(app, lambda: app.top.name == "attract", what="start screen after logout")
     rt.close()
     entries = staff_entries(data)

@@ -118,6 +118,7 @@ class App:
         self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self.running = True
         self.time = 0.0  # app time, advanced by update(dt)
+        self.staff: dict | None = None  # the logged-in staff user (ui/screens/staff.py), None for patients
         self.last_input = 0.0
         self.frame_times: list[float] = []  # seconds per step, for benchmarks
         self.on_screen_change: Callable[[Screen], None] | None = None

@@ -9,6 +9,7 @@ The flow of a visit (each arrow is a runtime :class:`~ui.app.Message`):
     any screen --staff_needed--> staff_needed --reset--> attract   (storage failed: the visit is closed)
 
     attract --staff--> staff_login --staff_home--> staff_home --staff_logout--> attract   (therapists, technicians)
+    staff_home --staff_view--> staff_<view> --staff_view/staff_do--> ...   (ui/screens/staff.py)
 
 Only the start screen has a Staff button; the worker opens the staff home only
 after it checked a PIN, never during a visit, and the router refuses a
@@ -17,7 +18,7 @@ after it checked a PIN, never during a visit, and the router refuses a
 Screens post intents (``start``, ``checkin``, ``start_drill``, ``begin_drill``,
 ``skip_drill``, ``pause_drill``, ``resume_drill``, ``stop_drill``,
 ``finish_visit``, ``goodbye_done``, ``cancel``; staff: ``staff``, ``staff_login``,
-``staff_logout``); the runtime decides and
+``staff_logout``, ``staff_view``, ``staff_do``); the runtime decides and
 answers with the messages above.
 """
 
@@ -30,6 +31,7 @@ from ui.screens.goodbye import GoodbyeScreen
 from ui.screens.instruction import InstructionScreen
 from ui.screens.program import ProgramScreen
 from ui.screens.result import ResultScreen
+from ui.screens.staff import STAFF_SCREENS
 from ui.screens.staff_home import StaffHomeScreen
 from ui.screens.staff_login import StaffLoginScreen
 from ui.screens.staff_needed import StaffNeededScreen
@@ -41,6 +43,9 @@ __all__ = ["AttractScreen", "CheckInScreen", "ProgramScreen", "InstructionScreen
 def route(app, msg) -> bool:
     """Show the screen a runtime message calls for; False leaves it to the top screen."""
     k = msg.kind
+    if k in STAFF_SCREENS:  # a staff room's screen: only while a staff user is logged in
+        app.reset(STAFF_SCREENS[k](app, msg.data) if getattr(app, "staff", None) else AttractScreen(app))
+        return True
     if k == "reset":
         app.reset(AttractScreen(app, **({"clinic": msg["clinic"]} if msg.get("clinic") else {})))
     elif k == "checkin":
@@ -67,4 +72,6 @@ def route(app, msg) -> bool:
                                   **{key: msg[key] for key in ("idle_logout_s", "walk_up_n") if msg.get(key) is not None}))
     else:
         return False
+    if k != "staff_home":
+        app.staff = None  # any other screen: the staff user is gone (logged out, a patient came)
     return True

@@ -11,12 +11,13 @@ def margin(app) -> int:
     return app.mm(4)
 
 
-def header(surface, app, title: str, subtitle: str | None = None, beside: bool = False) -> int:
+def header(surface, app, title: str, subtitle: str | None = None, beside: bool = False, right: int | None = None) -> int:
     """Title at the top left and an optional smaller line under it (``beside``: to its right on the
-    same baseline when both fit on one line, which leaves more room below); returns the y below."""
+    same baseline when both fit on one line, which leaves more room below); returns the y below.
+    ``right``: the x the header must stay left of (buttons beside it)."""
     c = app.theme.colors
     m = margin(app)
-    room = pygame.Rect(m, 0, app.size[0] - 2 * m, app.size[1])
+    room = pygame.Rect(m, 0, (app.size[0] - m if right is None else right) - m, app.size[1])
     size = fit_size(app.fonts, title, app.text_px("title"), room.width, app.text_px("body"))
     small = app.text_px("small")
     side = beside and subtitle and \

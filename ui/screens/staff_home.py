@@ -1,81 +1,70 @@
-"""The staff home screen: who is logged in, and Log out.
+"""The staff home screen: who is logged in, the way to each staff room, and Log out.
 
 It exists only after the worker checked a PIN (``staff_home`` carries the name
-and role; the router refuses one without them). It logs out by itself when
-nobody touched it for ``idle_logout_s`` (config ``ui.staff_idle_logout_s``) and
-as soon as someone steps onto the mat: the live snapshot's mat load rising from
-below ``walk_up_n`` (config ``analysis.contact_on_n``, a foot's contact
-threshold) to above it means a patient walked up, and the kiosk goes back to the
-start screen for them. A load already there at login (the therapist on the mat,
-the virtual patient of ``--simulate``, who always stands) logs nobody out until
-the mat has been clear once.
+and role; the router refuses one without them). Like every staff screen
+(ui/screens/staff.py) it logs out by itself after ``idle_logout_s`` without a
+touch and when a patient steps onto the mat.
 """
 
 from __future__ import annotations
 
 import pygame
 
-from ui.app import Intent, Screen
 from ui.screens.checkin import wait_words
-from ui.screens.common import button_row, header, margin, paragraph
-from ui.widgets import ButtonSet
+from ui.screens.common import margin, paragraph
+from ui.screens.staff import StaffScreen, mat_load_n, view
+from ui.widgets import Button, ButtonSet
+
+__all__ = ["StaffHomeScreen", "mat_load_n"]
+
+# (button id = the view it asks for, label, who sees it)
+ROOMS = (
+    ("patients", "Patients", ("therapist",)),
+    ("calibration", "Calibration", ("therapist", "technician")),
+)
 
 
-def mat_load_n(snapshot) -> float:
-    """The force on the mat in a live snapshot (N): kPa summed over the sensels times a sensel's area."""
-    kpa = getattr(snapshot, "mat_kpa", None)
-    geometry = getattr(snapshot, "mat_geometry", None)
-    if kpa is None or geometry is None:
-        return 0.0
-    row_mm, col_mm = geometry[2]
-    return float(kpa.sum()) * row_mm * col_mm / 1000.0  # kPa x mm^2 = mN
-
-
-class StaffHomeScreen(Screen):
+class StaffHomeScreen(StaffScreen):
     name = "staff_home"
+    back = None  # home is where Back leads
 
     def __init__(self, app, name: str, role: str, idle_logout_s: float = 120.0, walk_up_n: float = 30.0):
+        app.staff = {"name": name, "role": role, "idle_logout_s": float(idle_logout_s), "walk_up_n": float(walk_up_n)}
         super().__init__(app)
         self.user_name = name
         self.role = role
-        self.idle_logout_s = float(idle_logout_s)
-        self.walk_up_n = float(walk_up_n)
-        self.idle = 0.0
-        self.leaving: str | None = None  # the logout reason once posted (posted once)
-        self.mat_clear = False  # the mat has been seen without load since this screen opened
+
+    def rooms(self) -> list[tuple[str, str]]:
+        return [(vid, label) for vid, label, roles in ROOMS if self.role in roles]
 
     def layout(self, size) -> None:
-        self.buttons = ButtonSet(button_row(self.app, [("logout", "Log out", "primary")]))
+        super().layout(size)
+        app = self.app
+        m = margin(app)
+        w, h = app.mm(60), int(app.target_px * 1.3)
+        top = app.target_px + app.mm(2) + app.text_px("title") + app.text_px("small") + 3 * m
+        self.rooms_buttons = ButtonSet([
+            Button(vid, label, pygame.Rect(m + i * (w + m), top, w, h), "primary" if i == 0 else "normal")
+            for i, (vid, label) in enumerate(self.rooms())])
 
     def handle(self, event) -> None:
         if self.leaving:
             return
-        self.idle = 0.0
-        if self.buttons.handle(event, self.app.size) == "logout":
-            self._logout("button")
-
-    def update(self, dt: float) -> None:
-        if self.leaving:
+        self.touched()
+        if self.handle_bar(event):
             return
-        self.idle += dt
-        if self.idle >= self.idle_logout_s:
-            self._logout("idle")
-            return
-        loaded = mat_load_n(self.app.feed.latest()) >= self.walk_up_n
-        if loaded and self.mat_clear:
-            self._logout("patient")
-        self.mat_clear = self.mat_clear or not loaded
-
-    def _logout(self, reason: str) -> None:
-        self.leaving = reason
-        self.app.post(Intent("staff_logout", {"reason": reason}))
+        room = self.rooms_buttons.handle(event, self.app.size)
+        if room:
+            self.app.post(view(room))
 
     def draw(self, surface) -> None:
         app, c = self.app, self.app.theme.colors
         m = margin(app)
         w, h = app.size
-        y = header(surface, app, self.user_name, f"Logged in as {self.role}")
-        room = pygame.Rect(m, y + m, w - 2 * m, self.buttons.get("logout").rect.top - y - 2 * m)
+        self.draw_top(surface, self.user_name, f"Logged in as {self.role}")
+        self.rooms_buttons.draw(surface, app)
+        below = max(b.rect.bottom for b in self.rooms_buttons.buttons) if self.rooms_buttons.buttons else 0
+        room = pygame.Rect(m, below + m, w - 2 * m, h - below - 2 * m)
         paragraph(surface, app, f"You are logged out after {wait_words(self.idle_logout_s)} without a touch, "
                   "and as soon as someone steps onto the mat.", room, "small", c.muted)
-        self.buttons.draw(surface, app)
+        self.draw_message(surface)

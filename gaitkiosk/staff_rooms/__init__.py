@@ -1,0 +1,1 @@
+"""The staff rooms' views and actions, one module per room (gaitkiosk/staff_views.py says how)."""
