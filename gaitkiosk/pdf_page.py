@@ -5,6 +5,7 @@ whole. Page content lives in ``session_pdf`` and ``home_sheet``; the commands in
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -121,13 +122,17 @@ def write_whole(out: Path, data: bytes, *, replace: bool = True) -> Path:
     return out
 
 
+# What link() says on a file system without hard links (vfat and exfat sticks: EPERM).
+_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}
+
+
 def _rename_new(tmp: str, out: Path) -> None:
     try:
         os.link(tmp, out)  # FileExistsError when the name is taken
-    except FileExistsError:
-        raise
-    except OSError:  # no hard links here (vfat, exfat): check, then rename
-        if os.path.lexists(out):
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+        if os.path.lexists(out):  # no hard links here: check, then rename
             raise FileExistsError(17, "File exists", str(out)) from None
         os.rename(tmp, out)
         return
