@@ -42,7 +42,6 @@ def amount_words(drill, repetitions: int) -> str:
 def sheet_of(clinic: dict, plan, on_date) -> dict:
     """The sheet's content: the clinic, the patient's code, the date and one entry per prescription
     (its repetitions said in words, not printed twice)."""
-    from drills import registry
     from gaitkiosk.liveview import picture_for, picture_layout
     from ui.pictures import print_colors, still_png
     from ui.theme import Colors
@@ -54,7 +53,7 @@ def sheet_of(clinic: dict, plan, on_date) -> dict:
     drills = []
     for items in groups.values():
         first = items[0]
-        drill = registry.create(first.drill, first.params, context=first.context)
+        drill = first.create()
         drills.append({
             "drill": first.drill, "title": first.title, "instructions": drill.home_instructions(),
             "amount": amount_words(drill, len(items)),
