@@ -17,9 +17,11 @@ $(STAMP): $(BIN)/python pyproject.toml setup.py
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Rebuild changed .pyx in place (the editable install imports from the tree).
+# Rebuild changed .pyx in place (the editable install imports from the tree), and build
+# matplotlib's font cache where the reports look for it (gaitkiosk/mplcache.py; a no-op once built).
 build: $(STAMP)
 	$(BIN)/python setup.py --quiet build_ext --inplace
+	$(BIN)/python -m gaitkiosk.mplcache
 
 # The kiosk on the virtual patient: in a window where there is a display; without one
 # (CI, ssh) the scripted visit, with a screenshot of every screen in demo-screens/. Its

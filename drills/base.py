@@ -182,6 +182,11 @@ class Drill:
     #: (label, dotted path in measures, unit, "lower"/"higher" is better) shown on the result screen.
     HEADLINE: tuple[tuple[str, str, str, str], ...] = ()
     INSTRUCTION = ""
+    #: Plain words for doing the drill at home, without the kiosk (the home-exercise sheet,
+    #: docs/therapist.md): what to hold on to, what to do. Every drill has them
+    #: (tests/test_home_sheet.py); drills whose words depend on a parameter override
+    #: :meth:`home_instructions`.
+    HOME = ""
     COUNTDOWN_S = COUNTDOWN_S
     #: Whether the countdown measures a standing reference stance (walking drills: no).
     NEEDS_STANCE = True
@@ -289,6 +294,15 @@ class Drill:
         """The targets this drill would place around ``stance`` (the instruction picture shows them
         before the patient's own stance is known). Drills without targets have none."""
         return ()
+
+    def home_instructions(self) -> str:
+        """What the home-exercise sheet tells the patient to do, for these parameters."""
+        return self.HOME
+
+    def home_details(self) -> list[str]:
+        """How much, in words, beside the drill's length: a count ("10 steps") for a drill that ends
+        on one, a share of weight... (the sheet says the length itself, from :meth:`planned_duration`)."""
+        return []
 
     def planned_duration(self) -> float | None:
         """Running time the drill plans from its parameters (None: it ends on a count)."""

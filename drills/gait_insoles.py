@@ -52,6 +52,9 @@ class GaitInsoles(Drill):
     title = "Walk to the beat"
     summary = "Walk with the insoles: first at your own pace, then in time with a slightly faster beat."
     INSTRUCTION = "Walk at your usual pace. When the beat starts, step on each beat."
+    HOME = ("Walk on level ground, in a hallway or outside, in your usual shoes and with your walking aid "
+            "if you use one. First walk at your usual pace. Then walk a little faster for the rest of the time, "
+            "in a steady rhythm: count your steps, or walk to music with a steady beat.")
     SENSORS = ("insoles",)
     NEEDS_STANCE = False
     PARAMS = (
@@ -78,6 +81,9 @@ class GaitInsoles(Drill):
 
     def planned_duration(self):
         return self.params["baseline_s"] + self.params["training_s"]
+
+    def home_details(self):
+        return [f"the first {self.params['baseline_s']:.0f} seconds at your usual pace"]
 
     def on_start(self, t):
         self._last_t = t

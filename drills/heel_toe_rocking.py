@@ -63,6 +63,9 @@ class HeelToeRocking(Drill):
     title = "Rock heel to toe"
     summary = "Rock slowly from the heels to the toes and back, keeping the dot inside the band."
     INSTRUCTION = "Rock slowly forward onto your toes, then back onto your heels."
+    HOME = ("Stand with your feet apart, both hands on the back of a sturdy chair or on a kitchen counter. "
+            "Rock slowly forward onto your toes, then back onto your heels. Keep your body straight and move "
+            "from the ankles. Go only as far as feels safe.")
     PARAMS = (
         Param("excursion_pct", float, 70.0, "targets at this share of the forward and backward limits", "%", 30, 100),
         Param("band_mm", float, 25.0, "half-width of the band the dot should stay in", "mm", 10, 60),
@@ -86,6 +89,10 @@ class HeelToeRocking(Drill):
 
     def planned_duration(self):
         return None
+
+    def home_details(self):
+        n = self.params["cycles"]
+        return [f"{n} times from your heels to your toes and back"]
 
     def progress(self):
         return len(self.cycles) / self.params["cycles"]

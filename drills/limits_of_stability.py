@@ -83,6 +83,10 @@ class LimitsOfStability(Drill):
     title = "Lean to the targets"
     summary = "Lean to eight targets around you and back (limits of stability: reaction time, velocity, excursion, control)."
     INSTRUCTION = "Keep your feet flat. Lean to move the dot onto each target."
+    HOME = ("Stand with your feet apart in a corner of a room, or with a sturdy chair in front of you, close "
+            "enough to hold on. Keep your feet flat and your body straight. Lean slowly forward as far as you "
+            "can without lifting your heels, hold for a moment, and come back to the middle. Do the same "
+            "leaning back, to the left, to the right and to the four corners in between.")
     PARAMS = (
         Param("reach_pct", float, 75.0, "targets at this share of the patient's limits of stability", "%", 40, 100),
         Param("target_radius_mm", float, 20.0, "radius of each target", "mm", 10, 40),
@@ -107,6 +111,9 @@ class LimitsOfStability(Drill):
 
     def planned_duration(self):
         return None
+
+    def home_details(self):
+        return [f"{len(DIRECTIONS)} directions, once each"]
 
     def progress(self):
         return len(self.results) / len(DIRECTIONS)

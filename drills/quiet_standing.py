@@ -72,6 +72,20 @@ class QuietStanding(Drill):
         tail = "Close your eyes and stand still." if eyes == "closed" else "Stand still and watch the dot."
         return f"{what}. {tail}"
 
+    def home_instructions(self) -> str:
+        what = _STANCE_WORDS[self.params["stance"]]
+        lift = " Lift the other foot just off the floor." if self.single else ""
+        eyes = {"open": "Look at a spot on the wall in front of you and stand as still as you can.",
+                "closed": "Close your eyes and stand as still as you can. Open them at once if you start to tip.",
+                "both": "Look at a spot on the wall and stand as still as you can; then do the same with your eyes "
+                        "closed. Open them at once if you start to tip."}[self.params["eyes"]]
+        return (f"Stand in the corner of a room, or with a sturdy chair in front of you, close enough to hold on. "
+                f"{what}.{lift} {eyes}")
+
+    def home_details(self) -> list[str]:
+        return [{"open": "eyes open", "closed": "eyes closed",
+                 "both": "first half with your eyes open, second half with your eyes closed"}[self.params["eyes"]]]
+
     def make_safety(self):
         if self.single:
             return SafetyMonitor("single_leg", stance_side=self.stance_side, mat_shape=self.mat_shape)

@@ -24,6 +24,9 @@ class RhythmicShift(Drill):
     title = "Sway in time"
     summary = "Shift weight left-right or forward-back between two targets in time with a metronome."
     INSTRUCTION = "Keep your feet flat. Sway the dot to the lit target on each beat."
+    HOME = ("Stand with your feet apart, with a sturdy chair or a kitchen counter in front of you to hold on "
+            "to. Keep both feet flat on the floor and shift your weight slowly {way}, in a steady rhythm: "
+            "count slowly as you sway.")
     PARAMS = (
         Param("axis", str, "ml", "direction of the shift: ml = left-right, ap = forward-back", choices=("ml", "ap")),
         Param("period_s", float, 3.0, "seconds per full cycle (there and back)", "s", 1, 4),
@@ -47,6 +50,15 @@ class RhythmicShift(Drill):
 
     def planned_duration(self):
         return self.params["period_s"] * self.params["cycles"]
+
+    def home_instructions(self):
+        way = ("onto your left foot, then onto your right foot" if self.params["axis"] == "ml"
+               else "forward towards your toes, then back towards your heels")
+        return self.HOME.format(way=way)
+
+    def home_details(self):
+        p = self.params
+        return [f"{p['cycles']} times there and back, about {p['period_s']:g} seconds each time"]
 
     def _axis(self):
         return (1.0, 0.0) if self.params["axis"] == "ml" else (0.0, 1.0)

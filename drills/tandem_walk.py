@@ -46,6 +46,9 @@ class TandemWalk(Drill):
     title = "Heel-to-toe walk"
     summary = "Walk along the mat placing each heel right against the toes of the other foot."
     INSTRUCTION = "Walk along the mat. Put each heel right against your other toes."
+    HOME = ("Walk along a kitchen counter or a wall that you can touch with one hand. Put one foot right in "
+            "front of the other, the heel touching the toes of the other foot, as if walking on a line. Look "
+            "ahead, not at your feet.")
     NEEDS_STANCE = False
     PARAMS = (
         Param("steps", int, 10, "number of judged steps to walk", "", 3, 40),
@@ -70,6 +73,9 @@ class TandemWalk(Drill):
 
     def planned_duration(self):
         return None
+
+    def home_details(self):
+        return [f"{self.params['steps']} steps"]
 
     def progress(self):
         return min(1.0, len(self.judged) / self.params["steps"])

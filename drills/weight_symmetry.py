@@ -26,6 +26,16 @@ _WORDS = {
     "squat": "Bend your knees halfway and hold. Keep the marker in the green band.",
     "sit_to_stand": "Stand up and sit down slowly. Keep the marker in the green band.",
 }
+# Without the live bar at home: a mirror and the feel of the feet.
+_HOME = {
+    "standing": "Stand tall with your feet apart, a sturdy chair beside you, in front of a mirror if you have one. "
+                "Share your weight between your feet as practised and hold it there.",
+    "squat": "Stand with your feet apart, holding on to a sturdy chair or a kitchen counter. Bend your knees "
+             "halfway and hold, with your weight shared between your feet as practised.",
+    "sit_to_stand": "Sit on a firm chair without wheels, its back against a wall, your feet apart and flat on the "
+                    "floor. Stand up and sit down slowly, pushing through both feet as practised. Use the "
+                    "armrests if you need to.",
+}
 LOADED_FRACTION = 0.5  # sit-to-stand: the share counts only above half body weight
 STAND_UP_FRACTION = 0.8  # a stand is counted when the load rises through this after sitting
 
@@ -35,6 +45,7 @@ class WeightSymmetry(Drill):
     title = "Even weight"
     summary = "Hold the prescribed share of weight on each foot (standing, squat or sit-to-stand) with a live bar."
     INSTRUCTION = _WORDS["standing"]
+    HOME = _HOME["standing"]
     PARAMS = (
         Param("posture", str, "standing", "what the patient does while holding the share", choices=POSTURES),
         Param("target_left_pct", float, 50.0, "share of the weight on the left foot", "%", 30, 70),
@@ -70,6 +81,16 @@ class WeightSymmetry(Drill):
 
     def planned_duration(self):
         return self.params["duration_s"]
+
+    def home_instructions(self):
+        return _HOME[self.params["posture"]]
+
+    def home_details(self):
+        left = self.params["target_left_pct"]
+        if abs(left - 50.0) < 0.5:
+            return ["the same weight on both feet"]
+        side, share = ("left", left) if left > 50.0 else ("right", 100.0 - left)
+        return [f"a little more weight on your {side} foot (about {share:.0f} %)"]
 
     def on_start(self, t):
         self._last_t = t

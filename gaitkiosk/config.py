@@ -120,6 +120,13 @@ DEFAULTS: dict[str, Any] = {
         # A PNG or JPEG printed beside the name (empty: none). A file that is missing is an error, not a blank.
         "logo": "",
     },
+    "reports": {
+        # Where a staff screen may save a PDF (a report, a home-exercise sheet; gaitkiosk/handout.py):
+        # this folder (a network share, say; empty: none) and USB sticks mounted under usb_root.
+        "folder": "",
+        # A stick counts only when it is a mount point below this (listed in /proc/mounts); empty: none.
+        "usb_root": "/media",
+    },
 }
 
 
@@ -188,6 +195,9 @@ ALLOWED: dict[str, Any] = {
     "analysis.mat_threshold_kpa": checks.within(0.0, 1000.0),
     "clinic.name": checks.text("the clinic's name (empty: none)"),
     "clinic.logo": checks.text("a PNG or JPEG file (empty: no logo)"),
+    # Absolute: a relative folder would depend on where the kiosk was started.
+    "reports.folder": checks.matching(r"(/.*)?", "an absolute directory (empty: none)"),
+    "reports.usb_root": checks.matching(r"(/.*)?", "an absolute directory (empty: no USB sticks)"),
 }
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import io
 import math
-import os
-from pathlib import Path
+
+from gaitkiosk import mplcache
+from gaitkiosk.pdf_page import latin as _latin
 
 METRICS_DOC = "docs/metrics.md"
 
@@ -104,7 +105,7 @@ def _ellipse(sway: dict) -> dict | None:
 
 def ellipse_png(e: dict) -> bytes:
     """The 95 % ellipse drawn from the stored semi-axes and angle, centred on the mean COP."""
-    _matplotlib_cache()
+    mplcache.configure()
     import matplotlib
 
     matplotlib.use("Agg")
@@ -132,50 +133,20 @@ def ellipse_png(e: dict) -> bytes:
     return buf.getvalue()
 
 
-def _matplotlib_cache() -> None:
-    """matplotlib writes its font cache to MPLCONFIGDIR: a writable cache directory, not $HOME's."""
-    if os.environ.get("MPLCONFIGDIR"):
-        return
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    where = base / "gaitkiosk" / "matplotlib"
-    try:
-        where.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        import tempfile
-
-        where = Path(tempfile.gettempdir()) / f"gaitkiosk-matplotlib-{os.getuid()}"
-        where.mkdir(exist_ok=True)
-    os.environ["MPLCONFIGDIR"] = str(where)
-
-
-def _latin(text: str) -> str:
-    """The PDF's core font holds Latin-1 only (mm², %, ä); anything else becomes its nearest words."""
-    return text.replace("—", "-").replace("–", "-").replace("≤", "<=").replace("≥", ">=") \
-        .encode("latin-1", "replace").decode("latin-1")
-
-
 def render(page: dict) -> bytes:
     """The page as PDF bytes: one A4 page, whatever the number of trials (the rest is named)."""
-    from fpdf import FPDF
+    from gaitkiosk import pdf_page
 
-    pdf = FPDF(format="A4", unit="mm")
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(15, 15, 15)
-    pdf.add_page()
-    width = pdf.w - 30
+    pdf = pdf_page.new_pdf()
+    width = pdf_page.text_width(pdf)
     bottom = pdf.h - 25  # room for the footer
 
     def line(text, size=9, style="", h=4.6):
-        pdf.set_font("Helvetica", style, size)
-        pdf.multi_cell(width, h, _latin(text), new_x="LMARGIN", new_y="NEXT")
+        pdf_page.line(pdf, text, size, style, h)
 
-    if page["logo"]:
-        pdf.image(page["logo"], x=pdf.w - 15 - 30, y=12, h=16)
-    if page["clinic"]:
-        line(page["clinic"], 14, "B", 7)
-    line("Session report", 12, "B", 6)
-    line(f"Patient {page['patient']}    session {page['session'][:8]}    {page['started']}    "
-         f"{page['status']}", 9)
+    pdf_page.letterhead(pdf, page["clinic"], page["logo"], "Session report",
+                        f"Patient {page['patient']}    session {page['session'][:8]}    {page['started']}    "
+                        f"{page['status']}")
     pdf.ln(2)
     plotted = None
     for i, t in enumerate(page["trials"]):

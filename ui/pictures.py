@@ -258,3 +258,31 @@ def draw_picture(key: str, surface, rect, t, colors, layout=None, px_per_mm=None
         picture(surface, rect, t, colors, layout, px_per_mm)
     else:
         picture(surface, rect, t, colors)
+
+
+# A moment of each animation that shows what to do (the dot out, the foot lifted, the steps laid
+# out), for a still picture: the home-exercise sheet prints one frame.
+STILL_T = {"single_leg": math.pi / 2.4, "lean": 1.2, "sway_lr": 0.5, "sway_ap": 0.5, "rock": 0.75,
+           "tandem_walk": 3.3, "symmetry": 7.9, "walk": 1.9}
+
+
+def print_colors(colors):
+    """``colors`` for paper: a white ground, dark lines, and a darker yellow that shows on white."""
+    from dataclasses import replace
+
+    return replace(colors, background=(255, 255, 255), panel=(242, 242, 242), text=(0, 0, 0), muted=(90, 90, 90),
+                   target=(200, 150, 0), good=(0, 140, 100))
+
+
+def still_png(key: str, colors, size=(420, 420), layout=None, px_per_mm=None) -> bytes:
+    """One frame of picture ``key`` on a plain surface (no display needed), as PNG bytes."""
+    import io
+
+    surface = pygame.Surface(size)
+    surface.fill(colors.background)
+    margin = size[0] // 16
+    draw_picture(key, surface, surface.get_rect().inflate(-2 * margin, -2 * margin), STILL_T.get(key, 0.0), colors,
+                 layout, px_per_mm)
+    buf = io.BytesIO()
+    pygame.image.save(surface, buf, "still.png")
+    return buf.getvalue()

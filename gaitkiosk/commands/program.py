@@ -1,4 +1,5 @@
-"""`gaitkiosk program set CODE DRILL[:param=value,...] ... | show CODE | drills [NAME]`: prescribe drills."""
+"""`gaitkiosk program set CODE DRILL[:param=value,...] ... | show CODE | sheet CODE --out FILE.pdf | drills [NAME]`:
+prescribe drills, and print a patient's home-exercise sheet (docs/therapist.md)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ def add_arguments(parser) -> None:
     show = sub.add_parser("show", help="the patient's program and today's plan (levels, parameters)")
     common_options(show)
     show.add_argument("code", metavar="CODE")
+    sh = sub.add_parser("sheet", help="the patient's home-exercise sheet as a PDF (docs/therapist.md)")
+    common_options(sh)
+    sh.add_argument("code", metavar="CODE")
+    sh.add_argument("--out", metavar="FILE.pdf", required=True,
+                    help="the PDF to write, in an existing directory (replaced whole, never half-written)")
     dr = sub.add_parser("drills", help="the drills and their parameters (defaults, ranges)")
     common_options(dr)
     dr.add_argument("name", metavar="NAME", nargs="?", help="one drill")
@@ -41,8 +47,43 @@ def run(args, ctx) -> int:
         parsed = [parse_prescription(text) for text in args.prescriptions]
         with open_store(ctx.data_dir, settings=store_settings(ctx.config)) as st:
             return _set(st, args, ctx, parsed)
+    if args.action == "sheet":
+        return _sheet(args, ctx)
     with open_store(ctx.data_dir, settings=store_settings(ctx.config), create=False) as st:
         return _show(st, args, ctx)
+
+
+def _sheet(args, ctx) -> int:
+    """The home-exercise sheet of the patient's active program at today's levels."""
+    import datetime as dt
+
+    from drills.errors import ProgramError
+    from drills.program import plan_for_patient
+    from gaitkiosk import home_sheet, pdf_page
+    from store import open_store
+    from store.api import store_settings
+
+    out = pdf_page.target(args.out)  # checked before anything is read or drawn
+    clinic = pdf_page.clinic_of(ctx.config)
+    with open_store(ctx.data_dir, settings=store_settings(ctx.config), create=False) as st:
+        try:
+            patient = st.patients.by_code(args.code)
+        except LookupError:
+            raise ProgramError(f"no patient with code {args.code!r} (`gaitkiosk patients list` shows them)") from None
+        if patient.archived:
+            raise ProgramError(f"patient {patient.code} is archived: no home-exercise sheet for an inactive patient")
+        plan = plan_for_patient(st, patient)
+    if not plan.items:
+        why = "; ".join(f"{d}: {w}" for d, w in plan.skipped) or "it holds no drills"
+        raise ProgramError(f"patient {patient.code}'s program has no drill this kiosk can print ({why})")
+    sheet = home_sheet.sheet_of(clinic, plan, dt.date.today())
+    pdf_page.write_whole(out, home_sheet.render(sheet))
+    n = len(sheet["drills"])
+    lines = [f"wrote {out} (home exercises of patient {patient.code}: {n} drill{'s' if n != 1 else ''})"]
+    lines += [f"  left out: {d}: {w}" for d, w in plan.skipped]
+    ctx.emit({"patient": patient.code, "file": str(out), "drills": [d["drill"] for d in sheet["drills"]],
+              "skipped": [{"drill": d, "why": w} for d, w in plan.skipped]}, "\n".join(lines))
+    return 0
 
 
 def _set(st, args, ctx, parsed) -> int:
