@@ -28,12 +28,14 @@ import importlib
 import logging
 from dataclasses import dataclass
 
+from store.roles import ROLES
+
 log = logging.getLogger(__name__)
 
 VIEWS: dict[str, tuple] = {}  # name -> (function, audit_view, roles)
 ACTIONS: dict[str, tuple] = {}  # name -> (function, roles)
 ROOMS: tuple[str, ...] = ()  # modules of gaitkiosk.staff_rooms to import (each registers itself)
-ALL_ROLES = ("therapist", "technician")
+ALL_ROLES = ROLES
 
 
 class Refused(Exception):

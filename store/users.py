@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from store import rows
 from store.errors import InvalidRecordError
+from store.roles import ROLES
 
-ROLES = ("therapist", "technician")
 NAME_MAX = 15  # a name is a button label on the staff login screen: "Ann Berg", "Carla M.-O."
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 _BOOLS = ("active",)

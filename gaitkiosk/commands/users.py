@@ -13,7 +13,7 @@ HELP = "add, list and deactivate the therapists and technicians who log in at th
 
 def add_arguments(parser) -> None:
     from gaitkiosk.commands.sessions import common_options
-    from store.users import ROLES
+    from store.roles import ROLES
 
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     parser.set_defaults(action="list")
