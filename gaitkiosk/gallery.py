@@ -73,7 +73,8 @@ def show(state: State, size: tuple[int, int], diagonal_in: float, theme=None):
 
 @functools.cache
 def states() -> tuple[State, ...]:
-    return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing(), *_staff())
+    return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing(), *_staff(),
+            *_staff_save())
 
 
 def _attract():
@@ -463,6 +464,29 @@ def _staff():
         State("staff_login-choose", login(team), lambda s: setattr(s, "message", "Choose your name first.")),
         State("staff_home", lambda app: StaffHomeScreen(app, "Ann Berg", "therapist"), picture=True),
         State("staff_home-long", lambda app: StaffHomeScreen(app, longest, "technician", idle_logout_s=3600.0)),
+    ]
+
+
+def _staff_save():
+    from ui.app import Message
+    from ui.screens import SaveScreen
+
+    def save(places, refused, kind="session report"):
+        return lambda app: SaveScreen(app, {"what": "session", "id": "x", "kind": kind, "patient": "20417",
+                                            "places": places, "refused": refused})
+
+    folder = {"label": "folder /srv/clinic-share/gait-reports", "path": "/srv/clinic-share/gait-reports"}
+    stick = {"label": "USB stick KINGSTON", "path": "/media/KINGSTON"}
+    no_stick = "No USB stick is plugged in (none is mounted under /media)."
+    no_folder = "No folder is set up for reports ([reports] folder in the config)."
+    return [
+        State("staff_save", save([folder, stick], []), picture=True),
+        State("staff_save-saved", save([stick], [no_folder], "home-exercise sheet"), lambda s: s.on_message(
+            Message("staff_saved", {"name": "P20417-2026-12-04-exercises-2.pdf", "label": "USB stick KINGSTON"})),
+            picture=True),
+        State("staff_save-none", save([], [no_stick, no_folder]), picture=True),
+        State("staff_save-refused", save([stick], [no_folder]), lambda s: s.refused(
+            "That place cannot take a PDF now (was the USB stick pulled out?). Choose again.")),
     ]
 
 

@@ -74,10 +74,11 @@ def parse_mounts(text: str) -> list[Mount]:
     return list(found.values())
 
 
-def places(config: dict, mounts: str | os.PathLike = MOUNTS) -> Places:
+def places(config: dict, mounts: str | os.PathLike | None = None) -> Places:
     """Where a PDF may be saved now under ``config`` (``[reports]``), reading the mounts table from
-    ``mounts``."""
+    ``mounts`` (default :data:`MOUNTS`, looked up at each call)."""
     out = Places()
+    mounts = MOUNTS if mounts is None else mounts
     reports = config.get("reports") or {}
     try:
         table = parse_mounts(Path(mounts).read_text(encoding="utf-8", errors="replace"))

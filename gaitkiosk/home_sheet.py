@@ -63,6 +63,21 @@ def sheet_of(clinic: dict, plan, on_date) -> dict:
             "date": f"{on_date.day} {on_date:%B %Y}", "program": plan.program_name, "drills": drills}
 
 
+def sheet_for(st, patient, clinic: dict, on_date):
+    """(the sheet's content, the plan's left-out drills) for ``patient``'s active program at today's
+    levels; a :class:`drills.errors.ProgramError` in words when there is nothing to print."""
+    from drills.errors import ProgramError
+    from drills.program import plan_for_patient
+
+    if patient.archived:
+        raise ProgramError(f"patient {patient.code} is archived: no home-exercise sheet for an inactive patient")
+    plan = plan_for_patient(st, patient)
+    if not plan.items:
+        why = "; ".join(f"{d}: {w}" for d, w in plan.skipped) or "it holds no drills"
+        raise ProgramError(f"patient {patient.code}'s program has no drill this kiosk can print ({why})")
+    return sheet_of(clinic, plan, on_date), plan.skipped
+
+
 def render(sheet: dict) -> bytes:
     """The sheet as PDF bytes: as many A4 pages as its drills need, each page numbered."""
     pdf = pdf_page.new_pdf()

@@ -137,7 +137,7 @@ class Runtime:
             except Exception:  # noqa: BLE001 - a broken buzzer must not hide the problem
                 log.exception("staff listener failed")
 
-    def deliver(self, kind: str, **data) -> None:
+    def deliver(self, kind: str, /, **data) -> None:
         from ui.app import Message
 
         if self.app is not None:

@@ -95,6 +95,12 @@ def page_of(clinic: dict, session, patient_code: str, trials) -> dict:
     }
 
 
+def pdf_for(st, session, clinic: dict) -> bytes:
+    """The stored session's report as PDF bytes (the CLI and the staff screens' Save PDF)."""
+    code = st.patients.get(session.patient_id).code
+    return render(page_of(clinic, session, code, st.trials.for_session(session.id)))
+
+
 def _ellipse(sway: dict) -> dict | None:
     axes = sway.get("ellipse95_axes_mm")
     if not (isinstance(axes, list) and len(axes) == 2 and all(isinstance(a, int | float) for a in axes)):

@@ -20,6 +20,14 @@ SHARED_DATA = Path(os.environ.get("GAITKIOSK_SHARED_DATA", ROOT.parent / "shared
 
 
 @pytest.fixture
+def kiosk_config() -> dict:
+    """The config of staff_support's ``kiosk`` (a test module overrides this fixture to change it)."""
+    from gaitkiosk.config import default_config
+
+    return default_config()
+
+
+@pytest.fixture
 def test_data() -> Path:
     return TEST_DATA
 

@@ -39,9 +39,9 @@ def add_team(data) -> str:
 
 
 @pytest.fixture
-def kiosk(tmp_path, dummy_video):
+def kiosk(tmp_path, dummy_video, kiosk_config):
     """(app, runtime, data dir, lockout clock, Ann's user id): the demo patient 1234 and the team."""
-    config = default_config()
+    config = kiosk_config
     seed_demo(tmp_path, config, "1234")
     ann = add_team(tmp_path)
     clock = FakeClock()
@@ -50,6 +50,19 @@ def kiosk(tmp_path, dummy_video):
     rt = Runtime(config, tmp_path, simulate=True, staff_lockout=KeypadLockout(clock)).start(app)
     yield app, rt, tmp_path, clock, ann
     rt.close()
+
+
+def stored_visit(data, code: str = "1234", drills=("quiet_standing",), seconds: float = 3.0):
+    """A real headless visit of demo patient ``code`` doing ``drills`` on the virtual patient, stored in
+    ``data`` (seeded first); the stored session."""
+    from gaitkiosk import cli
+
+    seed_demo(data, default_config(), code)
+    assert cli.main(["program", "set", code, *drills, "--data-dir", str(data)]) == 0
+    assert cli.main(["run", "--simulate", "--headless", "--no-seed", "--code", code, "--seconds", str(seconds),
+                     "--countdown", "0.3", "--timeout", "300", "--data-dir", str(data), "--json"]) == 0
+    with open_store(data, create=False) as st:
+        return st.sessions.list(limit=1)[0].session
 
 
 def type_pin(app, screen, pin: str) -> None:

@@ -58,7 +58,6 @@ def _sheet(args, ctx) -> int:
     import datetime as dt
 
     from drills.errors import ProgramError
-    from drills.program import plan_for_patient
     from gaitkiosk import home_sheet, pdf_page
     from store import open_store
     from store.api import store_settings
@@ -70,19 +69,13 @@ def _sheet(args, ctx) -> int:
             patient = st.patients.by_code(args.code)
         except LookupError:
             raise ProgramError(f"no patient with code {args.code!r} (`gaitkiosk patients list` shows them)") from None
-        if patient.archived:
-            raise ProgramError(f"patient {patient.code} is archived: no home-exercise sheet for an inactive patient")
-        plan = plan_for_patient(st, patient)
-    if not plan.items:
-        why = "; ".join(f"{d}: {w}" for d, w in plan.skipped) or "it holds no drills"
-        raise ProgramError(f"patient {patient.code}'s program has no drill this kiosk can print ({why})")
-    sheet = home_sheet.sheet_of(clinic, plan, dt.date.today())
+        sheet, skipped = home_sheet.sheet_for(st, patient, clinic, dt.date.today())
     pdf_page.write_whole(out, home_sheet.render(sheet))
     n = len(sheet["drills"])
     lines = [f"wrote {out} (home exercises of patient {patient.code}: {n} drill{'s' if n != 1 else ''})"]
-    lines += [f"  left out: {d}: {w}" for d, w in plan.skipped]
+    lines += [f"  left out: {d}: {w}" for d, w in skipped]
     ctx.emit({"patient": patient.code, "file": str(out), "drills": [d["drill"] for d in sheet["drills"]],
-              "skipped": [{"drill": d, "why": w} for d, w in plan.skipped]}, "\n".join(lines))
+              "skipped": [{"drill": d, "why": w} for d, w in skipped]}, "\n".join(lines))
     return 0
 
 

@@ -22,8 +22,7 @@ def run(args, ctx) -> int:
     with open_store(ctx.data_dir, settings=store_settings(ctx.config), create=False) as st:
         session = st.sessions.find(args.id)
         code = st.patients.get(session.patient_id).code
-        trials = st.trials.for_session(session.id)
-    page = session_pdf.page_of(clinic, session, code, trials)
-    pdf_page.write_whole(out, session_pdf.render(page))
+        pdf = session_pdf.pdf_for(st, session, clinic)
+    pdf_page.write_whole(out, pdf)
     ctx.emit({"session": session.id, "file": str(out)}, f"wrote {out} (session {session.id[:8]}, patient {code})")
     return 0

@@ -11,10 +11,11 @@ def margin(app) -> int:
     return app.mm(4)
 
 
-def header(surface, app, title: str, subtitle: str | None = None, beside: bool = False, right: int | None = None) -> int:
+def header(surface, app, title: str, subtitle: str | None = None, beside: bool = False, right: int | None = None,
+           clear_below: int = 0) -> int:
     """Title at the top left and an optional smaller line under it (``beside``: to its right on the
     same baseline when both fit on one line, which leaves more room below); returns the y below.
-    ``right``: the x the header must stay left of (buttons beside it)."""
+    ``right``: the x the header must stay left of (buttons beside it) above ``clear_below``."""
     c = app.theme.colors
     m = margin(app)
     room = pygame.Rect(m, 0, (app.size[0] - m if right is None else right) - m, app.size[1])
@@ -29,6 +30,8 @@ def header(surface, app, title: str, subtitle: str | None = None, beside: bool =
         blit_text(surface, app.fonts, subtitle, small, c.muted, (room.right, baseline - app.fonts.font(small).get_ascent()),
                   "topright", room=room)
     elif subtitle:
+        if y >= clear_below:
+            room = pygame.Rect(m, 0, app.size[0] - 2 * m, app.size[1])
         r = blit_text(surface, app.fonts, subtitle, small, c.muted, (m, y), room=room)
         y = r.bottom + m // 2
     return y

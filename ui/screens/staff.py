@@ -103,7 +103,8 @@ class StaffScreen(Screen):
         """The title (left) and Back / Log out (right); returns the y under them."""
         app = self.app
         buttons = self.bar.buttons
-        y = header(surface, app, title, subtitle, right=min(b.rect.left for b in buttons) - margin(app) // 2)
+        y = header(surface, app, title, subtitle, right=min(b.rect.left for b in buttons) - margin(app) // 2,
+                   clear_below=max(b.rect.bottom for b in buttons))
         self.bar.draw(surface, app)
         return max(y, max(b.rect.bottom for b in buttons) + margin(app) // 2)
 
