@@ -24,6 +24,7 @@ answers with the messages above.
 
 from __future__ import annotations
 
+from ui.screens import staff_patient, staff_patients, staff_trends  # noqa: F401 - the Patients room's screens register
 from ui.screens.attract import AttractScreen
 from ui.screens.checkin import CheckInScreen
 from ui.screens.drill import LiveDrillScreen
