@@ -73,7 +73,7 @@ def show(state: State, size: tuple[int, int], diagonal_in: float, theme=None):
 
 @functools.cache
 def states() -> tuple[State, ...]:
-    return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing(), *_staff())
+    return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing(), *_staff(), *_patients())
 
 
 def _attract():
@@ -464,6 +464,12 @@ def _staff():
         State("staff_home", lambda app: StaffHomeScreen(app, "Ann Berg", "therapist"), picture=True),
         State("staff_home-long", lambda app: StaffHomeScreen(app, longest, "technician", idle_logout_s=3600.0)),
     ]
+
+
+def _patients():
+    from gaitkiosk.gallery_patients import states as patient_states
+
+    return patient_states()
 
 
 def _sqlite_error():

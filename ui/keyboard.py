@@ -1,9 +1,9 @@
 """An on-screen keyboard for the few words staff type on the kiosk (a patient's name, a note).
 
 Our own widget (like the keypad in ``ui/widgets.py``): letters in the QWERTY order, a second
-layer of digits and punctuation ("123" / "ABC"), Shift (the next letter upper case; the first
+layer of digits and punctuation ("123" / "ABC"), the apostrophe and hyphen of names beside Space, Shift (the next letter upper case; the first
 letter of the text and of each word after a space is upper case by itself, as names are),
-Delete, Space and Done. Ten keys to a row, each at least the theme's smallest touch target wide
+Delete, Space and Done. Ten keys' widths to a row, each at least the theme's smallest touch target wide
 and high when the screen allows it (15 mm: 10 keys fill the 7-inch panel's width).
 """
 
@@ -13,10 +13,10 @@ import pygame
 
 from ui.widgets import Button, ButtonSet
 
-LETTERS = ("qwertyuiop", "asdfghjkl'", "zxcvbnm-")
-SYMBOLS = ("1234567890", "@#&()/:;!?", "+=*%\"_,.")
+LETTERS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+SYMBOLS = ("1234567890", "@#&()/:;!", "+=*%_,.")
 # the last row, in key widths of ten to a row: (key, label, width)
-BOTTOM = (("layer", None, 2), ("space", "Space", 5), ("done", "Done", 3))
+BOTTOM = (("layer", None, 1.5), ("char:'", "'", 1), ("space", "Space", 4), ("char:-", "-", 1), ("done", "Done", 2.5))
 
 
 class Keyboard:
@@ -43,12 +43,11 @@ class Keyboard:
             keys.append(Button(kid, label, r, style))
 
         for r, chars in enumerate(rows):
-            start = 1 if r == 2 else 0  # the third row: Shift, eight characters, Delete
+            start = (0, 0.5, 1.5)[r]  # the second row half a key in; the third after Shift
             for c, ch in enumerate(chars):
                 key(f"char:{ch}", self._label(ch), start + c, r)
-        last = rows[2]
-        key("shift", "Shift", 0, 2, 1, "primary" if self.shift else "quiet")
-        key("del", "Delete", len(last) + 1, 2, 1, "quiet")
+        key("shift", "Shift", 0, 2, 1.5, "primary" if self.shift else "quiet")
+        key("del", "Delete", 8.5, 2, 1.5, "quiet")
         col = 0
         for kid, label, width in BOTTOM:
             label = label or ("123" if self.layer == "letters" else "ABC")

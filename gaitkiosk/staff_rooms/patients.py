@@ -60,6 +60,12 @@ def patient_new(desk) -> dict:
     return {"code": free_code(desk.store), "min_digits": MIN_DIGITS, "max_digits": MAX_DIGITS}
 
 
+def screen_words(error: str) -> str:
+    """A CLI error as the screen says it: its first clause (what follows names commands), a sentence."""
+    first = error.split(";")[0].split(" (")[0].split(", got")[0].strip()
+    return first[:1].upper() + first[1:] + "."
+
+
 @action("patient_add", roles=THERAPIST)
 def patient_add(desk, code: str = "", name: str = "", notes: str = "") -> tuple[str, dict]:
     from gaitkiosk.commands.patients import add_patient
@@ -69,7 +75,7 @@ def patient_add(desk, code: str = "", name: str = "", notes: str = "") -> tuple[
     try:
         p = add_patient(desk.store, str(code), name=str(name), notes=str(notes))
     except (UsageError, InvalidRecordError) as exc:
-        raise Refused(str(exc)[0].upper() + str(exc)[1:] + ".") from None
+        raise Refused(screen_words(str(exc))) from None
     desk.audit("patient.add", subject=p.id, code=p.code, by="staff screen")
     return "staff_patient", patient_page(desk, p.id)
 

@@ -24,7 +24,6 @@ answers with the messages above.
 
 from __future__ import annotations
 
-from ui.screens import staff_patient, staff_patients, staff_trends  # noqa: F401 - the Patients room's screens register
 from ui.screens.attract import AttractScreen
 from ui.screens.checkin import CheckInScreen
 from ui.screens.drill import LiveDrillScreen
@@ -36,9 +35,14 @@ from ui.screens.staff import STAFF_SCREENS
 from ui.screens.staff_home import StaffHomeScreen
 from ui.screens.staff_login import StaffLoginScreen
 from ui.screens.staff_needed import StaffNeededScreen
+from ui.screens.staff_patient import PatientScreen, SessionsScreen
+from ui.screens.staff_patients import NewPatientScreen, PatientsScreen
+from ui.screens.staff_trends import CompareScreen, TrendsScreen
 
 __all__ = ["AttractScreen", "CheckInScreen", "ProgramScreen", "InstructionScreen", "LiveDrillScreen",
-           "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "StaffLoginScreen", "StaffHomeScreen", "route"]
+           "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "StaffLoginScreen", "StaffHomeScreen", "route",
+           # the Patients room (issue 11 items 2 and 5)
+           "PatientsScreen", "NewPatientScreen", "PatientScreen", "SessionsScreen", "TrendsScreen", "CompareScreen"]
 
 
 def route(app, msg) -> bool:

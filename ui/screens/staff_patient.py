@@ -18,18 +18,33 @@ from __future__ import annotations
 
 import pygame
 
-from ui.screens.common import button_row, margin
+from ui.screens.common import button_row, margin, paragraph
 from ui.screens.staff import StaffScreen, do, staff_screen, view
-from ui.screens.staff_patients import draw_row_frame, list_area, side_buttons
+from ui.screens.staff_patients import (
+    below_header,
+    draw_row_frame,
+    ellipsize,
+    hint,
+    hint_height,
+    list_area,
+    side_buttons,
+)
 from ui.scroll import Row, ScrollList
-from ui.text import blit_text, fit_size
+from ui.text import blit_text
 from ui.widgets import ButtonSet
 
 
 def who(patient: dict) -> str:
-    parts = [patient.get("name") or "", f"born {patient['birth_year']}" if patient.get("birth_year") else "",
-             f"since {patient.get('since', '')}", "DEACTIVATED: cannot check in" if patient.get("archived") else ""]
-    return ", ".join(p for p in parts if p)
+    parts = ["DEACTIVATED" if patient.get("archived") else "", patient.get("name") or "",
+             f"born {patient['birth_year']}" if patient.get("birth_year") else ""]
+    return ", ".join(p for p in parts if p) or f"since {patient.get('since', '')}"
+
+
+def draw_title(screen, surface, title: str, subtitle: str) -> int:
+    """The title bar with the subtitle cut to the room left of Back and Log out; the y under it."""
+    app = screen.app
+    room = min(b.rect.left for b in screen.bar.buttons) - 2 * margin(app)
+    return screen.draw_top(surface, title, ellipsize(app, subtitle, app.text_px("small"), room))
 
 
 def number(value: float, unit: str) -> str:
@@ -77,8 +92,8 @@ class PatientScreen(StaffScreen):
         archived = self.patient.get("archived")
         self.actions = ButtonSet(button_row(app, [
             ("program", "Program", "normal"), ("sessions", "Sessions", "normal"), ("trends", "Trends", "normal"),
-            ("sheet", "Home sheet", "normal"),
-            ("active", "Reactivate" if archived else "Deactivate", "primary" if archived else "warn")], width_mm=26))
+            ("active", "Reactivate" if archived else "Deactivate", "primary" if archived else "warn")],
+            width_mm=min(34.0, (app.size[0] - 5 * margin(app)) / 4 / app.metrics.px_per_mm)))
         self.confirm = ButtonSet(button_row(app, [
             ("cancel", "Cancel", "quiet"), ("yes", "Reactivate" if archived else "Deactivate",
                                             "primary" if archived else "warn")], width_mm=34))
@@ -107,85 +122,78 @@ class PatientScreen(StaffScreen):
         app, c = self.app, self.app.theme.colors
         m = margin(app)
         w, _ = app.size
-        top = self.draw_top(surface, f"Patient {self.patient.get('code', '')}", who(self.patient))
+        top = draw_title(self, surface, f"Patient {self.patient.get('code', '')}", who(self.patient))
         bottom = self.actions.buttons[0].rect.top - m // 2
         small = app.text_px("small")
-        line = int(small * 1.3)
-        left = pygame.Rect(m, top, (w - 3 * m) // 2, bottom - top)
-        y = self._program(surface, left, small, line)
-        visit = f"Last visit: {self.data.get('last_visit') or 'none yet.'}"
-        vs = fit_size(app.fonts, visit, small, left.width, small - 4)
-        if y + line <= left.bottom:
-            blit_text(surface, app.fonts, visit, vs, c.text, (left.left, y + line // 3), room=left)
-        right = pygame.Rect(left.right + m, top, w - left.right - 2 * m, bottom - top)
-        self._sparklines(surface, right, small, line)
-        if self.confirming:
-            box = pygame.Rect(0, bottom - 2 * line, w, 2 * line + m // 2)
-            pygame.draw.rect(surface, c.background, box.inflate(0, 2 * app.target_px))
+        line = int(small * 1.25)
+        if self.confirming:  # the question above its buttons, the page shorter
             code = self.patient.get("code", "")
             text = (f"Reactivate {code}? Their code checks in again." if self.patient.get("archived")
                     else f"Deactivate {code}? Their code will not check in; their records stay.")
-            blit_text(surface, app.fonts, text, fit_size(app.fonts, text, app.text_px("body"), w - 2 * m, small),
-                      c.warn, (m, box.centery), "midleft", room=pygame.Rect(m, box.top, w - 2 * m, box.height))
+            lines = len(app.fonts.wrap(text, small, w - 2 * m))
+            bottom -= lines * line + m // 2
+            paragraph(surface, app, text, pygame.Rect(m, bottom + m // 2, w - 2 * m, lines * line + 2), "small", c.warn)
             self.confirm.draw(surface, app)
         else:
             self.actions.draw(surface, app)
-            self.draw_message(surface, bottom)
+        left = pygame.Rect(m, top, (w - 3 * m) // 2, bottom - top)
+        visit = f"Last visit: {self.data.get('last_visit') or 'none yet.'}"
+        visit_h = min(3, len(app.fonts.wrap(visit, small, left.width))) * line
+        self._program(surface, pygame.Rect(left.left, left.top, left.width, left.height - visit_h - m // 2), small, line)
+        paragraph(surface, app, visit, pygame.Rect(left.left, left.bottom - visit_h, left.width, visit_h + 2), "small")
+        right = pygame.Rect(left.right + m, top, w - left.right - 2 * m, bottom - top)
+        self._sparklines(surface, right, small, line)
+        if not self.confirming:
+            self.draw_message(surface, self.actions.buttons[0].rect.top - m // 2)
 
-    def _program(self, surface, rect, small, line) -> int:
+    def _program(self, surface, rect, small, line) -> None:
         app, c = self.app, self.app.theme.colors
         prog = self.data.get("program")
-        y = rect.top
         if prog is None:
-            blit_text(surface, app.fonts, "No program yet: tap Program.", small, c.warn, (rect.left, y), room=rect)
-            return y + line
-        head = f"Program: {prog['name']} (set {prog['set']})"
-        blit_text(surface, app.fonts, head, fit_size(app.fonts, head, small, rect.width, small - 4), c.text,
-                  (rect.left, y), room=rect)
+            paragraph(surface, app, "No program yet: tap Program.", rect, "small", c.warn)
+            return
+        y = rect.top
+        if rect.height < line:
+            return
+        head = f"Program: {prog['name']}, set {prog['set']}"
+        blit_text(surface, app.fonts, ellipsize(app, head, small, rect.width), small, c.text, (rect.left, y), room=rect)
         y += line
         items = prog.get("items") or []
-        tiny = max(small - 4, app.text_px("small") * 3 // 4)
         for k, (title, words) in enumerate(items):
-            if y + 2 * line + line > rect.bottom:  # keep a line for the last visit
-                more = f"and {len(items) - k} more (tap Program)"
-                blit_text(surface, app.fonts, more, tiny, c.muted, (rect.left, y), room=rect)
-                return y + line
-            t = f"{k + 1}. {title}"
-            blit_text(surface, app.fonts, t, fit_size(app.fonts, t, small, rect.width, tiny), c.text, (rect.left, y),
-                      room=rect)
-            y += int(small * 1.15)
-            wtext = words
-            while app.fonts.font(tiny).size(wtext)[0] > rect.width - app.mm(3) and len(wtext) > 4:
-                wtext = wtext[:wtext.rfind(",")] + "..." if "," in wtext[:-3] else wtext[:-4] + "..."
-            blit_text(surface, app.fonts, wtext, tiny, c.muted, (rect.left + app.mm(3), y), room=rect)
-            y += int(tiny * 1.3)
-        return y
+            if y + line > rect.bottom:
+                return
+            if y + 2 * line > rect.bottom and k < len(items) - 1:
+                more = f"and {len(items) - k} more: tap Program"
+                blit_text(surface, app.fonts, ellipsize(app, more, small, rect.width), small, c.muted, (rect.left, y),
+                          room=rect)
+                return
+            text = ellipsize(app, f"{k + 1}. {title}: {words}", small, rect.width)
+            blit_text(surface, app.fonts, text, small, c.muted, (rect.left, y), room=rect)
+            y += line
 
     def _sparklines(self, surface, rect, small, line) -> None:
         app, c = self.app, self.app.theme.colors
         sparks = self.data.get("sparklines") or []
-        if not sparks:
-            blit_text(surface, app.fonts, "No results yet.", small, c.muted, rect.topleft, room=rect)
-            return
-        tiny = max(small - 4, small * 3 // 4)
-        each = max(line + app.mm(8), min(rect.height // len(sparks), 2 * line + app.mm(10)))
-        y = rect.top
         self.spark_points = {}
-        for k, s in enumerate(sparks):
-            if y + each > rect.bottom:
-                more = f"and {len(sparks) - k} more in Trends"
-                blit_text(surface, app.fonts, more, tiny, c.muted, (rect.left, y), room=rect)
-                break
+        if not sparks:
+            paragraph(surface, app, "No results yet.", rect, "small", c.muted)
+            return
+        each = line + max(app.mm(5), min(app.mm(12), rect.height // len(sparks) - line))
+        fit = len(sparks) if len(sparks) * each <= rect.height else max(1, (rect.height - line) // each)
+        y = rect.top
+        for s in sparks[:fit]:
             last = number(s["values"][-1], s["unit"])
-            label = s["label"].removeprefix("Score, ")
-            lw = app.fonts.font(tiny).size(last)[0]
-            blit_text(surface, app.fonts, label, fit_size(app.fonts, label, tiny, rect.width - lw - app.mm(3), tiny - 4),
-                      c.text, (rect.left, y), room=rect)
-            blit_text(surface, app.fonts, last, tiny, c.accent, (rect.right, y), "topright", room=rect)
-            plot = pygame.Rect(rect.left + app.mm(2), y + int(tiny * 1.3) + app.mm(1.5), rect.width - app.mm(4),
-                               each - int(tiny * 1.3) - app.mm(4))
+            lw = app.fonts.font(small).size(last)[0]
+            label = ellipsize(app, s["label"].removeprefix("Score, "), small, rect.width - lw - app.mm(3))
+            blit_text(surface, app.fonts, label, small, c.text, (rect.left, y), room=rect)
+            blit_text(surface, app.fonts, last, small, c.accent, (rect.right, y), "topright", room=rect)
+            plot = pygame.Rect(rect.left + app.mm(1.5), y + line + app.mm(1), rect.width - app.mm(3), each - line - app.mm(2.5))
             self.spark_points[s["key"]] = sparkline(surface, app, plot, s["values"], s["footings"])
             y += each
+        if fit < len(sparks):
+            more = f"and {len(sparks) - fit} more in Trends"
+            blit_text(surface, app.fonts, ellipsize(app, more, small, rect.width), small, c.muted, (rect.left, y),
+                      room=rect)
 
 
 def when(iso: str) -> str:
@@ -211,11 +219,13 @@ class SessionsScreen(StaffScreen):
         app = self.app
         m = margin(app)
         w, h = size
-        top = app.target_px + 2 * app.mm(2) + m
+        top = below_header(app)
         side_w = min(app.mm(44), w // 3)
         self.side = side_buttons(app, w - m, top, [("compare", "Side by side", "primary"), ("up", "Up", "quiet"),
                                                     ("down", "Down", "quiet")], side_w)
-        rect, row_h = list_area(app, top + app.text_px("small") + m, m, w - 2 * m - side_w, h - m)
+        self.hint_top = top
+        self.hint = "Tap an exercise to review it, or two visits to compare them." if self.items else "No visits yet."
+        rect, row_h = list_area(app, top + hint_height(app, self.hint, w - 3 * m - side_w), m, w - 2 * m - side_w, h - m)
         self.list = ScrollList(rect, row_h, self.render_row, self.row_key, app.mm(3))
         self.list.set_count(len(self.items))
 
@@ -224,27 +234,29 @@ class SessionsScreen(StaffScreen):
         return (item["id"], item["id"] in self.picked)
 
     def render_row(self, i: int, size) -> Row:
+        """A visit: its date and time, then its state; an exercise (indented): its name, then score and state."""
         app, c = self.app, self.app.theme.colors
         kind, item = self.items[i]
         row = Row(size)
         m = margin(app) // 2
         small = app.text_px("small")
-        mid = size[1] // 2
+        line = int(small * 1.25)
+        y1 = (size[1] - 2 * line) // 2
         if kind == "session":
             picked = item["id"] in self.picked
             draw_row_frame(row, app, picked)
             n = len(item["trials"])
-            r = row.text(app.fonts, when(item["started_at"]), small, c.text, (m, mid), "midleft")
-            tail = f"{item['status']}, {n} exercise{'s' if n != 1 else ''}" + (", picked" if picked else "")
-            row.text(app.fonts, tail, small, c.accent if picked else c.muted, (r.right + 2 * m, mid), "midleft")
+            row.text(app.fonts, when(item["started_at"]), small, c.text, (m, y1))
+            if picked:
+                row.text(app.fonts, "picked", small, c.accent, (size[0] - m, y1), "topright")
+            row.text(app.fonts, f"{item['status']}, {n} exercise{'s' if n != 1 else ''}", small, c.muted, (m, y1 + line))
         else:
             draw_row_frame(row, app)
+            x = 4 * m
             score = item.get("score")
-            right = (f"{score:.0f} points" if isinstance(score, int | float) else "no score") + f", {item['status']}"
-            rr = row.text(app.fonts, right, small, c.muted, (size[0] - m, mid), "midright")
-            title = item["title"]
-            ts = fit_size(app.fonts, title, small, rr.left - 5 * m, small - 6)
-            row.text(app.fonts, title, ts, c.text, (4 * m, mid), "midleft")
+            row.text(app.fonts, ellipsize(app, item["title"], small, size[0] - x - m), small, c.text, (x, y1))
+            tail = (f"{score:.0f} points" if isinstance(score, int | float) else "no score") + f", {item['status']}"
+            row.text(app.fonts, ellipsize(app, tail, small, size[0] - x - m), small, c.muted, (x, y1 + line))
         return row
 
     def handle(self, event) -> None:
@@ -274,15 +286,10 @@ class SessionsScreen(StaffScreen):
             self.list.update(dt)
 
     def draw(self, surface) -> None:
-        app, c = self.app, self.app.theme.colors
+        app = self.app
         n = sum(1 for k, _ in self.items if k == "session")
         self.draw_top(surface, f"Sessions of {self.patient.get('code', '')}", f"{n} visit{'s' if n != 1 else ''}")
-        small = app.text_px("small")
-        hint = "Tap an exercise to review it; tap two visits to compare them." if n else "No visits yet."
-        room = pygame.Rect(self.list.rect.left, self.list.rect.top - small - margin(app) // 2, self.list.rect.width,
-                           small + 4)
-        blit_text(surface, app.fonts, hint, fit_size(app.fonts, hint, small, room.width, small - 6), c.muted,
-                  room.topleft, room=room)
+        hint(surface, app, self.hint, self.list.rect.left, self.hint_top, self.list.rect.width)
         self.list.draw(surface)
         self.side.get("compare").enabled = len(self.picked) == 2
         self.side.get("up").enabled = self.list.offset > 0

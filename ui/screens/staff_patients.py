@@ -19,7 +19,7 @@ from ui.keyboard import Keyboard
 from ui.screens.common import margin
 from ui.screens.staff import StaffScreen, do, staff_screen, view
 from ui.scroll import Row, ScrollList
-from ui.text import blit_text, fit_size
+from ui.text import blit_text
 from ui.widgets import Button, ButtonSet, Keypad
 
 
@@ -38,6 +38,37 @@ class DigitPad(Keypad):
 
     def update_enabled(self) -> None:
         self.buttons.get("key:del").enabled = bool(self.code)
+
+
+def ellipsize(app, text: str, size: int, width: int) -> str:
+    """``text`` cut at the end with "..." to fit ``width`` pixels at ``size`` (a name in a row)."""
+    font = app.fonts.font(size)
+    if font.size(text)[0] <= width:
+        return text
+    while text and font.size(text.rstrip() + "...")[0] > width:
+        text = text[:-1]
+    return text.rstrip() + "..."
+
+
+def hint(surface, app, text: str, left: int, top: int, width: int, color=None) -> int:
+    """A line (or two) of small text over a list; returns the y under it."""
+    from ui.screens.common import paragraph
+
+    return paragraph(surface, app, text, pygame.Rect(left, top, width, 2 * int(app.text_px("small") * 1.25) + 4),
+                     "small", color or app.theme.colors.muted)
+
+
+def hint_height(app, text: str, width: int) -> int:
+    small = app.text_px("small")
+    return len(app.fonts.wrap(text, small, width)[:2]) * int(small * 1.25) + app.mm(1)
+
+
+def below_header(app) -> int:
+    """The y under a staff screen's title and subtitle (ui/screens/common.py ``header``) and its bar buttons."""
+    m = margin(app)
+    text = m + app.fonts.font(app.text_px("title")).get_linesize() + m // 2 + \
+        app.fonts.font(app.text_px("small")).get_linesize() + m // 2
+    return max(text, app.target_px + app.mm(2) + m // 2)
 
 
 def side_buttons(app, right: int, top: int, ids_labels: list[tuple[str, str, str]], width: int) -> ButtonSet:
@@ -81,18 +112,21 @@ class PatientsScreen(StaffScreen):
         app = self.app
         m = margin(app)
         w, h = size
-        top = app.target_px + 2 * app.mm(2) + m
-        side_w = min(3 * app.target_px + 2 * max(6, app.target_px // 8), int(w * 0.4))
+        top = below_header(app)
+        side_w = max(3 * app.target_px + 2 * max(6, app.target_px // 8), app.mm(60))  # "Delete" whole on its key
         self.side = pygame.Rect(w - m - side_w, top, side_w, h - top - m)
         self.pad = DigitPad(self.side, app.target_px, 8)
         self.side_set = side_buttons(app, self.side.right, top, [
             ("search", "Search by code", "normal"), ("add", "Add patient", "primary"),
             ("archived", "Show deactivated", "quiet")], side_w)
-        pager_x = self.side.left - m - app.target_px
+        pager_w = app.mm(20)
+        pager_x = self.side.left - m - pager_w
         self.pager = ButtonSet([
-            Button("up", "Up", pygame.Rect(pager_x, top + app.text_px("small") + m, app.target_px, app.target_px), "quiet"),
-            Button("down", "Down", pygame.Rect(pager_x, h - m - app.target_px, app.target_px, app.target_px), "quiet")])
-        rect, row_h = list_area(app, top + app.text_px("small") + m, m, pager_x - m, h - m)
+            Button("up", "Up", pygame.Rect(pager_x, top, pager_w, app.target_px), "quiet"),
+            Button("down", "Down", pygame.Rect(pager_x, h - m - app.target_px, pager_w, app.target_px), "quiet")])
+        self.hint_top = top
+        longest = "No patient's code starts with 12345678."  # the longest line over the list
+        rect, row_h = list_area(app, top + hint_height(app, longest, pager_x - 2 * m), m, pager_x - m, h - m)
         self.list = ScrollList(rect, row_h, self.render_row, self.row_key, app.mm(3))
         self.refilter()
 
@@ -106,22 +140,21 @@ class PatientsScreen(StaffScreen):
         return self.rows[i][0]
 
     def render_row(self, i: int, size) -> Row:
+        """Two lines: the code (and "deactivated"), then the name and since when."""
         app, c = self.app, self.app.theme.colors
         pid, code, name, archived, since = self.rows[i]
         row = Row(size)
         draw_row_frame(row, app)
-        body, small = app.text_px("body"), app.text_px("small")
+        small = app.text_px("small")
         m = margin(app) // 2
-        r = row.text(app.fonts, code, body, c.muted if archived else c.text, (m, size[1] // 2), "midleft")
-        right = f"deactivated, since {since}" if archived else f"since {since}"
-        rr = row.text(app.fonts, right, small, c.warn if archived else c.muted, (size[0] - m, size[1] // 2), "midright")
-        room = rr.left - r.right - 2 * m
-        if name and room > small * 2:
-            fitted = name
-            while fitted and app.fonts.font(small).size(fitted + "...")[0] > room:
-                fitted = fitted[:-1]
-            row.text(app.fonts, name if fitted == name else fitted.rstrip() + "...", small, c.text,
-                     (r.right + m, size[1] // 2), "midleft")
+        line = int(small * 1.25)
+        y1 = (size[1] - 2 * line) // 2
+        row.text(app.fonts, code, small, c.muted if archived else c.text, (m, y1))
+        if archived:
+            row.text(app.fonts, "deactivated", small, c.warn, (size[0] - m, y1), "topright")
+        rr = row.text(app.fonts, since, small, c.muted, (size[0] - m, y1 + line), "topright")
+        if name:
+            row.text(app.fonts, ellipsize(app, name, small, rr.left - 3 * m), small, c.muted, (m, y1 + line))
         return row
 
     def handle(self, event) -> None:
@@ -161,14 +194,11 @@ class PatientsScreen(StaffScreen):
         shown = len(self.rows)
         self.draw_top(surface, "Patients", f"{shown} patient{'s' if shown != 1 else ''}"
                       + (" (deactivated too)" if self.show_archived else ""))
-        small = app.text_px("small")
         label = (f"Code starts with {self.pad.code}" if self.pad.code else
                  "Tap a patient to open their page.") if shown else (
             f"No patient's code starts with {self.pad.code}." if self.pad.code else "No patients yet: add one.")
-        room = pygame.Rect(self.list.rect.left, self.list.rect.top - small - margin(app) // 2,
-                           self.side.left - self.list.rect.left, small + 4)
-        blit_text(surface, app.fonts, label, fit_size(app.fonts, label, small, room.width, small - 4),
-                  c.warn if self.pad.code and not shown else c.muted, room.topleft, room=room)
+        hint(surface, app, label, self.list.rect.left, self.hint_top, self.pager.get("up").rect.left - 2 * margin(app),
+             c.warn if self.pad.code and not shown else c.muted)
         self.list.draw(surface)
         for b in self.pager.buttons:
             b.enabled = (b.id == "up" and self.list.offset > 0) or (b.id == "down" and self.list.offset < self.list.max_offset)
@@ -198,7 +228,7 @@ class NewPatientScreen(StaffScreen):
         app = self.app
         m = margin(app)
         w, h = size
-        top = app.target_px + 2 * app.mm(2) + m
+        top = below_header(app)
         self.fields = ButtonSet([
             Button(f"field:{fid}", "", pygame.Rect(m, top + k * (app.target_px + m // 2), w - 2 * m, app.target_px), "quiet")
             for k, (fid, _) in enumerate(self.FIELDS)])
@@ -207,7 +237,7 @@ class NewPatientScreen(StaffScreen):
         rows = min(4 * app.target_px, h - top - app.target_px - m)
         self.keys_rect = pygame.Rect(0, h - rows, w, rows)
         self.edit_row = pygame.Rect(m, self.keys_rect.top - app.target_px - m // 2, w - 2 * m, app.target_px)
-        pad_w = min(3 * app.target_px + 2 * max(6, app.target_px // 8), w // 2)
+        pad_w = max(3 * app.target_px + 2 * max(6, app.target_px // 8), app.mm(60))
         self.pad_rect = pygame.Rect(w - m - pad_w, top, pad_w, h - top - m)
         self.keyboard = None
         self.pad = None
@@ -261,15 +291,15 @@ class NewPatientScreen(StaffScreen):
         shown = value + ("|" if cursor else "")
         if not value and not cursor:
             shown = {"code": "tap to type", "name": "none", "notes": "none"}[fid]
-        size = fit_size(app.fonts, shown, body, room.width, small)
-        while app.fonts.font(size).size(shown)[0] > room.width and len(shown) > 1:
+        size = body if app.fonts.font(body).size(shown)[0] <= room.width else small
+        while app.fonts.font(size).size(shown)[0] > room.width and len(shown) > 4:
             shown = "..." + shown[4:]  # the end of a long note: where the typing is
         blit_text(surface, app.fonts, shown, size, c.text if value or cursor else c.muted,
                   (room.left, rect.centery), "midleft", room=room)
 
     def draw(self, surface) -> None:
         app, c = self.app, self.app.theme.colors
-        self.draw_top(surface, "New patient", "Patients type the code at the kiosk: 4 to 8 digits.")
+        self.draw_top(surface, "New patient", "The code: 4 to 8 digits")
         if self.editing == "code":
             b = self.fields.get("field:code")
             rect = pygame.Rect(b.rect.left, b.rect.top, self.pad_rect.left - b.rect.left - margin(app), b.rect.height)
@@ -289,4 +319,9 @@ class NewPatientScreen(StaffScreen):
             b.draw(surface, app)
             self._field_text(surface, fid, label, b.rect, self.values[fid])
         self.save.draw(surface, app)
-        self.draw_message(surface, self.save.get("save").rect.top - margin(app) // 2)
+        if self.message:  # beside Save: the fields stay in view
+            save = self.save.get("save").rect
+            room = pygame.Rect(margin(app), save.top, save.left - 2 * margin(app), save.height)
+            from ui.screens.common import paragraph
+
+            paragraph(surface, app, self.message, room, "small", c.warn)

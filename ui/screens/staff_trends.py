@@ -1,7 +1,7 @@
 """A patient's trends over weeks (``staff_trends``) and two sessions side by side (``staff_compare``).
 
-Trends: three pages of plots (Scores; Balance: sway area, sway speed, Romberg ratio; Weight and
-walking: left share, cadence), drawn by matplotlib on the plot renderer's thread (ui/plots.py)
+Trends: four pages of plots (Scores; Sway: sway area, sway speed, Romberg ratio; Weight: the
+left foot's share; Walking: cadence), drawn by matplotlib on the plot renderer's thread (ui/plots.py)
 from the series of ``gaitkiosk.trends`` that the worker sent. Each prescription change (a program
 stored for the patient) is a dashed line across every plot; points whose numbers rest on sensors
 that were not calibrated are hollow. The plot's data is :func:`panels`, a plain function of the
@@ -21,20 +21,21 @@ from ui.plots import plots_of
 from ui.screens.common import margin
 from ui.screens.staff import StaffScreen, staff_screen, view
 from ui.screens.staff_patient import number, when
-from ui.screens.staff_patients import list_area
+from ui.screens.staff_patients import below_header
 from ui.scroll import Row, ScrollList
 from ui.text import blit_text, fit_size
 from ui.widgets import Button, ButtonSet
 
-TABS = (("scores", "Scores"), ("balance", "Balance"), ("walking", "Weight, walking"))
+TABS = (("scores", "Scores"), ("balance", "Sway"), ("weight", "Weight"), ("walking", "Walking"))
 PAGES = {  # tab -> [(panel title, unit, series keys)]; "score:" takes every drill's score
     "scores": [("Score per exercise", "points", ["score:"])],
     "balance": [("Sway area (95 % ellipse)", "mm²", ["sway_area_open", "sway_area_closed"]),
                 ("Sway speed", "mm/s", ["sway_speed_open", "sway_speed_closed"]),
-                ("Romberg ratio, sway area closed / open", "", ["romberg_area"])],
-    "walking": [("Weight on the left foot", "%", ["standing_left", "symmetry_left"]),
-                ("Cadence", "steps/min", ["cadence_insoles", "cadence_tandem"])],
+                ("Romberg ratio, sway area eyes closed / eyes open", "", ["romberg_area"])],
+    "weight": [("Weight on the left foot", "%", ["standing_left", "symmetry_left"])],
+    "walking": [("Cadence", "steps/min", ["cadence_insoles", "cadence_tandem"])],
 }
+KEY = "dashed line: the program changed; hollow point: sensors not calibrated"
 
 
 def panels(trends, tab: str) -> list[dict]:
@@ -47,7 +48,8 @@ def panels(trends, tab: str) -> list[dict]:
             found = [s for k, s in trends.series.items() if k.startswith(key)] if key.endswith(":") else \
                 [trends.series[key]] if key in trends.series else []
             for s in found:
-                lines.append({"label": s.label.removeprefix("Score, "), "dates": [p[0] for p in s.points],
+                # the legend names what tells the lines apart ("eyes open"); the panel's title says the rest
+                lines.append({"label": s.label.removeprefix("Score, ").split(", ")[-1], "dates": [p[0] for p in s.points],
                               "values": [p[1] for p in s.points], "footings": [p[3] for p in s.points]})
         if lines:
             out.append({"title": title, "unit": unit, "lines": lines})
@@ -63,7 +65,7 @@ def draw_trends(fig, data: list[dict], changes: list[str], style: dict) -> None:
     def day(iso):
         return dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
-    fg, bg, muted = style["text"], style["background"], style["muted"]
+    fg, bg, muted, pt = style["text"], style["background"], style["muted"], style.get("pt", 9.0)
     fig.patch.set_facecolor(bg)
     n = len(data)
     axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
@@ -82,15 +84,16 @@ def draw_trends(fig, data: list[dict], changes: list[str], style: dict) -> None:
                 ax.plot(*zip(*hollow, strict=True), "o", mfc=bg, mec=color, ms=5)
         for c in changes:
             ax.axvline(day(c), color=muted, ls="--", lw=1)
-        ax.set_title(panel["title"] + (f" ({panel['unit']})" if panel["unit"] else ""), color=fg, fontsize=10, loc="left")
-        ax.tick_params(colors=fg, labelsize=8)
+        ax.set_title(panel["title"] + (f" ({panel['unit']})" if panel["unit"] else ""), color=fg, fontsize=pt + 1, loc="left")
+        ax.tick_params(colors=fg, labelsize=pt)
         for spine in ax.spines.values():
             spine.set_color(muted)
         ax.grid(True, color=muted, alpha=0.25)
         if len(panel["lines"]) > 1 or panel["title"].startswith("Score"):
-            ax.legend(fontsize=7, facecolor=bg, labelcolor=fg, edgecolor=muted, loc="best")
+            ax.legend(fontsize=pt - 1, facecolor=bg, labelcolor=fg, edgecolor=muted, loc="best", framealpha=0.6)
     axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-    fig.tight_layout(pad=0.4)
+    fig.tight_layout(pad=0.4, rect=(0, 1.8 * pt / 72 * 100 / fig.bbox.height, 1, 1))
+    fig.text(0.01, 0.01, KEY, color=muted, fontsize=pt - 1)
 
 
 def plot_style(app) -> dict:
@@ -99,7 +102,9 @@ def plot_style(app) -> dict:
     def hexc(rgb):
         return "#" + "".join(f"{v:02x}" for v in rgb[:3])
 
-    return {"text": hexc(c.text), "background": hexc(c.background), "muted": hexc(c.muted),
+    # text in points (matplotlib's unit: 1/72 inch, at its 100 dpi 1.39 px) from the theme's small size
+    return {"pt": round(app.text_px("small") * 0.36, 1), "text": hexc(c.text), "background": hexc(c.background),
+            "muted": hexc(c.muted),
             "lines": [hexc(x) for x in (c.accent, c.warn, c.good, c.target, c.right, c.left)]}
 
 
@@ -120,8 +125,8 @@ class TrendsScreen(StaffScreen):
         app = self.app
         m = margin(app)
         w, h = size
-        top = app.target_px + 2 * app.mm(2) + m
-        bw = (w - 2 * m - len(TABS) * m // 2 - app.mm(40)) // len(TABS)
+        top = below_header(app)
+        bw = (w - 2 * m - len(TABS) * (m // 2) - app.mm(40)) // len(TABS)
         tabs = [Button(f"tab:{t}", label, pygame.Rect(m + k * (bw + m // 2), top, bw, app.target_px), "quiet")
                 for k, (t, label) in enumerate(TABS)]
         tabs.append(Button("sessions", "Side by side", pygame.Rect(w - m - app.mm(40), top, app.mm(40), app.target_px)))
@@ -159,7 +164,7 @@ class TrendsScreen(StaffScreen):
         t = self.trends
         span = f"{t.sessions} visit{'s' if t.sessions != 1 else ''}" + (
             f", {t.first[:10]} to {t.last[:10]}" if t and t.first else "") if t else ""
-        self.draw_top(surface, f"Trends of {self.patient.get('code', '')}", span + "; dashed: program changed")
+        self.draw_top(surface, f"Trends of {self.patient.get('code', '')}", span)
         for b in self.tabs.buttons:
             b.style = "primary" if b.id == f"tab:{self.tab}" else ("quiet" if b.id.startswith("tab:") else "normal")
         self.tabs.draw(surface, app)
@@ -179,67 +184,83 @@ class TrendsScreen(StaffScreen):
         self.draw_message(surface)
 
 
+def cell_lines(app, text: str, width: int) -> list[str]:
+    return app.fonts.wrap(text, app.text_px("small"), width) or [""]
+
+
 @staff_screen("staff_compare")
 class CompareScreen(StaffScreen):
+    """Three columns (what, the older visit, the newer one); every cell wraps onto as many rows as it needs."""
+
     name = "staff_compare"
 
     def __init__(self, app, data: dict | None = None):
         super().__init__(app, data)
         self.patient = self.data.get("patient") or {}
         self.back = ("sessions", {"patient": self.patient.get("id", "")})
-        self.items: list[tuple] = []  # ("drill", drill dict) or ("row", (label, unit, a, b), drill dict)
+        self.items: list[tuple] = []  # (kind, label line, a line, b line): kind head/drill/why/row/dim
+
+    def value(self, v, unit: str) -> str:
+        if v is None:
+            return "-"
+        return f"{v:.0f} of 100" if unit == "of 100" else number(v, unit)
+
+    def build(self) -> None:
+        app = self.app
+        wl, wa, wb = self.widths
+        a, b = self.data.get("a") or {}, self.data.get("b") or {}
+        out = []
+
+        def add(kind, label, ta, tb):
+            la, lb, lc = cell_lines(app, label, wl), cell_lines(app, ta, wa), cell_lines(app, tb, wb)
+            for k in range(max(len(la), len(lb), len(lc))):
+                out.append((kind, la[k] if k < len(la) else "", lb[k] if k < len(lb) else "", lc[k] if k < len(lc) else ""))
+
+        add("head", "Visit", when(a.get("started_at", "")), when(b.get("started_at", "")))
+        add("head", "Sensors", a.get("sensors", ""), b.get("sensors", ""))
+        add("head", "Calibration", a.get("calibration", ""), b.get("calibration", ""))
         for d in self.data.get("drills") or []:
-            self.items.append(("drill", d, d))
-            self.items += [("row", r, d) for r in d["rows"]]
+            out.append(("drill", d["title"], "", ""))
+            if d["why"]:
+                for line in cell_lines(app, f"Not comparable: {d['why']}.", wl + wa + wb):
+                    out.append(("why", line, "", ""))
+            for label, unit, va, vb in d["rows"]:
+                add("row" if not d["why"] else "dim", label, self.value(va, unit), self.value(vb, unit))
+        self.items = out
 
     def layout(self, size) -> None:
         super().layout(size)
         app = self.app
         m = margin(app)
         w, h = size
-        small = app.text_px("small")
-        self.head_top = app.target_px + 2 * app.mm(2) + m
-        self.head_h = 3 * int(small * 1.2)
-        side_w = app.target_px
+        top = below_header(app)
+        side_w = app.mm(20)
         self.pager = ButtonSet([
-            Button("up", "Up", pygame.Rect(w - m - side_w, self.head_top + self.head_h, side_w, app.target_px), "quiet"),
+            Button("up", "Up", pygame.Rect(w - m - side_w, top, side_w, app.target_px), "quiet"),
             Button("down", "Down", pygame.Rect(w - m - side_w, h - m - app.target_px, side_w, app.target_px), "quiet")])
-        rect, _ = list_area(app, self.head_top + self.head_h + m // 2, m, w - 2 * m - side_w, h - m)
-        row_h = int(small * 1.6)
-        rect.height = max(row_h, (h - m - rect.top) // row_h * row_h)
+        row_h = int(app.text_px("small") * 1.45)
+        width = w - 3 * m - side_w
+        rect = pygame.Rect(m, top, width, max(row_h, (h - m - top) // row_h * row_h))
+        gap = app.mm(2)
+        self.widths = (int(width * 0.4) - gap, int(width * 0.3) - gap, width - int(width * 0.4) - int(width * 0.3) - gap)
+        self.cols = (rect.left, rect.left + int(width * 0.4), rect.left + int(width * 0.7))
+        self.build()
         self.list = ScrollList(rect, row_h, self.render_row, lambda i: i, app.mm(3))
         self.list.set_count(len(self.items))
-        # columns: label | session A | session B
-        self.col_a = rect.left + int(rect.width * 0.46)
-        self.col_b = rect.left + int(rect.width * 0.73)
 
     def render_row(self, i: int, size) -> Row:
         app, c = self.app, self.app.theme.colors
-        kind, item, drill = self.items[i]
+        kind, label, a, b = self.items[i]
         row = Row(size)
         small = app.text_px("small")
-        tiny = max(small - 6, small * 3 // 4)
-        mid = size[1] // 2
-        x_a, x_b = self.col_a - self.list.rect.left, self.col_b - self.list.rect.left
+        y = (size[1] - small) // 2
+        left = self.list.rect.left
         if kind == "drill":
             pygame.draw.line(row.surface, c.muted, (0, 1), (size[0], 1), 1)
-            r = row.text(app.fonts, item["title"], small, c.text, (0, mid), "midleft")
-            if item["why"]:
-                why = f"not comparable: {item['why']}"
-                room = size[0] - r.right - app.mm(3)
-                ws = fit_size(app.fonts, why, tiny, room, 8)
-                while app.fonts.font(ws).size(why)[0] > room and len(why) > 10:
-                    why = why[:-5] + "..."
-                row.text(app.fonts, why, ws, c.warn, (r.right + app.mm(3), mid), "midleft")
-            return row
-        label, unit, a, b = item
-        alike = not drill["why"]
-        row.text(app.fonts, label, fit_size(app.fonts, label, tiny, x_a - app.mm(8), 8), c.muted, (app.mm(3), mid),
-                 "midleft")
-        for x, v in ((x_a, a), (x_b, b)):
-            text = "-" if v is None else number(v, unit if unit != "of 100" else "points") + (
-                " of 100" if unit == "of 100" else "")
-            row.text(app.fonts, text, tiny, c.text if alike else c.muted, (x, mid), "midleft")
+        color = {"head": c.text, "drill": c.text, "why": c.warn, "row": c.text, "dim": c.muted}[kind]
+        row.text(app.fonts, label, small, c.muted if kind in ("row", "dim", "head") else color, (0, y))
+        for x, text in ((self.cols[1] - left, a), (self.cols[2] - left, b)):
+            row.text(app.fonts, text, small, color, (x, y))
         return row
 
     def handle(self, event) -> None:
@@ -258,20 +279,8 @@ class CompareScreen(StaffScreen):
             self.list.update(dt)
 
     def draw(self, surface) -> None:
-        app, c = self.app, self.app.theme.colors
-        self.draw_top(surface, f"Side by side: {self.patient.get('code', '')}",
-                      "Grey numbers with an orange note are not comparable.")
-        small = app.text_px("small")
-        tiny = max(small - 6, small * 3 // 4)
-        line = int(small * 1.2)
-        for x, right, col in ((self.col_a, self.col_b, self.data.get("a") or {}),
-                              (self.col_b, self.list.rect.right, self.data.get("b") or {})):
-            room = pygame.Rect(x, self.head_top, right - x - app.mm(2), self.head_h)
-            for k, text in enumerate((when(col.get("started_at", "")), f"sensors: {col.get('sensors', '')}",
-                                      col.get("calibration", ""))):
-                size = fit_size(app.fonts, text, tiny if k else small, room.width, 8)
-                blit_text(surface, app.fonts, text, size, c.text if k == 0 else c.muted, (x, self.head_top + k * line),
-                          room=room)
+        app = self.app
+        self.draw_top(surface, f"Side by side: {self.patient.get('code', '')}", "older visit left, newer right")
         self.list.draw(surface)
         self.pager.get("up").enabled = self.list.offset > 0
         self.pager.get("down").enabled = self.list.offset < self.list.max_offset
