@@ -87,7 +87,7 @@ class ScrollList:
 
     def visible(self) -> range:
         first = int(self.offset // self.row_h)
-        last = min(self.count, int((self.offset + self.rect.height) // self.row_h) + 1)
+        last = min(self.count, math.ceil((self.offset + self.rect.height) / self.row_h))
         return range(first, last)
 
     def row_at(self, y: int) -> int | None:
