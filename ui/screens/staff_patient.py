@@ -159,6 +159,17 @@ class PatientScreen(StaffScreen):
         blit_text(surface, app.fonts, ellipsize(app, head, small, rect.width), small, c.text, (rect.left, y), room=rect)
         y += line
         items = prog.get("items") or []
+        indent = app.mm(4)
+        wrapped = [app.fonts.wrap(words, small, rect.width - indent) for _, words in items]
+        if (1 + len(items) + sum(len(w) for w in wrapped)) * line <= rect.height:  # room: every setting in full
+            for k, ((title, _), lines) in enumerate(zip(items, wrapped, strict=True)):
+                blit_text(surface, app.fonts, ellipsize(app, f"{k + 1}. {title}", small, rect.width), small, c.text,
+                          (rect.left, y), room=rect)
+                y += line
+                for text in lines:
+                    blit_text(surface, app.fonts, text, small, c.muted, (rect.left + indent, y), room=rect)
+                    y += line
+            return
         for k, (title, words) in enumerate(items):
             if y + line > rect.bottom:
                 return
