@@ -74,7 +74,7 @@ def show(state: State, size: tuple[int, int], diagonal_in: float, theme=None):
 @functools.cache
 def states() -> tuple[State, ...]:
     return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing(), *_staff(),
-            *_staff_save())
+            *_staff_save(), *_patients())
 
 
 def _attract():
@@ -488,6 +488,12 @@ def _staff_save():
         State("staff_save-refused", save([stick], [no_folder]), lambda s: s.refused(
             "That place cannot take a PDF now (was the USB stick pulled out?). Choose again.")),
     ]
+
+
+def _patients():
+    from gaitkiosk.gallery_patients import states as patient_states
+
+    return patient_states()
 
 
 def _sqlite_error():

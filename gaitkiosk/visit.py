@@ -297,6 +297,10 @@ class Visit:
             self._checkin_failed(code, "unknown code", wait)
             self.rt.deliver("patient_unknown", code=code, wait_s=wait)
             return
+        if patient.archived:  # deactivated by a therapist: a real code, so no wrong-code wait
+            self._checkin_failed(code, "deactivated patient", 0.0, patient_id=patient.id)
+            self.rt.deliver("patient_unknown", code=code, text=DEACTIVATED)
+            return
         try:
             plan = plan_for_patient(self.store, patient)  # today's drills, with progression
         except ProgramError:
@@ -651,6 +655,7 @@ def footing(results: dict) -> str:
 
 
 NO_PROGRAM = "There are no exercises set up for you yet. Please ask your therapist."
+DEACTIVATED = "This code is not in use any more. Please ask your therapist."
 
 
 def drill_intro(drill, index: int, count: int) -> dict:

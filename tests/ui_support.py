@@ -37,6 +37,21 @@ def tap_button(app: App, button, touch: bool = True) -> None:
     tap(app, button.rect.center, touch)
 
 
+def drag(app: App, start, end, steps: int = 5, dt: float = 1 / 30) -> None:
+    """A finger put down at ``start``, moved to ``end`` in ``steps`` frames of ``dt``, and lifted there."""
+    import pygame
+
+    def finger(kind, pos):
+        return pygame.event.Event(kind, touch_id=0, finger_id=0, x=pos[0] / app.size[0], y=pos[1] / app.size[1],
+                                  dx=0.0, dy=0.0, pressure=1.0)
+
+    app.step(dt, [finger(pygame.FINGERDOWN, start)])
+    for k in range(1, steps + 1):
+        pos = (start[0] + (end[0] - start[0]) * k / steps, start[1] + (end[1] - start[1]) * k / steps)
+        app.step(dt, [finger(pygame.FINGERMOTION, pos)])
+    app.step(0.0, [finger(pygame.FINGERUP, end)])
+
+
 def intents(app: App) -> list:
     return app.take_intents()
 

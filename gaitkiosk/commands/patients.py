@@ -49,19 +49,28 @@ def run(args, ctx) -> int:
         return _list(st, args, ctx)
 
 
-def _add(st, args, ctx) -> int:
+def add_patient(st, code: str, *, name: str | None = None, birth_year: int | None = None, notes: str = ""):
+    """Store a new patient after the checks every way of adding one shares (this command and the
+    staff screen): a code the keypad can type (``gaitkiosk.patient_code``) that nobody has yet.
+    Bad input raises a one-line :class:`UsageError`; the caller audits who added them."""
     from gaitkiosk.errors import UsageError
     from gaitkiosk.patient_code import check_code
     from store.patients import Patient
 
-    code = check_code(args.code)
+    code = check_code(code)
     try:
         st.patients.by_code(code)
     except LookupError:
         pass
     else:
         raise UsageError(f"a patient with code {code} already exists; `gaitkiosk patients show {code}` shows them")
-    patient = st.patients.add(Patient(code=code, name=args.name, birth_year=args.birth_year, notes=args.notes))
+    return st.patients.add(Patient(code=code, name=(name or "").strip() or None, birth_year=birth_year,
+                                   notes=(notes or "").strip()))
+
+
+def _add(st, args, ctx) -> int:
+    patient = add_patient(st, args.code, name=args.name, birth_year=args.birth_year, notes=args.notes)
+    code = patient.code
     st.audit.log("patient.add", subject=patient.id, details={"code": code, "by": "gaitkiosk patients add"})
     ctx.emit({"id": patient.id, "code": code},
              f"added patient {code}; next: gaitkiosk program set {code} DRILL[:param=value,...] ...")
