@@ -68,3 +68,15 @@ def test_every_config_key_shows_what_it_allows():
             rows[f"{section}.{m.group(1)}"] = m.group(2).strip()
     for name in _keys(DEFAULTS):
         assert rows.get(name) == ALLOWED[name].describe(), f"docs/configuration.md: {name} allows {ALLOWED[name].describe()!r}"
+
+
+def test_every_picture_and_link_in_the_docs_is_there():
+    # A guide that shows a missing screenshot (a renamed gallery state) or links a moved page fails.
+    missing = []
+    for doc in sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", doc.read_text(encoding="utf-8")):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (doc.parent / target).exists():
+                missing.append(f"{doc.relative_to(ROOT)}: {target}")
+    assert missing == []
