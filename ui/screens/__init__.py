@@ -34,10 +34,12 @@ from ui.screens.result import ResultScreen
 from ui.screens.staff import STAFF_SCREENS
 from ui.screens.staff_home import StaffHomeScreen
 from ui.screens.staff_login import StaffLoginScreen
+from ui.screens.staff_program import ProgramEditScreen
 from ui.screens.staff_needed import StaffNeededScreen
 
 __all__ = ["AttractScreen", "CheckInScreen", "ProgramScreen", "InstructionScreen", "LiveDrillScreen",
-           "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "StaffLoginScreen", "StaffHomeScreen", "route"]
+           "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "StaffLoginScreen", "StaffHomeScreen",
+           "ProgramEditScreen", "route"]
 
 
 def route(app, msg) -> bool:
