@@ -34,8 +34,8 @@ from ui.screens.result import ResultScreen
 from ui.screens.staff import STAFF_SCREENS
 from ui.screens.staff_home import StaffHomeScreen
 from ui.screens.staff_login import StaffLoginScreen
-from ui.screens.staff_program import ProgramEditScreen
 from ui.screens.staff_needed import StaffNeededScreen
+from ui.screens.staff_program import ProgramEditScreen
 
 __all__ = ["AttractScreen", "CheckInScreen", "ProgramScreen", "InstructionScreen", "LiveDrillScreen",
            "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "StaffLoginScreen", "StaffHomeScreen",
