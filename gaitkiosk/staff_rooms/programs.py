@@ -113,15 +113,17 @@ def describe_row(row: dict, params: dict, note: str = "") -> dict:
     level = min(_level(row), top)
     today, _ = rxmod.apply_level(drill, params, level)
     schema = {p.name: {"unit": p.unit} for p in cls.PARAMS}
+    # The list shows what differs from the drill's usual settings (as `program set` writes it); the drill's
+    # page shows every parameter.
     words = ", ".join(f"{label(p.name).lower()} {value_words(schema[p.name], params[p.name])}"
-                      for p in cls.PARAMS if p.name != "progress")
+                      for p in cls.PARAMS if params.get(p.name, p.default) != p.default) or "usual settings"
     if cls.PROGRESSION is None:
         level_words = "This drill has no levels."
     elif not params.get("progress", True):
         level_words = "Progression is off: the drill stays as set."
     else:
         name = cls.PROGRESSION[0]
-        level_words = f"Level {level} of {top}: {label(name).lower()} {value_words(schema[name], today[name])}"
+        level_words = f"{label(name).lower()} {value_words(schema[name], today[name])} at this level"
     return {"drill": drill, "title": cls.title, "params": params, "repetitions": _repetitions(row),
             "level": level, "level_max": top, "level_words": level_words, "note": note, "words": words,
             "source": row.get("source")}

@@ -111,7 +111,7 @@ class ProgramEditScreen(StaffScreen):
         self.top = max(bar, m + title_h) + m // 2
         self.status_top = self.top
         self.body_top = self.top + app.fonts.font(app.text_px("small")).get_linesize() + m // 2
-        self.col_w = app.mm(34)
+        self.col_w = app.mm(36)
         self.list_right = size[0] - 2 * m - self.col_w
         self._build()
 
@@ -143,7 +143,7 @@ class ProgramEditScreen(StaffScreen):
         self.page = min(self.page, pages - 1)
         column = [("save", "Save", "primary"), ("add", "Add drill", "normal"), ("cancel", "Cancel", "quiet")]
         if pages > 1:
-            column.append(("more", f"More ({self.page + 1} of {pages})", "quiet"))
+            column.append(("more", f"More {self.page + 1}/{pages}", "quiet"))
         self.buttons = self._column(column)
         self.buttons.get("save").enabled = self.changed and bool(self.rows)
         self.row_buttons = ButtonSet()
@@ -168,7 +168,7 @@ class ProgramEditScreen(StaffScreen):
         self.page = min(self.page, pages - 1)
         column = [("done", "Done", "primary"), ("remove", "Remove drill", "stop")]
         if pages > 1:
-            column.append(("more", f"More ({self.page + 1} of {pages})", "quiet"))
+            column.append(("more", f"More {self.page + 1}/{pages}", "quiet"))
         self.buttons = self._column(column)
         self.controls = ButtonSet()
         self.shown = []  # (setting, row rect) on this page
@@ -187,14 +187,24 @@ class ProgramEditScreen(StaffScreen):
             self.shown.append((s, pygame.Rect(rect.left, rect.top, right - rect.left, t)))
 
     def _build_add(self) -> None:
+        """The drills as buttons: three across where every title fits, else two (and no line above them
+        if that is what it takes to show them all)."""
         app, m = self.app, margin(self.app)
         self.pages = 1
-        cols = 3
         gap = m // 3
-        w = (app.size[0] - 2 * m - (cols - 1) * gap) // cols
+        font = app.fonts.font(app.text_px("small"))
+        for cols in (3, 2, 1):
+            w = (app.size[0] - 2 * m - (cols - 1) * gap) // cols
+            if all(font.size(d["title"])[0] + 12 <= w for d in self.schemas.values()):
+                break
+        rows = -(-len(self.schemas) // cols)
+        top = self.body_top
+        if top + rows * (app.target_px + gap) > app.size[1] - m + gap:
+            top = self.top
+        self.add_top = top
         self.buttons = ButtonSet([
             Button(f"add:{d}", self.schemas[d]["title"], pygame.Rect(m + (k % cols) * (w + gap),
-                                                                     self.body_top + (k // cols) * (app.target_px + gap),
+                                                                     top + (k // cols) * (app.target_px + gap),
                                                                      w, app.target_px))
             for k, d in enumerate(self.schemas)])
 
@@ -226,7 +236,7 @@ class ProgramEditScreen(StaffScreen):
             s = {"id": f"p:{p['name']}", "label": p["label"], "value": _value_words(p, value), "range": p["allowed"]}
             if p["type"] == "bool":
                 s["controls"] = [(c, "on" if c == "true" else "off", value == (c == "true"), True) for c in ("true", "false")]
-            elif p["choices"] and len(p["choices"]) <= 3:
+            elif p["choices"] and len(p["choices"]) <= 3 and self._buttons_fit(p["choices"]):
                 s["controls"] = [(c, str(c).replace("_", " "), value == c, True) for c in p["choices"]]
                 s["range"] = p["help"]
             elif p["choices"]:
@@ -238,6 +248,13 @@ class ProgramEditScreen(StaffScreen):
                                  ("plus", "+", False, p["max"] is None or value < p["max"])]
             out.append(s)
         return out
+
+    def _buttons_fit(self, choices) -> bool:
+        """Whether a button per choice leaves 40 % of the row for the words (else: ◀ ▶ through them)."""
+        app, m = self.app, margin(self.app)
+        font = app.fonts.font(app.text_px("small"))
+        need = sum(max(app.target_px, font.size(str(c).replace("_", " "))[0] + m) + m // 3 for c in choices)
+        return need <= (self.list_right - m) * 0.6
 
     def _set(self, setting: str, control: str) -> None:
         row = self.rows[self.editing]
@@ -276,6 +293,10 @@ class ProgramEditScreen(StaffScreen):
             self._back()
             return
         if self.busy:  # the worker has not answered the last change yet: the next one waits
+            return
+        if self.message:  # a refusal's band covers the bottom of the screen: a tap reads it away
+            if event.type in (pygame.FINGERUP, pygame.MOUSEBUTTONUP):
+                self.message = None
             return
         size = self.app.size
         hit = self.buttons.handle(event, size)
@@ -366,7 +387,7 @@ class ProgramEditScreen(StaffScreen):
         if self.mode == "confirm":
             return "Your changes are not saved.", True
         if self.mode == "edit":
-            return "Changes start at the next check-in, once you save the program.", False
+            return "Starts at the next check-in once saved.", False
         if self.note:
             return self.note, False
         if self.changed:
@@ -384,7 +405,7 @@ class ProgramEditScreen(StaffScreen):
         small = app.text_px("small")
         room = pygame.Rect(m, self.status_top, (self.list_right if self.mode in ("list", "edit") else app.size[0] - m) - m,
                            self.body_top - self.status_top)
-        if text:
+        if text and not (self.mode == "add" and self.add_top < self.body_top):
             blit_text(surface, app.fonts, one_line(app.fonts, text, small, room.width), small,
                       c.warn if warn else c.muted, room.topleft, room=room)
         getattr(self, f"_draw_{self.mode}")(surface)
@@ -405,13 +426,13 @@ class ProgramEditScreen(StaffScreen):
             inner = rect.inflate(-m, -m // 4)
             reps = row.get("repetitions", 1)
             head = f"{i + 1}. {row.get('title', row['drill'])}" + (f"  ×{reps}" if reps > 1 else "")
-            size = fit_size(app.fonts, head, body, inner.width, small)
+            size = max(small, fit_size(app.fonts, head, body, inner.width, small))
             r = blit_text(surface, app.fonts, one_line(app.fonts, head, size, inner.width), size, c.text,
                           inner.topleft, room=inner)
             if row.get("missing"):
                 line = "No longer on this kiosk: remove it. " + row.get("words", "")
             else:
-                level = f"level {row['level']} · " if row.get("level_max") else ""
+                level = f"level {row['level']} · " if row.get("level") else ""
                 line = level + row.get("words", "")
             blit_text(surface, app.fonts, one_line(app.fonts, line, small, inner.width), small,
                       c.warn if row.get("missing") else c.muted, (inner.left, r.bottom), room=inner)
@@ -424,7 +445,7 @@ class ProgramEditScreen(StaffScreen):
         for s, rect in self.shown:
             inner = pygame.Rect(rect.left, rect.top, rect.width - m // 2, rect.height)
             head = f"{s['label']}: {s['value']}"
-            size = fit_size(app.fonts, head, body, inner.width, small)
+            size = max(small, fit_size(app.fonts, head, body, inner.width, small))
             r = blit_text(surface, app.fonts, one_line(app.fonts, head, size, inner.width), size, c.text,
                           inner.topleft, room=inner)
             if s["range"]:
