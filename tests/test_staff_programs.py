@@ -91,7 +91,7 @@ def test_reorder_remove_repeat_add_and_parameters_are_saved_and_planned_at_the_n
     assert not screen.buttons.get("save").enabled  # nothing changed yet
     press(app, screen.row_buttons.get("down:0"))  # Stand still after Lean to the targets
     assert [r["drill"] for r in app.top.rows[:2]] == ["limits_of_stability", "quiet_standing"]
-    assert app.top.status() == ("Changed, not saved yet: Save, and it starts at the next check-in.", True)
+    assert app.top.status() == ("Changed, not saved yet.", True)
     tap_button(app, row(app, 1))
     assert app.top.mode == "edit" and app.top.title() == "Stand still (2 of 7)"
     press(app, control(app, "reps:plus"))
@@ -211,6 +211,9 @@ def test_the_level_shown_can_be_overridden_and_the_next_checkin_starts_there(kio
     app.post(view("program", patient=pid))
     pump(app, lambda: app.top.name == "staff_program" and not app.top.note, what="the program again")
     assert (app.top.rows[0]["level"], app.top.rows[0]["note"]) == (1, "set by the therapist")
+    tap_button(app, row(app, 0))
+    assert app.top.status() == ("Level 1: set by the therapist.", False)
+    tap_button(app, app.top.buttons.get("done"))
     # Saving something else keeps the level (it is carried into the new version).
     tap_button(app, row(app, 1))
     press(app, control(app, "reps:plus"))

@@ -72,6 +72,9 @@ class ProgramEditScreen(StaffScreen):
         self.schemas = {d["name"]: d for d in self.data.get("drills") or []}
         self.rows = [dict(r) for r in self.data.get("rows") or []]
         self.saved = draft_of(self.rows)
+        # Why each saved drill is at its level today ("harder: 3 sessions scored 80 or more"): shown while
+        # the level is the one the plan found.
+        self.notes = {r["source"]: (r.get("level"), r["note"]) for r in self.rows if r.get("source") and r.get("note")}
         self.repetitions = tuple(self.data.get("repetitions") or (1, 10))
         self.program = self.data.get("program")
         self.note = self.data.get("note") or ""
@@ -228,7 +231,7 @@ class ProgramEditScreen(StaffScreen):
         top = row.get("level_max", 0)
         level = row.get("level", 0)
         out.append({"id": "level", "label": "Level", "value": f"{level} of {top}" if top else "none",
-                    "range": row.get("level_words", "") + (f" ({row['note']})" if row.get("note") else ""),
+                    "range": row.get("level_words", ""),
                     "controls": [("minus", "−", False, level > 0), ("plus", "+", False, level < top)] if top else []})
         schema = self.schemas.get(row["drill"])
         for p in (schema or {}).get("params", []):
@@ -387,11 +390,15 @@ class ProgramEditScreen(StaffScreen):
         if self.mode == "confirm":
             return "Your changes are not saved.", True
         if self.mode == "edit":
+            row = self.rows[self.editing] if self.rows else {}
+            level, note = self.notes.get(row.get("source"), (None, ""))
+            if note and row.get("level") == level:
+                return f"Level {level}: {note}.", False
             return "Starts at the next check-in once saved.", False
         if self.note:
             return self.note, False
         if self.changed:
-            return "Changed, not saved yet: Save, and it starts at the next check-in.", True
+            return "Changed, not saved yet.", True
         if not self.rows:
             return "No drills yet: add the first one.", False
         when = (self.program or {}).get("created_at", "")[:10]
@@ -430,7 +437,7 @@ class ProgramEditScreen(StaffScreen):
             r = blit_text(surface, app.fonts, one_line(app.fonts, head, size, inner.width), size, c.text,
                           inner.topleft, room=inner)
             if row.get("missing"):
-                line = "No longer on this kiosk: remove it. " + row.get("words", "")
+                line = "Not on this kiosk: remove it. " + row.get("words", "")
             else:
                 level = f"level {row['level']} · " if row.get("level") else ""
                 line = level + row.get("words", "")
