@@ -526,7 +526,8 @@ def _programs():
             for label, these in (("", rows), ("-busy", busy)):
                 out.append(State(f"staff_program-edit-{rx.drill}{label}-{page + 1}", screen(these),
                                  then(mode="edit", editing=k, page=page),
-                                 picture=page == 0 and not label and rx.drill in ("quiet_standing", "limits_of_stability")))
+                                 picture=not label and (rx.drill, page) in (("quiet_standing", 0), ("quiet_standing", 1),
+                                                                           ("limits_of_stability", 0))))
     return out
 
 

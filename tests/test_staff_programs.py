@@ -194,7 +194,7 @@ def test_a_drill_that_no_longer_exists_is_shown_and_must_be_removed_before_savin
     assert "removed gait_insoles from 7" in program_entries(data)[0].details["changes"]
 
 
-def test_the_level_shown_can_be_overridden_and_the_next_checkin_starts_there(kiosk):
+def test_the_level_shown_can_be_overridden_and_the_next_checkin_starts_there(kiosk, capsys):
     app, rt, data, clock, ann = kiosk
     pid = open_program(app, data)
     tap_button(app, row(app, 0))
@@ -221,6 +221,10 @@ def test_the_level_shown_can_be_overridden_and_the_next_checkin_starts_there(kio
     press(app, app.top.buttons.get("save"))
     assert app.top.rows[0]["level"] == 1
     assert program_entries(data)[1].details["changes"] == ["limits_of_stability: repetitions 1 -> 2"]
+    # `program show` says so too (it reads the store beside the running kiosk).
+    assert cli.main(["program", "show", "1234", "--data-dir", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "1. quiet_standing (starts at level 1)" in out and "level 1 (set by the therapist)" in out
     # The next check-in plans Stand still one step harder: feet together.
     check_in(app)
     app.post(Intent("start_drill", {"index": 0}))
