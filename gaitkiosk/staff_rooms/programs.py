@@ -168,10 +168,20 @@ def _current(desk, patient) -> tuple[object, list[dict]]:
                "level": item.level if item else 0, "source": rx.id}
         try:
             rows.append(describe_row(row, registry.validate(rx.drill, row["params"]), item.note if item else ""))
-        except DrillError as exc:  # a drill this kiosk no longer has: shown, and Save refuses it
-            rows.append({**row, "title": rx.drill, "words": str(exc), "level_max": 0, "level_words": "",
-                         "note": "", "missing": True})
+        except DrillError:  # a drill this kiosk no longer has: shown, and Save refuses it
+            rows.append(_missing(row))
     return program, rows
+
+
+def _missing(row: dict) -> dict:
+    """A row whose drill this kiosk does not have (any more): shown as it is, to be removed."""
+    try:
+        registry.get(str(row.get("drill")))
+        why = ""
+    except DrillError as exc:
+        why = str(exc)
+    return {**row, "title": str(row.get("drill")), "words": why, "level_max": 0, "level_words": "", "note": "",
+            "missing": True}
 
 
 def _program_data(desk, patient, note: str = "") -> dict:
@@ -191,6 +201,12 @@ def program_view(desk, patient=None, **_) -> dict:
 def program_check(desk, patient=None, rows=None, **_) -> tuple[str, dict]:
     """A draft after a change: each row's words and level range (nothing is stored)."""
     _patient(desk, patient)
+    known = set(registry.names())
+    # A drill this kiosk no longer has stays in the draft as it was (Save refuses it, in the CLI's words).
+    if isinstance(rows, list | tuple) and all(isinstance(r, dict) for r in rows):
+        described = iter(check_rows([r for r in rows if r.get("drill") in known]))
+        return "staff_program_checked", {"rows": [next(described) if r.get("drill") in known else _missing(r)
+                                                  for r in rows]}
     return "staff_program_checked", {"rows": check_rows(rows)}
 
 
