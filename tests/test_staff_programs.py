@@ -279,3 +279,29 @@ def test_a_patient_that_is_not_there_is_refused(kiosk):
     app.post(view("program", patient="no-such-id"))
     pump(app, lambda: getattr(app.top, "message", None), what="the refusal")
     assert app.top.message == "That patient is not on this kiosk." and app.top.name == "staff_home"
+
+
+def test_a_save_is_one_transaction_with_its_audit_entry(tmp_path):
+    """Programs.replace: the new version, the old one deactivated and the audit entry, or none of them."""
+    import pytest
+
+    from store.patients import Patient
+    from store.programs import Prescription, Program
+
+    with open_store(tmp_path) as st:
+        p = st.patients.add(Patient(code="5555"))
+        first = st.programs.add(Program(patient_id=p.id, name="first", prescriptions=[Prescription("quiet_standing")]))
+
+        def audit_fails(replaced):
+            st.audit.log("program.set", subject="x", details={"replaces": [r.id for r in replaced]})
+            raise RuntimeError("the audit entry could not be written")
+
+        second = Program(patient_id=p.id, name="second", prescriptions=[Prescription("tandem_walk")])
+        with pytest.raises(RuntimeError):
+            st.programs.replace(second, then=audit_fails)
+        assert [(q.id, q.active) for q in st.programs.for_patient(p.id, active_only=False)] == [(first.id, True)]
+        assert [e for e in st.audit.recent(50) if e.action == "program.set"] == []
+        old = st.programs.replace(second, then=lambda replaced: None)
+        assert [q.id for q in old] == [first.id]
+        assert [(q.name, q.active) for q in st.programs.for_patient(p.id, active_only=False)] == \
+            [("first", False), ("second", True)]
