@@ -44,7 +44,7 @@ class Param:
         return f"a {self.kind.__name__}{unit}"
 
     def convert(self, value: object, drill: str) -> object:
-        where = f"drill {drill!r}: {self.name}={value!r}"
+        where = f"drill {drill!r}: {self.name}={value}"  # as typed: the CLI and the screens read alike
         try:
             if self.kind is bool:
                 if isinstance(value, str):

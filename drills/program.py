@@ -23,7 +23,12 @@ trial parameters carry ``_prescription_id`` and ``_level``):
 * ``progress=false`` in a prescription turns it off.
 
 Nothing is stored but the trials themselves, so the schema is unchanged and a
-therapist's new prescription starts again from its own values.
+therapist's new prescription starts again from its own values, at level 0 or
+at the level the therapist set (``_start_level`` in the prescription's
+parameters, a bookkeeping key like the trials' ``_level``: the staff Programs
+room writes it, so that saving an edited program keeps each drill's level, or
+the therapist's override of it). Once the new prescription has scored trials,
+progression goes on from their level as above.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ PROGRESS_SESSIONS = 3
 PROGRESS_SCORE = 80.0
 REGRESS_SCORE = 40.0
 HISTORY_SESSIONS = 60  # how far back a plan looks (sessions with this drill)
+REPETITIONS = (1, 10)  # how often one prescription may repeat a drill in a visit
+START_LEVEL = "_start_level"  # prescription parameter: the level a new prescription starts at
 
 
 # --- the prescription text ----------------------------------------------------------------------
@@ -57,8 +64,8 @@ def parse_prescription(text: str) -> tuple[str, dict, int]:
             repetitions = int(reps)
         except ValueError:
             raise DrillParamError(f"{text!r}: repetitions after '*' must be a whole number, e.g. {name}*2") from None
-        if not 1 <= repetitions <= 10:
-            raise DrillParamError(f"{text!r}: repetitions must be 1 to 10, got {repetitions}")
+        if not REPETITIONS[0] <= repetitions <= REPETITIONS[1]:
+            raise DrillParamError(f"{text!r}: repetitions must be {REPETITIONS[0]} to {REPETITIONS[1]}, got {repetitions}")
     given: dict = {}
     if sep and tail.strip():
         for part in tail.split(","):
@@ -148,12 +155,24 @@ def history(store, patient_id: str, drill: str, *, sessions: int = HISTORY_SESSI
     return out
 
 
-def next_level(records: list[TrialRecord], prescription_id: str | None) -> tuple[int, str]:
-    """(level for today, a note for the therapist) from a prescription's history (newest first)."""
+def top_level(drill: str, prescribed: dict) -> int:
+    """The highest level ``prescribed`` can reach on the drill's ladder (0: no progression)."""
+    return apply_level(drill, prescribed, 1 << 30)[1]
+
+
+def start_level(prescribed: dict) -> int:
+    """The level a prescription starts at before it has scored trials (``_start_level``, else 0)."""
+    value = prescribed.get(START_LEVEL, 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def next_level(records: list[TrialRecord], prescription_id: str | None, start: int = 0) -> tuple[int, str]:
+    """(level for today, a note for the therapist) from a prescription's history (newest first);
+    ``start``: the level before any scored trial of it (set by the therapist)."""
     mine = [r for r in records if r.prescription_id == prescription_id and r.status == "complete"
             and r.score is not None]
     if not mine:
-        return 0, ""
+        return start, ("set by the therapist" if start else "")
     level = mine[0].level
     best: dict[str, float] = {}  # session -> best score at the current level, newest sessions first
     for r in mine:
@@ -255,8 +274,10 @@ def plan_for_patient(store, patient) -> Plan:
         except DrillError as exc:
             skipped.append((rx.drill, str(exc)))
             continue
+        start = start_level(prescribed)
+        prescribed.pop(START_LEVEL, None)  # bookkeeping of the prescription, not a drill parameter
         records = history(store, patient.id, rx.drill)
-        level, note = next_level(records, rx.id) if prescribed.get("progress", True) else (0, "")
+        level, note = next_level(records, rx.id, start) if prescribed.get("progress", True) else (0, "")
         params, level = apply_level(rx.drill, prescribed, level)
         # Last time, like for like where there is one: the newest complete result at today's parameters
         # (drills.scoring.not_comparable); else the newest complete one (the screen then says "a new level").

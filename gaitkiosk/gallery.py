@@ -74,7 +74,7 @@ def show(state: State, size: tuple[int, int], diagonal_in: float, theme=None):
 @functools.cache
 def states() -> tuple[State, ...]:
     return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing(), *_staff(),
-            *_staff_save(), *_patients())
+            *_staff_save(), *_patients(), *_programs())
 
 
 def _attract():
@@ -494,6 +494,70 @@ def _patients():
     from gaitkiosk.gallery_patients import states as patient_states
 
     return patient_states()
+
+
+def _programs():
+    """The Programs room (ui/screens/staff_program.py) with the demo program as the worker describes it."""
+    from drills import registry
+    from gaitkiosk.demo_seed import demo_prescriptions
+    from gaitkiosk.staff_rooms import programs as room
+    from ui.app import Message
+    from ui.screens import ProgramEditScreen
+
+    def row(rx, k, **over):
+        r = {"drill": rx.drill, "params": dict(rx.params), "repetitions": 1, "level": 0, "source": f"rx-{k}", **over}
+        return room.describe_row(r, registry.validate(rx.drill, r["params"]), r.pop("note", ""))
+
+    demo = demo_prescriptions()
+    rows = [row(rx, k) for k, rx in enumerate(demo)]
+    busy = [row(rx, k, repetitions=10 if k == 0 else 2, level=2, note="harder: 3 sessions scored 80 or more")
+            for k, rx in enumerate(demo)]
+    gone = {"drill": "hopscotch", "params": {}, "repetitions": 1, "level": 0, "source": "rx-9", "title": "hopscotch",
+            "words": "unknown drill 'hopscotch'; the drills are: " + ", ".join(registry.names()), "level_max": 0,
+            "level_words": "", "note": "", "missing": True}
+
+    def data(rows, note=""):
+        return {"patient": {"id": "p-1", "code": "12345678"}, "rows": rows, "drills": room.schemas(),
+                "repetitions": [1, 10], "note": note,
+                "program": {"id": "pr-1", "name": "program of 2026-11-02", "created_at": "2026-11-02T09:14:03Z"}}
+
+    def screen(rows, note=""):
+        return lambda app: ProgramEditScreen(app, data(rows, note))
+
+    def then(**attrs):
+        def setup(s):
+            for key, value in attrs.items():
+                setattr(s, key, value)
+            s._build()
+        return setup
+
+    def moved(s):
+        s.rows[0], s.rows[1] = s.rows[1], s.rows[0]
+        s._build()
+
+    out = [
+        State("staff_program", screen(rows), picture=True),
+        State("staff_program-changed", screen(rows), moved, picture=True),
+        State("staff_program-later", screen(busy), then(page=1)),
+        State("staff_program-last", screen(busy), then(page=3)),
+        State("staff_program-saved", screen(busy, "Saved. The new program starts at the next check-in.")),
+        State("staff_program-empty", screen([])),
+        State("staff_program-missing", screen([*rows[:2], gone])),
+        State("staff_program-checking", screen(rows), then(busy=True)),
+        State("staff_program-refused", screen(rows), lambda s: s.on_message(Message("staff_refused_action", {
+            "text": "drill 'quiet_standing': duration_s=500 is out of range: it must be 10 to 120 s"}))),
+        State("staff_program-add", screen(rows), then(mode="add"), picture=True),
+        State("staff_program-confirm", screen(rows), lambda s: (moved(s), then(mode="confirm")(s)), picture=True),
+        State("staff_program-edit-missing", screen([gone]), then(mode="edit")),
+    ]
+    for k, rx in enumerate(demo):  # every drill's page, every page of it, plain and at its busiest
+        for page in range(4):
+            for label, these in (("", rows), ("-busy", busy)):
+                out.append(State(f"staff_program-edit-{rx.drill}{label}-{page + 1}", screen(these),
+                                 then(mode="edit", editing=k, page=page),
+                                 picture=not label and (rx.drill, page) in (("quiet_standing", 0), ("quiet_standing", 1),
+                                                                           ("limits_of_stability", 0))))
+    return out
 
 
 def _sqlite_error():

@@ -1,4 +1,9 @@
-"""Programs: the drills a therapist prescribes to a patient, in order, with parameters."""
+"""Programs: the drills a therapist prescribes to a patient, in order, with parameters.
+
+A program is never edited in place: a change is a new program (new prescription
+rows) that replaces the patient's active ones, which stay, inactive, as the
+history of the prescription (when what changed, and who changed it).
+"""
 
 from __future__ import annotations
 
@@ -51,6 +56,19 @@ class Programs:
             for rx in program.prescriptions:
                 rows.insert(self.db, "prescriptions", rows.to_row(rx, json_fields=("params",)), "prescription")
         return program
+
+    def replace(self, program: Program, *, then=None) -> list[Program]:
+        """Store ``program`` as its patient's program and deactivate the active ones it replaces, in one
+        transaction with ``then(replaced)`` (the audit entry): all of it is stored, or nothing."""
+        with rows.atomic(self.db, f"program {program.name}"):
+            old = self.for_patient(program.patient_id)
+            self.add(program)
+            for p in old:
+                self.set_active(p.id, False)
+                p.active = False
+            if then is not None:
+                then(old)
+        return old
 
     def get(self, program_id: str) -> Program:
         row = rows.fetch(self.db, "programs", "id", program_id, "program")

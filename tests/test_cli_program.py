@@ -71,7 +71,7 @@ def test_a_new_program_replaces_the_old_one_which_is_kept(capsys, data):
 @pytest.mark.parametrize("args, message", [
     (["program", "set", "1001", "quiet"], "unknown drill 'quiet'; the drills are: quiet_standing"),
     (["program", "set", "1001", "quiet_standing:speed=3"], "has no parameter 'speed'; its parameters are: stance"),
-    (["program", "set", "1001", "quiet_standing:duration_s=500"], "duration_s='500' is out of range: it must be 10 to 120 s"),
+    (["program", "set", "1001", "quiet_standing:duration_s=500"], "duration_s=500 is out of range: it must be 10 to 120 s"),
     (["program", "set", "1001", "quiet_standing:duration_s"], "must look like key=value"),
     (["program", "set", "1001", "tandem_walk*0"], "repetitions must be 1 to 10"),
     (["program", "set", "NOBODY", "quiet_standing"], "no patient with code 'NOBODY'; add one with `gaitkiosk patients add NOBODY`"),

@@ -110,7 +110,7 @@ def _set(st, args, ctx, parsed) -> int:
 
 
 def _show(st, args, ctx) -> int:
-    from drills.program import format_prescription, plan_for_patient
+    from drills.program import format_prescription, plan_for_patient, start_level
 
     plan = plan_for_patient(st, args.code)
     program = st.programs.get(plan.program_id)
@@ -123,6 +123,7 @@ def _show(st, args, ctx) -> int:
             "skipped": [{"drill": d, "why": w} for d, w in plan.skipped]}
     lines = [f"program for {plan.patient_code}: {program.name} (set {program.created_at[:10]})", "  prescribed"]
     lines += [f"    {k + 1}. {format_prescription(rx.drill, rx.params, rx.repetitions)}"
+              + (f" (starts at level {start_level(rx.params)})" if start_level(rx.params) else "")
               for k, rx in enumerate(program.prescriptions)]
     lines.append("  today")
     for k, i in enumerate(plan.items):
