@@ -97,9 +97,12 @@ def test_save_the_session_report_to_a_stick_then_the_sheet_to_the_folder(tmp_pat
             patient = st.patients.by_code("1234")
         tap_button(app, s.bar.get("back"))
         pump(app, lambda: app.top.name == "staff_home", what="back home")
-        app.post(view("save", what="sheet", id=patient.id))
+        app.post(view("patient", patient=patient.id))
+        pump(app, lambda: app.top.name == "staff_patient", what="the patient's page")
+        tap_button(app, app.top.sheet.get("sheet"))
         pump(app, lambda: app.top.name == "staff_save", what="the sheet's save screen")
         s = app.top
+        assert s.back == ("patient", {"patient": patient.id})
         assert [p["label"] for p in s.data["places"]] == [f"folder {share}"]
         assert "No USB stick is plugged in" in " ".join(s.data["refused"])
         tap_button(app, s.places.get("place:0"))

@@ -31,7 +31,7 @@ from ui.screens.staff_patients import (
 )
 from ui.scroll import Row, ScrollList
 from ui.text import blit_text
-from ui.widgets import ButtonSet
+from ui.widgets import Button, ButtonSet
 
 
 def who(patient: dict) -> str:
@@ -94,6 +94,13 @@ class PatientScreen(StaffScreen):
             ("program", "Program", "normal"), ("sessions", "Sessions", "normal"), ("trends", "Trends", "normal"),
             ("active", "Reactivate" if archived else "Deactivate", "primary" if archived else "warn")],
             width_mm=min(34.0, (app.size[0] - 5 * margin(app)) / 4 / app.metrics.px_per_mm)))
+        # The home-exercise sheet (a PDF of the program, gaitkiosk/home_sheet.py): under the program, for an
+        # active patient who has one.
+        m = margin(app)
+        sheet = pygame.Rect(m, 0, (app.size[0] - 3 * m) // 2, app.target_px)
+        sheet.bottom = self.actions.buttons[0].rect.top - m // 2
+        self.sheet = ButtonSet([Button("sheet", "Home sheet PDF", sheet, "quiet")]
+                               if self.data.get("program") and not archived else [])
         self.confirm = ButtonSet(button_row(app, [
             ("cancel", "Cancel", "quiet"), ("yes", "Reactivate" if archived else "Deactivate",
                                             "primary" if archived else "warn")], width_mm=34))
@@ -111,6 +118,9 @@ class PatientScreen(StaffScreen):
             elif hit == "yes":
                 self.confirming = False
                 self.ask(do("patient_set_active", patient=self.pid, active=bool(self.patient.get("archived"))))
+            return
+        if self.sheet.handle(event, self.app.size) == "sheet":
+            self.ask(view("save", what="sheet", id=self.pid, back=["patient", {"patient": self.pid}]))
             return
         hit = self.actions.handle(event, self.app.size)
         if hit == "active":
@@ -136,7 +146,11 @@ class PatientScreen(StaffScreen):
             self.confirm.draw(surface, app)
         else:
             self.actions.draw(surface, app)
-        left = pygame.Rect(m, top, (w - 3 * m) // 2, bottom - top)
+        if self.sheet.buttons and not self.confirming:
+            self.sheet.draw(surface, app)
+            left = pygame.Rect(m, top, (w - 3 * m) // 2, self.sheet.buttons[0].rect.top - m // 2 - top)
+        else:
+            left = pygame.Rect(m, top, (w - 3 * m) // 2, bottom - top)
         visit = f"Last visit: {self.data.get('last_visit') or 'none yet.'}"
         visit_h = min(3, len(app.fonts.wrap(visit, small, left.width))) * line
         self._program(surface, pygame.Rect(left.left, left.top, left.width, left.height - visit_h - m // 2), small, line)
