@@ -35,9 +35,10 @@ from ui.screens.staff import STAFF_SCREENS
 from ui.screens.staff_home import StaffHomeScreen
 from ui.screens.staff_login import StaffLoginScreen
 from ui.screens.staff_needed import StaffNeededScreen
+from ui.screens.staff_review import ReviewScreen
 
 __all__ = ["AttractScreen", "CheckInScreen", "ProgramScreen", "InstructionScreen", "LiveDrillScreen",
-           "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "StaffLoginScreen", "StaffHomeScreen", "route"]
+           "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "StaffLoginScreen", "StaffHomeScreen", "ReviewScreen", "route"]
 
 
 def route(app, msg) -> bool:
