@@ -72,9 +72,11 @@ def lowpassed(cop: np.ndarray, rate_hz: float, cutoff_hz: float | None) -> np.nd
 
 
 def gait_lines(frames, t, pitch_mm, steps: list[dict], threshold_kpa: float = 10.0,
-               to_kpa=None) -> list[np.ndarray]:
+               to_kpa=None, on_n: float = 30.0, off_n: float = 20.0) -> list[np.ndarray]:
     """For each step of the report (``contact_s``, ``off_s``, ``foot``, ``heel_centre_mm``), the
-    (k, 2) COP path in mm of its foot during its stance ((0, 2) where the foot was not found)."""
+    (k, 2) COP path in mm of its foot during its stance ((0, 2) where the foot was not found):
+    from the frame its force confirmed the contact (``on_n``) until it fell through ``off_n``, the
+    samples the report's ``gait_line_length_mm`` is measured on (docs/metrics.md section 4)."""
     from kernels.frame import FrameAnalyzer
 
     frames = np.asarray(frames)
@@ -100,13 +102,29 @@ def gait_lines(frames, t, pitch_mm, steps: list[dict], threshold_kpa: float = 10
                 continue
             s = steps[i]
             heel = s.get("heel_centre_mm") or s.get("heel_mm")
-            mine = [f for f in feet if f.side == s.get("foot")] or list(feet)
+            # its side's foot; a foot whose side is not known yet may be it, the other side's never is
+            mine = [f for f in feet if f.side == s.get("foot")] or [f for f in feet if f.side is None]
+            if not mine:
+                continue
             if heel is not None:
                 foot = min(mine, key=lambda f: (f.cop_mm[0] - heel[0]) ** 2 + (f.cop_mm[1] - heel[1]) ** 2)
             else:
                 foot = mine[0]
-            out[i].append(foot.cop_mm)
-    return [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in out]
+            out[i].append((*foot.cop_mm, foot.force_n))
+    return [_stance(np.asarray(p, dtype=np.float64).reshape(-1, 3), on_n, off_n) for p in out]
+
+
+def _stance(samples: np.ndarray, on_n: float, off_n: float) -> np.ndarray:
+    """The (x, y) of the samples from the first at or above ``on_n`` to the last before the force
+    then falls below ``off_n``."""
+    force = samples[:, 2]
+    on = np.flatnonzero(force >= on_n)
+    if not len(on):
+        return np.zeros((0, 2))
+    a = int(on[0])
+    below = np.flatnonzero(force[a:] < off_n)
+    b = a + int(below[0]) if len(below) else len(force)
+    return samples[a:b, :2]
 
 
 def path_length(path: np.ndarray) -> float:

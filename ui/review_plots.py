@@ -80,10 +80,7 @@ def cop_plot(fig, cop_mm: np.ndarray, axes_mm, angle_deg, colors: dict) -> None:
 def _colormap(scale: PressureScale, background):
     from matplotlib.colors import ListedColormap
 
-    cmap = ListedColormap(scale.lut[1:] / 255.0)
-    cmap.set_under(background)
-    cmap.set_bad(background)
-    return cmap
+    return ListedColormap(scale.lut[1:] / 255.0).with_extremes(under=background, bad=background)
 
 
 def _colorbar(fig, mappable, ax, scale: PressureScale, colors: dict):

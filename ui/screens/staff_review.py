@@ -310,7 +310,7 @@ class ReviewScreen(StaffScreen):
                 return None, self.no_plot_words("pressure")
             key = ("review-pressure", tid, self.pressure_mode)
             fn, args = pressure_plot, (self.mat, self.insoles, (self.report or {}).get("steps") or [],
-                                       self.pressure_mode, self.colors())
+                                       self.pressure_mode, self.colors(), (self.report or {}).get("parameters") or {})
         surface = plots.get(key, fn, args, size)
         return surface, (plots.failed(key, size) or "")
 
@@ -538,7 +538,7 @@ class ReviewScreen(StaffScreen):
             more.pop()
 
 
-def pressure_plot(fig, mat, insoles, steps, mode, colors) -> None:
+def pressure_plot(fig, mat, insoles, steps, mode, colors, parameters) -> None:
     """The pressure tab's figure (on the renderer thread: the images and gait lines are computed here)."""
     from kernels.cop_path import gait_lines, insole_gait_lines, peak_and_mean
     from ui import review_plots
@@ -546,8 +546,8 @@ def pressure_plot(fig, mat, insoles, steps, mode, colors) -> None:
     label = "Peak pressure" if mode == "peak" else "Mean pressure while loaded"
     if mat is not None:
         peak, mean = peak_and_mean(mat["counts"], mat["to_kpa"], mat["threshold_kpa"])
-        lines = gait_lines(mat["counts"], mat["t"], mat["pitch_mm"], steps, mat["threshold_kpa"], mat["to_kpa"]) \
-            if steps else []
+        lines = gait_lines(mat["counts"], mat["t"], mat["pitch_mm"], steps, mat["threshold_kpa"], mat["to_kpa"],
+                           parameters.get("contact_on_n", 30.0), parameters.get("contact_off_n", 20.0)) if steps else []
         review_plots.mat_pressure_plot(fig, peak if mode == "peak" else mean, mat["pitch_mm"], lines,
                                        [s.get("foot") for s in steps], colors, label)
         return
