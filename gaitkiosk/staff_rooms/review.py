@@ -23,6 +23,7 @@ one frame at a time. Decoding a 60 s mat trial and its COP path take tens of mil
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 
@@ -106,25 +107,44 @@ def _device_info(store, serial: str) -> dict:
         return {}
 
 
+# Chunks are decoded (zstd, numpy: both release the GIL) and their COP found on a few threads, one
+# core left to the UI thread so that its frames keep their time (bench/bench_review.py): three on a
+# Pi 4, one on a two-core machine.
+DECODE_THREADS = max(1, min(3, (os.cpu_count() or 1) - 1))
+
+
 def _mat(store, rec, report: dict | None) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
     from kernels.cop_path import lowpassed, mat_cop_path
+    from store import codec
     from store.errors import GeometryError
     from store.export import kpa_converter
 
-    chunk = store.recordings.read(rec.id)
-    if len(chunk.counts) < 2:
-        raise GeometryError("the mat recording holds fewer than two frames")
     to_kpa = kpa_converter(store, rec)
     pitch = _device_info(store, rec.device_serial).get("pitch_mm")
     if not pitch or not all(float(p) > 0 for p in pitch):
         raise GeometryError(f"the sensel pitch of mat {rec.device_serial} is unknown")
     params = (report or {}).get("parameters") or {}
     threshold = float(params.get("mat_threshold_kpa") or 10.0)
-    cop, force = mat_cop_path(chunk.counts, pitch, threshold, float(params.get("cop_min_force_n") or 10.0), to_kpa)
-    t = chunk.t_host - rec.t_origin
+    min_force = float(params.get("cop_min_force_n") or 10.0)
+
+    def one(blob):  # on a pool thread: nothing here touches the store
+        chunk = codec.decode(blob)
+        return chunk, *mat_cop_path(chunk.counts, pitch, threshold, min_force, to_kpa)
+
+    blobs = store.recordings.blobs(rec.id)
+    with ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="review-decode") as pool:
+        parts = list(pool.map(one, blobs))
+    if sum(len(c.counts) for c, _, _ in parts) < 2:
+        raise GeometryError("the mat recording holds fewer than two frames")
+    counts = np.concatenate([c.counts for c, _, _ in parts])
+    cop = np.concatenate([p for _, p, _ in parts])
+    force = np.concatenate([f for _, _, f in parts])
+    t = np.concatenate([c.t_host for c, _, _ in parts]) - rec.t_origin
     rate = float((report or {}).get("rate_hz") or (len(t) - 1) / max(1e-9, t[-1] - t[0]))
     cutoff = ((report or {}).get("filter") or {}).get("cutoff_hz")
-    return {"counts": chunk.counts, "t": t, "pitch_mm": (float(pitch[0]), float(pitch[1])), "to_kpa": to_kpa,
+    return {"counts": counts, "t": t, "pitch_mm": (float(pitch[0]), float(pitch[1])), "to_kpa": to_kpa,
             "threshold_kpa": threshold, "rate_hz": rate, "cop": cop, "force": force,
             "cop_lowpassed": lowpassed(cop, rate, cutoff) if cutoff else cop, "serial": rec.device_serial}
 
