@@ -307,3 +307,13 @@ def test_back_asks_for_the_patients_page(dummy_video):
     assert [(i.kind, i.data) for i in app.take_intents()] == [
         ("staff_view", {"view": "patient", "patient": data["patient"]["id"]})]
     plots_of(app).wait()
+
+
+def test_the_staff_home_warms_the_plot_renderer(kiosk):
+    import sys
+
+    app, rt, data, clock, ann = kiosk
+    log_in(app)
+    plots = plots_of(app)
+    assert plots.wait(timeout=120.0)
+    assert "matplotlib.backends.backend_agg" in sys.modules and plots._warmed

@@ -49,7 +49,7 @@ def cop_plot(fig, cop_mm: np.ndarray, axes_mm, angle_deg, colors: dict) -> None:
     fig.patch.set_facecolor(colors["background"])
     # Margins in pixels for the tick labels and axis titles (a layout engine costs ~35 ms a plot).
     w, h = fig.get_size_inches() * fig.dpi
-    ax = fig.add_axes((58 / w, 46 / h, 1 - 66 / w, 1 - 56 / h))
+    ax = fig.add_axes((72 / w, 46 / h, 1 - 80 / w, 1 - 56 / h))
     _style(ax, colors)
     path = np.asarray(cop_mm, dtype=np.float64)
     path = path[np.all(np.isfinite(path), axis=1)]
@@ -76,6 +76,10 @@ def cop_plot(fig, cop_mm: np.ndarray, axes_mm, angle_deg, colors: dict) -> None:
     ax.set_aspect("equal", adjustable="box", anchor="C")
     ax.set_xlabel("side to side (mm)")
     ax.set_ylabel("front to back (mm)")
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in (ax.xaxis, ax.yaxis):  # whole millimetres: short tick labels beside the axis title
+        axis.set_major_locator(MaxNLocator(5, integer=True))
 
 
 def _colormap(scale: PressureScale, background):

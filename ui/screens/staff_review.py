@@ -104,7 +104,8 @@ class ReviewScreen(StaffScreen):
         m = margin(app)
         w, h = size
         self.small = app.text_px("small")
-        self.top_y = max(app.mm(2) + app.target_px, m + app.text_px("title") + m // 2 + self.small) + m // 2
+        title_h = app.fonts.font(app.text_px("title")).get_height()
+        self.top_y = max(app.mm(2) + app.target_px, m + title_h + m // 2 + app.fonts.font(self.small).get_height()) + m // 2
         bh = app.target_px
         tab_w = app.mm(26)
         gap = max(4, (h - self.top_y - m - len(TABS) * bh) // max(1, len(TABS) - 1))
@@ -136,8 +137,9 @@ class ReviewScreen(StaffScreen):
             Button("play", "Play", pygame.Rect(c.right - ctrl_w, c.top, ctrl_w, bh), "primary"),
             Button("speed", "Speed 1x", pygame.Rect(c.right - ctrl_w, c.top + bh + m, ctrl_w, bh)),
         ])
-        self.close_button = Button("close", "Close", pygame.Rect(w - m - app.mm(30), self.top_y, app.mm(30), bh), "primary")
         self.overlay = pygame.Rect(m, self.top_y, w - 2 * m, h - self.top_y - m)
+        self.close_button = Button("close", "Close", pygame.Rect(self.overlay.right - m // 2 - app.mm(30),
+                                                                 self.overlay.top + m // 2, app.mm(30), bh), "primary")
         self.view = None
         self.replay_index = -1
 
@@ -454,9 +456,12 @@ class ReviewScreen(StaffScreen):
         cols = self.columns()
         first = steps[0]["cells"] if steps else []
         line = int(self.small * 1.2)
+        font = self.app.fonts.font(self.small)
+        widest = max((font.size(cell["short"])[0] for cell in first), default=0)
+        pad = max(2, min(10, (cols[-1].width - widest) if len(cols) > 1 else 2))  # a gap between columns
         for col, cell in zip(cols[1:], first, strict=False):
             for k, words in enumerate((cell["short"], cell["unit"])):
-                blit_text(surface, app.fonts, words, self.small, c.muted, (col.right - 2, head.top + k * line), "topright",
+                blit_text(surface, app.fonts, words, self.small, c.muted, (col.right - pad, head.top + k * line), "topright",
                           room=pygame.Rect(col.left, head.top, col.width, head.height))
         for s, r in zip(steps, rects, strict=True):
             pygame.draw.line(surface, c.panel, r.bottomleft, (r.right, r.bottom - 1))
@@ -465,7 +470,7 @@ class ReviewScreen(StaffScreen):
                       c.left if s["foot"] == "left" else c.right if s["foot"] == "right" else c.muted,
                       (cols[0].left, r.centery), "midleft", room=pygame.Rect(cols[0].left, r.top, cols[0].width, r.height))
             for col, cell in zip(cols[1:], s["cells"], strict=False):
-                blit_text(surface, app.fonts, cell["text"], self.small, c.text, (col.right - 2, r.centery), "midright",
+                blit_text(surface, app.fonts, cell["text"], self.small, c.text, (col.right - pad, r.centery), "midright",
                           room=pygame.Rect(col.left, r.top, col.width, r.height))
         if more:
             self.table_page_button.draw(surface, app)
@@ -526,16 +531,23 @@ class ReviewScreen(StaffScreen):
         if d.get("meaning"):
             parts.append(f"Meaning: {d['meaning']}.")
         source = f"({d.get('section', 'docs/metrics.md')})"
-        more = (d.get("more") or "").split(". ")
-        while True:
-            words = " ".join(parts + ([". ".join(more).rstrip(".") + "."] if more and more[0] else []) + [source])
-            lines = self.app.fonts.wrap(words, self.small, room.width)
-            if paragraph_height(len(lines), self.small) <= room.height or not (more and more[0]):
-                if paragraph_height(len(lines), self.small) > room.height and len(parts) > 2:
-                    parts.pop()  # the meaning goes before the definition does
-                    continue
-                return words
-            more.pop()
+
+        def fits(words: str) -> bool:
+            return paragraph_height(len(self.app.fonts.wrap(words, self.small, room.width)), self.small) <= room.height
+
+        while len(parts) > 2 and not fits(" ".join(parts + [source])):
+            parts.pop()  # the meaning goes before the definition does
+        more = (d.get("more") or "").split()
+        lo, hi = 0, len(more)  # the most words of the construction's paragraph that fit
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            tail = " ".join(more[:mid]) + ("" if mid == len(more) else " …")
+            if fits(" ".join(parts + [tail, source])):
+                lo = mid
+            else:
+                hi = mid - 1
+        tail = [" ".join(more[:lo]) + ("" if lo == len(more) else " …")] if lo else []
+        return " ".join(parts + tail + [source])
 
 
 def pressure_plot(fig, mat, insoles, steps, mode, colors, parameters) -> None:
