@@ -142,7 +142,7 @@ def main() -> dict:
                 screen = app.top
                 drawing = 1000 * screen.first_plot_s  # from the screen's creation: the plot's part
                 _tap(paced, screen.tabs.get("pressure").rect)
-                more = paced.until(lambda: screen.plot is not None, "the pressure image")
+                more = paced.until(lambda s=screen: s.plot is not None, "the pressure image")
                 slow.extend((round(1000 * v, 1), "pressure", k) for k, v in enumerate(more) if v > 0.010)
                 frames_ms += more
                 if run == 0:
