@@ -497,6 +497,7 @@ def _review():
     def review(drill, **change):
         def make(app):
             data = copy.copy(review_data()[drill])
+            data["trial"] = {**data["trial"], "started": "2026-11-21 10:05"}  # the same picture on every run
             data.update(change)
             return ReviewScreen(app, data)
         return make
