@@ -165,3 +165,25 @@ def insole_pressure_plot(fig, values: dict, sensors: dict, lines: dict, colors: 
     fig.suptitle(title, color=colors["text"], fontsize=11)
     if shown is not None:
         _colorbar(fig, shown, list(axes), scale, colors)
+
+
+def pressure_plot(fig, mat, insoles, steps, mode, colors, parameters) -> None:
+    """The review's pressure tab: the trial's peak or mean image and its steps' gait lines, computed
+    here, on the renderer thread, from the frames the worker loaded (gaitkiosk/staff_rooms/review.py)."""
+    from kernels.cop_path import gait_lines, insole_gait_lines, peak_and_mean
+
+    label = "Peak pressure" if mode == "peak" else "Mean pressure while loaded"
+    if mat is not None:
+        peak, mean = peak_and_mean(mat["counts"], mat["to_kpa"], mat["threshold_kpa"])
+        lines = gait_lines(mat["counts"], mat["t"], mat["pitch_mm"], steps, mat["threshold_kpa"], mat["to_kpa"],
+                           parameters.get("contact_on_n", 30.0), parameters.get("contact_off_n", 20.0)) if steps else []
+        mat_pressure_plot(fig, peak if mode == "peak" else mean, mat["pitch_mm"], lines,
+                                       [s.get("foot") for s in steps], colors, label)
+        return
+    values, sensors, lines = {}, {}, {}
+    for side, s in insoles["sides"].items():
+        peak, mean = peak_and_mean(s["kpa"], None, 0.0)
+        values[side] = peak if mode == "peak" else mean
+        sensors[side] = s["sensors_mm"]
+        lines[side] = insole_gait_lines(s["kpa"], s["t"], s["sensors_mm"], steps, side, s.get("area_mm2"))
+    insole_pressure_plot(fig, values, sensors, lines, colors, label)

@@ -31,8 +31,9 @@ import pygame
 from ui.heatmap import InsoleView, MatView
 from ui.plots import plots_of
 from ui.screens.common import margin
+from ui.screens.definition import draw_definition
 from ui.screens.staff import StaffScreen, staff_screen
-from ui.text import blit_paragraph, blit_text, fit_size, paragraph_height
+from ui.text import blit_paragraph, blit_text, paragraph_height
 from ui.widgets import DOWN, UP, Button, ButtonSet, pointer
 
 TABS = (("sway", "Sway"), ("pressure", "Pressure"), ("steps", "Steps"), ("replay", "Replay"))
@@ -210,12 +211,12 @@ class ReviewScreen(StaffScreen):
         if self.leaving:
             return
         self.touched()
-        if self.defining is not None:  # the definition is open: any tap closes it
+        if self.handle_bar(event):  # Back and Log out stay within reach over a definition
+            return
+        if self.defining is not None:  # the definition is open: any other tap closes it
             p = pointer(event, self.app.size)
             if p and p[0] == UP:
                 self.defining = None
-            return
-        if self.handle_bar(event):
             return
         hit = self.tabs.handle(event, self.app.size)
         if hit:
@@ -311,7 +312,7 @@ class ReviewScreen(StaffScreen):
             if self.mat is None and self.insoles is None:
                 return None, self.no_plot_words("pressure")
             key = ("review-pressure", tid, self.pressure_mode)
-            fn, args = pressure_plot, (self.mat, self.insoles, (self.report or {}).get("steps") or [],
+            fn, args = review_plots.pressure_plot, (self.mat, self.insoles, (self.report or {}).get("steps") or [],
                                        self.pressure_mode, self.colors(), (self.report or {}).get("parameters") or {})
         surface = plots.get(key, fn, args, size)
         return surface, (plots.failed(key, size) or "")
@@ -502,71 +503,4 @@ class ReviewScreen(StaffScreen):
         blit_text(surface, app.fonts, words, self.small, c.text, bar.center, "center", room=bar)
 
     def draw_definition(self, surface) -> None:
-        app, c = self.app, self.app.theme.colors
-        r = self.defining
-        box = self.overlay
-        pygame.draw.rect(surface, c.panel, box, border_radius=10)
-        pygame.draw.rect(surface, c.muted, box, width=2, border_radius=10)
-        m = margin(app)
-        self.close_button.draw(surface, app)
-        inner = pygame.Rect(box.left + m, box.top + m // 2, box.width - 2 * m, box.height - m)
-        title_room = pygame.Rect(inner.left, inner.top, self.close_button.rect.left - m - inner.left, app.target_px)
-        size = fit_size(app.fonts, r["label"], app.text_px("body"), title_room.width, self.small)
-        blit_text(surface, app.fonts, r["label"], size, c.text, (title_room.left, title_room.centery), "midleft",
-                  room=title_room)
-        text = pygame.Rect(inner.left, self.close_button.rect.bottom + m // 2, inner.width,
-                           inner.bottom - self.close_button.rect.bottom - m // 2)
-        blit_paragraph(surface, app.fonts, self.definition_words(r, text), self.small, c.text, text)
-
-    def definition_words(self, r: dict, room: pygame.Rect) -> str:
-        """The definition in words, trimmed (the construction's paragraph first) to fit ``room``."""
-        d = r.get("definition") or {}
-        value = f"{r['text']} {r['unit']}".strip() if r["text"] != "n/a" else "n/a"
-        parts = [f"{value} · from the {r['sensor']} · calibration: {r['calibration']}."]
-        if r.get("why_null"):
-            parts.append(f"Not available: {r['why_null']}.")
-        # "(below)" points down the document, which is not on the screen; its paragraph follows here
-        definition = d.get("definition", "not documented").replace(" (below)", "").replace("below; ", "")
-        parts.append(f"Definition: {definition}" + (f" ({d['unit']})" if d.get("unit") else "") + ".")
-        if d.get("meaning"):
-            parts.append(f"Meaning: {d['meaning']}.")
-        source = f"({d.get('section', 'docs/metrics.md')})"
-
-        def fits(words: str) -> bool:
-            return paragraph_height(len(self.app.fonts.wrap(words, self.small, room.width)), self.small) <= room.height
-
-        while len(parts) > 2 and not fits(" ".join(parts + [source])):
-            parts.pop()  # the meaning goes before the definition does
-        more = (d.get("more") or "").split()
-        lo, hi = 0, len(more)  # the most words of the construction's paragraph that fit
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            tail = " ".join(more[:mid]) + ("" if mid == len(more) else " …")
-            if fits(" ".join(parts + [tail, source])):
-                lo = mid
-            else:
-                hi = mid - 1
-        tail = [" ".join(more[:lo]) + ("" if lo == len(more) else " …")] if lo else []
-        return " ".join(parts + tail + [source])
-
-
-def pressure_plot(fig, mat, insoles, steps, mode, colors, parameters) -> None:
-    """The pressure tab's figure (on the renderer thread: the images and gait lines are computed here)."""
-    from kernels.cop_path import gait_lines, insole_gait_lines, peak_and_mean
-    from ui import review_plots
-
-    label = "Peak pressure" if mode == "peak" else "Mean pressure while loaded"
-    if mat is not None:
-        peak, mean = peak_and_mean(mat["counts"], mat["to_kpa"], mat["threshold_kpa"])
-        lines = gait_lines(mat["counts"], mat["t"], mat["pitch_mm"], steps, mat["threshold_kpa"], mat["to_kpa"],
-                           parameters.get("contact_on_n", 30.0), parameters.get("contact_off_n", 20.0)) if steps else []
-        review_plots.mat_pressure_plot(fig, peak if mode == "peak" else mean, mat["pitch_mm"], lines,
-                                       [s.get("foot") for s in steps], colors, label)
-        return
-    values, sensors, lines = {}, {}, {}
-    for side, s in insoles["sides"].items():
-        peak, mean = peak_and_mean(s["kpa"], None, 0.0)
-        values[side] = peak if mode == "peak" else mean
-        sensors[side] = s["sensors_mm"]
-        lines[side] = insole_gait_lines(s["kpa"], s["t"], s["sensors_mm"], steps, side, s.get("area_mm2"))
-    review_plots.insole_pressure_plot(fig, values, sensors, lines, colors, label)
+        draw_definition(surface, self.app, self.defining, self.overlay, self.close_button)
