@@ -73,8 +73,7 @@ def show(state: State, size: tuple[int, int], diagonal_in: float, theme=None):
 
 @functools.cache
 def states() -> tuple[State, ...]:
-    return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing(), *_staff(),
-            *_staff_save(), *_patients(), *_programs())
+            *_staff_save(), *_patients(), *_programs(), *_review())
 
 
 def _attract():
@@ -558,6 +557,94 @@ def _programs():
                                  picture=not label and (rx.drill, page) in (("quiet_standing", 0), ("quiet_standing", 1),
                                                                            ("limits_of_stability", 0))))
     return out
+
+
+
+
+@functools.cache
+def review_data() -> dict:
+    """What the worker hands the session review for stored trials of the virtual patient: a
+    quiet standing, a tandem walk and an insole walk (gaitkiosk.demo_trials, in a scratch store)."""
+    import tempfile
+
+    from gaitkiosk.config import default_config
+    from gaitkiosk.demo_seed import seed_demo
+    from gaitkiosk.demo_trials import store_virtual_trial
+    from gaitkiosk.staff_views import Desk, show
+    from store import open_store
+
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="gaitkiosk-gallery-") as tmp:
+        patient = seed_demo(tmp, default_config(), "1234")
+        with open_store(tmp) as st:
+            user = st.users.add("Ann Berg", "therapist", "482913")
+            desk = Desk(st, user, default_config())
+            for drill, seconds in (("quiet_standing", 12), ("tandem_walk", 24), ("gait_insoles", 10)):
+                trial = store_virtual_trial(st, patient, drill, seconds)
+                out[drill] = show(desk, "review", {"trial": trial.id})[1]
+    return out
+
+
+def _review():
+    from ui.plots import plots_of
+    from ui.screens import ReviewScreen
+
+    def review(drill, **change):
+        def make(app):
+            data = copy.copy(review_data()[drill])
+            data["trial"] = {**data["trial"], "started": "2026-11-21 10:05"}  # the same picture on every run
+            data.update(change)
+            return ReviewScreen(app, data)
+        return make
+
+    def at(tab, *, mode=None, steps=None, define=None, page=0, play_s=None):
+        def setup(screen):
+            screen.tab = tab
+            screen.pressure_mode = mode or screen.pressure_mode
+            screen.steps_mode = steps or screen.steps_mode
+            screen.pages[tab if tab != "steps" or steps != "per_step" else "table"] = page
+            screen.update(0.0)  # asks for the tab's plot
+            plots_of(screen.app).wait()
+            if play_s is not None:
+                screen.playing = True
+                screen.update(play_s)
+            if define is not None:
+                screen.defining = define(screen.data)
+        return setup
+
+    def sway(key):
+        return lambda data: next(r for r in data["sway"] if r["key"] == key)
+
+    return [
+        State("staff_review", review("quiet_standing"), at("sway"), picture=True),
+        State("staff_review-sway-more", review("quiet_standing"), at("sway", page=1)),
+        State("staff_review-pressure", review("quiet_standing"), at("pressure"), picture=True),
+        State("staff_review-pressure-mean", review("quiet_standing"), at("pressure", mode="mean", page=1)),
+        State("staff_review-pressure-walk", review("tandem_walk"), at("pressure"), picture=True),
+        State("staff_review-steps-walk", review("tandem_walk"), at("steps", steps="per_step"), picture=True),
+        State("staff_review-steps-walk-summary", review("tandem_walk"), at("steps")),
+        State("staff_review-steps-insoles", review("gait_insoles"), at("steps"), picture=True),
+        State("staff_review-pressure-insoles", review("gait_insoles"), at("pressure"), picture=True),
+        State("staff_review-sway-insoles", review("gait_insoles"), at("sway")),
+        State("staff_review-replay", review("quiet_standing"), at("replay", play_s=3.0), picture=True),
+        State("staff_review-replay-walk", review("tandem_walk"), at("replay", play_s=8.0)),
+        State("staff_review-replay-insoles", review("gait_insoles"), at("replay", play_s=2.0)),
+        State("staff_review-definition", review("quiet_standing"), at("sway", define=sway("sway.ellipse95_area_mm2")),
+              picture=True),
+        State("staff_review-definition-speed", review("quiet_standing"),
+              at("sway", define=sway("sway.mean_velocity_mm_s"))),
+        State("staff_review-definition-cpei", review("tandem_walk"),
+              at("steps", steps="per_step", define=lambda d: d["steps"][0]["cells"][1])),
+        State("staff_review-definition-null", review("gait_insoles"), at("sway", define=sway("sway.ellipse95_axes_mm"))),
+        State("staff_review-no-frames", review("quiet_standing", mat=None, frames_problem=(
+            "The trial's frames cannot be shown (recording chunk cannot be decoded: bad header). "
+            "The stored numbers are shown.")), at("sway"), picture=True),
+        State("staff_review-no-frames-replay", review("quiet_standing", mat=None, frames_problem=(
+            "No frames of this trial are stored (nothing was recorded, or they were deleted): "
+            "the stored numbers are shown, without pictures or replay.")), at("replay")),
+        State("staff_review-no-report", review("quiet_standing", report=None, sway=[], weight=[], summary=[],
+                                               steps=[], report_error="no frames were recorded"), at("sway")),
+    ]
 
 
 def _sqlite_error():

@@ -122,6 +122,16 @@ class Recordings:
                 "SELECT idx, data FROM recording_chunks WHERE recording_id = ? ORDER BY idx", [recording_id]):
             yield idx, codec.decode(blob)
 
+    def blobs(self, recording_id: str) -> list[bytes]:
+        """The recording's encoded chunks in order, undecoded: for a reader that decodes them on
+        several threads (the session review); ``codec.decode`` checks each one."""
+        rec = self.get(recording_id)
+        if rec.pruned_at:
+            raise StoreError(f"recording {recording_id} was pruned on {rec.pruned_at} after it reached the server; "
+                             "fetch it from upstream")
+        return [bytes(r[0]) for r in self.db.execute(
+            "SELECT data FROM recording_chunks WHERE recording_id = ? ORDER BY idx", [recording_id])]
+
     def read(self, recording_id: str) -> Chunk:
         """All frames of a recording, in order (raises if retention pruned them)."""
         rec = self.get(recording_id)

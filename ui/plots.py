@@ -61,6 +61,7 @@ class Plots:
         self._failed: dict = {}  # key -> the error in words (shown instead of the plot)
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._warmed = False
 
     def get(self, key: Hashable, draw: Callable, args: tuple, size: tuple[int, int]):
         """The finished surface for ``key`` at ``size``, or None (being drawn; asked for now if new)."""
@@ -74,6 +75,14 @@ class Plots:
             self._jobs.put((full, draw, args, tuple(size)))
             self._start()
         return None
+
+    def warm(self) -> None:
+        """Import matplotlib on the renderer thread now (about a second on this machine, several on
+        a Pi), so that the first plot a therapist opens does not wait for it: the staff home asks."""
+        if not self._warmed:
+            self._warmed = True
+            self._jobs.put(None)
+            self._start()
 
     def failed(self, key: Hashable, size: tuple[int, int]) -> str | None:
         """Why the plot could not be drawn (its error), or None."""
@@ -91,9 +100,16 @@ class Plots:
     def _run(self) -> None:
         while True:
             try:
-                full, draw, args, size = self._jobs.get(timeout=30.0)
+                job = self._jobs.get(timeout=30.0)
             except queue.Empty:
                 return  # nothing asked for a while: the thread ends, the next get starts another
+            if job is None:  # warm(): matplotlib imported and its fonts loaded, by a tiny figure with text
+                try:
+                    render_rgba(lambda fig: fig.text(0.5, 0.5, "0 kPa"), (), (16, 16), self.style)
+                except Exception:  # noqa: BLE001 - only a head start: a real plot reports its own error
+                    log.exception("warming the plot renderer failed")
+                continue
+            full, draw, args, size = job
             try:
                 self._ready.put((full, size, render_rgba(draw, args, size, self.style)))
             except Exception as exc:  # noqa: BLE001 - a bad plot is shown as its error, the kiosk goes on

@@ -38,12 +38,13 @@ from ui.screens.staff_needed import StaffNeededScreen
 from ui.screens.staff_patient import PatientScreen, SessionsScreen
 from ui.screens.staff_patients import NewPatientScreen, PatientsScreen
 from ui.screens.staff_program import ProgramEditScreen
+from ui.screens.staff_review import ReviewScreen
 from ui.screens.staff_save import SaveScreen
 from ui.screens.staff_trends import CompareScreen, TrendsScreen
 
 __all__ = ["AttractScreen", "CheckInScreen", "ProgramScreen", "InstructionScreen", "LiveDrillScreen",
            "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "StaffLoginScreen", "StaffHomeScreen", "route",
-           "SaveScreen", "ProgramEditScreen",
+           "SaveScreen", "ProgramEditScreen", "ReviewScreen",
            # the Patients room (issue 11 items 2 and 5)
            "PatientsScreen", "NewPatientScreen", "PatientScreen", "SessionsScreen", "TrendsScreen", "CompareScreen"]
 

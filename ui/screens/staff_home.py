@@ -31,6 +31,9 @@ class StaffHomeScreen(StaffScreen):
     def __init__(self, app, name: str, role: str, idle_logout_s: float = 120.0, walk_up_n: float = 30.0):
         app.staff = {"name": name, "role": role, "idle_logout_s": float(idle_logout_s), "walk_up_n": float(walk_up_n)}
         super().__init__(app)
+        from ui.plots import plots_of
+
+        plots_of(app).warm()  # the staff rooms' plots: matplotlib is imported while the home is shown
         self.user_name = name
         self.role = role
 
