@@ -73,6 +73,7 @@ def show(state: State, size: tuple[int, int], diagonal_in: float, theme=None):
 
 @functools.cache
 def states() -> tuple[State, ...]:
+    return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing(), *_staff(),
             *_staff_save(), *_patients(), *_programs(), *_review())
 
 

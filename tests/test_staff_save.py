@@ -65,9 +65,14 @@ def test_save_the_session_report_to_a_stick_then_the_sheet_to_the_folder(tmp_pat
         rt = Runtime(kiosk_config, data, simulate=True).start(app)
         try:
             log_in(app)
-            app.post(view("save", what="session", id=session.id, back=["home", {}]))
+            with open_store(data, create=False) as st:
+                trial = st.trials.for_session(session.id)[0]
+            app.post(view("review", trial=trial.id))
+            pump(app, lambda: app.top.name == "staff_review", what="the trial's review")
+            tap_button(app, app.top.bar.get("pdf"))  # Save PDF: the session's report
             pump(app, lambda: app.top.name == "staff_save", what="the save screen")
             s = app.top
+            assert s.back == ("review", {"trial": trial.id})
             assert [p["label"] for p in s.data["places"]] == [f"folder {share}", "USB stick KINGSTON"]
             assert s.data["patient"] == "1234" and s.data["kind"] == "session report"
             for n in (1, 2):
@@ -79,8 +84,6 @@ def test_save_the_session_report_to_a_stick_then_the_sheet_to_the_folder(tmp_pat
             assert s.saved == f"Saved {stem}-2.pdf to USB stick KINGSTON."
             text = pdf_text(media / "KINGSTON" / f"{stem}.pdf")
             assert "1234" in text and session.id[:8] in text
-            with open_store(data, create=False) as st:
-                trial = st.trials.for_session(session.id)[0]
             area = trial.report["sway"]["ellipse95_area_mm2"]
             assert f"{area:.0f}" in text  # the stored report's number on the page
         except BaseException:
@@ -96,7 +99,7 @@ def test_save_the_session_report_to_a_stick_then_the_sheet_to_the_folder(tmp_pat
         with open_store(data, create=False) as st:
             patient = st.patients.by_code("1234")
         tap_button(app, s.bar.get("back"))
-        pump(app, lambda: app.top.name == "staff_home", what="back home")
+        pump(app, lambda: app.top.name == "staff_review", what="back to the review")
         app.post(view("patient", patient=patient.id))
         pump(app, lambda: app.top.name == "staff_patient", what="the patient's page")
         tap_button(app, app.top.sheet.get("sheet"))

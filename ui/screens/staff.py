@@ -72,6 +72,7 @@ class StaffScreen(Screen):
 
     walk_up_logout = True
     back: tuple[str, dict] | None = ("home", {})
+    bar_extra: tuple[tuple[str, str], ...] = ()  # (id, label) of more title-bar buttons, left of Back; bar_tapped(id)
 
     def __init__(self, app, data: dict | None = None):
         super().__init__(app)
@@ -91,10 +92,11 @@ class StaffScreen(Screen):
         """Back (when there is somewhere to go back to) and Log out, top right."""
         app = self.app
         m = app.mm(2)
-        w = app.mm(26)
         out = []
         right = app.size[0] - m
-        for bid, label in (("logout", "Log out"), ("back", "Back")) if self.back else (("logout", "Log out"),):
+        bar = (("logout", "Log out"), ("back", "Back")) if self.back else (("logout", "Log out"),)
+        for bid, label in bar + tuple(reversed(self.bar_extra)):
+            w = app.mm(26)
             out.append(Button(bid, label, pygame.Rect(right - w, m, w, app.target_px), "quiet"))
             right -= w + m
         return ButtonSet(out)
@@ -122,7 +124,12 @@ class StaffScreen(Screen):
             self.logout("button")
         elif hit == "back" and self.back:
             self.app.post(view(self.back[0], **self.back[1]))
+        elif hit is not None:
+            self.bar_tapped(hit)
         return hit is not None
+
+    def bar_tapped(self, button_id: str) -> None:
+        """One of ``bar_extra``'s buttons was tapped."""
 
     def handle(self, event) -> None:
         if self.leaving:

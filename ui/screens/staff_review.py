@@ -32,7 +32,7 @@ from ui.heatmap import InsoleView, MatView
 from ui.plots import plots_of
 from ui.screens.common import margin
 from ui.screens.definition import draw_definition
-from ui.screens.staff import StaffScreen, staff_screen
+from ui.screens.staff import StaffScreen, staff_screen, view
 from ui.text import blit_paragraph, blit_text, paragraph_height
 from ui.widgets import DOWN, UP, Button, ButtonSet, pointer
 
@@ -48,6 +48,7 @@ def _rgb(color) -> tuple:
 @staff_screen("staff_review")
 class ReviewScreen(StaffScreen):
     name = "staff_review"
+    bar_extra = (("pdf", "Save PDF"),)  # the session's one-page report
 
     def __init__(self, app, data: dict | None = None):
         super().__init__(app, data)
@@ -99,6 +100,10 @@ class ReviewScreen(StaffScreen):
         return bool(self.data.get("steps"))
 
     # -- layout ---------------------------------------------------------------------------------
+    def bar_tapped(self, button_id: str) -> None:
+        if button_id == "pdf" and self.trial.get("session"):  # the session's report (gaitkiosk/staff_rooms/reports.py)
+            self.ask(view("save", what="session", id=self.trial["session"], back=["review", {"trial": self.trial.get("id")}]))
+
     def layout(self, size) -> None:
         super().layout(size)
         app = self.app
