@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 VIEWS: dict[str, tuple] = {}  # name -> (function, audit_view, roles)
 ACTIONS: dict[str, tuple] = {}  # name -> (function, roles)
-ROOMS: tuple[str, ...] = ()  # modules of gaitkiosk.staff_rooms to import (each registers itself)
+ROOMS: tuple[str, ...] = ("calibration",)  # modules of gaitkiosk.staff_rooms to import (each registers itself)
 ALL_ROLES = ("therapist", "technician")
 
 

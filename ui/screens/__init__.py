@@ -24,6 +24,7 @@ answers with the messages above.
 
 from __future__ import annotations
 
+from ui.screens import staff_calibration, staff_calibration_run  # noqa: F401 - register the calibration room
 from ui.screens.attract import AttractScreen
 from ui.screens.checkin import CheckInScreen
 from ui.screens.drill import LiveDrillScreen
