@@ -103,3 +103,188 @@ def test_known_load_then_verify_by_taps_store_audit_and_the_kiosk_uses_it(kiosk)
     assert v.user_id == ann and v.subject == MAT and v.details["calibration_id"] == cal.id
     assert result.data["kept"]["verification"]["error_pct"] == v.details["error_pct"]
     assert active(data).id == cal.id  # a verification changes nothing in force
+
+
+def test_body_weight_on_the_mat_by_taps_with_the_weight_typed(kiosk):
+    app, rt, data, clock, ann = kiosk
+    log_in(app)
+    open_room(app)
+    choose(app, "Mat")
+    run_by_taps(app, "load")
+    before = active(data)
+    tap_button(app, app.top.buttons.get("devices"))
+    pump(app, lambda: app.top.name == "staff_calibration", what="back to the devices")
+    choose(app, "Mat")
+    kg = rt.config["sim"]["body_mass_kg"]  # the virtual person the rig puts on the mat
+    result, readies = run_by_taps(app, "bodyweight", weight_kg=f"{kg:g}")
+    assert readies == 1 and result.data["passed"], result.data
+    after = active(data)
+    assert after.id != before.id and after.id == result.data["kept"]["calibration_id"]
+    (bw,) = [p for p in after.record["procedures"] if p["procedure"] == "bodyweight"]
+    assert bw["params"]["weight_kg"] == kg
+    assert result.data["procedures"][0]["accuracy_pct"] == bw["results"]["accuracy_pct_"]
+    start = [e for e in entries(data, "staff.calibration.start") if e.details["procedure"] == "bodyweight"]
+    assert [(e.user_id, e.details["weight_kg"]) for e in start] == [(ann, kg)]
+    pump(app, lambda: rt.sensors.pressure[MAT].calibration_id == after.id, what="the kiosk on the new calibration")
+
+
+def test_technician_calibrates_cancel_keeps_the_old_one_and_history_shows_the_store(kiosk):
+    app, rt, data, clock, ann = kiosk
+    log_in(app, "Bo L.")
+    with open_store(data) as st:
+        bo = st.users.by_name("Bo L.").id
+    open_room(app)
+    choose(app, "Mat")
+    run_by_taps(app, "load")
+    first = active(data)
+    assert first.created_by == bo
+
+    # Cancel while a step measures: nothing stored, the old calibration stays in force
+    tap_button(app, app.top.buttons.get("devices"))
+    pump(app, lambda: app.top.name == "staff_calibration", what="back to the devices")
+    choose(app, "Mat")
+    tap_button(app, app.top.actions.get("zero"))
+    pump(app, lambda: app.top.name == "staff_calibration_run" and app.top.can_ready(), what="zero waits for Ready")
+    run = app.top
+    tap_button(app, run.buttons.get("ready"))
+    pump(app, lambda: (run.progress or {}).get("state") in ("settling", "measuring"), what="zero measuring")
+    tap_button(app, run.buttons.get("cancel"))
+    pump(app, lambda: app.top.name == "staff_calibration", what="cancelled: back to the devices")
+    assert "previous calibration stays in force" in app.top.message
+    with open_store(data) as st:
+        assert [c.id for c in st.calibrations.history(MAT)] == [first.id]
+    assert active(data).id == first.id and rt.sensors.pressure[MAT].calibration_id == first.id
+    assert [(e.user_id, e.subject) for e in entries(data, "staff.calibration.cancel")] == [(bo, MAT)]
+
+    # Cancel at an instruction (before Ready) too; then a zero that runs puts a new one in force
+    choose(app, "Mat")
+    tap_button(app, app.top.actions.get("zero"))
+    pump(app, lambda: app.top.name == "staff_calibration_run" and app.top.can_ready(), what="zero waits for Ready")
+    tap_button(app, app.top.buttons.get("cancel"))
+    pump(app, lambda: app.top.name == "staff_calibration", what="cancelled again")
+    assert active(data).id == first.id
+    choose(app, "Mat")
+    result, _ = run_by_taps(app, "zero")
+    second = active(data)
+    assert second.id != first.id and second.created_by == bo and result.data["kept"]["active"]
+    pump(app, lambda: rt.sensors.pressure[MAT].calibration_id == second.id, what="the kiosk on the new zero")
+
+    # History: both calibrations, newest first, with the accuracy the store holds
+    tap_button(app, app.top.buttons.get("history"))
+    pump(app, lambda: app.top.name == "staff_calibration_history", what="history")
+    rows = app.top.data["calibrations"]
+    assert [r["id"] for r in rows] == [second.id, first.id]
+    with open_store(data) as st:
+        stored = {c.id: c.record["accuracy_pct"] for c in st.calibrations.history(MAT)}
+    assert {r["id"]: r["accuracy_pct"] for r in rows} == stored
+    assert stored[first.id] is not None
+    from ui.screens.staff_calibration import history_rows
+
+    lines = [text for text, _ in history_rows(app.top.data)]
+    assert any(f"{stored[first.id]:.1f} %" in line for line in lines)
+    assert app.top.data["health"]["calibration_id"] == second.id
+    from ui.plots import plots_of
+
+    pump(app, lambda: plots_of(app).get(app.top.plot_key(), None, (), app.top.plot_box.size) is not None
+         or plots_of(app).failed(app.top.plot_key(), app.top.plot_box.size), what="the history plot")
+    assert plots_of(app).failed(app.top.plot_key(), app.top.plot_box.size) is None
+
+
+def test_a_failed_step_stores_nothing_and_says_why(kiosk):
+    """Someone stays on the mat while it is zeroed: the procedure refuses, nothing is kept."""
+    app, rt, data, clock, ann = kiosk
+    log_in(app)
+    open_room(app)
+    choose(app, "Mat")
+    tap_button(app, app.top.actions.get("zero"))
+    pump(app, lambda: app.top.name == "staff_calibration_run" and app.top.can_ready(), what="zero waits for Ready")
+    rig = rt.calibration_job.rig
+    rig.misbehave = ("zero",)  # the virtual technician stays on the mat
+    tap_button(app, app.top.buttons.get("ready"))
+    pump(app, lambda: app.top.name == "staff_calibration_result", what="the refusal")
+    assert not app.top.data["passed"] and "loaded while zeroing" in app.top.data["error"]
+    assert active(data) is None
+    with open_store(data) as st:
+        assert st.calibrations.history(MAT) == []
+    (failed,) = entries(data, "staff.calibration.failed")
+    assert failed.user_id == ann and "loaded while zeroing" in failed.details["reason"]
+
+
+def test_logging_out_in_the_middle_cancels_the_run(kiosk):
+    app, rt, data, clock, ann = kiosk
+    log_in(app)
+    open_room(app)
+    choose(app, "Mat")
+    tap_button(app, app.top.actions.get("zero"))
+    pump(app, lambda: app.top.name == "staff_calibration_run" and app.top.can_ready(), what="zero waits for Ready")
+    job = rt.calibration_job
+    tap_button(app, app.top.bar.get("logout"))
+    pump(app, lambda: app.top.name == "attract" and job.finished, what="logged out, the run over")
+    assert job.state == "cancelled" and active(data) is None
+    with open_store(data) as st:
+        assert st.calibrations.history(MAT) == []
+
+
+# -- idle and walk-up logout on the run screen (no runtime needed) ------------------------------------
+
+
+def run_screen(idle_logout_s=1.0, feed=None):
+    from ui_support import make_app
+
+    from ui import screens
+    from ui.app import Message
+
+    app = make_app(router=screens.route, feed=feed)
+    app.deliver(Message("staff_home", {"name": "Ann Berg", "role": "therapist", "idle_logout_s": idle_logout_s}))
+    app.deliver(Message("staff_calibration_run", {"job": 7, "device_kind": "mat", "label": "Mat", "title": "Zero",
+                                                  "steps": 1, "max_counts": 4095, "geometry": (48, 48, (8.47, 8.47))}))
+    app.step(0.01, [])
+    assert app.top.name == "staff_calibration_run"
+    return app
+
+
+def progress(state, waiting=0):
+    from ui.app import Message
+
+    return Message("calibration_progress", {"job": 7, "state": "running", "waiting": waiting, "step_no": 1,
+                                            "frame": None, "progress": {"procedure": "zero", "step": 1, "steps": 1,
+                                                                        "step_id": "unloaded", "state": state,
+                                                                        "instruction": "Step off the mat.",
+                                                                        "fraction": 0.5, "detail": ""}})
+
+
+def test_idle_logout_waits_while_a_step_measures_and_frames_arrive(dummy_video):
+    app = run_screen(idle_logout_s=1.0)
+    for _ in range(20):  # 4 s hands-off while the step measures: no logout
+        app.deliver(progress("measuring"))
+        app.step(0.2, [])
+    assert app.top.leaving is None
+    for _ in range(12):  # the frames stop (a silent sensor): the idle count runs again
+        app.step(0.2, [])
+    assert app.top.leaving == "idle"
+
+
+def test_idle_logout_counts_while_waiting_for_ready(dummy_video):
+    app = run_screen(idle_logout_s=1.0)
+    for _ in range(7):
+        app.deliver(progress("waiting", waiting=1))
+        app.step(0.2, [])
+    assert app.top.leaving == "idle"
+
+
+def test_a_load_on_the_mat_does_not_log_out_on_the_calibration_screens(dummy_video):
+    import numpy as np
+    from ui_support import FakeFeed
+
+    from gaitkiosk.runtime import LiveSnapshot
+    from ui.screens.staff import STAFF_SCREENS
+
+    feed = FakeFeed(LiveSnapshot(seq=1, mat_kpa=np.zeros((48, 48), np.float32), mat_geometry=(48, 48, (8.47, 8.47))))
+    app = run_screen(idle_logout_s=60.0, feed=feed)
+    app.step(0.1, [])
+    feed.snapshot = LiveSnapshot(seq=2, mat_kpa=np.full((48, 48), 100.0, np.float32), mat_geometry=(48, 48, (8.47, 8.47)))
+    for _ in range(5):
+        app.step(0.1, [])
+    assert app.top.leaving is None
+    for kind in ("staff_calibration", "staff_calibration_history", "staff_calibration_run", "staff_calibration_result"):
+        assert STAFF_SCREENS[kind].walk_up_logout is False

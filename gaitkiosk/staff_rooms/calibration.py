@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 LABELS = {"mat": "Mat", "insole_left": "Left insole", "insole_right": "Right insole"}
 # procedure id (gaitkiosk/calibrating.py) -> the words on its button
 PROCEDURE_LABELS = {"zero": "Zero", "equilibrate": "Equilibrate", "load": "Known load", "bodyweight": "Body weight",
-                    "sweep": "Dead-sensel sweep", "verify": "Verify"}
+                    "sweep": "Dead sensels", "verify": "Verify"}
 HISTORY_ROWS = 30  # calibrations shown per device (newest first)
 REFERENCE_COUNTS = 500.0  # the response shown in the history: kPa at this many counts above zero
 _rigs = itertools.count(1)
@@ -272,9 +272,22 @@ def history(desk, device: str = "") -> dict:
         r = row["response_kpa"]
         row["response_change_pct"] = None if r is None or older is None else 100.0 * (r / older - 1.0)
         older = r if r is not None else older
-    health = device_health(desk.store, device, limits=_limits(desk))
+    limits = _limits(desk)
+    health = device_health(desk.store, device, limits=limits)
+    verifications = verification_history(desk.store, device)
     kind = next((h.kind.label for _, h in _devices(desk.runtime) if h.serial == device), "")
     return {"serial": device, "device_kind": kind, "label": LABELS.get(kind, device), "calibrations": rows,
-            "verifications": verification_history(desk.store, device), "health": health,
-            "limits": _limits(desk), "reference_counts": REFERENCE_COUNTS,
-            "today": dt.datetime.now(dt.UTC).isoformat()}
+            "verifications": verifications, "health": health, "limits": limits,
+            "reference_counts": REFERENCE_COUNTS, **_next_due(desk.store, device, verifications, limits)}
+
+
+def _next_due(store, device: str, verifications: list, limits: dict) -> dict:
+    """The dates the next verification and the next calibration are due (calibration/health.py's limits)."""
+    cal = store.calibrations.active_for(device)
+    if cal is None:
+        return {"next_verify": None, "next_calibration": None}
+    made = dt.datetime.fromisoformat(cal.created_at.replace("Z", "+00:00"))
+    mine = [v for v in verifications if v.get("calibration_id") == cal.id]
+    since = dt.datetime.fromisoformat(mine[-1]["at"].replace("Z", "+00:00")) if mine else made
+    return {"next_verify": (since + dt.timedelta(days=limits["verify_every_days"])).date().isoformat(),
+            "next_calibration": (made + dt.timedelta(days=limits["due_after_days"])).date().isoformat()}

@@ -24,7 +24,6 @@ answers with the messages above.
 
 from __future__ import annotations
 
-from ui.screens import staff_calibration, staff_calibration_run  # noqa: F401 - register the calibration room
 from ui.screens.attract import AttractScreen
 from ui.screens.checkin import CheckInScreen
 from ui.screens.drill import LiveDrillScreen
@@ -33,12 +32,15 @@ from ui.screens.instruction import InstructionScreen
 from ui.screens.program import ProgramScreen
 from ui.screens.result import ResultScreen
 from ui.screens.staff import STAFF_SCREENS
+from ui.screens.staff_calibration import CalibrationHistoryScreen, CalibrationScreen
+from ui.screens.staff_calibration_run import CalibrationResultScreen, CalibrationRunScreen
 from ui.screens.staff_home import StaffHomeScreen
 from ui.screens.staff_login import StaffLoginScreen
 from ui.screens.staff_needed import StaffNeededScreen
 
 __all__ = ["AttractScreen", "CheckInScreen", "ProgramScreen", "InstructionScreen", "LiveDrillScreen",
-           "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "StaffLoginScreen", "StaffHomeScreen", "route"]
+           "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "StaffLoginScreen", "StaffHomeScreen", "route",
+           "CalibrationScreen", "CalibrationRunScreen", "CalibrationResultScreen", "CalibrationHistoryScreen"]
 
 
 def route(app, msg) -> bool:

@@ -19,7 +19,7 @@ import pygame
 
 from ui.screens.common import fit_in_rect, margin
 from ui.screens.staff import StaffScreen, do, staff_screen, view
-from ui.text import blit_text
+from ui.text import blit_text, fit_size
 from ui.widgets import Button, ButtonSet, Keypad
 
 STATUS_WORDS = {"ok": "ok", "due": "due", "out of spec": "OUT OF SPEC", "uncalibrated": "not calibrated"}
@@ -30,18 +30,24 @@ SOURCE_WORDS = {"calibrated": "calibrated", "factory-nominal (uncalibrated)": "f
 def _pct(v, signed: bool = False) -> str:
     if v is None:
         return "n/a"
-    return f"{v:+.1f} %" if signed else f"{v:.1f} %"
+    digits = 2 if abs(v) < 0.1 else 1  # a near-perfect fit reads 0.01 %, not a suspicious 0.0 %
+    return f"{v:+.{digits}f} %" if signed else f"{v:.{digits}f} %"
+
+
+def reasons_words(reasons: list[str]) -> str:
+    """health.py's reasons without their what-to-do part (the screen itself is what to do)."""
+    return "; ".join(r.split(":")[0] for r in reasons)
 
 
 def device_words(d: dict) -> str:
-    """One device's state in a few lines: serial, kPa source, active calibration, what is due."""
+    """One device's state in three short lines: serial and kPa source, calibration in force, status."""
     parts = [f"{d['serial']}: kPa {SOURCE_WORDS.get(d['source'], d['source'])}."]
     if d["calibration_id"]:
-        parts.append(f"In force: calibration of {d['calibrated_on']}, accuracy {_pct(d['accuracy_pct'])}"
-                     + (f", last verification {_pct(d['last_error_pct'], True)}" if d["last_error_pct"] is not None
+        parts.append(f"Calibrated {d['calibrated_on']}, accuracy {_pct(d['accuracy_pct'])}"
+                     + (f", verified {_pct(d['last_error_pct'], True)}" if d["last_error_pct"] is not None
                         else "") + ".")
     status = STATUS_WORDS.get(d["status"], d["status"])
-    due = "; ".join(r.split(":")[0] for r in d["reasons"])
+    due = reasons_words(d["reasons"])
     parts.append(f"Status: {status}" + (f" ({due})." if due else "."))
     return " ".join(parts)
 
@@ -68,7 +74,7 @@ class CalibrationScreen(StaffScreen):
         app = self.app
         w, h = size
         m = margin(app)
-        self.top = app.target_px + app.mm(2) + m // 2
+        self.top = self.content_top(subtitle=False)
         tab_w = (w - 2 * m - 2 * m) // 3
         self.tabs = ButtonSet([Button(f"device:{k}", d["label"], pygame.Rect(m + k * (tab_w + m), self.top, tab_w,
                                                                                app.target_px),
@@ -147,11 +153,11 @@ class CalibrationScreen(StaffScreen):
             return
         self.tabs.draw(surface, app)
         d = self.device
-        colour = c.text if d["status"] == "ok" else c.warn
-        fit_in_rect(surface, app, device_words(d), self.words_box, colour)
+        if self.message:  # a refusal or "cancelled" stands where the device's state is, until a tab is tapped
+            fit_in_rect(surface, app, self.message, self.words_box, c.warn)
+        else:
+            fit_in_rect(surface, app, device_words(d), self.words_box, c.text if d["status"] == "ok" else c.warn)
         self.actions.draw(surface, app)
-        top = min(b.rect.top for b in self.actions.buttons)
-        self.draw_message(surface, bottom=top - m // 2)
 
     def _draw_weight(self, surface) -> None:
         app, c = self.app, self.app.theme.colors
@@ -159,8 +165,9 @@ class CalibrationScreen(StaffScreen):
         d = self.device
         left = pygame.Rect(m, m, self.keypad.rect.left - 2 * m, self.weight_buttons.buttons[0].rect.top - 2 * m)
         what = self.labels.get(self.weight_for, self.weight_for)
-        y = blit_text(surface, app.fonts, f"{d['label']}: {what}", app.text_px("title"), c.text, left.topleft,
-                      room=left).bottom + m // 2
+        heading = f"{d['label']}: {what}"
+        size = fit_size(app.fonts, heading, app.text_px("title"), left.width, app.text_px("body"))
+        y = blit_text(surface, app.fonts, heading, size, c.text, left.topleft, room=left).bottom + m // 2
         y = fit_in_rect(surface, app, "Type the weight of the person who will stand on the sensor, in kg "
                         "(weigh them on a clinic scale first).", pygame.Rect(left.left, y, left.width,
                                                                              app.text_px("body") * 4), c.muted)
@@ -182,6 +189,9 @@ def draw_history(fig, calibrations: list, verifications: list, tolerance_pct: fl
     def when(text):
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    fs = max(7.0, min(11.0, fig.get_figheight() * 1.6))  # type that grows with the plot, as the screen's does
     ax, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     ax.axhspan(-tolerance_pct, tolerance_pct, color="#d8f0e6", label=f"within +-{tolerance_pct:g} %")
     if verifications:
@@ -190,17 +200,19 @@ def draw_history(fig, calibrations: list, verifications: list, tolerance_pct: fl
     acc = [(when(r["at"]), r["accuracy_pct"]) for r in calibrations if r["accuracy_pct"] is not None]
     if acc:
         ax.plot([a[0] for a in acc], [a[1] for a in acc], "s", color="#E69F00", label="calibration accuracy")
-    ax.set_ylabel("%", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.set_ylabel("%", fontsize=fs)
+    ax.tick_params(labelsize=fs)
+    ax.legend(fontsize=fs * 0.9, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False,
+              borderaxespad=0.1, handlelength=1.2, columnspacing=0.8)
     resp = [(when(r["at"]), r["response_kpa"]) for r in calibrations if r["response_kpa"] is not None]
     if resp:
         resp.sort()
         ax2.plot([a[0] for a in resp], [a[1] for a in resp], "o-", color="#009E73")
-    ax2.set_ylabel(f"kPa at {reference_counts:g}\ncounts", fontsize=7)
-    ax2.tick_params(labelsize=7)
-    for label in ax2.get_xticklabels():
-        label.set_rotation(20)
+    ax2.set_ylabel(f"kPa at {reference_counts:g}\ncounts", fontsize=fs)
+    ax2.tick_params(labelsize=fs)
+    locator = AutoDateLocator(minticks=2, maxticks=4)
+    ax2.xaxis.set_major_locator(locator)
+    ax2.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     if not (acc or resp or verifications):
         ax.text(0.5, 0.5, "nothing stored yet", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout(pad=0.4)
@@ -216,21 +228,25 @@ def history_rows(data: dict) -> list[tuple[str, str]]:
     for r in data.get("calibrations", []):
         procs = " + ".join(PROCEDURE_SHORT.get(p, str(p)) for p in r["procedures"]) or "?"
         change = r.get("response_change_pct")
-        head = f"{r['at'][:10]}  {'pass' if r['passed'] else 'FAIL'}  {_pct(r['accuracy_pct'])}"
+        head = f"{r['at'][:10]}  {'pass' if r['passed'] else 'FAIL'}" + (
+            f"  {_pct(r['accuracy_pct'])}" if r["accuracy_pct"] is not None else "")
         out.append((head + ("  in force" if r["active"] else ""), "in force" if r["active"] else "head"))
-        out.append((f"  {procs}" + (f", resp. {change:+.1f} %" if change is not None else ""), "detail"))
+        out.append((procs + (f", resp. {change:+.1f} %" if change is not None else ""), "detail"))
     return out
 
 
 def due_words(data: dict) -> str:
+    """The status, what is due next (dates), and the drift of the verification errors."""
     h = data.get("health") or {}
     status = STATUS_WORDS.get(h.get("status"), h.get("status") or "")
     drift = h.get("drift_pct_per_30_days")
-    due = "; ".join(r.split(":")[0] for r in h.get("reasons", []))
-    return (f"Status: {status}" + (f" ({due})" if due else "")
-            + (f". Drift {drift:+.2f} % per 30 days" if drift is not None else "")
-            + f". Verify every {data['limits']['verify_every_days']:g} days, recalibrate after "
-            f"{data['limits']['due_after_days']:g} days.")
+    due = reasons_words(h.get("reasons", []))
+    nxt = [f"verify by {data['next_verify']}" if data.get("next_verify") else "",
+           f"recalibrate by {data['next_calibration']}" if data.get("next_calibration") else ""]
+    nxt = [n for n in nxt if n]
+    return (f"Status: {status}" + (f" ({due})" if due else "") + "."
+            + (f" Next: {', '.join(nxt)}." if nxt else "")
+            + (f" Drift {drift:+.2f} % per 30 days." if drift is not None else ""))
 
 
 @staff_screen("staff_calibration_history")
@@ -244,10 +260,10 @@ class CalibrationHistoryScreen(StaffScreen):
         app = self.app
         w, h = size
         m = margin(app)
-        self.top = app.target_px + app.mm(2) + m // 2
+        self.top = self.content_top()
         small = app.text_px("small")
-        self.due_box = pygame.Rect(m, h - m - int(small * 1.25 * 2) - 2, w - 2 * m, int(small * 1.25 * 2) + 2)
-        self.table = pygame.Rect(m, self.top, int(w * 0.5) - m, self.due_box.top - m // 2 - self.top)
+        self.due_box = pygame.Rect(m, h - m - int(small * 1.25 * 3) - 2, w - 2 * m, int(small * 1.25 * 3) + 2)
+        self.table = pygame.Rect(m, self.top, int(w * 0.56) - m, self.due_box.top - m // 2 - self.top)
         self.plot_box = pygame.Rect(self.table.right + m, self.top, w - self.table.right - 2 * m, self.table.height)
 
     def plot_key(self):
@@ -263,7 +279,7 @@ class CalibrationHistoryScreen(StaffScreen):
         self.draw_top(surface, f"{d.get('label', '')} history", d.get("serial"))
         small = app.text_px("small")
         line = int(small * 1.25)
-        rows = history_rows(d) or [("No calibration stored for this device yet.", "detail")]
+        rows = history_rows(d) or [("Nothing stored yet.", "detail")]
         fits = max(2, self.table.height // line // 2 * 2)
         if len(rows) > fits:
             rows = rows[:fits - 2] + [(f"... and {(len(rows) - fits) // 2 + 1} older", "detail")]

@@ -28,8 +28,10 @@ from ui.text import blit_text
 from ui.widgets import Button, ButtonSet
 
 IDLE_HOLD_S = 1.0
-STATE_WORDS = {"waiting": "Tap Ready when this is done.", "settling": "Settling: keep still, hands off...",
-               "measuring": "Measuring: keep still, hands off...", "done": "Measured.", "failed": "Refused."}
+PROCEDURE_WORDS = {"zero": "zero", "equilibrate": "equilibration", "known_load": "known load",
+                   "bodyweight": "body weight", "sweep": "dead-sensel sweep", "verify": "verification"}
+STATE_WORDS = {"waiting": "Tap Ready when done.", "settling": "Settling, hands off:",
+               "measuring": "Measuring, hands off:", "done": "Measured.", "failed": "Refused."}
 
 
 @staff_screen("staff_calibration_run")
@@ -55,12 +57,12 @@ class CalibrationRunScreen(StaffScreen):
         app = self.app
         w, h = size
         m = margin(app)
-        self.top = app.target_px + app.mm(2) + m // 2
+        self.top = self.content_top()
         small = app.text_px("small")
         legend_h = int(small * 1.25) + 2
         side = min(h - self.top - m - legend_h, int(w * 0.45))
         self.map_box = pygame.Rect(m, self.top, side, side)
-        self.legend = pygame.Rect(m, self.map_box.bottom, max(side, app.mm(40)), legend_h)
+        self.legend = pygame.Rect(m, self.map_box.bottom, side, legend_h)
         self.col = pygame.Rect(self.map_box.right + m, self.top, w - self.map_box.right - 2 * m, h - self.top - m)
         bw = (self.col.width - m) // 2
         y = self.col.bottom - app.target_px
@@ -151,13 +153,14 @@ class CalibrationRunScreen(StaffScreen):
         p = self.progress or {}
         steps = int(d.get("steps") or 0)
         step = self.waiting or self.step_no
-        sub = f"Step {max(step, 1)} of {steps}" + (f" ({p['procedure']})" if p.get("procedure") else "")
+        what = PROCEDURE_WORDS.get(p.get("procedure"), p.get("procedure"))
+        sub = f"Step {max(step, 1)} of {steps}" + (f": {what}" if what else "")
         self.draw_top(surface, f"{d.get('label', '')}: {d.get('title', '')}", sub)
         if self.mat is not None:
             self.mat.draw(surface, c)
         elif self.insoles is not None:
             self.insoles.draw(surface, c)
-        legend = f"Live: counts above zero, 0 to {float(d.get('max_counts', 4095)) / 2:.0f}"
+        legend = f"Live counts, 0-{float(d.get('max_counts', 4095)) / 2:.0f}"
         blit_text(surface, app.fonts, legend, app.text_px("small"), c.muted, self.legend.topleft, room=self.legend)
         state = "cancelling" if self.cancelling else p.get("state", "waiting")
         buttons_top = self.buttons.buttons[0].rect.top
@@ -191,7 +194,7 @@ def result_words(data: dict) -> str:
     parts = []
     for p in data.get("procedures", []):
         acc = f", accuracy {_pct(p['accuracy_pct'])}" if p.get("accuracy_pct") is not None else ""
-        parts.append(f"{p['label']}: {'PASS' if p['passed'] else 'FAIL'}{acc}. {p['message']}.")
+        parts.append(f"{p['label']}: {'PASS' if p['passed'] else 'FAIL'}{acc} ({p['message']}).")
     kept = data.get("kept") or {}
     if "verification" in kept:
         v = kept["verification"]
@@ -217,7 +220,7 @@ class CalibrationResultScreen(StaffScreen):
         app = self.app
         w, h = size
         m = margin(app)
-        self.top = app.target_px + app.mm(2) + m // 2
+        self.top = self.content_top()
         bw = app.mm(42)
         y = h - m - app.target_px
         self.buttons = ButtonSet([
