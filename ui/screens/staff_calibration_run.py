@@ -190,7 +190,8 @@ class CalibrationRunScreen(StaffScreen):
 def result_words(data: dict) -> str:
     """Pass/fail, each procedure's own numbers and message, and what the kiosk uses now."""
     if data.get("error"):
-        return (f"{data['error']} Nothing was stored: the previous calibration stays in force.")
+        error = data["error"]
+        return f"{error[:1].upper()}{error[1:]} Nothing was stored: the previous calibration stays in force."
     parts = []
     for p in data.get("procedures", []):
         acc = f", accuracy {_pct(p['accuracy_pct'])}" if p.get("accuracy_pct") is not None else ""
