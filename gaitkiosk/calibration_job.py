@@ -48,7 +48,7 @@ class CalibrationJob:
     """One run of ``procedures`` on device ``serial`` (module docstring); ``start()`` runs it."""
 
     def __init__(self, runtime, *, serial: str, kind: str, action: str, procedures: list, model,
-                 rel_tol: float, user_id: str, rig=None, silence_s: float = 3.0):
+                 rel_tol: float, user_id: str, rig=None, silence_s: float = 3.0, port: str = ""):
         self.id = next(_ids)
         self.rt = runtime
         self.serial, self.kind, self.action = serial, kind, action
@@ -57,6 +57,7 @@ class CalibrationJob:
         self.user_id = user_id
         self.rig = rig  # the virtual technician (--simulate), or None: a person puts the loads on
         self.silence_s = silence_s
+        self.port = port  # the reader's URL, kept in the record as the CLI keeps its port
         self.state = RUNNING
         self.result = None  # calibration.steps.RunResult once DONE
         self.error: str | None = None  # why it FAILED, in words

@@ -89,6 +89,7 @@ def test_known_load_then_verify_by_taps_store_audit_and_the_kiosk_uses_it(kiosk)
     added = entries(data, "calibration.add")
     assert [(e.subject, e.user_id) for e in added] == [(cal.id, ann)]
     assert cal.created_by == ann and cal.record["operator"] == "Ann Berg"
+    assert cal.record["port"].startswith("sim://mat?") and "rig=1" in cal.record["port"]  # the kiosk's own reader
     # the kiosk converts the mat's frames with the new calibration from now on
     pump(app, lambda: rt.latest().calibration.get("mat") == "calibrated", what="the live mat calibrated")
     assert rt.sensors.pressure[MAT].calibration_id == cal.id

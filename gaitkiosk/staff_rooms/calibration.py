@@ -158,8 +158,8 @@ def start(desk, device: str = "", procedure: str = "", weight_kg=None) -> tuple[
         raise Refused(str(exc)) from None
     job = CalibrationJob(rt, serial=device, kind=kind, action=procedure, procedures=procedures, model=model,
                          rel_tol=cal_config["stable_tolerance_pct"] / 100.0, user_id=desk.user.id, rig=rig,
-                         silence_s=max(3.0 * float(desk.config["devices"].get("silence_timeout_s", 1.0)), 2.0))
-    job.port = reader.url
+                         silence_s=max(3.0 * float(desk.config["devices"].get("silence_timeout_s", 1.0)), 2.0),
+                         port=reader.url)
     rt.calibration_job = job
     desk.audit("staff.calibration.start", device, procedure=procedure, kind=kind,
                **({"weight_kg": kg} if kg is not None else {}))
@@ -204,7 +204,9 @@ def finish(desk, job=0) -> tuple[str, dict]:
     from gaitkiosk.calibrating import keep
     from gaitkiosk.calibration_job import DONE
 
-    j = _job(desk, job)
+    j = desk.runtime.calibration_job
+    if j is None or str(j.id) != str(job):  # cancelled just as it ended: nothing to store, nothing to say
+        return "calibration_ack", {"job": job}
     if not j.finished:
         raise Refused("The calibration is still running.")
     desk.runtime.calibration_job = None
@@ -217,7 +219,7 @@ def finish(desk, job=0) -> tuple[str, dict]:
         desk.audit("staff.calibration.failed", j.serial, procedure=j.action, reason=(j.error or "")[:500])
         return "staff_calibration_result", out
     try:
-        kept = keep(desk.store, j.action, j.result, j.serial, port=getattr(j, "port", ""), user_id=desk.user.id,
+        kept = keep(desk.store, j.action, j.result, j.serial, port=j.port, user_id=desk.user.id,
                     operator=desk.user.name)
     except CalibrationError as exc:  # e.g. a record that cannot be stored as it is
         desk.audit("staff.calibration.failed", j.serial, procedure=j.action, reason=str(exc)[:500])
