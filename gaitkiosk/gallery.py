@@ -65,6 +65,13 @@ def show(state: State, size: tuple[int, int], diagonal_in: float, theme=None):
     if state.setup is not None:
         state.setup(screen)
     app.step(1 / 30, [])
+    plots = getattr(app, "plots", None)
+    if plots is not None and plots.pending():  # a staff plot being drawn: the picture shows it drawn
+        from ui.text import new_frame
+
+        plots.wait()
+        new_frame()
+        app.step(1 / 30, [])
     return app, screen
 
 
@@ -74,7 +81,7 @@ def show(state: State, size: tuple[int, int], diagonal_in: float, theme=None):
 @functools.cache
 def states() -> tuple[State, ...]:
     return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing(), *_staff(),
-            *_staff_save(), *_patients(), *_programs(), *_review())
+            *_staff_save(), *_patients(), *_programs(), *_review(), *_calibration())
 
 
 def _attract():
@@ -645,6 +652,155 @@ def _review():
             "the stored numbers are shown, without pictures or replay.")), at("replay")),
         State("staff_review-no-report", review("quiet_standing", report=None, sway=[], weight=[], summary=[],
                                                steps=[], report_error="no frames were recorded"), at("sway")),
+
+
+def _calibration():
+    """The calibration room (ui/screens/staff_calibration*.py) with what a real run on the virtual
+    calibration rig gives (device/sim/loads.py): its instructions, frames, results and messages."""
+    import numpy as np
+
+    from calibration import steps
+    from calibration.errors import LoadedDuringZeroError
+    from calibration.model import CalibrationModel
+    from device.sim.loads import CalibrationRig, rig_frames
+    from gaitkiosk.calibrating import procedures_for
+    from gaitkiosk.config import default_config
+    from gaitkiosk.staff_rooms.calibration import (
+        PROCEDURE_LABELS,
+        _needs_weight,
+        _procedures_of,
+        _words,
+    )
+    from ui.app import Message
+    from ui.screens.staff_calibration import CalibrationHistoryScreen, CalibrationScreen
+    from ui.screens.staff_calibration_run import CalibrationResultScreen, CalibrationRunScreen
+
+    config = default_config()
+    rig = CalibrationRig(seed=1)
+    mat = CalibrationModel.for_device("sim-mat-48x48-seed1", "mat", (48, 48), sensel_area_mm2=8.47 ** 2,
+                                      pitch_mm=(8.47, 8.47))
+    procs = procedures_for("load", "mat", config["calibration"])
+    result = steps.run(procs, mat, rig_frames(rig, "mat"), operator=lambda st: rig.perform(st.request))
+    zero = np.asarray(result.model.offset, np.float32)
+
+    def frame(request, t=3.0):
+        rig.perform(request, at=100.0)
+        return np.clip(rig.mat_counts(rig.sample(100.0 + t)).astype(np.float32) - zero, 0.0, None)
+
+    def device(serial, kind, label, source, status, reasons, cal=True, error=None):
+        return {"serial": serial, "kind": kind, "label": label, "source": source,
+                "calibration_id": "c-5f1e" if cal else None, "calibrated_on": "2026-06-02" if cal else "",
+                "accuracy_pct": result.procedures[-1].accuracy_pct_ if cal else None, "operator": "Ann Berg",
+                "status": status, "reasons": reasons, "last_error_pct": error, "procedures": _procedures_of(kind),
+                "needs_weight": [p for p in _procedures_of(kind) if _needs_weight(p, kind)],
+                "factory_calibrated": False}
+
+    devices = {"labels": PROCEDURE_LABELS, "notice": "", "running": False, "devices": [
+        device("sim-mat-48x48-seed1", "mat", "Mat", "calibrated", "due",
+               ["not verified for 31 days (every 30): run gaitkiosk calibrate verify"], error=-0.4),
+        device("sim-insole-left-seed1", "insole_left", "Left insole", "factory-nominal (uncalibrated)",
+               "uncalibrated", ["no active calibration: run gaitkiosk calibrate equilibrate for this device"],
+               cal=False),
+        device("sim-insole-right-seed1", "insole_right", "Right insole", "calibrated", "out of spec",
+               ["last verification erred +4.2 % (limit +-3 %): recalibrate before measuring patients"], error=4.2)]}
+    cancelled = {**devices, "notice": "Cancelled: nothing was stored, the previous calibration stays in force."}
+
+    def screen(cls, data):
+        return lambda app: cls(app, data)
+
+    def select(k):
+        def setup(s):
+            s.selected = k
+            s.layout(s.app.size)
+        return setup
+
+    def weight(s):
+        s.weight_for, s.keypad.code = "bodyweight", "72"
+
+    run = {"job": 1, "serial": "sim-mat-48x48-seed1", "device_kind": "mat", "label": "Mat", "procedure": "load",
+           "title": "Known load", "steps": 5, "max_counts": 4095, "geometry": (48, 48, (8.47, 8.47)),
+           "sensors_mm": None, "weight_kg": None}
+    plate_step = procs[1].steps(result.model)[1]
+    person = procedures_for("bodyweight", "mat", config["calibration"], weight_kg=72.0)[0].steps(result.model)[0]
+
+    def told(step, state, fraction, waiting, step_no, counts, procedure="known_load", steps_n=4, k=2):
+        p = {"procedure": procedure, "step": k, "steps": steps_n, "step_id": step.id, "instruction": step.instruction,
+             "state": state, "fraction": fraction, "detail": ""}
+        return lambda s: s.on_message(Message("calibration_progress", {
+            "job": 1, "state": "running", "waiting": waiting, "step_no": step_no, "frame": counts, "progress": p}))
+
+    left = CalibrationModel.for_device("sim-insole-left-seed1", "insole_left", (16,), sensel_area_mm2=154.0)
+    insole_step = procedures_for("zero", "insole_left", config["calibration"])[0].steps(left)[0]
+    rig.perform({"load": "person", "stance": "right"}, at=200.0)
+    insole_counts = rig.insole_counts(rig.sample(203.0), "left").astype(np.float32)
+    insole_run = {**run, "serial": "sim-insole-left-seed1", "device_kind": "insole_left", "label": "Left insole",
+                  "procedure": "zero", "title": "Zero", "steps": 1, "geometry": None,
+                  "sensors_mm": [list(map(float, p)) for p in rig.insoles.positions("left")]}
+
+    kept = {"calibration_id": "c-77a0", "active": True, "complete": True}
+    procs_words = [_words({"procedure": p.name, "passed": bool(p.passed_), "accuracy_pct": p.accuracy_pct_,
+                           "message": p.message_}) for p in result.procedures]
+    passed = {"serial": run["serial"], "device_kind": "mat", "label": "Mat", "procedure": "load", "title": "Known load",
+              "passed": True, "error": None, "procedures": procs_words, "kept": kept}
+    try:
+        procs[0].check(procs[0].steps(mat)[0], steps.Capture(procs[0].steps(mat)[0],
+                       np.stack([rig.mat_counts(rig.sample(100.0 + t)) for t in (3.0, 3.1)]), np.array([0.0, 0.1])), mat)
+        refusal = ""
+    except LoadedDuringZeroError as exc:
+        refusal = str(exc)
+    failed = {**passed, "title": "Zero", "procedure": "zero", "passed": False, "procedures": [],
+              "kept": None, "error": refusal or "the load did not settle"}
+    verify = {**passed, "title": "Verify", "procedure": "verify", "procedures": [_words(
+        {"procedure": "verify", "passed": True, "accuracy_pct": 0.42,
+         "message": "read 199.2 N for 200.0 N: -0.42 % (within +-3 %)"})],
+        "kept": {"verification": {"measured_n": 199.2, "known_n": 200.0, "error_pct": -0.42, "tolerance_pct": 3.0}}}
+
+    history_rows = []
+    for k, (day, procs_, acc, resp) in enumerate([
+            ("2026-12-01T09:12:00+00:00", ["zero"], None, 171.3),
+            ("2026-09-14T10:02:00+00:00", ["zero", "known_load"], 0.8, 170.1),
+            ("2026-06-02T08:40:00+00:00", ["zero", "known_load"], 0.6, 166.0),
+            ("2026-03-20T15:31:00+00:00", ["zero", "equilibrate"], 2.4, 163.9),
+            ("2026-01-05T11:00:00+00:00", ["zero", "known_load"], 4.1, None)]):
+        history_rows.append({"id": f"c-{k}", "at": day, "active": k == 0, "passed": acc is None or acc <= 3.0,
+                             "accuracy_pct": acc, "operator": "Ann Berg", "procedures": procs_, "response_kpa": resp})
+    older = None
+    for row in reversed(history_rows):
+        r = row["response_kpa"]
+        row["response_change_pct"] = None if r is None or older is None else 100.0 * (r / older - 1.0)
+        older = r if r is not None else older
+    verifications = [{"at": f"2026-{m:02d}-15T09:00:00+00:00", "error_pct": e, "calibration_id": "c-1"}
+                     for m, e in ((7, -0.3), (8, 0.4), (9, 1.1), (10, 0.2), (11, 0.9))]
+    limits = {"due_after_days": 180.0, "verify_every_days": 30.0, "max_error_pct": 3.0}
+    health = {"status": "due", "reasons": ["not verified for 31 days (every 30): run gaitkiosk calibrate verify"],
+              "drift_pct_per_30_days": 0.21, "calibration_id": "c-0"}
+    history = {"serial": "sim-mat-48x48-seed1", "device_kind": "mat", "label": "Mat", "calibrations": history_rows,
+               "verifications": verifications, "health": health, "limits": limits, "reference_counts": 500.0,
+               "next_verify": "2026-12-15", "next_calibration": "2027-05-30"}
+    empty_history = {**history, "calibrations": [], "verifications": [],
+                     "health": {"status": "uncalibrated", "reasons": ["no active calibration"],
+                                "drift_pct_per_30_days": None}, "next_verify": None, "next_calibration": None}
+    return [
+        State("staff_calibration", screen(CalibrationScreen, devices), picture=True),
+        State("staff_calibration-insole", screen(CalibrationScreen, devices), select(1)),
+        State("staff_calibration-out-of-spec", screen(CalibrationScreen, devices), select(2)),
+        State("staff_calibration-cancelled", screen(CalibrationScreen, cancelled), picture=True),
+        State("staff_calibration-none", screen(CalibrationScreen, {"devices": [], "labels": PROCEDURE_LABELS})),
+        State("staff_calibration-weight", screen(CalibrationScreen, devices), weight, picture=True),
+        State("staff_calibration_run-waiting", screen(CalibrationRunScreen, run),
+              told(plate_step, "waiting", 0.0, 2, 2, frame({"load": "empty"})), picture=True),
+        State("staff_calibration_run-measuring", screen(CalibrationRunScreen, run),
+              told(plate_step, "measuring", 0.62, 0, 2, frame(plate_step.request)), picture=True),
+        State("staff_calibration_run-bodyweight", screen(CalibrationRunScreen, {**run, "title": "Body weight",
+                                                                                "steps": 1}),
+              told(person, "settling", 0.3, 0, 1, frame(person.request), "bodyweight", 1, 1)),
+        State("staff_calibration_run-insole", screen(CalibrationRunScreen, insole_run),
+              told(insole_step, "waiting", 0.0, 1, 1, insole_counts, "zero", 1, 1), picture=True),
+        State("staff_calibration_result", screen(CalibrationResultScreen, passed), picture=True),
+        State("staff_calibration_result-failed", screen(CalibrationResultScreen, failed), picture=True),
+        State("staff_calibration_result-verify", screen(CalibrationResultScreen, verify)),
+        State("staff_calibration_history", screen(CalibrationHistoryScreen, history), picture=True),
+        State("staff_calibration_history-empty", screen(CalibrationHistoryScreen, empty_history)),
     ]
 
 

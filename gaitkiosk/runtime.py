@@ -111,6 +111,8 @@ class Runtime:
         self._analysis: threading.Thread | None = None
         self._worker: threading.Thread | None = None
         self._trail: deque = deque(maxlen=TRAIL_POINTS)
+        self._taps: dict[str, queue.Queue] = {}  # serial -> its raw frames for a calibration (tap())
+        self.calibration_job = None  # the calibration wizard's running procedure (gaitkiosk/calibration_job.py)
         self.device_problem: str | None = None  # set by the worker: one plain line, or None
         self.stats = {"mat_frames": 0, "insole_frames": 0, "drill_updates": 0, "analysis_s": 0.0, "max_mat_gap_s": 0.0,
                       "max_mat_rx_gap_s": 0.0, "max_lag_s": 0.0,
@@ -179,6 +181,24 @@ class Runtime:
             self.sensors.open(urls)
         self._trail.clear()
 
+    def tap(self, serial: str, maxsize: int = 4096) -> queue.Queue:
+        """(t_host, counts) of every frame of device ``serial`` from now on, as the analysis thread
+        takes it off the device's reader (the calibration wizard measures through it: the kiosk's
+        own reader, never a second opening of the port). ``untap`` ends it."""
+        q: queue.Queue = queue.Queue(maxsize)
+        self._taps = {**self._taps, serial: q}  # a new dict: the analysis thread reads it without a lock
+        return q
+
+    def untap(self, serial: str) -> None:
+        self._taps = {k: v for k, v in self._taps.items() if k != serial}
+
+    def recalibrated(self, serial: str, calibrations) -> None:
+        """(worker thread) A calibration was stored for ``serial``: decide its kPa conversion afresh
+        (``calibrations(serial)`` -> the store's active Calibration or None), as at start-up."""
+        with self._sensors_lock:
+            self.sensors.pressure.pop(serial, None)
+            self.sensors.identify(calibrations)
+
     def command(self, name: str, payload=None) -> None:
         """Queue a drill command for the analysis thread: activate, begin, pause, resume, stop, drop."""
         self._commands.put((name, payload))
@@ -213,6 +233,15 @@ class Runtime:
         for r in readers:
             frames.extend(r.frames.drain())
         frames.sort(key=lambda f: f.t_host)
+        taps = self._taps
+        if taps:
+            for f in frames:
+                q = taps.get(f.device)
+                if q is not None:
+                    try:
+                        q.put_nowait((f.t_host, f.counts))
+                    except queue.Full:  # nobody measures any more; the procedure times out on its own
+                        pass
         now = self.clock()
         if any(f.kind == "mat" for f in frames):
             if state.last_mat_rx is not None:

@@ -228,6 +228,13 @@ class TextLog:
 _LOGS: list[TextLog] = []
 
 
+def new_frame() -> None:
+    """The screen is drawn afresh (a gallery state redrawn once its plots are done): open
+    :class:`TextLog` s keep only what the new frame draws."""
+    for log in _LOGS:
+        log.clear()
+
+
 def note_cover(what: str, rect: pygame.Rect) -> None:
     """Tell an open :class:`TextLog` that an opaque band now covers ``rect``."""
     for log in _LOGS:

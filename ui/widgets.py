@@ -80,7 +80,7 @@ class Button:
         size = ui.text_px("body")
         # Shrink a long label to fit rather than clip it.
         while size > ui.text_px("small") and ui.fonts.font(size).size(self.label)[0] > rect.width - 12:
-            size -= 2
+            size = max(ui.text_px("small"), size - 2)  # never under the small size (body 34, small 25)
         blit_text(surface, ui.fonts, self.label, size, fg, rect.center, "center", room=rect)
 
 

@@ -33,19 +33,19 @@ import urllib.parse
 from pathlib import Path
 
 from gaitkiosk import checks
+from gaitkiosk.calibrating import LEVELS_KPA, PLATE_MM, PROCEDURES, VERIFY_N, WEIGHTS_N
 from gaitkiosk.errors import KioskError, UsageError
 
 log = logging.getLogger(__name__)
 
 HELP = "calibrate the mat and insoles (zero, equilibrate, known loads, body weight, verify) and manage calibrations"
 
-PROCEDURES = ("zero", "equilibrate", "load", "bodyweight", "sweep", "verify")
 ACTIONS = (*PROCEDURES, "list", "activate", "health", "export", "import")
 
 
 # Pressures (kPa) and weights (N) a calibration may ask for, and a weight plate's sides (mm).
 LOAD = checks.positive(most=100_000.0)
-PLATE_MM = checks.positive(most=2000.0)
+PLATE_SIDE = checks.positive(most=2000.0)
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -63,7 +63,7 @@ def _plate(text: str) -> tuple[float, float]:
     """argparse type: ``WIDTHxLENGTH`` in mm (one number: a square)."""
     w, _, h = text.lower().partition("x")
     try:
-        return PLATE_MM.parse(w, "the width"), PLATE_MM.parse(h or w, "the length")
+        return PLATE_SIDE.parse(w, "the width"), PLATE_SIDE.parse(h or w, "the length")
     except UsageError as exc:
         raise argparse.ArgumentTypeError(f"{exc} (WIDTHxLENGTH in mm, e.g. 100x100)") from None
 
@@ -75,14 +75,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--by", metavar="NAME", help="who calibrates (a user name of the kiosk, or free text)")
     parser.add_argument("--yes", action="store_true", help="do not wait for Enter after each instruction")
     parser.add_argument("--ready-s", type=checks.within(0.0, 600.0, unit="seconds"), default=5.0, metavar="S", help="with --yes: seconds given for each instruction (default 5)")
-    parser.add_argument("--levels-kpa", type=_floats, default=(50.0, 100.0, 200.0, 300.0), metavar="P,P,...",
+    parser.add_argument("--levels-kpa", type=_floats, default=LEVELS_KPA, metavar="P,P,...",
                         help="equilibrate: bladder pressures (default 50,100,200,300)")
-    parser.add_argument("--weights-n", type=_floats, default=(100.0, 200.0, 400.0, 800.0), metavar="W,W,...",
+    parser.add_argument("--weights-n", type=_floats, default=WEIGHTS_N, metavar="W,W,...",
                         help="load: known weights in N (default 100,200,400,800)")
-    parser.add_argument("--plate-mm", type=_plate, default=(100.0, 100.0), metavar="WxL", help="weights' plate size (default 100x100)")
+    parser.add_argument("--plate-mm", type=_plate, default=PLATE_MM, metavar="WxL", help="weights' plate size (default 100x100)")
     parser.add_argument("--weight-kg", type=checks.positive(most=500.0), default=None, help="bodyweight: the person's weight; verify: stand-on weight (insoles)")
     parser.add_argument("--method", choices=("point", "step"), default="point", help="bodyweight: stand still (point) or walk (step, insoles)")
-    parser.add_argument("--weight-n", type=LOAD, default=200.0, help="verify: the verification weight in N (default 200)")
+    parser.add_argument("--weight-n", type=LOAD, default=VERIFY_N, help="verify: the verification weight in N (default 200)")
     parser.add_argument("--no-zero", dest="zero_first", action="store_false", help="equilibrate/load: skip the zero step")
     parser.add_argument("--device-zero", action="store_true",
                         help="first send ZERO to the sensor (it must be unloaded): it subtracts its own baseline and gates "
@@ -108,33 +108,11 @@ def run(args, ctx) -> int:
 
 
 def _procedures(args, kind: str, cal_config: dict) -> list:
-    from calibration import (
-        BodyWeightCalibration,
-        DeadSenselDetection,
-        EquilibrationCalibration,
-        KnownLoadCalibration,
-        Verification,
-        ZeroCalibration,
-    )
+    from gaitkiosk.calibrating import procedures_for
 
-    timeout = cal_config["step_timeout_s"]
-    zero = [ZeroCalibration(timeout_s=timeout)] if args.zero_first else []
-    if args.action == "zero":
-        return [ZeroCalibration(timeout_s=timeout)]
-    if args.action == "equilibrate":
-        return zero + [EquilibrationCalibration(levels_kpa=args.levels_kpa, timeout_s=timeout)]
-    if args.action == "load":
-        if kind != "mat":
-            raise UsageError("known-load calibration is for the mat; calibrate insoles with equilibrate and bodyweight")
-        return zero + [KnownLoadCalibration(weights_n=args.weights_n, plate_mm=args.plate_mm, timeout_s=timeout)]
-    if args.action == "bodyweight":
-        if args.weight_kg is None:
-            raise UsageError("calibrate bodyweight needs --weight-kg (the person's weight)")
-        return [BodyWeightCalibration(weight_kg=args.weight_kg, method=args.method, timeout_s=timeout)]
-    if args.action == "sweep":
-        return [DeadSenselDetection()]
-    return [Verification(weight_n=args.weight_n, weight_kg=args.weight_kg if kind != "mat" else None,
-                         plate_mm=args.plate_mm, timeout_s=timeout, tolerance_pct=cal_config["max_error_pct"])]
+    return procedures_for(args.action, kind, cal_config, levels_kpa=args.levels_kpa, weights_n=args.weights_n,
+                          plate_mm=args.plate_mm, weight_kg=args.weight_kg, method=args.method,
+                          weight_n=args.weight_n, zero_first=args.zero_first)
 
 
 def _rig_url(url: str) -> tuple[str, str | None]:
@@ -151,10 +129,10 @@ def _rig_url(url: str) -> tuple[str, str | None]:
 
 def _procedure(args, ctx, st) -> int:
     from calibration import steps
-    from calibration.model import CalibrationModel
     from device.errors import DeviceError
     from device.handlers import protocol_sim
     from device.reader import DeviceReader, reader_options
+    from gaitkiosk.calibrating import start_model
 
     cal_config = ctx.config["calibration"]
     if args.action == "bodyweight" and args.weight_kg is None:
@@ -172,16 +150,8 @@ def _procedure(args, ctx, st) -> int:
             reader.zero(ctx.config["devices"]["zero_gate"])  # CommandError (BUSY...) says what to do
             hello = reader.hello
         kind, serial = hello.kind.label, hello.serial
-        model = None if args.fresh else _active_or_none(st, serial, args.action)
-        if model is None:
-            area = (hello.pitch_mm[0] * hello.pitch_mm[1] if kind == "mat"
-                    else float(hello.sensor_area_mm2[0]) if hello.sensor_area_mm2 is not None else 154.0)
-            model = CalibrationModel.for_device(serial, kind, hello.shape, sensel_area_mm2=area,
-                                                max_counts=(1 << hello.bits) - 1,
-                                                pitch_mm=tuple(hello.pitch_mm) if kind == "mat" else None)
-        model.check_device(serial, hello.shape)
         procedures = _procedures(args, kind, cal_config)
-        model = _fit_stream(model, hello, procedures)
+        model = start_model(st, hello, procedures, fresh=args.fresh, fresh_hint=" (or start over with --fresh)")
         rig = protocol_sim.patient(patient_name) if patient_name else None
         operator = _operator(reader, rig, args, ctx)
         progress_out = sys.stderr if ctx.json else ctx.out
@@ -208,37 +178,12 @@ def _procedure(args, ctx, st) -> int:
     return _report(args, ctx, st, result, serial, url, user_id, operator_name)
 
 
-def _fit_stream(model, hello, procedures):
-    """The model for this stream's device zero state, which the new record then keeps."""
-    from calibration.errors import WrongDeviceError
-
-    try:
-        model, warning = model.for_stream(hello.zero_state)
-    except WrongDeviceError:
-        if not any(p.name == "zero" for p in procedures):
-            raise
-        warning = ""  # its offsets are re-measured right now
-    if warning:
-        log.warning("%s", warning)
-    model.device_zero = dict(hello.zero_state)
-    return model
-
-
 def _report(args, ctx, st, result, serial, url, user_id, operator_name) -> int:
-    from calibration import storage
+    from gaitkiosk.calibrating import keep
 
-    procs = [{"procedure": p.name, "passed": bool(p.passed_), "accuracy_pct": p.accuracy_pct_, "message": p.message_}
-             for p in result.procedures]
-    out = {"action": args.action, "device_serial": serial, "procedures": procs,
-           "passed": all(p["passed"] for p in procs)}
-    if args.action == "verify":
-        found = storage.active_model(st, serial)
-        out["verification"] = storage.record_verification(st, serial, found[0] if found else None,
-                                                          result.procedures[-1], user_id=user_id)
-    else:
-        cal = storage.save(st, result.model, result.procedures, operator=operator_name, port=url,
-                           user_id=user_id, activate=args.activate)
-        out.update(calibration_id=cal.id, active=cal.active, complete=result.model.complete)
+    out = keep(st, args.action, result, serial, port=url, user_id=user_id, operator=operator_name,
+               activate=args.activate)
+    procs = out["procedures"]
     lines = [f"{p['procedure']}: {'PASS' if p['passed'] else 'FAIL'} - {p['message']}" for p in procs]
     if "calibration_id" in out:
         state = ("now active" if out["active"] else
@@ -249,17 +194,6 @@ def _report(args, ctx, st, result, serial, url, user_id, operator_name) -> int:
         lines.append(f"calibration {out['calibration_id']} for {serial}: {state}")
     ctx.emit(out, "\n".join(lines))
     return 0 if out["passed"] else 1
-
-
-def _active_or_none(st, serial: str, action: str):
-    from calibration import storage
-    from calibration.errors import CalibrationFileError
-
-    try:
-        found = storage.active_model(st, serial)
-    except CalibrationFileError as exc:
-        raise KioskError(f"{exc} (or start over with --fresh)") from None
-    return None if found is None else found[1]
 
 
 def _operator(reader, rig, args, ctx):

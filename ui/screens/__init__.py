@@ -32,6 +32,8 @@ from ui.screens.instruction import InstructionScreen
 from ui.screens.program import ProgramScreen
 from ui.screens.result import ResultScreen
 from ui.screens.staff import STAFF_SCREENS
+from ui.screens.staff_calibration import CalibrationHistoryScreen, CalibrationScreen
+from ui.screens.staff_calibration_run import CalibrationResultScreen, CalibrationRunScreen
 from ui.screens.staff_home import StaffHomeScreen
 from ui.screens.staff_login import StaffLoginScreen
 from ui.screens.staff_needed import StaffNeededScreen
@@ -46,7 +48,8 @@ __all__ = ["AttractScreen", "CheckInScreen", "ProgramScreen", "InstructionScreen
            "ResultScreen", "GoodbyeScreen", "StaffNeededScreen", "StaffLoginScreen", "StaffHomeScreen", "route",
            "SaveScreen", "ProgramEditScreen", "ReviewScreen",
            # the Patients room (issue 11 items 2 and 5)
-           "PatientsScreen", "NewPatientScreen", "PatientScreen", "SessionsScreen", "TrendsScreen", "CompareScreen"]
+           "PatientsScreen", "NewPatientScreen", "PatientScreen", "SessionsScreen", "TrendsScreen", "CompareScreen",
+           "CalibrationScreen", "CalibrationRunScreen", "CalibrationResultScreen", "CalibrationHistoryScreen"]
 
 
 def route(app, msg) -> bool:

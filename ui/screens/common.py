@@ -54,7 +54,7 @@ def fit_in_rect(surface, app, text: str, rect: pygame.Rect, color=None) -> int:
     """Body text shrunk (never below the small size) until it fits inside ``rect``."""
     size, small = app.text_px("body"), app.text_px("small")
     while size > small and len(app.fonts.wrap(text, size, rect.width)) * int(size * 1.25) > rect.height:
-        size -= 2
+        size = max(small, size - 2)  # an odd gap (body 34, small 25) must not step under the small size
     return blit_paragraph(surface, app.fonts, text, size, color or app.theme.colors.text, rect)
 
 

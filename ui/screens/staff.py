@@ -113,6 +113,16 @@ class StaffScreen(Screen):
     def layout(self, size) -> None:
         self.bar = self.top_buttons()
 
+    def content_top(self, subtitle: bool = True) -> int:
+        """Where a screen's content can start: under the title bar's buttons, and under a title (with
+        its one-line subtitle) as ``draw_top`` draws it, whichever is lower."""
+        app = self.app
+        m = margin(app)
+        under_title = m + app.fonts.font(app.text_px("title")).get_linesize() + m // 2
+        if subtitle:
+            under_title += app.fonts.font(app.text_px("small")).get_linesize() + m // 2
+        return max(app.target_px + app.mm(2) + m // 2, under_title)
+
     # -- input and logout -----------------------------------------------------------------------------
     def touched(self) -> None:
         self.idle_s = 0.0
