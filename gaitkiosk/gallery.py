@@ -652,6 +652,7 @@ def _review():
             "the stored numbers are shown, without pictures or replay.")), at("replay")),
         State("staff_review-no-report", review("quiet_standing", report=None, sway=[], weight=[], summary=[],
                                                steps=[], report_error="no frames were recorded"), at("sway")),
+    ]
 
 
 def _calibration():
