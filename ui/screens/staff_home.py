@@ -45,7 +45,7 @@ class StaffHomeScreen(StaffScreen):
         app = self.app
         m = margin(app)
         w, h = app.mm(60), int(app.target_px * 1.3)
-        top = app.target_px + app.mm(2) + app.text_px("title") + app.text_px("small") + 3 * m
+        top = self.content_top() + m
         self.rooms_buttons = ButtonSet([
             Button(vid, label, pygame.Rect(m + i * (w + m), top, w, h), "primary" if i == 0 else "normal")
             for i, (vid, label) in enumerate(self.rooms())])
