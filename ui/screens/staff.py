@@ -142,10 +142,17 @@ class StaffScreen(Screen):
         """One of ``bar_extra``'s buttons was tapped."""
 
     def handle(self, event) -> None:
+        """Every staff screen: nothing once leaving, a touch restarts the idle count, the title bar
+        first (Back and Log out stay within reach over anything), then :meth:`handle_content`."""
         if self.leaving:
             return
         self.touched()
-        self.handle_bar(event)
+        if self.handle_bar(event):
+            return
+        self.handle_content(event)
+
+    def handle_content(self, event) -> None:
+        """One event for the screen's own content (the title bar did not take it)."""
 
     def watch(self, dt: float) -> bool:
         """Idle and walk-up logout; True when this screen is leaving (the caller stops updating)."""

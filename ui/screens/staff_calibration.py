@@ -101,11 +101,8 @@ class CalibrationScreen(StaffScreen):
         self.weight_buttons = ButtonSet([Button("weight-cancel", "Cancel", pygame.Rect(
             m, h - m - app.target_px, app.mm(30), app.target_px), "quiet")])
 
-    def handle(self, event) -> None:
-        if self.leaving:
-            return
-        self.touched()
-        if self.handle_bar(event) or self.busy:
+    def handle_content(self, event) -> None:
+        if self.busy:  # the answer to the last tap is not back yet
             return
         if self.weight_for:
             if self.weight_buttons.handle(event, self.app.size) == "weight-cancel":

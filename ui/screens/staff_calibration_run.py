@@ -118,12 +118,7 @@ class CalibrationRunScreen(StaffScreen):
         return super().on_message(msg)
 
     # -- input ---------------------------------------------------------------------------------------------
-    def handle(self, event) -> None:
-        if self.leaving:
-            return
-        self.touched()
-        if self.handle_bar(event):
-            return
+    def handle_content(self, event) -> None:
         hit = self.buttons.handle(event, self.app.size)
         if hit == "cancel" and not self.cancelling:
             self.cancelling = True
@@ -230,11 +225,8 @@ class CalibrationResultScreen(StaffScreen):
         ])
         self.text_box = pygame.Rect(m, self.top, w - 2 * m, y - m // 2 - self.top)
 
-    def handle(self, event) -> None:
-        if self.leaving:
-            return
-        self.touched()
-        if self.handle_bar(event) or self.busy:
+    def handle_content(self, event) -> None:
+        if self.busy:  # the answer to the last tap is not back yet
             return
         hit = self.buttons.handle(event, self.app.size)
         if hit == "history":

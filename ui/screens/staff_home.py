@@ -50,12 +50,7 @@ class StaffHomeScreen(StaffScreen):
             Button(vid, label, pygame.Rect(m + i * (w + m), top, w, h), "primary" if i == 0 else "normal")
             for i, (vid, label) in enumerate(self.rooms())])
 
-    def handle(self, event) -> None:
-        if self.leaving:
-            return
-        self.touched()
-        if self.handle_bar(event):
-            return
+    def handle_content(self, event) -> None:
         room = self.rooms_buttons.handle(event, self.app.size)
         if room:
             self.app.post(view(room))

@@ -105,12 +105,7 @@ class PatientScreen(StaffScreen):
             ("cancel", "Cancel", "quiet"), ("yes", "Reactivate" if archived else "Deactivate",
                                             "primary" if archived else "warn")], width_mm=34))
 
-    def handle(self, event) -> None:
-        if self.leaving:
-            return
-        self.touched()
-        if self.handle_bar(event):
-            return
+    def handle_content(self, event) -> None:
         if self.confirming:
             hit = self.confirm.handle(event, self.app.size)
             if hit == "cancel":
@@ -284,12 +279,7 @@ class SessionsScreen(StaffScreen):
             row.text(app.fonts, ellipsize(app, tail, small, size[0] - x - m), small, c.muted, (x, y1 + line))
         return row
 
-    def handle(self, event) -> None:
-        if self.leaving:
-            return
-        self.touched()
-        if self.handle_bar(event):
-            return
+    def handle_content(self, event) -> None:
         hit = self.side.handle(event, self.app.size)
         if hit in ("up", "down"):
             self.list.page(1 if hit == "down" else -1)

@@ -157,12 +157,7 @@ class PatientsScreen(StaffScreen):
             row.text(app.fonts, ellipsize(app, name, small, rr.left - 3 * m), small, c.muted, (m, y1 + line))
         return row
 
-    def handle(self, event) -> None:
-        if self.leaving:
-            return
-        self.touched()
-        if self.handle_bar(event):
-            return
+    def handle_content(self, event) -> None:
         if self.searching:
             before = self.pad.code
             if self.pad.handle(event, self.app.size) == "ok":
@@ -257,12 +252,7 @@ class NewPatientScreen(StaffScreen):
             self.values[self.editing] = self.keyboard.text.strip()
         self.editing, self.keyboard, self.pad = None, None, None
 
-    def handle(self, event) -> None:
-        if self.leaving:
-            return
-        self.touched()
-        if self.handle_bar(event):
-            return
+    def handle_content(self, event) -> None:
         if self.editing == "code":
             if self.pad.handle(event, self.app.size) == "ok":
                 self.close()

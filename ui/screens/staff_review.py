@@ -212,12 +212,7 @@ class ReviewScreen(StaffScreen):
         return out
 
     # -- input ------------------------------------------------------------------------------------
-    def handle(self, event) -> None:
-        if self.leaving:
-            return
-        self.touched()
-        if self.handle_bar(event):  # Back and Log out stay within reach over a definition
-            return
+    def handle_content(self, event) -> None:
         if self.defining is not None:  # the definition is open: any other tap closes it
             p = pointer(event, self.app.size)
             if p and p[0] == UP:

@@ -35,11 +35,8 @@ class SaveScreen(StaffScreen):
                    "primary" if i == 0 else "normal")
             for i, p in enumerate(self.data.get("places") or [])])
 
-    def handle(self, event) -> None:
-        if self.leaving:
-            return
-        self.touched()
-        if self.handle_bar(event) or self.busy:
+    def handle_content(self, event) -> None:
+        if self.busy:  # the answer to the last tap is not back yet
             return
         hit = self.places.handle(event, self.app.size)
         if hit:

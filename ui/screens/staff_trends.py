@@ -134,12 +134,7 @@ class TrendsScreen(StaffScreen):
         y = top + app.target_px + m // 2
         self.plot_rect = pygame.Rect(m, y, w - 2 * m, h - y - m)
 
-    def handle(self, event) -> None:
-        if self.leaving:
-            return
-        self.touched()
-        if self.handle_bar(event):
-            return
+    def handle_content(self, event) -> None:
         hit = self.tabs.handle(event, self.app.size)
         if hit and hit.startswith("tab:"):
             self.tab = hit.split(":", 1)[1]
@@ -263,12 +258,7 @@ class CompareScreen(StaffScreen):
             row.text(app.fonts, text, small, color, (x, y))
         return row
 
-    def handle(self, event) -> None:
-        if self.leaving:
-            return
-        self.touched()
-        if self.handle_bar(event):
-            return
+    def handle_content(self, event) -> None:
         page = self.pager.handle(event, self.app.size)
         if page:
             self.list.page(1 if page == "down" else -1)
