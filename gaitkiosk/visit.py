@@ -240,45 +240,33 @@ class Visit:
         return Desk(self.store, self.staff.user, self.rt.config, self.rt)
 
     def _staff_view(self, name: str, params: dict) -> None:
+        self._staff_room("view", name, params)
+
+    def _staff_do(self, name: str, params: dict) -> None:
+        self._staff_room("action", name, params)
+
+    def _staff_room(self, what: str, name: str, params: dict) -> None:
+        """A staff view or action (gaitkiosk/staff_views.py), answered with its message or a refusal in words."""
         from gaitkiosk import staff_views
 
-        desk = self._staff_desk(f"view {name!r}")
+        desk = self._staff_desk(f"{what} {name!r}")
         if desk is None:
             return
         try:
-            kind, data = staff_views.show(desk, name, params)
+            kind, data = (staff_views.show if what == "view" else staff_views.do)(desk, name, params)
         except staff_views.Refused as exc:
             self.rt.deliver("staff_refused_action", text=str(exc))
             return
         except STORAGE_ERRORS:
             raise
         except Exception:  # noqa: BLE001 - the details are for the log; the screen says so
-            log.exception("staff %s %r failed", "view", name)
+            log.exception("staff %s %r failed", what, name)
             self.rt.deliver("staff_refused_action", text="That did not work: the kiosk's log has the details.")
             return
         if kind == "staff_home":
             self._staff_home()
         else:
             self.rt.deliver(kind, **data)
-
-    def _staff_do(self, name: str, params: dict) -> None:
-        from gaitkiosk import staff_views
-
-        desk = self._staff_desk(f"action {name!r}")
-        if desk is None:
-            return
-        try:
-            kind, data = staff_views.do(desk, name, params)
-        except staff_views.Refused as exc:
-            self.rt.deliver("staff_refused_action", text=str(exc))
-            return
-        except STORAGE_ERRORS:
-            raise
-        except Exception:  # noqa: BLE001 - the details are for the log; the screen says so
-            log.exception("staff %s %r failed", "action", name)
-            self.rt.deliver("staff_refused_action", text="That did not work: the kiosk's log has the details.")
-            return
-        self.rt.deliver(kind, **data)
 
     # -- check-in ------------------------------------------------------------------------------------
     def _checkin(self, code: str) -> None:

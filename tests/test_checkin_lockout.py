@@ -12,6 +12,7 @@ import time
 
 import pytest
 import ui_support
+from staff_support import FakeClock
 from ui_support import make_app, tap_button
 
 from gaitkiosk.config import default_config
@@ -26,17 +27,6 @@ from ui.app import Intent, Message
 from ui.screens.checkin import wait_words
 
 dummy_video = ui_support.dummy_video  # the fixture (SDL dummy video driver for these tests only)
-
-
-class FakeClock:
-    def __init__(self, t: float = 1000.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, s: float) -> None:
-        self.t += s
 
 
 # -- the rule -------------------------------------------------------------------------------------------
