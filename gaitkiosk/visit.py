@@ -131,7 +131,8 @@ class Visit:
             left = self.rt.analysis_stopped(ANALYSIS_STOP_S)
             writers = self._writers(left)
             self._handle_pending()
-            self._close_trial("the kiosk was shut down during this exercise", left)
+            # Not the patient's stop: the exercise was cut short, so it is incomplete (docs/store.md).
+            self._close_trial("incomplete", "the kiosk was shut down during this exercise", left)
             if self.pending_close is not None:
                 self._retry_close()
             if self.session is not None:
@@ -178,8 +179,8 @@ class Visit:
             except Exception:  # noqa: BLE001 - the rest of the visit must still be closed
                 log.exception("handling %s while closing failed", intent.kind)
 
-    def _close_trial(self, reason: str, left=None) -> None:
-        """Stop the running trial's writer and close the trial ``stopped`` with what was recorded.
+    def _close_trial(self, status: str, reason: str, left=None) -> None:
+        """Stop the running trial's writer and close the trial (``status``) with what was recorded.
 
         ``left``: the drill the analysis thread left when it ended (closing only); its own
         outcome is kept in the results. Without it (the visit ended under the drill) the
@@ -199,7 +200,7 @@ class Visit:
                 log.exception("the result of the drill left running at close")
         if stats is not None:
             results["recording"] = recording_counts(stats)
-        self.store.trials.finish(self.trial.id, status="stopped", reason=reason, results=results or None,
+        self.store.trials.finish(self.trial.id, status=status, reason=reason, results=results or None,
                                  recording=recording, recording_reason=lost)
         self.trial = None
 
@@ -699,7 +700,7 @@ class Visit:
             # The visit ends under a running (or safety-paused) drill: the analysis thread drops
             # it, and its writer stops now rather than recording on for a trial that is closed.
             self.rt.command("drop")
-            self._close_trial("the visit ended during this exercise")
+            self._close_trial("stopped", "the visit ended during this exercise")
         if self.session is not None:
             self.store.sessions.finish(self.session.id)
             self.store.audit.log("session.finish", subject=self.session.id)
