@@ -41,6 +41,11 @@ TRAIL_POINTS = 200  # COP trail on the heat map: the last 2 s at 100 Hz (quiet s
 # long unwatched. 0.3 s is 30 frames at 100 Hz, well above the scheduling hiccups measured on a
 # loaded 2-core machine (bench_ui: max_mat_gap_ms).
 MAT_SILENCE_S = 0.3
+ANALYSIS_STOP_S = 10.0  # closing: the analysis thread ends within one step; more means a bug, logged
+# Closing: the worker waits for the analysis thread, then stops a running trial's recording writer
+# (the writer flushes its queue: up to store.writer_queue_frames on a slow SD card) and writes the
+# visit's closing rows.
+WORKER_CLOSE_S = ANALYSIS_STOP_S + 30.0
 INSOLE_PAIR_S = 0.05  # wait this long for the other insole's frame before analysing one side alone
 
 
@@ -109,6 +114,7 @@ class Runtime:
         self._stop = threading.Event()
         self._sensors_lock = threading.Lock()
         self._analysis: threading.Thread | None = None
+        self._left_active: ActiveDrill | None = None  # a drill still running when the analysis thread ended
         self._worker: threading.Thread | None = None
         self._trail: deque = deque(maxlen=TRAIL_POINTS)
         self._taps: dict[str, queue.Queue] = {}  # serial -> its raw frames for a calibration (tap())
@@ -166,11 +172,14 @@ class Runtime:
         return self
 
     def close(self) -> None:
+        """Stop the threads; the worker closes the visit first (a running trial's writer and rows)."""
         self._stop.set()
         self.actions.put(None)
-        for t in (self._analysis, self._worker):
+        for t, wait_s in ((self._analysis, ANALYSIS_STOP_S), (self._worker, WORKER_CLOSE_S)):
             if t is not None and t is not threading.current_thread():
-                t.join(10.0)
+                t.join(wait_s)
+                if t.is_alive():
+                    log.error("the %s thread did not end within %.0f s of closing", t.name, wait_s)
         with self._sensors_lock:
             self.sensors.close()
 
@@ -206,16 +215,44 @@ class Runtime:
     # -- analysis thread -----------------------------------------------------------------------------
     def _analysis_loop(self) -> None:
         state = _AnalysisState()
-        while not self._stop.is_set():
-            try:
-                self._analysis_step(state)
-            except Exception:  # noqa: BLE001 - a bug here must not freeze the kiosk silently
-                log.exception("analysis step failed")
-                active = state.active
-                if active is not None and not active.finished:
-                    active.drill.stop(self.clock())
-                    self._drill_done(state)
-                time.sleep(0.05)
+        try:
+            while not self._stop.is_set():
+                try:
+                    self._analysis_step(state)
+                except Exception:  # noqa: BLE001 - a bug here must not freeze the kiosk silently
+                    log.exception("analysis step failed")
+                    active = state.active
+                    if active is not None and not active.finished:
+                        active.drill.stop(self.clock())
+                        self._drill_done(state)
+                    time.sleep(0.05)
+        finally:
+            # The kiosk is closing under a running (or safety-paused) drill: stop it here, the only
+            # thread that touches a drill, and leave it to the worker, which stops its recording
+            # writer and closes its trial (Visit._close, via analysis_stopped).
+            a = state.active
+            if a is not None and not a.finished:
+                try:
+                    a.drill.stop(self.clock())
+                except Exception:  # noqa: BLE001 - its writer must still be stopped
+                    log.exception("stopping the drill at close")
+                a.finished = True
+                self._left_active = a
+
+    def analysis_stopped(self, timeout: float) -> ActiveDrill | None:
+        """(worker thread, closing) Wait until the analysis thread has ended; the drill it left running.
+
+        After this no frame reaches a recording writer any more, so stopping one stores
+        every frame it accepted. None: no drill was running (or the thread would not end).
+        """
+        t = self._analysis
+        if t is None or t is threading.current_thread():
+            return None
+        t.join(timeout)
+        if t.is_alive():
+            log.error("the analysis thread did not end within %.0f s of closing", timeout)
+            return None
+        return self._left_active
 
     def _analysis_step(self, state: _AnalysisState) -> None:
         self._apply_commands(state)

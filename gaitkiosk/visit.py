@@ -117,9 +117,22 @@ class Visit:
             self._close()
 
     def _close(self) -> None:
+        """The kiosk is closing: no recording writer may outlive it, and the visit is closed.
+
+        A drill still running (or waiting after a safety stop) is stopped by the analysis
+        thread as it ends; its writer is stopped here once no frame can reach it any more,
+        so every frame it accepted is stored, and the trial is closed with what was recorded.
+        """
+        from gaitkiosk.runtime import ANALYSIS_STOP_S
+
+        left = None
+        writers = []
         try:
-            if self.prepared is not None and self.prepared.writer is not None:
-                self.prepared.writer.stop()
+            left = self.rt.analysis_stopped(ANALYSIS_STOP_S)
+            writers = self._writers(left)
+            self._handle_pending()
+            # Not the patient's stop: the exercise was cut short, so it is incomplete (docs/store.md).
+            self._close_trial("incomplete", "the kiosk was shut down during this exercise", left)
             if self.pending_close is not None:
                 self._retry_close()
             if self.session is not None:
@@ -129,8 +142,67 @@ class Visit:
         except Exception:  # noqa: BLE001
             log.exception("closing the visit")
         finally:
+            # Whatever failed above: a writer left running would keep its thread, its own
+            # SQLite connection and its queued frames for the life of the process.
+            for writer in writers or self._writers(left):
+                writer.stop()
             if self.store is not None:
                 self.store.close()
+
+    def _writers(self, left) -> list:
+        """Every recording writer this visit may still have running (closing)."""
+        found = [left.writer if left is not None else None, self.writer,
+                 self.pending_close[2] if self.pending_close is not None else None]
+        unique = []
+        for w in found:
+            if w is not None and all(w is not u for u in unique):
+                unique.append(w)
+        return unique
+
+    def _handle_pending(self) -> None:
+        """(closing) What the other threads reported that the loop did not get to.
+
+        A drill that finished just before the kiosk closed (its writer and trial), a safety
+        alert (the audit log), a storage failure. The patient's own taps are not acted on.
+        """
+        while True:
+            try:
+                intent = self.rt.actions.get_nowait()
+            except queue.Empty:
+                return
+            if intent is None or not intent.kind.startswith("_"):
+                continue
+            try:
+                self.handle(intent)
+            except STORAGE_ERRORS as exc:
+                self._storage_failed(exc)
+            except Exception:  # noqa: BLE001 - the rest of the visit must still be closed
+                log.exception("handling %s while closing failed", intent.kind)
+
+    def _close_trial(self, status: str, reason: str, left=None) -> None:
+        """Stop the running trial's writer and close the trial (``status``) with what was recorded.
+
+        ``left``: the drill the analysis thread left when it ended (closing only); its own
+        outcome is kept in the results. Without it (the visit ended under the drill) the
+        analysis thread is told to drop the drill; frames after this are not the trial's.
+        """
+        if self.trial is None:
+            return
+        writer = self.writer or (left.writer if left is not None else None)
+        self.writer = None
+        stats = writer.stop() if writer is not None else None
+        recording, lost = stats.outcome() if stats is not None else ("none", "nothing was recorded")
+        results = {}
+        if left is not None and left.writer is writer:
+            try:
+                results = left.drill.result().to_dict()
+            except Exception:  # noqa: BLE001 - the recording's state is stored all the same
+                log.exception("the result of the drill left running at close")
+        if stats is not None:
+            results["recording"] = recording_counts(stats)
+        self.store.trials.finish(self.trial.id, status=status, reason=reason, results=results or None,
+                                 recording=recording, recording_reason=lost)
+        self.trial = None
 
     def _sim_name(self) -> str:
         self.sim_people += 1
@@ -613,8 +685,10 @@ class Visit:
 
     def _end_session(self) -> None:
         if self.trial is not None:
-            self.store.trials.finish(self.trial.id, status="stopped", reason="the visit ended during this exercise")
-            self.trial = None
+            # The visit ends under a running (or safety-paused) drill: the analysis thread drops
+            # it, and its writer stops now rather than recording on for a trial that is closed.
+            self.rt.command("drop")
+            self._close_trial("stopped", "the visit ended during this exercise")
         if self.session is not None:
             self.store.sessions.finish(self.session.id)
             self.store.audit.log("session.finish", subject=self.session.id)

@@ -280,4 +280,92 @@ def test_ending_the_visit_under_a_running_drill_closes_its_recording(kiosk):
         (summary,) = st.sessions.list(patient_id=st.patients.by_code("1234").id)
         (trial,) = st.trials.for_session(summary.session.id)
         assert trial.status == "stopped"
-        assert all(r.status != "recording" for r in st.recordings.for_trial(trial.id))
+        recs = st.recordings.for_trial(trial.id)
+        assert all(r.status == "complete" for r in recs)
+        # The trial says what its recording holds, as a drill that ends by itself does.
+        assert trial.recording == "complete"
+        assert trial.results["recording"]["frames"] == sum(r.frames for r in recs) > 0
+
+
+def test_a_visit_ended_during_a_safety_stop_stops_the_recording_at_once(kiosk):
+    """The visit ends (``cancel``, a new check-in) while its drill waits after a safety stop.
+
+    The trial was closed, but the drill stayed paused on the analysis thread and its writer
+    recorded on (the insoles still stream) for a trial that had ended, until the kiosk closed.
+    """
+    import threading
+
+    from waiting import wait_until
+
+    app, rt, data = kiosk
+    before = set(threading.enumerate())
+    run_first_drill(app)
+    mat = rt.sensors.by_kind("mat")
+    from device.handlers.virtual_port import plug, unplug
+
+    unplug(mat.hello.serial)
+    try:
+        pump(app, lambda: app.top.view.get("phase") == "alert", what="safety stop")
+    finally:
+        plug(mat.hello.serial)
+    app.post(Intent("cancel"))
+
+    def writers_alive():
+        return [t for t in threading.enumerate() if t.name == "recording-writer" and t not in before]
+
+    assert wait_until(lambda: not writers_alive(), timeout=10), writers_alive()
+    with open_store(data) as st:
+        (summary,) = st.sessions.list(patient_id=st.patients.by_code("1234").id)
+        (trial,) = st.trials.for_session(summary.session.id)
+        assert trial.status == "stopped" and "visit ended" in trial.status_reason
+        assert trial.recording == "complete"
+        recs = st.recordings.for_trial(trial.id)
+        assert recs and all(r.status == "complete" for r in recs)
+        assert trial.results["recording"]["frames"] == sum(r.frames for r in recs)
+
+
+def test_closing_the_kiosk_after_a_safety_stop_stops_the_writer_and_closes_the_recording(kiosk):
+    """A kiosk shut down while a drill waits after a safety stop (the mat's cable pulled).
+
+    The trial's recording writer used to outlive it: Runtime.close() stopped the analysis
+    and worker threads but not the writer, whose thread, SQLite connection and frame queue
+    stayed for the life of the process, while the session's close marked the recording
+    "incomplete" under it and the frames still queued were lost without a count.
+    """
+    import threading
+
+    from waiting import wait_until
+
+    app, rt, data = kiosk
+    before = set(threading.enumerate())
+    run_first_drill(app)
+    mat = rt.sensors.by_kind("mat")
+    from device.handlers.virtual_port import plug, unplug
+
+    unplug(mat.hello.serial)
+    try:
+        pump(app, lambda: app.top.view.get("phase") == "alert", what="safety stop")
+    finally:
+        plug(mat.hello.serial)
+    assert [a.reason for a in rt.alerts] == ["sensor_lost"]
+    ours = [t for t in threading.enumerate() if t.name == "recording-writer" and t not in before]
+    assert ours, "the drill records"
+    rt.close()
+
+    def writers_alive():
+        return [t for t in threading.enumerate() if t.name == "recording-writer" and t not in before]
+
+    assert wait_until(lambda: not writers_alive(), timeout=10), writers_alive()
+    with open_store(data) as st:
+        (summary,) = st.sessions.list(patient_id=st.patients.by_code("1234").id)
+        assert summary.session.status == "incomplete" and "shut down" in summary.session.status_reason
+        (trial,) = st.trials.for_session(summary.session.id)
+        # Cut short by the shutdown, not stopped by the patient: incomplete, with all it recorded.
+        assert trial.status == "incomplete" and "shut down" in trial.status_reason
+        assert trial.recording == "complete"  # every frame accepted was stored: the writer was flushed
+        recs = st.recordings.for_trial(trial.id)
+        assert recs and all(r.status == "complete" for r in recs)
+        # The trial's own count of stored frames is what the database holds.
+        assert trial.results["recording"]["frames"] == sum(r.frames for r in recs) > 0
+        assert trial.results["status"] == "stopped"  # the drill's own outcome is kept
+        assert "safety.alert" in [e.action for e in st.audit.recent(50)]

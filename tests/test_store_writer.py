@@ -243,20 +243,25 @@ def test_writer_round_trip_property(tmp_path_factory, data):
                                                   ("R", "insole_right", (16,))]), min_size=1, max_size=3, unique=True))
     chunk_s = data.draw(st.sampled_from([0.01, 0.05, 1.0]))
     writer = store.recording_writer(session.id, chunk_s=chunk_s, min_free_bytes=0).start()
-    sent = {serial: [] for serial, _, _ in devices}
-    n = data.draw(st.integers(1, 60))
-    for _ in range(n):
-        serial, kind, shape = data.draw(st.sampled_from(devices))
-        counts = data.draw(hnp.arrays(np.uint16, shape))
-        t = data.draw(st.floats(-1e9, 1e9))
-        frame = RawFrame(serial, kind, len(sent[serial]), t, t, counts)
-        assert writer.put(frame)
-        sent[serial].append(frame)
-    assert writer.stop().error is None
-    for serial, got_frames in sent.items():
-        if not got_frames:
-            continue
-        rec_id = writer.stats.recordings[serial]
-        back = store.recordings.read(rec_id)
-        assert back.canonical() == codec.Chunk.from_frames(got_frames).canonical()
-    store.close()
+    try:
+        sent = {serial: [] for serial, _, _ in devices}
+        n = data.draw(st.integers(1, 60))
+        for _ in range(n):
+            serial, kind, shape = data.draw(st.sampled_from(devices))
+            counts = data.draw(hnp.arrays(np.uint16, shape))
+            t = data.draw(st.floats(-1e9, 1e9))
+            frame = RawFrame(serial, kind, len(sent[serial]), t, t, counts)
+            assert writer.put(frame)
+            sent[serial].append(frame)
+        assert writer.stop().error is None
+        for serial, got_frames in sent.items():
+            if not got_frames:
+                continue
+            rec_id = writer.stats.recordings[serial]
+            back = store.recordings.read(rec_id)
+            assert back.canonical() == codec.Chunk.from_frames(got_frames).canonical()
+    finally:
+        # Hypothesis abandons an example mid-way (a draw past its data): its writer thread and
+        # connection must not stay for the rest of the session.
+        writer.stop()
+        store.close()
