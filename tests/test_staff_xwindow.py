@@ -176,6 +176,7 @@ def row_center(lst, index: int) -> tuple[int, int]:
 
 def test_login_patient_review_and_pdf_by_mouse_clicks(tmp_path, xunit):
     from gaitkiosk.config import load_config
+    from ui.app import Message
     from ui.plots import plots_of
     from ui.screens import AttractScreen
     from ui.screens.staff_home import StaffHomeScreen
@@ -221,7 +222,7 @@ def test_login_patient_review_and_pdf_by_mouse_clicks(tmp_path, xunit):
         flow.shows("staff-login", ref.draw(login))
         flow.click(login.names.get(f"user:{NAME}").rect.center)
         login.selected = NAME
-        login._make_name_buttons()
+        login.layout(SIZE)  # its name buttons again: Ann's lit
         flow.shows("staff-login-ann", ref.draw(login))
         for key in PINS[NAME]:
             flow.click(login.keypad.buttons.get(f"key:{key}").rect.center)
@@ -277,7 +278,7 @@ def test_login_patient_review_and_pdf_by_mouse_clicks(tmp_path, xunit):
         saved = flow.audited("report.saved", kind="session", patient=CODE)
         files = sorted(share.iterdir())
         assert files == [Path(saved.details["file"])] and files[0].suffix == ".pdf", (files, saved.details)
-        save.on_message(_saved_message(files[0].name, save.data["places"][place]["label"]))
+        save.on_message(Message("staff_saved", {"name": files[0].name, "label": save.data["places"][place]["label"]}))
         flow.shows("saved", ref.draw(save))  # "Saved P1234-...pdf to folder ..." on the screen
 
         text = pdf_text(files[0])
@@ -296,12 +297,6 @@ def test_login_patient_review_and_pdf_by_mouse_clicks(tmp_path, xunit):
     assert proc.returncode == 0, log.read_text(errors="replace")[-4000:]
     assert window_geometry(xunit, "gaitkiosk") is None
     with open_store(data, kiosk=True, create=False) as st:  # the kiosk lock was released
-        actions = [(e.action, e.user_id) for e in reversed(st.audit.recent(50)) if e.user_id == ann]
-    assert [a for a, _ in actions] == ["staff.login", "staff.view.patient", "staff.view.sessions", "staff.view.review",
-                                       "report.saved"], actions
-
-
-def _saved_message(name: str, label: str):
-    from ui.app import Message
-
-    return Message("staff_saved", {"name": name, "label": label})
+        actions = [e.action for e in reversed(st.audit.recent(50)) if e.user_id == ann]
+    assert actions == ["staff.login", "staff.view.patient", "staff.view.sessions", "staff.view.review",
+                       "report.saved"], actions
