@@ -7,8 +7,8 @@ talks to an X server, as on a unit that starts X and the kiosk on its 7-inch
 * starts ``Xvfb`` itself on a free display number (``-displayfd``), sets
   ``DISPLAY`` for the kiosk only, and stops the server at the end;
 * checks the X window the kiosk opened (name, size, place) and takes
-  screenshots of the X screen with ``xwd -root`` (read here: the XWD format
-  is a plain header, a colour map and the pixels);
+  screenshots of the X screen with ``xwd -root`` (tests/x_support.py reads
+  them: the XWD format is a plain header, a colour map and the pixels);
 * compares them with the same screens drawn offscreen by the UI's own code
   (the animation differs from frame to frame, the rest must match), so a
   blank, shifted, clipped or wrongly sized window fails;
@@ -26,28 +26,31 @@ test is skipped with the reason.
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import struct
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from x_support import (
+    SIZE,
+    Reference,
+    Screen,
+    fill_fraction,
+    kiosk_env,
+    needs,
+    same_fraction,
+    save_png,
+    ui_config,
+    wait_for,
+    window_geometry,
+    xvfb,
+)
 
 from store import open_store
 
-TOOLS = {"Xvfb": "xvfb", "xdotool": "xdotool", "xwd": "x11-apps", "xwininfo": "x11-utils"}
-_missing = [f"{tool} (apt-get install {pkg})" for tool, pkg in TOOLS.items() if shutil.which(tool) is None]
-# CI (GAITKIOSK_NEED_X=1, set by .ci/run after installing them) fails instead: never skipped there.
-_NEED_X = os.environ.get("GAITKIOSK_NEED_X") == "1"
-pytestmark = pytest.mark.skipif(bool(_missing) and not _NEED_X, reason="no X server tools here: "
-                                + ", ".join(_missing) + "; .ci/run installs them")
+pytestmark = needs()
 
-SIZE = (800, 480)  # the official 7-inch touchscreen: the kiosk's [ui] size
 # A unit: X on the touchscreen itself, the kiosk fullscreen (the default [ui]). A desktop: a bigger
 # screen and ``[ui] fullscreen = false``, the kiosk in a window somewhere on it.
 # A mismatch: fullscreen asked for, but the screen is not the kiosk's size (a desktop running
@@ -62,146 +65,8 @@ def xserver(request, tmp_path):
     """(display, fullscreen asked for, whether the kiosk should cover the screen): an Xvfb on a display
     number the server picked itself (no clash with others)."""
     screen, fullscreen = SETUPS[request.param]
-    if _missing:
-        pytest.fail("GAITKIOSK_NEED_X=1 but missing: " + ", ".join(_missing))
-    read_fd, write_fd = os.pipe()
-    log = open(tmp_path / "xvfb.log", "wb")
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{screen[0]}x{screen[1]}x24",
-                             "-nolisten", "tcp", "-noreset"], pass_fds=(write_fd,), stdout=log, stderr=log)
-    os.close(write_fd)
-    try:
-        number = b""
-        with os.fdopen(read_fd, "rb") as r:  # Xvfb writes the number once it accepts clients
-            while not number.endswith(b"\n"):
-                chunk = r.read(1)
-                if not chunk:
-                    break
-                number += chunk
-        assert number.strip(), f"Xvfb did not start: {(tmp_path / 'xvfb.log').read_text(errors='replace')}"
-        display = ":" + number.decode().strip()
+    with xvfb(tmp_path, screen) as display:
         yield display, fullscreen, screen == SIZE and fullscreen
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-def _x(display: str, *argv: str) -> str:
-    env = {**os.environ, "DISPLAY": display}
-    return subprocess.run(argv, env=env, check=True, capture_output=True, text=True, timeout=20).stdout
-
-
-def window_geometry(display: str, name: str) -> tuple[int, int, int, int] | None:
-    """(x, y, width, height) of the mapped top-level window called ``name``, or None."""
-    env = {**os.environ, "DISPLAY": display}
-    out = subprocess.run(["xwininfo", "-name", name], env=env, capture_output=True, text=True, timeout=20)
-    if out.returncode != 0 or "IsViewable" not in out.stdout:
-        return None
-    fields = dict(line.strip().split(":", 1) for line in out.stdout.splitlines() if ":" in line)
-    return tuple(int(fields[k]) for k in ("Absolute upper-left X", "Absolute upper-left Y", "Width", "Height"))
-
-
-def read_xwd(data: bytes) -> np.ndarray:
-    """An XWD file (ZPixmap, true or direct colour, 24 or 32 bits a pixel) as an (H, W, 3) RGB array.
-
-    X11 XWDFileHeader: 25 big-endian CARD32 (header_size, file_version, pixmap_format,
-    pixmap_depth, width, height, xoffset, byte_order, bitmap_unit, bitmap_bit_order,
-    bitmap_pad, bits_per_pixel, bytes_per_line, visual_class, red/green/blue masks,
-    bits_per_rgb, colormap_entries, ncolors, window size, place, border), then the
-    window name up to header_size, then ncolors 12-byte XWDColor entries, then the rows.
-    """
-    h = struct.unpack(">25I", data[:100])
-    header_size, pixmap_format, width, height = h[0], h[2], h[4], h[5]
-    byte_order, bits_per_pixel, bytes_per_line, ncolors = h[7], h[11], h[12], h[19]
-    masks = h[14:17]
-    assert pixmap_format == 2, "xwd wrote a non-ZPixmap image"
-    assert masks == (0xFF0000, 0xFF00, 0xFF), f"unexpected colour masks {masks}"
-    n = bits_per_pixel // 8
-    offset = header_size + 12 * ncolors
-    rows = np.frombuffer(data, np.uint8, count=bytes_per_line * height, offset=offset).reshape(height, bytes_per_line)
-    px = rows[:, : width * n].reshape(height, width, n)
-    # LSBFirst: blue, green, red(, pad) in memory; MSBFirst: (pad,) red, green, blue.
-    return np.ascontiguousarray(px[..., 2::-1] if byte_order == 0 else px[..., n - 3:])
-
-
-class Screen:
-    """The X screen, seen through the kiosk window at ``origin``: what a camera and a finger see."""
-
-    def __init__(self, display: str, origin: tuple[int, int]):
-        self.display, self.origin = display, origin
-
-    def grab(self) -> np.ndarray:
-        """The window's pixels, cut from a screenshot of the whole X screen (``xwd -root``)."""
-        env = {**os.environ, "DISPLAY": self.display}
-        data = subprocess.run(["xwd", "-root", "-silent"], env=env, check=True, capture_output=True, timeout=20).stdout
-        x, y = self.origin
-        return read_xwd(data)[y:y + SIZE[1], x:x + SIZE[0]].copy()
-
-    def click(self, pos: tuple[int, int]) -> None:
-        """Move the pointer to ``pos`` in the window and press and release button 1."""
-        x, y = self.origin[0] + pos[0], self.origin[1] + pos[1]
-        _x(self.display, "xdotool", "mousemove", str(x), str(y), "click", "1")
-    time.sleep(0.15)  # a patient's finger, not a machine gun: one frame sees the press and the release
-
-
-def save_png(rgb: np.ndarray, path: Path) -> None:
-    import pygame
-
-    pygame.image.save(pygame.surfarray.make_surface(rgb.transpose(1, 0, 2).copy()), str(path))
-
-
-# -- what the screens should look like, drawn by the UI's own code offscreen --------------------------------
-class Reference:
-    def __init__(self):
-        import pygame
-
-        from gaitkiosk.config import load_config
-        from ui.app import App
-        from ui.theme import load_theme
-
-        pygame.font.init()
-        ui = load_config(None)["ui"]
-        self.surface = pygame.Surface(SIZE)
-        self.theme = load_theme(None, ui["min_target_mm"])
-        self.app = App(self.surface, self.theme, diagonal_in=ui["diagonal_in"])
-
-    def screen(self, cls, *args):
-        s = cls(self.app, *args)
-        s.layout(SIZE)
-        return s
-
-    def draw(self, screen) -> np.ndarray:
-        import pygame
-
-        self.surface.fill(self.theme.colors.background)
-        screen.draw(self.surface)
-        return pygame.surfarray.array3d(self.surface).transpose(1, 0, 2).copy()
-
-
-def same_fraction(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.mean(np.all(a == b, axis=2)))
-
-
-def fill_fraction(shot: np.ndarray, rect, colour) -> float:
-    """The share of ``rect``'s pixels in exactly ``colour`` (a button's fill; its label is the rest)."""
-    area = shot[rect.top:rect.bottom, rect.left:rect.right]
-    return float(np.mean(np.all(area == np.asarray(colour, np.uint8), axis=2)))
-
-
-def wait_for(what: str, check, proc, timeout: float = 15.0):
-    end = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < end:
-        assert proc.poll() is None, f"the kiosk exited while waiting for {what}: {proc.communicate()}"
-        last = check()
-        if last is not None and last is not False:
-            return last
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 # -- the test --------------------------------------------------------------------------------------------
@@ -211,11 +76,8 @@ def test_kiosk_in_a_real_x_window_driven_by_mouse_clicks(tmp_path, xserver):
     display, fullscreen, covers_screen = xserver
     data = tmp_path / "data"
     config = tmp_path / "kiosk.toml"
-    config.write_text(f"[ui]\nwidth = {SIZE[0]}\nheight = {SIZE[1]}\nfullscreen = {str(fullscreen).lower()}\n"
-                      "sound = false\n")
-    env = {**os.environ, "DISPLAY": display, "SDL_VIDEODRIVER": "x11", "SDL_AUDIODRIVER": "dummy",
-           "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
-    env.pop("WAYLAND_DISPLAY", None)
+    config.write_text(ui_config(*SIZE, fullscreen))
+    env = kiosk_env(display)
     ref = Reference()
     colors = ref.theme.colors
     # --countdown 1: the drill is running, not getting ready, when the screenshot is taken.
