@@ -18,7 +18,7 @@ import logging
 
 log = logging.getLogger(__name__)
 
-LOGOUT_REASONS = ("button", "idle", "patient", "checkin")
+LOGOUT_REASONS = ("button", "idle", "patient", "checkin", "shutdown")
 
 
 class StaffDesk:

@@ -139,6 +139,8 @@ class Visit:
                 self.store.sessions.finish(self.session.id, status="incomplete",
                                            reason="the kiosk was shut down during this visit")
                 self.session = None
+            if self.staff is not None:
+                self.staff.logout("shutdown")  # the audit log says when a staff login ended, whatever ended it
         except Exception:  # noqa: BLE001
             log.exception("closing the visit")
         finally:

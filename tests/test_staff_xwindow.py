@@ -299,4 +299,4 @@ def test_login_patient_review_and_pdf_by_mouse_clicks(tmp_path, xunit):
     with open_store(data, kiosk=True, create=False) as st:  # the kiosk lock was released
         actions = [e.action for e in reversed(st.audit.recent(50)) if e.user_id == ann]
     assert actions == ["staff.login", "staff.view.patient", "staff.view.sessions", "staff.view.review",
-                       "report.saved"], actions
+                       "report.saved", "staff.logout"], actions  # the shutdown logged Ann out
