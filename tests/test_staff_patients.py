@@ -242,7 +242,7 @@ def test_the_page_shows_program_last_visit_and_sparklines_of_the_stored_scores(k
     app.post(view("patient", patient=p.id))
     page = top_is(app, "staff_patient")
     assert page.data["program"]["items"][0] == ("Stand still", "stance apart, eyes open, duration 30 s, "
-                                                                "zone radius 20 mm, progress yes")
+                                                                "zone radius 20 mm, progress on")
     assert page.data["last_visit"].endswith(": 3 of 3 exercises done.")
     spark = {s["key"]: s for s in page.data["sparklines"]}["score:quiet_standing"]
     assert spark["values"] == stored[-12:] and spark["footings"][-1] == "uncalibrated"

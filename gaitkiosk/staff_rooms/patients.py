@@ -94,24 +94,14 @@ def patient_set_active(desk, patient: str = "", active: bool = True) -> tuple[st
 # -- a patient's page ---------------------------------------------------------------------------------
 
 def param_words(drill: str, params: dict) -> str:
-    """A prescription's parameters as a therapist reads them: "stance together, eyes both, duration 30 s"
-    (every parameter the drill runs with: the prescribed ones and the defaults)."""
+    """A prescription's parameters as a therapist reads them: "stance semi tandem, eyes both, duration 30 s"
+    (every parameter the drill runs with: the prescribed ones and the defaults), in the Programs
+    room's words for a parameter and its value."""
     from drills import registry
+    from gaitkiosk.staff_rooms.programs import label, value_words
 
-    cls = registry.get(drill)
-    words = []
-    for p in cls.PARAMS:
-        value = params.get(p.name, p.default)
-        name = p.name.removesuffix("_" + p.unit).removesuffix("_pct").removesuffix("_mm").removesuffix("_s")
-        name = name.replace("_", " ")
-        if isinstance(value, bool):
-            text = "yes" if value else "no"
-        elif isinstance(value, float):
-            text = f"{value:g}"
-        else:
-            text = str(value).replace("_", " ")
-        words.append(f"{name} {text}{' ' + p.unit if p.unit else ''}")
-    return ", ".join(words)
+    return ", ".join(f"{label(p.name).lower()} {value_words({'unit': p.unit}, params.get(p.name, p.default))}"
+                     for p in registry.get(drill).PARAMS)
 
 
 def program_lines(store, patient_id: str) -> dict | None:
