@@ -313,10 +313,17 @@ def test_a_visit_ended_during_a_safety_stop_stops_the_recording_at_once(kiosk):
     def writers_alive():
         return [t for t in threading.enumerate() if t.name == "recording-writer" and t not in before]
 
-    assert wait_until(lambda: not writers_alive(), timeout=10), writers_alive()
+    def the_trial():
+        with open_store(data) as st:
+            (summary,) = st.sessions.list(patient_id=st.patients.by_code("1234").id)
+            (trial,) = st.trials.for_session(summary.session.id)
+            return trial
+
+    # The writer ends first, then the worker writes the trial's close: wait for both events.
+    assert wait_until(lambda: not writers_alive(), timeout=30), writers_alive()
+    assert wait_until(lambda: the_trial().status != "running", timeout=30)
     with open_store(data) as st:
-        (summary,) = st.sessions.list(patient_id=st.patients.by_code("1234").id)
-        (trial,) = st.trials.for_session(summary.session.id)
+        trial = the_trial()
         assert trial.status == "stopped" and "visit ended" in trial.status_reason
         assert trial.recording == "complete"
         recs = st.recordings.for_trial(trial.id)
