@@ -193,3 +193,30 @@ def test_bad_command_lines_get_one_line_and_no_database_is_touched():
     assert done.returncode == 1 and "clinic 'a b'" in done.stderr
     done = gaitkiosk("server", "kiosks", env={"GAITKIOSK_SERVER_DSN": ""})
     assert done.returncode == 1 and "--dsn" in done.stderr
+
+
+def test_off_loopback_it_speaks_only_tls_with_its_certificate(pg_cluster, tmp_path):  # noqa: F811
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()  # a real local CA: the kiosk trusts it, nothing else does
+    cert = ca.issue_cert("127.0.0.1")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "server.key"))
+    for pem in cert.cert_chain_pems:
+        pem.write_to_path(str(tmp_path / "server.pem"), append=True)
+    trusted = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    extra = ("--certfile", str(tmp_path / "server.pem"), "--keyfile", str(tmp_path / "server.key"))
+    with running_server(pg_cluster.new_database(), tmp_path, extra, scheme="https", verify=trusted) as srv:
+        code = json.loads(gaitkiosk("server", "enrol-code", "--clinic", "tls", "--dsn", srv.dsn, "--json").stdout)["code"]
+        kiosk = httpx.post(f"{srv.url}/v1/enrol", json={"code": code, "name": "k"}, verify=trusted, timeout=30).json()
+        row_id = str(uuid.uuid4())
+        answer = httpx.put(srv.url + row_path("session", row_id), content=row_body(1, SESSION), headers=auth(kiosk),
+                           verify=trusted, timeout=30)
+        assert answer.status_code == 201
+        with pytest.raises(httpx.ConnectError):  # a client that does not trust this CA refuses the server
+            httpx.get(f"{srv.url}/v1/health", timeout=30)
+        with pytest.raises(httpx.HTTPError):  # and plain HTTP is not spoken on the port
+            httpx.get(srv.url.replace("https:", "http:") + "/v1/health", timeout=30)
+        assert stored(srv, "session", row_id)[0][3] == canonical(SESSION)
