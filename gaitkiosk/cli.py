@@ -41,6 +41,7 @@ COMMANDS: list[str] = [
     "program",
     "report",
     "users",
+    "server",
 ]
 
 EXIT_ERROR = 1

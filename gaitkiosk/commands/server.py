@@ -1,0 +1,98 @@
+"""``gaitkiosk server``: the clinic's upstream server on PostgreSQL (docs/sync.md).
+
+    gaitkiosk server --dsn postgresql://... [--host H --port P --certfile F --keyfile F]   run it
+    gaitkiosk server enrol-code --clinic C [--hours 24]     a one-time code to enrol one kiosk
+    gaitkiosk server kiosks [--clinic C]                    enrolled kiosks
+    gaitkiosk server revoke KIOSK_ID                        the kiosk's token stops working
+
+The DSN may also come from ``GAITKIOSK_SERVER_DSN`` (keeps a password out of ``ps``). Patient
+data never travels over plain HTTP: without ``--certfile``/``--keyfile`` the server listens only
+on a loopback address (behind a TLS proxy on the same machine, or for a test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+HELP = "the clinic's sync server on PostgreSQL: run it, make enrolment codes, list and revoke kiosks"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _dsn_option(parser, default) -> None:
+    parser.add_argument("--dsn", default=default, metavar="DSN",
+                        help="PostgreSQL connection string (default: $GAITKIOSK_SERVER_DSN)")
+
+
+def add_arguments(parser) -> None:
+    from gaitkiosk.commands.sessions import common_options
+
+    _dsn_option(parser, None)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8443, help="port to listen on (default 8443)")
+    parser.add_argument("--certfile", help="the server's TLS certificate chain (PEM); needed off loopback")
+    parser.add_argument("--keyfile", help="the certificate's private key (PEM)")
+    parser.add_argument("--connections", type=int, default=10, help="PostgreSQL connections in the pool (default 10)")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    parser.set_defaults(action="run")
+    code = sub.add_parser("enrol-code", help="a one-time code that enrols one kiosk into a clinic")
+    _dsn_option(code, argparse.SUPPRESS)
+    common_options(code)
+    code.add_argument("--clinic", required=True, help="the clinic's id (made on first use)")
+    code.add_argument("--hours", type=float, default=24.0, help="hours the code stays valid (default 24)")
+    ls = sub.add_parser("kiosks", help="enrolled kiosks: id, clinic, name, enrolled, revoked")
+    _dsn_option(ls, argparse.SUPPRESS)
+    common_options(ls)
+    ls.add_argument("--clinic", help="only this clinic's kiosks")
+    rv = sub.add_parser("revoke", help="revoke a kiosk's token (its data stays)")
+    _dsn_option(rv, argparse.SUPPRESS)
+    common_options(rv)
+    rv.add_argument("kiosk_id", metavar="KIOSK_ID")
+
+
+def run(args, ctx) -> int:
+    from gaitkiosk.errors import UsageError
+    from sync.server import admin
+
+    dsn = args.dsn or os.environ.get("GAITKIOSK_SERVER_DSN")
+    if not dsn:
+        raise UsageError("no database: give --dsn postgresql://... or set GAITKIOSK_SERVER_DSN")
+    if args.action == "enrol-code":
+        code, expires = admin.enrol_code(dsn, args.clinic, args.hours)
+        ctx.emit({"code": code, "clinic": args.clinic, "expires_at": expires.isoformat()},
+                 f"{code}  (clinic {args.clinic}, one kiosk, valid until {expires.isoformat(timespec='minutes')})")
+        return 0
+    if args.action == "kiosks":
+        found = admin.kiosks(dsn, args.clinic)
+        lines = [f"{k['id']}  {k['clinic']:<16} {k['name']:<24} enrolled {k['enrolled_at']:%Y-%m-%d %H:%M}"
+                 + (f"  REVOKED {k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else "") for k in found]
+        ctx.emit(found, "\n".join(lines) or "no kiosks enrolled")
+        return 0
+    if args.action == "revoke":
+        at = admin.revoke(dsn, args.kiosk_id)
+        ctx.emit({"kiosk_id": args.kiosk_id, "revoked_at": at.isoformat()},
+                 f"kiosk {args.kiosk_id}: token revoked ({at.isoformat(timespec='minutes')})")
+        return 0
+    return _serve(args, dsn)
+
+
+def _serve(args, dsn: str) -> int:
+    from gaitkiosk.errors import UsageError
+    from sync.server import admin
+
+    if bool(args.certfile) != bool(args.keyfile):
+        raise UsageError("give both --certfile and --keyfile, or neither")
+    if not args.certfile and args.host not in LOOPBACK:
+        raise UsageError(f"--host {args.host} without --certfile/--keyfile would send patient data over plain "
+                         "HTTP: give the TLS certificate and key, or listen on 127.0.0.1")
+    if not 1 <= args.connections <= 1000:
+        raise UsageError("--connections must be from 1 to 1000")
+    admin.migrate(dsn)
+    import uvicorn
+
+    from sync.server.app import create_app
+
+    uvicorn.run(create_app(dsn, args.connections), host=args.host, port=args.port,
+                ssl_certfile=args.certfile, ssl_keyfile=args.keyfile, log_level="warning",
+                proxy_headers=False, server_header=False)
+    return 0

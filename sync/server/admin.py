@@ -1,0 +1,72 @@
+"""What a technician does on the server's command line: migrate, enrolment codes, kiosks, revocation.
+
+Plain (blocking) psycopg connections; the ASGI app has its own pool (``sync.server.app``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sync.errors import PayloadError, ServerError
+from sync.protocol import check_clinic
+from sync.server import credentials, migrations
+
+
+def connect(dsn: str):
+    """A psycopg connection, or one clear line saying why not."""
+    import psycopg
+
+    try:
+        return psycopg.connect(dsn, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ServerError(f"cannot connect to PostgreSQL ({first}): check --dsn and that the server runs") from None
+
+
+def migrate(dsn: str) -> list[str]:
+    with connect(dsn) as conn:
+        return migrations.migrate(conn)
+
+
+def enrol_code(dsn: str, clinic: str, hours: float = 24.0) -> tuple[str, dt.datetime]:
+    """A new one-time code for ``clinic`` (created if new) and when it expires."""
+    check_clinic(clinic)
+    if not 0 < hours <= 24 * 14:
+        raise PayloadError(f"--hours {hours}: a code is valid for more than 0 and at most 336 hours")
+    code = credentials.new_code()
+    with connect(dsn) as conn:
+        migrations.migrate(conn)
+        with conn.transaction():
+            conn.execute("INSERT INTO clinics (id) VALUES (%s) ON CONFLICT DO NOTHING", [clinic])
+            expires = conn.execute(
+                "INSERT INTO enrol_codes (code_sha256, clinic_id, expires_at) "
+                "VALUES (%s, %s, clock_timestamp() + make_interval(secs => %s)) RETURNING expires_at",
+                [credentials.code_digest(code), clinic, hours * 3600]).fetchone()[0]
+    return code, expires
+
+
+def kiosks(dsn: str, clinic: str | None = None) -> list[dict]:
+    with connect(dsn) as conn:
+        migrations.migrate(conn)
+        cur = conn.execute(
+            "SELECT id, clinic_id, name, enrolled_at, revoked_at FROM kiosks "
+            "WHERE %s::text IS NULL OR clinic_id = %s ORDER BY clinic_id, enrolled_at", [clinic, clinic])
+        return [dict(zip(("id", "clinic", "name", "enrolled_at", "revoked_at"), row, strict=True))
+                for row in cur.fetchall()]
+
+
+def revoke(dsn: str, kiosk_id: str) -> dt.datetime:
+    """Revoke a kiosk's token (its data stays); when it was revoked (the first time, if already)."""
+    try:
+        kiosk_id = str(uuid.UUID(kiosk_id))
+    except ValueError:
+        raise PayloadError(f"{kiosk_id!r} is not a kiosk id (`gaitkiosk server kiosks` lists them)") from None
+    with connect(dsn) as conn:
+        migrations.migrate(conn)
+        row = conn.execute("UPDATE kiosks SET revoked_at = coalesce(revoked_at, clock_timestamp()) "
+                           "WHERE id = %s RETURNING revoked_at", [kiosk_id]).fetchone()
+        conn.commit()
+    if row is None:
+        raise PayloadError(f"no kiosk with id {kiosk_id} (`gaitkiosk server kiosks` lists them)")
+    return row[0]

@@ -1,0 +1,182 @@
+"""The server's HTTP API (docs/sync.md): a thin Starlette layer over sync.protocol and PostgreSQL.
+
+Every answer is JSON; every refusal has ``error`` (a word) and ``reason`` (one line for a person).
+A kiosk is known only by its bearer token and sees only its own clinic: a row of another clinic
+is "not found" to it, exactly like a row that does not exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sync.errors import PayloadError
+from sync.protocol import API, MAX_ROW_BYTES, check_entity_id, check_row_put
+from sync.server import credentials
+
+MAX_ENROL_BYTES = 4096
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, error: str, reason: str, **extra):
+        super().__init__(reason)
+        self.status, self.error, self.reason, self.extra = status, error, reason, extra
+
+    def response(self) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
+        return JSONResponse({"error": self.error, "reason": self.reason, **self.extra}, self.status, headers=headers)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) as soon as it is over ``limit``: never read whole first."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise Refusal(400, "bad_request", "Content-Length is not a number")
+        if int(declared) > limit:
+            raise Refusal(413, "too_large", f"body of {declared} bytes is over the limit of {limit}")
+    parts, size = [], 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise Refusal(413, "too_large", f"body is over the limit of {limit} bytes")
+        parts.append(part)
+    return b"".join(parts)
+
+
+async def _kiosk(request: Request) -> tuple[str, str]:
+    """(kiosk id, clinic) of the request's bearer token, or 401."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Refusal(401, "unauthorized", "no bearer token: enrol the kiosk (gaitkiosk sync enrol URL CODE)")
+    async with request.app.state.pool.connection() as conn:
+        row = await (await conn.execute(
+            "SELECT id, clinic_id, revoked_at FROM kiosks WHERE token_sha256 = %s",
+            [credentials.token_digest(token.strip())])).fetchone()
+    if row is None:
+        raise Refusal(401, "unauthorized", "unknown token: enrol the kiosk again")
+    if row[2] is not None:
+        raise Refusal(401, "revoked", f"this kiosk's token was revoked at {row[2].isoformat()}: enrol it again")
+    return str(row[0]), row[1]
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+async def enrol(request: Request) -> Response:
+    """A one-time code (made by `gaitkiosk server enrol-code`) becomes a kiosk and its token."""
+    try:
+        doc = json.loads(await _body(request, MAX_ENROL_BYTES))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise Refusal(400, "bad_request", 'enrolment body must be JSON {"code": ..., "name": ...}') from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("code"), str) or not isinstance(doc.get("name"), str) \
+            or not 0 < len(doc["name"]) <= 200:
+        raise Refusal(400, "bad_request", 'enrolment body must be {"code": "XXXX-XXXX-XXXX", "name": "1 to 200 characters"}')
+    kiosk_id, token = str(uuid.uuid4()), credentials.new_token()
+    async with request.app.state.pool.connection() as conn, conn.transaction():
+        # Used and checked in one statement: two kiosks racing with one code cannot both win.
+        row = await (await conn.execute(
+            "UPDATE enrol_codes SET used_at = clock_timestamp(), kiosk_id = %s "
+            "WHERE code_sha256 = %s AND used_at IS NULL AND expires_at > clock_timestamp() RETURNING clinic_id",
+            [kiosk_id, credentials.code_digest(doc["code"])])).fetchone()
+        if row is None:
+            raise Refusal(401, "bad_code", "unknown, expired or already used enrolment code: ask for a new one "
+                                           "(gaitkiosk server enrol-code --clinic C)")
+        await conn.execute("INSERT INTO kiosks (id, clinic_id, name, token_sha256) VALUES (%s, %s, %s, %s)",
+                           [kiosk_id, row[0], doc["name"], credentials.token_digest(token)])
+    return JSONResponse({"kiosk_id": kiosk_id, "clinic": row[0], "token": token}, 201)
+
+
+async def put_row(request: Request) -> Response:
+    """Insert or compare: stored once; an identical replay succeeds; a different body is a recorded conflict."""
+    kiosk_id, clinic = await _kiosk(request)
+    entity, row_id = request.path_params["entity"], request.path_params["id"]
+    try:
+        check_entity_id(entity, row_id)
+        put = check_row_put(entity, row_id, await _body(request, MAX_ROW_BYTES))
+    except PayloadError as exc:
+        raise Refusal(400, "bad_payload", str(exc)) from None
+    async with request.app.state.pool.connection() as conn:
+        row = await (await conn.execute(
+            "INSERT INTO sync_rows (entity, id, clinic_id, kiosk_id, seq, body, body_sha256) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (entity, id) DO NOTHING RETURNING received_at",
+            [put.entity, put.id, clinic, kiosk_id, put.seq, put.body, put.sha256])).fetchone()
+        if row is not None:
+            return JSONResponse({"status": "stored", "entity": put.entity, "id": put.id,
+                                 "received_at": row[0].isoformat()}, 201)
+        # Rows are never deleted, so the one that won the insert is there to compare with.
+        stored = await (await conn.execute(
+            "SELECT clinic_id, body_sha256, received_at FROM sync_rows WHERE entity = %s AND id = %s",
+            [put.entity, put.id])).fetchone()
+        if stored[0] == clinic and bytes(stored[1]) == put.sha256:
+            return JSONResponse({"status": "already stored", "entity": put.entity, "id": put.id,
+                                 "received_at": stored[2].isoformat()}, 200)
+        await conn.execute(
+            "INSERT INTO sync_conflicts (entity, id, clinic_id, kiosk_id, seq, body, body_sha256) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [put.entity, put.id, clinic, kiosk_id, put.seq, put.body, put.sha256])
+    # Another clinic's row: the same answer, and nothing of its content.
+    raise Refusal(409, "conflict", f"{put.entity} {put.id} is already stored with a different body; "
+                                   "this one is kept for review and was not applied")
+
+
+async def get_row(request: Request) -> Response:
+    """One row of the kiosk's own clinic, its data exactly as stored."""
+    _kiosk_id, clinic = await _kiosk(request)
+    entity, row_id = request.path_params["entity"], request.path_params["id"]
+    try:
+        row_id = check_entity_id(entity, row_id)
+    except PayloadError as exc:
+        raise Refusal(400, "bad_payload", str(exc)) from None
+    async with request.app.state.pool.connection() as conn:
+        row = await (await conn.execute(
+            "SELECT seq, body, received_at, kiosk_id FROM sync_rows WHERE entity = %s AND id = %s AND clinic_id = %s",
+            [entity, row_id, clinic])).fetchone()
+    if row is None:
+        raise Refusal(404, "not_found", f"no {entity} {row_id} in this clinic")
+    head = json.dumps({"entity": entity, "id": row_id, "seq": row[0], "received_at": row[2].isoformat(),
+                       "kiosk_id": str(row[3])})
+    # The stored canonical text goes out as is (bit-exact), not re-serialised.
+    return Response(head[:-1] + ',"data":' + row[1] + "}", 200, media_type="application/json")
+
+
+def _refusals(handler):
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Refusal as refusal:
+            return refusal.response()
+    return wrapped
+
+
+def create_app(dsn: str, max_connections: int = 10) -> Starlette:
+    """The app on a psycopg pool of ``dsn`` (opened with the app, closed with it). Migrate first."""
+    from psycopg_pool import AsyncConnectionPool
+
+    pool = AsyncConnectionPool(dsn, min_size=1, max_size=max_connections, open=False,
+                               kwargs={"autocommit": True})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        await pool.open(wait=True, timeout=30)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    routes = [
+        Route(f"{API}/health", _refusals(health), methods=["GET"]),
+        Route(f"{API}/enrol", _refusals(enrol), methods=["POST"]),
+        Route(API + "/rows/{entity}/{id}", _refusals(put_row), methods=["PUT"]),
+        Route(API + "/rows/{entity}/{id}", _refusals(get_row), methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.pool = pool
+    return app
