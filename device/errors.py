@@ -64,3 +64,7 @@ class LengthError(FrameError):
 
 class PayloadError(FrameError):
     """A payload field holds an impossible value (unknown device kind, bad UTF-8...)."""
+
+
+class ImportFormatError(RecordingError):
+    """A vendor export is malformed, truncated, or says something the importer does not know."""

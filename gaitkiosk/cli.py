@@ -42,7 +42,11 @@ COMMANDS: list[str] = [
     "report",
     "users",
     "server",
+    "import",
 ]
+
+# A command whose name is a Python keyword lives in a module with a trailing underscore.
+MODULE_OF = {"import": "import_"}
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -105,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_options()
     for name in COMMANDS:
-        module = importlib.import_module(f"gaitkiosk.commands.{name}")
+        module = importlib.import_module(f"gaitkiosk.commands.{MODULE_OF.get(name, name)}")
         p = sub.add_parser(name, help=module.HELP, description=module.HELP, parents=[common])
         module.add_arguments(p)
         p.set_defaults(_module=module)

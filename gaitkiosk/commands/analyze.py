@@ -1,7 +1,8 @@
 """``gaitkiosk analyze FILE``: the metrics report of a recording.
 
-FILE is a recording in the interchange format (``.npz``, DESIGN 4.1) or a
-COP-only CSV with columns ``t_s,x_mm,y_mm``. Prints a readable report; with
+FILE is a recording in the interchange format (``.npz``, DESIGN 4.1), a
+COP-only CSV with columns ``t_s,x_mm,y_mm``, or a vendor export that
+``gaitkiosk import`` reads (imported in memory, docs/import.md). Prints a readable report; with
 ``--json`` the DESIGN 4.2 report (metrics version 2, ``docs/metrics.md``).
 ``--source`` picks the sensor (mat, insoles, or auto: what the kiosk stores).
 """
@@ -42,6 +43,12 @@ def load(path: Path):
 
     if not path.exists():
         raise UsageError(f"{path} does not exist; give the path of a .npz recording or a COP .csv file")
+    from device.importers import is_vendor_export
+
+    if is_vendor_export(path):
+        from device.importers import import_file
+
+        return import_file(path)
     if path.suffix.lower() == ".csv":
         from kernels.cop_csv import read_cop_csv
 
@@ -50,7 +57,8 @@ def load(path: Path):
         from device.recording import load_recording
 
         return load_recording(path)
-    raise UsageError(f"{path}: unknown file type {path.suffix!r}; analyze reads .npz recordings and .csv COP files")
+    raise UsageError(f"{path}: unknown file type {path.suffix!r}; analyze reads .npz recordings, .csv COP files "
+                     "and the vendor exports `gaitkiosk import --list` names")
 
 
 def run(args, ctx) -> int:
