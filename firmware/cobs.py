@@ -38,13 +38,13 @@ def decode(encoded):
     while pos < n:
         code = encoded[pos]
         if code == 0:
-            raise ValueError("COBS frame contains a 0x00 at offset %d" % pos)
+            raise ValueError(f"COBS frame contains a 0x00 at offset {pos}")
         end = pos + code
         if end > n:
-            raise ValueError("truncated COBS frame: block at offset %d runs past the end" % pos)
+            raise ValueError(f"truncated COBS frame: block at offset {pos} runs past the end")
         for i in range(pos + 1, end):
             if encoded[i] == 0:
-                raise ValueError("COBS frame contains a 0x00 at offset %d" % i)
+                raise ValueError(f"COBS frame contains a 0x00 at offset {i}")
             out.append(encoded[i])
         pos = end
         if code != 0xFF and pos < n:

@@ -23,11 +23,11 @@ def load(path="config.json"):
         with open(path) as f:
             text = f.read()
     except OSError:
-        raise ValueError("no configuration file %s on the board: copy one (docs/firmware.md)" % path)
+        raise ValueError(f"no configuration file {path} on the board: copy one (docs/firmware.md)") from None
     try:
         raw = json.loads(text)
     except ValueError:
-        raise ValueError("configuration file %s is not valid JSON" % path)
+        raise ValueError(f"configuration file {path} is not valid JSON") from None
     return check(raw)
 
 
@@ -38,17 +38,17 @@ def check(raw):
     cfg = dict(DEFAULTS)
     cfg.update(raw)
     if cfg.get("side") not in ("left", "right"):
-        raise ValueError("config 'side' must be \"left\" or \"right\", got %r" % (cfg.get("side"),))
+        raise ValueError("config 'side' must be \"left\" or \"right\", got {!r}".format(cfg.get("side")))
     serial = cfg.get("serial")
     if not isinstance(serial, str) or not serial or len(serial.encode("utf-8")) > 255:
         raise ValueError("config 'serial' must be a non-empty string of at most 255 bytes")
     n = cfg["sensors"]
     if not isinstance(n, int) or not 1 <= n <= 16:
-        raise ValueError("config 'sensors' must be 1..16 (one 16-channel multiplexer), got %r" % (n,))
+        raise ValueError(f"config 'sensors' must be 1..16 (one 16-channel multiplexer), got {n!r}")
     if cfg["bits"] not in (8, 12, 16):
-        raise ValueError("config 'bits' must be 8, 12 or 16, got %r" % (cfg["bits"],))
+        raise ValueError("config 'bits' must be 8, 12 or 16, got {!r}".format(cfg["bits"]))
     if cfg["rate_hz"] not in RATES_HZ:
-        raise ValueError("config 'rate_hz' must be one of %r, got %r" % (RATES_HZ, cfg["rate_hz"]))
+        raise ValueError("config 'rate_hz' must be one of {!r}, got {!r}".format(RATES_HZ, cfg["rate_hz"]))
     if not isinstance(cfg["oversample"], int) or not 1 <= cfg["oversample"] <= 64:
         raise ValueError("config 'oversample' must be 1..64 ADC reads per sensel")
     if not isinstance(cfg["settle_us"], int) or not 0 <= cfg["settle_us"] <= 1000:
@@ -66,9 +66,9 @@ def check(raw):
         if values is None:
             continue
         if not isinstance(values, list) or len(values) != n:
-            raise ValueError("config '%s' must list one entry per sensor (%d)" % (key, n))
+            raise ValueError(f"config '{key}' must list one entry per sensor ({n})")
         for v in values:
             ok = (isinstance(v, list) and len(v) == 2) if width == 2 else isinstance(v, (int, float))
             if not ok:
-                raise ValueError("config '%s' has a malformed entry %r" % (key, v))
+                raise ValueError(f"config '{key}' has a malformed entry {v!r}")
     return cfg

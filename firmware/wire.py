@@ -32,7 +32,7 @@ def seal(version, ptype, device, seq, t_us, payload):
 def _text(text):
     raw = text.encode("utf-8")
     if len(raw) > 255:
-        raise ValueError("text field is %d bytes; the protocol allows 255" % len(raw))
+        raise ValueError(f"text field is {len(raw)} bytes; the protocol allows 255")
     return bytes([len(raw)]) + raw
 
 
@@ -53,12 +53,12 @@ def hello_payload(kind, bits, rate_hz, serial, firmware, sensors, positions=None
     ]
     if positions is not None:
         if len(positions) != n:
-            raise ValueError("%d sensor positions for %d sensors" % (len(positions), n))
+            raise ValueError(f"{len(positions)} sensor positions for {n} sensors")
         for x, y in positions:
             parts.append(struct.pack("<ff", x, y))
     if areas is not None:
         if len(areas) != n:
-            raise ValueError("%d sensor areas for %d sensors" % (len(areas), n))
+            raise ValueError(f"{len(areas)} sensor areas for {n} sensors")
         for a in areas:
             parts.append(struct.pack("<f", a))
     zero_flags = (1 if zeroed else 0) | (0 if gate is None else 2)
@@ -90,15 +90,15 @@ def frame_payload(counts, bits):
     limit = 1 << bits
     for c in counts:
         if c < 0 or c >= limit:
-            raise ValueError("%d-bit frame count out of range: %d" % (bits, c))
+            raise ValueError(f"{bits}-bit frame count out of range: {c}")
     dims = struct.pack("<HH", n, 1)
     if bits == 16:
-        return dims + struct.pack("<%dH" % n, *counts)
+        return dims + struct.pack("<" + str(n) + "H", *counts)
     if bits == 12:
         return dims + bytes(pack12(counts))
     if bits == 8:
         return dims + bytes(counts)
-    raise ValueError("bits must be 8, 12 or 16, got %d" % bits)
+    raise ValueError(f"bits must be 8, 12 or 16, got {bits}")
 
 
 FRAME_TYPE = {16: FRAME, 12: FRAME12, 8: FRAME8}
@@ -133,14 +133,14 @@ def parse_command(frame):
     raw = cobs.decode(frame)
     size = len(raw)
     if size < MIN_PACKET:
-        raise ValueError("packet of %d bytes is shorter than %d" % (size, MIN_PACKET))
+        raise ValueError(f"packet of {size} bytes is shorter than {MIN_PACKET}")
     sent = struct.unpack_from("<I", raw, size - 4)[0]
     if crc32(memoryview(raw)[: size - 4]) != sent:
         raise ValueError("CRC mismatch")
     version, ptype, device, seq, _t_us = struct.unpack_from(HEADER, raw, 0)
     if ptype != COMMAND:
-        raise ValueError("packet type %d is not a COMMAND" % ptype)
+        raise ValueError(f"packet type {ptype} is not a COMMAND")
     if size - 4 - HEADER_SIZE < 9:
-        raise ValueError("COMMAND payload is %d bytes, 9 expected" % (size - 4 - HEADER_SIZE))
+        raise ValueError(f"COMMAND payload is {size - 4 - HEADER_SIZE} bytes, 9 expected")
     op, value = struct.unpack_from("<Bd", raw, HEADER_SIZE)
     return version, device, seq, op, value

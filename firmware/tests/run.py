@@ -39,7 +39,7 @@ def main(names=MODULES):
                 failed.append(name + "." + attr)
                 print("FAIL", name + "." + attr, "-", type(exc).__name__, exc)
     impl = sys.implementation.name
-    print("%s: %d tests, %d failed" % (impl, ran, len(failed)))
+    print(f"{impl}: {ran} tests, {len(failed)} failed")
     return 1 if failed or not ran else 0
 
 
