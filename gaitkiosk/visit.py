@@ -81,6 +81,12 @@ class Visit:
             self._identify()
         except BaseException as exc:  # noqa: BLE001 - reported to start(), which raises it
             self.startup_error = exc
+            if self.store is not None:  # opened before the failure: its kiosk lock must not outlive it
+                try:
+                    self.store.close()
+                except Exception:  # noqa: BLE001 - the start-up error is the one to report
+                    log.exception("closing the store after a failed start")
+                self.store = None
             ready.set()
             return
         ready.set()
@@ -430,6 +436,9 @@ class Visit:
         if self.session is None:
             self.rt.deliver("reset")
             return
+        if self.trial is not None:  # an exercise runs: replacing its drill would leave its writer and trial open
+            log.warning("start of exercise %d asked for while exercise %d runs: ignored", index + 1, self.index + 1)
+            return
         self._drop_prepared()
         while index < len(self.items) and self.items[index]["status"] != "todo":
             index += 1
@@ -505,7 +514,7 @@ class Visit:
         from store.devices import device_from_hello
 
         a = self.prepared
-        if a is None or self.session is None:
+        if a is None or self.session is None or self.trial is not None:
             return
         item = self.items[self.index]
         cal_ids = {s: p.calibration_id for s, p in a.pressure.items() if p.calibration_id}

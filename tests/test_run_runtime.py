@@ -376,3 +376,34 @@ def test_closing_the_kiosk_after_a_safety_stop_stops_the_writer_and_closes_the_r
         assert trial.results["recording"]["frames"] == sum(r.frames for r in recs) > 0
         assert trial.results["status"] == "stopped"  # the drill's own outcome is kept
         assert "safety.alert" in [e.action for e in st.audit.recent(50)]
+
+
+def test_a_kiosk_whose_start_fails_after_the_store_opened_lets_go_of_the_database(tmp_path, dummy_video, monkeypatch):
+    """Start-up failed after the store was opened (here: reading the sensors' identities): the
+    worker returned without closing it, so its connection and the kiosk lock stayed with the
+    process and a restarted kiosk in it was refused as "another kiosk process already runs"."""
+    from gaitkiosk.visit import Visit
+
+    def identify_fails(self):
+        raise OSError("the sensors' identities could not be read")
+
+    monkeypatch.setattr(Visit, "_identify", identify_fails)
+    app = make_app(router=screens.route)
+    with pytest.raises(OSError, match="identities"):
+        Runtime(default_config(), tmp_path, simulate=True).start(app)
+    with open_store(tmp_path, kiosk=True):  # the kiosk lock and the connection were released
+        pass
+
+
+def test_a_start_sent_while_an_exercise_runs_is_ignored(kiosk):
+    """Starting the next exercise while one runs would replace the running drill without stopping it
+    (its writer and trial left open, its later result written into the new trial). The screens
+    never send it then; one that comes anyway (a stray double tap's late intent) changes nothing."""
+    app, rt, _ = kiosk
+    run_first_drill(app)
+    trial = rt.visit.trial
+    app.post(Intent("start_drill", {"index": 1}))
+    app.post(Intent("begin_drill", {"index": 1}))
+    app.post(Intent("pause_drill"))  # answered by the running drill: the two before it were handled
+    pump(app, lambda: app.top.view.get("phase") == "paused", what="the running drill paused")
+    assert app.top.name == "drill" and rt.visit.trial is trial and rt.visit.prepared is None
