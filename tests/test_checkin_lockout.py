@@ -8,12 +8,10 @@ check-in screen with the messages the worker sends.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import ui_support
 from staff_support import FakeClock
-from ui_support import make_app, tap_button
+from ui_support import make_app, pump, tap_button
 
 from gaitkiosk.config import default_config
 from gaitkiosk.demo_seed import seed_demo
@@ -120,17 +118,6 @@ def test_a_new_check_in_screen_keeps_the_workers_wait(dummy_video):
 
 
 # -- the kiosk: the worker decides and audits ------------------------------------------------------------
-def pump(app, until, timeout=20.0, what=""):
-    # A guard against a hang, not a timing assertion: it returns as soon as the event is there.
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.step(0.01, [])
-        if until():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}; top screen {app.top.name if app.top else None}")
-
-
 @pytest.fixture
 def kiosk(tmp_path, dummy_video):
     config = default_config()

@@ -53,6 +53,18 @@ def run_first_drill(app):
     pump(app, lambda: app.top.name == "drill" and app.top.view.get("phase") == "running", what="running")
 
 
+def pull_the_mat_cable(app, rt, what="safety stop"):
+    """Unplug the running mat until the drill's safety stop shows, then plug it back in."""
+    from device.handlers.virtual_port import plug, unplug
+
+    serial = rt.sensors.by_kind("mat").hello.serial
+    unplug(serial)
+    try:
+        pump(app, lambda: app.top.view.get("phase") == "alert", what=what)
+    finally:
+        plug(serial)
+
+
 def test_checkin_unknown_code_and_patient_without_program(kiosk):
     app, rt, _ = kiosk
     pump(app, lambda: app.top.name == "attract")
@@ -173,13 +185,7 @@ def test_a_reader_that_got_no_cpu_is_not_a_lost_mat(kiosk):
     assert [a.reason for a in rt.alerts] == []  # ...and did not call a healthy mat lost
     mat._pump = pump_once
     # A real silence is still caught: the mat's cable pulled.
-    from device.handlers.virtual_port import plug, unplug
-
-    unplug(mat.hello.serial)
-    try:
-        pump(app, lambda: app.top.view.get("phase") == "alert", what="safety stop on a real silence")
-    finally:
-        plug(mat.hello.serial)
+    pull_the_mat_cable(app, rt, "safety stop on a real silence")
     assert [a.reason for a in rt.alerts] == ["sensor_lost"]
 
 
@@ -300,14 +306,7 @@ def test_a_visit_ended_during_a_safety_stop_stops_the_recording_at_once(kiosk):
     app, rt, data = kiosk
     before = set(threading.enumerate())
     run_first_drill(app)
-    mat = rt.sensors.by_kind("mat")
-    from device.handlers.virtual_port import plug, unplug
-
-    unplug(mat.hello.serial)
-    try:
-        pump(app, lambda: app.top.view.get("phase") == "alert", what="safety stop")
-    finally:
-        plug(mat.hello.serial)
+    pull_the_mat_cable(app, rt)
     app.post(Intent("cancel"))
 
     def writers_alive():
@@ -346,14 +345,7 @@ def test_closing_the_kiosk_after_a_safety_stop_stops_the_writer_and_closes_the_r
     app, rt, data = kiosk
     before = set(threading.enumerate())
     run_first_drill(app)
-    mat = rt.sensors.by_kind("mat")
-    from device.handlers.virtual_port import plug, unplug
-
-    unplug(mat.hello.serial)
-    try:
-        pump(app, lambda: app.top.view.get("phase") == "alert", what="safety stop")
-    finally:
-        plug(mat.hello.serial)
+    pull_the_mat_cable(app, rt)
     assert [a.reason for a in rt.alerts] == ["sensor_lost"]
     ours = [t for t in threading.enumerate() if t.name == "recording-writer" and t not in before]
     assert ours, "the drill records"

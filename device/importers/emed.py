@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from device.importers.text import fail, number, read_lines
+from device.importers.text import fail, is_number, number, read_lines
 from device.recording import Recording
 
 LENGTH_MM = {"cm": 10.0, "mm": 1.0}
@@ -106,7 +106,7 @@ def _read_picture(path: Path, lines: list[str], at: int, out: np.ndarray, rows: 
         try:
             out[int(r) - 1, col_index] = [float(v) if v.strip() else 0.0 for v in fields[1:-1]]
         except ValueError:
-            bad = next(v for v in fields[1:-1] if v.strip() and not _is_number(v))
+            bad = next(v for v in fields[1:-1] if v.strip() and not is_number(v))
             raise fail(path, i + 1, f"value {bad!r} is not a number") from None
         i += 1
 
@@ -129,11 +129,3 @@ def _check_force_row(path: Path, i: int, fields: list[str], out: np.ndarray, col
     if np.any(worst > 0):
         raise fail(path, i + 1, "the Force row does not equal the column sums x sensor area in kPa: "
                                 "the values are not kPa (or the picture is damaged)")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

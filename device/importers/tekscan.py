@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from device.importers.text import fail, number, read_lines
+from device.importers.text import fail, is_number, number, read_lines
 from device.recording import Recording
 
 REQUIRED = ("ROWS", "COLS", "ROW_SPACING", "COL_SPACING", "SECONDS_PER_FRAME", "START_FRAME", "END_FRAME", "UNITS")
@@ -100,7 +100,7 @@ def read(path: Path, **_options) -> Recording:
     try:
         values = np.array(text.replace("B", "0").split(","), dtype=np.float64)
     except ValueError:
-        bad = next(c for c in text.split(",") if c != "B" and not _is_number(c))
+        bad = next(c for c in text.split(",") if c != "B" and not is_number(c))
         where = next(j for j in range(data_at, len(lines)) if bad in lines[j].split(","))
         raise fail(path, where + 1, f"value {bad!r} is neither a number nor B (outside the sensor)") from None
     kpa = (values * PRESSURE_KPA[unit.lower()]).astype(np.float32).reshape(n_frames, rows, cols)
@@ -111,11 +111,3 @@ def read(path: Path, **_options) -> Recording:
             "frames": {"first": first, "last": last}, "cells_outside_sensor": outside,
             "sensel_area_mm2": float(np.prod(pitch))}
     return Recording(meta=meta, mat_kpa=kpa, mat_t=t, mat_pitch_mm=pitch)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

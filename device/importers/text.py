@@ -33,3 +33,12 @@ def number(path: Path, lineno: int, text: str, what: str) -> float:
         return float(text)
     except ValueError:
         raise fail(path, lineno, f"{what} {text.strip()!r} is not a number") from None
+
+
+def is_number(text: str) -> bool:
+    """Whether ``text`` reads as a number (to name the first field of a row that does not)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
