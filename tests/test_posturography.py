@@ -169,13 +169,18 @@ def literal_swarii(t, s, hz=25.0, window=0.08):
     return out
 
 
-@pytest.mark.parametrize("rate,jitter,drop", [(100.0, 0.0, 0.0), (60.0, 0.3, 0.0), (100.0, 0.2, 0.3), (20.0, 0.0, 0.0)])
-def test_swarii_matches_its_definition_on_irregular_and_slow_sampling(rate, jitter, drop):
+@pytest.mark.parametrize("rate,jitter,drop,gap", [
+    (100.0, 0.0, 0.0, False), (60.0, 0.3, 0.0, False), (100.0, 0.2, 0.3, False), (20.0, 0.0, 0.0, False),
+    (100.0, 0.1, 0.0, True), (50.0, 0.0, 0.5, True)])
+def test_swarii_matches_its_definition_on_irregular_and_slow_sampling(rate, jitter, drop, gap):
     rng = np.random.default_rng(int(rate))
     n = int(8 * rate)
     t = (np.arange(n) + rng.uniform(-jitter, jitter, n)) / rate
     keep = np.sort(rng.choice(n, int(n * (1 - drop)), replace=False)) if drop else np.arange(n)
-    t, s = np.sort(t[keep]), np.cumsum(rng.normal(0, 0.1, (len(keep), 2)), axis=0)
+    t = np.sort(t[keep])
+    if gap:  # samples lost for 0.3 s: empty windows, filled by interpolation
+        t = t[(t < 3.0) | (t > 3.3)]
+    s = np.cumsum(rng.normal(0, 0.1, (len(t), 2)), axis=0)
     got = swarii(t, s)
     want = literal_swarii(t, s)
     assert got.shape == want.shape
