@@ -5,6 +5,7 @@ COP-only CSV with columns ``t_s,x_mm,y_mm``, or a vendor export that
 ``gaitkiosk import`` reads (imported in memory, docs/import.md). Prints a readable report; with
 ``--json`` the DESIGN 4.2 report (metrics version 2, ``docs/metrics.md``).
 ``--source`` picks the sensor (mat, insoles, or auto: what the kiosk stores).
+``--extended`` adds the 72 descriptors of Quijoux et al. (2021) (``kernels.posturography``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--source", choices=("auto", "mat", "insoles"), default="auto",
                         help="which sensor's numbers to report: mat, insoles, or auto (the sensors the recording's "
                              "drill used, else every sensor it has; docs/metrics.md section 1)")
+    parser.add_argument("--extended", action="store_true",
+                        help="add the extended posturography set: the 72 COP descriptors of Quijoux et al. (2021), "
+                             "docs/metrics.md section 2b")
+    parser.add_argument("--extended-convention", choices=("gaitkiosk", "quijoux2021"), default="gaitkiosk",
+                        help="gaitkiosk (default): re-centred after filtering, ellipse moments with n - 1; "
+                             "quijoux2021: exactly the peer code's numbers")
 
 
 def _lowpass(number):
@@ -78,7 +85,9 @@ def run(args, ctx) -> int:
     if settings.get("contact_off_n", 0) > settings.get("contact_on_n", 0):
         raise ConfigError("config [analysis]: contact_off_n must not exceed contact_on_n (the hysteresis band)")
     rec = load(Path(args.file))
-    report = analyze_recording(rec, lowpass_hz=args.lowpass, window=window, source=args.source, **settings)
+    extended = args.extended_convention if args.extended else None
+    report = analyze_recording(rec, lowpass_hz=args.lowpass, window=window, source=args.source, extended=extended,
+                               **settings)
     report["file"] = Path(args.file).name
     ctx.emit(report, render(report))
     return 0
