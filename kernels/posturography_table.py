@@ -64,7 +64,8 @@ def _build() -> tuple[Descriptor, ...]:
                         "2π · F₀.₉₅(2, n−2) · (n+1)(n−1) / (n(n−2)) · sqrt(s_x² s_y² − s_xy²); gaitkiosk: "
                         "moments with n − 1 (the basic set's ellipse), Quijoux: with n", "ellipse95_area_mm2"))
     d.append(Descriptor("principal_sway_direction_deg", "principal_sway_direction_ML_AND_AP", "°", pos,
-                        "angle between the first principal axis of the COP and the AP axis, 0–90°",
+                        "angle between the first principal axis of the COP and the AP axis, 0–90° (the basic "
+                        "set's ellipse angle is from +x, 0–180°)",
                         "ellipse95_angle_deg"))
     d += _per_axis("mean_velocity_{a}_mm_s", "mean_velocity_{a}", "mm/s", dyn, "Σ|Δ{s}| / (n / fs)",
                    "mean_velocity_{a}_mm_s")
@@ -93,7 +94,8 @@ def _build() -> tuple[Descriptor, ...]:
     d += _per_axis("mean_frequency_{a}_hz", "mean_frequency_{a}", "Hz", dyn,
                    "mean |Δ{s}|·fs / (4√2 · mean distance {s})")
     d.append(Descriptor("mean_frequency_hz", "mean_frequency_ML_AND_AP", "Hz", dyn,
-                        "mean speed fs·sqrt(Δx² + Δy²) over the n − 1 steps / (2π · mean distance)",
+                        "mean speed fs·sqrt(Δx² + Δy²) over the n − 1 steps / (2π · mean distance) (the basic set "
+                        "divides the path by n / fs: n / (n − 1) apart)",
                         "mean_frequency_hz"))
     d += _per_axis("total_power_{a}_mm2_hz", "total_power_Power_Spectrum_Density_{a}", "mm²/Hz", freq,
                    "Σ P(f) of {s} over 0.15 ≤ f ≤ 5 Hz (Welch PSD, below)")
@@ -104,7 +106,7 @@ def _build() -> tuple[Descriptor, ...]:
     d += _per_axis("frequency_mode_{a}_hz", "frequency_mode_Power_Spectrum_Density_{a}", "Hz", freq,
                    "f of the largest P(f) of {s} in 0.15–5 Hz")
     d += _per_axis("centroid_frequency_{a}_hz", "centroid_frequency_Power_Spectrum_Density_{a}", "Hz", freq,
-                   "sqrt(m2 / m0), m_k = Σ f^k P(f) over 0.15–5 Hz", "mean_power_frequency_hz")
+                   "sqrt(m2 / m0), m_k = Σ f^k P(f) over 0.15–5 Hz")
     d += _per_axis("frequency_dispersion_{a}", "frequency_dispersion_Power_Spectrum_Density_{a}", "", freq,
                    "sqrt(1 − m1² / (m0 m2))")
     d += _per_axis("energy_below_05_{a}_mm2_hz", "energy_content_below_05_Power_Spectrum_Density_{a}", "mm²/Hz",

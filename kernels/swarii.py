@@ -1,9 +1,9 @@
 """The preprocessing of Quijoux et al. (2021) before their COP descriptors.
 
-Quijoux, Nicolaï, Chairi, Bargiotas, Ricard, Yelnik, Oudre, Bertin-Hugault, Vidal, Vayatis,
+Quijoux, Nicolaï, Chairi, Bargiotas, Ricard, Yelnik, Oudre, Bertin-Hugault, Vidal, Vayatis, Buffat,
 Audiffren (2021), *A review of center of pressure (COP) variables to quantify standing balance
-in elderly people: algorithms and open-access code*, Physiological Reports 9(22):e15067, section
-2.2 and their published code (MIT): the COP is centred, resampled to 25 Hz with SWARII (Audiffren
+in elderly people: algorithms and open-access code*, Physiological Reports 9(22):e15067, and
+their published code (MIT): the COP is centred, resampled to 25 Hz with SWARII (Audiffren
 et al. 2016, the sliding-window weighted-average interpolation) and low-passed with a 4th-order
 Butterworth filter at 10 Hz run forwards and backwards. Every step is written out in
 ``docs/metrics.md`` ("Extended posturography set", "Preprocessing"); no code of theirs is copied.
