@@ -28,8 +28,8 @@ for p in (ROOT, ROOT / "tests"):
         sys.path.insert(0, str(p))
 
 from kernels.posturography import _diffusion, _spectral, extended_set, sway_density  # noqa: E402
-from kernels.sway import sway_metrics  # noqa: E402
 from kernels.swarii import preprocess  # noqa: E402
+from kernels.sway import sway_metrics  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "santos-duarte-2016"
 REPEATS = 15

@@ -36,6 +36,9 @@ SHORT_FROM_S, SHORT_TO_S = 0.3, 2.5  # where the short-term region may end
 # Below this many seconds after resampling the Welch segment (10 s) and the diffusion plot (Δt to
 # 2.5 s, a third of the trial) do not fit: the set is not computed.
 MIN_SECONDS = 10.0
+# A COP sampled below 25 Hz is not resampled up (SWARII would interpolate empty windows: samples
+# nobody measured). 2 % below still counts as 25 Hz: a rate estimated from time stamps wobbles.
+RATE_TOLERANCE = 0.02
 
 
 def extended_set(cop_mm: np.ndarray, rate_hz: float, convention: str = "gaitkiosk",
@@ -51,6 +54,10 @@ def extended_set(cop_mm: np.ndarray, rate_hz: float, convention: str = "gaitkios
     if cop.ndim != 2 or cop.shape[1] != 2 or not np.all(np.isfinite(cop)):
         raise MetricsInputError("the extended set needs a complete (N, 2) COP of finite ML/AP values in mm")
     keys = [d.key for d in DESCRIPTORS]
+    if rate_hz < TARGET_HZ * (1 - RATE_TOLERANCE):
+        why = (f"the COP is sampled at {rate_hz:.3g} Hz, below the extended set's {TARGET_HZ:g} Hz: resampling it "
+               "up would invent the samples between the recorded ones")
+        return dict.fromkeys(keys), dict.fromkeys(keys, why)
     seconds = len(cop) / rate_hz
     if seconds < MIN_SECONDS + 0.2:  # the purge drops the first 0.1 s and the last sample
         why = f"the extended set needs at least {MIN_SECONDS + 0.2:g} s of unbroken COP, got {seconds:.2f} s"

@@ -195,6 +195,16 @@ def test_the_purge_drops_a_spike_and_the_first_tenth_of_a_second():
     assert keep[0] == 10 and keep[-1] == 298 and 150 not in keep and len(keep) == 288
 
 
+def test_a_cop_sampled_below_25_hz_is_not_resampled_up():
+    rng = np.random.default_rng(3)
+    cop = np.cumsum(rng.normal(0, 0.5, (1200, 2)), axis=0)
+    values, reasons = extended_set(cop, 20.0)
+    assert all(v is None for v in values.values())
+    assert "sampled at 20 Hz, below the extended set's 25 Hz" in reasons["mean_velocity_mm_s"]
+    values, reasons = extended_set(cop, 24.6)  # 25 Hz as estimated from time stamps
+    assert reasons == {} and values["mean_velocity_mm_s"] > 0
+
+
 def test_short_or_still_cop_gives_reasons_not_numbers():
     values, reasons = extended_set(np.zeros((500, 2)), 100.0)
     assert all(v is None for v in values.values())
