@@ -422,6 +422,8 @@ def analyze_recording(rec, lowpass_hz: float | str | None = "auto", window=None,
     and ``mat_threshold_kpa``.
     Raises :class:`MetricsInputError` for input that cannot be analysed at all.
     """
+    if extended not in (None, *report_extended.CONVENTIONS):
+        raise ValueError(f"analyze_recording: extended must be None or one of {report_extended.CONVENTIONS}")
     params = default_parameters()
     for key, value in overrides.items():
         if key not in ("contact_on_n", "contact_off_n", "min_stance_s", "mat_threshold_kpa"):

@@ -89,6 +89,14 @@ def test_without_extended_the_report_is_unchanged(test_data):
         {k: v for k, v in plain.items() if k != "null_reasons"}
 
 
+def test_an_unknown_convention_is_refused_before_any_work(test_data):
+    from kernels.cop_csv import CopRecording
+
+    t, cop = bds(test_data, "BDS00004")
+    with pytest.raises(ValueError, match="extended must be None or one of"):
+        analyze_recording(CopRecording(cop_t=t, cop_mm=cop), extended="prieto")
+
+
 def test_a_short_trial_gets_one_reason(capsys, tmp_path, test_data):
     t, cop = bds(test_data, "BDS00004")
     path = tmp_path / "short.csv"
