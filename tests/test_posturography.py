@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernels.posturography import _velocity_peaks, descriptors, extended_set, sway_density
+from kernels.posturography import _velocity_peaks, descriptors, diffusion_plot, extended_set, sway_density
 from kernels.posturography_table import CM_TO_OURS, DESCRIPTORS
 from kernels.swarii import preprocess, purge, swarii
 
@@ -115,6 +115,17 @@ def test_velocity_peaks_of_a_hand_worked_series():
     _velocity_peaks(np.array([1.0, 2.0, -1.0, -3.0, 0.0, 2.0, 1.0, -1.0]), "ml", out)
     assert out == {"zero_crossings_ml": 3, "peak_velocity_pos_ml_mm_s": 2.0, "peak_velocity_neg_ml_mm_s": 3.0,
                    "peak_velocity_ml_mm_s": 2.5}
+
+
+def test_the_fft_diffusion_plot_is_the_direct_mean_square_displacement():
+    rng = np.random.default_rng(9)
+    s = np.cumsum(rng.normal(0, 0.3, (1500, 2)), axis=0)
+    s -= s.mean(axis=0)
+    times, msd = diffusion_plot(s, 25.0)
+    assert len(times) == 501 and times[-1] == 20.0 and (msd[0] == 0).all()
+    for k in (1, 2, 7, 62, 300, 500):
+        direct = np.mean((s[k:] - s[:-k]) ** 2, axis=0)
+        np.testing.assert_allclose(msd[k], direct, rtol=1e-10)
 
 
 def literal_sway_density_counts(s: np.ndarray, radius: float) -> np.ndarray:
