@@ -12,8 +12,8 @@ Two conventions (``convention``):
   the basic set's ``ellipse95_area_mm2`` (Chew 1966; Santos & Duarte 2016);
 - ``"quijoux2021"``: exactly the peer's: centred once before resampling, moments with n.
 
-Everything is vectorised; the sway density compares each sample with its neighbours in a band of
-offsets that widens only where a run is longer (no Python loop over samples).
+Everything is vectorised; the sway density compares each sample with its neighbours in bands of
+offsets that go further only where a run is longer (no Python loop over samples).
 """
 
 from __future__ import annotations
@@ -221,26 +221,26 @@ def sway_density(s: np.ndarray, fs: float, radius: float) -> np.ndarray:
 
 def _run_length(s: np.ndarray, radius: float, rows: np.ndarray) -> np.ndarray:
     """For each row t: how many samples after t follow within ``radius`` of s[t] before the first
-    one farther away (or the end). Looked for in a band of offsets that widens only for the rows
-    still inside it: O(n · run length) instead of comparing every pair."""
+    one farther away (or the end). Looked for in bands of offsets, each twice as far as the last
+    and only for the rows still inside: O(n · run length) instead of comparing every pair."""
     n = len(s)
     out = np.empty(len(rows), dtype=np.intp)
     pending = np.arange(len(rows))
-    width = 64
+    done, width = 0, 32  # offsets 1..done are checked already; this band checks done+1..width
     while len(pending):
         t = rows[pending]
-        cols = t[:, None] + np.arange(1, width + 1)[None, :]
+        cols = t[:, None] + np.arange(done + 1, width + 1)[None, :]
         valid = cols < n
         cols = np.minimum(cols, n - 1)
         dx = s[cols, 0] - s[t, None, 0]
         dy = s[cols, 1] - s[t, None, 1]
         far = valid & (np.sqrt(dx * dx + dy * dy) > radius)
         found = far.any(axis=1)
-        out[pending[found]] = np.argmax(far[found], axis=1)
+        out[pending[found]] = done + np.argmax(far[found], axis=1)
         ended = ~found & (t + width >= n - 1)  # no far sample up to the end
         out[pending[ended]] = (n - 1) - t[ended]
         pending = pending[~found & ~ended]
-        width *= 4
+        done, width = width, 2 * width
     return out
 
 
