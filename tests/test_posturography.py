@@ -18,7 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernels.posturography import _velocity_peaks, descriptors, diffusion_plot, extended_set, sway_density
+from kernels.posturography import (
+    _velocity_peaks,
+    descriptors,
+    diffusion_plot,
+    extended_set,
+    sway_density,
+)
 from kernels.posturography_table import CM_TO_OURS, DESCRIPTORS
 from kernels.swarii import preprocess, purge, swarii
 
