@@ -70,8 +70,16 @@ def extended_set(cop_mm: np.ndarray, rate_hz: float, convention: str = "gaitkios
         v = values[key]
         if v is not None and not math.isfinite(v):
             values[key] = None
-            reasons[key] = "undefined for this COP (it did not move enough: a division by zero)"
+            reasons[key] = _why_undefined(key)
     return values, reasons
+
+
+def _why_undefined(key: str) -> str:
+    if key.startswith("peak_velocity"):
+        return "the velocity changes sign fewer than twice on this axis: no complete phase to take a peak from"
+    if key.startswith("sway_density"):
+        return "the sway density has too few peaks (none, or one for a distance between peaks)"
+    return "undefined for this COP (it did not move enough: a division by zero)"
 
 
 def descriptors(s: np.ndarray, fs: float, mean: np.ndarray, unbiased: bool = True,

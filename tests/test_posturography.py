@@ -222,6 +222,14 @@ def test_a_cop_sampled_below_25_hz_is_not_resampled_up():
     assert reasons == {} and values["mean_velocity_mm_s"] > 0
 
 
+def test_a_steady_drift_has_no_velocity_peaks_and_says_why():
+    t = np.arange(1500) / 100.0
+    values, reasons = extended_set(np.column_stack([0.5 * t, t]), 100.0)  # no sign change of the velocity
+    assert values["zero_crossings_ml"] == 0 and values["peak_velocity_ml_mm_s"] is None
+    assert reasons["peak_velocity_pos_ap_mm_s"].startswith("the velocity changes sign fewer than twice")
+    assert values["mean_velocity_mm_s"] == pytest.approx(np.hypot(0.5, 1.0), rel=0.02)
+
+
 def test_short_or_still_cop_gives_reasons_not_numbers():
     values, reasons = extended_set(np.zeros((500, 2)), 100.0)
     assert all(v is None for v in values.values())
