@@ -69,6 +69,8 @@ def tech_kiosk(tmp_path, dummy_video, install_root, stick):
     seed_demo(data, config, "1234")
     with open_store(data) as st:
         st.patients.add(Patient(code=CODE, name=NAME, birth_year=1941))
+        st.outbox.enqueue("session", "s-oldest")  # waiting for the sync worker
+        st.outbox.enqueue("recording", "r-newer")
     add_team(data)
     app = make_app(router=screens.route)
     app.reset(screens.AttractScreen(app))
@@ -105,7 +107,7 @@ def test_the_technician_sees_every_reading(tech_kiosk):
     with open_store(data) as st:  # the database's size as SQLite counts it
         assert d["system"]["database"]["bytes"] == sysinfo.database_size(st.db, None)["bytes"]
     assert d["versions"] == {"installed": "0.1.0", "rollback": "0.0.9", "installed_by": "install"}
-    assert d["sync"]["pending"] == 0 and d["sync"]["oldest_at"] is None
+    assert d["sync"]["pending"] == 2 and d["sync"]["oldest_entity"] == "session" and d["sync"]["oldest_at"]
     assert [p["label"] for p in d["places"]] == ["USB stick KINGSTON"]
     texts = drawn(app)
     assert {"Mat", "Left insole", "Right insole"} <= set(texts)
@@ -116,7 +118,7 @@ def test_the_technician_sees_every_reading(tech_kiosk):
     assert "Version 0.1.0, roll back to 0.0.9" in texts
     assert "No safety panel" in texts
     assert any(t.startswith("CPU temperature ") for t in texts)  # a number, or "not available" here
-    assert any(t.startswith("Sync queue 0 waiting") for t in texts)
+    assert f"Sync queue 2 waiting, oldest {d['sync']['oldest_at'][:16].replace('T', ' ')}" in texts
     tap_button(app, app.top.tabs.get("tab:calibration"))
     texts = drawn(app)
     assert texts[texts.index("sim-mat-48x48-seed1") + 1].strip() == "no calibration stored"
