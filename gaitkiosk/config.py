@@ -127,6 +127,18 @@ DEFAULTS: dict[str, Any] = {
         # A stick counts only when it is a mount point below this (listed in /proc/mounts); empty: none.
         "usb_root": "/media",
     },
+    "panel": {
+        # The GPIO safety panel (docs/technician.md): stop button, stack light, buzzer. Off: no GPIO at all.
+        "enabled": False,
+        # gpiozero's pin factory: "rpigpio" (the RPi.GPIO API; rpi-lgpio provides it on a Pi 5) or "lgpio".
+        "pin_factory": "rpigpio",
+        # BCM GPIO numbers. The button closes to ground (the pin's pull-up holds it high).
+        "stop_pin": 17,
+        "green_pin": 22,
+        "amber_pin": 23,
+        "red_pin": 24,
+        "buzzer_pin": 27,
+    },
 }
 
 
@@ -198,6 +210,10 @@ ALLOWED: dict[str, Any] = {
     # Absolute: a relative folder would depend on where the kiosk was started.
     "reports.folder": checks.matching(r"(/.*)?", "an absolute directory (empty: none)"),
     "reports.usb_root": checks.matching(r"(/.*)?", "an absolute directory (empty: no USB sticks)"),
+    "panel.enabled": checks.flag(),
+    "panel.pin_factory": checks.one_of("rpigpio", "lgpio"),
+    # GPIO 2..27 are the 40-pin header's BCM numbers on a Pi 4 and a Pi 5.
+    **{f"panel.{name}_pin": checks.integer(2, 27) for name in ("stop", "green", "amber", "red", "buzzer")},
 }
 
 
@@ -276,6 +292,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     if analysis["contact_off_n"] > analysis["contact_on_n"]:
         raise ConfigError(f"{path}: [analysis] contact_off_n must not exceed contact_on_n "
                           f"({analysis['contact_off_n']:g} > {analysis['contact_on_n']:g}): the two are a hysteresis band")
+    pins = [config["panel"][f"{name}_pin"] for name in ("stop", "green", "amber", "red", "buzzer")]
+    if config["panel"]["enabled"] and len(set(pins)) != len(pins):
+        raise ConfigError(f"{path}: [panel] stop_pin, green_pin, amber_pin, red_pin and buzzer_pin must be "
+                          f"five different GPIO numbers, got {pins}")
     return config
 
 
