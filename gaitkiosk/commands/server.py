@@ -4,6 +4,7 @@
     gaitkiosk server enrol-code --clinic C [--hours 24]     a one-time code to enrol one kiosk
     gaitkiosk server kiosks [--clinic C]                    enrolled kiosks
     gaitkiosk server revoke KIOSK_ID                        the kiosk's token stops working
+    gaitkiosk server put-row --clinic C ENTITY FILE.json    a patient or program for the clinic's kiosks
 
 The DSN may also come from ``GAITKIOSK_SERVER_DSN`` (keeps a password out of ``ps``). Patient
 data never travels over plain HTTP: without ``--certfile``/``--keyfile`` the server listens only
@@ -48,6 +49,12 @@ def add_arguments(parser) -> None:
     _dsn_option(rv, argparse.SUPPRESS)
     common_options(rv)
     rv.add_argument("kiosk_id", metavar="KIOSK_ID")
+    pr = sub.add_parser("put-row", help="store a patient or program (JSON file, with its id) for the clinic's kiosks")
+    _dsn_option(pr, argparse.SUPPRESS)
+    common_options(pr)
+    pr.add_argument("--clinic", required=True, help="the clinic whose kiosks get it")
+    pr.add_argument("entity", choices=("patient", "program"))
+    pr.add_argument("file", metavar="FILE.json", help='the row as JSON, with its "id" (a UUID); - reads stdin')
 
 
 def run(args, ctx) -> int:
@@ -73,7 +80,32 @@ def run(args, ctx) -> int:
         ctx.emit({"kiosk_id": args.kiosk_id, "revoked_at": at.isoformat()},
                  f"kiosk {args.kiosk_id}: token revoked ({at.isoformat(timespec='minutes')})")
         return 0
+    if args.action == "put-row":
+        return _put_row(args, ctx, dsn)
     return _serve(args, dsn)
+
+
+def _put_row(args, ctx, dsn: str) -> int:
+    import json
+    import sys
+
+    from gaitkiosk.errors import UsageError
+    from sync.server import admin
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{args.file} is not JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise UsageError(f'{args.file}: the row must be a JSON object with its "id" (a UUID)')
+    status, row = admin.put_row(dsn, args.clinic, args.entity, data["id"], data)
+    ctx.emit({"status": status, "entity": args.entity, "clinic": args.clinic, "row": row},
+             f"{args.entity} {row['id']}: {status} for the kiosks of clinic {args.clinic}")
+    return 0
 
 
 def _serve(args, dsn: str) -> int:

@@ -12,13 +12,17 @@ from sync.errors import PayloadError, ServerError
 from sync.protocol import check_clinic
 from sync.server import credentials, migrations
 
+# The server's own sessions never sit in an open transaction for long: one would hold the
+# changes feed's watermark back (docs/sync.md "Down").
+SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=60000"
+
 
 def connect(dsn: str):
     """A psycopg connection, or one clear line saying why not."""
     import psycopg
 
     try:
-        return psycopg.connect(dsn, connect_timeout=10)
+        return psycopg.connect(dsn, connect_timeout=10, options=SESSION_OPTIONS)
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ServerError(f"cannot connect to PostgreSQL ({first}): check --dsn and that the server runs") from None
@@ -70,3 +74,31 @@ def revoke(dsn: str, kiosk_id: str) -> dt.datetime:
     if row is None:
         raise PayloadError(f"no kiosk with id {kiosk_id} (`gaitkiosk server kiosks` lists them)")
     return row[0]
+
+
+def put_row(dsn: str, clinic: str, entity: str, row_id: str, data: dict, source: str = "put-row") -> tuple[str, dict]:
+    """A patient or program changed by a clinic tool: stored for the clinic's kiosks. ("stored"|"unchanged", row)."""
+    import asyncio
+
+    import psycopg
+
+    from sync.server import changes
+
+    check_clinic(clinic)
+    try:
+        row_id = str(uuid.UUID(row_id))
+    except ValueError:
+        raise PayloadError(f"{row_id!r} is not a UUID: a row's id is its UUID") from None
+    migrate(dsn)
+
+    async def work():
+        try:
+            conn = await psycopg.AsyncConnection.connect(dsn, connect_timeout=10, options=SESSION_OPTIONS)
+        except psycopg.OperationalError as exc:
+            raise ServerError(f"cannot connect to PostgreSQL ({str(exc).strip().splitlines()[0]})") from None
+        async with conn:
+            async with conn.transaction():
+                await conn.execute("INSERT INTO clinics (id) VALUES (%s) ON CONFLICT DO NOTHING", [clinic])
+                return await changes.put(conn, clinic, entity, row_id, data, source=source)
+
+    return asyncio.run(work())

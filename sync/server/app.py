@@ -16,9 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sync.changes import parse_cursor, parse_limit
 from sync.errors import PayloadError
 from sync.protocol import API, MAX_ROW_BYTES, check_entity_id, check_row_put
-from sync.server import credentials
+from sync.server import changes, credentials
+from sync.server.admin import SESSION_OPTIONS
 
 MAX_ENROL_BYTES = 4096
 
@@ -104,10 +106,13 @@ async def put_row(request: Request) -> Response:
     except PayloadError as exc:
         raise Refusal(400, "bad_payload", str(exc)) from None
     async with request.app.state.pool.connection() as conn:
-        row = await (await conn.execute(
-            "INSERT INTO sync_rows (entity, id, clinic_id, kiosk_id, seq, body, body_sha256) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (entity, id) DO NOTHING RETURNING received_at",
-            [put.entity, put.id, clinic, kiosk_id, put.seq, put.body, put.sha256])).fetchone()
+        async with conn.transaction():
+            row = await (await conn.execute(
+                "INSERT INTO sync_rows (entity, id, clinic_id, kiosk_id, seq, body, body_sha256) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (entity, id) DO NOTHING RETURNING received_at",
+                [put.entity, put.id, clinic, kiosk_id, put.seq, put.body, put.sha256])).fetchone()
+            if row is not None:  # a patient or program goes down to the clinic's kiosks, in the same transaction
+                await changes.put_from_kiosk(conn, clinic, kiosk_id, put.entity, put.id, json.loads(put.body))
         if row is not None:
             return JSONResponse({"status": "stored", "entity": put.entity, "id": put.id,
                                  "received_at": row[0].isoformat()}, 201)
@@ -147,6 +152,19 @@ async def get_row(request: Request) -> Response:
     return Response(head[:-1] + ',"data":' + row[1] + "}", 200, media_type="application/json")
 
 
+async def get_changes(request: Request) -> Response:
+    """The changes feed of the kiosk's clinic after its cursor (docs/sync.md "Down")."""
+    _kiosk_id, clinic = await _kiosk(request)
+    try:
+        cursor, limit = request.query_params.get("after"), parse_limit(request.query_params.get("limit"))
+        parse_cursor(cursor)
+    except PayloadError as exc:
+        raise Refusal(400, "bad_request", str(exc)) from None
+    async with request.app.state.pool.connection() as conn:
+        answer = await changes.read(conn, clinic, cursor, limit)
+    return Response(changes.dumps(answer), 200, media_type="application/json")
+
+
 def _refusals(handler):
     async def wrapped(request: Request) -> Response:
         try:
@@ -160,8 +178,10 @@ def create_app(dsn: str, max_connections: int = 10) -> Starlette:
     """The app on a psycopg pool of ``dsn`` (opened with the app, closed with it). Migrate first."""
     from psycopg_pool import AsyncConnectionPool
 
+    # A transaction left open (a stalled request) would hold the feed's watermark back: the
+    # server ends its own after a minute (admin.SESSION_OPTIONS) (docs/sync.md "Down").
     pool = AsyncConnectionPool(dsn, min_size=1, max_size=max_connections, open=False,
-                               kwargs={"autocommit": True})
+                               kwargs={"autocommit": True, "options": SESSION_OPTIONS})
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -176,6 +196,7 @@ def create_app(dsn: str, max_connections: int = 10) -> Starlette:
         Route(f"{API}/enrol", _refusals(enrol), methods=["POST"]),
         Route(API + "/rows/{entity}/{id}", _refusals(put_row), methods=["PUT"]),
         Route(API + "/rows/{entity}/{id}", _refusals(get_row), methods=["GET"]),
+        Route(f"{API}/changes", _refusals(get_changes), methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.pool = pool
