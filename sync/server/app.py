@@ -19,7 +19,7 @@ from starlette.routing import Route
 from sync.changes import parse_cursor, parse_limit
 from sync.errors import PayloadError
 from sync.protocol import API, MAX_ROW_BYTES, check_entity_id, check_row_put
-from sync.server import changes, credentials
+from sync.server import changes, credentials, fhir
 from sync.server.admin import SESSION_OPTIONS
 
 MAX_ENROL_BYTES = 4096
@@ -66,6 +66,36 @@ async def _kiosk(request: Request) -> tuple[str, str]:
     if row[2] is not None:
         raise Refusal(401, "revoked", f"this kiosk's token was revoked at {row[2].isoformat()}: enrol it again")
     return str(row[0]), row[1]
+
+
+async def _clinic_tool(request: Request) -> str:
+    """The clinic of the request's clinic-tool token (``gaitkiosk server clinic-token``), or 401. A kiosk's is not one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Refusal(401, "unauthorized", "no bearer token: a clinic tool's token comes from "
+                                           "`gaitkiosk server clinic-token --clinic C --name TOOL`")
+    async with request.app.state.pool.connection() as conn:
+        row = await (await conn.execute("SELECT clinic_id, revoked_at FROM clinic_tokens WHERE token_sha256 = %s",
+                                        [credentials.token_digest(token.strip())])).fetchone()
+    if row is None:
+        raise Refusal(401, "unauthorized", "unknown token: this needs a clinic tool's token, not a kiosk's")
+    if row[1] is not None:
+        raise Refusal(401, "revoked", f"this token was revoked at {row[1].isoformat()}")
+    return row[0]
+
+
+async def fhir_observations(request: Request) -> Response:
+    """FHIR R4 search ``GET /fhir/Observation?patient=<code>``: a searchset Bundle of the clinic's measures."""
+    clinic = await _clinic_tool(request)
+    unknown = sorted(set(request.query_params) - {"patient"})
+    if unknown:
+        raise Refusal(400, "bad_request", f"unsupported search parameter(s) {', '.join(unknown)}: only patient=<code>")
+    patient = request.query_params.get("patient")
+    if patient is not None:
+        patient = patient.removeprefix("Patient/")
+    async with request.app.state.pool.connection() as conn:
+        found = await fhir.clinic_observations(conn, clinic, patient)
+    return JSONResponse(fhir.bundle(found, "searchset"), 200, media_type="application/fhir+json")
 
 
 async def health(request: Request) -> Response:
@@ -197,6 +227,7 @@ def create_app(dsn: str, max_connections: int = 10) -> Starlette:
         Route(API + "/rows/{entity}/{id}", _refusals(put_row), methods=["PUT"]),
         Route(API + "/rows/{entity}/{id}", _refusals(get_row), methods=["GET"]),
         Route(f"{API}/changes", _refusals(get_changes), methods=["GET"]),
+        Route("/fhir/Observation", _refusals(fhir_observations), methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.pool = pool
