@@ -23,6 +23,15 @@ import psycopg
 import pytest
 from pg_support import needs_pg, pg_cluster  # noqa: F401 - the fixture
 from sync_support import gaitkiosk, running_server
+from test_store_beside_kiosk import (
+    CODE,
+    DRILLS,
+    ROOT,
+    _env,
+    _read,
+    deleted_database_files,
+    prescribed,  # noqa: F401 - the fixture: a seeded kiosk with a program
+)
 from waiting import wait_until
 
 from store import open_store
@@ -404,3 +413,45 @@ def test_the_servers_sessions_end_a_transaction_left_idle(server):
         assert conn.execute("SHOW idle_in_transaction_session_timeout").fetchone()[0] == "1min"
     from sync.server.app import SESSION_OPTIONS
     assert SESSION_OPTIONS == admin.SESSION_OPTIONS
+
+
+def test_pulling_beside_a_recording_kiosk_loses_nothing(server, prescribed, tmp_path):  # noqa: F811
+    """The feed's writes (own connection, one short transaction per page) beside a kiosk recording a visit."""
+    data = prescribed
+    db = data / "gaitkiosk.db"
+    kiosk = server.enrol("beside")
+    with psycopg.connect(server.dsn) as conn:  # 300 patients with a program each, as a clinic tool writes them
+        conn.execute("INSERT INTO clinics (id) VALUES ('beside') ON CONFLICT DO NOTHING")
+        for i in range(300):
+            pid, gid = str(uuid.uuid4()), str(uuid.uuid4())
+            conn.execute("INSERT INTO clinic_rows (entity, id, clinic_id, body) VALUES ('patient', %s, 'beside', %s)",
+                         [pid, json.dumps({"code": f"B-{i:03d}", "created_at": "2026-12-01T08:00:00Z"})])
+            conn.execute("INSERT INTO clinic_rows (entity, id, clinic_id, body) VALUES ('program', %s, 'beside', %s)",
+                         [gid, json.dumps(new_program(pid, "quiet_standing", "tandem_walk") | {"id": gid})])
+    visit = subprocess.Popen(
+        [sys.executable, "-m", "gaitkiosk", "run", "--simulate", "--headless", "--no-seed", "--code", CODE,
+         "--seconds", "3", "--countdown", "0.3", "--data-dir", str(data), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    try:
+        def second_drill_records():
+            return bool(_read(db, "SELECT 1 FROM recordings r JOIN trials t ON t.id = r.trial_id "
+                                  "WHERE t.position = 1 AND r.frames > 0"))
+
+        assert wait_until(lambda: second_drill_records() or visit.poll() is not None, timeout=240, step=0.1)
+        assert visit.poll() is None, "the kiosk ended before its second drill recorded"
+        with client(server, kiosk) as http:
+            assert down.pull_changes(http, db, limit=50) == 600
+        assert not deleted_database_files(visit.pid), "the kiosk's WAL was deleted under it"
+        out, err = visit.communicate(timeout=300)
+    finally:
+        if visit.poll() is None:
+            visit.kill()
+            visit.communicate()
+    assert visit.returncode == 0, err
+    assert "disk I/O error" not in err and "without a recording" not in err, err
+    summary = json.loads(out)
+    assert summary["session"]["status"] == "complete"
+    assert len(summary["session"]["trials"]) == DRILLS
+    assert all(t["frames"] > 0 and t["report"] for t in summary["session"]["trials"])
+    assert _read(db, "SELECT count(*) FROM patients WHERE code LIKE 'B-%'") == [(300,)]
+    assert _read(db, "PRAGMA integrity_check") == [("ok",)]
