@@ -273,22 +273,64 @@ def test_a_row_the_kiosk_cannot_take_is_parked_with_its_reason_not_lost(server, 
         assert st.patients.get(theirs["id"]).code == "P-SAME-2"
 
 
-def test_a_kiosk_whose_clock_is_days_off_takes_the_servers_order(server, tmp_path):
-    """The kiosk's own program carries a time days in the future (its clock ran ahead after a power cut); the
-    clinic's newer prescription still replaces it: the feed's order decides, never a timestamp."""
-    kiosk = server.enrol("clock")
+CLOCK_CHILD = r"""
+import sys
+import httpx
+from store import open_store
+from store.programs import Prescription, Program
+from sync import down
+
+url, token, db_path, patient_id, step = sys.argv[1:6]
+if step == "edit":  # the therapist saves a program on this kiosk: stamped by its (wrong) clock
+    with open_store(db_path) as st:
+        program = st.programs.replace(Program(patient_id=patient_id, name="kiosk's", prescriptions=[
+            Prescription(drill="quiet_standing")]))
+        print(st.programs.for_patient(patient_id)[0].created_at)
+else:
+    with httpx.Client(base_url=url, headers={"Authorization": "Bearer " + token}) as http:
+        print(down.pull_changes(http, db_path))
+"""
+
+
+def faketime() -> str:
+    import shutil
+
+    found = shutil.which("faketime")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("faketime is not installed (apt-get install faketime; .ci/run installs it)")
+        pytest.skip("faketime is not installed (apt-get install faketime; .ci/run installs it)")
+    return found
+
+
+@pytest.mark.parametrize("offset", ["+5d", "-5d"])
+def test_a_kiosk_whose_clock_is_days_off_takes_the_servers_order(server, tmp_path, offset):
+    """The kiosk process runs with its clock 5 days ahead or behind (libfaketime, as a Pi after a power cut):
+    its own program carries that time, and the clinic's later prescription still replaces it: the feed's
+    order decides, never a timestamp."""
+    import datetime as dt
+
+    clinic = f"clock-{uuid.uuid4().hex[:6]}"
+    kiosk = server.enrol(clinic)
     db_path = kiosk_store(tmp_path)
     patient = new_patient("P-CLOCK")
-    assert put_row(server, "clock", "patient", patient, tmp_path).returncode == 0
-    with client(server, kiosk) as http:
-        down.pull_changes(http, db_path)
-        with open_store(db_path) as st:
-            ahead = st.programs.add(Program(patient_id=patient["id"], name="kiosk's", created_at="2026-12-31T23:00:00.000000Z",
-                                            prescriptions=[Prescription(drill="quiet_standing")]))
-        clinic = new_program(patient["id"], "tandem_walk", created_at="2020-01-01T00:00:00.000000Z")  # a clock behind
-        assert put_row(server, "clock", "program", clinic, tmp_path).returncode == 0
-        assert down.pull_changes(http, db_path) == 1
-    assert dict(programs_of(db_path, patient["id"])) == {ahead.id: False, clinic["id"]: True}
+    assert put_row(server, clinic, "patient", patient, tmp_path).returncode == 0
+
+    def on_the_kiosk(step: str) -> str:
+        done = subprocess.run([faketime(), "-f", offset, sys.executable, "-c", CLOCK_CHILD, server.url,
+                               kiosk["token"], str(db_path), patient["id"], step], capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert on_the_kiosk("pull") == "1"  # the patient
+    stamped = dt.datetime.fromisoformat(on_the_kiosk("edit").replace("Z", "+00:00"))
+    assert abs((stamped - dt.datetime.now(dt.UTC)).days) >= 4  # the kiosk's clock really is off
+    clinic_rx = new_program(patient["id"], "tandem_walk")
+    assert put_row(server, clinic, "program", clinic_rx, tmp_path).returncode == 0
+    assert on_the_kiosk("pull") == "1"
+    programs = dict(programs_of(db_path, patient["id"]))
+    assert programs.pop(clinic_rx["id"]) is True and list(programs.values()) == [False]
     from drills.program import plan_for_patient
     with open_store(db_path) as st:
         assert [item.drill for item in plan_for_patient(st, "P-CLOCK").items] == ["tandem_walk"]
