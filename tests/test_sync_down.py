@@ -497,3 +497,40 @@ def test_pulling_beside_a_recording_kiosk_loses_nothing(server, prescribed, tmp_
     assert all(t["frames"] > 0 and t["report"] for t in summary["session"]["trials"])
     assert _read(db, "SELECT count(*) FROM patients WHERE code LIKE 'B-%'") == [(300,)]
     assert _read(db, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_clinic_tool_puts_rows_over_https_with_its_own_token(server, tmp_path):
+    kiosk = server.enrol("tooled")
+    db_path = kiosk_store(tmp_path)
+
+    def token(clinic: str) -> str:
+        done = gaitkiosk("server", "clinic-token", "--clinic", clinic, "--name", "rx-planner", "--dsn", server.dsn,
+                         "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["token"]
+
+    mine, theirs = token("tooled"), token("tooled-other")
+    patient = new_patient("P-TOOL")
+
+    def put(tok: str, entity: str, data: dict, body: bytes | None = None) -> httpx.Response:
+        return httpx.put(f"{server.url}/v1/clinic/rows/{entity}/{data['id']}", content=body or json.dumps(data),
+                         headers={"Authorization": f"Bearer {tok}"}, timeout=30)
+
+    first = put(mine, "patient", patient)
+    assert first.status_code == 201 and first.json()["data"]["created_at"]
+    assert put(mine, "patient", {**patient, "created_at": first.json()["data"]["created_at"]}).status_code == 200
+    program = new_program(patient["id"], "weight_symmetry")
+    assert put(mine, "program", program).status_code == 201
+    assert put(kiosk["token"], "patient", new_patient("P-KIOSK")).status_code == 401  # a kiosk is no clinic tool
+    assert put(theirs, "patient", {**patient, "code": "P-STOLEN"}).status_code == 409
+    assert put(theirs, "program", new_program(patient["id"], "tandem_walk")).status_code == 409
+    bad = put(mine, "patient", patient, body=b'{"code": NaN}')
+    assert bad.status_code == 400 and "NaN" in bad.json()["reason"]
+    assert put(mine, "session", new_patient("P-X")).status_code == 400  # sessions never go down
+    with client(server, kiosk) as http:
+        assert down.pull_changes(http, db_path) == 2
+    with open_store(db_path) as st:
+        assert st.patients.by_code("P-TOOL").id == patient["id"]
+        assert [p.id for p in st.programs.for_patient(patient["id"])] == [program["id"]]
+    with psycopg.connect(server.dsn) as conn:
+        assert conn.execute("SELECT source FROM clinic_rows WHERE id = %s", [program["id"]]).fetchone() == ("rx-planner",)

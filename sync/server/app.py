@@ -68,25 +68,26 @@ async def _kiosk(request: Request) -> tuple[str, str]:
     return str(row[0]), row[1]
 
 
-async def _clinic_tool(request: Request) -> str:
-    """The clinic of the request's clinic-tool token (``gaitkiosk server clinic-token``), or 401. A kiosk's is not one."""
+async def _clinic_tool(request: Request) -> tuple[str, str]:
+    """(clinic, tool name) of the request's clinic-tool token (``gaitkiosk server clinic-token``), or 401.
+    A kiosk's token is not one."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Refusal(401, "unauthorized", "no bearer token: a clinic tool's token comes from "
                                            "`gaitkiosk server clinic-token --clinic C --name TOOL`")
     async with request.app.state.pool.connection() as conn:
-        row = await (await conn.execute("SELECT clinic_id, revoked_at FROM clinic_tokens WHERE token_sha256 = %s",
+        row = await (await conn.execute("SELECT clinic_id, revoked_at, name FROM clinic_tokens WHERE token_sha256 = %s",
                                         [credentials.token_digest(token.strip())])).fetchone()
     if row is None:
         raise Refusal(401, "unauthorized", "unknown token: this needs a clinic tool's token, not a kiosk's")
     if row[1] is not None:
         raise Refusal(401, "revoked", f"this token was revoked at {row[1].isoformat()}")
-    return row[0]
+    return row[0], row[2]
 
 
 async def fhir_observations(request: Request) -> Response:
     """FHIR R4 search ``GET /fhir/Observation?patient=<code>``: a searchset Bundle of the clinic's measures."""
-    clinic = await _clinic_tool(request)
+    clinic, _tool = await _clinic_tool(request)
     unknown = sorted(set(request.query_params) - {"patient"})
     if unknown:
         raise Refusal(400, "bad_request", f"unsupported search parameter(s) {', '.join(unknown)}: only patient=<code>")
@@ -96,6 +97,29 @@ async def fhir_observations(request: Request) -> Response:
     async with request.app.state.pool.connection() as conn:
         found = await fhir.clinic_observations(conn, clinic, patient)
     return JSONResponse(fhir.bundle(found, "searchset"), 200, media_type="application/fhir+json")
+
+
+async def put_clinic_row(request: Request) -> Response:
+    """A clinic tool changes a patient or program for its clinic's kiosks (docs/sync.md "Down")."""
+    clinic, tool = await _clinic_tool(request)
+    entity, row_id = request.path_params["entity"], request.path_params["id"]
+    try:
+        row_id = str(uuid.UUID(row_id))
+        data = json.loads(await _body(request, MAX_ROW_BYTES), parse_constant=_no_constant)
+        async with request.app.state.pool.connection() as conn, conn.transaction():
+            status, row = await changes.put(conn, clinic, entity, row_id, data, source=tool[:200])
+    except changes.Refused as exc:
+        raise Refusal(409, "conflict", str(exc)) from None
+    except PayloadError as exc:
+        raise Refusal(400, "bad_payload", str(exc)) from None
+    except (ValueError, UnicodeDecodeError):
+        raise Refusal(400, "bad_payload", f"the body must be the {entity} as a JSON object, and the id a UUID") from None
+    return JSONResponse({"status": status, "entity": entity, "id": row_id, "data": row},
+                        201 if status == "stored" else 200)
+
+
+def _no_constant(name: str):
+    raise PayloadError(f"the body holds {name}, which is not JSON (send null)")
 
 
 async def health(request: Request) -> Response:
@@ -228,6 +252,7 @@ def create_app(dsn: str, max_connections: int = 10) -> Starlette:
         Route(API + "/rows/{entity}/{id}", _refusals(get_row), methods=["GET"]),
         Route(f"{API}/changes", _refusals(get_changes), methods=["GET"]),
         Route("/fhir/Observation", _refusals(fhir_observations), methods=["GET"]),
+        Route(API + "/clinic/rows/{entity}/{id}", _refusals(put_clinic_row), methods=["PUT"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.pool = pool
