@@ -251,7 +251,7 @@ def m010_sync_down(db: Database) -> None:
     # yet (a program whose patient has not arrived) or at all (a clash), kept and retried, never lost.
     _script(db, """
     CREATE TABLE sync_down_cursor (
-        server TEXT PRIMARY KEY,            -- the server's base URL: a new server starts from the beginning
+        server TEXT PRIMARY KEY,            -- the server's URL and enrolment: a new one starts from the beginning
         cursor TEXT NOT NULL,               -- '<xid>:<n>' as the server gave it
         updated_at TEXT NOT NULL
     );

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 
 import httpx
@@ -66,9 +67,7 @@ def pull_changes(http: httpx.Client, db_path, *, limit: int = DEFAULT_LIMIT) -> 
     :class:`DownRefused` (4xx: show it; a 401 needs `gaitkiosk sync enrol`), and the store's errors
     (``DiskFullError`` and other ``StoreError``: show them). Pages applied before an error stay applied.
     """
-    server = str(http.base_url).rstrip("/")
-    if not server:
-        raise ValueError("pull_changes needs an httpx.Client with the server's base_url")
+    server = feed_key(http)
     applied = 0
     with _open(db_path) as db:
         cursor = _cursor(db, server)
@@ -89,9 +88,21 @@ def parked(db_path) -> list[dict]:
         return rowsmod.fetch_all(db, "SELECT entity, id, reason, parked_at FROM sync_down_parked ORDER BY parked_at")
 
 
-def cursor_of(db_path, server: str) -> str:
+def cursor_of(db_path, http: httpx.Client) -> str:
+    """This kiosk's cursor for the server and enrolment of ``http``."""
     with _open(db_path) as db:
-        return _cursor(db, server.rstrip("/"))
+        return _cursor(db, feed_key(http))
+
+
+def feed_key(http: httpx.Client) -> str:
+    """Whose cursor: the server's URL and the enrolment (a digest of the token). A kiosk enrolled again,
+    perhaps into another clinic on the same server, starts that feed from the beginning; never mid-way
+    through another clinic's."""
+    server = str(http.base_url).rstrip("/")
+    if not server:
+        raise ValueError("pull_changes needs an httpx.Client with the server's base_url")
+    token = http.headers.get("authorization", "")
+    return f"{server} {hashlib.sha256(token.encode()).hexdigest()[:16]}" if token else server
 
 
 @contextlib.contextmanager

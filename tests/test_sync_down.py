@@ -87,8 +87,9 @@ def outbox_count(db_path: Path) -> int:
         return st.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
 
-def cursor(db_path: Path, server) -> str:
-    return down.cursor_of(db_path, server.url)
+def cursor(db_path: Path, server, kiosk: dict) -> str:
+    with client(server, kiosk) as http:
+        return down.cursor_of(db_path, http)
 
 
 def test_a_clinic_tools_change_reaches_the_kiosk_like_the_programs_editor(server, tmp_path):
@@ -262,7 +263,7 @@ def test_a_row_the_kiosk_cannot_take_is_parked_with_its_reason_not_lost(server, 
     assert put_row(server, "clash", "patient", new_patient("P-OTHER"), tmp_path).returncode == 0
     with client(server, kiosk) as http:
         assert down.pull_changes(http, db_path) == 1  # P-OTHER; the feed goes on past the clash
-        assert cursor(db_path, server) != START
+        assert cursor(db_path, server, kiosk) != START
         assert [(p["entity"], p["id"]) for p in down.parked(db_path)] == [("patient", theirs["id"])]
         assert "another patient on this kiosk" in down.parked(db_path)[0]["reason"]
         # Renamed on the server: the parked row is replaced by the new version and applied.
@@ -534,3 +535,18 @@ def test_a_clinic_tool_puts_rows_over_https_with_its_own_token(server, tmp_path)
         assert [p.id for p in st.programs.for_patient(patient["id"])] == [program["id"]]
     with psycopg.connect(server.dsn) as conn:
         assert conn.execute("SELECT source FROM clinic_rows WHERE id = %s", [program["id"]]).fetchone() == ("rx-planner",)
+
+
+def test_a_kiosk_enrolled_again_into_another_clinic_reads_that_clinic_from_the_start(server, tmp_path):
+    first, second = f"was-{uuid.uuid4().hex[:6]}", f"now-{uuid.uuid4().hex[:6]}"
+    db_path = kiosk_store(tmp_path)
+    assert put_row(server, second, "patient", new_patient("P-EARLIER"), tmp_path).returncode == 0
+    old = server.enrol(first)
+    assert put_row(server, first, "patient", new_patient("P-FIRST"), tmp_path).returncode == 0
+    with client(server, old) as http:
+        assert down.pull_changes(http, db_path) == 1  # its cursor is now past P-EARLIER's transaction
+    new = server.enrol(second)  # the technician moved the kiosk to another clinic
+    with client(server, new) as http:
+        assert down.pull_changes(http, db_path) == 1
+    with open_store(db_path) as st:
+        assert {p.code for p in st.patients.list()} == {"P-FIRST", "P-EARLIER"}
