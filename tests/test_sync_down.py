@@ -550,3 +550,23 @@ def test_a_kiosk_enrolled_again_into_another_clinic_reads_that_clinic_from_the_s
         assert down.pull_changes(http, db_path) == 1
     with open_store(db_path) as st:
         assert {p.code for p in st.patients.list()} == {"P-FIRST", "P-EARLIER"}
+
+
+def test_a_kiosks_programs_arriving_out_of_order_keep_the_kiosks_own_order(server, tmp_path):
+    """Kiosk 1 saved program 1, then program 2; the uploads arrive 2 then 1 (a retry): 2 stays the active one."""
+    one, two = server.enrol("order", "kiosk-1"), server.enrol("order", "kiosk-2")
+    with open_store(kiosk_store(tmp_path, "one")) as st:  # saved on kiosk 1: first, then second
+        patient = st.patients.add(Patient(code="P-ORDER"))
+        first = Program(patient_id=patient.id, name="first", prescriptions=[Prescription(drill="quiet_standing")])
+        st.programs.replace(first)
+        second = Program(patient_id=patient.id, name="second", prescriptions=[Prescription(drill="tandem_walk")])
+        st.programs.replace(second)
+    # each as it was when saved (both active then); the second arrives first
+    for seq, entity, record in ((1, "patient", patient), (3, "program", second), (2, "program", first)):
+        answer = httpx.put(server.url + row_path(entity, record.id), content=row_body(seq, dataclasses.asdict(record)),
+                           headers={"Authorization": f"Bearer {one['token']}"}, timeout=30)
+        assert answer.status_code == 201, answer.text
+    db2 = kiosk_store(tmp_path, "two")
+    with client(server, two) as http:
+        down.pull_changes(http, db2)
+    assert dict(programs_of(db2, patient.id)) == {first.id: False, second.id: True}

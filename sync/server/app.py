@@ -166,7 +166,8 @@ async def put_row(request: Request) -> Response:
                 "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (entity, id) DO NOTHING RETURNING received_at",
                 [put.entity, put.id, clinic, kiosk_id, put.seq, put.body, put.sha256])).fetchone()
             if row is not None:  # a patient or program goes down to the clinic's kiosks, in the same transaction
-                await changes.put_from_kiosk(conn, clinic, kiosk_id, put.entity, put.id, json.loads(put.body))
+                await changes.put_from_kiosk(conn, clinic, kiosk_id, put.entity, put.id, json.loads(put.body),
+                                             put.seq)
         if row is not None:
             return JSONResponse({"status": "stored", "entity": put.entity, "id": put.id,
                                  "received_at": row[0].isoformat()}, 201)

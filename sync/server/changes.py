@@ -36,7 +36,7 @@ class Refused(PayloadError):
 
 
 async def put(conn, clinic: str, entity: str, row_id: str, data: dict, *, source: str,
-              kiosk_id: str | None = None, need_patient: bool = True) -> tuple[str, dict]:
+              kiosk_id: str | None = None, seq: int | None = None, need_patient: bool = True) -> tuple[str, dict]:
     """Store one row of ``clinic`` for its kiosks, in the caller's transaction: ("stored"|"unchanged", row).
 
     ``need_patient``: a program's patient must already be the clinic's (a tool's put); a kiosk's
@@ -48,6 +48,16 @@ async def put(conn, clinic: str, entity: str, row_id: str, data: dict, *, source
             "SELECT clinic_id FROM clinic_rows WHERE entity = 'patient' AND id = %s", [row["patient_id"]])).fetchone()
         if (owner is None and need_patient) or (owner is not None and owner[0] != clinic):
             raise Refused(f"program {row_id}: no patient {row['patient_id']} in clinic {clinic}; put the patient first")
+    if entity == "program" and row["active"] and kiosk_id is not None and seq is not None:
+        # Within one kiosk its own order (seq) decides, never arrival: a program saved before one
+        # this kiosk already sent arrives as the history it is.
+        later = await (await conn.execute(
+            "SELECT 1 FROM clinic_rows c JOIN sync_rows s ON s.entity = 'program' AND s.id = c.id "
+            "WHERE c.clinic_id = %s AND c.entity = 'program' AND c.body->>'patient_id' = %s AND c.id <> %s "
+            "AND c.body->'active' = 'true'::jsonb AND s.kiosk_id = %s AND s.seq > %s LIMIT 1",
+            [clinic, row["patient_id"], row_id, kiosk_id, seq])).fetchone()
+        if later:
+            row = {**row, "active": False}
     from psycopg.types.json import Jsonb
 
     done = await (await conn.execute(_UPSERT, [entity, row_id, clinic, Jsonb(row), source, kiosk_id])).fetchone()
@@ -62,7 +72,8 @@ async def put(conn, clinic: str, entity: str, row_id: str, data: dict, *, source
     return "stored", row
 
 
-async def put_from_kiosk(conn, clinic: str, kiosk_id: str, entity: str, row_id: str, data: dict) -> None:
+async def put_from_kiosk(conn, clinic: str, kiosk_id: str, entity: str, row_id: str, data: dict,
+                         seq: int | None = None) -> None:
     """A patient or program a kiosk uploaded goes down to the clinic's kiosks (the sender's too: harmless).
 
     A body this kiosk software cannot read as a patient or program is kept in ``sync_rows`` as sent
@@ -71,7 +82,7 @@ async def put_from_kiosk(conn, clinic: str, kiosk_id: str, entity: str, row_id: 
     if entity not in DOWN_ENTITIES:
         return
     try:
-        await put(conn, clinic, entity, row_id, data, source="kiosk", kiosk_id=kiosk_id, need_patient=False)
+        await put(conn, clinic, entity, row_id, data, source="kiosk", kiosk_id=kiosk_id, seq=seq, need_patient=False)
     except PayloadError as exc:
         log.warning("%s %s from kiosk %s stored but not sent down: %s", entity, row_id, kiosk_id, exc)
 
