@@ -244,6 +244,28 @@ def m009_trial_recording_state(db: Database) -> None:
     """)
 
 
+@_migration
+def m010_sync_down(db: Database) -> None:
+    # The changes feed (sync/down.py, docs/sync.md "Down"): the cursor per server, written in the
+    # same transaction as the rows it covers; and rows from the server the kiosk could not apply
+    # yet (a program whose patient has not arrived) or at all (a clash), kept and retried, never lost.
+    _script(db, """
+    CREATE TABLE sync_down_cursor (
+        server TEXT PRIMARY KEY,            -- the server's URL and enrolment: a new one starts from the beginning
+        cursor TEXT NOT NULL,               -- '<xid>:<n>' as the server gave it
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE sync_down_parked (
+        entity TEXT NOT NULL,
+        id TEXT NOT NULL,
+        body TEXT NOT NULL,                 -- JSON as the server sent it
+        reason TEXT NOT NULL,
+        parked_at TEXT NOT NULL,
+        PRIMARY KEY (entity, id)
+    );
+    """)
+
+
 def applied_names(db: Database) -> list[str]:
     """Names of the migrations recorded in the file, in the order applied."""
     return [m.name for m in migrations.applied(db)]

@@ -70,6 +70,10 @@ SEED = {
         "INSERT INTO trials (id, session_id, position, drill, started_at, recording) "
         "VALUES ('t2', 's1', 1, 'quiet_stance', 'y', 'partial')",
     ],
+    "m010_sync_down": [
+        "INSERT INTO sync_down_cursor (server, cursor, updated_at) VALUES ('https://s', '7:1', 'x')",
+        "INSERT INTO sync_down_parked (entity, id, body, reason, parked_at) VALUES ('program', 'g9', '{}', 'r', 'x')",
+    ],
 }
 
 
