@@ -1,0 +1,183 @@
+"""More vendor exports -> the recording format: Novel pedar and pliance, XSENSOR, stappone,
+RSscan footscan, two force plates (PDS); docs/import.md.
+
+Array sizes are those pressuRe's own tests assert for the same sample files (cran/pressuRe
+tests/testthat/test_pressuRe.R, commit e8511653): pedar 1505 x 198, pliance 281 x 179,
+footscan 329 x 387, stappone 4575 x 12, and (in a test commented out upstream) XSENSOR
+101 x 458. pressuRe keeps only the sensels ever loaded, in one frames x sensels matrix;
+where our layout differs, each test says how the numbers map.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from device.errors import ImportFormatError
+from device.importers import detect, import_file
+from device.recording import load_recording
+from tests.test_importers import truncate, unpack
+
+
+def loaded(kpa: np.ndarray) -> int:
+    """Sensels (or insole sensors) that are above 0 in at least one frame."""
+    return int((kpa.max(axis=0) > 0).sum())
+
+
+def write_geometry(path: Path, sides=("left", "right"), n=99, area=150.0) -> Path:
+    """A made-up insole layout (the vendors' are not public): 7 sensors across, 15 mm apart along."""
+    lines = ["side,sensor,x_mm,y_mm,area_mm2"]
+    for side in sides:
+        lines += [f"{side},{k},{(k - 1) % 7 * 10.0},{(k - 1) // 7 * 15.0},{area}" for k in range(1, n + 1)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def pedar(tmp_path):
+    return unpack(tmp_path, "pedar_example.asc")
+
+
+@pytest.fixture
+def pliance(tmp_path):
+    return unpack(tmp_path, "pliance_test.asc")
+
+
+# --- pedar ------------------------------------------------------------------------------------
+
+
+def test_pedar_dimensions_time_base_and_geometry(pedar, tmp_path):
+    geo = write_geometry(tmp_path / "geo.csv")
+    rec = import_file(pedar, insole_geometry=geo)
+    # pressuRe: 1505 x 198 = 1505 frames x (99 left + 99 right sensors)
+    assert rec.insole_left_kpa.shape == (1505, 99) and rec.insole_right_kpa.shape == (1505, 99)
+    assert np.allclose(np.diff(rec.insole_t), 0.01) and rec.insole_t[0] == pytest.approx(0.01)
+    assert rec.insole_left_sensors_mm[8].tolist() == [10.0, 15.0]  # sensor 9 where the geometry file put it
+    assert rec.insole_sensor_area_mm2.tolist() == [150.0] * 99
+    # the file's first frame, first left sensor: 32.500 kPa; right sensor 1 is column 101
+    assert rec.insole_left_kpa[0, 0] == 32.5
+    first = pedar.read_text(encoding="latin-1").splitlines()[10].split()
+    assert rec.insole_right_kpa[0, 0] == float(first[100])
+
+
+def test_pedar_without_geometry_says_which_option(pedar):
+    with pytest.raises(ImportFormatError, match="carries no sensor positions: give them with --insole-geometry"):
+        import_file(pedar)
+
+
+def test_pedar_unit_conversion_and_unknown_unit(pedar, tmp_path):
+    geo = write_geometry(tmp_path / "geo.csv")
+    kpa = import_file(pedar, insole_geometry=geo).insole_left_kpa
+    text = pedar.read_text(encoding="latin-1")
+    pedar.write_text(text.replace("pressure values in  kPa", "pressure values in  N/cm2"), encoding="latin-1")
+    assert np.allclose(import_file(pedar, insole_geometry=geo).insole_left_kpa, kpa * 10.0)
+    pedar.write_text(text.replace("pressure values in  kPa", "pressure values in  digits"), encoding="latin-1")
+    with pytest.raises(ImportFormatError, match=r"line 4: pressure unit 'digits' is not one the importer knows"):
+        import_file(pedar, insole_geometry=geo)
+
+
+def test_pedar_garbled_value_and_short_file_name_their_line(pedar, tmp_path):
+    geo = write_geometry(tmp_path / "geo.csv")
+    lines = pedar.read_text(encoding="latin-1").splitlines()
+    bad = list(lines)
+    bad[500] = bad[500].replace("0.000", "0.0x0", 1)
+    pedar.write_text("\n".join(bad), encoding="latin-1")
+    with pytest.raises(ImportFormatError, match=r"line 501: value '[0-9]*0.0x0' is not a number"):
+        import_file(pedar, insole_geometry=geo)
+    pedar.write_text("\n".join(lines[:1000]) + "\n", encoding="latin-1")  # cut at a line end
+    with pytest.raises(ImportFormatError, match=r"line 1000: 990 frames, but total time 15.05 s .* is 1505: truncated"):
+        import_file(pedar, insole_geometry=geo)
+
+
+def test_geometry_file_errors_name_their_line(pedar, tmp_path):
+    geo = write_geometry(tmp_path / "geo.csv")
+    lines = geo.read_text().splitlines()
+    lines[5] = "left,5,1.0,abc,150"
+    geo.write_text("\n".join(lines))
+    with pytest.raises(ImportFormatError, match=r"geo.csv line 6: y_mm 'abc' is not a number"):
+        import_file(pedar, insole_geometry=geo)
+    short = write_geometry(tmp_path / "short.csv", n=49)
+    with pytest.raises(ImportFormatError, match=r"short.csv line 99: the left insole lacks sensors \[50, 51"):
+        import_file(pedar, insole_geometry=short)
+
+
+# --- pliance ----------------------------------------------------------------------------------
+
+
+def test_pliance_dimensions_pitch_time_base_and_cop(pliance):
+    rec = import_file(pliance)
+    # 812 sensors on a 29 x 28 grid of 10.28 x 5.28 mm (the file's centres and 0.5428 cm² areas)
+    assert rec.mat_kpa.shape == (281, 29, 28)
+    assert loaded(rec.mat_kpa) == 179  # pressuRe: 281 x 179 (frames x sensels ever loaded)
+    assert rec.mat_pitch_mm == pytest.approx([10.28, 5.28])
+    assert rec.mat_t[0] == pytest.approx(5.79167) and np.allclose(np.diff(rec.mat_t), 1 / 24, atol=2e-5)
+    # the software's own force and COP block: 1067 samples over the whole 44.46 s, NaN where unloaded
+    assert rec.cop_mm.shape == (1067, 2) and np.isnan(rec.cop_mm[0]).all()
+    loaded_rows = ~np.isnan(rec.cop_mm[:, 0])
+    assert loaded_rows.any() and np.all(rec.cop_force_n[loaded_rows] > 0)
+
+
+def test_pliance_sensor_lands_at_its_centre(pliance):
+    rec = import_file(pliance)
+    lines = pliance.read_text(encoding="latin-1").splitlines()
+    head = lines[7].split()
+    frames = [line.split() for line in lines[8:289]]
+    k, col = next((k, j) for k, f in enumerate(frames) for j, v in enumerate(f[1:], 1) if float(v) > 0)
+    geo = {line.split()[0]: line.split()[1:] for line in lines if line.split()[:1] in (["x[c]"], ["y[c]"])}
+    x, y = float(geo["x[c]"][col - 1]) * 10, float(geo["y[c]"][col - 1]) * 10
+    ys = sorted({float(v) * 10 for v in geo["y[c]"]})
+    xs = sorted({float(v) * 10 for v in geo["x[c]"]})
+    assert head[col] == lines[1364].split()[col]
+    assert rec.mat_kpa[k, ys.index(y), xs.index(x)] == np.float32(frames[k][col])
+
+
+def test_pliance_unknown_unit_and_garbled_geometry(pliance):
+    text = pliance.read_text(encoding="latin-1")
+    pliance.write_text(text.replace("pressure values in kPa", "pressure values in volts"), encoding="latin-1")
+    with pytest.raises(ImportFormatError, match=r"line 4: pressure unit 'volts'"):
+        import_file(pliance)
+    lines = text.splitlines()
+    lines[1374] = lines[1374].replace("0.2640", "0.2b40", 1)
+    pliance.write_text("\n".join(lines), encoding="latin-1")
+    with pytest.raises(ImportFormatError, match=r"line 1375: geometry value '0.2b40' is not a number"):
+        import_file(pliance)
+
+
+# --- malformed and truncated: one line naming the line (or the byte / sheet row) --------------
+
+OPTIONS = {
+    "pedar_example.asc": lambda tmp: {"insole_geometry": write_geometry(tmp / "geo.csv")},
+    "pliance_test.asc": lambda tmp: {},
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+@pytest.mark.parametrize("keep", [0.002, 0.3, 0.7, 0.9999])
+def test_truncated_files_are_refused_in_one_line(tmp_path, name, keep):
+    path = unpack(tmp_path, name)
+    fmt = detect(path)
+    truncate(path, keep)
+    with pytest.raises(ImportFormatError) as exc:
+        import_file(path, fmt, **OPTIONS[name](tmp_path))
+    message = str(exc.value)
+    assert "\n" not in message
+    assert " line " in message or " byte " in message or " row " in message
+
+
+def gaitkiosk(*args):
+    return subprocess.run([sys.executable, "-m", "gaitkiosk", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_import_command_reads_pedar_with_its_geometry_and_leaves_nothing_when_refused(pedar, tmp_path):
+    out = tmp_path / "walk.npz"
+    result = gaitkiosk("import", str(pedar), "--out", str(out))
+    assert result.returncode == 1 and "--insole-geometry" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr and not out.exists()
+    geo = write_geometry(tmp_path / "geo.csv")
+    result = gaitkiosk("import", str(pedar), "--insole-geometry", str(geo), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert load_recording(out).insole_left_kpa.shape == (1505, 99)
