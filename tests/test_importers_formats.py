@@ -147,11 +147,60 @@ def test_pliance_unknown_unit_and_garbled_geometry(pliance):
         import_file(pliance)
 
 
+# --- XSENSOR ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def xsensor(tmp_path):
+    return unpack(tmp_path, "xsensor_data.csv")
+
+
+def test_xsensor_dimensions_sensel_size_units_and_time_base(xsensor):
+    rec = import_file(xsensor)
+    # two 31 x 11 insoles of 8.6 mm sensels, 101 frames; pressuRe's (commented-out) test: 101 x 458,
+    # the sensels of both insoles ever loaded: 228 left + 230 right
+    assert rec.insole_left_kpa.shape == (101, 341) and rec.insole_right_kpa.shape == (101, 341)
+    assert loaded(rec.insole_left_kpa) + loaded(rec.insole_right_kpa) == 458
+    assert rec.insole_sensor_area_mm2[0] == pytest.approx(8.6 * 8.6)
+    assert rec.insole_left_sensors_mm[11 * 5 + 9].tolist() == pytest.approx([9 * 8.6, 5 * 8.6])
+    assert rec.insole_t[1] == pytest.approx(0.013) and rec.insole_t[-1] == pytest.approx(1.331)
+    # frame 1464, left foot, row 6 column 10: 2674.44 mmHg (its Peak Pressure line says the same)
+    assert rec.insole_left_kpa[0, 5 * 11 + 9] == np.float32(2674.44 * 0.1333224)
+
+
+def test_xsensor_est_load_agrees_with_sum_times_area(xsensor):
+    """The file's own Est. Load (N) per sensor equals sum(kPa) x sensel area: the units are read right."""
+    rec = import_file(xsensor)
+    lines = xsensor.read_text(encoding="utf-8-sig").splitlines()
+    loads = [float(line.split(",")[1]) for line in lines if line.startswith("Est. Load (N),")]
+    # per frame: left sensor, right sensor, then 8 groups
+    left = np.array(loads[0::10])
+    force = rec.insole_left_kpa.sum(axis=1, dtype=np.float64) * rec.insole_sensor_area_mm2[0] / 1000.0
+    assert np.allclose(force, left, atol=0.6, rtol=0.01)
+
+
+def test_xsensor_unknown_unit_missing_frame_and_short_row(xsensor):
+    text = xsensor.read_text(encoding="utf-8-sig")
+    xsensor.write_text(text.replace("Units:,mmHg", "Units:,Raw"), encoding="utf-8-sig")
+    with pytest.raises(ImportFormatError, match=r"line 3: pressure unit 'Raw'"):
+        import_file(xsensor)
+    xsensor.write_text(text.replace("FRAME,1470,", "FRAME,1471,", 1), encoding="utf-8-sig")
+    with pytest.raises(ImportFormatError, match=r"line \d+: FRAME '1471' is not the expected 1470: a frame is missing"):
+        import_file(xsensor)
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("SENSELS")) + 6
+    lines[at] = lines[at].rsplit(",", 12)[0]
+    xsensor.write_text("\n".join(lines), encoding="utf-8-sig")
+    with pytest.raises(ImportFormatError, match=rf"line {at + 1}: sensel row has \d+ values, not Columns 11"):
+        import_file(xsensor)
+
+
 # --- malformed and truncated: one line naming the line (or the byte / sheet row) --------------
 
 OPTIONS = {
     "pedar_example.asc": lambda tmp: {"insole_geometry": write_geometry(tmp / "geo.csv")},
     "pliance_test.asc": lambda tmp: {},
+    "xsensor_data.csv": lambda tmp: {},
 }
 
 
