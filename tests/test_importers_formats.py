@@ -195,12 +195,94 @@ def test_xsensor_unknown_unit_missing_frame_and_short_row(xsensor):
         import_file(xsensor)
 
 
+# --- stappone --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stappone(tmp_path):
+    return unpack(tmp_path, "stappone_example.csv")
+
+
+def stappone_options(tmp: Path) -> dict:
+    return {"insole_geometry": write_geometry(tmp / "stappone.csv", sides=("left",), n=12, area=200.0),
+            "side": "left", "kpa_per_count": 0.25}
+
+
+def test_stappone_dimensions_time_base_and_calibration(stappone, tmp_path):
+    rec = import_file(stappone, **stappone_options(tmp_path))
+    assert rec.insole_left_kpa.shape == (4575, 12) and rec.insole_right_kpa is None  # pressuRe: 4575 x 12
+    assert np.allclose(np.diff(rec.insole_t), 0.016) and rec.insole_t[0] == 0.0  # ms time stamps
+    assert rec.insole_left_kpa[0, 0] == 357 * 0.25  # first sample, pressure_01: 357 counts
+    assert rec.meta["device"]["sole_id"] == 1 and rec.meta["start_unix_ms"] == 1768494979568
+
+
+@pytest.mark.parametrize("missing", ["side", "kpa_per_count", "insole_geometry"])
+def test_stappone_refuses_what_it_would_have_to_guess(stappone, tmp_path, missing):
+    options = stappone_options(tmp_path)
+    del options[missing]
+    flag = "--" + missing.replace("_", "-")
+    with pytest.raises(ImportFormatError, match=flag):
+        import_file(stappone, **options)
+
+
+def test_stappone_corrupt_sample_and_garbled_value_name_their_line(stappone, tmp_path):
+    lines = stappone.read_text().splitlines()
+    bad = list(lines)
+    bad[40] = bad[40][:-1] + "1"
+    stappone.write_text("\n".join(bad) + "\n")
+    with pytest.raises(ImportFormatError, match=r"line 41: 1 samples are flagged corrupt"):
+        import_file(stappone, **stappone_options(tmp_path))
+    bad = list(lines)
+    bad[40] = bad[40].replace(",", ",?", 13)
+    stappone.write_text("\n".join(bad) + "\n")
+    with pytest.raises(ImportFormatError, match=r"line 41: value '\?\S*' is not a number"):
+        import_file(stappone, **stappone_options(tmp_path))
+
+
+# --- RSscan footscan -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def footscan(tmp_path):
+    return unpack(tmp_path, "footscan_test.xls")
+
+
+def test_footscan_is_a_biff_workbook_read_with_its_rectangle_and_frame_times(footscan):
+    assert footscan.read_bytes()[:8] == bytes.fromhex("d0cf11e0a1b11ae1")  # OLE2 compound document: real .xls
+    rec = import_file(footscan, pressure_unit="N/cm2", pitch_mm=(7.62, 5.08))
+    # one foot (right, 500 Hz): 329 frames of its 38 x 20 rectangle; pressuRe: 329 x 387 loaded sensels
+    assert rec.mat_kpa.shape == (329, 38, 20) and loaded(rec.mat_kpa) == 387
+    assert np.allclose(np.diff(rec.mat_t), 0.002) and rec.mat_pitch_mm.tolist() == [7.62, 5.08]
+    assert rec.mat_kpa[0, 1, 9] == np.float32(0.8 * 10.0)  # 0.8 N/cm2 in the sheet = 8 kPa
+    assert rec.meta["rectangle_on_plate"] == {"bottom": 6, "left": 40, "width": 20, "height": 38}
+
+
+def test_footscan_needs_unit_and_pitch_and_knows_its_units(footscan):
+    with pytest.raises(ImportFormatError, match="--pressure-unit .* and --pitch-mm"):
+        import_file(footscan)
+    with pytest.raises(ImportFormatError, match="--pressure-unit 'bar' is not one the importer knows"):
+        import_file(footscan, pressure_unit="bar", pitch_mm=(7.62, 5.08))
+
+
+def test_footscan_garbled_file_is_refused_naming_the_byte(footscan):
+    data = bytearray(footscan.read_bytes())
+    data[600000:600016] = b"\xff" * 16
+    footscan.write_bytes(bytes(data))
+    with pytest.raises(ImportFormatError, match="structure does not read"):
+        import_file(footscan, pressure_unit="kPa", pitch_mm=(7.62, 5.08))
+    footscan.write_bytes(b"not a workbook" + bytes(data[14:]))
+    with pytest.raises(ImportFormatError, match="byte 0 does not start an Excel"):
+        import_file(footscan, pressure_unit="kPa", pitch_mm=(7.62, 5.08))
+
+
 # --- malformed and truncated: one line naming the line (or the byte / sheet row) --------------
 
 OPTIONS = {
     "pedar_example.asc": lambda tmp: {"insole_geometry": write_geometry(tmp / "geo.csv")},
     "pliance_test.asc": lambda tmp: {},
     "xsensor_data.csv": lambda tmp: {},
+    "stappone_example.csv": stappone_options,
+    "footscan_test.xls": lambda tmp: {"pressure_unit": "N/cm2", "pitch_mm": (7.62, 5.08)},
 }
 
 
