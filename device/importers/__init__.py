@@ -25,9 +25,10 @@ FORMATS: dict[str, tuple[str, str]] = {
                                               "--side, --kpa-per-count"),
     "footscan": ("device.importers.footscan", "RSscan footscan Excel export (.xls); needs --pressure-unit, --pitch-mm"),
     "plates": ("device.importers.plates", "two force plates, one per foot (PDS grf .txt), fused into one COP"),
+    "recording": ("device.importers.recording_file", "a gaitkiosk recording (.npz), e.g. to write it as C3D"),
 }
 
-_BY_SUFFIX = {".asf": "fscan", ".lst": "emed", ".xls": "footscan"}
+_BY_SUFFIX = {".asf": "fscan", ".lst": "emed", ".xls": "footscan", ".npz": "recording"}
 
 # (suffix, first bytes of the file) -> format, for suffixes several formats share
 _BY_HEAD = (
@@ -42,10 +43,9 @@ _BY_HEAD = (
 def is_vendor_export(path: Path) -> bool:
     """True when ``path`` looks like an export :func:`detect` knows (by name and first line)."""
     try:
-        detect(path)
+        return detect(path) != "recording"  # the kiosk's own file is read by its own reader
     except (ImportFormatError, OSError):
         return False
-    return True
 
 
 def detect(path: Path) -> str:
