@@ -67,7 +67,14 @@ def numeric_rows(path: Path, lines: list[str], first: int, width: int, sep: str 
 
     A line with another number of fields, or a field that is not a number, is refused naming its line.
     """
-    rows = [line.split(sep) for line in lines[first:]]
+    body = lines[first:]
+    try:  # numpy's C parser first; any doubt (a ValueError, a skipped blank line) goes the slow way
+        data = np.loadtxt(body, delimiter=sep, dtype=np.float64, ndmin=2, comments=None)
+        if data.shape == (len(body), width):
+            return data
+    except ValueError:
+        pass
+    rows = [line.split(sep) for line in body]
     for k, fields in enumerate(rows):
         if len(fields) != width:
             raise fail(path, first + k + 1, f"{what} has {len(fields)} fields, not {width}: truncated or damaged")

@@ -32,8 +32,8 @@ def _fields(line: str) -> list[str]:
 
 def read(path: Path, **_options) -> Recording:
     lines = read_lines(path, encoding="utf-8-sig")
-    rows_of = [(i, _fields(line)) for i, line in enumerate(lines)]
-    rows_of = [(i, f) for i, f in rows_of if f]
+    # every other line is only commas (a blank spreadsheet row); a line starting with one is one of them
+    rows_of = [(i, f) for i, line in enumerate(lines) if line[:1] not in ("", ",") and (f := _fields(line))]
     unit = next(((i, f[1]) for i, f in rows_of[:10] if f[0] == "Units:" and len(f) > 1), None)
     if unit is None:
         raise fail(path, 1, "no 'Units:' line at the top: not an XSENSOR CSV export")
