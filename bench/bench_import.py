@@ -97,7 +97,18 @@ def main() -> dict:
             base = best_of(baseline(fmt, path))
             out[fmt] = {"mb": round(mb, 3), "import_mb_s": round(mb / ours, 1), "baseline_mb_s": round(mb / base, 1),
                         "ratio_time": round(ours / base, 2)}
+        # C3D export of the emed step (506 analog channels x 106 frames) and reading it back
+        from device.c3d_file import read_c3d, write_c3d
+
+        rec = import_file(Path(tmp) / FILES["emed"])
+        target = Path(tmp) / "step.c3d"
+        out["c3d_emed"] = {"write_s": round(best_of(lambda: write_c3d(target, rec), 3), 3),
+                           "read_s": round(best_of(lambda: read_c3d(target), 3), 3),
+                           "kb": round(target.stat().st_size / 1e3, 1)}
+    c3d_row = out.pop("c3d_emed")
     print(f"{'format':8} {'MB':>7} {'import MB/s':>12} {'numpy MB/s':>18} {'time ratio':>11}")
     for fmt, r in out.items():
         print(f"{fmt:8} {r['mb']:7.3f} {r['import_mb_s']:12.1f} {r['baseline_mb_s']:18.1f} {r['ratio_time']:11.2f}")
+    print(f"C3D of the emed step: write {c3d_row['write_s']} s, read back {c3d_row['read_s']} s, {c3d_row['kb']} kB")
+    out["c3d_emed"] = c3d_row
     return out
