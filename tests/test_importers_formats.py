@@ -66,7 +66,7 @@ def test_pedar_dimensions_time_base_and_geometry(pedar, tmp_path):
 
 
 def test_pedar_without_geometry_says_which_option(pedar):
-    with pytest.raises(ImportFormatError, match="carries no sensor positions: give them with --insole-geometry"):
+    with pytest.raises(ImportFormatError, match="carries no sensor positions: give them with `gaitkiosk import --insole-geometry FILE`"):
         import_file(pedar)
 
 
@@ -259,7 +259,7 @@ def test_footscan_is_a_biff_workbook_read_with_its_rectangle_and_frame_times(foo
 
 
 def test_footscan_needs_unit_and_pitch_and_knows_its_units(footscan):
-    with pytest.raises(ImportFormatError, match="--pressure-unit .* and --pitch-mm"):
+    with pytest.raises(ImportFormatError, match="gaitkiosk import --pressure-unit UNIT --pitch-mm ROW,COL"):
         import_file(footscan)
     with pytest.raises(ImportFormatError, match="--pressure-unit 'bar' is not one the importer knows"):
         import_file(footscan, pressure_unit="bar", pitch_mm=(7.62, 5.08))

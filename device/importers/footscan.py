@@ -75,7 +75,8 @@ def read(path: Path, *, pressure_unit: str | None = None, pitch_mm: tuple[float,
                     ("both feet is not read yet: export one foot per file" if feet else "no '<Side> foot data'"))
     if pressure_unit is None or pitch_mm is None:
         raise ImportFormatError(f"{path}: a footscan export states neither its pressure unit nor its sensor size: "
-                                "give --pressure-unit (e.g. N/cm2) and --pitch-mm ROW,COL (the plate's sensor size)")
+                                "import it with `gaitkiosk import --pressure-unit UNIT --pitch-mm ROW,COL` (e.g. N/cm2; "
+                                "the plate's sensor size)")
     factor = PRESSURE_KPA.get(pressure_unit.strip().lower().replace(" ", ""))
     if factor is None:
         raise ImportFormatError(f"--pressure-unit {pressure_unit!r} is not one the importer knows "

@@ -22,8 +22,8 @@ HEADER = ["side", "sensor", "x_mm", "y_mm", "area_mm2"]
 def read_geometry(path: Path | None, sides: tuple[str, ...], n_sensors: int, fmt: str) -> dict:
     """``{"left": (positions (N, 2), areas (N,)), ...}`` for ``sides``, each with sensors 1..n_sensors."""
     if path is None:
-        raise ImportFormatError(f"a {fmt} export carries no sensor positions: give them with --insole-geometry FILE "
-                                f"(CSV {','.join(HEADER)}; docs/import.md)")
+        raise ImportFormatError(f"a {fmt} export carries no sensor positions: give them with `gaitkiosk import "
+                                f"--insole-geometry FILE` (CSV {','.join(HEADER)}; docs/import.md)")
     path = Path(path)
     if not path.exists():
         raise ImportFormatError(f"--insole-geometry {path}: no such file")

@@ -56,10 +56,10 @@ def read(path: Path, *, insole_geometry: Path | None = None, kpa_per_count: floa
         raise fail(path, 3 + k, f"timestamp {int(data[k + 1, 1])} does not follow {int(data[k, 1])}")
     if side not in ("left", "right"):
         raise ImportFormatError(f"{path}: a stappone export does not say which foot (sole_id "
-                                f"{int(data[0, 0])}): give --side left or --side right")
+                                f"{int(data[0, 0])}): import it with `gaitkiosk import --side left` or `--side right`")
     if kpa_per_count is None or not kpa_per_count > 0:
         raise ImportFormatError(f"{path}: a stappone export holds raw counts, not a pressure: give the insole's "
-                                "calibration with --kpa-per-count FACTOR (positive)")
+                                "calibration with `gaitkiosk import --kpa-per-count FACTOR` (positive)")
     geometry = read_geometry(insole_geometry, (side,), len(CHANNELS), "stappone")
     counts = data[:, 11:11 + len(CHANNELS)]
     rec = Recording(meta={"device": {"vendor": "stappone", "sole_id": int(data[0, 0]), "side": side},
