@@ -188,6 +188,23 @@ def write_c3d(path: str | Path, rec: Recording, omit: tuple[str, ...] = ()) -> P
     return path
 
 
+def write_c3d_per_time_base(path: str | Path, rec: Recording) -> list[Path]:
+    """One C3D file at ``path`` when the groups share a time base, else one per group (``stem-mat.c3d`` ...).
+
+    A kiosk session's mat and insoles are separate devices, each with its own clock and rate:
+    their frames do not line up, and C3D holds one time base.
+    """
+    path = Path(path)
+    present = [g for g, t in (("mat", rec.mat_t), ("insoles", rec.insole_t), ("cop", rec.cop_t)) if t is not None]
+    try:
+        return [write_c3d(path, rec)]
+    except RecordingError as exc:
+        if "different time bases" not in str(exc):
+            raise
+    return [write_c3d(path.with_name(f"{path.stem}-{g}.c3d"), rec, omit=tuple(o for o in present if o != g))
+            for g in present]
+
+
 def read_c3d(path: str | Path) -> dict:
     """What a C3D reader sees: rates, labels, units, points (T, P, 5), analog (channels, T), GAITKIOSK params."""
     import c3d

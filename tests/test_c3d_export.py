@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device.c3d_file import read_c3d, write_c3d
+from device.c3d_file import read_c3d, write_c3d, write_c3d_per_time_base
 from device.errors import RecordingError
 from device.importers import import_file
 from device.recording import Recording, save_recording
@@ -90,3 +90,41 @@ def test_import_command_writes_c3d_from_an_export_and_from_a_kiosk_recording(tmp
     refused = gaitkiosk("import", str(unpack(tmp_path, "pliance_test.asc")), "--out", str(tmp_path / "p.c3d"))
     assert refused.returncode == 1 and "--omit cop" in refused.stderr and refused.stderr.count("\n") == 1
     assert not (tmp_path / "p.c3d").exists()
+
+
+def test_sessions_export_writes_c3d_beside_each_recording(tmp_path, capsys):
+    """`gaitkiosk sessions export ID --out s.npz --c3d`: the stored kPa of mat and insoles intact."""
+    from device.recording import load_recording
+    from store import open_store
+    from store.export import set_calibration_converter
+    from tests.test_store_cli import cli, record_session
+
+    data_dir = tmp_path / "data"
+    with open_store(data_dir) as st:
+        session, _ = record_session(st, seconds=0.5)
+    out = tmp_path / "s.npz"
+    try:
+        code, text, err = cli(capsys, "sessions", "export", session.id, "--out", str(out), "--data-dir",
+                              str(data_dir), "--c3d")
+    finally:
+        set_calibration_converter(None)  # export installs calibration's converter process-wide
+    assert code == 0, err
+    assert str(tmp_path / "s.c3d") in text  # the virtual patient's devices share one clock: one file
+    rec = load_recording(out)
+    back = read_c3d(tmp_path / "s.c3d")
+    assert back["point_rate"] == pytest.approx(100.0, rel=1e-6)
+    mat = [k for k, label in enumerate(back["analog_labels"]) if label.startswith("P")]
+    rows, cols = back["params"]["SENSEL_ROW"].astype(int), back["params"]["SENSEL_COL"].astype(int)
+    assert np.array_equal(back["analog"][mat], rec.mat_kpa[:, rows, cols].T)
+    right = [k for k, label in enumerate(back["analog_labels"]) if label.startswith("R")]
+    used = back["params"]["R_SENSOR"].astype(int)
+    assert np.array_equal(back["analog"][right], rec.insole_right_kpa[:, used].T)
+
+
+def test_groups_on_their_own_clocks_get_one_c3d_file_each(tmp_path):
+    rec = import_file(unpack(tmp_path, "pliance_test.asc"))  # mat and the software's COP: two time bases
+    files = write_c3d_per_time_base(tmp_path / "mat.c3d", rec)
+    assert [f.name for f in files] == ["mat-mat.c3d", "mat-cop.c3d"]
+    assert read_c3d(files[0])["analog"].shape == (179, 281)
+    cop = read_c3d(files[1])
+    assert cop["point_labels"] == ["COP"] and cop["points"].shape == (1067, 1, 5)
