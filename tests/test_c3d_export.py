@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from device.c3d_file import read_c3d, write_c3d, write_c3d_per_time_base
@@ -128,3 +130,27 @@ def test_groups_on_their_own_clocks_get_one_c3d_file_each(tmp_path):
     assert read_c3d(files[0])["analog"].shape == (179, 281)
     cop = read_c3d(files[1])
     assert cop["point_labels"] == ["COP"] and cop["points"].shape == (1067, 1, 5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(frames=st.integers(2, 40), rows=st.integers(1, 6), cols=st.integers(1, 6), rate=st.sampled_from([50.0, 100.0, 500.0]),
+       seed=st.integers(0, 2**32 - 1))
+def test_round_trip_of_any_small_recording(tmp_path_factory, frames, rows, cols, rate, seed):
+    rng = np.random.default_rng(seed)
+    t = 1.5 + np.arange(frames) / rate
+    kpa = rng.uniform(0, 500, (frames, rows, cols)).astype(np.float32)
+    kpa[:, 0, 0] = 0.0  # a sensel never loaded: left out, rebuilt as zeros
+    cop = rng.uniform(-300, 300, (frames, 2))
+    cop[rng.random(frames) < 0.2] = np.nan
+    rec = Recording(meta={}, mat_kpa=kpa, mat_t=t, mat_pitch_mm=np.array([5.0, 7.5]), cop_t=t.copy(), cop_mm=cop,
+                    cop_force_n=rng.uniform(0, 900, frames))
+    back = read_c3d(write_c3d(tmp_path_factory.mktemp("c3d") / "r.c3d", rec))
+    rebuilt = np.zeros_like(kpa)
+    ch = [k for k, label in enumerate(back["analog_labels"]) if label.startswith("P")]
+    rebuilt[:, back["params"]["SENSEL_ROW"].astype(int), back["params"]["SENSEL_COL"].astype(int)] = back["analog"][ch].T
+    assert np.array_equal(rebuilt, kpa)
+    valid = back["points"][:, 0, 3] >= 0
+    assert np.array_equal(valid, ~np.isnan(cop[:, 0]))
+    assert np.array_equal(back["points"][valid, 0, :2], cop[valid].astype(np.float32))
+    assert np.array_equal(back["analog"][0], rec.cop_force_n.astype(np.float32))
+    assert back["point_rate"] == pytest.approx(rate, rel=1e-6) and back["params"]["START_S"][0] == np.float32(1.5)
