@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import pytest
 
 from device.c3d_file import read_c3d, write_c3d, write_c3d_per_time_base
 from device.errors import RecordingError
