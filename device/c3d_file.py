@@ -30,6 +30,7 @@ file's COP).
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -180,7 +181,9 @@ def write_c3d(path: str | Path, rec: Recording, omit: tuple[str, ...] = ()) -> P
     group.add_str("SOURCE", "what the recording came from", source, len(source))
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with open(tmp, "wb") as handle:
+        with open(tmp, "wb") as handle, warnings.catch_warnings():
+            # a pressure-only file has no points on purpose: the library's warning would reach the CLI
+            warnings.filterwarnings("ignore", "No point data found", UserWarning)
             writer.write(handle)
         tmp.replace(path)
     finally:
@@ -209,7 +212,8 @@ def read_c3d(path: str | Path) -> dict:
     """What a C3D reader sees: rates, labels, units, points (T, P, 5), analog (channels, T), GAITKIOSK params."""
     import c3d
 
-    with open(path, "rb") as handle:
+    with open(path, "rb") as handle, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "No point data found", UserWarning)
         reader = c3d.Reader(handle)
         pts, ana = [], []
         for _, p, a in reader.read_frames(copy=True):

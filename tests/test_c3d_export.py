@@ -15,8 +15,6 @@ from device.recording import Recording, save_recording
 from tests.test_importers import unpack
 from tests.test_importers_formats import gaitkiosk
 
-pytestmark = pytest.mark.filterwarnings("ignore:No point data found in file:UserWarning")
-
 
 def test_mat_frames_become_one_analog_channel_per_loaded_sensel(tmp_path):
     rec = import_file(unpack(tmp_path, "fscan_testL.asf"))

@@ -66,7 +66,7 @@ def run(args, ctx) -> int:
     from gaitkiosk.errors import UsageError
 
     if args.list:
-        ctx.emit({k: v[1] for k, v in FORMATS.items()}, "\n".join(f"{k:8} {v[1]}" for k, v in FORMATS.items()))
+        ctx.emit({k: v[1] for k, v in FORMATS.items()}, "\n".join(f"{k:10} {v[1]}" for k, v in FORMATS.items()))
         return 0
     if not args.file or not args.out:
         raise UsageError("import needs FILE and --out rec.npz (or --list)")
