@@ -265,6 +265,14 @@ def test_footscan_needs_unit_and_pitch_and_knows_its_units(footscan):
         import_file(footscan, pressure_unit="bar", pitch_mm=(7.62, 5.08))
 
 
+def test_footscan_cut_at_a_sector_boundary_names_the_byte(footscan):
+    data = footscan.read_bytes()
+    footscan.write_bytes(data[:512 * 3000])  # whole sectors: only the file's sector table shows the cut
+    with pytest.raises(ImportFormatError, match=r"byte 1536000: the workbook ends here, but its own sector table "
+                                                r"reaches byte \d+: truncated"):
+        import_file(footscan, pressure_unit="kPa", pitch_mm=(7.62, 5.08))
+
+
 def test_footscan_garbled_file_is_refused_naming_the_byte(footscan):
     data = bytearray(footscan.read_bytes())
     data[600000:600016] = b"\xff" * 16

@@ -51,8 +51,39 @@ def open_sheet(path: Path):
         if len(data) % 512:  # a compound document is whole 512-byte sectors
             raise ImportFormatError(f"{path} byte {len(data)}: the workbook ends inside a 512-byte sector "
                                     f"({why}): truncated") from None
+        needed = _compound_file_size(data)
+        if needed and needed > len(data):
+            raise ImportFormatError(f"{path} byte {len(data)}: the workbook ends here, but its own sector table "
+                                    f"reaches byte {needed}: truncated") from None
         raise ImportFormatError(f"{path}: the workbook's structure does not read ({why}; {len(data)} bytes): "
                                 "truncated at a sector's end or damaged") from None
+
+
+def _compound_file_size(data: bytes) -> int | None:
+    """The size an OLE2 compound file's sector allocation table says it has (None if unreadable).
+
+    [MS-CFB] 2.2: the header's DIFAT (109 entries at byte 76) lists the FAT sectors; a FAT entry
+    other than FREESECT (0xFFFFFFFF) is a sector in use; sector n starts at byte (n + 1) x size.
+    """
+    import struct
+
+    if len(data) < 512:
+        return None
+    shift = struct.unpack_from("<H", data, 30)[0]
+    size = 1 << shift
+    if size not in (512, 4096):
+        return None
+    fat_sectors = [n for n in struct.unpack_from("<109I", data, 76) if n < 0xFFFFFFFA]
+    last = -1
+    for n in fat_sectors:
+        start = (n + 1) * size
+        if start + size > len(data):
+            return start + size  # the table itself lies beyond the end
+        entries = struct.unpack_from(f"<{size // 4}I", data, start)
+        used = [k for k, e in enumerate(entries) if e != 0xFFFFFFFF]
+        if used:
+            last = max(last, fat_sectors.index(n) * (size // 4) + used[-1])
+    return (last + 2) * size if last >= 0 else None
 
 
 class _Quiet:
