@@ -194,7 +194,7 @@ ALLOWED: dict[str, Any] = {
     "sync.in_kiosk": checks.flag(),
     "sync.poll_s": checks.within(1.0, 86400.0, unit="seconds"),
     "sync.backoff_base_s": checks.within(0.01, 3600.0, unit="seconds"),
-    "sync.backoff_cap_s": checks.within(1.0, 86400.0, unit="seconds"),
+    "sync.backoff_cap_s": checks.within(0.1, 86400.0, unit="seconds"),
     "sync.bandwidth_bytes_per_s": checks.integer(0, 10_000_000_000),
     "sync.batch_rows": checks.integer(1, 10_000),
     "sync.parallel": checks.integer(1, 32),

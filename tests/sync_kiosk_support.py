@@ -27,6 +27,22 @@ def fill(data_dir, sessions: int = 3, *, started_at: str | None = None, prefix: 
         return [one_session(st, patient.id, program.id, started_at=started_at) for _ in range(sessions)]
 
 
+def backlog(data_dir, sessions: int, *, per_commit: int = 500) -> None:
+    """Months offline: ``sessions`` closed sessions of one trial with its report, written through the store
+    (``per_commit`` of them per transaction, so filling 10,000 takes seconds, not minutes)."""
+    with open_store(data_dir) as st:
+        patient = st.patients.add(Patient(code=f"B-{rows.new_id()[:8]}"))
+        done = 0
+        while done < sessions:
+            with st.db.atomic():
+                for _ in range(min(per_commit, sessions - done)):
+                    session = st.sessions.start(patient.id)
+                    trial = st.trials.start(session.id, "quiet_stance", {"duration_s": 30.0})
+                    st.trials.finish(trial.id, results={"score": 86.5}, report=REPORT, recording="complete")
+                    st.sessions.finish(session.id)
+                    done += 1
+
+
 def one_session(st, patient_id: str, program_id: str | None = None, *, started_at: str | None = None) -> str:
     session = st.sessions.start(patient_id, program_id=program_id)
     if started_at is not None:  # a kiosk whose clock is off: the time as recorded
