@@ -17,7 +17,16 @@ import pytest
 from pg_support import needs_pg, pg_cluster  # noqa: F401 - the fixture
 from sync_kiosk_support import backlog, exactly_once, server_rows
 from sync_support import running_server
-from test_store_beside_kiosk import CODE, DRILLS, ROOT, _env, _read, deleted_database_files, gaitkiosk, prescribed  # noqa: F401
+from test_store_beside_kiosk import (  # noqa: F401
+    CODE,
+    DRILLS,
+    ROOT,
+    _env,
+    _read,
+    deleted_database_files,
+    gaitkiosk,
+    prescribed,
+)
 from waiting import wait_until
 
 pytestmark = [needs_pg(), pytest.mark.slow]
