@@ -29,15 +29,16 @@ class Backoff:
 
 
 class TokenBucket:
-    """At most ``rate`` bytes per second on average, in bursts of at most ``burst`` bytes.
+    """At most ``rate`` bytes per second on average, in bursts of at most ``burst`` bytes (default:
+    one second's worth).
 
     ``rate`` 0 means no cap. A request larger than the burst waits for a full bucket and then
-    goes (it cannot be split), so the average still holds.
+    goes (it cannot be split), leaving the bucket in debt, so the average still holds.
     """
 
     def __init__(self, rate: float, burst: float | None = None, clock=time.monotonic):
         self.rate = float(rate)
-        self.burst = float(burst if burst is not None else max(rate, 64 * 1024))
+        self.burst = float(burst if burst is not None else max(rate, 1.0))
         self.clock = clock
         self.tokens = self.burst
         self.stamp = clock()

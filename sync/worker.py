@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,7 +167,10 @@ class Worker:
         done = Cycle()
         state.update(self.data_dir, last_attempt_at=rowsmod.utc_now())
         if pull_changes is not None:  # HOOK(issue 12, syncdown)
-            done.pulled = pull_changes(http, self.db_path)
+            try:
+                done.pulled = pull_changes(http, self.db_path)
+            except (httpx.TransportError, OSError) as exc:
+                raise TransientError(transport.describe(exc)) from None
         while not stop.is_set():
             batch = self._pending_rows()
             if not batch:
@@ -312,8 +316,11 @@ class Worker:
                     delay = max(delay, self.settings["poll_s"])  # nothing to gain from hurrying
                 log.warning("sync: %s (next try in %.1f s)", exc, delay)
                 state.update(self.data_dir, next_try_at=_after(delay), failures=self.backoff.failures)
-            except SyncError as exc:  # a broken enrolment file, a bad CA: said, then wait
-                log.error("sync: %s", exc)
+            except Exception as exc:  # noqa: BLE001 - a broken enrolment file, a locked database, a bug:
+                # said in the status and the log, then tried again later; the worker never dies of it
+                log.error("sync: %s", exc, exc_info=not isinstance(exc, SyncError | sqlite3.Error))
+                state.update(self.data_dir, last_error=str(exc) or type(exc).__name__,
+                             last_error_at=rowsmod.utc_now())
                 delay = self.settings["backoff_cap_s"]
             stop.wait(delay)
 

@@ -245,3 +245,23 @@ def test_a_kiosk_clock_days_off_changes_no_order_on_the_server(server, tmp_path)
                              "AND entity = 'session' ORDER BY seq", [kiosk["kiosk_id"]]).fetchall()
     assert [s for _, s in found] == ["2026-12-10T08:00:00.000000Z", "2020-01-01T08:00:00.000000Z"]
     assert len(held) > 2
+
+
+def test_the_bandwidth_cap_holds_the_average_rate(server, tmp_path):
+    import time
+
+    from sync.worker import Worker
+
+    fill(tmp_path, sessions=3)
+    kiosk = enrolled(server, tmp_path)
+    conn = sqlite3.connect(tmp_path / "gaitkiosk.db")
+    total = sum(len(row_body(s, json.loads(p))) for s, p in conn.execute("SELECT seq, payload FROM outbox"))
+    conn.close()
+    rate = total // 5  # one second's worth goes at once, the rest at the rate: at least 4 s
+    with Worker(tmp_path, {"bandwidth_bytes_per_s": rate}) as worker:
+        started = time.perf_counter()
+        done = worker.once()
+        took = time.perf_counter() - started
+    assert done.sent == 20 and done.bytes == total
+    assert took >= 3.8, f"{total} bytes at {rate} B/s took only {took:.2f} s"
+    exactly_once(server.dsn, tmp_path / "gaitkiosk.db", kiosk["kiosk_id"])
