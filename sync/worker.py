@@ -102,6 +102,7 @@ class _Outcome:
     kind: str  # sent, conflict, refused, transient, auth; skipped (not tried: not recorded)
     detail: str = ""
     nbytes: int = 0
+    payload: str | None = None  # the queued text that was sent (None: not compared)
 
 
 class Worker:
@@ -238,7 +239,9 @@ class Worker:
                               headers={"Content-Type": "application/json"})
         except (httpx.TransportError, OSError) as exc:
             return _Outcome(seq, entity, entity_id, "transient", transport.describe(exc))
-        return _classify(seq, entity, entity_id, answer, len(body))
+        outcome = _classify(seq, entity, entity_id, answer, len(body))
+        outcome.payload = payload
+        return outcome
 
     def _record(self, outcomes: list[_Outcome]) -> None:
         """Write what the server answered, in one short transaction."""
@@ -250,9 +253,14 @@ class Worker:
         try:
             for o in outcomes:
                 if o.kind in ("sent", "conflict"):
-                    conn.execute("UPDATE outbox SET sent_at = ?, last_attempt_at = ?, attempts = attempts + 1, "
-                                 "last_error = ? WHERE seq = ? AND sent_at IS NULL",
-                                 [now, now, o.detail if o.kind == "conflict" else "", o.seq])
+                    # Only if the payload is still the one sent: a queued patient edited meanwhile
+                    # (store/upstream.py refresh_pending) stays queued, and its resend is a 409 on record.
+                    cur = conn.execute(
+                        "UPDATE outbox SET sent_at = ?, last_attempt_at = ?, attempts = attempts + 1, last_error = ? "
+                        "WHERE seq = ? AND sent_at IS NULL AND (? IS NULL OR payload = ?)",
+                        [now, now, o.detail if o.kind == "conflict" else "", o.seq, o.payload, o.payload])
+                    if cur.rowcount == 0:
+                        continue
                     table = SYNCED_TABLES.get(o.entity)
                     if table:
                         conn.execute(f"UPDATE {table} SET synced_at = ? WHERE id = ? AND synced_at IS NULL",

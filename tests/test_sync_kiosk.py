@@ -265,3 +265,33 @@ def test_the_bandwidth_cap_holds_the_average_rate(server, tmp_path):
     assert done.sent == 20 and done.bytes == total
     assert took >= 3.8, f"{total} bytes at {rate} B/s took only {took:.2f} s"
     exactly_once(server.dsn, tmp_path / "gaitkiosk.db", kiosk["kiosk_id"])
+
+
+def test_a_patient_edited_while_its_row_is_in_flight_is_not_marked_sent_unseen(server, tmp_path):
+    """The edit lands between the PUT and the marking: the kiosk does not pretend the server has it."""
+    import threading
+
+    from store import open_store
+    from store.patients import Patient
+    from sync.worker import Worker
+
+    with open_store(tmp_path) as st:
+        patient = st.patients.add(Patient(code="P-1", birth_year=1950))
+    kiosk = enrolled(server, tmp_path)
+    with Worker(tmp_path) as worker:
+        http = worker._client()
+        batch = [b for b in worker._pending_rows() if b[1] == "patient"]
+        outcomes = worker._send(http, batch, threading.Event())
+        assert [o.kind for o in outcomes] == ["sent"]
+        with open_store(tmp_path) as st:  # the technician fixes the birth year at that moment
+            patient.birth_year = 1951
+            st.patients.update(patient)
+        worker._record(outcomes)
+        assert len(outbox(tmp_path, "sent_at IS NULL AND entity = 'patient'")) == 1
+        done = worker.once()  # the resend differs from what the server holds: a conflict, kept there for review
+    assert done.conflicts == 1
+    [row] = [r for r in outbox(tmp_path) if r[1] == "patient"]
+    assert row[3] is not None and row[6].startswith("HTTP 409")
+    [(_, _, body)] = [r for r in server_rows(server.dsn, kiosk["kiosk_id"]) if r[0] == "patient"]
+    assert json.loads(body)["birth_year"] == 1950
+    assert status(tmp_path)["conflicts"] == 1
