@@ -75,6 +75,23 @@ DEFAULTS: dict[str, Any] = {
         # Raw recordings synced upstream and older than this may be pruned (never unsynced ones).
         "prune_after_days": 90.0,
     },
+    "sync": {
+        # docs/sync.md and docs/configuration.md: the kiosk's sync worker (when enrolled).
+        # Run it as a thread of the kiosk (false: the gaitkiosk-sync.service unit runs it instead).
+        "in_kiosk": True,
+        # Seconds between passes when nothing is queued.
+        "poll_s": 30.0,
+        # Backoff with full jitter after a failure: first ceiling, and the cap.
+        "backoff_base_s": 1.0,
+        "backoff_cap_s": 300.0,
+        # Upload cap in bytes per second (0: none).
+        "bandwidth_bytes_per_s": 0,
+        # Rows read from the outbox per batch (marked sent in one short transaction), and sent at once.
+        "batch_rows": 200,
+        "parallel": 4,
+        # Seconds to wait for the server's answer.
+        "timeout_s": 30.0,
+    },
     "calibration": {
         # docs/calibration.md. A calibration older than this is "due".
         "due_after_days": 180.0,
@@ -186,6 +203,14 @@ ALLOWED: dict[str, Any] = {
     "store.min_free_mb": checks.integer(0, 10_000_000),
     "store.max_db_mb": checks.integer(0, 10_000_000),
     "store.prune_after_days": checks.within(0.0, 36500.0, unit="days"),
+    "sync.in_kiosk": checks.flag(),
+    "sync.poll_s": checks.within(1.0, 86400.0, unit="seconds"),
+    "sync.backoff_base_s": checks.within(0.01, 3600.0, unit="seconds"),
+    "sync.backoff_cap_s": checks.within(0.1, 86400.0, unit="seconds"),
+    "sync.bandwidth_bytes_per_s": checks.integer(0, 10_000_000_000),
+    "sync.batch_rows": checks.integer(1, 10_000),
+    "sync.parallel": checks.integer(1, 32),
+    "sync.timeout_s": checks.within(1.0, 600.0, unit="seconds"),
     "calibration.due_after_days": checks.positive(most=3650.0, unit="days"),
     "calibration.verify_every_days": checks.positive(most=3650.0, unit="days"),
     "calibration.max_error_pct": checks.positive(most=100.0),

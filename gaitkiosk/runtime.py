@@ -123,6 +123,7 @@ class Runtime:
         self._analysis: threading.Thread | None = None
         self._left_active: ActiveDrill | None = None  # a drill still running when the analysis thread ended
         self._worker: threading.Thread | None = None
+        self.sync = None  # sync.thread.SyncThread while the kiosk is enrolled
         self._trail: deque = deque(maxlen=TRAIL_POINTS)
         self._taps: dict[str, queue.Queue] = {}  # serial -> its raw frames for a calibration (tap())
         self.calibration_job = None  # the calibration wizard's running procedure (gaitkiosk/calibration_job.py)
@@ -179,6 +180,7 @@ class Runtime:
         self._analysis = threading.Thread(target=self._analysis_loop, name="kiosk-analysis", daemon=True)
         self._analysis.start()
         self._start_panel()
+        self._start_sync()
         return self
 
     def _start_panel(self) -> None:
@@ -195,12 +197,23 @@ class Runtime:
             raise KioskError(f"the GPIO safety panel cannot be opened ({exc}); check its wiring and [panel] in "
                              "the config, or set [panel] enabled = false on a unit without one") from None
 
+    def _start_sync(self) -> None:
+        """The sync worker's thread when the kiosk is enrolled (docs/sync.md): its own connection."""
+        try:
+            from sync.thread import start_if_enrolled
+        except ImportError as exc:  # httpx missing: the kiosk runs, offline
+            log.error("sync is not available: %s", exc)
+            return
+        self.sync = start_if_enrolled(self.data_dir, self.config)
+
     def close(self) -> None:
         """Stop the threads; the worker closes the visit first (a running trial's writer and rows)."""
         if self.panel is not None:
             self.panel.close()
             self.panel = None
         self._stop.set()
+        if self.sync is not None:
+            self.sync.stop()
         self.actions.put(None)
         for t, wait_s in ((self._analysis, ANALYSIS_STOP_S), (self._worker, WORKER_CLOSE_S)):
             if t is not None and t is not threading.current_thread():
