@@ -95,3 +95,44 @@ def check_clinic(clinic: str) -> str:
     if not CLINIC_RE.fullmatch(clinic or ""):
         raise PayloadError(f"clinic {clinic!r}: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
     return clinic
+
+
+# -- many rows in one request (docs/sync.md "Up: rows", batches) ------------------------------------
+# One HTTP round trip and one server transaction per batch instead of per row: the per-row PUT
+# stays (a clinic tool, a replay by hand), the worker sends batches.
+MAX_BATCH_ROWS = 1000
+MAX_BATCH_BYTES = 8 * 1024 * 1024
+
+
+def batch_body(items: list[tuple[str, str, int, dict]]) -> bytes:
+    """The POST body for (entity, id, seq, data) rows."""
+    return json.dumps({"rows": [{"entity": e, "id": i, "seq": s, "data": d} for e, i, s, d in items]},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def check_batch(body: bytes) -> list[RowPut | PayloadError]:
+    """Each row of a batch checked exactly as its own PUT would be: a RowPut, or the PayloadError
+    that refuses that row alone. The batch itself must be ``{"rows": [...]}`` of at most
+    MAX_BATCH_ROWS (PayloadError otherwise)."""
+    try:
+        doc = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        raise PayloadError("batch body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"batch body is not JSON: {exc}") from None
+    if not isinstance(doc, dict) or set(doc) != {"rows"} or not isinstance(doc["rows"], list):
+        raise PayloadError('batch body must be an object with exactly "rows", a list')
+    if not 0 < len(doc["rows"]) <= MAX_BATCH_ROWS:
+        raise PayloadError(f"a batch holds 1 to {MAX_BATCH_ROWS} rows, not {len(doc['rows'])}")
+    out: list[RowPut | PayloadError] = []
+    for n, item in enumerate(doc["rows"]):
+        if not isinstance(item, dict) or set(item) != {"entity", "id", "seq", "data"} \
+                or not isinstance(item["entity"], str) or not isinstance(item["id"], str):
+            out.append(PayloadError(f'row {n + 1}: must be {{"entity", "id", "seq", "data"}}'))
+            continue
+        try:
+            out.append(check_row_put(item["entity"], item["id"], row_body(item["seq"], item["data"])
+                                     if isinstance(item["data"], dict) else b'{"seq":0,"data":0}'))
+        except (PayloadError, TypeError, ValueError) as exc:
+            out.append(exc if isinstance(exc, PayloadError) else PayloadError(f"row {n + 1}: {exc}"))
+    return out

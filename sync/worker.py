@@ -38,7 +38,15 @@ from sync import state, transport
 from sync.down import BadFeedAnswer, DownRefused, pull_changes  # the changes feed, pulled each pass
 from sync.errors import PayloadError, SyncError
 from sync.pacing import Backoff, TokenBucket
-from sync.protocol import ROW_ENTITIES, check_entity_id, row_body, row_path
+from sync.protocol import (
+    API,
+    MAX_BATCH_BYTES,
+    ROW_ENTITIES,
+    batch_body,
+    check_entity_id,
+    row_body,
+    row_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +219,91 @@ class Worker:
             f"AND entity IN ({marks}) ORDER BY seq LIMIT ?", [*ROW_ENTITIES, int(self.settings["batch_rows"])]).fetchall()
 
     def _send(self, http: httpx.Client, batch: list[tuple], stop: threading.Event) -> list[_Outcome]:
-        """PUT each row (a few at a time on one keep-alive client); no SQLite transaction is open meanwhile."""
+        """Send a batch: one POST of many rows (one round trip, one server transaction; docs/sync.md
+        "Batches"). No SQLite transaction is open meanwhile. Rows too large to batch, and the rows of
+        a batch the server refused as such, go row by row (each then gets its own answer)."""
+        return self._post_batch(http, batch, stop)
+
+    def _post_batch(self, http: httpx.Client, batch: list[tuple], stop: threading.Event) -> list[_Outcome]:
+        outcomes: list[_Outcome] = []
+        items, texts = [], {}
+        for seq, entity, entity_id, payload in batch:
+            try:
+                check_entity_id(entity, entity_id)
+                data = rowsmod.loads(payload)
+                row_body(seq, data)  # what the server will check: refuse here what cannot be sent
+            except (PayloadError, ValueError) as exc:
+                outcomes.append(_Outcome(seq, entity, entity_id, "refused", f"not sent: {exc}"))
+                continue
+            items.append((entity, entity_id, seq, data))
+            texts[(entity, entity_id)] = (seq, payload)
+        for chunk in self._chunks(items, texts):
+            if stop.is_set():
+                break
+            done = self._post_chunk(http, chunk, texts, stop)
+            outcomes += done
+            if any(o.kind in ("auth", "transient") for o in done):
+                break  # the rest waits for the next pass
+        return outcomes
+
+    def _chunks(self, items: list[tuple], texts: dict) -> list[list[tuple]]:
+        """Requests of at most MAX_BATCH_BYTES, and with a bandwidth cap at most one second's worth
+        (the bucket's burst), so the cap holds within a pass, not only across passes."""
+        limit = MAX_BATCH_BYTES
+        if self.bucket.rate > 0:
+            limit = min(limit, int(self.bucket.burst))
+        chunks, current, size = [], [], 0
+        for item in items:
+            entity, entity_id = item[0], item[1]
+            n = len(texts[(entity, entity_id)][1]) + 120  # the row plus its envelope, near enough
+            if current and size + n > limit:
+                chunks.append(current)
+                current, size = [], 0
+            current.append(item)
+            size += n
+        if current:
+            chunks.append(current)
+        return chunks
+
+    def _post_chunk(self, http: httpx.Client, items: list[tuple], texts: dict, stop: threading.Event) -> list[_Outcome]:
+        outcomes: list[_Outcome] = []
+        body = batch_body(items)
+        if len(body) > MAX_BATCH_BYTES:  # one row too large for any batch: on its own
+            return self._send_each(http, [(s, e, i, texts[(e, i)][1]) for e, i, s, _ in items], stop)
+        if not self.bucket.take(len(body), stop):
+            return outcomes + [_Outcome(s, e, i, "transient", "stopped while waiting for the bandwidth cap")
+                               for e, i, s, _ in items]
+        try:
+            answer = http.post(f"{API}/rows", content=body, headers={"Content-Type": "application/json"})
+        except (httpx.TransportError, OSError) as exc:
+            return outcomes + [_Outcome(s, e, i, "transient", transport.describe(exc)) for e, i, s, _ in items]
+        if answer.status_code != 200:  # the whole batch: 401, 5xx, a refusal of the batch itself
+            whole = _classify(0, "", "", answer, 0)
+            if whole.kind == "refused":  # a batch refused as such: each row on its own will say which
+                return outcomes + self._send_each(http, [(s, e, i, texts[(e, i)][1]) for e, i, s, _ in items], stop)
+            return outcomes + [_Outcome(s, e, i, whole.kind, whole.detail) for e, i, s, _ in items]
+        try:
+            results = answer.json()["results"]
+            if len(results) != len(items):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            return outcomes + [_Outcome(s, e, i, "transient", "the server's answer to a batch was not readable")
+                               for e, i, s, _ in items]
+        share = len(body) // len(items)
+        for (entity, entity_id, seq, _data), result in zip(items, results, strict=True):
+            status = result.get("status") if isinstance(result, dict) else None
+            reason = f"{result.get('error', '')}: {result.get('reason', '')}" if isinstance(result, dict) else ""
+            kind = {"stored": "sent", "already stored": "sent", "conflict": "conflict", "refused": "refused"}.get(
+                status, "transient")
+            # the words of the row's own PUT answer (what `sync status` and the technician read)
+            detail = {"sent": "", "conflict": f"HTTP 409 {reason}", "refused": f"HTTP 400 {reason}"}.get(
+                kind, f"server error: batch answer {status!r} {reason}")
+            outcomes.append(_Outcome(seq, entity, entity_id, kind, detail, nbytes=share,
+                                     payload=texts[(entity, entity_id)][1]))
+        return outcomes
+
+    def _send_each(self, http: httpx.Client, batch: list[tuple], stop: threading.Event) -> list[_Outcome]:
+        """PUT each row (a few at a time on one keep-alive client)."""
         parallel = max(1, int(self.settings["parallel"]))
         if parallel == 1:
             out = []

@@ -83,8 +83,10 @@ def programs_of(db_path: Path, patient_id: str) -> list[tuple[str, bool]]:
 
 
 def outbox_count(db_path: Path) -> int:
+    """Queued items other than audit entries: applying a row writes its own audit entry
+    (patient.synced), which goes up like every audit entry; the row itself must not."""
     with open_store(db_path) as st:
-        return st.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        return st.db.execute("SELECT count(*) FROM outbox WHERE entity != 'audit'").fetchone()[0]
 
 
 def cursor(db_path: Path, server, kiosk: dict) -> str:

@@ -14,6 +14,7 @@ import os
 import random
 import sqlite3
 import stat
+import uuid
 
 import httpx
 import psycopg
@@ -44,7 +45,10 @@ def sync(data_dir, *argv, config=None):
     return gaitkiosk("sync", *argv, "--data-dir", str(data_dir), *extra)
 
 
-def enrolled(srv, data_dir, clinic: str = "north", *extra) -> dict:
+def enrolled(srv, data_dir, clinic: str | None = None, *extra) -> dict:
+    # Each test's kiosk in a clinic of its own unless it says otherwise: kiosks of one clinic share the
+    # changes feed, and a peer's patient coming down writes an audit entry the kiosk then sends.
+    clinic = clinic or f"clinic-{uuid.uuid4().hex[:8]}"
     done = sync(data_dir, "enrol", srv.url, new_code(srv, clinic), *extra)
     assert done.returncode == 0, done.stderr
     return json.loads((data_dir / "sync.json").read_text())
@@ -81,7 +85,7 @@ def test_enrol_and_once_store_exactly_the_kiosks_rows_once(server, tmp_path):
     assert again.returncode == 0 and "sent 0 row(s)" in again.stdout, again.stdout + again.stderr
     assert len(server_rows(server.dsn, kiosk["kiosk_id"])) == 20
     s = status(tmp_path)
-    assert (s["queued"], s["last_error"], s["kiosk_id"], s["clinic"]) == (0, "", kiosk["kiosk_id"], "north")
+    assert (s["queued"], s["last_error"], s["kiosk_id"], s["clinic"]) == (0, "", kiosk["kiosk_id"], kiosk["clinic"])
     assert s["last_success_at"] and s["server"] == server.url
     check = gaitkiosk("db", "check", "--data-dir", str(tmp_path), "--json")
     assert check.returncode == 0 and json.loads(check.stdout)["sync"]["queued"] == 0
@@ -124,16 +128,16 @@ def test_a_4xx_is_recorded_against_its_row_and_not_resent(server, tmp_path):
     kiosk = enrolled(server, tmp_path)
     from store import open_store
 
-    with open_store(tmp_path) as st:  # a row over the server's 1 MiB limit: refused (413) every time
+    with open_store(tmp_path) as st:  # a row over the server's 1 MiB limit: refused every time
         st.audit.log("huge", details={"blob": "x" * (1024 * 1024 + 10)})
     done = sync(tmp_path, "once")
     assert done.returncode == 0 and "1 refused" in done.stdout, done.stdout + done.stderr
     [refused] = outbox(tmp_path, "refused_at IS NOT NULL")
-    assert refused[1] == "audit" and refused[5] == 1 and "HTTP 413" in refused[6]
+    assert refused[1] == "audit" and refused[5] == 1 and "over the limit of 1048576" in refused[6]
     assert sync(tmp_path, "once").returncode == 0
     assert outbox(tmp_path, "refused_at IS NOT NULL")[0][5] == 1  # not tried again
     s = status(tmp_path)
-    assert s["refused"] == 1 and "413" in s["refused_items"][0]["error"]
+    assert s["refused"] == 1 and "over the limit" in s["refused_items"][0]["error"]
     assert "refused" in sync(tmp_path, "status").stdout
     on_server = {(e, i) for e, i, _ in server_rows(server.dsn, kiosk["kiosk_id"])}
     assert on_server == set(kiosk_rows(tmp_path / "gaitkiosk.db")) - {("audit", refused[2])}
@@ -262,7 +266,7 @@ def test_the_bandwidth_cap_holds_the_average_rate(server, tmp_path):
         started = time.perf_counter()
         done = worker.once()
         took = time.perf_counter() - started
-    assert done.sent == 20 and done.bytes == total
+    assert done.sent == 20 and total <= done.bytes <= 1.5 * total  # rows go in batches: a little envelope
     assert took >= 3.8, f"{total} bytes at {rate} B/s took only {took:.2f} s"
     exactly_once(server.dsn, tmp_path / "gaitkiosk.db", kiosk["kiosk_id"])
 

@@ -18,7 +18,14 @@ from starlette.routing import Route
 
 from sync.changes import parse_cursor, parse_limit
 from sync.errors import PayloadError
-from sync.protocol import API, MAX_ROW_BYTES, check_entity_id, check_row_put
+from sync.protocol import (
+    API,
+    MAX_BATCH_BYTES,
+    MAX_ROW_BYTES,
+    check_batch,
+    check_entity_id,
+    check_row_put,
+)
 from sync.server import changes, credentials, fhir
 from sync.server.admin import SESSION_OPTIONS
 
@@ -150,6 +157,35 @@ async def enrol(request: Request) -> Response:
     return JSONResponse({"kiosk_id": kiosk_id, "clinic": row[0], "token": token}, 201)
 
 
+async def _store_row(conn, clinic: str, kiosk_id: str, put) -> tuple[str, str | None]:
+    """Insert or compare one checked row inside the caller's transaction: ("stored", received_at),
+    ("already stored", received_at of the first), or ("conflict", None) with the body kept for review."""
+    row = await (await conn.execute(
+        "INSERT INTO sync_rows (entity, id, clinic_id, kiosk_id, seq, body, body_sha256) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (entity, id) DO NOTHING RETURNING received_at",
+        [put.entity, put.id, clinic, kiosk_id, put.seq, put.body, put.sha256])).fetchone()
+    if row is not None:  # a patient or program goes down to the clinic's kiosks, in the same transaction
+        await changes.put_from_kiosk(conn, clinic, kiosk_id, put.entity, put.id, json.loads(put.body), put.seq)
+        return "stored", row[0].isoformat()
+    # Rows are never deleted, so the one that won the insert is there to compare with.
+    stored = await (await conn.execute(
+        "SELECT clinic_id, body_sha256, received_at FROM sync_rows WHERE entity = %s AND id = %s",
+        [put.entity, put.id])).fetchone()
+    if stored[0] == clinic and bytes(stored[1]) == put.sha256:
+        return "already stored", stored[2].isoformat()
+    await conn.execute(
+        "INSERT INTO sync_conflicts (entity, id, clinic_id, kiosk_id, seq, body, body_sha256) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        [put.entity, put.id, clinic, kiosk_id, put.seq, put.body, put.sha256])
+    return "conflict", None
+
+
+def _conflict_reason(put) -> str:
+    # Another clinic's row gets the same answer, and nothing of its content.
+    return (f"{put.entity} {put.id} is already stored with a different body; "
+            "this one is kept for review and was not applied")
+
+
 async def put_row(request: Request) -> Response:
     """Insert or compare: stored once; an identical replay succeeds; a different body is a recorded conflict."""
     kiosk_id, clinic = await _kiosk(request)
@@ -159,32 +195,43 @@ async def put_row(request: Request) -> Response:
         put = check_row_put(entity, row_id, await _body(request, MAX_ROW_BYTES))
     except PayloadError as exc:
         raise Refusal(400, "bad_payload", str(exc)) from None
-    async with request.app.state.pool.connection() as conn:
-        async with conn.transaction():
-            row = await (await conn.execute(
-                "INSERT INTO sync_rows (entity, id, clinic_id, kiosk_id, seq, body, body_sha256) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (entity, id) DO NOTHING RETURNING received_at",
-                [put.entity, put.id, clinic, kiosk_id, put.seq, put.body, put.sha256])).fetchone()
-            if row is not None:  # a patient or program goes down to the clinic's kiosks, in the same transaction
-                await changes.put_from_kiosk(conn, clinic, kiosk_id, put.entity, put.id, json.loads(put.body),
-                                             put.seq)
-        if row is not None:
-            return JSONResponse({"status": "stored", "entity": put.entity, "id": put.id,
-                                 "received_at": row[0].isoformat()}, 201)
-        # Rows are never deleted, so the one that won the insert is there to compare with.
-        stored = await (await conn.execute(
-            "SELECT clinic_id, body_sha256, received_at FROM sync_rows WHERE entity = %s AND id = %s",
-            [put.entity, put.id])).fetchone()
-        if stored[0] == clinic and bytes(stored[1]) == put.sha256:
-            return JSONResponse({"status": "already stored", "entity": put.entity, "id": put.id,
-                                 "received_at": stored[2].isoformat()}, 200)
-        await conn.execute(
-            "INSERT INTO sync_conflicts (entity, id, clinic_id, kiosk_id, seq, body, body_sha256) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [put.entity, put.id, clinic, kiosk_id, put.seq, put.body, put.sha256])
-    # Another clinic's row: the same answer, and nothing of its content.
-    raise Refusal(409, "conflict", f"{put.entity} {put.id} is already stored with a different body; "
-                                   "this one is kept for review and was not applied")
+    async with request.app.state.pool.connection() as conn, conn.transaction():
+        status, received_at = await _store_row(conn, clinic, kiosk_id, put)
+    if status == "conflict":
+        raise Refusal(409, "conflict", _conflict_reason(put))
+    return JSONResponse({"status": status, "entity": put.entity, "id": put.id, "received_at": received_at},
+                        201 if status == "stored" else 200)
+
+
+async def post_rows(request: Request) -> Response:
+    """Many rows in one request and one transaction (docs/sync.md "Batches"): each row gets the
+    answer its own PUT would have had, in the request's order. A row that fails its checks is
+    refused alone; a failure of the server (a kill, a lost connection) commits none of them, and
+    the kiosk sends the batch again: rows are idempotent."""
+    kiosk_id, clinic = await _kiosk(request)
+    try:
+        checked = check_batch(await _body(request, MAX_BATCH_BYTES))
+    except PayloadError as exc:
+        raise Refusal(400, "bad_payload", str(exc)) from None
+    results: list[dict | None] = [None] * len(checked)
+    puts = []
+    for n, item in enumerate(checked):
+        if isinstance(item, PayloadError):
+            results[n] = {"status": "refused", "error": "bad_payload", "reason": str(item)}
+        else:
+            puts.append((n, item))
+    # One order for every batch (entity, id): two batches racing on the same rows wait for each
+    # other instead of deadlocking.
+    puts.sort(key=lambda p: (p[1].entity, p[1].id))
+    async with request.app.state.pool.connection() as conn, conn.transaction():
+        for n, put in puts:
+            status, received_at = await _store_row(conn, clinic, kiosk_id, put)
+            results[n] = ({"status": status, "received_at": received_at} if status != "conflict" else
+                          {"status": "conflict", "error": "conflict", "reason": _conflict_reason(put)})
+    for n, item in enumerate(checked):
+        if not isinstance(item, PayloadError):
+            results[n] = {"entity": item.entity, "id": item.id, **results[n]}
+    return JSONResponse({"results": results}, 200)
 
 
 async def get_row(request: Request) -> Response:
@@ -249,6 +296,7 @@ def create_app(dsn: str, max_connections: int = 10) -> Starlette:
     routes = [
         Route(f"{API}/health", _refusals(health), methods=["GET"]),
         Route(f"{API}/enrol", _refusals(enrol), methods=["POST"]),
+        Route(f"{API}/rows", _refusals(post_rows), methods=["POST"]),
         Route(API + "/rows/{entity}/{id}", _refusals(put_row), methods=["PUT"]),
         Route(API + "/rows/{entity}/{id}", _refusals(get_row), methods=["GET"]),
         Route(f"{API}/changes", _refusals(get_changes), methods=["GET"]),
