@@ -177,6 +177,10 @@ def create_app(dsn: str, max_connections: int = 10) -> Starlette:
         Route(API + "/rows/{entity}/{id}", _refusals(put_row), methods=["PUT"]),
         Route(API + "/rows/{entity}/{id}", _refusals(get_row), methods=["GET"]),
     ]
+    # Recordings: the resumable upload (sync/server/recordings.py).
+    from sync.server import recordings
+    routes.append(Route(API + "/recordings/{id}", _refusals(recordings.recording),
+                        methods=["PUT", "HEAD", "PATCH", "GET"]))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.pool = pool
     return app
