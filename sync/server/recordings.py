@@ -141,7 +141,7 @@ async def _patch(request: Request) -> Response:
         if offset != held:  # another PATCH of the same recording committed meanwhile
             raise OffsetRefusal(409, "offset_mismatch", f"the server now holds {held} bytes of recording "
                                                         f"{recording_id}: continue from {held}", held, length)
-        await conn.execute("INSERT INTO sync_recording_parts (recording_id, start, data) VALUES (%s, %s, %s)",
+        await conn.execute("INSERT INTO sync_recording_parts (recording_id, start, data) VALUES (%s, %s, %b)",
                            [recording_id, held, data])
         held += len(data)
         if held < length:
@@ -165,7 +165,7 @@ async def _patch(request: Request) -> Response:
 async def _whole_sha256(conn, recording_id: str) -> bytes:
     digest = hashlib.sha256()
     # A server-side cursor: the parts are hashed one by one, never all in memory.
-    async with conn.cursor(name="recording_parts") as cur:
+    async with conn.cursor(name="recording_parts", binary=True) as cur:
         await cur.execute("SELECT data FROM sync_recording_parts WHERE recording_id = %s ORDER BY start",
                           [recording_id])
         async for (data,) in cur:
@@ -185,7 +185,7 @@ async def _get(request: Request) -> Response:
                                                f"({held} of {length} bytes)", held, length)
 
     async def parts():
-        async with pool.connection() as conn, conn.transaction(), conn.cursor(name="recording_get") as cur:
+        async with pool.connection() as conn, conn.transaction(), conn.cursor(name="recording_get", binary=True) as cur:
             await cur.execute("SELECT data FROM sync_recording_parts WHERE recording_id = %s ORDER BY start",
                               [recording_id])
             async for (data,) in cur:

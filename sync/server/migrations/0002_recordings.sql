@@ -26,6 +26,8 @@ CREATE TABLE sync_recording_parts (
     received_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (recording_id, start)
 );
+-- The chunks are zstd already: PostgreSQL's own compression would only burn CPU (out of line, as is).
+ALTER TABLE sync_recording_parts ALTER COLUMN data SET STORAGE EXTERNAL;
 
 -- For other tools: each complete recording's stream, whole (sync.recording_stream.parse
 -- splits it into store.codec blobs).
