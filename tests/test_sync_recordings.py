@@ -5,6 +5,7 @@ chunk, duplicate and foreign sends. After each: the server holds exactly the kio
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -400,3 +401,41 @@ def test_bad_tokens_are_401_for_every_method(server, kiosk_db):
     assert server_state(server, rid) == {}
     with open_store(kiosk_db) as st:
         assert st.recordings.get(rid).synced_at is None
+
+
+def test_uploading_beside_a_recording_kiosk_loses_nothing(server, kiosk_db):
+    """The upload reads and marks the store on its own connection while a kiosk process records a visit."""
+    from test_store_beside_kiosk import _env, deleted_database_files, gaitkiosk
+
+    data = kiosk_db.parent
+    earlier = recordings_of(kiosk_db)
+    done = gaitkiosk("program", "set", "1234", *["quiet_standing"] * 3, "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    visit = subprocess.Popen(
+        [sys.executable, "-m", "gaitkiosk", "run", "--simulate", "--headless", "--no-seed", "--code", "1234",
+         "--seconds", "3", "--countdown", "0.3", "--data-dir", str(data), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    try:
+        def recording_now():
+            with open_store(kiosk_db) as st:
+                return st.db.execute("SELECT count(*) FROM recordings WHERE status = 'recording' AND frames > 0"
+                                     ).fetchone()[0] > 0
+
+        assert wait_until(lambda: recording_now() or visit.poll() is not None, timeout=240, step=0.1)
+        assert visit.poll() is None, "the kiosk ended before it recorded"
+        kiosk = server.enrol("clinic-a")
+        with client(server, kiosk) as http:
+            for rid in earlier:
+                upload_recording(http, kiosk_db, rid, chunk_bytes=SMALL)
+                assert not deleted_database_files(visit.pid), "the kiosk's WAL was deleted under it"
+        out, err = visit.communicate(timeout=300)
+    finally:
+        if visit.poll() is None:
+            visit.kill()
+            visit.communicate()
+    assert visit.returncode == 0, err
+    assert "disk I/O error" not in err and "without a recording" not in err, err
+    session = json.loads(out)["session"]
+    assert session["status"] == "complete" and all(t["frames"] > 0 for t in session["trials"])
+    for rid in earlier:
+        assert_holds_exactly(server, kiosk_db, rid)
