@@ -439,3 +439,61 @@ def test_uploading_beside_a_recording_kiosk_loses_nothing(server, kiosk_db):
     assert session["status"] == "complete" and all(t["frames"] > 0 for t in session["trials"])
     for rid in earlier:
         assert_holds_exactly(server, kiosk_db, rid)
+
+
+GATE_LOCK = 4242
+
+
+def test_a_server_killed_mid_transaction_keeps_parts_and_offset_together(pg_cluster, kiosk_db, tmp_path):  # noqa: F811
+    """Killed inside a PATCH's transaction, as its part is being inserted: neither part nor offset is kept.
+
+    Were the part and the offset committed apart, the part would be kept with the offset not
+    counting it (an orphan the next PATCH could not follow).
+    """
+    dsn = pg_cluster.new_database()
+    rid = recordings_of(kiosk_db)[0]
+    with running_server(dsn, tmp_path) as first, psycopg.connect(dsn, autocommit=True) as gate:
+        kiosk = first.enrol("clinic-a")
+        # A real pause inside the server's transaction: inserting the third part waits for a lock the test holds.
+        gate.execute(f"CREATE FUNCTION gate() RETURNS trigger LANGUAGE plpgsql AS "
+                     f"$$ BEGIN PERFORM pg_advisory_xact_lock({GATE_LOCK}); RETURN NEW; END $$")
+        gate.execute(f"CREATE TRIGGER gate BEFORE INSERT ON sync_recording_parts FOR EACH ROW "
+                     f"WHEN (NEW.start = {2 * SMALL}) EXECUTE FUNCTION gate()")
+        gate.execute("SELECT pg_advisory_lock(%s)", [GATE_LOCK])
+        failure = []
+
+        def send():
+            with client(first, kiosk) as http:
+                try:
+                    upload_recording(http, kiosk_db, rid, chunk_bytes=SMALL)
+                except UploadInterrupted as exc:
+                    failure.append(exc)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+
+        def waiting_backends():
+            return [r[0] for r in gate.execute(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' "
+                "AND datname = current_database()").fetchall()]
+
+        assert wait_until(lambda: len(waiting_backends()) == 1, timeout=60)
+        (backend,) = waiting_backends()
+        with psycopg.connect(dsn) as look:
+            assert look.execute("SELECT upload_offset FROM sync_recordings WHERE id = %s", [rid]).fetchone() \
+                == (2 * SMALL,)
+        first.process.kill()
+        first.process.wait()
+        gate.execute("SELECT pg_advisory_unlock(%s)", [GATE_LOCK])
+        # The orphaned backend finishes its statement, finds its client gone and rolls back.
+        assert wait_until(lambda: not gate.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s",
+                                                   [backend]).fetchone(), timeout=60)
+        sender.join(60)
+        assert failure
+        held = server_state(first, rid)  # checks: parts contiguous and summing to the offset
+        assert held["offset"] == 2 * SMALL and len(held["data"]) == 2 * SMALL
+        gate.execute("DROP TRIGGER gate ON sync_recording_parts")
+    with running_server(dsn, tmp_path) as second, client(second, kiosk) as http:
+        result = upload_recording(http, kiosk_db, rid, chunk_bytes=SMALL)
+        assert result.resumed_from == 2 * SMALL
+        assert_holds_exactly(second, kiosk_db, rid)
