@@ -497,3 +497,43 @@ def test_a_server_killed_mid_transaction_keeps_parts_and_offset_together(pg_clus
         result = upload_recording(http, kiosk_db, rid, chunk_bytes=SMALL)
         assert result.resumed_from == 2 * SMALL
         assert_holds_exactly(second, kiosk_db, rid)
+
+
+def test_two_senders_racing_on_one_recording_store_it_once(server, kiosk_db):
+    """The worker and a technician's `sync once` at the same time: offsets, not luck, keep it exactly once."""
+    kiosk = server.enrol("clinic-a")
+    rid = recordings_of(kiosk_db)[0]
+    outcomes = []
+
+    def send():
+        with client(server, kiosk) as http:
+            try:
+                outcomes.append(upload_recording(http, kiosk_db, rid, chunk_bytes=SMALL))
+            except UploadInterrupted as exc:  # lost too many races in a row: tries again later
+                outcomes.append(exc)
+
+    senders = [threading.Thread(target=send) for _ in range(3)]
+    for s in senders:
+        s.start()
+    for s in senders:
+        s.join(120)
+    assert len(outcomes) == 3 and any(not isinstance(o, Exception) for o in outcomes), outcomes
+    assert server_state(server, rid)["discarded"] == 0
+    assert_holds_exactly(server, kiosk_db, rid)
+
+
+def test_an_open_or_unknown_recording_is_not_sent(server, kiosk_db):
+    from store.errors import NotFoundError
+    from store.recordings import Recording
+
+    with open_store(kiosk_db) as st:
+        session_id = st.db.execute("SELECT id FROM sessions LIMIT 1").fetchone()[0]
+        open_one = st.recordings.create(Recording(session_id=session_id, device_serial="MAT-9", kind="mat",
+                                                  shape=[4, 4])).id
+    kiosk = server.enrol("clinic-a")
+    with client(server, kiosk) as http:
+        with pytest.raises(UploadInterrupted, match="still being recorded"):
+            upload_recording(http, kiosk_db, open_one)
+        with pytest.raises(NotFoundError):
+            upload_recording(http, kiosk_db, str(uuid.uuid4()))
+    assert server_state(server, open_one) == {}
