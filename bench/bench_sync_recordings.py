@@ -14,6 +14,7 @@ difference. Run: ``nice -n 5 python bench/run.py sync_recordings``.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
@@ -57,6 +58,19 @@ def _cpu_s(pid: int) -> float:
 
 
 def main() -> dict:
+    from pg_support import bin_dir
+
+    if bin_dir() is None:  # `make bench` on a machine without PostgreSQL: say so, keep going
+        print("skipped: no PostgreSQL server binaries (apt-get install postgresql)")
+        return {"skipped": "no PostgreSQL"}
+    work = Path(tempfile.mkdtemp(prefix="bench-sync-rec-"))
+    try:
+        return _run(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(work: Path) -> dict:
     import httpx
     from pg_support import Cluster
     from sync_support import running_server
@@ -66,7 +80,6 @@ def main() -> dict:
     from store.patients import Patient
     from sync.recordings import RecordingSource, upload_recording
 
-    work = Path(tempfile.mkdtemp(prefix="bench-sync-rec-"))
     with open_store(work / "kiosk") as st:
         session = st.sessions.start(st.patients.add(Patient(code="B-1")).id)
         ids = {name: _make_recording(st, session.id, seed) for seed, name in enumerate(PATCH_SIZES)}
