@@ -405,7 +405,7 @@ def test_bad_tokens_are_401_for_every_method(server, kiosk_db):
 
 def test_uploading_beside_a_recording_kiosk_loses_nothing(server, kiosk_db):
     """The upload reads and marks the store on its own connection while a kiosk process records a visit."""
-    from test_store_beside_kiosk import _env, deleted_database_files, gaitkiosk
+    from test_store_beside_kiosk import _env, _read, deleted_database_files, gaitkiosk
 
     data = kiosk_db.parent
     earlier = recordings_of(kiosk_db)
@@ -416,10 +416,8 @@ def test_uploading_beside_a_recording_kiosk_loses_nothing(server, kiosk_db):
          "--seconds", "3", "--countdown", "0.3", "--data-dir", str(data), "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     try:
-        def recording_now():
-            with open_store(kiosk_db) as st:
-                return st.db.execute("SELECT count(*) FROM recordings WHERE status = 'recording' AND frames > 0"
-                                     ).fetchone()[0] > 0
+        def recording_now():  # read-only, as a technician's command would look
+            return bool(_read(kiosk_db, "SELECT 1 FROM recordings WHERE status = 'recording' AND frames > 0"))
 
         assert wait_until(lambda: recording_now() or visit.poll() is not None, timeout=240, step=0.1)
         assert visit.poll() is None, "the kiosk ended before it recorded"
