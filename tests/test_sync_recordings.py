@@ -18,7 +18,7 @@ import httpx
 import psycopg
 import pytest
 from pg_support import needs_pg, pg_cluster  # noqa: F401 - the fixture
-from sync_support import running_server
+from sync_support import gaitkiosk, running_server
 from waiting import wait_until
 
 from store import codec, open_store
@@ -355,6 +355,8 @@ def test_clinic_b_cannot_see_or_touch_clinic_as_recording(server, kiosk_db):
         with pytest.raises(UploadRefused) as refused:
             upload_recording(http, kiosk_db, rid)
         assert refused.value.status == 409
+    with client(server, server.enrol("clinic-a", "second kiosk")) as http:  # its clinic's kiosks may read it
+        assert http.get(recording_path(rid)).content == stream
     assert server_state(server, rid)["clinic"] == "clinic-a"
     assert_holds_exactly(server, kiosk_db, rid)
 
@@ -399,17 +401,29 @@ def test_bad_tokens_are_401_for_every_method(server, kiosk_db):
             upload_recording(http, kiosk_db, rid)
     assert refused.value.status == 401 and refused.value.error == "unauthorized"
     assert server_state(server, rid) == {}
+
+    kiosk = server.enrol("clinic-a")  # a stolen kiosk, revoked half-way through an upload
+    with client(server, kiosk) as http:
+        assert http.put(recording_path(rid), content=put_body(len(kiosk_bytes(kiosk_db, rid)),
+                                                              sha256_hex(kiosk_bytes(kiosk_db, rid)))).status_code == 201
+        assert patch(http, rid, 0, kiosk_bytes(kiosk_db, rid)[:SMALL]).status_code == 204
+        done = gaitkiosk("server", "revoke", kiosk["kiosk_id"], "--dsn", server.dsn)
+        assert done.returncode == 0, done.stderr
+        with pytest.raises(UploadRefused) as refused:
+            upload_recording(http, kiosk_db, rid)
+    assert refused.value.status == 401 and refused.value.error == "revoked"
+    assert server_state(server, rid)["offset"] == SMALL
     with open_store(kiosk_db) as st:
         assert st.recordings.get(rid).synced_at is None
 
 
 def test_uploading_beside_a_recording_kiosk_loses_nothing(server, kiosk_db):
     """The upload reads and marks the store on its own connection while a kiosk process records a visit."""
-    from test_store_beside_kiosk import _env, _read, deleted_database_files, gaitkiosk
+    from test_store_beside_kiosk import _env, _read, deleted_database_files
 
     data = kiosk_db.parent
     earlier = recordings_of(kiosk_db)
-    done = gaitkiosk("program", "set", "1234", *["quiet_standing"] * 3, "--data-dir", str(data))
+    done = gaitkiosk("program", "set", "1234", *["quiet_standing"] * 3, "--data-dir", str(data), env=_env())
     assert done.returncode == 0, done.stderr
     visit = subprocess.Popen(
         [sys.executable, "-m", "gaitkiosk", "run", "--simulate", "--headless", "--no-seed", "--code", "1234",
