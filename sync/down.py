@@ -58,8 +58,13 @@ class Park(Exception):
     """This row cannot be applied (yet): the reason, for the technician."""
 
 
-def pull_changes(http: httpx.Client, db_path, *, limit: int = DEFAULT_LIMIT) -> int:
+def pull_changes(http: httpx.Client, db_path, *, limit: int = DEFAULT_LIMIT, own_kiosk_id: str | None = None) -> int:
     """Apply the clinic's changes after this kiosk's cursor; the number of rows that changed the store.
+
+    ``own_kiosk_id``: rows this kiosk itself uploaded (or that its upload changed on the server, a
+    program it replaced) are skipped: the kiosk already holds them, and holds them newer than the
+    feed may (a program replaced locally after its upload must not be switched back on by its
+    own earlier row coming down).
 
     ``http``: an ``httpx.Client`` whose ``base_url`` is the server and whose headers carry the kiosk's
     bearer token (the worker's client). Raises ``httpx.TransportError``/``httpx.HTTPStatusError`` (no
@@ -73,7 +78,7 @@ def pull_changes(http: httpx.Client, db_path, *, limit: int = DEFAULT_LIMIT) -> 
         cursor = _cursor(db, server)
         while True:
             page = _fetch(http, cursor, limit)
-            done = _apply_page(db, server, cursor, page)
+            done = _apply_page(db, server, cursor, page, own_kiosk_id)
             if done is None:  # another pull moved the cursor meanwhile: it has this page
                 return applied
             applied += done
@@ -144,7 +149,7 @@ def _fetch(http: httpx.Client, cursor: str, limit: int) -> dict:
     return page
 
 
-def _apply_page(db, server: str, before: str, page: dict) -> int | None:
+def _apply_page(db, server: str, before: str, page: dict, own_kiosk_id: str | None = None) -> int | None:
     """Apply one page and store its cursor in one transaction; None if the cursor moved under us."""
     conn = db.conn
     conn.execute("BEGIN IMMEDIATE")  # the write lock first: no upgrade from a read that could fail
@@ -155,6 +160,8 @@ def _apply_page(db, server: str, before: str, page: dict) -> int | None:
         mark = conn.execute("SELECT coalesce(max(rowid), 0) FROM outbox").fetchone()[0]
         applied = 0
         for row in sorted(page["rows"], key=lambda r: _ORDER.get(r["entity"], 9)):
+            if own_kiosk_id is not None and row.get("kiosk_id") == own_kiosk_id:
+                continue  # this kiosk's own upload: it has it already, maybe newer
             applied += _try(db, row["entity"], row["id"], row["data"])
         for entity, row_id, body in conn.execute(
                 "SELECT entity, id, body FROM sync_down_parked ORDER BY entity = 'program', parked_at").fetchall():

@@ -35,6 +35,7 @@ from store.locks import SessionLock
 from store.outbox import SYNCED_TABLES
 from sync import enrolment as enrolmod
 from sync import state, transport
+from sync.down import BadFeedAnswer, DownRefused, pull_changes  # the changes feed, pulled each pass
 from sync.errors import PayloadError, SyncError
 from sync.pacing import Backoff, TokenBucket
 from sync.protocol import ROW_ENTITIES, check_entity_id, row_body, row_path
@@ -50,8 +51,6 @@ try:  # pragma: no cover - depends on what is merged
     from sync.recordings import upload_recording
 except ImportError:
     upload_recording = None
-# The changes feed down (docs/sync.md "Down"): pulled at the start of every pass.
-from sync.down import BadFeedAnswer, DownRefused, pull_changes
 
 DEFAULTS = {"in_kiosk": True, "poll_s": 30.0, "backoff_base_s": 1.0, "backoff_cap_s": 300.0,
             "bandwidth_bytes_per_s": 0, "batch_rows": 200, "parallel": 4, "timeout_s": 30.0}
@@ -192,7 +191,7 @@ class Worker:
         fails later. A refused feed that is not the token's fault (a 4xx other than 401) is said in
         the status but does not hold back the upload: the kiosk's own rows still go up."""
         try:
-            done.pulled = pull_changes(http, self.db_path)
+            done.pulled = pull_changes(http, self.db_path, own_kiosk_id=self._enrolment.kiosk_id)
         except (httpx.TransportError, OSError) as exc:
             raise TransientError(transport.describe(exc)) from None
         except httpx.HTTPStatusError as exc:
