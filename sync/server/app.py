@@ -303,6 +303,10 @@ def create_app(dsn: str, max_connections: int = 10) -> Starlette:
         Route("/fhir/Observation", _refusals(fhir_observations), methods=["GET"]),
         Route(API + "/clinic/rows/{entity}/{id}", _refusals(put_clinic_row), methods=["PUT"]),
     ]
+    # Recordings: the resumable upload (sync/server/recordings.py).
+    from sync.server import recordings
+    routes.append(Route(API + "/recordings/{id}", _refusals(recordings.recording),
+                        methods=["PUT", "HEAD", "PATCH", "GET"]))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.pool = pool
     return app
