@@ -24,7 +24,6 @@ def report(db, data_dir: Path) -> dict:
         "ORDER BY seq LIMIT 20")]
     refused_count = db.execute("SELECT count(*) FROM outbox WHERE refused_at IS NOT NULL AND sent_at IS NULL").fetchone()[0]
     conflicts = db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND last_error LIKE 'HTTP 409%'").fetchone()[0]
-    from sync import worker  # the hooks' state: what is built
 
     return {
         "enrolled": enrolment is not None,
@@ -42,8 +41,6 @@ def report(db, data_dir: Path) -> dict:
         "last_error": last.get("last_error") or "",
         "last_error_at": last.get("last_error_at"),
         "next_try_at": last.get("next_try_at"),
-        "recordings_upload": "built" if worker.upload_recording is not None else
-                             "not built yet: recordings stay queued (issue 12)",
     }
 
 
@@ -58,8 +55,6 @@ def lines(s: dict) -> list[str]:
     if s["oldest_unsynced"]:
         o = s["oldest_unsynced"]
         out.append(f"oldest        {o['entity']} queued {o['queued_at']} (seq {o['seq']})")
-    if s["queued_by_entity"].get("recording") and "not built" in s["recordings_upload"]:
-        out.append(f"recordings    {s['recordings_upload']}")
     out.append(f"last success  {s['last_success_at'] or 'never'}")
     if s["last_error"]:
         out.append(f"last error    {s['last_error']} ({s['last_error_at']})")

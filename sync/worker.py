@@ -52,14 +52,6 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = "sync"  # <db>.locks/sync.lock: one worker per kiosk database
 
-# HOOK(issue 12, syncrec): recordings go up through sync/recordings.py's resumable upload
-# (`upload_recording(http, db_path, recording_id)`); until it is merged, recording items stay
-# queued and the status says so. The lead wires the call in `_send_recordings` at merge.
-try:  # pragma: no cover - depends on what is merged
-    from sync.recordings import upload_recording
-except ImportError:
-    upload_recording = None
-
 DEFAULTS = {"in_kiosk": True, "poll_s": 30.0, "backoff_base_s": 1.0, "backoff_cap_s": 300.0,
             "bandwidth_bytes_per_s": 0, "batch_rows": 200, "parallel": 4, "timeout_s": 30.0}
 
@@ -380,25 +372,34 @@ class Worker:
             raise
 
     def _send_recordings(self, http: httpx.Client, stop: threading.Event) -> int:
-        """Recordings still queued after this pass. HOOK(issue 12, syncrec): until sync/recordings.py
-        is merged they stay queued (and `sync status` says why)."""
+        """Upload the queued recordings (sync/recordings.py: resumable, SHA-256 checked by the server),
+        after the rows; returns how many are still queued. ``upload_recording`` marks a recording
+        sent (``synced_at``, what `db prune` trusts) only once the server holds all of it, so a
+        recording is never counted sent here on any other answer."""
+        from sync.recordings import UploadInterrupted, UploadRefused, upload_recording
+        from store.errors import NotFoundError
+
         sql = ("SELECT seq, entity_id FROM outbox WHERE entity = 'recording' AND sent_at IS NULL "
                "AND refused_at IS NULL ORDER BY seq")
-        waiting = self.db.execute(sql).fetchall()
-        if upload_recording is None:
-            return len(waiting)
-        # Wiring assumed for the merge (check against sync/recordings.py): upload_recording raises on a
-        # failure and returns once the server holds the whole recording (SHA-256 checked); only then
-        # is the item marked sent, which stamps recordings.synced_at (what `db prune` trusts).
-        for seq, recording_id in waiting:
+
+        def throttle(nbytes: int) -> None:
+            if not self.bucket.take(nbytes, stop):
+                raise UploadInterrupted("stopped while waiting for the bandwidth cap")
+
+        for seq, recording_id in self.db.execute(sql).fetchall():
             if stop.is_set():
                 break
             try:
-                upload_recording(http, self.db_path, recording_id)
-            except (httpx.TransportError, OSError) as exc:
-                self._record([_Outcome(seq, "recording", recording_id, "transient", transport.describe(exc))])
-                raise TransientError(transport.describe(exc)) from None
-            self._record([_Outcome(seq, "recording", recording_id, "sent")])
+                upload_recording(http, self.db_path, recording_id, throttle=throttle)
+            except UploadInterrupted as exc:
+                self._record([_Outcome(seq, "recording", recording_id, "transient", str(exc))])
+                raise TransientError(str(exc)) from None
+            except UploadRefused as exc:
+                if exc.status == 401:
+                    raise AuthError(f"{exc}: enrol the kiosk again (gaitkiosk sync enrol URL CODE)") from None
+                self._record([_Outcome(seq, "recording", recording_id, "refused", str(exc))])
+            except NotFoundError as exc:  # the recording is gone from the store (deleted by hand)
+                self._record([_Outcome(seq, "recording", recording_id, "refused", str(exc))])
         return self.db.execute(sql.replace("seq, entity_id", "count(*)").replace(" ORDER BY seq", "")).fetchone()[0]
 
     # -- loops ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ same with the worker as the kiosk's own thread (``[sync] in_kiosk = true``).
 from __future__ import annotations
 
 import json
+import sqlite3
 import signal
 import subprocess
 import sys
@@ -116,8 +117,15 @@ def test_sync_run_beside_a_recording_kiosk_loses_nothing(prescribed, pg_cluster,
     assert check.returncode == 0, check.stderr
     report = json.loads(check.stdout)
     assert report["integrity"] == "ok"
-    # the visit's recordings stay queued until recordings upload is merged (issue 12, syncrec)
-    assert set(report["sync"]["queued_by_entity"]) <= {"recording"}
+    # everything went, the visit's recordings too (resumable upload, SHA-256 checked by the server)
+    assert report["sync"]["queued"] == 0, report["sync"]
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        unsynced = conn.execute("SELECT count(*) FROM recordings WHERE synced_at IS NULL").fetchone()[0]
+        recordings = conn.execute("SELECT count(*) FROM recordings").fetchone()[0]
+    finally:
+        conn.close()
+    assert recordings > 0 and unsynced == 0
 
 
 def test_the_kiosks_own_sync_thread_sends_while_it_runs(prescribed, pg_cluster, tmp_path):  # noqa: F811

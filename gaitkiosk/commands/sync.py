@@ -70,7 +70,7 @@ def _once(args, ctx) -> int:
     if done.conflicts or done.refused:
         text += f"; {done.conflicts} conflict(s), {done.refused} refused (see `gaitkiosk sync status`)"
     if done.recordings_waiting:
-        text += f"; {done.recordings_waiting} recording(s) stay queued (recordings upload not built yet)"
+        text += f"; {done.recordings_waiting} recording(s) still queued (the next pass continues them)"
     ctx.emit(done.__dict__, text)
     return 0
 
