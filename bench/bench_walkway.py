@@ -95,8 +95,8 @@ def calibration_model(patient, rows, cols):
 def stages(name, tile_rows, tile_cols, tiles, rate):
     from calibration.apply import CountsToKpa
     from device import framing
-    from device.framing import DeviceKind, Hello
     from device.frames import MAT, RawFrame
+    from device.framing import DeviceKind, Hello
     from device.tiles import Stitcher, parse_tiles, place_tiles
     from kernels import FrameAnalyzer
 
