@@ -310,3 +310,43 @@ rotation = 180
             assert mat.status().state == "streaming" and not sensors.open_errors
         finally:
             sensors.close()
+
+
+def test_a_tile_whose_clock_runs_slow_slips_one_period_as_a_gap_never_a_frame_used_twice():
+    # Tile 1 samples every 10.004 ms in host time (a 400 ppm slower crystal, exaggerated to slip
+    # within 300 frames): now and then a period of tile 0 has no tile-1 frame within half a period.
+    walkway = place_tiles(parse_tiles([{"port": "a"}, {"port": "b"}]), [mat_hello("A"), mat_hello("B")])
+    st = Stitcher(walkway, "W", 2)
+    for k in range(300):
+        st.add(0, RawFrame("A", MAT, k, k * 0.01, k * 0.01, np.full((8, 12), k % 4096, np.uint16)))
+        st.add(1, RawFrame("B", MAT, k, k * 0.01, 0.0049 + k * 0.01004, np.full((8, 12), k % 4096, np.uint16)))
+    out = st.take()
+    used = [int(f.counts[8, 0]) for f in out]
+    assert len(used) == len(set(used))  # no tile frame stitched twice
+    for f in out:  # each pair from one period: the two samples within half a period of each other
+        k, j = int(f.counts[0, 0]), int(f.counts[8, 0])
+        assert abs((0.0049 + j * 0.01004) - k * 0.01) <= 0.005
+    assert st.gaps >= 1 and len(out) + st.gaps + len(st.pending[0]) == 300
+    assert sum(f.lost_before for f in out) <= st.gaps
+
+
+@needs_pty
+def test_a_tile_swapped_for_another_size_gives_the_new_walkway_and_a_swap_count(tmp_path):
+    devices = tile_devices(2)
+    with PtyServer(devices, link_dir=tmp_path) as server:
+        mat = open_walkway(server, [{}, {}])
+        try:
+            assert mat.wait_ready(30).shape == (16, 12)
+            assert wait_until(lambda: len(mat.frames) >= 20, timeout=60)
+            server.swap("tile1", VirtualDevice(InstantPattern(1, rows=10, cols=8), serial="TILE-1B", rate_hz=100.0,
+                                               boot_clock_s=5.0, powered=False))
+            assert wait_until(lambda: mat.hello.serial == "tiles:TILE-0+TILE-1B", timeout=30)
+            assert mat.hello.shape == (18, 12)
+            assert wait_until(lambda: any(f.swaps for f in list(mat.frames.drain())), timeout=60)
+            assert wait_until(lambda: len(mat.frames) >= 50, timeout=60)
+            after = mat.frames.drain()
+        finally:
+            mat.close()
+    assert all(f.swaps == 1 and f.counts.shape == (18, 12) for f in after)
+    check_frames(mat, after, 2)
+    assert not after[0].counts[8:18, 8:12].any()  # beside the smaller tile: no sensor
