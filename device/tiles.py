@@ -369,6 +369,8 @@ class TiledMat:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_frame_host: float | None = None
+        self._last_out: float | None = None  # host clock when the last stitched frame was handed on
+        self._last_poll: float | None = None  # host clock of the stitching thread's latest look
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -428,9 +430,21 @@ class TiledMat:
         return [s for r in self.readers for s in r.swaps]
 
     def watched_silence_s(self) -> float | None:
-        """The longest any tile's reader watched its port without a frame (None: a tile not streaming)."""
+        """How long the walkway has been watched without a stitched frame (None: a tile not streaming).
+
+        The longest of each tile reader's own watched silence and the stitcher's: the time
+        between the last stitched frame and the stitching thread's latest look. Tiles that all
+        stream while no period can be stitched (a tile's clock settling again after a
+        reconnect, a tile whose frames fit no period) are a silent mat to the kiosk, which then
+        pauses a drill with ``sensor_lost`` instead of feeding it nothing.
+        """
         values = [r.watched_silence_s() for r in self.readers]
-        return None if any(v is None for v in values) else max(values)
+        if any(v is None for v in values):
+            return None
+        poll, out = self._last_poll, self._last_out
+        if poll is not None and out is not None:
+            values.append(max(0.0, poll - out))
+        return max(values)
 
     def tile_statuses(self) -> list:
         return [r.status() for r in self.readers]
@@ -520,6 +534,11 @@ class TiledMat:
                         stitcher.add(i, f)
                     else:
                         stitcher.settling(i, f)
-            for out in stitcher.take():
+            taken = stitcher.take()
+            now = self.clock()
+            for out in taken:
                 self._last_frame_host = out.t_host
                 self.frames.put(out)
+            if taken:
+                self._last_out = now
+            self._last_poll = now  # after the frame: read in the other order, never a false silence

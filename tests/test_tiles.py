@@ -350,3 +350,36 @@ def test_a_tile_swapped_for_another_size_gives_the_new_walkway_and_a_swap_count(
     assert all(f.swaps == 1 and f.counts.shape == (18, 12) for f in after)
     check_frames(mat, after, 2)
     assert not after[0].counts[8:18, 8:12].any()  # beside the smaller tile: no sensor
+
+
+@needs_pty
+def test_tiles_that_stream_while_nothing_can_be_stitched_are_a_silent_mat_to_the_kiosk(tmp_path):
+    # Before: the walkway's watched silence was only its tiles' readers'. A tile back from a
+    # reconnect streams at once, but its clock fit needs ~3 s before its frames can be paired:
+    # no walkway frame for 3 s, yet every reader "saw frames", so the kiosk never confirmed the
+    # silence and a running drill got nothing without being paused.
+    from device.reader import STREAMING
+
+    devices = tile_devices(2)
+    with PtyServer(devices, link_dir=tmp_path) as server:
+        mat = open_walkway(server, [{}, {}])
+        try:
+            mat.wait_ready(30)
+            assert wait_until(lambda: len(mat.frames) >= 50, timeout=60)
+            assert mat.watched_silence_s() < 0.3
+            server.unplug("tile1")
+            assert wait_until(lambda: mat.readers[1].status().state != STREAMING, timeout=30)
+            server.plug("tile1")
+            mat.frames.drain()
+
+            def streaming_but_silent():
+                both = all(r.status().state == STREAMING and r.watched_silence_s() is not None
+                           and r.watched_silence_s() < 0.2 for r in mat.readers)
+                silence = mat.watched_silence_s()
+                return both and silence is not None and silence > 0.3 and not mat.readers[1].aligner.fitted
+
+            assert wait_until(streaming_but_silent, timeout=30)
+            assert wait_until(lambda: len(mat.frames) >= 10, timeout=60)  # back once its clock settled
+            assert wait_until(lambda: mat.watched_silence_s() < 0.3, timeout=30)
+        finally:
+            mat.close()
