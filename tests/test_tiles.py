@@ -383,3 +383,48 @@ def test_tiles_that_stream_while_nothing_can_be_stitched_are_a_silent_mat_to_the
             assert wait_until(lambda: mat.watched_silence_s() < 0.3, timeout=30)
         finally:
             mat.close()
+
+
+@needs_pty
+def test_the_store_and_its_export_see_one_mat_of_the_walkways_geometry_and_its_gaps(tmp_path):
+    from store import open_store
+    from store.devices import device_from_hello
+    from store.export import export_session
+    from store.patients import Patient
+
+    devices = tile_devices(2, tile1={"drop_rate": 0.05})
+    for d in devices.values():
+        d.source.kpa_per_count = 0.05  # tiles that send calibrated pressure (export needs kPa)
+    with PtyServer(devices, link_dir=tmp_path / "dev") as server:
+        mat = open_walkway(server, [{}, {"rotation": 180}])
+        try:
+            mat.wait_ready(30)
+            assert wait_until(lambda: len(mat.frames) >= 200, timeout=60)
+            frames = mat.frames.drain()
+        finally:
+            mat.close()
+    st = open_store(tmp_path / "data")
+    try:
+        st.devices.seen(device_from_hello(mat.hello, "mat"))
+        session = st.sessions.start(st.patients.add(Patient(code="1234")).id)
+        trial = st.trials.start(session.id, "walk", {}, {})
+        writer = st.recording_writer(session.id, trial_id=trial.id, min_free_bytes=0).start()
+        for f in frames:
+            writer.put(f)
+        writer.stop()
+        st.trials.finish(trial.id, results={}, report=None)
+        st.sessions.finish(session.id)
+        path = export_session(st, session.id, tmp_path / "walk.npz")[0]
+    finally:
+        st.close()
+    data = np.load(path, allow_pickle=False)
+    assert data["mat_kpa"].shape == (len(frames), 16, 12)
+    assert np.allclose(data["mat_pitch_mm"], [10.0, 10.0])
+    # what each tile sent, in its place: the exported kPa are the stitched counts x 0.05
+    counts = np.stack([f.counts for f in frames])
+    assert np.array_equal(data["mat_kpa"], counts.astype(np.float32) * np.float32(0.05))
+    import json
+
+    meta = json.loads(str(data["meta"]))
+    assert meta["devices"]["mat"]["serial"] == "tiles:TILE-0+TILE-1"
+    assert meta["devices"]["mat"]["seq_gaps"] == sum(f.lost_before for f in frames[1:]) > 0  # the gaps, counted
