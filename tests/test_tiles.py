@@ -428,3 +428,16 @@ def test_the_store_and_its_export_see_one_mat_of_the_walkways_geometry_and_its_g
     meta = json.loads(str(data["meta"]))
     assert meta["devices"]["mat"]["serial"] == "tiles:TILE-0+TILE-1"
     assert meta["devices"]["mat"]["seq_gaps"] == sum(f.lost_before for f in frames[1:]) > 0  # the gaps, counted
+
+
+def test_gaitkiosk_devices_probes_each_configured_tile(capsys, tmp_path):
+    import json
+
+    from gaitkiosk.cli import main
+
+    cfg = write(tmp_path, '[devices]\nmat = ""\ninsoles = []\n[[devices.tiles]]\nport = "/dev/ttyGAITKIOSKT1"\n'
+                          '[[devices.tiles]]\nport = "/dev/ttyGAITKIOSKT2"\n')
+    assert main(["devices", "--config", str(cfg), "--json", "--timeout", "0.3"]) == 0
+    configured = json.loads(capsys.readouterr().out)["configured"]
+    assert [(e["role"], e["url"], e["probe"]["state"]) for e in configured] == [
+        ("mat tile 1", "/dev/ttyGAITKIOSKT1", "missing"), ("mat tile 2", "/dev/ttyGAITKIOSKT2", "missing")]

@@ -32,6 +32,9 @@ def _configured(config: dict) -> list[tuple[str, str]]:
     out = []
     if devices["mat"]:
         out.append(("mat", devices["mat"]))
+    # a walkway's tiles (docs/walkway.md), each probed on its own port, in the walkway's order
+    for index, tile in enumerate(devices.get("tiles") or []):
+        out.append((f"mat tile {index + 1}", tile["port"]))
     for index, url in enumerate(devices["insoles"]):
         out.append((("insole_left", "insole_right")[index] if index < 2 else f"insole_{index}", url))
     return out
