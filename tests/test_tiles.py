@@ -441,3 +441,28 @@ def test_gaitkiosk_devices_probes_each_configured_tile(capsys, tmp_path):
     configured = json.loads(capsys.readouterr().out)["configured"]
     assert [(e["role"], e["url"], e["probe"]["state"]) for e in configured] == [
         ("mat tile 1", "/dev/ttyGAITKIOSKT1", "missing"), ("mat tile 2", "/dev/ttyGAITKIOSKT2", "missing")]
+
+
+@needs_pty
+def test_gaitkiosk_devices_udev_names_several_mats_as_numbered_tiles(capsys, monkeypatch):
+    import json
+
+    from serial.tools import list_ports
+    from serial.tools.list_ports_common import ListPortInfo
+
+    from gaitkiosk.cli import main
+
+    def usb_port(path, serial_number):
+        info = ListPortInfo(path, skip_link_detection=True)
+        info.vid, info.pid, info.serial_number = 0x2E8A, 0x000A, serial_number
+        info.description, info.location = "Pico", "1-1.2:1.0"
+        return info
+
+    with PtyServer(tile_devices(2)) as server:
+        paths = server.paths()
+        monkeypatch.setattr(list_ports, "comports",
+                            lambda: [usb_port(paths["tile1"], "E66B"), usb_port(paths["tile0"], "E66A")])
+        assert main(["devices", "--json", "--udev"]) == 0
+    rules = json.loads(capsys.readouterr().out)["udev_rules"]
+    assert any('ATTRS{serial}=="E66A"' in r and 'SYMLINK+="gaitkiosk/mat-1"' in r for r in rules)
+    assert any('ATTRS{serial}=="E66B"' in r and 'SYMLINK+="gaitkiosk/mat-2"' in r for r in rules)
