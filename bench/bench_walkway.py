@@ -15,7 +15,11 @@ Per walkway frame, each stage called once per frame from Python as the live path
    through the compiled ``calibration.CountsToKpa``;
 4. analysis: ``kernels.FrameAnalyzer.analyze`` on the kPa frame;
 
-then the share of one core these four stages take at the mat's rate (sum x rate). The
+then the share of one core these four stages take at the mat's rate (sum x rate). The link:
+with the devices in ANOTHER process (``gaitkiosk simulate --pty [--tiles 4]``, walking), this
+process reads them as the kiosk does (one DeviceReader per tile, the TiledMat stitching thread,
+a consumer draining at 60 Hz) and its CPU (user + system, per thread from /proc) over 8 s is
+the reading + stitching share of one core, against the single mat's in the same run. The
 store: bytes per minute of the zero-gated stream (what the kiosk stores) with the
 ``auto`` codec, and the recording writer's sustained frames/s (encode + durable commit)
 against the frames/s the mat produces. The live screen: ``ui.heatmap.MatView`` drawing
@@ -201,6 +205,86 @@ def screen_ms(rows, cols, frames_kpa) -> float:
     return best
 
 
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds of each live thread of this process, by its Python name (Linux /proc)."""
+    import os
+    import threading
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = names.get(int(tid), "other")
+        name = "reader" if name.startswith(("reader", "tile ")) else name
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def link_cpu(tiles: int, warmup_s: float = 4.0, measure_s: float = 8.0) -> dict:
+    """This process's CPU reading the mat (and stitching) with the devices in another process."""
+    import os
+    import resource
+    import signal
+    import subprocess
+    import threading
+
+    import device  # noqa: F401
+    from device.reader import DeviceReader
+    from device.tiles import TiledMat, parse_tiles
+
+    cmd = [sys.executable, "-m", "gaitkiosk", "simulate", "--pty", "--seconds", "120", "--scenario", "walk",
+           "--no-insoles"] + (["--tiles", str(tiles)] if tiles > 1 else [])
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    paths = []
+    try:
+        while len(paths) < tiles:
+            line = proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"gaitkiosk simulate --pty failed: {proc.stderr.read()}")
+            paths.append(line.split()[1])
+        if tiles > 1:
+            mat = TiledMat(parse_tiles([{"port": p} for p in paths])).open()
+        else:
+            mat = DeviceReader(paths[0], name="reader mat").open()
+        count = [0]
+        stop = threading.Event()
+
+        def consume():  # the kiosk's analysis thread draining the queue, minus the analysis
+            while not stop.is_set():
+                count[0] += len(mat.frames.drain())
+                time.sleep(1 / 60)
+
+        consumer = threading.Thread(target=consume, name="consumer", daemon=True)
+        try:
+            mat.wait_ready(30)
+            consumer.start()
+            time.sleep(warmup_s)
+            ru0, th0, n0, w0 = resource.getrusage(resource.RUSAGE_SELF), _thread_cpu(), count[0], time.monotonic()
+            time.sleep(measure_s)
+            ru1, th1, n1, w1 = resource.getrusage(resource.RUSAGE_SELF), _thread_cpu(), count[0], time.monotonic()
+            counters = mat.status().counters
+        finally:
+            stop.set()
+            consumer.join(2)
+            mat.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    wall = w1 - w0
+    cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    return {"process_cpu_pct": 100.0 * cpu / wall, "frames_hz": (n1 - n0) / wall,
+            "threads_cpu_pct": {k: round(100.0 * (th1.get(k, 0.0) - th0.get(k, 0.0)) / wall, 2) for k in th1},
+            "gaps": counters.get("gaps", 0), "resyncs": counters.get("resyncs", 0)}
+
+
 def main() -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-walkway-"))
     results = {}
@@ -213,6 +297,8 @@ def main() -> dict:
             results[name] = row
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    for name, tiles in (("single", 1), ("walkway", 4)):
+        results[name]["link"] = link_cpu(tiles)
     base = results["single"]
     for row in results.values():
         row["x_single_total"] = row["total_us"] / base["total_us"]
@@ -222,6 +308,11 @@ def main() -> dict:
     print(f"{'mat':>26} " + " ".join(f"{c:>16}" for c in cols))
     for name, row in results.items():
         print(f"{name + ' ' + row['mat']:>26} " + " ".join(f"{row[c]:>16.1f}" for c in cols))
+    for name in ("single", "walkway"):
+        link = results[name]["link"]
+        print(f"{name}: reading{' + stitching' if name != 'single' else ''} with the devices in another process: "
+              f"{link['process_cpu_pct']:.1f} % of one core, {link['frames_hz']:.1f} frames/s, threads "
+              f"{link['threads_cpu_pct']}, gaps {link['gaps']}")
     return results
 
 
