@@ -466,3 +466,21 @@ def test_gaitkiosk_devices_udev_names_several_mats_as_numbered_tiles(capsys, mon
     rules = json.loads(capsys.readouterr().out)["udev_rules"]
     assert any('ATTRS{serial}=="E66A"' in r and 'SYMLINK+="gaitkiosk/mat-1"' in r for r in rules)
     assert any('ATTRS{serial}=="E66B"' in r and 'SYMLINK+="gaitkiosk/mat-2"' in r for r in rules)
+
+
+@needs_pty
+def test_tiles_whose_hellos_cannot_make_a_walkway_leave_it_incompatible_with_the_reason(tmp_path):
+    from device.errors import DeviceError
+
+    devices = tile_devices(2)
+    devices["tile1"].source.pitch_mm = (5.0, 5.0)  # a finer tile among 10 mm ones
+    with PtyServer(devices, link_dir=tmp_path) as server:
+        mat = open_walkway(server, [{}, {}])
+        try:
+            with pytest.raises(DeviceError, match="incompatible .*tile 1 .*one walkway needs one pitch"):
+                mat.wait_ready(3)
+            st = mat.status()
+            assert st.state == "incompatible" and "TILE-1" in st.reason and mat.hello is None
+            assert len(mat.frames) == 0  # nothing stitched from tiles that do not fit together
+        finally:
+            mat.close()
