@@ -484,3 +484,18 @@ def test_tiles_whose_hellos_cannot_make_a_walkway_leave_it_incompatible_with_the
             assert len(mat.frames) == 0  # nothing stitched from tiles that do not fit together
         finally:
             mat.close()
+
+
+@needs_pty
+def test_gaitkiosk_demo_shows_the_configured_walkway_as_its_mat(capsys, tmp_path):
+    import json
+
+    from gaitkiosk.cli import main
+
+    with PtyServer(tile_devices(2), link_dir=tmp_path / "dev") as server:
+        links = server.links()
+        cfg = write(tmp_path, f'[devices]\nmat = ""\ninsoles = []\nhello_timeout_s = 5.0\n'
+                              f'[[devices.tiles]]\nport = "{links["tile0"]}"\n[[devices.tiles]]\nport = "{links["tile1"]}"\n')
+        assert main(["demo", "--config", str(cfg), "--json", "--seconds", "5"]) == 0
+    final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "tiles:TILE-0+TILE-1" in json.dumps(final)
