@@ -48,7 +48,6 @@ def add_arguments(parser) -> None:
 
 def _urls(args, config) -> list[str]:
     from device.handlers.protocol_sim import apply_config_defaults
-
     from gaitkiosk.sensors import TILES_URL
 
     devices = config["devices"]
