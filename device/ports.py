@@ -143,9 +143,12 @@ def is_local_path(url: str) -> bool:
     return "://" not in url
 
 
-def udev_rule(kind: str, port: SensorPort) -> str:
-    """The udev line that names this sensor ``/dev/gaitkiosk/<kind>`` (see deploy/99-gaitkiosk.rules)."""
-    name = {"mat": "mat", "insole_left": "insole-left", "insole_right": "insole-right"}.get(kind, kind)
+def udev_rule(kind: str, port: SensorPort, name: str | None = None) -> str:
+    """The udev line that names this sensor ``/dev/gaitkiosk/<kind>`` (see deploy/99-gaitkiosk.rules).
+
+    ``name`` overrides the link's name: the tiles of a walkway are ``mat-1``, ``mat-2`` ...
+    """
+    name = name or {"mat": "mat", "insole_left": "insole-left", "insole_right": "insole-right"}.get(kind, kind)
     return (
         f'SUBSYSTEM=="tty", ATTRS{{idVendor}}=="{port.vid:04x}", ATTRS{{idProduct}}=="{port.pid:04x}", '
         f'ATTRS{{serial}}=="{port.serial_number}", SYMLINK+="gaitkiosk/{name}"'

@@ -317,13 +317,19 @@ def serve(args, ctx) -> int:
 
     if not getattr(args, "mat", True) and not getattr(args, "insoles", True):
         raise SimulationError("--no-mat and --no-insoles together leave nothing to serve")
+    tiles = getattr(args, "tiles", None)
+    if tiles:
+        args = _walkway_args(args, tiles, ctx.config)
     patient = build_patient(args, ctx.config)
-    devices = patient_devices(
-        patient, mat=getattr(args, "mat", True), insoles=getattr(args, "insoles", True),
-        jitter_s=(getattr(args, "jitter_ms", None) or 0.0) / 1e3,
-        drop_rate=getattr(args, "drop", None) or 0.0, corrupt_rate=getattr(args, "corrupt", None) or 0.0,
-        seed=patient.seed,
-    )
+    faults = {"jitter_s": (getattr(args, "jitter_ms", None) or 0.0) / 1e3, "drop_rate": getattr(args, "drop", None) or 0.0,
+              "corrupt_rate": getattr(args, "corrupt", None) or 0.0, "seed": patient.seed}
+    if tiles:
+        from device.tile_sim import walkway_devices
+
+        devices = walkway_devices(patient, tiles, insoles=getattr(args, "insoles", True), **faults)
+    else:
+        devices = patient_devices(patient, mat=getattr(args, "mat", True), insoles=getattr(args, "insoles", True),
+                                  **faults)
     server = PtyServer(devices, getattr(args, "link_dir", None))
     seconds = getattr(args, "seconds", None)
     paths = server.paths()
@@ -343,6 +349,21 @@ def serve(args, ctx) -> int:
     for name, info in summary.items():
         log.info("%s: %d frames sent, %d commands", name, info["frames_sent"], info["commands"])
     return 0
+
+
+def _walkway_args(args, tiles: int, config: dict):
+    """The options of a walkway of ``tiles`` mat tiles: the patient's mat is all of them end to end."""
+    import argparse as _argparse
+
+    from device.sim.errors import SimulationError
+
+    if not getattr(args, "mat", True):
+        raise SimulationError("--tiles serves mat tiles; leave out --no-mat")
+    rows = args.rows if args.rows is not None else config["sim"]["mat_rows"]
+    if rows * tiles > 256:
+        raise SimulationError(f"--tiles {tiles} of {rows} rows is {rows * tiles} rows: the virtual walkway has at "
+                              "most 256 (use fewer or shorter tiles, --rows)")
+    return _argparse.Namespace(**{**vars(args), "rows": rows * tiles})
 
 
 def main(argv: list[str] | None = None) -> int:

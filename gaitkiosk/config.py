@@ -33,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
         # names from deploy/99-gaitkiosk.rules; sim:// runs the virtual patient.
         "mat": "sim://mat",
         "insoles": ["sim://insole?side=left", "sim://insole?side=right"],
+        # A walkway of mat tiles, each its own port, stitched into one mat (docs/walkway.md):
+        # [[devices.tiles]] tables {port, offset [row, col] or offset_mm [y, x], rotation}. Empty: one mat.
+        "tiles": [],
         # USB VID:PID pairs (hex) that `gaitkiosk devices` treats as sensors.
         "usb_ids": ["2e8a:000a", "2e8a:0005", "0403:6001", "10c4:ea60", "1a86:7523"],
         "baudrate": 921600,
@@ -160,6 +163,31 @@ DEFAULTS: dict[str, Any] = {
 
 
 
+class _TilesCheck:
+    """``devices.tiles``: parsed by device.tiles only when a file lists tiles (it loads the device layer)."""
+
+    def describe(self) -> str:
+        return "2 to 16 tables {port, offset [row, col] or offset_mm [y, x], rotation 0/90/180/270}, or none (one mat)"
+
+    def ok(self, value) -> bool:
+        try:
+            self.check(value)
+        except UsageError:
+            return False
+        return True
+
+    def check(self, value, name: str = ""):
+        if value == []:
+            return value
+        from device.tiles import TileError, parse_tiles
+
+        try:
+            parse_tiles(value)
+        except TileError as exc:
+            raise UsageError(f"config key {exc}") from None
+        return value
+
+
 def _codecs() -> tuple[str, ...]:
     from store import codec  # only when a file names a codec: it loads the compressors
 
@@ -173,6 +201,7 @@ ALLOWED: dict[str, Any] = {
     "kiosk.log_level": checks.one_of("debug", "info", "warning", "error"),
     "devices.mat": checks.text("a port URL (empty: no mat)"),
     "devices.insoles": checks.list_of(checks.text("a port URL"), most=2),
+    "devices.tiles": _TilesCheck(),
     "devices.usb_ids": checks.list_of(checks.matching(r"[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}",
                                                       "VID:PID in hex, 4 digits each (e.g. 2e8a:000a)")),
     "devices.baudrate": checks.integer(1200, 12_000_000),
@@ -313,6 +342,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         _merge(config, data, "")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    if config["devices"]["tiles"] and data.get("devices", {}).get("mat"):
+        raise ConfigError(f"{path}: [devices] has both mat and tiles: the tiles are the mat; "
+                          "remove mat or set it to \"\"")
     analysis = config["analysis"]
     if analysis["contact_off_n"] > analysis["contact_on_n"]:
         raise ConfigError(f"{path}: [analysis] contact_off_n must not exceed contact_on_n "

@@ -37,11 +37,16 @@ def sim_urls(config: dict, *, patient: str, scenario: str | None = None, params:
     return [apply_config_defaults(u, config["sim"]) for u in urls]
 
 
+TILES_URL = "tiles://devices"  # the configured walkway (devices.tiles) in place of the mat's URL
+
+
 def config_urls(config: dict) -> list[str]:
     from device.handlers.protocol_sim import apply_config_defaults
 
     devices = config["devices"]
-    return [_sim_zero(apply_config_defaults(u, config["sim"]), devices) for u in [devices["mat"], *devices["insoles"]] if u]
+    mat = TILES_URL if devices.get("tiles") else devices["mat"]
+    return [u if u == TILES_URL else _sim_zero(apply_config_defaults(u, config["sim"]), devices)
+            for u in [mat, *devices["insoles"]] if u]
 
 
 def _sim_zero(url: str, devices: dict) -> str:
@@ -58,6 +63,7 @@ class Sensors:
         from device.reader import reader_options
 
         self.options = reader_options(config["devices"])
+        self.tiles = list(config["devices"].get("tiles") or [])
         if clock is not None:
             self.options["clock"] = clock
         self.readers: list = []
@@ -69,14 +75,13 @@ class Sensors:
     def open(self, urls: list[str], ready_timeout_s: float = 3.0) -> None:
         """Open every URL; a port that fails is reported in :attr:`open_errors`, the others run."""
         from device.errors import DeviceError
-        from device.reader import DeviceReader
 
         self.close()
         self.urls = list(urls)
         self.open_errors = []
         for url in urls:
             try:
-                self.readers.append(DeviceReader(url, **self.options).open())
+                self.readers.append(self._reader(url).open())
             except (DeviceError, OSError, ValueError) as exc:
                 self.open_errors.append(f"{url}: {exc}")
                 log.warning("cannot open %s: %s", url, exc)
@@ -85,6 +90,16 @@ class Sensors:
                 r.wait_ready(ready_timeout_s)
             except DeviceError as exc:
                 log.warning("%s", exc)
+
+    def _reader(self, url: str):
+        """A DeviceReader, or for the configured walkway one TiledMat of its tiles' readers."""
+        from device.reader import DeviceReader
+
+        if url != TILES_URL:
+            return DeviceReader(url, **self.options)
+        from device.tiles import TiledMat, parse_tiles
+
+        return TiledMat(parse_tiles(self.tiles), **self.options)
 
     def identify(self, calibrations=None) -> dict[str, Pressure]:
         """Decide each ready device's kPa conversion (``calibrations(serial)`` -> Calibration|None)."""

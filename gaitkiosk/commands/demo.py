@@ -48,10 +48,12 @@ def add_arguments(parser) -> None:
 
 def _urls(args, config) -> list[str]:
     from device.handlers.protocol_sim import apply_config_defaults
+    from gaitkiosk.sensors import TILES_URL
 
     devices = config["devices"]
-    urls = list(args.urls) or [u for u in [devices["mat"], *devices["insoles"]] if u]
-    return [apply_config_defaults(u, config["sim"]) for u in urls]
+    mat = TILES_URL if devices.get("tiles") else devices["mat"]  # a walkway of tiles is the mat
+    urls = list(args.urls) or [u for u in [mat, *devices["insoles"]] if u]
+    return [u if u == TILES_URL else apply_config_defaults(u, config["sim"]) for u in urls]
 
 
 class Summary:
@@ -181,6 +183,7 @@ def render(snap: dict) -> str:
 def run(args, ctx) -> int:
     from device.reader import DeviceReader, reader_options
     from gaitkiosk.errors import UsageError
+    from gaitkiosk.sensors import TILES_URL
 
     if args.interval <= 0:
         raise UsageError("--interval must be positive")
@@ -191,7 +194,12 @@ def run(args, ctx) -> int:
     start = time.monotonic()
     try:
         for url in _urls(args, ctx.config):
-            readers.append(DeviceReader(url, **options).open())
+            if url == TILES_URL:
+                from device.tiles import TiledMat, parse_tiles
+
+                readers.append(TiledMat(parse_tiles(ctx.config["devices"]["tiles"]), **options).open())
+            else:
+                readers.append(DeviceReader(url, **options).open())
         start = time.monotonic()  # the run time counts from the open ports, not the imports
         next_draw = start + args.interval
         while args.seconds is None or time.monotonic() - start < args.seconds:

@@ -32,6 +32,9 @@ def _configured(config: dict) -> list[tuple[str, str]]:
     out = []
     if devices["mat"]:
         out.append(("mat", devices["mat"]))
+    # a walkway's tiles (docs/walkway.md), each probed on its own port, in the walkway's order
+    for index, tile in enumerate(devices.get("tiles") or []):
+        out.append((f"mat tile {index + 1}", tile["port"]))
     for index, url in enumerate(devices["insoles"]):
         out.append((("insole_left", "insole_right")[index] if index < 2 else f"insole_{index}", url))
     return out
@@ -91,11 +94,15 @@ def run(args, ctx) -> int:
 
     rules = []
     if args.udev:
-        for entry in attached:
-            kind = entry.get("probe", {}).get("hello", {}).get("kind")
-            if kind and entry["serial_number"]:
-                rules.append(ports.udev_rule(kind, ports.SensorPort(**{
-                    k: entry[k] for k in ("device", "vid", "pid", "serial_number")})))
+        named = [(e, e.get("probe", {}).get("hello", {}).get("kind")) for e in attached if e["serial_number"]]
+        named = [(e, kind) for e, kind in named if kind]
+        # Several mats are a walkway's tiles (docs/walkway.md): mat-1, mat-2 ... by USB serial
+        # number; the technician renumbers them from the rear and lists them so in devices.tiles.
+        mats = sorted((e for e, kind in named if kind == "mat"), key=lambda e: e["serial_number"])
+        tile_names = {id(e): f"mat-{n}" for n, e in enumerate(mats, start=1)} if len(mats) > 1 else {}
+        for entry, kind in named:
+            rules.append(ports.udev_rule(kind, ports.SensorPort(**{
+                k: entry[k] for k in ("device", "vid", "pid", "serial_number")}), tile_names.get(id(entry))))
 
     data = {"usb_ids": devices["usb_ids"], "attached": attached, "configured": configured}
     if args.udev:

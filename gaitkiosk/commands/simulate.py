@@ -44,6 +44,9 @@ def add_arguments(parser) -> None:
     r.add_argument("--insole-rate", type=ALLOWED["sim.rate_hz"], help="insole sample rate if different from --rate")
     r.add_argument("--rows", type=ALLOWED["sim.mat_rows"], help="mat rows (default: config sim.mat_rows)")
     r.add_argument("--cols", type=ALLOWED["sim.mat_cols"], help="mat columns (default: config sim.mat_cols)")
+    r.add_argument("--tiles", type=checks.integer(2, 16), metavar="N",
+                   help="with --pty: serve the mat as N tiles end to end, each --rows long, its own port and clock "
+                        "(docs/walkway.md)")
     r.add_argument("--pitch", metavar="MM[,MM]", help="sensel pitch in mm, one value or row,col (default: config sim.mat_pitch_mm)")
     r.add_argument("--mat", action="store_true", default=True, help="record the mat (default)")
     r.add_argument("--no-mat", dest="mat", action="store_false", help="leave the mat out")
@@ -68,6 +71,8 @@ def run(args, ctx) -> int:
                 raise
             raise KioskError("simulate --pty needs device/pty.py (the serial side), which this build does not have yet") from None
         return int(device_pty.serve(args, ctx) or 0)
+    if getattr(args, "tiles", None):
+        raise UsageError("--tiles serves mat tiles on ports: use it with --pty (a recording of a long mat: --rows)")
     if not args.out:
         raise UsageError("say what to do: --out FILE (write a recording), --pty (serve virtual devices) or --list")
     return _record(args, ctx)

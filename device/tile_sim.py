@@ -1,0 +1,71 @@
+"""The virtual patient on a walkway of virtual mat tiles (``gaitkiosk simulate --pty --tiles N``).
+
+The person walks a long virtual mat (N tiles' rows end to end along +y); each
+tile is a virtual mat controller of its own (own serial, own clock offset and
+drift, own sample phase) that sends its rows of that mat, turned by its
+``rotation`` the way it lies on the floor. Stitched by :mod:`device.tiles` with
+the same layout, the walkway is that long mat again, bit for bit.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from device.virtual import FrameSource, VirtualDevice
+
+
+class TileSource(FrameSource):
+    """Rows ``row0 .. row0 + rows`` of a shared virtual mat, as a tile turned by ``rotation`` sends them."""
+
+    def __init__(self, mat_source, row0: int, rows: int, rotation: int = 0) -> None:
+        self.mat = mat_source  # a protocol_sim.SimSource of the whole walkway's mat
+        self.row0, self.tile_rows, self.turns = int(row0), int(rows), int(rotation) // 90
+        self.kind = mat_source.kind
+        self.bits = mat_source.bits
+        # The tile's own rows and columns and pitch: the laid-out part turned back (a 90 turn swaps them).
+        laid = (self.tile_rows, mat_source.cols)
+        pitch = tuple(mat_source.pitch_mm)
+        self.rows, self.cols = laid if self.turns % 2 == 0 else laid[::-1]
+        self.pitch_mm = pitch if self.turns % 2 == 0 else (pitch[1], pitch[0])
+
+    def counts(self, t_host: float, index: int) -> np.ndarray:
+        laid = self.mat.counts(t_host, index)[self.row0:self.row0 + self.tile_rows]
+        return np.ascontiguousarray(np.rot90(laid, -self.turns))
+
+
+def walkway_devices(patient, tiles: int, *, rotations: tuple[int, ...] | None = None, insoles: bool = True,
+                    tag: str = "pty", jitter_s: float = 0.0, drop_rate: float = 0.0, corrupt_rate: float = 0.0,
+                    seed: int = 1) -> dict[str, VirtualDevice]:
+    """``mat_1`` .. ``mat_N`` (rearmost first) and the insoles of one VirtualPatient on a walkway.
+
+    The patient's mat is the whole walkway (``tiles`` x the tile's rows); each tile
+    starts at its own clock offset and drifts by its own few tens of ppm.
+    """
+    from device.framing import DeviceKind
+    from device.handlers.protocol_sim import SharedPatient, SimSource
+    from device.pty import patient_devices
+
+    if patient.mat.rows % tiles:
+        raise ValueError(f"a walkway of {patient.mat.rows} rows does not split into {tiles} equal tiles")
+    rows = patient.mat.rows // tiles
+    rotations = rotations or (0,) * tiles
+    shared = SharedPatient(patient, time.monotonic(), {}, tag)
+    whole = SimSource(shared, DeviceKind.MAT, None)
+    rng = np.random.default_rng(seed)
+    devices = {}
+    for i in range(tiles):
+        devices[f"mat_{i + 1}"] = VirtualDevice(
+            TileSource(whole, i * rows, rows, rotations[i]), serial=f"sim-tile{i + 1}-{tag}",
+            firmware="gaitkiosk-sim 1.0", rate_hz=patient.mat.rate_hz, boot_clock_s=50.0 + 73.0 * i,
+            drift_ppm=float(rng.uniform(-50.0, 50.0)), jitter_s=jitter_s, drop_rate=drop_rate,
+            corrupt_rate=corrupt_rate, seed=seed * 16 + i, powered=False,
+        )
+    if insoles:
+        # The same person's insoles (their own SharedPatient clock: the same epoch, near enough for demos).
+        for name, dev in patient_devices(patient, mat=False, tag=tag, jitter_s=jitter_s, drop_rate=drop_rate,
+                                         corrupt_rate=corrupt_rate, seed=seed).items():
+            dev.source.shared = shared
+            devices[name] = dev
+    return devices
