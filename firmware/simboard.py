@@ -1,25 +1,19 @@
 """A simulated board for the MicroPython unix port: an ADC that plays recorded insole loads
 through the real multiplexer logic, select pins, and a watchdog with machine.WDT's API.
 
-The loads are files of little-endian u16 counts, ``sensors`` per scan (the unix port has no
+The loads are files of little-endian u16 counts, ``sensors`` per scan, played from their bytes (the unix port has no
 numpy; tests write them from the virtual patient). The ADC plays the *unloaded* scans in a
 loop until ``stepped_on()`` says the person stepped on, then the *loaded* scans in a loop:
 so a test zeroes on an empty insole whenever it is ready, without racing the clock.
 """
 
-from array import array
-
 STEP_CHECK_SCANS = 32  # how often (in scans) the unloaded loop asks stepped_on()
 
 
 def read_counts(path):
-    """A file of u16 LE counts as an array('H') (portable: the port's array(bytes) differs)."""
+    """A file of u16 LE counts, kept as its bytes (an array would need a second copy to build)."""
     with open(path, "rb") as f:
-        data = f.read()
-    out = array("H", [0] * (len(data) // 2))
-    for i in range(len(out)):
-        out[i] = data[2 * i] | (data[2 * i + 1] << 8)
-    return out
+        return f.read()
 
 
 class SimPin:
@@ -66,7 +60,8 @@ class PlayedAdc:
         for bit in range(len(self.pins)):
             channel |= self.pins[bit].value() << bit
         k = self.reads % self.oversample
-        x = self._section()[self.row * self.sensors + channel]
+        data, at = self._section(), 2 * (self.row * self.sensors + channel)
+        x = data[at] | (data[at + 1] << 8)
         if self.oversample % len(self.NOISE) == 0:
             x += self.NOISE[k % len(self.NOISE)]
             x = 0 if x < 0 else (self.top if x > self.top else x)
@@ -76,7 +71,7 @@ class PlayedAdc:
     def _next_scan(self):
         self.reads = 0
         self.scan += 1
-        rows = len(self._section()) // self.sensors
+        rows = len(self._section()) // (2 * self.sensors)
         self.row += 1
         if self.row >= rows:
             self.row = 0

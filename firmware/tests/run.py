@@ -11,7 +11,7 @@ are worked out from this file's own path with string operations.
 import gc
 import sys
 
-MODULES = ("test_cobs_crc", "test_golden", "test_config", "test_scanner", "test_zero", "test_insole", "test_health",
+MODULES = ("test_cobs_crc", "test_golden", "test_config", "test_scanner", "test_zero", "test_insole", "test_health", "test_simboard",
            "test_imports")
 
 
