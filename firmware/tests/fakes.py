@@ -75,9 +75,9 @@ class FakeLink:
         self.sent = bytearray()
         self.full = False  # True: the transmit buffer is full (room() says no)
 
-    def read(self):
-        data = bytes(self.incoming)
-        self.incoming = bytearray()
+    def read(self, n=64):
+        data = bytes(self.incoming[:n])
+        self.incoming = self.incoming[n:]
         return data
 
     def write(self, data):
