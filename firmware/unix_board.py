@@ -96,6 +96,6 @@ class _Machine:
     reset = staticmethod(reset)
 
 
-sys.modules["machine"] = _Machine
+sys.modules["machine"] = _Machine  # type: ignore[assignment]  # a stand-in with the module's API
 if _exists("main.py"):
     exec(open("main.py").read(), {"__name__": "__main__"})  # noqa: S102 - the board's main.py, as at boot

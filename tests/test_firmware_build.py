@@ -10,7 +10,7 @@ from test_firmware import micropython
 from gaitkiosk import firmware_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
-HOST_ONLY = {"manifest.py", "unix_main.py", "simboard.py"}  # the PC's simulated board, the freeze list
+HOST_ONLY = {"manifest.py", "unix_main.py", "unix_board.py", "simboard.py"}  # the PC's simulated board, the freeze list
 
 
 def firmware_version() -> str:
