@@ -63,18 +63,26 @@ def main(argv):
         return 0
     import gc
 
+    every_ms = int(sim.get("mem_every_s", 60) * 1000)  # heap in use, sampled after a collection
     end = time.ticks_add(time.ticks_ms(), int(seconds * 1000))
     insole.start()
     gc.collect()
     mem_start = gc.mem_alloc()
+    mem = [mem_start]
+    sample = time.ticks_add(time.ticks_ms(), every_ms)
     while time.ticks_diff(end, time.ticks_ms()) > 0 and not insole.break_in:
         insole.step()
+        if time.ticks_diff(time.ticks_ms(), sample) >= 0:
+            gc.collect()
+            mem.append(gc.mem_alloc())
+            sample = time.ticks_add(sample, every_ms)
     gc.collect()
     s = insole.scanner
     sys.stderr.write(json.dumps({
         "scans": s.scans, "frames_sent": insole.frames_sent, "frames_dropped": insole.frames_dropped,
         "missed": s.missed, "jitter_mean_us": s.jitter_mean_us(), "jitter_max_us": s.jitter_max_us,
-        "mem_start": mem_start, "mem_end": gc.mem_alloc(), "seq": insole.seq}) + "\n")
+        "mem_start": mem_start, "mem_end": gc.mem_alloc(), "mem_samples": mem, "seq": insole.seq,
+        "heap_total": gc.mem_alloc() + gc.mem_free()}) + "\n")
     return 0
 
 
