@@ -68,14 +68,17 @@ def main(argv):
     insole.start()
     gc.collect()
     mem_start = gc.mem_alloc()
-    mem = [mem_start]
+    mem = [mem_start] * (int(seconds * 1000) // every_ms + 2)  # allocated now: sampling must not grow the heap
+    taken = 1
     sample = time.ticks_add(time.ticks_ms(), every_ms)
     while time.ticks_diff(end, time.ticks_ms()) > 0 and not insole.break_in:
         insole.step()
-        if time.ticks_diff(time.ticks_ms(), sample) >= 0:
+        if time.ticks_diff(time.ticks_ms(), sample) >= 0 and taken < len(mem):
             gc.collect()
-            mem.append(gc.mem_alloc())
+            mem[taken] = gc.mem_alloc()
+            taken += 1
             sample = time.ticks_add(sample, every_ms)
+    mem = mem[:taken]
     gc.collect()
     s = insole.scanner
     sys.stderr.write(json.dumps({
