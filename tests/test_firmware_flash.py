@@ -105,3 +105,13 @@ def test_no_warning_for_the_bundled_version_or_a_virtual_insole(tmp_path: Path, 
     assert outdated_note(hello("gaitkiosk-sim 1.0")) == ""
     assert outdated_note(hello("0.0.1", DeviceKind.MAT)) == ""  # a mat's firmware is not ours
     assert "older" in outdated_note(hello("0.0.1"))
+
+
+def test_bad_ports_get_one_line(tmp_path: Path):
+    missing = gaitkiosk("firmware", "flash", str(tmp_path / "ttyACM9"), "--yes")
+    assert missing.returncode == 1 and missing.stderr.strip().count("\n") == 0
+    assert "no such port" in missing.stderr and "Traceback" not in missing.stderr
+    two = gaitkiosk("firmware", "flash", "/dev/null", "/dev/zero", "--yes")
+    assert two.returncode == 1 and "exactly one PORT" in two.stderr
+    unknown = gaitkiosk("firmware", "version", str(tmp_path / "ttyACM9"), "--timeout", "1")
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr + unknown.stdout
