@@ -41,7 +41,7 @@ test: build
 	# that runs when an extension is missing (STYLE item 5).
 	GAITKIOSK_PURE=1 $(BIN)/python -m pytest -q tests/test_fallback.py tests/test_frame.py tests/test_frame_sim.py \
 		tests/test_insole_analyzer.py tests/test_protocol_packets.py tests/test_protocol_deframer.py \
-		tests/test_protocol_cobs.py tests/test_calibration_apply.py tests/test_sway.py tests/test_detectors.py
+		tests/test_protocol_cobs.py tests/test_calibration_apply.py tests/test_sway.py tests/test_detectors.py tests/test_iir.py
 
 test-fast: build
 	$(BIN)/python -m pytest -q -x -m "not slow"

@@ -13,6 +13,7 @@ from setuptools import Extension, setup
 KERNELS = [
     ("device._codec", "device/_codec.pyx"),
     ("kernels._online", "kernels/_online.pyx"),
+    ("kernels._iir", "kernels/_iir.pyx"),
     # per-frame analysis: its steps are kernels/_frame_*.pxi, included by _frame.pyx
     ("kernels._frame_results", "kernels/_frame_results.pyx"),
     ("kernels._frame_insole", "kernels/_frame_insole.pyx"),

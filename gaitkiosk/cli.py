@@ -42,6 +42,7 @@ COMMANDS: list[str] = [
     "report",
     "users",
     "server",
+    "sync",
     "import",
     "firmware",
 ]

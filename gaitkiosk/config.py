@@ -75,6 +75,23 @@ DEFAULTS: dict[str, Any] = {
         # Raw recordings synced upstream and older than this may be pruned (never unsynced ones).
         "prune_after_days": 90.0,
     },
+    "sync": {
+        # docs/sync.md and docs/configuration.md: the kiosk's sync worker (when enrolled).
+        # Run it as a thread of the kiosk (false: the gaitkiosk-sync.service unit runs it instead).
+        "in_kiosk": True,
+        # Seconds between passes when nothing is queued.
+        "poll_s": 30.0,
+        # Backoff with full jitter after a failure: first ceiling, and the cap.
+        "backoff_base_s": 1.0,
+        "backoff_cap_s": 300.0,
+        # Upload cap in bytes per second (0: none).
+        "bandwidth_bytes_per_s": 0,
+        # Rows read from the outbox per batch (marked sent in one short transaction), and sent at once.
+        "batch_rows": 200,
+        "parallel": 4,
+        # Seconds to wait for the server's answer.
+        "timeout_s": 30.0,
+    },
     "calibration": {
         # docs/calibration.md. A calibration older than this is "due".
         "due_after_days": 180.0,
@@ -127,6 +144,18 @@ DEFAULTS: dict[str, Any] = {
         # A stick counts only when it is a mount point below this (listed in /proc/mounts); empty: none.
         "usb_root": "/media",
     },
+    "panel": {
+        # The GPIO safety panel (docs/technician.md): stop button, stack light, buzzer. Off: no GPIO at all.
+        "enabled": False,
+        # gpiozero's pin factory: "rpigpio" (the RPi.GPIO API; rpi-lgpio provides it on a Pi 5) or "lgpio".
+        "pin_factory": "rpigpio",
+        # BCM GPIO numbers. The button closes to ground (the pin's pull-up holds it high).
+        "stop_pin": 17,
+        "green_pin": 22,
+        "amber_pin": 23,
+        "red_pin": 24,
+        "buzzer_pin": 27,
+    },
 }
 
 
@@ -174,6 +203,14 @@ ALLOWED: dict[str, Any] = {
     "store.min_free_mb": checks.integer(0, 10_000_000),
     "store.max_db_mb": checks.integer(0, 10_000_000),
     "store.prune_after_days": checks.within(0.0, 36500.0, unit="days"),
+    "sync.in_kiosk": checks.flag(),
+    "sync.poll_s": checks.within(1.0, 86400.0, unit="seconds"),
+    "sync.backoff_base_s": checks.within(0.01, 3600.0, unit="seconds"),
+    "sync.backoff_cap_s": checks.within(0.1, 86400.0, unit="seconds"),
+    "sync.bandwidth_bytes_per_s": checks.integer(0, 10_000_000_000),
+    "sync.batch_rows": checks.integer(1, 10_000),
+    "sync.parallel": checks.integer(1, 32),
+    "sync.timeout_s": checks.within(1.0, 600.0, unit="seconds"),
     "calibration.due_after_days": checks.positive(most=3650.0, unit="days"),
     "calibration.verify_every_days": checks.positive(most=3650.0, unit="days"),
     "calibration.max_error_pct": checks.positive(most=100.0),
@@ -198,6 +235,10 @@ ALLOWED: dict[str, Any] = {
     # Absolute: a relative folder would depend on where the kiosk was started.
     "reports.folder": checks.matching(r"(/.*)?", "an absolute directory (empty: none)"),
     "reports.usb_root": checks.matching(r"(/.*)?", "an absolute directory (empty: no USB sticks)"),
+    "panel.enabled": checks.flag(),
+    "panel.pin_factory": checks.one_of("rpigpio", "lgpio"),
+    # GPIO 2..27 are the 40-pin header's BCM numbers on a Pi 4 and a Pi 5.
+    **{f"panel.{name}_pin": checks.integer(2, 27) for name in ("stop", "green", "amber", "red", "buzzer")},
 }
 
 
@@ -276,6 +317,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     if analysis["contact_off_n"] > analysis["contact_on_n"]:
         raise ConfigError(f"{path}: [analysis] contact_off_n must not exceed contact_on_n "
                           f"({analysis['contact_off_n']:g} > {analysis['contact_on_n']:g}): the two are a hysteresis band")
+    pins = [config["panel"][f"{name}_pin"] for name in ("stop", "green", "amber", "red", "buzzer")]
+    if config["panel"]["enabled"] and len(set(pins)) != len(pins):
+        raise ConfigError(f"{path}: [panel] stop_pin, green_pin, amber_pin, red_pin and buzzer_pin must be "
+                          f"five different GPIO numbers, got {pins}")
     return config
 
 

@@ -81,7 +81,7 @@ def show(state: State, size: tuple[int, int], diagonal_in: float, theme=None):
 @functools.cache
 def states() -> tuple[State, ...]:
     return (*_attract(), *_checkin(), *_program(), *_instruction(), *_live(), *_results(), *_closing(), *_staff(),
-            *_staff_save(), *_patients(), *_programs(), *_review(), *_calibration())
+            *_staff_save(), *_patients(), *_programs(), *_review(), *_calibration(), *_diagnostics())
 
 
 def _attract():
@@ -854,6 +854,95 @@ def main(argv: list[str] | None = None) -> int:
     files = write_gallery(Path(args[0]))
     print(f"{len(files)} screenshots in {args[0]}")
     return 0
+
+
+def _diagnostics():
+    """The diagnostics room (ui/screens/staff_diagnostics.py): readings as the room's view gives them,
+    the counters a reader keeps (device/linkstate.py), the virtual patient's raw counts on the live
+    map, and the longest words each line can hold."""
+    import numpy as np
+
+    from calibration.model import MASK_DEAD, MASK_HOT
+    from device.linkstate import LinkCounters
+    from drills.autopilot import patient_for
+    from drills.registry import create
+    from gaitkiosk.runtime import LiveSnapshot
+    from gaitkiosk.staff_rooms.diagnostics import FAULTS
+    from ui.screens.staff_diagnostics import DiagnosticsScreen, SensorDiagnosticsScreen
+
+    drill = create("quiet_standing", {}, mat_shape=(48, 48), mat_pitch_mm=(8.47, 8.47))
+    person = patient_for(drill, seed=1)
+    sample = person.sample(5.0, mat=True, insoles=True)
+    raw = {"mat": person.mat_counts(sample), "insole_left": person.insole_counts(sample, "left")}
+    counters = {**LinkCounters(frames=1_234_567, bytes=4_012_345_678, packets=1_240_001, crc_failures=3,
+                               lost_packets=12, gaps=2, silences=1, reconnects=1).as_dict(),
+                "dropped_by_queue": 0, "clock_clamps": 0}
+
+    def sensor(label, kind, serial, state="streaming", reason="", faults=0, firmware="gaitkiosk-mat 2.4.17"):
+        return {"label": label, "kind": kind, "serial": serial, "port": "/dev/gaitkiosk/" + kind.replace("_", "-"),
+                "state": state, "reason": reason, "rate_hz": 99.8 if state == "streaming" else 0.0, "nominal_hz": 100.0,
+                "firmware": firmware, "protocol": [1, 2], "geometry": [48, 48], "clock_offset_ms": 36213.52,
+                "clock_drift_ppm": -41.7, "faults": faults, "fault_names": list(FAULTS), "counters": counters,
+                "battery_pct": None,
+                "temperature_c": 41.5, "device_errors": {"frames_dropped": 0, "rx_errors": 1, "sensor_faults": 0}}
+
+    sensors = [sensor("Mat", "mat", "GK-MAT-000123", faults=18),
+               sensor("Left insole", "insole_left", "GK-INS-L-000456", firmware="gaitkiosk-insole 1.12.3"),
+               sensor("Right insole", "insole_right", "GK-INS-R-000457", "reconnecting",
+                      "the device did not answer for 1 s", faults=1, firmware="gaitkiosk-insole 1.12.3")]
+    data = {
+        "taken_at": "2026-12-04T14:05:33+00:00", "sensors": sensors,
+        "system": {"cpu": {"load_1m": 1.42, "load_5m": 1.18, "load_15m": 0.97, "cpus": 4}, "cpu_temperature_c": 61.3,
+                   "disk": {"free_bytes": 21_400_000_000, "total_bytes": 31_100_000_000},
+                   "database": {"bytes": 1_843_000_000, "free_bytes": 0, "wal_bytes": 4_100_000}},
+        "sync": {"pending": 1204, "oldest_at": "2026-11-28T09:41:12Z", "oldest_entity": "recording",
+                 "oldest_attempts": 3, "oldest_error": ""},
+        "calibration": [{"serial": "GK-MAT-000123", "status": "ok", "due": "2027-01-03"},
+                        {"serial": "GK-INS-L-000456", "status": "due", "due": "2026-11-30"},
+                        {"serial": "GK-INS-R-000457", "status": "out of spec", "due": "2027-02-11"}],
+        "versions": {"installed": "0.10.2", "rollback": "0.10.1", "installed_by": "install"},
+        "panel": {"enabled": True, "light": "ready"},
+        "places": [{"label": "USB stick KINGSTON", "path": "/media/KINGSTON"}], "refused": [], "notice": ""}
+    nothing = {**data, "places": [], "refused": ["No USB stick is plugged in (none is mounted under /media).",
+                                                 "No folder is set up for reports ([reports] folder in the config)."]}
+    bare = {**data, "system": {"cpu": None, "cpu_temperature_c": None, "disk": None, "database": {"bytes": 0}},
+            "versions": {"installed": "0.1.0", "rollback": None}, "panel": {"enabled": False}, "calibration": []}
+    saved = {**data, "notice": "Saved gaitkiosk-diagnostics-2026-12-04-2.zip (with patient data) to USB stick KINGSTON."}
+    mask = np.zeros((48, 48), np.uint8)
+    mask[3, 7] = mask[3, 8] = mask[40, 12] = MASK_DEAD
+    mask[22, 30] = MASK_HOT
+    mat = {"sensor": sensors[0], "mask": mask, "mask_note": "From calibration c-5f1e20: 3 dead, 1 hot."}
+    insole = {"sensor": sensors[1], "mask": None,
+              "mask_note": "No calibration yet: run Calibration, Dead sensels, to map dead and hot sensels."}
+    live = LiveSnapshot(seq=1, raw_counts=raw)
+
+    def room(d, tab=None):
+        return lambda app: DiagnosticsScreen(app, d, tab=tab)
+
+    def detail(d, tab="maps"):
+        return lambda app: SensorDiagnosticsScreen(app, d, tab=tab)
+
+    def ticked(s):
+        s.patient_data = True
+        s.export_buttons.get("patient_data").label = s.tick_label()
+
+    return [
+        State("staff_diagnostics", room(data), picture=True),
+        State("staff_diagnostics-unit", room(data, "unit"), picture=True),
+        State("staff_diagnostics-calibration", room(data, "calibration"), picture=True),
+        State("staff_diagnostics-export", room(data, "export"), ticked, picture=True),
+        State("staff_diagnostics-saved", room(saved)),
+        State("staff_diagnostics-nowhere", room(nothing, "export")),
+        State("staff_diagnostics-bare", room(bare, "unit")),
+        State("staff_diagnostics-refused", room(data, "export"), lambda s: s.refused(
+            "That place cannot take the archive now (was the USB stick pulled out?). Choose again.")),
+        State("staff_diagnostics_sensor", detail(mat), lambda s: s.update(1.0), snapshot=live, picture=True),
+        State("staff_diagnostics_sensor-insole", detail(insole), lambda s: s.update(1.0), snapshot=live,
+              picture=True),
+        State("staff_diagnostics_sensor-waiting", detail({**mat, "sensor": sensors[2]}), snapshot=live),
+        State("staff_diagnostics_sensor-counters", detail(mat, "counters"), picture=True),
+        State("staff_diagnostics_sensor-device", detail({**mat, "sensor": sensors[2]}, "device"), picture=True),
+    ]
 
 
 if __name__ == "__main__":

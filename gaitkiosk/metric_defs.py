@@ -69,9 +69,11 @@ def parse(text: str) -> dict[str, dict]:
     section, title, header = 0, "", None
     paragraphs = _paragraphs(text)
     for line in text.splitlines():
-        m = re.match(r"^## (\d+)\. (.+)$", line)
+        m = re.match(r"^## (\d+)([a-z]?)\. (.+)$", line)
         if m:
-            section, title, header = int(m.group(1)), m.group(2).strip(), None
+            # "2b" (the extended set, analyze --extended) is not a section of the stored report's fields
+            section = int(m.group(1)) if not m.group(2) else 0
+            title, header = m.group(3).strip(), None
             continue
         if not line.startswith("|") or section not in SECTIONS:
             header = None

@@ -66,6 +66,8 @@ class LiveSnapshot:
     published_at: float = 0.0
     # kind -> how its kPa are made (device/calibration_state.py): a kPa legend on a staff screen says it
     calibration: dict = field(default_factory=dict)
+    # kind -> the newest raw counts of that sensor, as the device sent them (the diagnostics screen's map)
+    raw_counts: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -86,7 +88,7 @@ class Runtime:
 
     def __init__(self, config: dict, data_dir, *, simulate: bool = False, drill_seconds: float | None = None,
                  countdown_s: float | None = None, seed: int | None = None, sim_fall_at: float | None = None,
-                 clock=time.monotonic, keypad_lockout=None, staff_lockout=None):
+                 clock=time.monotonic, keypad_lockout=None, staff_lockout=None, panel_factory=None):
         from gaitkiosk.lockout import KeypadLockout
         from gaitkiosk.sensors import Sensors
 
@@ -105,9 +107,14 @@ class Runtime:
         self.actions: queue.SimpleQueue = queue.SimpleQueue()
         self.app = None
         self.visit = None
-        self.alert_listeners: list = []  # callables(alert): the GPIO panel's buzzer and light, later
-        self.staff_listeners: list = []  # callables(reason): "staff needed" (buzzer pattern, light), later
+        self.alert_listeners: list = []  # callables(alert), on the analysis thread: the GPIO panel's buzzer and light
+        self.staff_listeners: list = []  # callables(reason): "staff needed" (the panel's buzzer pattern)
+        self.panel = None  # gaitkiosk.panel.PanelDriver when [panel] enabled
+        self._panel_factory = panel_factory  # a gpiozero pin factory for the panel (tests: MockFactory)
         self.alerts: list = []
+        # The last drill command the analysis thread applied to a running drill, and when (runtime
+        # clock): how the stop button's latency is measured (tests/test_panel.py).
+        self.last_command: tuple[str, float] | None = None
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._latest = LiveSnapshot(seq=0)
         self._seq = 0
@@ -116,6 +123,7 @@ class Runtime:
         self._analysis: threading.Thread | None = None
         self._left_active: ActiveDrill | None = None  # a drill still running when the analysis thread ended
         self._worker: threading.Thread | None = None
+        self.sync = None  # sync.thread.SyncThread while the kiosk is enrolled
         self._trail: deque = deque(maxlen=TRAIL_POINTS)
         self._taps: dict[str, queue.Queue] = {}  # serial -> its raw frames for a calibration (tap())
         self.calibration_job = None  # the calibration wizard's running procedure (gaitkiosk/calibration_job.py)
@@ -154,8 +162,10 @@ class Runtime:
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self, app) -> Runtime:
         """Open the store and the sensors, start the threads, and connect ``app``."""
+        from gaitkiosk import logbuffer
         from gaitkiosk.visit import Visit
 
+        logbuffer.install()  # the recent log lines for the diagnostics export
         self.app = app
         app.outbox = self.actions
         app.feed = self
@@ -169,11 +179,41 @@ class Runtime:
             raise self.visit.startup_error
         self._analysis = threading.Thread(target=self._analysis_loop, name="kiosk-analysis", daemon=True)
         self._analysis.start()
+        self._start_panel()
+        self._start_sync()
         return self
+
+    def _start_panel(self) -> None:
+        """The GPIO safety panel, when the unit has one: a configured panel that cannot be opened
+        stops the start (a kiosk must not run without the stop button it is supposed to have)."""
+        from gaitkiosk.panel import start_panel
+
+        try:
+            self.panel = start_panel(self, self.config, self._panel_factory)
+        except Exception as exc:
+            from gaitkiosk.errors import KioskError
+
+            self.close()
+            raise KioskError(f"the GPIO safety panel cannot be opened ({exc}); check its wiring and [panel] in "
+                             "the config, or set [panel] enabled = false on a unit without one") from None
+
+    def _start_sync(self) -> None:
+        """The sync worker's thread when the kiosk is enrolled (docs/sync.md): its own connection."""
+        try:
+            from sync.thread import start_if_enrolled
+        except ImportError as exc:  # httpx missing: the kiosk runs, offline
+            log.error("sync is not available: %s", exc)
+            return
+        self.sync = start_if_enrolled(self.data_dir, self.config)
 
     def close(self) -> None:
         """Stop the threads; the worker closes the visit first (a running trial's writer and rows)."""
+        if self.panel is not None:
+            self.panel.close()
+            self.panel = None
         self._stop.set()
+        if self.sync is not None:
+            self.sync.stop()
         self.actions.put(None)
         for t, wait_s in ((self._analysis, ANALYSIS_STOP_S), (self._worker, WORKER_CLOSE_S)):
             if t is not None and t is not threading.current_thread():
@@ -327,6 +367,7 @@ class Runtime:
                     a.drill.resume(now)
                 elif name == "stop":
                     a.drill.stop(now)
+                self.last_command = (name, now)
                 self._after_update(state, now)
 
     def _kpa(self, frame, pressure) -> np.ndarray | None:
@@ -347,6 +388,7 @@ class Runtime:
         kpa = self._kpa(frame, pressure)
         p = pressure.get(frame.device)
         state.calibration[frame.kind] = p.source if p is not None else None
+        state.raw_counts[frame.kind] = frame.counts
         if frame.kind == "mat":
             self.stats["mat_frames"] += 1
             if state.last_mat_frame_t is not None:
@@ -479,7 +521,8 @@ class Runtime:
             seq=self._seq, t_frame=t_frame, mat_kpa=state.mat_kpa, mat_geometry=state.mat_geometry,
             cop_mm=state.cop, cop_trail=tuple(self._trail), insole_kpa=dict(state.insole_kpa),
             insole_layout=dict(state.insole_layout), drill=state.view if with_drill else None,
-            device_problem=self.device_problem, published_at=self.clock(), calibration=dict(state.calibration))
+            device_problem=self.device_problem, published_at=self.clock(), calibration=dict(state.calibration),
+            raw_counts=dict(state.raw_counts))
 
 
 class _AnalysisState:
@@ -493,6 +536,7 @@ class _AnalysisState:
         self.insole_t: dict = {}
         self.insole_layout: dict = {}
         self.calibration: dict = {}  # kind -> Pressure.source of the newest frame
+        self.raw_counts: dict = {}  # kind -> the newest frame's counts
         self.pending: dict = {}
         self.sensor_alert = None
         self.last_mat_frame_t = None

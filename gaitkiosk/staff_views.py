@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 VIEWS: dict[str, tuple] = {}  # name -> (function, audit_view, roles)
 ACTIONS: dict[str, tuple] = {}  # name -> (function, roles)
-ROOMS: tuple[str, ...] = ("reports", "patients", "programs", "review", "calibration")  # modules of gaitkiosk.staff_rooms to import (each registers itself)
+ROOMS: tuple[str, ...] = ("reports", "patients", "programs", "review", "calibration",
+                          "diagnostics")  # modules of gaitkiosk.staff_rooms to import (each registers itself)
 ALL_ROLES = ROLES
 
 

@@ -277,6 +277,8 @@ class Visit:
                 self.rt.deliver("reset")
         elif k == "_alert":
             self._alert(d["alert"])
+        elif k == "_panel_stop":  # the drill was already paused by the button (gaitkiosk/panel.py)
+            self.store.audit.log("panel.stop", subject=self.trial.id if self.trial is not None else "")
         elif k == "_drill_finished":
             self._drill_finished(d["active"])
         elif k == "_storage_failed":

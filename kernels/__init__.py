@@ -15,7 +15,7 @@ from kernels.frame import FootResult, FrameAnalyzer, FrameParams, FrameResult, c
 from kernels.insole import InsoleAnalyzer, InsoleResult, check_insole_frame
 
 #: The compiled modules; the package runs "compiled" only when all of them import.
-COMPILED_MODULES = ("_frame", "_online")
+COMPILED_MODULES = ("_frame", "_online", "_iir")
 
 IMPLEMENTATION = (
     "compiled" if all(_backend.compiled(name) is not None for name in COMPILED_MODULES)

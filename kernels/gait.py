@@ -201,15 +201,12 @@ def arch_index(mask: np.ndarray, pitch_mm: tuple[float, float], axis_deg: float 
     the foremost sensel centre is cut in thirds and AI = sensels in the middle
     third / all sensels. Returns None for a footprint under 10 sensels.
     """
-    from scipy import ndimage
+    from kernels.blobs import largest_blob
 
-    m = np.asarray(mask, dtype=bool)
-    labels, n = ndimage.label(m, structure=np.ones((3, 3), dtype=bool))
-    if n == 0:
-        return None
-    sizes = ndimage.sum(m, labels, index=range(1, n + 1))
-    main = labels == (1 + int(np.argmax(sizes)))
+    main = largest_blob(mask)
     r, c = np.nonzero(main)
+    if len(r) == 0:
+        return None
     if len(r) < 10:
         return None
     pts = np.column_stack([(c + 0.5) * pitch_mm[1], (r + 0.5) * pitch_mm[0]])

@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from kernels import calibration_state, detectors
+from kernels import calibration_state, detectors, report_extended
 from kernels.gait import arch_index, gait_summary
 from kernels.series import (
     FILTER_ORDER,
@@ -271,8 +271,9 @@ def _cop_group(rec, window, rep: _Report, options: dict) -> dict | None:
 
 
 def _sway(stream, rate, lowpass_hz, rep: _Report, steps_seen: bool):
-    """(sway set, filter, part) of the stream's whole-body COP: of its longest unbroken part
-    when it has gaps (``part`` then says which), else of all of it."""
+    """(sway set, filter, part, COP) of the stream's whole-body COP: of its longest unbroken part
+    when it has gaps (``part`` then says which), else of all of it; COP is the part's unfiltered
+    COP that the sway set was computed from (None when there was none)."""
     t, cop, parts = stream["t"], stream["cop"], stream["parts"]
     part = None
     if len(parts) > 1:
@@ -288,7 +289,7 @@ def _sway(stream, rate, lowpass_hz, rep: _Report, steps_seen: bool):
     present = np.all(np.isfinite(cop), axis=1) if len(cop) else np.zeros(0, bool)
     if not present.any():
         rep.why("sway", dict.fromkeys(SWAY_FIELDS, "no centre of pressure in the analysed part (nobody on the sensor)"))
-        return values, None, part
+        return values, None, part, None
     first, last = int(np.argmax(present)), len(present) - int(np.argmax(present[::-1]))
     inner = present[first:last]
     if not inner.all():
@@ -296,7 +297,7 @@ def _sway(stream, rate, lowpass_hz, rep: _Report, steps_seen: bool):
         rep.why("sway", dict.fromkeys(SWAY_FIELDS, (
             f"the COP is missing for {missing} samples between {t[first]:.2f} s and {t[last - 1]:.2f} s "
             "(a foot or the patient left the sensor); sway needs an unbroken COP: use --window")))
-        return values, None, part
+        return values, None, part, None
     if first or last < len(present):
         rep.notes.append(f"sway: {first + len(present) - last} samples without COP at the start/end were left out")
     c = cop[first:last]
@@ -315,7 +316,19 @@ def _sway(stream, rate, lowpass_hz, rep: _Report, steps_seen: bool):
     rep.why("sway", reasons)
     if steps_seen and values["path_length_mm"] is not None:
         rep.notes.append("steps were detected: the sway measures describe this COP, not quiet standing")
-    return values, filt, part
+    return values, filt, part, c
+
+
+def _extended(cop_source, cop, rate, convention: str, rep: _Report) -> dict:
+    """The extended posturography section of the sway part's COP (docs/metrics.md, section 2b)."""
+    source = cop_source["name"] if cop_source else None
+    if cop is None:
+        section = report_extended.empty_section(source, convention)
+        rep.why("extended.values", dict.fromkeys(section["values"], "no whole-body COP to describe (see sway)"))
+        return section
+    section, reasons = report_extended.extended_section(cop, rate, source, convention)
+    rep.why("extended", reasons)
+    return section
 
 
 def _weight(side_force, side_regions, rep: _Report) -> dict:
@@ -395,7 +408,7 @@ def _primary(streams: dict) -> dict | None:
 
 
 def analyze_recording(rec, lowpass_hz: float | str | None = "auto", window=None, source: str = "auto",
-                      **overrides) -> dict:
+                      extended: str | None = None, **overrides) -> dict:
     """The DESIGN 4.2 report of ``rec`` (see the module docstring).
 
     ``window`` is (start_s, end_s) with either None; ``lowpass_hz`` low-passes
@@ -403,10 +416,14 @@ def analyze_recording(rec, lowpass_hz: float | str | None = "auto", window=None,
     before the sway measures: ``"auto"`` the mat's COP at
     :data:`~kernels.sway.SENSOR_COP_LOWPASS_HZ` and a COP file's as recorded,
     a number every COP at that cut-off, None nothing; ``source`` is one of :data:`SOURCES`.
+    ``extended`` (None, ``"gaitkiosk"`` or ``"quijoux2021"``) adds the ``extended`` section, the 72
+    descriptors of :mod:`kernels.report_extended` in that convention.
     ``overrides`` may set ``contact_on_n``, ``contact_off_n``, ``min_stance_s``
     and ``mat_threshold_kpa``.
     Raises :class:`MetricsInputError` for input that cannot be analysed at all.
     """
+    if extended not in (None, *report_extended.CONVENTIONS):
+        raise ValueError(f"analyze_recording: extended must be None or one of {report_extended.CONVENTIONS}")
     params = default_parameters()
     for key, value in overrides.items():
         if key not in ("contact_on_n", "contact_off_n", "min_stance_s", "mat_threshold_kpa"):
@@ -459,10 +476,10 @@ def analyze_recording(rec, lowpass_hz: float | str | None = "auto", window=None,
     step_events = sorted((e for e in events if e.kind == "step"), key=lambda e: e.metrics["contact_s"])
 
     if cop_source is not None and rate is not None:
-        sway, filt, part = _sway(cop_source, rate, lowpass_hz, rep, bool(step_events))
+        sway, filt, part, sway_cop = _sway(cop_source, rate, lowpass_hz, rep, bool(step_events))
         report["filter"] = filt
     else:
-        part = None
+        part = sway_cop = None
         sway = dict.fromkeys(SWAY_FIELDS)
         why = ("insoles give each foot's COP in its own frame, not a whole-body COP"
                if cop_source is None else "too few samples")
@@ -471,6 +488,8 @@ def analyze_recording(rec, lowpass_hz: float | str | None = "auto", window=None,
             rep.notes.append("--lowpass was not applied: there is no whole-body COP to filter")
     report["sway"] = sway
     report["sway_part"] = part
+    if extended is not None:
+        report["extended"] = _extended(cop_source, sway_cop, rate, extended, rep)
 
     report["weight"] = _weight(primary["side_force"], primary.get("side_regions"), rep)
 
@@ -500,6 +519,7 @@ def analyze_recording(rec, lowpass_hz: float | str | None = "auto", window=None,
     report["null_reasons"] = dict(sorted(rep.reasons.items()))
     # How each stream's kPa were made; newtons on an unmeasured conversion are withheld (docs/metrics.md).
     calibration_state.apply(report, _meta(rec), [k for k, a in calibration_state.STREAMS.items() if _arr(rec, a) is not None])
+    report_extended.add_calibration(report)
     return _clean(report)
 
 

@@ -58,6 +58,8 @@ def render(r: dict) -> str:
         lines.append(f"  n/a: {why.pop()}")
     else:
         _sway_rows(s, row)
+    if r.get("extended"):
+        _extended(r, lines, row)
     _rest(r, lines, row)
     return "\n".join(lines)
 
@@ -99,6 +101,35 @@ def _sway_rows(s: dict, row) -> None:
     row("mean frequency", "sway.mean_frequency_hz", s["mean_frequency_hz"], "Hz", 3)
     row("mean power frequency", "sway.mean_power_frequency_hz", s["mean_power_frequency_hz"], "Hz", 3)
 
+
+
+def _extended(r: dict, lines: list[str], row) -> None:
+    """The 72 descriptors, by group, each with its unit; the section names its sensor and calibration."""
+    from kernels.posturography_table import DESCRIPTORS
+
+    e = r["extended"]
+    pre = e["preprocessing"]
+    lines += ["", f"Extended posturography set (Quijoux et al. 2021; {e['convention']} convention)" + _from(r, "sway")
+              + (f", calibration: {e['calibration']}" if e.get("calibration") else "")]
+    lines.append(f"  {'preprocessing':<34}centred, resampled to {pre['resampled_hz']:g} Hz (SWARII), "
+                 f"{pre['lowpass_hz']:g} Hz low-pass (Butterworth {pre['lowpass_order']}, zero-phase)"
+                 + (", re-centred" if pre["recentred_after_filter"] else ""))
+    values = e["values"]
+    reasons = r.get("null_reasons", {})
+    why = {reasons.get(f"extended.values.{k}") for k in values}
+    if all(v is None for v in values.values()) and len(why) == 1:
+        lines.append(f"  n/a: {why.pop()}")
+        return
+    group = None
+    for d in DESCRIPTORS:
+        if d.group != group:
+            group = d.group
+            lines.append(f"  [{group}]")
+        v = values[d.key]
+        text = "n/a" if v is None else (f"{v:d}" if isinstance(v, int) else f"{v:.4g}")
+        if v is None and f"extended.values.{d.key}" in reasons:
+            text += f"  ({reasons[f'extended.values.{d.key}']})"
+        lines.append(f"    {d.key:<38}{text} {d.unit}".rstrip())
 
 
 def _rest(r: dict, lines: list[str], row) -> None:

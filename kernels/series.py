@@ -152,22 +152,23 @@ def window_mask(t: np.ndarray, window: tuple[float | None, float | None] | None)
 
 
 def lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float, order: int = FILTER_ORDER) -> np.ndarray:
-    """Zero-phase Butterworth low-pass along axis 0 (``scipy.signal.filtfilt``).
+    """Zero-phase Butterworth low-pass along axis 0 (``scipy.signal.filtfilt``'s definition).
 
     The filter of ``order`` runs forward and backward, so the phase lag is zero
-    and the effective order doubles.
+    and the effective order doubles. kernels/iir.py does it without importing
+    scipy.signal (half a second, more than the analysis), equal to scipy's to rounding.
     """
-    from scipy.signal import butter, filtfilt
+    from kernels import iir
 
     if not 0 < cutoff_hz < rate_hz / 2:
         raise MetricsInputError(
             f"low-pass cut-off {cutoff_hz:g} Hz must be above 0 and below half the sampling rate ({rate_hz / 2:g} Hz)"
         )
-    b, a = butter(order, cutoff_hz / (rate_hz / 2))
-    padlen = 3 * (max(len(a), len(b)) - 1)
+    b, a = iir.butter_lowpass(order, cutoff_hz / (rate_hz / 2))
+    padlen = iir.padlen(b, a)
     if len(x) <= padlen:
         raise MetricsInputError(f"{len(x)} samples are too few to low-pass filter (need more than {padlen})")
-    return filtfilt(b, a, np.asarray(x, dtype=np.float64), axis=0)
+    return iir.filtfilt(b, a, np.asarray(x, dtype=np.float64))
 
 
 def filter_description(cutoff_hz: float, order: int = FILTER_ORDER) -> dict:
@@ -177,6 +178,6 @@ def filter_description(cutoff_hz: float, order: int = FILTER_ORDER) -> dict:
         "cutoff_hz": float(cutoff_hz),
         "order": order,
         "zero_phase": True,
-        "method": "scipy.signal.filtfilt (forward and backward, effective order doubles)",
+        "method": "scipy.signal.filtfilt (forward and backward, effective order doubles)",  # the definition; kernels/iir.py runs it
         "applied_to": "centre of pressure",
     }

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from kernels.series import FILTER_ORDER, MetricsInputError, filter_description, lowpass
+from kernels.spectrum import welch
 
 # Fewer samples than this give no sway measure: the ellipse needs n > 2 and
 # the Welch spectrum needs segments of several samples to mean anything.
@@ -55,12 +56,23 @@ def prediction_ellipse_k(n: int, probability: float = ELLIPSE_PROBABILITY) -> fl
     k = F_prob(2, n-2) * (n-1) * 2 * (n+1) / (n * (n-2)); semi-axes are
     sqrt(k * eigenvalue) of the sample covariance (ddof 1).
     """
-    from scipy.stats import f
-
     if n < 3:
         raise MetricsInputError(f"the prediction ellipse needs at least 3 samples, got {n}")
     p = 2
-    return float(f.ppf(probability, p, n - p) * (n - 1) * p * (n + 1) / (n * (n - p)))
+    return float(f_quantile_2(probability, n - p) * (n - 1) * p * (n + 1) / (n * (n - p)))
+
+
+def f_quantile_2(probability: float, dfd: int) -> float:
+    """Quantile of the F distribution with 2 and ``dfd`` degrees of freedom, in closed form.
+
+    For 2 numerator degrees of freedom the CDF is 1 - (1 + 2x/dfd)^(-dfd/2) (Johnson, Kotz &
+    Balakrishnan, Continuous Univariate Distributions vol. 2, ch. 27), so the quantile is
+    dfd/2 * ((1 - p)^(-2/dfd) - 1). Equal to ``scipy.stats.f.ppf(p, 2, dfd)`` to rounding
+    (tests/test_iir.py) without importing scipy.stats, which takes longer than an analysis.
+    """
+    if not 0 < probability < 1:
+        raise MetricsInputError(f"probability must be between 0 and 1, got {probability!r}")
+    return dfd / 2 * math.expm1(-2 / dfd * math.log1p(-probability))
 
 
 def ellipse95(x: np.ndarray, y: np.ndarray) -> tuple[float, tuple[float, float], float | None]:
@@ -87,10 +99,8 @@ def mean_power_frequency(x: np.ndarray, rate_hz: float) -> tuple[float, float]:
     Hann window, segment N//2, overlap N//4, FFT length N//2, constant detrend
     (Santos & Duarte 2016); mean frequency = trapz(f * P) / trapz(P).
     """
-    from scipy.signal import welch
-
     n = len(x)
-    f, p = welch(x, fs=rate_hz, window="hann", nperseg=n // 2, noverlap=n // 4, nfft=n // 2, detrend="constant")
+    f, p = welch(x, rate_hz, nperseg=n // 2, noverlap=n // 4, nfft=n // 2)
     total = float(np.trapezoid(p, f))
     if not total > 0:
         return float("nan"), 0.0

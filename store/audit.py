@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from store import rows
+from store import rows, upstream
 
 _JSON = ("details",)
 
@@ -17,6 +17,7 @@ class AuditEntry:
     details: dict = field(default_factory=dict)
     at: str = field(default_factory=rows.utc_now)
     id: int | None = None
+    uuid: str = field(default_factory=rows.new_id)  # its key upstream (id is only this kiosk's)
 
 
 class Audit:
@@ -31,9 +32,10 @@ class Audit:
         del row["id"]
         with rows.atomic(self.db):
             entry.id = self.db.execute(
-                "INSERT INTO audit_log (action, user_id, subject, details, at) VALUES (?, ?, ?, ?, ?)",
-                [row["action"], row["user_id"], row["subject"], row["details"], row["at"]],
+                "INSERT INTO audit_log (action, user_id, subject, details, at, uuid) VALUES (?, ?, ?, ?, ?, ?)",
+                [row["action"], row["user_id"], row["subject"], row["details"], row["at"], row["uuid"]],
             ).lastrowid
+            upstream.queue(self.db, "audit", entry.uuid)
         return entry
 
     def recent(self, limit: int = 100, *, subject: str | None = None) -> list[AuditEntry]:

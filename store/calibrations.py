@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from store import rows
+from store import rows, upstream
 from store.errors import NotFoundError
 
 _JSON = ("record",)
@@ -30,6 +30,7 @@ class Calibrations:
         with rows.atomic(self.db):
             stored = Calibration(**{**calibration.__dict__, "active": False})
             rows.insert(self.db, "calibrations", rows.to_row(stored, _JSON, _BOOLS), "calibration")
+            upstream.queue(self.db, "calibration", calibration.id)
             if activate or calibration.active:
                 self.activate(calibration.id)
         return self.get(calibration.id)

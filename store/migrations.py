@@ -244,6 +244,82 @@ def m009_trial_recording_state(db: Database) -> None:
     """)
 
 
+@_migration
+def m010_sync_down(db: Database) -> None:
+    # The changes feed (sync/down.py, docs/sync.md "Down"): the cursor per server, written in the
+    # same transaction as the rows it covers; and rows from the server the kiosk could not apply
+    # yet (a program whose patient has not arrived) or at all (a clash), kept and retried, never lost.
+    _script(db, """
+    CREATE TABLE sync_down_cursor (
+        server TEXT PRIMARY KEY,            -- the server's URL and enrolment: a new one starts from the beginning
+        cursor TEXT NOT NULL,               -- '<xid>:<n>' as the server gave it
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE sync_down_parked (
+        entity TEXT NOT NULL,
+        id TEXT NOT NULL,
+        body TEXT NOT NULL,                 -- JSON as the server sent it
+        reason TEXT NOT NULL,
+        parked_at TEXT NOT NULL,
+        PRIMARY KEY (entity, id)
+    );
+    """)
+
+
+@_migration
+def m011_outbox_rows(db: Database) -> None:
+    # Issue 12: every row entity of docs/sync.md goes through the outbox.
+    # 1. Audit entries need a UUID to leave the device (their integer id is only local).
+    # 2. The outbox gets `seq INTEGER PRIMARY KEY AUTOINCREMENT`: the upload's order (docs/sync.md
+    #    "Time"). An implicit rowid may be renumbered by VACUUM and reused after a delete; this
+    #    one is neither. Old items keep their order (created_at, then rowid). `refused_at` marks
+    #    an item the server refused (a 4xx): kept for the technician, not resent as such.
+    # 3. Rows already in the database are queued, in the order they were written; queued sessions
+    #    not yet sent get their full row as payload (they carried only their id).
+    import uuid
+
+    from store import upstream
+
+    db.execute("ALTER TABLE audit_log ADD COLUMN uuid TEXT")
+    for (audit_id,) in db.execute("SELECT id FROM audit_log ORDER BY id").fetchall():
+        db.execute("UPDATE audit_log SET uuid = ? WHERE id = ?", [str(uuid.uuid4()), audit_id])
+    _script(db, """
+    CREATE UNIQUE INDEX audit_by_uuid ON audit_log(uuid);
+    CREATE TABLE outbox_new (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- the kiosk's own order of uploads (never reused)
+        id TEXT NOT NULL UNIQUE,            -- uuid of the item
+        entity TEXT NOT NULL,               -- 'patient', 'session', 'trial', 'recording', ...
+        entity_id TEXT NOT NULL,            -- the row's UUID: the upload's idempotency key
+        payload TEXT NOT NULL DEFAULT '{}', -- JSON: the row as the server keeps it
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        last_attempt_at TEXT,
+        sent_at TEXT,
+        refused_at TEXT                     -- the server refused it (4xx): see last_error
+    );
+    INSERT INTO outbox_new (id, entity, entity_id, payload, created_at, attempts, last_error, last_attempt_at, sent_at)
+        SELECT id, entity, entity_id, payload, created_at, attempts, last_error, last_attempt_at, sent_at
+        FROM outbox ORDER BY created_at, rowid;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_new RENAME TO outbox;
+    CREATE INDEX outbox_pending ON outbox(seq) WHERE sent_at IS NULL;
+    CREATE INDEX outbox_by_entity ON outbox(entity, entity_id);
+    """)
+    for (session_id,) in db.execute(
+            "SELECT entity_id FROM outbox WHERE entity = 'session' AND sent_at IS NULL").fetchall():
+        upstream.refresh_pending(db, "session", session_id)
+    backlog = [("patient", "SELECT id FROM patients ORDER BY created_at, id"),
+               ("program", "SELECT id FROM programs ORDER BY created_at, id"),
+               ("calibration", "SELECT id FROM calibrations ORDER BY created_at, id"),
+               ("audit", "SELECT uuid FROM audit_log ORDER BY id")]
+    for entity, sql in backlog:
+        for (entity_id,) in db.execute(sql).fetchall():
+            upstream.queue(db, entity, entity_id)
+    for (session_id,) in db.execute("SELECT id FROM sessions WHERE status != 'open' ORDER BY started_at, id").fetchall():
+        upstream.queue_session(db, session_id)
+
+
 def applied_names(db: Database) -> list[str]:
     """Names of the migrations recorded in the file, in the order applied."""
     return [m.name for m in migrations.applied(db)]

@@ -1,9 +1,11 @@
-"""The outbox that sync/ drains: one row per thing to upload, keyed by a UUID.
+"""The outbox that sync/ drains: one row per thing to upload, in the kiosk's own order (seq).
 
-The outbox row's id is the upload's idempotency key, so a retry after a lost
-answer cannot duplicate anything upstream. Marking a row sent also stamps
-``synced_at`` on the entity it carried: that is what retention trusts before
-pruning raw recordings.
+Items are written by store/upstream.py in the transaction that wrote their row. ``seq`` (the
+item's INTEGER PRIMARY KEY, AUTOINCREMENT: never reused, never renumbered) is the order the
+server keeps within this kiosk (docs/sync.md "Time"); the row's UUID (``entity_id``) is the
+upload's idempotency key, so a retry after a lost answer cannot duplicate anything upstream.
+Marking an item sent also stamps ``synced_at`` on the entity it carried: that is what retention
+trusts before pruning raw recordings.
 """
 
 from __future__ import annotations
@@ -27,8 +29,16 @@ class OutboxItem:
     last_error: str = ""
     last_attempt_at: str | None = None
     sent_at: str | None = None
+    refused_at: str | None = None
     id: str = field(default_factory=rows.new_id)
     created_at: str = field(default_factory=rows.utc_now)
+    seq: int | None = None  # given by SQLite on insert
+
+
+def _row(item: OutboxItem) -> dict:
+    row = rows.to_row(item, _JSON)
+    del row["seq"]
+    return row
 
 
 class Outbox:
@@ -38,21 +48,21 @@ class Outbox:
     def enqueue(self, entity: str, entity_id: str, payload: dict | None = None) -> OutboxItem:
         if not entity or not entity_id:
             raise InvalidRecordError("an outbox item needs an entity and its id")
-        item = OutboxItem(entity=entity, entity_id=entity_id, payload=payload or {})
-        rows.insert(self.db, "outbox", rows.to_row(item, _JSON), "outbox item")
-        return item
+        return self.add(OutboxItem(entity=entity, entity_id=entity_id, payload=payload or {}))
 
     def add(self, item: OutboxItem) -> OutboxItem:
-        rows.insert(self.db, "outbox", rows.to_row(item, _JSON), "outbox item")
+        rows.insert(self.db, "outbox", _row(item), "outbox item")
+        item.seq = self.db.execute("SELECT seq FROM outbox WHERE id = ?", [item.id]).fetchone()[0]
         return item
 
     def get(self, item_id: str) -> OutboxItem:
         return rows.from_row(OutboxItem, rows.fetch(self.db, "outbox", "id", item_id, "outbox item"), _JSON)
 
     def pending(self, limit: int = 100) -> list[OutboxItem]:
-        """Oldest unsent items first."""
+        """Unsent items the server has not refused, in the kiosk's order (seq)."""
         return [rows.from_row(OutboxItem, r, _JSON) for r in rows.fetch_all(
-            self.db, "SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY created_at, id LIMIT ?", [limit])]
+            self.db, "SELECT * FROM outbox WHERE sent_at IS NULL AND refused_at IS NULL ORDER BY seq LIMIT ?",
+            [limit])]
 
     def pending_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]

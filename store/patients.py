@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from store import rows
+from store import rows, upstream
 from store.errors import InvalidRecordError
 
 _BOOLS = ("archived",)
@@ -34,12 +34,16 @@ class Patients:
 
     def add(self, patient: Patient) -> Patient:
         check_patient(patient)
-        rows.insert(self.db, "patients", rows.to_row(patient, bool_fields=_BOOLS), f"patient {patient.code}")
+        with rows.atomic(self.db, f"patient {patient.code}"):
+            rows.insert(self.db, "patients", rows.to_row(patient, bool_fields=_BOOLS), f"patient {patient.code}")
+            upstream.queue(self.db, "patient", patient.id)
         return patient
 
     def update(self, patient: Patient) -> Patient:
         check_patient(patient)
-        rows.update(self.db, "patients", "id", rows.to_row(patient, bool_fields=_BOOLS), "patient")
+        with rows.atomic(self.db, "patient"):
+            rows.update(self.db, "patients", "id", rows.to_row(patient, bool_fields=_BOOLS), "patient")
+            upstream.refresh_pending(self.db, "patient", patient.id)  # only while not yet sent: store/upstream.py
         return patient
 
     def get(self, patient_id: str) -> Patient:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from store import rows
+from store import rows, upstream
 from store.errors import InvalidRecordError
 
 _BOOLS = ("active",)
@@ -55,6 +55,7 @@ class Programs:
             rows.insert(self.db, "programs", row, f"program {program.name}")
             for rx in program.prescriptions:
                 rows.insert(self.db, "prescriptions", rows.to_row(rx, json_fields=("params",)), "prescription")
+            upstream.queue(self.db, "program", program.id)
         return program
 
     def replace(self, program: Program, *, then=None) -> list[Program]:

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from store import rows
+from store import rows, upstream
 from store.errors import InvalidRecordError, NotFoundError, StoreError
 from store.locks import SessionLock, is_held
 
@@ -112,19 +112,12 @@ class Sessions:
     def _enqueue_upload(self, session_id: str) -> None:
         """Queue the closed session and its recordings for sync/, in the closing transaction.
 
-        The outbox row is written with the data it refers to (the transactional
+        The outbox rows (the session, its trials and reports, its recordings:
+        store/upstream.py) are written with the data they refer to (the transactional
         outbox pattern), so a crash can never leave a closed session that sync/
         does not know about. Idempotent: an entity already queued is not queued again.
         """
-        now = rows.utc_now()
-        entities = [("session", session_id)] + [
-            ("recording", r["id"]) for r in rows.fetch_all(
-                self.db, "SELECT id FROM recordings WHERE session_id = ? ORDER BY started_at", [session_id])]
-        for entity, entity_id in entities:
-            self.db.execute(
-                "INSERT INTO outbox (id, entity, entity_id, payload, created_at) SELECT ?, ?, ?, ?, ? "
-                "WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE entity = ? AND entity_id = ?)",
-                [rows.new_id(), entity, entity_id, rows.dumps({"session_id": session_id}), now, entity, entity_id])
+        upstream.queue_session(self.db, session_id)
 
     def _close_children(self, session_id: str, ended_at: str, reason: str) -> None:
         self.db.execute(

@@ -43,10 +43,11 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(dsn: str, log_dir: Path, extra: tuple[str, ...] = (), scheme: str = "http", verify=True):
-    """``gaitkiosk server`` on a free loopback port; yields a :class:`Server` once it answers."""
-    port = free_port()
-    log = open(log_dir / f"server-{port}.log", "wb")
+def running_server(dsn: str, log_dir: Path, extra: tuple[str, ...] = (), scheme: str = "http", verify=True,
+                   port: int | None = None):
+    """``gaitkiosk server`` on a free loopback port (or ``port``: a restart); yields a :class:`Server` once it answers."""
+    port = port or free_port()
+    log = open(log_dir / f"server-{port}.log", "ab")
     process = subprocess.Popen([sys.executable, "-m", "gaitkiosk", "server", "--dsn", dsn, "--port", str(port), *extra],
                                stdout=log, stderr=subprocess.STDOUT)
     url = f"{scheme}://127.0.0.1:{port}"

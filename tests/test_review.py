@@ -319,3 +319,14 @@ def test_the_staff_home_warms_the_plot_renderer(kiosk):
     plots = plots_of(app)
     assert plots.wait(timeout=120.0)
     assert "matplotlib.backends.backend_agg" in sys.modules and plots._warmed
+
+
+def test_the_extended_sets_tables_do_not_replace_the_reports_definitions():
+    # docs/metrics.md section 2b (analyze --extended) names sway fields too; the review's numbers are
+    # section 2's, so a "## 2b." table must not overwrite them (it once did, silently).
+    table = metric_defs.parse(metric_defs.DOC.read_text(encoding="utf-8"))
+    assert table["sway.mean_distance_mm"]["definition"].startswith("mean of r")
+    assert all(d["section"].startswith(("docs/metrics.md section 2,", "docs/metrics.md section 3,",
+                                        "docs/metrics.md section 5,", "docs/metrics.md section 6,",
+                                        "docs/metrics.md section 10,")) for d in table.values())
+    assert "sway.centroid_frequency_ap_hz" not in table

@@ -95,7 +95,7 @@ def test_a_technician_cannot_open_a_therapists_room(kiosk, monkeypatch):
     app, rt, data, clock, ann = kiosk
     register(monkeypatch)
     log_in(app, "Bo L.")
-    assert [b.id for b in app.top.rooms_buttons.buttons] == ["calibration"]
+    assert [b.id for b in app.top.rooms_buttons.buttons] == ["calibration", "diagnostics"]
     app.post(view("echo", patient="p-1"))
     pump(app, lambda: getattr(app.top, "message", None), what="the refusal")
     assert app.top.message == "A technician cannot open this screen." and app.top.name == "staff_home"

@@ -32,6 +32,10 @@ from store.programs import Prescription, Program
 
 CODE = "4821"
 
+# Above the pages a freshly migrated database holds free (reusable_bytes: store migration m011
+# rebuilds the outbox and frees the old table's pages), so the disk alone decides "too low".
+MIN_FREE = 10 * 2**20
+
 
 def prescribe(data: Path, drills: int) -> None:
     """A demo patient (the scripted visit never checks in as a real one) with a short program."""
@@ -156,14 +160,14 @@ def test_a_trial_that_lost_frames_says_so_everywhere(tmp_path, capsys):
         patient = st.patients.add(Patient(code=CODE))
         session = st.sessions.start(patient.id)
         trial = st.trials.start(session.id, "quiet_standing")
-        writer = st.recording_writer(session.id, trial_id=trial.id, chunk_s=0.05, min_free_bytes=1000,
+        writer = st.recording_writer(session.id, trial_id=trial.id, chunk_s=0.05, min_free_bytes=MIN_FREE,
                                      disk_free=lambda _p: free["bytes"]).start()
         for i in range(40):
             writer.put(RawFrame("MAT-1", "mat", i, i / 100, i / 100, np.ones((8, 8), np.uint16)))
         assert writer.stop().committed_frames == 40
         # a second trial: the disk drops under the threshold while it records
         trial2 = st.trials.start(session.id, "quiet_standing")
-        writer = st.recording_writer(session.id, trial_id=trial2.id, chunk_s=0.05, min_free_bytes=1000,
+        writer = st.recording_writer(session.id, trial_id=trial2.id, chunk_s=0.05, min_free_bytes=MIN_FREE,
                                      disk_free=lambda _p: free["bytes"]).start()
         for i in range(20):
             writer.put(RawFrame("MAT-1", "mat", i, i / 100, i / 100, np.ones((8, 8), np.uint16)))

@@ -3,8 +3,9 @@
 FILE is a recording in the interchange format (``.npz``, DESIGN 4.1), a
 COP-only CSV with columns ``t_s,x_mm,y_mm``, or a vendor export that
 ``gaitkiosk import`` reads (imported in memory, docs/import.md). Prints a readable report; with
-``--json`` the DESIGN 4.2 report (metrics version 2, ``docs/metrics.md``).
+``--json`` the DESIGN 4.2 report (metrics version 3, ``docs/metrics.md``).
 ``--source`` picks the sensor (mat, insoles, or auto: what the kiosk stores).
+``--extended`` adds the 72 descriptors of Quijoux et al. (2021) (``kernels.posturography``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ HELP = "report the balance and gait metrics of a recording (.npz) or a COP-only 
 def add_arguments(parser) -> None:
     from gaitkiosk import checks
 
-    parser.add_argument("file", metavar="FILE", help="recording (.npz, interchange format) or COP CSV (t_s,x_mm,y_mm)")
+    parser.add_argument("files", metavar="FILE", nargs="+",
+                        help="recording (.npz, interchange format), COP CSV (t_s,x_mm,y_mm) or vendor export; "
+                             "several files or folders with --csv")
+    parser.add_argument("--csv", metavar="OUT", type=Path,
+                        help="analyse every FILE (and every recording in a folder) on all cores into one CSV table, "
+                             "one row per recording")
+    parser.add_argument("--jobs", metavar="N", type=checks.integer(1, 256),
+                        help="worker processes for --csv (default: one per core)")
     parser.add_argument("--lowpass", metavar="HZ|off|auto", type=_lowpass(checks.positive(most=1000.0)), default="auto",
                         help="low-pass the centre of pressure at HZ before the sway measures (zero-phase Butterworth, "
                              "4th order, filtfilt), or 'off'; auto (default): a mat's COP at 10 Hz, a COP file's as recorded")
@@ -26,6 +34,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--source", choices=("auto", "mat", "insoles"), default="auto",
                         help="which sensor's numbers to report: mat, insoles, or auto (the sensors the recording's "
                              "drill used, else every sensor it has; docs/metrics.md section 1)")
+    parser.add_argument("--extended", action="store_true",
+                        help="add the extended posturography set: the 72 COP descriptors of Quijoux et al. (2021), "
+                             "docs/metrics.md section 2b")
+    parser.add_argument("--extended-convention", choices=("gaitkiosk", "quijoux2021"), default="gaitkiosk",
+                        help="gaitkiosk (default): re-centred after filtering, ellipse moments with n - 1; "
+                             "quijoux2021: exactly the peer code's numbers")
 
 
 def _lowpass(number):
@@ -62,7 +76,7 @@ def load(path: Path):
 
 
 def run(args, ctx) -> int:
-    from gaitkiosk.errors import ConfigError
+    from gaitkiosk.errors import ConfigError, UsageError
     from kernels.report import analyze_recording
     from kernels.report_text import render
     from kernels.series import parse_window
@@ -77,8 +91,24 @@ def run(args, ctx) -> int:
     settings = ctx.config.get("analysis", {})
     if settings.get("contact_off_n", 0) > settings.get("contact_on_n", 0):
         raise ConfigError("config [analysis]: contact_off_n must not exceed contact_on_n (the hysteresis band)")
-    rec = load(Path(args.file))
-    report = analyze_recording(rec, lowpass_hz=args.lowpass, window=window, source=args.source, **settings)
-    report["file"] = Path(args.file).name
+    paths = [Path(f) for f in args.files]
+    extended = args.extended_convention if args.extended else None
+    options = dict(lowpass_hz=args.lowpass, window=window, source=args.source, extended=extended, **settings)
+    if args.csv is not None:
+        return _batch(paths, args, ctx, options)
+    if len(paths) > 1 or paths[0].is_dir():
+        raise UsageError("several recordings or a folder go into one table: add --csv OUT.csv")
+    report = analyze_recording(load(paths[0]), **options)
+    report["file"] = paths[0].name
     ctx.emit(report, render(report))
     return 0
+
+
+def _batch(paths, args, ctx, options) -> int:
+    from gaitkiosk.batch_analyze import run_batch
+
+    total, failed = run_batch(paths, args.csv, options, args.jobs)
+    ctx.emit({"recordings": total, "failed": failed, "csv": str(args.csv)},
+             f"{total - failed} of {total} recordings analysed into {args.csv}"
+             + (f"; {failed} could not be read (their rows say why)" if failed else ""))
+    return 0 if failed == 0 else 1

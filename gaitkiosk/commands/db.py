@@ -60,6 +60,7 @@ def _check(path, args, ctx) -> int:
             "oldest_unsynced_session": None if oldest is None else {"id": oldest.id, "started_at": oldest.started_at},
             "outbox_pending": st.outbox.pending_count(),
             "recordings_pruned": st.db.execute("SELECT count(*) FROM recordings WHERE pruned_at IS NOT NULL").fetchone()[0],
+            "sync": _sync_status(st.db, ctx.data_dir),
         }
         damaged = st.recordings.verify_all() if args.deep else []
         if args.deep:
@@ -75,12 +76,29 @@ def _check(path, args, ctx) -> int:
         "unsynced      " + (f"oldest is session {oldest.id[:8]} from {_local(oldest.started_at)}" if oldest
                              else "none (everything reached the server)"),
         f"outbox        {data['outbox_pending']} item(s) waiting to upload",
-    ] + ([f"chunks        {'all recording chunks verified' if not damaged else f'{len(damaged)} DAMAGED'}"]
+    ] + _sync_lines(data["sync"]) + ([f"chunks        {'all recording chunks verified' if not damaged else f'{len(damaged)} DAMAGED'}"]
          if args.deep else [])
       + [f"  session {d['session_id'][:8]} recording {d['recording_id'][:8]} chunk {d['chunk']}: {d['error']}"
          for d in damaged[:20]])
     ctx.emit(data, text)
     return 0 if ok and not damaged else 1
+
+
+def _sync_status(db, data_dir) -> dict | str:
+    """The sync worker's status (docs/sync.md), or why it cannot be read (httpx not installed)."""
+    try:
+        from sync import status
+    except ImportError as exc:
+        return f"not available: {exc}"
+    return status.report(db, data_dir)
+
+
+def _sync_lines(found) -> list[str]:
+    if isinstance(found, str):
+        return [f"sync          {found}"]
+    from sync import status
+
+    return ["sync:"] + [f"  {line}" for line in status.lines(found)]
 
 
 def _local(stamp: str) -> str:

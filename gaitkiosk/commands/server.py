@@ -4,6 +4,9 @@
     gaitkiosk server enrol-code --clinic C [--hours 24]     a one-time code to enrol one kiosk
     gaitkiosk server kiosks [--clinic C]                    enrolled kiosks
     gaitkiosk server revoke KIOSK_ID                        the kiosk's token stops working
+    gaitkiosk server put-row --clinic C ENTITY FILE.json    a patient or program for the clinic's kiosks
+    gaitkiosk server clinic-token --clinic C --name TOOL    a token for a clinic tool (FHIR search)
+    gaitkiosk server fhir-export --clinic C [--patient P] --out bundle.json   FHIR R4 Observations
 
 The DSN may also come from ``GAITKIOSK_SERVER_DSN`` (keeps a password out of ``ps``). Patient
 data never travels over plain HTTP: without ``--certfile``/``--keyfile`` the server listens only
@@ -48,6 +51,23 @@ def add_arguments(parser) -> None:
     _dsn_option(rv, argparse.SUPPRESS)
     common_options(rv)
     rv.add_argument("kiosk_id", metavar="KIOSK_ID")
+    pr = sub.add_parser("put-row", help="store a patient or program (JSON file, with its id) for the clinic's kiosks")
+    _dsn_option(pr, argparse.SUPPRESS)
+    common_options(pr)
+    pr.add_argument("--clinic", required=True, help="the clinic whose kiosks get it")
+    pr.add_argument("entity", choices=("patient", "program"))
+    pr.add_argument("file", metavar="FILE.json", help='the row as JSON, with its "id" (a UUID); - reads stdin')
+    ct = sub.add_parser("clinic-token", help="a token for a clinic tool of one clinic (FHIR search); shown once")
+    _dsn_option(ct, argparse.SUPPRESS)
+    common_options(ct)
+    ct.add_argument("--clinic", required=True, help="the clinic whose data the tool may read")
+    ct.add_argument("--name", required=True, help="which tool holds it (shown in the server's records)")
+    fx = sub.add_parser("fhir-export", help="a FHIR R4 Bundle of the clinic's measures (Observations)")
+    _dsn_option(fx, argparse.SUPPRESS)
+    common_options(fx)
+    fx.add_argument("--clinic", required=True)
+    fx.add_argument("--patient", help="only this patient's (their pseudonymous code)")
+    fx.add_argument("--out", required=True, metavar="bundle.json", help="the file to write (replaced whole)")
 
 
 def run(args, ctx) -> int:
@@ -73,7 +93,65 @@ def run(args, ctx) -> int:
         ctx.emit({"kiosk_id": args.kiosk_id, "revoked_at": at.isoformat()},
                  f"kiosk {args.kiosk_id}: token revoked ({at.isoformat(timespec='minutes')})")
         return 0
+    if args.action == "put-row":
+        return _put_row(args, ctx, dsn)
+    if args.action == "clinic-token":
+        token_id, token = admin.clinic_token(dsn, args.clinic, args.name)
+        ctx.emit({"id": token_id, "clinic": args.clinic, "name": args.name, "token": token},
+                 f"{token}\n(id {token_id}, clinic {args.clinic}; shown only now; revoke with "
+                 f"`gaitkiosk server revoke {token_id}`)")
+        return 0
+    if args.action == "fhir-export":
+        return _fhir_export(args, ctx, dsn)
     return _serve(args, dsn)
+
+
+def _fhir_export(args, ctx, dsn: str) -> int:
+    import json
+    import os
+    from pathlib import Path
+
+    from gaitkiosk.errors import UsageError
+    from sync.server import admin
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
+    doc = admin.fhir_export(dsn, args.clinic, args.patient)
+    part = out.with_name(out.name + ".part")
+    # Whole or not at all: written aside, then renamed; 0600, as every file with patient data.
+    with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(part, out)
+    n = len(doc["entry"])
+    ctx.emit({"file": str(out), "observations": n, "clinic": args.clinic, "patient": args.patient},
+             f"wrote {out}: {n} observation(s) of clinic {args.clinic}" + (f", patient {args.patient}" if args.patient else ""))
+    return 0
+
+
+def _put_row(args, ctx, dsn: str) -> int:
+    import json
+    import sys
+
+    from gaitkiosk.errors import UsageError
+    from sync.server import admin
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{args.file} is not JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise UsageError(f'{args.file}: the row must be a JSON object with its "id" (a UUID)')
+    status, row = admin.put_row(dsn, args.clinic, args.entity, data["id"], data)
+    ctx.emit({"status": status, "entity": args.entity, "clinic": args.clinic, "row": row},
+             f"{args.entity} {row['id']}: {status} for the kiosks of clinic {args.clinic}")
+    return 0
 
 
 def _serve(args, dsn: str) -> int:

@@ -29,6 +29,8 @@ def add_arguments(parser) -> None:
                     help="output .npz for one session; an existing directory for a date range")
     ex.add_argument("--mat-pitch-mm", type=checks.positive(most=100.0), metavar="MM",
                     help="mat sensel pitch when the device did not report it")
+    ex.add_argument("--c3d", action="store_true",
+                    help="also write each recording as C3D beside its .npz (docs/import.md; one file per time base)")
     _filters(ex)
 
 
@@ -282,6 +284,7 @@ def missing_words(missing: int, dropped: int) -> str:
 
 
 def _export(st, args, ctx) -> int:
+    from pathlib import Path
 
     from gaitkiosk.errors import UsageError
     from store import export
@@ -308,6 +311,12 @@ def _export(st, args, ctx) -> int:
             stem = f"{s.started_at[:10]}_{code}_{sid[:8]}.npz"
             files += export_session(st, sid, out / stem, mat_pitch_mm=args.mat_pitch_mm)
         files.append(write_metrics_csv(out / "metrics.csv", metrics_rows(st, ids)))
+    if args.c3d:
+        from device.c3d_file import write_c3d_per_time_base
+        from device.recording import load_recording
+
+        files += [c for f in list(files) if Path(f).suffix == ".npz"
+                  for c in write_c3d_per_time_base(Path(f).with_suffix(".c3d"), load_recording(f))]
     st.audit.log("sessions.export", subject=",".join(ids)[:500], details={"files": [str(f) for f in files]})
     ctx.emit({"sessions": ids, "files": [str(f) for f in files]},
              "\n".join([f"exported {len(ids)} session(s):"] + [f"  {f}" for f in files]))

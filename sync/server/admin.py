@@ -12,13 +12,17 @@ from sync.errors import PayloadError, ServerError
 from sync.protocol import check_clinic
 from sync.server import credentials, migrations
 
+# The server's own sessions never sit in an open transaction for long: one would hold the
+# changes feed's watermark back (docs/sync.md "Down").
+SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=60000"
+
 
 def connect(dsn: str):
     """A psycopg connection, or one clear line saying why not."""
     import psycopg
 
     try:
-        return psycopg.connect(dsn, connect_timeout=10)
+        return psycopg.connect(dsn, connect_timeout=10, options=SESSION_OPTIONS)
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ServerError(f"cannot connect to PostgreSQL ({first}): check --dsn and that the server runs") from None
@@ -57,7 +61,7 @@ def kiosks(dsn: str, clinic: str | None = None) -> list[dict]:
 
 
 def revoke(dsn: str, kiosk_id: str) -> dt.datetime:
-    """Revoke a kiosk's token (its data stays); when it was revoked (the first time, if already)."""
+    """Revoke a kiosk's (or a clinic tool's) token (its data stays); when it was revoked (the first time, if already)."""
     try:
         kiosk_id = str(uuid.UUID(kiosk_id))
     except ValueError:
@@ -66,7 +70,77 @@ def revoke(dsn: str, kiosk_id: str) -> dt.datetime:
         migrations.migrate(conn)
         row = conn.execute("UPDATE kiosks SET revoked_at = coalesce(revoked_at, clock_timestamp()) "
                            "WHERE id = %s RETURNING revoked_at", [kiosk_id]).fetchone()
+        if row is None:  # a clinic tool's token is revoked the same way
+            row = conn.execute("UPDATE clinic_tokens SET revoked_at = coalesce(revoked_at, clock_timestamp()) "
+                               "WHERE id = %s RETURNING revoked_at", [kiosk_id]).fetchone()
         conn.commit()
     if row is None:
         raise PayloadError(f"no kiosk with id {kiosk_id} (`gaitkiosk server kiosks` lists them)")
     return row[0]
+
+
+def put_row(dsn: str, clinic: str, entity: str, row_id: str, data: dict, source: str = "put-row") -> tuple[str, dict]:
+    """A patient or program changed by a clinic tool: stored for the clinic's kiosks. ("stored"|"unchanged", row)."""
+    import asyncio
+
+    import psycopg
+
+    from sync.server import changes
+
+    check_clinic(clinic)
+    try:
+        row_id = str(uuid.UUID(row_id))
+    except ValueError:
+        raise PayloadError(f"{row_id!r} is not a UUID: a row's id is its UUID") from None
+    migrate(dsn)
+
+    async def work():
+        try:
+            conn = await psycopg.AsyncConnection.connect(dsn, connect_timeout=10, options=SESSION_OPTIONS)
+        except psycopg.OperationalError as exc:
+            raise ServerError(f"cannot connect to PostgreSQL ({str(exc).strip().splitlines()[0]})") from None
+        async with conn:
+            async with conn.transaction():
+                await conn.execute("INSERT INTO clinics (id) VALUES (%s) ON CONFLICT DO NOTHING", [clinic])
+                return await changes.put(conn, clinic, entity, row_id, data, source=source)
+
+    return asyncio.run(work())
+
+
+def clinic_token(dsn: str, clinic: str, name: str) -> tuple[str, str]:
+    """A new token for a clinic tool (FHIR export) of ``clinic``: (its id, the token, shown once)."""
+    check_clinic(clinic)
+    if not 0 < len(name) <= 200:
+        raise PayloadError("--name: 1 to 200 characters saying which tool holds the token")
+    token_id, token = str(uuid.uuid4()), credentials.new_clinic_token()
+    with connect(dsn) as conn:
+        migrations.migrate(conn)
+        with conn.transaction():
+            conn.execute("INSERT INTO clinics (id) VALUES (%s) ON CONFLICT DO NOTHING", [clinic])
+            conn.execute("INSERT INTO clinic_tokens (id, clinic_id, name, token_sha256) VALUES (%s, %s, %s, %s)",
+                         [token_id, clinic, name, credentials.token_digest(token)])
+    return token_id, token
+
+
+def fhir_export(dsn: str, clinic: str, patient: str | None = None) -> dict:
+    """A FHIR R4 Bundle (collection) of the clinic's Observations, checked against the R4 model."""
+    import asyncio
+
+    import psycopg
+
+    from sync.server import fhir
+
+    check_clinic(clinic)
+    migrate(dsn)
+
+    async def work():
+        async with await psycopg.AsyncConnection.connect(dsn, connect_timeout=10, options=SESSION_OPTIONS,
+                                                         autocommit=True) as conn:
+            return await fhir.clinic_observations(conn, clinic, patient)
+
+    doc = fhir.bundle(asyncio.run(work()))
+    try:
+        fhir.validate(doc)
+    except ValueError as exc:  # a bug: never write an invalid export
+        raise ServerError(f"the FHIR export does not validate as R4: {str(exc).splitlines()[0]}") from None
+    return doc

@@ -16,9 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sync.changes import parse_cursor, parse_limit
 from sync.errors import PayloadError
 from sync.protocol import API, MAX_ROW_BYTES, check_entity_id, check_row_put
-from sync.server import credentials
+from sync.server import changes, credentials, fhir
+from sync.server.admin import SESSION_OPTIONS
 
 MAX_ENROL_BYTES = 4096
 
@@ -66,6 +68,60 @@ async def _kiosk(request: Request) -> tuple[str, str]:
     return str(row[0]), row[1]
 
 
+async def _clinic_tool(request: Request) -> tuple[str, str]:
+    """(clinic, tool name) of the request's clinic-tool token (``gaitkiosk server clinic-token``), or 401.
+    A kiosk's token is not one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Refusal(401, "unauthorized", "no bearer token: a clinic tool's token comes from "
+                                           "`gaitkiosk server clinic-token --clinic C --name TOOL`")
+    async with request.app.state.pool.connection() as conn:
+        row = await (await conn.execute("SELECT clinic_id, revoked_at, name FROM clinic_tokens WHERE token_sha256 = %s",
+                                        [credentials.token_digest(token.strip())])).fetchone()
+    if row is None:
+        raise Refusal(401, "unauthorized", "unknown token: this needs a clinic tool's token, not a kiosk's")
+    if row[1] is not None:
+        raise Refusal(401, "revoked", f"this token was revoked at {row[1].isoformat()}")
+    return row[0], row[2]
+
+
+async def fhir_observations(request: Request) -> Response:
+    """FHIR R4 search ``GET /fhir/Observation?patient=<code>``: a searchset Bundle of the clinic's measures."""
+    clinic, _tool = await _clinic_tool(request)
+    unknown = sorted(set(request.query_params) - {"patient"})
+    if unknown:
+        raise Refusal(400, "bad_request", f"unsupported search parameter(s) {', '.join(unknown)}: only patient=<code>")
+    patient = request.query_params.get("patient")
+    if patient is not None:
+        patient = patient.removeprefix("Patient/")
+    async with request.app.state.pool.connection() as conn:
+        found = await fhir.clinic_observations(conn, clinic, patient)
+    return JSONResponse(fhir.bundle(found, "searchset"), 200, media_type="application/fhir+json")
+
+
+async def put_clinic_row(request: Request) -> Response:
+    """A clinic tool changes a patient or program for its clinic's kiosks (docs/sync.md "Down")."""
+    clinic, tool = await _clinic_tool(request)
+    entity, row_id = request.path_params["entity"], request.path_params["id"]
+    try:
+        row_id = str(uuid.UUID(row_id))
+        data = json.loads(await _body(request, MAX_ROW_BYTES), parse_constant=_no_constant)
+        async with request.app.state.pool.connection() as conn, conn.transaction():
+            status, row = await changes.put(conn, clinic, entity, row_id, data, source=tool[:200])
+    except changes.Refused as exc:
+        raise Refusal(409, "conflict", str(exc)) from None
+    except PayloadError as exc:
+        raise Refusal(400, "bad_payload", str(exc)) from None
+    except (ValueError, UnicodeDecodeError):
+        raise Refusal(400, "bad_payload", f"the body must be the {entity} as a JSON object, and the id a UUID") from None
+    return JSONResponse({"status": status, "entity": entity, "id": row_id, "data": row},
+                        201 if status == "stored" else 200)
+
+
+def _no_constant(name: str):
+    raise PayloadError(f"the body holds {name}, which is not JSON (send null)")
+
+
 async def health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
@@ -104,10 +160,14 @@ async def put_row(request: Request) -> Response:
     except PayloadError as exc:
         raise Refusal(400, "bad_payload", str(exc)) from None
     async with request.app.state.pool.connection() as conn:
-        row = await (await conn.execute(
-            "INSERT INTO sync_rows (entity, id, clinic_id, kiosk_id, seq, body, body_sha256) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (entity, id) DO NOTHING RETURNING received_at",
-            [put.entity, put.id, clinic, kiosk_id, put.seq, put.body, put.sha256])).fetchone()
+        async with conn.transaction():
+            row = await (await conn.execute(
+                "INSERT INTO sync_rows (entity, id, clinic_id, kiosk_id, seq, body, body_sha256) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (entity, id) DO NOTHING RETURNING received_at",
+                [put.entity, put.id, clinic, kiosk_id, put.seq, put.body, put.sha256])).fetchone()
+            if row is not None:  # a patient or program goes down to the clinic's kiosks, in the same transaction
+                await changes.put_from_kiosk(conn, clinic, kiosk_id, put.entity, put.id, json.loads(put.body),
+                                             put.seq)
         if row is not None:
             return JSONResponse({"status": "stored", "entity": put.entity, "id": put.id,
                                  "received_at": row[0].isoformat()}, 201)
@@ -147,6 +207,19 @@ async def get_row(request: Request) -> Response:
     return Response(head[:-1] + ',"data":' + row[1] + "}", 200, media_type="application/json")
 
 
+async def get_changes(request: Request) -> Response:
+    """The changes feed of the kiosk's clinic after its cursor (docs/sync.md "Down")."""
+    _kiosk_id, clinic = await _kiosk(request)
+    try:
+        cursor, limit = request.query_params.get("after"), parse_limit(request.query_params.get("limit"))
+        parse_cursor(cursor)
+    except PayloadError as exc:
+        raise Refusal(400, "bad_request", str(exc)) from None
+    async with request.app.state.pool.connection() as conn:
+        answer = await changes.read(conn, clinic, cursor, limit)
+    return Response(changes.dumps(answer), 200, media_type="application/json")
+
+
 def _refusals(handler):
     async def wrapped(request: Request) -> Response:
         try:
@@ -160,8 +233,10 @@ def create_app(dsn: str, max_connections: int = 10) -> Starlette:
     """The app on a psycopg pool of ``dsn`` (opened with the app, closed with it). Migrate first."""
     from psycopg_pool import AsyncConnectionPool
 
+    # A transaction left open (a stalled request) would hold the feed's watermark back: the
+    # server ends its own after a minute (admin.SESSION_OPTIONS) (docs/sync.md "Down").
     pool = AsyncConnectionPool(dsn, min_size=1, max_size=max_connections, open=False,
-                               kwargs={"autocommit": True})
+                               kwargs={"autocommit": True, "options": SESSION_OPTIONS})
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -176,6 +251,9 @@ def create_app(dsn: str, max_connections: int = 10) -> Starlette:
         Route(f"{API}/enrol", _refusals(enrol), methods=["POST"]),
         Route(API + "/rows/{entity}/{id}", _refusals(put_row), methods=["PUT"]),
         Route(API + "/rows/{entity}/{id}", _refusals(get_row), methods=["GET"]),
+        Route(f"{API}/changes", _refusals(get_changes), methods=["GET"]),
+        Route("/fhir/Observation", _refusals(fhir_observations), methods=["GET"]),
+        Route(API + "/clinic/rows/{entity}/{id}", _refusals(put_clinic_row), methods=["PUT"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.pool = pool

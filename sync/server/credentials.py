@@ -13,6 +13,7 @@ import secrets
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: read aloud over the phone
 TOKEN_PREFIX = "gk1_"
+CLINIC_TOKEN_PREFIX = "gkc1_"  # a clinic tool's token (FHIR export): never a kiosk's
 
 
 def new_code() -> str:
@@ -31,3 +32,7 @@ def new_token() -> str:
 
 def token_digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
+
+
+def new_clinic_token() -> str:
+    return CLINIC_TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -34,6 +34,7 @@ from ui.screens.result import ResultScreen
 from ui.screens.staff import STAFF_SCREENS
 from ui.screens.staff_calibration import CalibrationHistoryScreen, CalibrationScreen
 from ui.screens.staff_calibration_run import CalibrationResultScreen, CalibrationRunScreen
+from ui.screens.staff_diagnostics import DiagnosticsScreen, SensorDiagnosticsScreen
 from ui.screens.staff_home import StaffHomeScreen
 from ui.screens.staff_login import StaffLoginScreen
 from ui.screens.staff_needed import StaffNeededScreen
@@ -49,7 +50,9 @@ __all__ = ["AttractScreen", "CheckInScreen", "ProgramScreen", "InstructionScreen
            "SaveScreen", "ProgramEditScreen", "ReviewScreen",
            # the Patients room (issue 11 items 2 and 5)
            "PatientsScreen", "NewPatientScreen", "PatientScreen", "SessionsScreen", "TrendsScreen", "CompareScreen",
-           "CalibrationScreen", "CalibrationRunScreen", "CalibrationResultScreen", "CalibrationHistoryScreen"]
+           "CalibrationScreen", "CalibrationRunScreen", "CalibrationResultScreen", "CalibrationHistoryScreen",
+           # the diagnostics room (issue 14 item 5)
+           "DiagnosticsScreen", "SensorDiagnosticsScreen"]
 
 
 def route(app, msg) -> bool:

@@ -21,6 +21,7 @@ __all__ = ["StaffHomeScreen", "mat_load_n"]
 ROOMS = (
     ("patients", "Patients", ("therapist",)),
     ("calibration", "Calibration", ("therapist", "technician")),
+    ("diagnostics", "Diagnostics", ("technician",)),
 )
 
 

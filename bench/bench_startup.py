@@ -1,0 +1,88 @@
+"""Whole-process wall time of commands against ``python -c "import numpy"`` (issue 16), and the
+folder analysis's throughput on all cores against one core.
+
+Every command is a fresh process, timed from spawn to exit, interleaved with the baseline
+(round-robin, best of N each) so load on this shared machine hits both alike; the ratio is
+command / baseline. Targets: every ``--help`` ≤ 1.2x, ``analyze`` of a 60 s recording ≤ 2x,
+``sessions list`` ≤ 1.5x. Folder throughput: recordings/s with ``--jobs CORES`` over ``--jobs 1``
+(target ≥ 0.8 x cores).
+
+Run: ``.venv/bin/python bench/run.py startup`` (``GAITKIOSK_BENCH_REPEAT`` sets N, default 7).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PY = sys.executable
+GAITKIOSK = [PY, "-m", "gaitkiosk"]
+
+
+def wall(argv: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - t0
+
+
+def best_interleaved(commands: dict[str, list[str]], repeat: int) -> dict[str, float]:
+    best = dict.fromkeys(commands, float("inf"))
+    for _ in range(repeat):
+        for name, argv in commands.items():
+            best[name] = min(best[name], wall(argv))
+    return best
+
+
+def main() -> dict:
+    repeat = int(os.environ.get("GAITKIOSK_BENCH_REPEAT", "7"))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        rec = root / "quiet60.npz"
+        subprocess.run([*GAITKIOSK, "simulate", "--out", str(rec), "--seconds", "60", "--scenario", "quiet"],
+                       check=True, stdout=subprocess.DEVNULL)
+        data = root / "data"
+        commands = {
+            "import numpy": [PY, "-c", "import numpy"],
+            "--help": [*GAITKIOSK, "--help"],
+            "analyze --help": [*GAITKIOSK, "analyze", "--help"],
+            "run --help": [*GAITKIOSK, "run", "--help"],
+            "sessions list": [*GAITKIOSK, "sessions", "list", "--data-dir", str(data)],
+            "analyze 60 s": [*GAITKIOSK, "analyze", str(rec)],
+        }
+        subprocess.run(commands["sessions list"], check=False, capture_output=True)  # creates the database once
+        best = best_interleaved(commands, repeat)
+        base = best["import numpy"]
+        print(f"{'command':<18}{'best wall s':>12}{'x numpy':>9}")
+        ratios = {}
+        for name, seconds in best.items():
+            ratios[name] = seconds / base
+            print(f"{name:<18}{seconds:>12.3f}{ratios[name]:>9.2f}")
+
+        folder = root / "folder"
+        folder.mkdir()
+        cores = os.cpu_count() or 1
+        count = 4 * cores
+        for i in range(count):
+            subprocess.run([*GAITKIOSK, "simulate", "--out", str(folder / f"r{i:02d}.npz"), "--seconds", "30",
+                            "--scenario", "quiet", "--seed", str(i + 1)], check=True, stdout=subprocess.DEVNULL)
+        folder_runs = {
+            "jobs 1": [*GAITKIOSK, "analyze", str(folder), "--csv", str(root / "one.csv"), "--jobs", "1"],
+            f"jobs {cores}": [*GAITKIOSK, "analyze", str(folder), "--csv", str(root / "all.csv"), "--jobs", str(cores)],
+        }
+        folder_best = best_interleaved(folder_runs, max(2, repeat // 3))
+        speedup = folder_best["jobs 1"] / folder_best[f"jobs {cores}"]
+        print(f"folder of {count} x 30 s: jobs 1 {folder_best['jobs 1']:.2f} s, jobs {cores} "
+              f"{folder_best[f'jobs {cores}']:.2f} s: {speedup:.2f}x on {cores} cores "
+              f"({speedup / cores:.2f} x cores; target 0.8)")
+    return {
+        "wall_s": {k: round(v, 4) for k, v in best.items()},
+        "x_import_numpy": {k: round(v, 3) for k, v in ratios.items()},
+        "folder": {"recordings": count, "seconds_each": 30, "cores": cores,
+                   "wall_s": {k: round(v, 3) for k, v in folder_best.items()},
+                   "speedup": round(speedup, 3), "per_core_efficiency": round(speedup / cores, 3)},
+        "repeat": repeat,
+    }

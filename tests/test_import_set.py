@@ -1,0 +1,56 @@
+"""A command imports only what it needs: its start-up time is most of its wall time.
+
+Heavy libraries (scipy's statistics, signal and image packages, matplotlib, the PDF
+libraries, pygame) each take longer to import than the analysis of a recording; a command
+that does not draw or print must not pull them in by an eager import somewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gaitkiosk import cli
+
+HEAVY = ("scipy.stats", "scipy.signal", "scipy.ndimage", "matplotlib", "reportlab", "fpdf", "pygame")
+
+
+def imported_by(*argv: str) -> set[str]:
+    """The modules ``gaitkiosk ARGV`` has imported when it returns (run in a fresh interpreter)."""
+    code = ("import json, sys\nfrom gaitkiosk import cli\ntry:\n    cli.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "sys.stdout.flush()\nsys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=300)
+    marker = out.stderr.rfind("MODULES ")
+    assert marker >= 0, out.stderr
+    return set(json.loads(out.stderr[marker + len("MODULES "):]))
+
+
+def heavy_in(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+@pytest.mark.parametrize("name", cli.COMMANDS)
+def test_no_help_imports_a_heavy_library(name):
+    assert heavy_in(imported_by(name, "--help")) == []
+
+
+def test_analyze_imports_no_heavy_library(tmp_path):
+    recording = tmp_path / "quiet.npz"
+    assert cli.main(["simulate", "--out", str(recording), "--seconds", "12", "--scenario", "quiet"]) == 0
+    modules = imported_by("analyze", str(recording), "--json")
+    assert "kernels.report" in modules  # the analysis did run
+    assert heavy_in(modules) == []
+
+
+def test_sessions_list_imports_no_heavy_library(tmp_path):
+    modules = imported_by("sessions", "list", "--data-dir", str(tmp_path))
+    assert "store.api" in modules or "store.db" in modules  # it did open the store
+    assert heavy_in(modules) == []
+
+
+def test_the_check_sees_a_heavy_import():
+    # The check itself can fail: a command line that imports scipy.stats is caught.
+    assert heavy_in(imported_by("--help") | {"scipy.stats._stats_py"}) == ["scipy.stats._stats_py"]
