@@ -46,8 +46,20 @@ test: build
 test-fast: build
 	$(BIN)/python -m pytest -q -x -m "not slow"
 
-lint: $(STAMP)
+# MicroPython's stubs for the insole boards, each family in its own folder (they define the
+# same modules: machine, time, ...); make lint type-checks firmware/ against both (docs/firmware.md).
+MP_STUBS_rp2   := micropython-rp2-rpi-pico-stubs==1.29.0.post1
+MP_STUBS_esp32 := micropython-esp32-stubs==1.29.0.post1
+
+$(VENV)/stubs/%/.installed: $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/stubs/$* $(MP_STUBS_$*)
+	touch $@
+
+lint: $(STAMP) $(VENV)/stubs/rp2/.installed $(VENV)/stubs/esp32/.installed
 	$(BIN)/ruff check .
+	$(BIN)/pyright -p firmware/pyright-rp2.json
+	$(BIN)/pyright -p firmware/pyright-esp32.json
+	$(BIN)/python -m gaitkiosk.firmware_bundle
 
 bench: build
 	$(BIN)/python bench/run.py

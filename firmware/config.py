@@ -6,14 +6,17 @@ Example (docs/firmware.md explains each key)::
      "pins": {"adc": 26, "mux": [2, 3, 4, 5], "led": 25},
      "sensors": 16, "bits": 12, "rate_hz": 100, "oversample": 4, "settle_us": 20}
 
-Optional: "address" (default 0), "positions" ([[x, y], ...] mm) and "areas" ([mm^2, ...]),
+Optional: "address" (default 0), "zero_max_counts" (ZERO answers BUSY when a sensor's mean
+is above it; default 400), "pins.battery" (ADC pin of the battery divider) with "battery_divider"
+(default 3, the Pico's VSYS/3), "temperature" (read the RP2040's sensor; default true), "positions" ([[x, y], ...] mm) and "areas" ([mm^2, ...]),
 which the HELLO sends when present. Anything wrong raises ValueError with a one-line reason,
 so a mis-flashed board says what to fix instead of streaming nonsense.
 """
 
 import json
 
-DEFAULTS = {"sensors": 16, "bits": 12, "rate_hz": 100, "oversample": 4, "settle_us": 20, "address": 0}
+DEFAULTS = {"sensors": 16, "bits": 12, "rate_hz": 100, "oversample": 4, "settle_us": 20, "address": 0,
+            "zero_max_counts": 400, "temperature": True, "battery_divider": 3.0}
 RATES_HZ = (100, 200)  # the rates the scan loop is specified for (issue 13); others are refused
 
 
@@ -55,6 +58,8 @@ def check(raw):
         raise ValueError("config 'settle_us' must be 0..1000 microseconds")
     if not isinstance(cfg["address"], int) or not 0 <= cfg["address"] < 0xFFFF:
         raise ValueError("config 'address' must be 0..65534")
+    if not isinstance(cfg["zero_max_counts"], int) or not 0 < cfg["zero_max_counts"] < (1 << cfg["bits"]):
+        raise ValueError("config 'zero_max_counts' must be 1..{} counts".format((1 << cfg["bits"]) - 1))
     pins = cfg.get("pins")
     if not isinstance(pins, dict) or not isinstance(pins.get("adc"), int):
         raise ValueError("config 'pins' must name the 'adc' pin (an integer)")

@@ -105,13 +105,20 @@ FRAME_TYPE = {16: FRAME, 12: FRAME12, 8: FRAME8}
 
 
 def status_payload(battery_pct, temperature_c, rate_hz, frames_dropped, rx_errors, sensor_faults,
-                   streaming=False, zeroed=False, gated=False):
-    """STATUS (section 7); ``battery_pct`` None = bus powered, ``temperature_c`` None = no sensor."""
+                   streaming=False, zeroed=False, gated=False, missed_deadlines=None):
+    """STATUS (section 7); ``battery_pct`` None = bus powered, ``temperature_c`` None = no sensor.
+
+    ``missed_deadlines`` (scans the loop skipped because it overran) is the field appended at
+    offset 22; None leaves it out, as a device of the first release sends it.
+    """
     battery = NO_BATTERY if battery_pct is None else battery_pct
     temperature = float("nan") if temperature_c is None else temperature_c
     flags = (1 if streaming else 0) | (2 if zeroed else 0) | (4 if gated else 0)
-    return struct.pack("<BBffIII", battery, flags, temperature, rate_hz, frames_dropped & 0xFFFFFFFF,
+    body = struct.pack("<BBffIII", battery, flags, temperature, rate_hz, frames_dropped & 0xFFFFFFFF,
                        rx_errors & 0xFFFFFFFF, sensor_faults & 0xFFFFFFFF)
+    if missed_deadlines is None:
+        return body
+    return body + struct.pack("<I", missed_deadlines & 0xFFFFFFFF)
 
 
 def ack_payload(command_seq, op, result, message=""):

@@ -75,11 +75,12 @@ class Zero:
 
     def apply(self, raw, out):
         """``out`` = what the frame carries for the raw scan ``raw`` (a copy before any ZERO)."""
-        if self.baseline is None:
+        baseline, gate = self.baseline, self.gate
+        if baseline is None or gate is None:
             for i in range(self.sensors):
                 out[i] = raw[i]
             return out
         for i in range(self.sensors):
-            d = raw[i] - self.baseline[i]
-            out[i] = d if d >= self.gate[i] else 0
+            d = raw[i] - baseline[i]
+            out[i] = d if d >= gate[i] else 0
         return out

@@ -44,6 +44,7 @@ COMMANDS: list[str] = [
     "server",
     "sync",
     "import",
+    "firmware",
 ]
 
 # A command whose name is a Python keyword lives in a module with a trailing underscore.

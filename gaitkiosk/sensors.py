@@ -71,6 +71,9 @@ class Sensors:
         self.pressure: dict[str, Pressure] = {}
         self.open_errors: list[str] = []
         self.zero_results: dict[str, str] = {}  # serial -> "zeroed" | "busy: ..." | "unsupported: ..."
+        # serial -> its firmware, for insoles older than the firmware this kiosk carries (logged once;
+        # for the technicians' screens): gaitkiosk firmware flash updates them (docs/firmware.md)
+        self.firmware_outdated: dict[str, str] = {}
 
     def open(self, urls: list[str], ready_timeout_s: float = 3.0) -> None:
         """Open every URL; a port that fails is reported in :attr:`open_errors`, the others run."""
@@ -105,11 +108,23 @@ class Sensors:
         """Decide each ready device's kPa conversion (``calibrations(serial)`` -> Calibration|None)."""
         for r in self.readers:
             h = r.hello
+            if h is not None:
+                self._check_firmware(h, r.name)
             if h is None or h.serial in self.pressure:
                 continue
             cal = calibrations(h.serial) if calibrations else None
             self.pressure[h.serial] = pressure_for(h, r.url, cal)
         return self.pressure
+
+    def _check_firmware(self, hello, port: str) -> None:
+        from gaitkiosk.firmware_bundle import outdated_note
+
+        if hello.serial in self.firmware_outdated:
+            return
+        note = outdated_note(hello)
+        if note:
+            self.firmware_outdated[hello.serial] = hello.firmware
+            log.warning("insole %s on %s: %s", hello.serial, port.split("?")[0], note)
 
     def zero(self, gate: int = 0, timeout_s: float = 1.0) -> dict[str, str]:
         """ZERO every ready sensor not yet zeroed (docs/protocol.md section 9.1); call only when idle.

@@ -65,3 +65,40 @@ class FakeMuxAdc:
         self.clock.advance(self.convert_us)
         x = max(0, min((1 << self.bits) - 1, x))
         return x << (16 - self.bits)  # machine.ADC scales every reading to 16 bits
+
+
+class FakeLink:
+    """The link of firmware/insole.py: bytes the host sent wait in ``incoming``; ``sent`` is the wire."""
+
+    def __init__(self):
+        self.incoming = bytearray()
+        self.sent = bytearray()
+        self.full = False  # True: the transmit buffer is full (room() says no)
+
+    def read(self, n=64):
+        data = bytes(self.incoming[:n])
+        self.incoming = self.incoming[n:]
+        return data
+
+    def write(self, data):
+        self.sent.extend(data)
+
+    def room(self):
+        return not self.full
+
+    def take(self):
+        """The packets sent since the last take, as COBS frames (between the 0x00 delimiters)."""
+        frames = [f for f in bytes(self.sent).split(b"\x00") if f]
+        self.sent = bytearray()
+        return frames
+
+
+class FakeWdt:
+    """machine.WDT(timeout=ms): counts feeds."""
+
+    def __init__(self, timeout=2000):
+        self.timeout = timeout
+        self.feeds = 0
+
+    def feed(self):
+        self.feeds += 1

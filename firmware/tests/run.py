@@ -8,9 +8,11 @@ error, and the exit status is 1 if anything failed. No os.path (the port lacks i
 are worked out from this file's own path with string operations.
 """
 
+import gc
 import sys
 
-MODULES = ("test_cobs_crc", "test_golden", "test_config", "test_scanner", "test_zero", "test_imports")
+MODULES = ("test_cobs_crc", "test_golden", "test_config", "test_scanner", "test_zero", "test_insole", "test_health", "test_simboard",
+           "test_imports")
 
 
 def _repo_root():
@@ -38,6 +40,14 @@ def main(names=MODULES):
             except Exception as exc:  # a failing test, reported and counted, never hidden
                 failed.append(name + "." + attr)
                 print("FAIL", name + "." + attr, "-", type(exc).__name__, exc)
+        # Forget the test module (and what it cached, e.g. the golden vectors) before the next:
+        # the heap is an RP2040's, and the firmware's own modules must fit beside the tests.
+        module = None
+        sys.modules.pop("firmware.tests." + name, None)
+        package = sys.modules.get("firmware.tests")
+        if package is not None and hasattr(package, name):
+            delattr(package, name)  # the import left it on the package too
+        gc.collect()
     impl = sys.implementation.name
     print(f"{impl}: {ran} tests, {len(failed)} failed")
     return 1 if failed or not ran else 0

@@ -1,6 +1,6 @@
 """Every firmware module imports on this interpreter (the port refuses code a type-checker accepts)."""
 
-MODULES = ("cobs", "crc32", "wire", "config", "scanner", "zero", "version")
+MODULES = ("cobs", "crc32", "wire", "config", "scanner", "zero", "version", "health", "link", "insole", "simboard", "board")
 
 
 def test_every_module_imports():

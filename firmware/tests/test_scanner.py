@@ -18,6 +18,16 @@ def test_scan_reads_each_channel_through_the_mux():
     scanner, _, adc = make()
     assert list(scanner.scan()) == LOADS
     assert adc.reads == 16 * 4
+    assert list(scanner.scan()) == LOADS  # the second scan starts from channel 15's pin levels
+
+
+def test_only_changing_select_lines_are_written():
+    scanner, _, _ = make()
+    pins = scanner.mux_pins
+    before = sum(p.writes for p in pins)
+    scanner.scan()
+    scanner.scan()
+    assert sum(p.writes for p in pins) - before == 26 + 30  # 0..15 in binary: 26 changes; then 15 -> 0 (4) first
 
 
 def test_oversampling_averages_and_rounds():

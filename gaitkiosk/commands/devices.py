@@ -50,6 +50,9 @@ def _probe(url: str, timeout: float, options: dict, cache: dict) -> dict:
     try:
         st = probe(url, timeout, **options)
         result = {"state": "ok" if st.hello is not None else "no answer", "reason": st.reason, "hello": st.identity()}
+        from gaitkiosk.firmware_bundle import outdated_note
+
+        result["firmware_note"] = outdated_note(st.hello)
     except DeviceError as exc:
         from device.reader import PortBusyError
 
@@ -120,6 +123,8 @@ def _text(data: dict, args) -> str:
         names = " ".join(e["stable_names"])
         probe = e.get("probe")
         ident = "" if probe is None else (_hello_text(probe["hello"]) or f"{probe['state']}: {probe['reason']}")
+        if probe and probe.get("firmware_note"):
+            ident += "  " + probe["firmware_note"]
         lines.append(f"  {e['device']:<14} {e['usb_id']}  serial {e['serial_number'] or '-':<18} {ident}  {names}".rstrip())
     lines.append("Configured (config devices.mat, devices.insoles):")
     for e in data["configured"]:
@@ -128,6 +133,8 @@ def _text(data: dict, args) -> str:
             status = "virtual" if e["virtual"] else ("present" if os.path.exists(e["url"]) or "://" in e["url"] else "missing")
         else:
             status = _hello_text(probe["hello"]) or f"{probe['state']}: {probe['reason']}"
+            if probe.get("firmware_note"):
+                status += "  " + probe["firmware_note"]
         lines.append(f"  {e['role']:<13} {e['url']:<32} {status}")
     if args.udev:
         lines.append("udev rules (put them in /etc/udev/rules.d/99-gaitkiosk.rules, section 2; see docs/install.md):")
