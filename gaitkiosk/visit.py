@@ -94,6 +94,7 @@ class Visit:
         next_status = 0.0
         try:
             while not self.rt._stop.is_set():
+                self.rt.beat("worker")
                 try:
                     intent = self.rt.actions.get(timeout=0.2)
                 except queue.Empty:

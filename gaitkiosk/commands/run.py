@@ -139,15 +139,34 @@ def _run(args, ctx, size, headless: bool) -> int:
         runtime = Runtime(ctx.config, ctx.data_dir, simulate=args.simulate,
                           drill_seconds=args.seconds, countdown_s=args.countdown, sim_fall_at=args.fall_at)
         runtime.start(app)
+        dog = _watchdog(runtime, app)
         try:
             if headless:
                 return _scripted(args, ctx, app, runtime)
             app.run(fps=ui["fps"])
             return 0
         finally:
+            dog.stop()
             runtime.close()
     finally:
         pygame.quit()
+
+
+def _watchdog(runtime, app):
+    """systemd's READY=1 after the UI's first step (the attract screen), then WATCHDOG=1 while every
+    part of the kiosk is alive (gaitkiosk/watchdog.py). Without $NOTIFY_SOCKET: heartbeats only."""
+    from gaitkiosk import __version__
+    from gaitkiosk.watchdog import Watchdog
+
+    dog = Watchdog.from_environ(runtime, __version__).start()
+
+    def step_done() -> None:
+        runtime.beat("ui")
+        if dog.ready_at is None:
+            dog.ready()
+
+    app.heartbeat = step_done
+    return dog
 
 
 def _scripted(args, ctx, app, runtime) -> int:
