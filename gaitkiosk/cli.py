@@ -43,6 +43,9 @@ COMMANDS: list[str] = [
     "users",
     "server",
     "import",
+    "selftest",
+    "update",
+    "release",
 ]
 
 # A command whose name is a Python keyword lives in a module with a trailing underscore.
