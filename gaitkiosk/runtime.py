@@ -114,6 +114,8 @@ class Runtime:
         # part -> time.monotonic() of its thread's latest turn: "analysis", "worker", "ui" (the readers
         # and the recording writer keep their own .heartbeat). gaitkiosk/watchdog.py reads them.
         self.beats: dict[str, float] = {}
+        # time.monotonic() at the ends of the start-up phases (watchdog.startup_phases: READY's STATUS, bench_boot)
+        self.startup: dict[str, float] = {}
         self._seq = 0
         self._stop = threading.Event()
         self._sensors_lock = threading.Lock()

@@ -82,7 +82,12 @@ class Watchdog:
         if self.ready_at is not None:
             return
         self.ready_at = self.clock()
-        self._status(f"gaitkiosk {self.version}: ready, {self._sensors_line()}")
+        phases = startup_phases(self.rt.startup)
+        took = ""
+        if phases:
+            took = f" in {phases['total_s']:.1f} s (" + ", ".join(
+                f"{name} {phases[name + '_s']:.2f} s" for name in PHASES if phases.get(name + "_s") is not None) + ")"
+        self._status(f"gaitkiosk {self.version}: ready{took}, {self._sensors_line()}")
         self.notifier.send(READY=1, STATUS=self.status)
 
     def stop(self) -> None:
@@ -163,6 +168,41 @@ class Watchdog:
             tmp.replace(self.health_file)
         except OSError as exc:
             log.warning("could not write the health mark %s: %s", self.health_file, exc)
+
+
+# Start-up phases, each ending at the stamp of the same name in Runtime.startup:
+# start (the interpreter and the CLI until the display opened and the attract screen was built:
+# mostly imports), worker (the runtime's threads started), database (the store opened, migrated and
+# checked), sensors (the readers opened, zeroed, identified), first_screen (the UI's first step).
+PHASES = ("start", "worker", "database", "sensors", "first_screen")
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process was started (Linux /proc; 10 ms steps), None elsewhere."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - started
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def startup_phases(stamps: dict) -> dict:
+    """{'start_s', 'worker_s', ..., 'total_s'} from the Runtime.startup stamps ({} if incomplete)."""
+    if any(k not in stamps for k in ("display", "database", "sensors", "first_screen")):
+        return {}
+    age = process_age_s()
+    now = time.monotonic()
+    t0 = now - age if age is not None else stamps["display"]
+    ends = {"start": stamps["display"], "worker": stamps.get("worker", stamps["display"]),
+            "database": stamps["database"], "sensors": stamps["sensors"], "first_screen": stamps["first_screen"]}
+    out, prev = {}, t0
+    for name in PHASES:
+        end = max(ends[name], prev)
+        out[name + "_s"] = end - prev
+        prev = end
+    out["total_s"] = prev - t0
+    return out
 
 
 def _age(now: float, t: float | None) -> str:

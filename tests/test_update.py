@@ -408,3 +408,21 @@ def test_signature_round_trip_and_refusals(tmp_path):
     with pytest.raises(signing.SignatureError, match="minisign"):
         signing.verify(b"manifest", "garbage", [a])
     assert oct((tmp_path / "a.key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_usb_finds_the_newest_bundle_on_a_mounted_stick_only(tmp_path):
+    from gaitkiosk.update.usb import newest_bundle
+
+    media = tmp_path / "media"
+    stick, stale = media / "STICK", media / "OLD"
+    for d in (stick, stale):
+        d.mkdir(parents=True)
+    for name in ("gaitkiosk-1.2.0.tar", "gaitkiosk-1.10.0.tar", "gaitkiosk-latest.tar"):
+        (stick / name).write_bytes(b"")
+    (stale / "gaitkiosk-9.0.0.tar").write_bytes(b"")  # a directory left behind, not a mounted stick
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/sda1 {stick} vfat rw,relatime 0 0\n")
+    assert newest_bundle(str(media), str(mounts)) == stick / "gaitkiosk-1.10.0.tar"
+    mounts.write_text("")
+    with pytest.raises(bundle.BundleError, match="no gaitkiosk-X.Y.Z.tar"):
+        newest_bundle(str(media), str(mounts))
