@@ -175,19 +175,25 @@ if [ "$(readlink "$R/usr/local/bin/gaitkiosk" 2>/dev/null)" != /opt/gaitkiosk/cu
 fi
 
 say "== services"
+# The kiosk, and the boot-time recovery of an update a power cut interrupted (runs before it).
+ENABLE=(gaitkiosk.service gaitkiosk-recover.service)
 kms="$R/boot/firmware/config.txt"
 if [ -f "$kms" ] && ! grep -Eq '^dtoverlay=vc4-(f)?kms-v3d' "$kms"; then
   say "  WARNING: $kms has no dtoverlay=vc4-kms-v3d: the kiosk needs the KMS display driver (docs/install.md)"
 fi
 if [ $below = yes ]; then
   # Offline, on the files below the root only (systemctl --root): harmless, so real.
-  [ -L "$R/etc/systemd/system/multi-user.target.wants/gaitkiosk.service" ] || {
-    systemctl --root="$ROOT" --quiet enable gaitkiosk.service; changed "enabled gaitkiosk.service"; }
+  for unit in "${ENABLE[@]}"; do
+    [ -L "$R/etc/systemd/system/multi-user.target.wants/$unit" ] || {
+      systemctl --root="$ROOT" --quiet enable "$unit"; changed "enabled $unit"; }
+  done
   [ "$(readlink "$R/etc/systemd/system/default.target" 2>/dev/null)" = /lib/systemd/system/multi-user.target ] || {
     ln -sfn /lib/systemd/system/multi-user.target "$R/etc/systemd/system/default.target"; changed "boot to the console"; }
 else
   [ $units_changed = no ] || "$SYSTEMCTL" daemon-reload
-  "$SYSTEMCTL" is-enabled --quiet gaitkiosk.service || { "$SYSTEMCTL" enable gaitkiosk.service; changed "enabled gaitkiosk.service"; }
+  for unit in "${ENABLE[@]}"; do
+    "$SYSTEMCTL" is-enabled --quiet "$unit" || { "$SYSTEMCTL" enable "$unit"; changed "enabled $unit"; }
+  done
   # The console, no desktop: the kiosk draws on KMS/DRM itself.
   [ "$("$SYSTEMCTL" get-default)" = multi-user.target ] || { "$SYSTEMCTL" set-default multi-user.target; changed "boot to the console"; }
   [ $journald_changed = no ] || "$SYSTEMCTL" restart systemd-journald

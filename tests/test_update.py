@@ -295,6 +295,34 @@ def test_a_power_cut_at_any_step_leaves_a_bootable_version(tmp_path, releases, s
         assert _bootable(root) == "1.1.0"
 
 
+@pytest.mark.slow
+def test_one_updater_at_a_time(tmp_path, releases):
+    # An update waits in its health check; the boot-time recovery (or a second technician) must not
+    # touch it then, and may once it is gone (killed: the lock goes with the process).
+    root = _unit(tmp_path, releases)
+    env = {**os.environ, **_env(root, "1.1.0"), "GAITKIOSK_UPDATE_STOP_AT": "health"}
+    proc = subprocess.Popen([sys.executable, "-m", "gaitkiosk", "update", "apply", str(releases["1.1.0"]),
+                             "--root", str(root), "--service", "yes"], cwd=REPO, env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(lambda: "stopped before step health" in proc.stderr.readline() or proc.poll() is not None,
+                          timeout=300, step=0)
+        assert proc.poll() is None
+        journal = (root / "var/lib/gaitkiosk/update/journal.json").read_text()
+        for args in (("recover",), ("rollback",), ("apply", str(releases["1.1.0"]))):
+            done = _update(root, *args, healthy="1.1.0")
+            assert done.returncode == 1
+            assert done.stderr.strip().splitlines() == [
+                "gaitkiosk update: error: another gaitkiosk update is running on this unit: wait for it to "
+                "finish (`gaitkiosk update status`)"], done.stderr
+        assert (root / "var/lib/gaitkiosk/update/journal.json").read_text() == journal
+    finally:
+        proc.kill()
+        proc.wait(30)
+    assert _update(root, "recover", healthy="1.1.0").returncode == 0
+    assert _bootable(root) == "1.0.0"
+
+
 # -- deploy/install.sh ------------------------------------------------------------------------------------
 # Into a temporary root, twice: the second run must change nothing. Real: the bundle, tar, the venv and
 # pip (offline, from the bundle), useradd / groupadd / usermod (with --root: they edit the root's own
@@ -354,6 +382,7 @@ def test_install_sets_up_a_unit_and_a_second_run_changes_nothing(tmp_path, relea
         assert "gaitkiosk" in line.split(":")[3].split(","), line
     assert (root / "etc/systemd/system/gaitkiosk.service").read_text() == (REPO / "deploy/gaitkiosk.service").read_text()
     assert (root / "etc/systemd/system/multi-user.target.wants/gaitkiosk.service").is_symlink()
+    assert (root / "etc/systemd/system/multi-user.target.wants/gaitkiosk-recover.service").is_symlink()
     assert (root / "etc/systemd/journald.conf.d/gaitkiosk.conf").is_file()
     assert (root / "etc/udev/rules.d/99-gaitkiosk.rules").is_file()
     assert 'data_dir = "/var/lib/gaitkiosk"' in (root / "etc/gaitkiosk/config.toml").read_text()

@@ -36,7 +36,9 @@ waits (the power-cut test kills it there with SIGKILL).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import shutil
@@ -92,6 +94,30 @@ class Updater:
         self.health_timeout_s = health_timeout_s
         self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))
         self._stop_at = os.environ.get("GAITKIOSK_UPDATE_STOP_AT", "")
+        self._lock_fd: int | None = None
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """One updater at a time (an apply and the boot-time recovery, two technicians): an flock on
+        update/lock, which a killed updater (or a power cut) releases by itself."""
+        if self._lock_fd is not None:  # re-entered: apply() recovers first
+            yield
+            return
+        path = self.layout.journal.with_name("lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UpdateError("another gaitkiosk update is running on this unit: wait for it to finish "
+                              "(`gaitkiosk update status`)") from None
+        self._lock_fd = fd
+        try:
+            yield
+        finally:
+            self._lock_fd = None
+            os.close(fd)
 
     # -- what is installed ------------------------------------------------------------------
     def keys(self) -> list[signing.PublicKey]:
@@ -138,6 +164,10 @@ class Updater:
 
     # -- apply ------------------------------------------------------------------------------
     def apply(self, path: Path) -> dict:
+        with self._locked():
+            return self._apply(path)
+
+    def _apply(self, path: Path) -> dict:
         self.recover()  # an earlier update cut short is finished or undone first
         b = self.check(path)
         old, new = self.current(), b.version
@@ -183,6 +213,10 @@ class Updater:
     # -- rollback ---------------------------------------------------------------------------
     def rollback(self) -> dict:
         """Go back to ``previous`` (the technician's command, after a confirmed update)."""
+        with self._locked():
+            return self._rollback()
+
+    def _rollback(self) -> dict:
         self.recover()
         prev, cur = self.previous(), self.current()
         if prev is None or not self.layout.complete(prev):
@@ -216,6 +250,10 @@ class Updater:
     # -- recover ----------------------------------------------------------------------------
     def recover(self, quiet: bool = False) -> dict | None:
         """Finish or undo an update that a power cut (or a kill) interrupted; None if none was."""
+        with self._locked():
+            return self._recover(quiet)
+
+    def _recover(self, quiet: bool) -> dict | None:
         j = self.journal()
         state = j.get("state")
         if not state or j.get("result"):
