@@ -90,7 +90,8 @@ def run(args, ctx) -> int:
     if args.action == "check":
         b = updater.check(path)
         ctx.emit({"file": str(path), "version": b.version, "signed_by": b.signed_by, "current": updater.current()},
-                 f"{path.name}: version {b.version}, signed by key {b.signed_by}, can replace {updater.current()}")
+                 f"{path.name}: version {b.version}, signed by key {b.signed_by}; accepted "
+                 f"(running now: {updater.current() or 'nothing installed yet'})")
         return 0
     done = updater.apply(path)
     ctx.emit(done, f"updated from {done['from']} to {done['to']}"
