@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.gaitkiosk-installed
 PYX    := $(wildcard device/*.pyx kernels/*.pyx calibration/*.pyx)
 
-.PHONY: demo test test-fast lint bench build clean screenshots
+.PHONY: demo test test-fast lint bench build clean screenshots test-arm64 release
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gaitkiosk needs Python 3.11 or newer")'
@@ -45,6 +45,17 @@ test: build
 
 test-fast: build
 	$(BIN)/python -m pytest -q -x -m "not slow"
+
+# A signed release bundle in dist/ (gaitkiosk release build; docs/install.md, "Making a release"):
+# make release KEY=path/to/gaitkiosk-release.key. Its wheels are for this machine: build Pi bundles on arm64.
+release: build
+	$(BIN)/gaitkiosk release build --key $(KEY) --out dist
+
+# The kernel, codec and calibration tests on arm64 (the Pi) in a Debian root under qemu-user:
+# root, network, ~15-40 min, so not part of `make test`; run before each release (docs/install.md).
+test-arm64:
+	.ci/test-arm64
+
 
 # MicroPython's stubs for the insole boards, each family in its own folder (they define the
 # same modules: machine, time, ...); make lint type-checks firmware/ against both (docs/firmware.md).

@@ -46,7 +46,7 @@ from typing import Any
 
 import serial
 
-from device import framing, ports
+from device import framing, ports, stall
 from device.clock import ClockAligner, FrameClock
 from device.errors import DeviceError, FrameError, PortNotFoundError, VersionError
 from device.framequeue import FrameQueue
@@ -206,6 +206,9 @@ class DeviceReader:
         self._realtime = True
         self._last_frame_host: float | None = None
         self._last_poll: float | None = None  # when a read of the port last returned (with data or not)
+        # time.monotonic() of the thread's latest turn (the kiosk's watchdog: gaitkiosk/watchdog.py).
+        # Real time, not self.clock: it says whether this thread runs, not what the device's clock is.
+        self.heartbeat = time.monotonic()
         self._rate_mark = (0.0, 0)  # (host time, frames) at the last rate update
         self._rate_hz = 0.0
         self._last_log = -1e9
@@ -399,14 +402,30 @@ class DeviceReader:
 
     # -- the thread -------------------------------------------------------------------------
 
+    def _beat(self) -> None:
+        stall.point("reader")
+        self.heartbeat = time.monotonic()
+
+    def _wait(self, seconds: float) -> None:
+        """Wait (closing ends it early), beating at least once a second: a reader that waits
+        to reconnect is alive, a reader that hangs is not."""
+        end = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            self._beat()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self._stopping.wait(min(left, 1.0))
+
     def _run(self) -> None:
         port = self._port
         while not self._stopping.is_set():
+            self._beat()
             retry_s = self.reconnect_interval_s
             if port is None:
                 port = self._reopen()
                 if port is None:
-                    self._stopping.wait(self.reconnect_interval_s)
+                    self._wait(self.reconnect_interval_s)
                     continue
             try:
                 self._session(port)
@@ -433,7 +452,7 @@ class DeviceReader:
                         pass
                 self._close_port(port)
                 port = None
-            self._stopping.wait(retry_s)
+            self._wait(retry_s)
         if self._port is not None:
             self._close_port(self._port)
 
@@ -668,6 +687,7 @@ class DeviceReader:
         # Block for the first byte, then take everything that came with it: one
         # wake-up per packet, five system calls (each one costs more than decoding
         # the packet on a small CPU: bench/bench_reader_cpu.py).
+        self._beat()
         data = port.read(1)
         if not data:
             self._last_poll = self.clock()

@@ -45,6 +45,9 @@ COMMANDS: list[str] = [
     "sync",
     "import",
     "firmware",
+    "selftest",
+    "update",
+    "release",
 ]
 
 # A command whose name is a Python keyword lives in a module with a trailing underscore.

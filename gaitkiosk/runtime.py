@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from device import stall
 from gaitkiosk.liveview import drill_view
 from gaitkiosk.pressure import NOMINAL
 
@@ -117,6 +118,11 @@ class Runtime:
         self.last_command: tuple[str, float] | None = None
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._latest = LiveSnapshot(seq=0)
+        # part -> time.monotonic() of its thread's latest turn: "analysis", "worker", "ui" (the readers
+        # and the recording writer keep their own .heartbeat). gaitkiosk/watchdog.py reads them.
+        self.beats: dict[str, float] = {}
+        # time.monotonic() at the ends of the start-up phases (watchdog.startup_phases: READY's STATUS, bench_boot)
+        self.startup: dict[str, float] = {}
         self._seq = 0
         self._stop = threading.Event()
         self._sensors_lock = threading.Lock()
@@ -253,10 +259,16 @@ class Runtime:
         self._commands.put((name, payload))
 
     # -- analysis thread -----------------------------------------------------------------------------
+    def beat(self, part: str) -> None:
+        """``part``'s thread is alive (a turn of its loop); the watchdog feeds systemd only while all are."""
+        stall.point(part)
+        self.beats[part] = time.monotonic()
+
     def _analysis_loop(self) -> None:
         state = _AnalysisState()
         try:
             while not self._stop.is_set():
+                self.beat("analysis")
                 try:
                     self._analysis_step(state)
                 except Exception:  # noqa: BLE001 - a bug here must not freeze the kiosk silently

@@ -73,12 +73,15 @@ class Visit:
         # A trial's report reads its raw counts back through the calibration that was in force.
         install_export_converter()
         try:
+            self.rt.startup["worker"] = time.monotonic()
             self.store = open_store(self.rt.data_dir, settings=self.rt.config.get("store"), kiosk=True)
             self.staff = StaffDesk(self.store, self.rt.staff_lockout)
+            self.rt.startup["database"] = time.monotonic()
             urls = sim_urls(self.rt.config, patient=self._sim_name()) if self.rt.simulate else config_urls(self.rt.config)
             self.rt.open_sensors(urls)
             self._zero_if_idle()
             self._identify()
+            self.rt.startup["sensors"] = time.monotonic()
         except BaseException as exc:  # noqa: BLE001 - reported to start(), which raises it
             self.startup_error = exc
             if self.store is not None:  # opened before the failure: its kiosk lock must not outlive it
@@ -94,6 +97,7 @@ class Visit:
         next_status = 0.0
         try:
             while not self.rt._stop.is_set():
+                self.rt.beat("worker")
                 try:
                     intent = self.rt.actions.get(timeout=0.2)
                 except queue.Empty:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from device import stall
 from store import codec
 from store.codec import Chunk
 from store.db import connect, full_error
@@ -113,6 +114,7 @@ class RecordingWriter:
         self._dropped: dict[str, int] = {}
         self._buffers: dict[str, _Buffer] = {}
         self._thread: threading.Thread | None = None
+        self.heartbeat = time.monotonic()  # the writer thread's latest turn (gaitkiosk/watchdog.py)
         self.error: StoreError | None = None
         self.stats = WriterStats()
 
@@ -170,6 +172,8 @@ class RecordingWriter:
     def _run(self) -> None:
         try:
             while True:
+                stall.point("writer")
+                self.heartbeat = time.monotonic()  # the kiosk's watchdog reads it (gaitkiosk/watchdog.py)
                 try:
                     frame = self._queue.get(timeout=0.05)
                 except queue.Empty:

@@ -220,3 +220,20 @@ def test_insole_agrees(case, threshold):
     a, b = c.analyze(frame), r.analyze(frame)
     for name in a.__slots__:
         close(getattr(a, name), getattr(b, name), name)
+
+
+@pytest.mark.parametrize("rows, cols, pitch, at, threshold", [
+    (13, 5, (16.9, 12.5), (12, 0), 1.0),
+    (12, 6, (16.9, 5.0), (11, 0), 1.0),
+    (12, 6, (16.9, 5.0), (11, 0), 10.0),
+])
+def test_one_sensel_footprint_agrees_without_fused_multiply_add(rows, cols, pitch, at, threshold):
+    # A one-sensel foot far from the origin: its variance is exactly 0 only if y*y is rounded the
+    # same way in sum(y*y)/n and in mean*mean. GCC on aarch64 fused the second into an FMA (no
+    # rounding), left a residue above the isotropy tolerance and turned the axis (89.7 deg against
+    # 90). Found by `make test-arm64`; setup.py compiles with -ffp-contract=off. Reproduce on x86:
+    # CFLAGS="-mfma" setup.py build_ext without that flag fails these.
+    frame = np.zeros((rows, cols), np.float32)
+    frame[at] = 3.0 if threshold == 1.0 and pitch[1] == 12.5 else 10.0
+    run_both([frame], rows, cols, pitch, threshold, max_foot_length_mm=60.0, max_foot_width_mm=40.0,
+             min_foot_force_n=0.5, full_footprint_mm=30.0, min_region_length_mm=15.0)

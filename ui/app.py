@@ -122,6 +122,7 @@ class App:
         self.last_input = 0.0
         self.frame_times: list[float] = []  # seconds per step, for benchmarks
         self.on_screen_change: Callable[[Screen], None] | None = None
+        self.heartbeat: Callable[[], None] | None = None  # called after each step (the kiosk's watchdog)
         self._shown_at = 0.0
         self._idle_posted = False
 
@@ -223,6 +224,8 @@ class App:
             self.top.update(dt)
             self.surface.fill(self.theme.colors.background)
             self.top.draw(self.surface)
+        if self.heartbeat is not None:  # the kiosk's watchdog: the UI loop turned (gaitkiosk/watchdog.py)
+            self.heartbeat()
         self.frame_times.append(time.perf_counter() - t0)
         if len(self.frame_times) > 10000:
             del self.frame_times[:5000]

@@ -111,6 +111,8 @@ def _demo_patient(ctx, args, headless: bool) -> None:
 
 
 def _run(args, ctx, size, headless: bool) -> int:
+    import time
+
     import pygame
 
     from gaitkiosk.runtime import Runtime
@@ -136,18 +138,42 @@ def _run(args, ctx, size, headless: bool) -> int:
         app = App(surface, theme, diagonal_in=ui["diagonal_in"], router=screens.route, sound=sound,
                   idle_timeout_s=ui["idle_timeout_s"], escape_quits=not ui["fullscreen"])
         app.reset(screens.AttractScreen(app))
+        shown = time.monotonic()
         runtime = Runtime(ctx.config, ctx.data_dir, simulate=args.simulate,
                           drill_seconds=args.seconds, countdown_s=args.countdown, sim_fall_at=args.fall_at)
+        runtime.startup["display"] = shown
         runtime.start(app)
+        dog = _watchdog(runtime, app)
         try:
             if headless:
                 return _scripted(args, ctx, app, runtime)
             app.run(fps=ui["fps"])
             return 0
         finally:
+            dog.stop()
             runtime.close()
     finally:
         pygame.quit()
+
+
+def _watchdog(runtime, app):
+    """systemd's READY=1 after the UI's first step (the attract screen), then WATCHDOG=1 while every
+    part of the kiosk is alive (gaitkiosk/watchdog.py). Without $NOTIFY_SOCKET: heartbeats only."""
+    import time
+
+    from gaitkiosk import __version__
+    from gaitkiosk.watchdog import Watchdog
+
+    dog = Watchdog.from_environ(runtime, __version__).start()
+
+    def step_done() -> None:
+        runtime.beat("ui")
+        if dog.ready_at is None:
+            runtime.startup["first_screen"] = time.monotonic()
+            dog.ready()
+
+    app.heartbeat = step_done
+    return dog
 
 
 def _scripted(args, ctx, app, runtime) -> int:

@@ -1,0 +1,99 @@
+"""``gaitkiosk update check|apply|rollback|status|recover``: signed updates with rollback (docs/install.md).
+
+    gaitkiosk update check FILE      is this bundle signed by a trusted key, whole, and newer?
+    gaitkiosk update apply FILE      install it beside the running version, switch, check, or roll back
+    gaitkiosk update apply --usb     the newest bundle on a mounted USB stick ([reports] usb_root)
+    gaitkiosk update rollback        back to the previous version (and its database, if it must)
+    gaitkiosk update status          installed versions, current, previous, the last update
+    gaitkiosk update recover         finish or undo an update a power cut interrupted
+
+``--root DIR`` runs on a tree below DIR instead of / (tests, preparing an SD card image).
+"""
+
+from __future__ import annotations
+
+from gaitkiosk import checks
+from gaitkiosk.commands.sessions import common_options
+
+HELP = "check, apply or roll back a signed release bundle; show the installed versions"
+
+
+def add_arguments(parser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    parser.set_defaults(action="status")
+    for name, text in (("check", "check a bundle without installing it"),
+                       ("apply", "install a bundle, switch to it, roll back if it is not healthy"),
+                       ("rollback", "go back to the previous installed version"),
+                       ("status", "what is installed and what the last update did"),
+                       ("recover", "finish or undo an interrupted update")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--root", default="/", metavar="DIR", help="the unit's root directory (default /)")
+        p.add_argument("--service", choices=("yes", "no"), default=None,
+                       help="stop/start the kiosk service and wait for its health mark (default: yes when "
+                            "systemd runs and --root is /)")
+        p.add_argument("--health-timeout", type=checks.positive(most=3600, unit="seconds"), default=180.0,
+                       help="seconds the new version gets to feed its watchdog (default 180)")
+        common_options(p)
+        if name in ("check", "apply"):
+            p.add_argument("file", nargs="?", metavar="FILE", help="the release bundle (gaitkiosk-X.Y.Z.tar)")
+            p.add_argument("--usb", action="store_true", help="take the newest bundle from a mounted USB stick")
+
+
+def _bundle_file(args, ctx):
+    from pathlib import Path
+
+    from gaitkiosk.errors import UsageError
+
+    if args.file and args.usb:
+        raise UsageError("give a FILE or --usb, not both")
+    if args.file:
+        return Path(args.file)
+    if not args.usb:
+        raise UsageError(f"update {args.action}: give the bundle FILE, or --usb")
+    from gaitkiosk.update.usb import newest_bundle
+
+    return newest_bundle(ctx.config["reports"]["usb_root"])
+
+
+def run(args, ctx) -> int:
+    from pathlib import Path
+
+    from gaitkiosk.update.layout import Layout
+    from gaitkiosk.update.transaction import Service, Updater
+
+    layout = Layout(Path(args.root))
+    forced = None if args.service is None else args.service == "yes"
+    # Below another root, the unit's own data directory and config (install.sh puts them there).
+    below = layout.root != Path("/")
+    data_dir = layout.data_dir if below and not getattr(args, "data_dir", None) else ctx.data_dir
+    config = getattr(args, "config", None)
+    if config is None and below and (layout.root / "etc/gaitkiosk/config.toml").is_file():
+        config = str(layout.root / "etc/gaitkiosk/config.toml")
+    updater = Updater(layout, service=Service.detect(layout, forced), data_dir=data_dir,
+                      config_file=config, health_timeout_s=args.health_timeout)
+    if args.action == "status":
+        st = updater.status()
+        u = st["update"]
+        last = "none" if not u else f"{u['from']} -> {u['to']}: {u.get('result') or 'INTERRUPTED at ' + str(u['state'])}"
+        ctx.emit(st, f"current:   {st['current'] or '(none)'}\nprevious:  {st['previous'] or '(none)'}\n"
+                     f"installed: {', '.join(st['installed']) or '(none)'}\nlast update: {last}")
+        return 0
+    if args.action == "recover":
+        done = updater.recover()
+        ctx.emit(done, "nothing to recover" if done is None else f"{done['result']}: {done['to']} runs")
+        return 0
+    if args.action == "rollback":
+        done = updater.rollback()
+        ctx.emit(done, f"rolled back from {done['from']} to {done['to']}")
+        return 0
+    path = _bundle_file(args, ctx)
+    if args.action == "check":
+        b = updater.check(path)
+        ctx.emit({"file": str(path), "version": b.version, "signed_by": b.signed_by, "current": updater.current()},
+                 f"{path.name}: version {b.version}, signed by key {b.signed_by}; accepted "
+                 f"(running now: {updater.current() or 'nothing installed yet'})")
+        return 0
+    done = updater.apply(path)
+    ctx.emit(done, f"updated from {done['from']} to {done['to']}"
+                   + (f" (database backed up to {done['backup']})" if done["backup"] else ""))
+    return 0
