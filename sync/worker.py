@@ -376,8 +376,8 @@ class Worker:
         after the rows; returns how many are still queued. ``upload_recording`` marks a recording
         sent (``synced_at``, what `db prune` trusts) only once the server holds all of it, so a
         recording is never counted sent here on any other answer."""
-        from sync.recordings import UploadInterrupted, UploadRefused, upload_recording
         from store.errors import NotFoundError
+        from sync.recordings import UploadInterrupted, UploadRefused, upload_recording
 
         sql = ("SELECT seq, entity_id FROM outbox WHERE entity = 'recording' AND sent_at IS NULL "
                "AND refused_at IS NULL ORDER BY seq")

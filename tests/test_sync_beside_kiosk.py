@@ -9,8 +9,8 @@ same with the worker as the kiosk's own thread (``[sync] in_kiosk = true``).
 from __future__ import annotations
 
 import json
-import sqlite3
 import signal
+import sqlite3
 import subprocess
 import sys
 
