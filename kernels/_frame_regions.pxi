@@ -108,7 +108,7 @@ cdef bint _second_first(FrameKernel st, double* force, double* sx):
     cdef double x0 = sx[0] / force[0], x1 = sx[1] / force[1]
     if rank0 != rank1:
         return rank1 < rank0
-    if x0 != x1:
+    if fabs(x0 - x1) > 1e-9:  # closer is rounding (the reference sums in another order): SAME_X_MM
         return x1 < x0
     return st.slots[1].track_id < st.slots[0].track_id
 

@@ -79,6 +79,7 @@ Per mat frame:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -161,6 +162,22 @@ def _segment_dist2(px, py, ax, ay, bx, by):
     ey = py - (ay + t * dy)
     return ex * ex + ey * ey
 
+
+
+# Two COPs closer than this are the same place: the compiled kernel and this reference sum in
+# another order, and a difference of rounding must not decide which foot is listed first.
+SAME_X_MM = 1e-9
+
+
+def _foot_order(a, b) -> int:
+    """Left, right, unknown; then COP x; then the older track (kernels/_frame_regions.pxi _second_first)."""
+    rank = {LEFT: 0, RIGHT: 1}
+    ra, rb = rank.get(a.side, 2), rank.get(b.side, 2)
+    if ra != rb:
+        return -1 if ra < rb else 1
+    if abs(a.cop_mm[0] - b.cop_mm[0]) > SAME_X_MM:
+        return -1 if a.cop_mm[0] < b.cop_mm[0] else 1
+    return -1 if a.track_id < b.track_id else 1
 
 class _Slot:
     """One foot track."""
@@ -319,7 +336,7 @@ class FrameKernel:
             slot = self.slots[s]
             self.labels.ravel()[idx] = slot.track_id
             feet.append(self._foot_result(slot, idx, pf, xs, ys, rr, cc, scale))
-        feet.sort(key=lambda f: ({LEFT: 0, RIGHT: 1}.get(f.side, 2), f.cop_mm[0], f.track_id))
+        feet.sort(key=functools.cmp_to_key(_foot_order))
         return FrameResult(
             force_n=force_n,
             cop_mm=cop,

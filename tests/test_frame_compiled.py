@@ -237,3 +237,15 @@ def test_one_sensel_footprint_agrees_without_fused_multiply_add(rows, cols, pitc
     frame[at] = 3.0 if threshold == 1.0 and pitch[1] == 12.5 else 10.0
     run_both([frame], rows, cols, pitch, threshold, max_foot_length_mm=60.0, max_foot_width_mm=40.0,
              min_foot_force_n=0.5, full_footprint_mm=30.0, min_region_length_mm=15.0)
+
+
+def test_feet_at_the_same_cop_x_are_listed_in_the_same_order():
+    # Found by test_random_frames_agree: two feet whose COP x differ only by rounding (12.705 and
+    # 12.705000000000002: the two implementations sum in another order) were listed in opposite
+    # orders. Closer than SAME_X_MM they are one place and the older track comes first.
+    f0 = np.zeros((5, 3), np.float32)
+    f0[0, 0], f0[4, 0] = 50.0, 4.0
+    compiled, reference = run_both([f0, np.ones((5, 3), np.float32)], 5, 3, (16.9, 8.47), 1.0,
+                                   max_foot_length_mm=60.0, max_foot_width_mm=40.0, min_foot_force_n=0.5,
+                                   full_footprint_mm=30.0, min_region_length_mm=15.0)
+    assert [f.track_id for f in compiled.analyze(np.ones((5, 3), np.float32)).feet] == [1, 2]

@@ -107,7 +107,12 @@ def test_the_technician_sees_every_reading(tech_kiosk):
     with open_store(data) as st:  # the database's size as SQLite counts it
         assert d["system"]["database"]["bytes"] == sysinfo.database_size(st.db, None)["bytes"]
     assert d["versions"] == {"installed": "0.1.0", "rollback": "0.0.9", "installed_by": "install"}
-    assert d["sync"]["pending"] == 2 and d["sync"]["oldest_entity"] == "session" and d["sync"]["oldest_at"]
+    with open_store(data) as st:  # every row waits in the outbox (docs/sync.md); the two enqueued above among them
+        waiting = st.db.execute("SELECT entity, created_at FROM outbox WHERE sent_at IS NULL AND refused_at IS NULL "
+                                "ORDER BY seq").fetchall()
+    assert {"session", "recording"} <= {e for e, _ in waiting}
+    assert d["sync"]["pending"] == len(waiting)
+    assert (d["sync"]["oldest_entity"], d["sync"]["oldest_at"]) == tuple(waiting[0])
     assert [p["label"] for p in d["places"]] == ["USB stick KINGSTON"]
     texts = drawn(app)
     assert {"Mat", "Left insole", "Right insole"} <= set(texts)
@@ -118,7 +123,7 @@ def test_the_technician_sees_every_reading(tech_kiosk):
     assert "Version 0.1.0, roll back to 0.0.9" in texts
     assert "No safety panel" in texts
     assert any(t.startswith("CPU temperature ") for t in texts)  # a number, or "not available" here
-    assert f"Sync queue 2 waiting, oldest {d['sync']['oldest_at'][:16].replace('T', ' ')}" in texts
+    assert f"Sync queue {len(waiting)} waiting, oldest {d['sync']['oldest_at'][:16].replace('T', ' ')}" in texts
     tap_button(app, app.top.tabs.get("tab:calibration"))
     texts = drawn(app)
     assert texts[texts.index("sim-mat-48x48-seed1") + 1].strip() == "no calibration stored"

@@ -455,3 +455,13 @@ def test_usb_finds_the_newest_bundle_on_a_mounted_stick_only(tmp_path):
     mounts.write_text("")
     with pytest.raises(bundle.BundleError, match="no gaitkiosk-X.Y.Z.tar"):
         newest_bundle(str(media), str(mounts))
+
+
+def test_the_test_releases_copy_every_package_the_wheel_ships():
+    # A package added to pyproject.toml but not to update_support.PACKAGES broke every test bundle's build.
+    import tomllib
+
+    from update_support import PACKAGES, REPO
+
+    shipped = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    assert {p.split(".")[0] for p in shipped} == set(PACKAGES)

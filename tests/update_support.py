@@ -21,7 +21,7 @@ import sysconfig
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("device", "calibration", "kernels", "drills", "ui", "store", "sync", "gaitkiosk")
+PACKAGES = ("firmware", "device", "calibration", "kernels", "drills", "ui", "store", "sync", "gaitkiosk")  # pyproject.toml packages
 SKIP = shutil.ignore_patterns("__pycache__", "*.so", "*.c", "*.html")
 
 
