@@ -82,6 +82,8 @@ DEFAULTS: dict[str, Any] = {
         # docs/sync.md and docs/configuration.md: the kiosk's sync worker (when enrolled).
         # Run it as a thread of the kiosk (false: the gaitkiosk-sync.service unit runs it instead).
         "in_kiosk": True,
+        # The kiosk's thread waits while a patient is in an exercise (sync between exercises).
+        "hold_during_drills": True,
         # Seconds between passes when nothing is queued.
         "poll_s": 30.0,
         # Backoff with full jitter after a failure: first ceiling, and the cap.
@@ -233,6 +235,7 @@ ALLOWED: dict[str, Any] = {
     "store.max_db_mb": checks.integer(0, 10_000_000),
     "store.prune_after_days": checks.within(0.0, 36500.0, unit="days"),
     "sync.in_kiosk": checks.flag(),
+    "sync.hold_during_drills": checks.flag(),
     "sync.poll_s": checks.within(1.0, 86400.0, unit="seconds"),
     "sync.backoff_base_s": checks.within(0.01, 3600.0, unit="seconds"),
     "sync.backoff_cap_s": checks.within(0.1, 86400.0, unit="seconds"),

@@ -139,6 +139,12 @@ class Runtime:
                       "silence_not_confirmed": 0}
 
     # -- the UI's side ------------------------------------------------------------------------
+    def drill_running(self) -> bool:
+        """Whether a patient is in an exercise now (its countdown, its run or a pause): the sync
+        worker holds off meanwhile ([sync] hold_during_drills), so the drill has the CPU."""
+        drill = self._latest.drill
+        return drill is not None and drill.get("phase") not in (None, "done")
+
     def latest(self) -> LiveSnapshot:
         """The newest snapshot (never blocks).
 
@@ -210,7 +216,7 @@ class Runtime:
         except ImportError as exc:  # httpx missing: the kiosk runs, offline
             log.error("sync is not available: %s", exc)
             return
-        self.sync = start_if_enrolled(self.data_dir, self.config)
+        self.sync = start_if_enrolled(self.data_dir, self.config, hold=self.drill_running)
 
     def close(self) -> None:
         """Stop the threads; the worker closes the visit first (a running trial's writer and rows)."""

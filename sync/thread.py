@@ -20,16 +20,18 @@ STOP_WAIT_S = 10.0  # a PUT in flight ends within the client's timeout; the thre
 
 
 class SyncThread:
-    def __init__(self, data_dir: Path, config: dict | None):
+    def __init__(self, data_dir: Path, config: dict | None, hold=None):
         self.data_dir = Path(data_dir)
         self.settings = sync_settings(config)
+        # While hold() is true (a patient's exercise runs) the worker waits between requests.
+        self.hold = hold if self.settings["hold_during_drills"] else None
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._main, name="kiosk-sync", daemon=True)
 
     def _main(self) -> None:
         while not self.stop_event.is_set():
             try:
-                with Worker(self.data_dir, self.settings) as worker:
+                with Worker(self.data_dir, self.settings, hold=self.hold) as worker:
                     worker.run(self.stop_event)
                 return
             except BusyError as exc:
@@ -44,8 +46,10 @@ class SyncThread:
             self.thread.join(STOP_WAIT_S)
 
 
-def start_if_enrolled(data_dir: Path, config: dict | None) -> SyncThread | None:
-    """A running sync thread, or None (not enrolled, or `[sync] in_kiosk = false`)."""
+def start_if_enrolled(data_dir: Path, config: dict | None, hold=None) -> SyncThread | None:
+    """A running sync thread, or None (not enrolled, or `[sync] in_kiosk = false`).
+
+    ``hold``: a callable, true while the kiosk wants the CPU to itself (a drill runs)."""
     try:
         enrolled = enrolment.load(Path(data_dir)) is not None
     except Exception as exc:  # noqa: BLE001 - a broken sync.json is the status's to report, not a reason to stop
@@ -53,6 +57,6 @@ def start_if_enrolled(data_dir: Path, config: dict | None) -> SyncThread | None:
         return None
     if not enrolled or not sync_settings(config)["in_kiosk"]:
         return None
-    worker = SyncThread(data_dir, config)
+    worker = SyncThread(data_dir, config, hold)
     worker.thread.start()
     return worker

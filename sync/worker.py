@@ -24,6 +24,7 @@ import concurrent.futures
 import logging
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,9 +51,10 @@ from sync.protocol import (
 
 log = logging.getLogger(__name__)
 
+HOLD_POLL_S = 0.25  # how often a held worker looks whether the exercise ended
 LOCK_NAME = "sync"  # <db>.locks/sync.lock: one worker per kiosk database
 
-DEFAULTS = {"in_kiosk": True, "poll_s": 30.0, "backoff_base_s": 1.0, "backoff_cap_s": 300.0,
+DEFAULTS = {"in_kiosk": True, "hold_during_drills": True, "poll_s": 30.0, "backoff_base_s": 1.0, "backoff_cap_s": 300.0,
             "bandwidth_bytes_per_s": 0, "batch_rows": 200, "parallel": 4, "timeout_s": 30.0}
 
 
@@ -104,13 +106,17 @@ class _Outcome:
 
 class Worker:
     def __init__(self, data_dir: Path, settings: dict | None = None, *, db_path: Path | None = None,
-                 migrate: bool = False):
+                 migrate: bool = False, hold=None):
         self.data_dir = Path(data_dir)
         self.db_path = Path(db_path) if db_path else dbmod.database_path(self.data_dir)
         self.settings = sync_settings({"sync": settings or {}})
         self.bucket = TokenBucket(self.settings["bandwidth_bytes_per_s"])
         self.backoff = Backoff(self.settings["backoff_base_s"], self.settings["backoff_cap_s"])
         self.migrate = migrate  # the command line may bring an old database up to date; the kiosk's thread never
+        # hold(): true while the kiosk's patient is in an exercise; the worker then waits before its
+        # next request (a batch, a piece of a recording), so a drill never shares the CPU with sync
+        self.hold = hold
+        self.held_s = 0.0  # time spent waiting for hold() (status, tests)
         self.db = None
         self.http: httpx.Client | None = None
         self._enrolment: enrolmod.Enrolment | None = None
@@ -164,8 +170,14 @@ class Worker:
         http = self._client()
         done = Cycle()
         state.update(self.data_dir, last_attempt_at=rowsmod.utc_now())
+        self._wait_while_held(stop)
+        if stop.is_set():
+            return done
         self._pull(http, done)
         while not stop.is_set():
+            self._wait_while_held(stop)
+            if stop.is_set():
+                break
             batch = self._pending_rows()
             if not batch:
                 break
@@ -185,6 +197,15 @@ class Worker:
                 break
         done.recordings_waiting = self._send_recordings(http, stop)
         return done
+
+    def _wait_while_held(self, stop: threading.Event) -> None:
+        """Wait while the kiosk's patient is in an exercise (hold()), or until ``stop``."""
+        if self.hold is None:
+            return
+        started = time.monotonic()
+        while self.hold() and not stop.wait(HOLD_POLL_S):
+            pass
+        self.held_s += time.monotonic() - started
 
     def _pull(self, http: httpx.Client, done: Cycle) -> None:
         """The server's changes for this clinic (sync/down.py): pages applied stay applied whatever
@@ -383,7 +404,8 @@ class Worker:
                "AND refused_at IS NULL ORDER BY seq")
 
         def throttle(nbytes: int) -> None:
-            if not self.bucket.take(nbytes, stop):
+            self._wait_while_held(stop)
+            if stop.is_set() or not self.bucket.take(nbytes, stop):
                 raise UploadInterrupted("stopped while waiting for the bandwidth cap")
 
         for seq, recording_id in self.db.execute(sql).fetchall():
