@@ -1,0 +1,343 @@
+"""Kiosk CPU during a live drill, with the devices in another process (issue 16 "CPU budget", issue 14).
+
+The virtual devices run in ANOTHER process (``gaitkiosk simulate --pty``), so this process holds
+exactly what a kiosk holds: the Runtime with its real readers on the pseudo-terminals (configured
+as ``devices.mat`` / ``devices.insoles``, or ``[[devices.tiles]]`` for the walkway), the analysis
+thread, the worker, the store's recording writer, and the UI ``App`` stepped at 60 frames per
+second (``ui.fps``) under SDL's dummy video driver, flipping the display as ``App.run`` does.
+
+The demo patient checks in and starts a live quiet-standing drill (a prescription of
+``duration_s`` = 90 s, eyes open; no autopilot: the person is the simulator's), exactly through
+the intents the buttons post (tests/test_run_runtime.py). Once it runs, over ``MEASURE_S``:
+
+* the whole process: CPU (user + system, ``getrusage``) as a share of one core, VmRSS and VmHWM;
+* every thread: utime + stime from ``/proc/self/task/<tid>/stat``, named by its Python thread
+  (``threading.enumerate()`` native_id): readers, stitcher, analysis, worker, writer, UI (main).
+
+Configurations: the 48 x 48 mat at 100 Hz and two insoles (target <= 6 % of one core) and the
+walkway of 4 tiles (``--tiles 4``: 192 x 48 at 100 Hz) and two insoles (target <= 20 %).
+
+``KIOSK_CPU_PROFILE=1``: also sample every thread's stack with ``sys._current_frames()`` at
+~1 kHz from a sampler thread during a second window, and print the hottest functions per thread
+(self time and inclusive time). The sampler's own cost is excluded from nothing, so the CPU
+numbers are only taken in the unprofiled window.
+
+    nice -n 5 python bench/run.py kiosk_cpu
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+WARMUP_S = 3.0
+MEASURE_S = 20.0
+FPS = 60.0
+PITCH = 8.47  # mm, the virtual mat's sensel pitch
+DRILL_S = 90.0  # the prescription's duration: longer than warm-up + window (+ the profiled window)
+CONFIGS = [  # name, tiles, target % of one core
+    ("mat48_insoles", 1, 6.0),
+    ("walkway4_insoles", 4, 20.0),
+]
+
+
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _status_kb(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _part(name: str) -> str:
+    """A thread's part of the kiosk, from its Python name."""
+    if name.startswith(("reader", "tile ")):
+        return "readers"
+    return {"MainThread": "ui (main)", "kiosk-analysis": "analysis", "kiosk-worker": "worker",
+            "recording-writer": "writer", "walkway stitcher": "stitcher"}.get(name, name)
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds per kiosk part, summed over its threads (Linux /proc/self/task)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        part = _part(names.get(int(tid), "other (not Python)"))
+        out[part] = out.get(part, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def start_devices(tiles: int) -> tuple[subprocess.Popen, dict[str, str]]:
+    cmd = [sys.executable, "-m", "gaitkiosk", "simulate", "--pty", "--seconds", "900", "--scenario", "quiet"]
+    if tiles > 1:
+        cmd += ["--tiles", str(tiles)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    paths: dict[str, str] = {}
+    while len(paths) < tiles + 2:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"gaitkiosk simulate --pty failed: {proc.stderr.read()}")
+        name, path = line.split()[:2]
+        paths[name] = path
+    return proc, paths
+
+
+def stop_devices(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def kiosk_config(paths: dict[str, str], tiles: int) -> dict:
+    from gaitkiosk.config import default_config
+
+    config = default_config()
+    devices = config["devices"]
+    devices["insoles"] = [paths["insole_left"], paths["insole_right"]]
+    if tiles > 1:
+        devices["mat"] = ""
+        devices["tiles"] = [{"port": paths[f"mat_{i + 1}"]} for i in range(tiles)]
+    else:
+        devices["mat"] = paths["mat"]
+    return config
+
+
+def seed_patient(data_dir: Path, config: dict) -> None:
+    """The demo patient, whose newest program is one long quiet-standing drill."""
+    from drills import registry
+    from gaitkiosk.demo_seed import DEMO_CODE, seed_demo
+    from store import open_store
+    from store.programs import Prescription, Program
+
+    pid = seed_demo(data_dir, config, DEMO_CODE)
+    params = registry.validate("quiet_standing", {"duration_s": DRILL_S, "eyes": "open"})
+    with open_store(data_dir) as st:
+        st.programs.add(Program(patient_id=pid, name="cpu bench", prescriptions=[
+            Prescription(drill="quiet_standing", params=params)]))
+
+
+def seed_calibrations(data_dir: Path, tiles: int) -> None:
+    """An active calibration for each served device (a pty device is not ``sim://``: uncalibrated, no
+    drill runs): the virtual sensor's own response curve, offset 0 and gain 1, as a calibration of
+    a device-zeroed stream would hold. The walkway's is stored under its stitched serial."""
+    from calibration.curves import PowerLawCurve
+    from calibration.model import CalibrationModel
+    from calibration.storage import save
+    from device.sim import VirtualPatient
+    from store import open_store
+
+    sensor = VirtualPatient("quiet", seed=1).mat_sensor
+    curve = PowerLawCurve(sensor.full_scale_kpa / float(sensor.full_counts) ** (1.0 / sensor.exponent),
+                          1.0 / sensor.exponent)
+    if tiles > 1:
+        mats = [("tiles:" + "+".join(f"sim-tile{i + 1}-pty" for i in range(tiles)), (48 * tiles, 48))]
+    else:
+        mats = [("sim-mat-pty", (48, 48))]
+    devices = [(serial, "mat", shape, PITCH * PITCH, (PITCH, PITCH)) for serial, shape in mats]
+    devices += [(f"sim-insole-{side}-pty", f"insole_{side}", (16, 1), 153.93803, None) for side in ("left", "right")]
+    with open_store(data_dir) as st:
+        for serial, kind, shape, area, pitch in devices:
+            model = CalibrationModel.for_device(serial, kind, shape, sensel_area_mm2=area, pitch_mm=pitch)
+            model.curve = curve
+            if not save(st, model, [], operator="bench").active:
+                raise RuntimeError(f"bench: the calibration of {serial} was not put in force")
+
+
+class Ui:
+    """The UI loop as ``App.run`` turns it: step, flip, hold the frame rate."""
+
+    def __init__(self, app):
+        import pygame
+
+        self.app, self.clock, self.dt, self.pygame = app, pygame.time.Clock(), 0.0, pygame
+
+    def turn(self) -> None:
+        self.app.step(self.dt)
+        self.pygame.display.flip()
+        self.dt = self.clock.tick(FPS) / 1000.0
+
+    def run_for(self, seconds: float) -> int:
+        end, n = time.monotonic() + seconds, 0
+        while time.monotonic() < end:
+            self.turn()
+            n += 1
+        return n
+
+    def until(self, pred, what: str, timeout: float = 30.0) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.turn()
+            if pred():
+                return
+        error = getattr(self.app.top, "error", None) or getattr(self.app.top, "message", None)
+        raise RuntimeError(f"bench: no {what} within {timeout:g} s (screen {self.app.top.name}: {error})")
+
+
+class Sampler:
+    """Every thread's Python stack, ~1 kHz: self and inclusive sample counts per (thread, function)."""
+
+    def __init__(self, interval_s: float = 0.001):
+        self.interval_s = interval_s
+        self.self_counts: collections.Counter = collections.Counter()
+        self.incl_counts: collections.Counter = collections.Counter()
+        self.samples: collections.Counter = collections.Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
+
+    def _run(self) -> None:
+        me = threading.get_ident()
+        while not self._stop.is_set():
+            names = {t.ident: _part(t.name) for t in threading.enumerate()}
+            for ident, frame in sys._current_frames().items():
+                if ident == me:
+                    continue
+                part = names.get(ident, "other")
+                self.samples[part] += 1
+                top = True
+                seen = set()
+                while frame is not None:
+                    code = frame.f_code
+                    key = (part, f"{Path(code.co_filename).name}:{code.co_name}")
+                    if top:
+                        self.self_counts[key] += 1
+                        top = False
+                    if key not in seen:
+                        self.incl_counts[key] += 1
+                        seen.add(key)
+                    frame = frame.f_back
+            time.sleep(self.interval_s)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def report(self, top: int = 12) -> dict:
+        out = {}
+        for part, n in self.samples.most_common():
+            rows = [(k[1], c, self.incl_counts[k]) for k, c in self.self_counts.most_common() if k[0] == part][:top]
+            incl = [(k[1], c) for k, c in self.incl_counts.most_common() if k[0] == part][:top]
+            out[part] = {"samples": n, "self": rows, "inclusive": incl}
+        return out
+
+
+def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bool) -> dict:
+    import pygame
+
+    from gaitkiosk.runtime import Runtime
+    from ui import screens
+    from ui.app import App, Intent
+    from ui.theme import load_theme
+
+    proc, paths = start_devices(tiles)
+    try:
+        config = kiosk_config(paths, tiles)
+        seed_patient(data_dir, config)
+        seed_calibrations(data_dir, tiles)
+        pygame.display.init()
+        surface = pygame.display.set_mode((800, 480))  # the 7" touchscreen
+        app = App(surface, load_theme(), diagonal_in=7.0, router=screens.route)
+        app.reset(screens.AttractScreen(app))
+        rt = Runtime(config, data_dir, countdown_s=0.5).start(app)
+        ui = Ui(app)
+        try:
+            app.post(Intent("start"))
+            ui.until(lambda: app.top.name == "checkin", "check-in screen")
+            app.post(Intent("checkin", {"code": "1234"}))
+            ui.until(lambda: app.top.name == "program", "program")
+            app.post(Intent("start_drill", {"index": 0}))
+            ui.until(lambda: app.top.name == "instruction", "instruction")
+            app.post(Intent("begin_drill", {"index": 0}))
+            ui.until(lambda: app.top.name == "drill" and app.top.view.get("phase") == "running", "running drill")
+            ui.run_for(WARMUP_S)
+            mat0, ins0 = rt.stats["mat_frames"], rt.stats["insole_frames"]
+            th0, c0, w0 = thread_cpu(), _cpu(), time.monotonic()
+            frames = ui.run_for(MEASURE_S)
+            th1, c1, w1 = thread_cpu(), _cpu(), time.monotonic()
+            mat1, ins1 = rt.stats["mat_frames"], rt.stats["insole_frames"]
+            rss, hwm = _status_kb("VmRSS"), _status_kb("VmHWM")
+            phase = app.top.view.get("phase") if app.top.name == "drill" else app.top.name
+            mat_shape = app.top.snapshot.mat_kpa.shape if app.top.name == "drill" and app.top.snapshot.mat_kpa is not None else None
+            hot = None
+            if profile:
+                with Sampler() as sampler:
+                    ui.run_for(10.0)
+                hot = sampler.report()
+            alerts = [a.reason for a in rt.alerts]
+            app.post(Intent("stop_drill"))
+            ui.until(lambda: app.top.name == "result", "result")
+        finally:
+            rt.close()
+            pygame.display.quit()
+    finally:
+        stop_devices(proc)
+    wall = w1 - w0
+    cpu_pct = 100.0 * (c1 - c0) / wall
+    threads = {k: round(100.0 * (th1.get(k, 0.0) - th0.get(k, 0.0)) / wall, 2) for k in th1}
+    return {
+        "config": name, "target_pct": target, "cpu_pct": round(cpu_pct, 2), "wall_s": round(wall, 1),
+        "threads_pct": dict(sorted(threads.items(), key=lambda kv: -kv[1])),
+        "vmrss_mb": round(rss / 1024, 1), "vmhwm_mb": round(hwm / 1024, 1),
+        "ui_fps": round(frames / wall, 1), "mat_hz": round((mat1 - mat0) / wall, 1),
+        "insole_hz": round((ins1 - ins0) / wall, 1), "mat_shape": list(mat_shape) if mat_shape else None,
+        "phase_at_end": phase, "alerts": alerts, "profile": hot,
+    }
+
+
+def main() -> dict:
+    profile = os.environ.get("KIOSK_CPU_PROFILE") == "1"
+    only = os.environ.get("KIOSK_CPU_ONLY")
+    out = {"load_average_1min_before": round(os.getloadavg()[0], 2), "runs": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, tiles, target) in enumerate(CONFIGS):
+            if only and name != only:
+                continue
+            out["runs"].append(live_drill(name, tiles, target, Path(tmp) / f"d{i}", profile))
+    out["load_average_1min_after"] = round(os.getloadavg()[0], 2)
+    print(f"kiosk CPU during a live quiet-standing drill, devices in another process, UI at {FPS:g} fps; "
+          f"window {MEASURE_S:g} s; load average {out['load_average_1min_before']} -> {out['load_average_1min_after']}")
+    for r in out["runs"]:
+        print(f"\n{r['config']}: {r['cpu_pct']:.1f} % of one core (target {r['target_pct']:g} %), "
+              f"VmRSS {r['vmrss_mb']:.0f} MB, VmHWM {r['vmhwm_mb']:.0f} MB; mat {r['mat_hz']} Hz {r['mat_shape']}, "
+              f"insoles {r['insole_hz']} frames/s, UI {r['ui_fps']} fps, phase {r['phase_at_end']}, alerts {r['alerts']}")
+        for part, pct in r["threads_pct"].items():
+            print(f"    {part:<24} {pct:6.2f} %")
+        for part, rows in (r["profile"] or {}).items():
+            print(f"  profile {part} ({rows['samples']} samples): self / inclusive")
+            for fn, s, inc in rows["self"][:8]:
+                print(f"      {s:6d} {inc:6d}  {fn}")
+            print("    inclusive: " + ", ".join(f"{fn} {c}" for fn, c in rows["inclusive"][:10]))
+    return out
+
+
+if __name__ == "__main__":
+    main()
