@@ -176,11 +176,23 @@ class Ui:
         import pygame
 
         self.app, self.clock, self.dt, self.pygame = app, pygame.time.Clock(), 0.0, pygame
+        self.cpu = {"step": 0.0, "flip": 0.0, "tick": 0.0}  # this thread's CPU seconds in each part
+        self.profiler = None  # a cProfile.Profile that sees App.step only (KIOSK_CPU_PROFILE)
 
     def turn(self) -> None:
-        self.app.step(self.dt)
+        t0 = time.thread_time()
+        if self.profiler is not None:
+            self.profiler.runcall(self.app.step, self.dt)
+        else:
+            self.app.step(self.dt)
+        t1 = time.thread_time()
         self.pygame.display.flip()
+        t2 = time.thread_time()
         self.dt = self.clock.tick(FPS) / 1000.0
+        t3 = time.thread_time()
+        self.cpu["step"] += t1 - t0
+        self.cpu["flip"] += t2 - t1
+        self.cpu["tick"] += t3 - t2
 
     def run_for(self, seconds: float) -> int:
         end, n = time.monotonic() + seconds, 0
@@ -200,7 +212,8 @@ class Ui:
 
 
 class Sampler:
-    """Every thread's Python stack, ~1 kHz: self and inclusive sample counts per (thread, function)."""
+    """Every thread's Python stack, ~1 kHz, weighted by the CPU the thread used since the last look
+    (µs): self and inclusive CPU per (thread part, function). A C call shows as its Python caller."""
 
     def __init__(self, interval_s: float = 0.001):
         self.interval_s = interval_s
@@ -212,23 +225,34 @@ class Sampler:
 
     def _run(self) -> None:
         me = threading.get_ident()
+        last_cpu: dict[int, float] = {}
         while not self._stop.is_set():
             names = {t.ident: _part(t.name) for t in threading.enumerate()}
             for ident, frame in sys._current_frames().items():
                 if ident == me:
                     continue
+                # only a thread that ran since the last look: samples weighted by CPU, not wall time
+                try:
+                    cpu = time.clock_gettime(time.pthread_getcpuclockid(ident))
+                except (OSError, ProcessLookupError):
+                    continue
+                ran = cpu - last_cpu.get(ident, cpu)
+                last_cpu[ident] = cpu
+                if ran <= 0:
+                    continue
+                weight = int(round(ran * 1e6))  # microseconds of CPU since the last look
                 part = names.get(ident, "other")
-                self.samples[part] += 1
+                self.samples[part] += weight
                 top = True
                 seen = set()
                 while frame is not None:
                     code = frame.f_code
                     key = (part, f"{Path(code.co_filename).name}:{code.co_name}")
                     if top:
-                        self.self_counts[key] += 1
+                        self.self_counts[key] += weight
                         top = False
                     if key not in seen:
-                        self.incl_counts[key] += 1
+                        self.incl_counts[key] += weight
                         seen.add(key)
                     frame = frame.f_back
             time.sleep(self.interval_s)
@@ -248,6 +272,21 @@ class Sampler:
             incl = [(k[1], c) for k, c in self.incl_counts.most_common() if k[0] == part][:top]
             out[part] = {"samples": n, "self": rows, "inclusive": incl}
         return out
+
+
+def profile_step(ui: Ui, seconds: float) -> str:
+    """cProfile of the UI thread's App.step over ``seconds``: the top functions by own time."""
+    import cProfile
+    import io
+    import pstats
+
+    ui.profiler = cProfile.Profile()
+    n = ui.run_for(seconds)
+    prof, ui.profiler = ui.profiler, None
+    text = io.StringIO()
+    text.write(f"{n} UI frames\n")
+    pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(18)
+    return text.getvalue()
 
 
 def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bool) -> dict:
@@ -280,9 +319,11 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
             ui.until(lambda: app.top.name == "drill" and app.top.view.get("phase") == "running", "running drill")
             ui.run_for(WARMUP_S)
             mat0, ins0 = rt.stats["mat_frames"], rt.stats["insole_frames"]
+            ui0 = dict(ui.cpu)
             th0, c0, w0 = thread_cpu(), _cpu(), time.monotonic()
             frames = ui.run_for(MEASURE_S)
             th1, c1, w1 = thread_cpu(), _cpu(), time.monotonic()
+            ui1 = dict(ui.cpu)
             mat1, ins1 = rt.stats["mat_frames"], rt.stats["insole_frames"]
             rss, hwm = _status_kb("VmRSS"), _status_kb("VmHWM")
             phase = app.top.view.get("phase") if app.top.name == "drill" else app.top.name
@@ -292,6 +333,7 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
                 with Sampler() as sampler:
                     ui.run_for(10.0)
                 hot = sampler.report()
+                hot["ui_step_cprofile"] = profile_step(ui, 10.0)
             alerts = [a.reason for a in rt.alerts]
             app.post(Intent("stop_drill"))
             ui.until(lambda: app.top.name == "result", "result")
@@ -307,7 +349,8 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
         "config": name, "target_pct": target, "cpu_pct": round(cpu_pct, 2), "wall_s": round(wall, 1),
         "threads_pct": dict(sorted(threads.items(), key=lambda kv: -kv[1])),
         "vmrss_mb": round(rss / 1024, 1), "vmhwm_mb": round(hwm / 1024, 1),
-        "ui_fps": round(frames / wall, 1), "mat_hz": round((mat1 - mat0) / wall, 1),
+        "ui_fps": round(frames / wall, 1),
+        "ui_parts_pct": {k: round(100.0 * (ui1[k] - ui0[k]) / wall, 2) for k in ui1}, "mat_hz": round((mat1 - mat0) / wall, 1),
         "insole_hz": round((ins1 - ins0) / wall, 1), "mat_shape": list(mat_shape) if mat_shape else None,
         "phase_at_end": phase, "alerts": alerts, "profile": hot,
     }
@@ -331,11 +374,15 @@ def main() -> dict:
               f"insoles {r['insole_hz']} frames/s, UI {r['ui_fps']} fps, phase {r['phase_at_end']}, alerts {r['alerts']}")
         for part, pct in r["threads_pct"].items():
             print(f"    {part:<24} {pct:6.2f} %")
-        for part, rows in (r["profile"] or {}).items():
-            print(f"  profile {part} ({rows['samples']} samples): self / inclusive")
-            for fn, s, inc in rows["self"][:8]:
-                print(f"      {s:6d} {inc:6d}  {fn}")
-            print("    inclusive: " + ", ".join(f"{fn} {c}" for fn, c in rows["inclusive"][:10]))
+        print("    UI thread by part: " + ", ".join(f"{k} {v:.2f} %" for k, v in r["ui_parts_pct"].items()))
+        prof = dict(r["profile"] or {})
+        if "ui_step_cprofile" in prof:
+            print(prof.pop("ui_step_cprofile"))
+        for part, rows in prof.items():
+            print(f"  profile {part} ({rows['samples'] / 1e6:.2f} s CPU sampled): self / inclusive, ms")
+            for fn, own, inc in rows["self"][:8]:
+                print(f"      {own / 1e3:8.1f} {inc / 1e3:8.1f}  {fn}")
+            print("    inclusive: " + ", ".join(f"{fn} {c / 1e3:.0f}" for fn, c in rows["inclusive"][:12]))
     return out
 
 
