@@ -47,6 +47,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 WARMUP_S = 3.0
 MEASURE_S = 20.0
 FPS = 60.0
+HEAVY = ("scipy", "scipy.stats", "matplotlib", "reportlab", "PIL", "httpx", "numba", "pandas", "serial")
 PITCH = 8.47  # mm, the virtual mat's sensel pitch
 DRILL_S = 90.0  # the prescription's duration: longer than warm-up + window (+ the profiled window)
 CONFIGS = [  # name, tiles, target % of one core, UI as before issue 16's fixes?, UI frames per second
@@ -148,6 +149,9 @@ def seed_calibrations(data_dir: Path, tiles: int) -> None:
     """An active calibration for each served device (a pty device is not ``sim://``: uncalibrated, no
     drill runs): the virtual sensor's own response curve, offset 0 and gain 1, as a calibration of
     a device-zeroed stream would hold. The walkway's is stored under its stitched serial."""
+    if "device.sim" not in sys.modules:  # the simulator (and scipy.stats) stays out of the kiosk's process
+        subprocess.run([sys.executable, __file__, "--seed-calibrations", str(data_dir), str(tiles)], check=True)
+        return
     from calibration.curves import PowerLawCurve
     from calibration.model import CalibrationModel
     from calibration.storage import save
@@ -362,6 +366,7 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
             ui1 = dict(ui.cpu)
             mat1, ins1 = rt.stats["mat_frames"], rt.stats["insole_frames"]
             rss, hwm = _status_kb("VmRSS"), _status_kb("VmHWM")
+            heavy = sorted(m for m in HEAVY if m in sys.modules)
             phase = app.top.view.get("phase") if app.top.name == "drill" else app.top.name
             mat_shape = app.top.snapshot.mat_kpa.shape if app.top.name == "drill" and app.top.snapshot.mat_kpa is not None else None
             hot = None
@@ -386,7 +391,8 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
     return {
         "config": name, "target_pct": target, "ui_as_before": before, "fps": fps, "cpu_pct": round(cpu_pct, 2), "wall_s": round(wall, 1),
         "threads_pct": dict(sorted(threads.items(), key=lambda kv: -kv[1])),
-        "vmrss_mb": round(rss / 1024, 1), "vmhwm_mb": round(hwm / 1024, 1),
+        "vmrss_mb": round(rss / 1024, 1), "vmhwm_mb": round(hwm / 1024, 1), "heavy_modules": heavy,
+        "modules": len(sys.modules),
         "ui_fps": round(frames / wall, 1),
         "ui_parts_pct": {k: round(100.0 * (ui1[k] - ui0[k]) / wall, 2) for k in ui1}, "mat_hz": round((mat1 - mat0) / wall, 1),
         "insole_hz": round((ins1 - ins0) / wall, 1), "mat_shape": list(mat_shape) if mat_shape else None,
@@ -397,7 +403,12 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
 def main() -> dict:
     profile = os.environ.get("KIOSK_CPU_PROFILE") == "1"
     only = os.environ.get("KIOSK_CPU_ONLY")
-    out = {"load_average_1min_before": round(os.getloadavg()[0], 2), "runs": []}
+    out = {"load_average_1min_before": round(os.getloadavg()[0], 2), "runs": [],
+           "vmrss_mb_at_start": round(_status_kb("VmRSS") / 1024, 1)}
+    import numpy  # noqa: F401 - what any kiosk process holds before its own code
+    import pygame  # noqa: F401
+
+    out["vmrss_mb_numpy_pygame"] = round(_status_kb("VmRSS") / 1024, 1)
     with tempfile.TemporaryDirectory() as tmp:
         for i, (name, tiles, target, before, fps) in enumerate(CONFIGS):
             if only and name not in only.split(","):
@@ -405,11 +416,13 @@ def main() -> dict:
             out["runs"].append(live_drill(name, tiles, target, Path(tmp) / f"d{i}", profile, before, fps))
     out["load_average_1min_after"] = round(os.getloadavg()[0], 2)
     print(f"kiosk CPU during a live quiet-standing drill, devices in another process, UI at {FPS:g} fps; "
-          f"window {MEASURE_S:g} s; load average {out['load_average_1min_before']} -> {out['load_average_1min_after']}")
+          f"window {MEASURE_S:g} s; load average {out['load_average_1min_before']} -> {out['load_average_1min_after']}; "
+          f"VmRSS at start {out['vmrss_mb_at_start']} MB, after numpy + pygame {out['vmrss_mb_numpy_pygame']} MB")
     for r in out["runs"]:
         print(f"\n{r['config']}: {r['cpu_pct']:.1f} % of one core (target {r['target_pct']:g} %), "
               f"VmRSS {r['vmrss_mb']:.0f} MB, VmHWM {r['vmhwm_mb']:.0f} MB; mat {r['mat_hz']} Hz {r['mat_shape']}, "
               f"insoles {r['insole_hz']} frames/s, UI {r['ui_fps']} fps, phase {r['phase_at_end']}, alerts {r['alerts']}")
+        print(f"    modules loaded {r['modules']}, of them heavy: {r['heavy_modules']}")
         for part, pct in r["threads_pct"].items():
             print(f"    {part:<24} {pct:6.2f} %")
         print("    UI thread by part: " + ", ".join(f"{k} {v:.2f} %" for k, v in r["ui_parts_pct"].items()))
@@ -426,4 +439,9 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--seed-calibrations"]:
+        import device.sim  # noqa: F401 - in this helper process only
+
+        seed_calibrations(Path(sys.argv[2]), int(sys.argv[3]))
+    else:
+        main()
