@@ -14,13 +14,20 @@ the intents the buttons post (tests/test_run_runtime.py). Once it runs, over ``M
 * every thread: utime + stime from ``/proc/self/task/<tid>/stat``, named by its Python thread
   (``threading.enumerate()`` native_id): readers, stitcher, analysis, worker, writer, UI (main).
 
-Configurations: the 48 x 48 mat at 100 Hz and two insoles (target <= 6 % of one core) and the
-walkway of 4 tiles (``--tiles 4``: 192 x 48 at 100 Hz) and two insoles (target <= 20 %).
+Configurations, each in a fresh process, alternating over ``ROUNDS`` rounds (the machine is shared):
 
-``KIOSK_CPU_PROFILE=1``: also sample every thread's stack with ``sys._current_frames()`` at
-~1 kHz from a sampler thread during a second window, and print the hottest functions per thread
-(self time and inclusive time). The sampler's own cost is excluded from nothing, so the CPU
-numbers are only taken in the unprofiled window.
+* ``mat48_insoles``: the 48 x 48 mat at 100 Hz and two insoles (target <= 6 % of one core);
+* ``mat48_insoles_before``: the same with the kiosk as before issue 16's fixes (the baseline in
+  the same run: COP trail to pixels point by point, paragraphs wrapped every frame, the virtual
+  patient and scipy.stats imported by the sensors' URLs);
+* ``mat48_insoles_30fps``: the same with ``ui.fps = 30``;
+* ``walkway4_insoles``: 4 tiles (``--tiles 4``, ``[[devices.tiles]]``: 192 x 48 at 100 Hz) and two
+  insoles (target <= 20 %).
+
+``KIOSK_CPU_ONLY=name,name`` runs some; ``KIOSK_CPU_ROUNDS`` sets the rounds. ``KIOSK_CPU_PROFILE=1``:
+after the window, 10 s of a CPU-weighted stack sampler over every thread (``sys._current_frames()``
+at ~1 kHz), 10 s of cProfile (thread CPU time) of the UI's ``App.step`` and 10 s of the analysis
+thread's steps, printed per thread. The CPU numbers come from the unprofiled window only.
 
     nice -n 5 python bench/run.py kiosk_cpu
 """
@@ -28,6 +35,7 @@ numbers are only taken in the unprofiled window.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import resource
 import signal
@@ -46,13 +54,14 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 WARMUP_S = 3.0
 MEASURE_S = 20.0
+ROUNDS = int(os.environ.get("KIOSK_CPU_ROUNDS", "2"))
 FPS = 60.0
 HEAVY = ("scipy", "scipy.stats", "matplotlib", "reportlab", "PIL", "httpx", "numba", "pandas", "serial")
 PITCH = 8.47  # mm, the virtual mat's sensel pitch
 DRILL_S = 90.0  # the prescription's duration: longer than warm-up + window (+ the profiled window)
 CONFIGS = [  # name, tiles, target % of one core, UI as before issue 16's fixes?, UI frames per second
     ("mat48_insoles", 1, 6.0, False, FPS),
-    ("mat48_insoles_ui_before", 1, 6.0, True, FPS),
+    ("mat48_insoles_before", 1, 6.0, True, FPS),
     ("mat48_insoles_30fps", 1, 6.0, False, 30.0),
     ("walkway4_insoles", 4, 20.0, False, FPS),
 ]
@@ -313,9 +322,11 @@ def profile_analysis(rt, ui: Ui, seconds: float) -> str:
     return text.getvalue()
 
 
-def ui_as_before(app):
-    """The baseline in the same run: the UI's per-frame work as it was before issue 16's fixes (the
-    COP trail turned into pixels point by point, every paragraph wrapped afresh each frame)."""
+def as_before(app):
+    """The baseline in the same run: the kiosk as it was before issue 16's fixes: the COP trail
+    turned into pixels point by point, every paragraph wrapped afresh each frame, and the virtual
+    patient (with scipy.stats and scipy.signal) imported by the sensors' URLs."""
+    import device.handlers.protocol_sim  # noqa: F401 - what config_urls imported
     from ui.heatmap import MatView
 
     saved = MatView.trail_px
@@ -345,7 +356,7 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
         surface = pygame.display.set_mode((800, 480))  # the 7" touchscreen
         app = App(surface, load_theme(), diagonal_in=7.0, router=screens.route)
         app.reset(screens.AttractScreen(app))
-        restore = ui_as_before(app) if before else (lambda: None)
+        restore = as_before(app) if before else (lambda: None)
         rt = Runtime(config, data_dir, countdown_s=0.5).start(app)
         ui = Ui(app, fps)
         try:
@@ -400,29 +411,44 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
     }
 
 
-def main() -> dict:
-    profile = os.environ.get("KIOSK_CPU_PROFILE") == "1"
-    only = os.environ.get("KIOSK_CPU_ONLY")
-    out = {"load_average_1min_before": round(os.getloadavg()[0], 2), "runs": [],
-           "vmrss_mb_at_start": round(_status_kb("VmRSS") / 1024, 1)}
+def one(name: str) -> dict:
+    """One configuration in this (fresh) process."""
+    start_kb = _status_kb("VmRSS")
     import numpy  # noqa: F401 - what any kiosk process holds before its own code
     import pygame  # noqa: F401
 
-    out["vmrss_mb_numpy_pygame"] = round(_status_kb("VmRSS") / 1024, 1)
+    base_kb = _status_kb("VmRSS")
+    (cfg,) = [c for c in CONFIGS if c[0] == name]
+    _, tiles, target, before, fps = cfg
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (name, tiles, target, before, fps) in enumerate(CONFIGS):
-            if only and name not in only.split(","):
-                continue
-            out["runs"].append(live_drill(name, tiles, target, Path(tmp) / f"d{i}", profile, before, fps))
+        run = live_drill(name, tiles, target, Path(tmp), os.environ.get("KIOSK_CPU_PROFILE") == "1", before, fps)
+    return {**run, "vmrss_mb_at_start": round(start_kb / 1024, 1), "vmrss_mb_numpy_pygame": round(base_kb / 1024, 1)}
+
+
+def main() -> dict:
+    only = os.environ.get("KIOSK_CPU_ONLY")
+    out = {"load_average_1min_before": round(os.getloadavg()[0], 2), "runs": [], "rounds": ROUNDS}
+    names = [c[0] for c in CONFIGS if not only or c[0] in only.split(",")]
+    rounds: dict[str, list] = {n: [] for n in names}
+    for _ in range(ROUNDS):  # the machine is shared: configurations alternate, each round in turn
+        for name in names:  # each in a fresh process: its memory and imports are its own
+            child = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            if child.returncode != 0:
+                raise RuntimeError(f"bench {name} failed: {child.stderr[-2000:]}")
+            rounds[name].append(json.loads(child.stdout.strip().splitlines()[-1]))
+    for name in names:  # the round with the (lower) median process CPU stands for the configuration
+        runs = sorted(rounds[name], key=lambda r: r["cpu_pct"])
+        out["runs"].append({**runs[(len(runs) - 1) // 2], "cpu_pct_rounds": [r["cpu_pct"] for r in rounds[name]]})
     out["load_average_1min_after"] = round(os.getloadavg()[0], 2)
     print(f"kiosk CPU during a live quiet-standing drill, devices in another process, UI at {FPS:g} fps; "
-          f"window {MEASURE_S:g} s; load average {out['load_average_1min_before']} -> {out['load_average_1min_after']}; "
-          f"VmRSS at start {out['vmrss_mb_at_start']} MB, after numpy + pygame {out['vmrss_mb_numpy_pygame']} MB")
+          f"window {MEASURE_S:g} s; load average {out['load_average_1min_before']} -> {out['load_average_1min_after']}")
     for r in out["runs"]:
-        print(f"\n{r['config']}: {r['cpu_pct']:.1f} % of one core (target {r['target_pct']:g} %), "
+        print(f"\n{r['config']}: {r['cpu_pct']:.1f} % of one core (rounds {r['cpu_pct_rounds']}; target {r['target_pct']:g} %), "
               f"VmRSS {r['vmrss_mb']:.0f} MB, VmHWM {r['vmhwm_mb']:.0f} MB; mat {r['mat_hz']} Hz {r['mat_shape']}, "
               f"insoles {r['insole_hz']} frames/s, UI {r['ui_fps']} fps, phase {r['phase_at_end']}, alerts {r['alerts']}")
-        print(f"    modules loaded {r['modules']}, of them heavy: {r['heavy_modules']}")
+        print(f"    modules loaded {r['modules']}, of them heavy: {r['heavy_modules']}; VmRSS at start "
+              f"{r['vmrss_mb_at_start']} MB, after numpy + pygame {r['vmrss_mb_numpy_pygame']} MB")
         for part, pct in r["threads_pct"].items():
             print(f"    {part:<24} {pct:6.2f} %")
         print("    UI thread by part: " + ", ".join(f"{k} {v:.2f} %" for k, v in r["ui_parts_pct"].items()))
@@ -439,7 +465,9 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--seed-calibrations"]:
+    if sys.argv[1:2] == ["--one"]:
+        print(json.dumps(one(sys.argv[2])))
+    elif sys.argv[1:2] == ["--seed-calibrations"]:
         import device.sim  # noqa: F401 - in this helper process only
 
         seed_calibrations(Path(sys.argv[2]), int(sys.argv[3]))
