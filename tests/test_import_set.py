@@ -74,3 +74,18 @@ def test_a_kiosk_on_real_ports_does_not_import_the_simulator():
     assert got["tiles"] == ["tiles://devices", "/dev/gaitkiosk/insole-left", "/dev/gaitkiosk/insole-right"]
     assert heavy_in(set(got["modules"])) == [] and "device.sim" not in got["modules"]
     assert got["sim"][1].startswith("sim://insole?side=right&")  # a sim:// URL still gets the [sim] defaults
+
+
+def test_turning_counts_into_kpa_through_a_stored_curve_does_not_import_the_optimiser():
+    """Issue 16 "CPU budget": calibration/curves.py imported scipy.optimize at the top, so every kiosk
+    with a calibrated sensor held it (~50 MB of memory) though only a calibration fits a curve."""
+    code = ("import json, sys\nimport numpy as np\nfrom calibration.curves import PowerLawCurve\n"
+            "from calibration.model import CalibrationModel\n"
+            "m = CalibrationModel.for_device('MAT-1', 'mat', (4, 4), sensel_area_mm2=70.0)\n"
+            "m.curve = PowerLawCurve(0.5, 1.2)\nm = CalibrationModel.from_json(m.to_json())\n"
+            "kpa = m.converter()(np.full((4, 4), 100, np.uint16))\n"
+            "print(json.dumps({'kpa': float(kpa[0, 0]), 'modules': sorted(sys.modules)}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["kpa"] > 0
+    assert not [m for m in got["modules"] if m == "scipy.optimize" or m.startswith("scipy.optimize.")]
