@@ -19,7 +19,7 @@ Configurations, each in a fresh process, alternating over ``ROUNDS`` rounds (the
 * ``mat48_insoles``: the 48 x 48 mat at 100 Hz and two insoles (target <= 6 % of one core);
 * ``mat48_insoles_before``: the same with the kiosk as before issue 16's fixes (the baseline in
   the same run: COP trail to pixels point by point, paragraphs wrapped every frame, the virtual
-  patient and scipy.stats imported by the sensors' URLs);
+  patient and scipy.stats imported by the sensors' URLs, scipy.optimize by the calibration curves);
 * ``mat48_insoles_30fps``: the same with ``ui.fps = 30``;
 * ``walkway4_insoles``: 4 tiles (``--tiles 4``, ``[[devices.tiles]]``: 192 x 48 at 100 Hz) and two
   insoles (target <= 20 %).
@@ -324,8 +324,11 @@ def profile_analysis(rt, ui: Ui, seconds: float) -> str:
 
 def as_before(app):
     """The baseline in the same run: the kiosk as it was before issue 16's fixes: the COP trail
-    turned into pixels point by point, every paragraph wrapped afresh each frame, and the virtual
-    patient (with scipy.stats and scipy.signal) imported by the sensors' URLs."""
+    turned into pixels point by point, every paragraph wrapped afresh each frame, the virtual
+    patient (with scipy.stats and scipy.signal) imported by the sensors' URLs and scipy.optimize
+    by the calibration curves."""
+    import scipy.optimize  # noqa: F401 - what calibration.curves imported at the top
+
     import device.handlers.protocol_sim  # noqa: F401 - what config_urls imported
     from ui.heatmap import MatView
 
