@@ -414,6 +414,57 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
     }
 
 
+def ui_step_ab(rounds: int = 3, n: int = 1500) -> dict:
+    """CPU of one ``App.step`` of the live drill screen, now and as before (``as_before``), alternating:
+    the same stream of snapshots (a 48 x 48 frame with noise, a 200-point quiet-sway trail)."""
+    import numpy as np
+    import pygame
+
+    from gaitkiosk.runtime import LiveSnapshot
+    from ui import screens
+    from ui.app import App
+    from ui.heatmap import MatView
+    from ui.theme import load_theme
+
+    class Feed:
+        snapshot = None
+
+        def latest(self):
+            return self.snapshot
+
+    pygame.display.init()
+    rng = np.random.default_rng(3)
+    trail = tuple(map(tuple, ((200.0, 180.0) + np.cumsum(rng.normal(0.0, 0.3, (200, 2)), axis=0)).tolist()))
+    feet = np.zeros((48, 48), np.float32)
+    feet[8:36, 10:18] = feet[8:36, 30:38] = 120.0
+    frames = [np.clip(feet + rng.normal(0, 5, (48, 48)).astype(np.float32), 0, None) for _ in range(20)]
+    drill = {"name": "quiet_standing", "title": "Stand still", "phase": "running",
+             "cue": "Stand still and keep the dot in the circle.", "countdown_s": None, "remaining_s": 12.0,
+             "duration_s": 30.0, "progress": None, "targets": [], "zone": {"x_mm": 200.0, "y_mm": 180.0,
+             "radius_mm": 20.0}, "share": None, "values": []}
+    ms = {"before": [], "now": []}
+    saved = MatView.trail_px
+    try:
+        for _ in range(rounds):
+            for which in ("before", "now"):
+                feed = Feed()
+                app = App(pygame.Surface((800, 480)), load_theme(), diagonal_in=7.0, feed=feed, router=screens.route)
+                app.push(screens.LiveDrillScreen(app, {"title": "Stand still"}))
+                restore = as_before(app) if which == "before" else (lambda: None)
+                t0 = time.thread_time()
+                for i in range(n):
+                    feed.snapshot = LiveSnapshot(seq=i + 1, t_frame=1.0, mat_kpa=frames[i % 20],
+                                                 mat_geometry=(48, 48, (PITCH, PITCH)), cop_mm=trail[-1],
+                                                 cop_trail=trail, drill=drill)
+                    app.step(1 / FPS, [])
+                ms[which].append(round((time.thread_time() - t0) / n * 1e3, 3))
+                restore()
+    finally:
+        MatView.trail_px = saved
+        pygame.display.quit()
+    return ms
+
+
 def one(name: str) -> dict:
     """One configuration in this (fresh) process."""
     start_kb = _status_kb("VmRSS")
@@ -443,9 +494,11 @@ def main() -> dict:
     for name in names:  # the round with the (lower) median process CPU stands for the configuration
         runs = sorted(rounds[name], key=lambda r: r["cpu_pct"])
         out["runs"].append({**runs[(len(runs) - 1) // 2], "cpu_pct_rounds": [r["cpu_pct"] for r in rounds[name]]})
+    out["ui_step_ms"] = ui_step_ab()
     out["load_average_1min_after"] = round(os.getloadavg()[0], 2)
     print(f"kiosk CPU during a live quiet-standing drill, devices in another process, UI at {FPS:g} fps; "
           f"window {MEASURE_S:g} s; load average {out['load_average_1min_before']} -> {out['load_average_1min_after']}")
+    print(f"live drill screen, CPU ms per App.step, alternating rounds: {out['ui_step_ms']}")
     for r in out["runs"]:
         print(f"\n{r['config']}: {r['cpu_pct']:.1f} % of one core (rounds {r['cpu_pct_rounds']}; target {r['target_pct']:g} %), "
               f"VmRSS {r['vmrss_mb']:.0f} MB, VmHWM {r['vmhwm_mb']:.0f} MB; mat {r['mat_hz']} Hz {r['mat_shape']}, "
