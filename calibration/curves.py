@@ -30,9 +30,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar, nnls
 
 from calibration.errors import CalibrationFileError, CurveFitError
+
+# _fit_imports_note: scipy.optimize is imported by the two fits only. A running kiosk loads this
+# module to turn counts into kPa through a stored curve and never fits one; importing the optimiser
+# at the top cost every kiosk ~50 MB of memory (bench/bench_kiosk_cpu.py, issue 16 "CPU budget").
 
 B_RANGE = (0.2, 5.0)  # plausible exponents of counts -> kPa for resistive sensors
 
@@ -176,6 +179,8 @@ def fit_power(obs: list[Observation]) -> PowerLawCurve:
         pred = a_of(b) * sums(b)
         return float(np.sum((pred / targets - 1.0) ** 2))
 
+    from scipy.optimize import minimize_scalar  # here, not at the top: see _fit_imports_note
+
     res = minimize_scalar(cost, bounds=B_RANGE, method="bounded", options={"xatol": 1e-6})
     b = float(res.x)
     a = a_of(b) / scale**b
@@ -214,6 +219,8 @@ def fit_piecewise(obs: list[Observation]) -> PiecewiseLinearCurve:
     B = np.array([_basis(np.asarray(o.n, dtype=np.float64), o.weights(), x) for o in obs]) / targets[:, None]
     J = len(x) - 1
     L = np.tril(np.ones((J, J)))  # v = L d, d >= 0: monotone knot values
+    from scipy.optimize import nnls  # here, not at the top: see _fit_imports_note
+
     d, _ = nnls(B @ L, np.ones(len(obs)))
     v = np.concatenate([[0.0], L @ d])
     if v[-1] <= 0:

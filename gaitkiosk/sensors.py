@@ -41,12 +41,21 @@ TILES_URL = "tiles://devices"  # the configured walkway (devices.tiles) in place
 
 
 def config_urls(config: dict) -> list[str]:
-    from device.handlers.protocol_sim import apply_config_defaults
-
     devices = config["devices"]
     mat = TILES_URL if devices.get("tiles") else devices["mat"]
-    return [u if u == TILES_URL else _sim_zero(apply_config_defaults(u, config["sim"]), devices)
+    return [u if u == TILES_URL else _sim_zero(_sim_defaults(u, config["sim"]), devices)
             for u in [mat, *devices["insoles"]] if u]
+
+
+def _sim_defaults(url: str, sim: dict) -> str:
+    """The config's ``[sim]`` values added to a ``sim://`` URL. A real port is left as it is without
+    importing the simulator: it brings scipy's statistics and signal packages, ~35 MB of a kiosk's
+    memory for nothing (bench/bench_kiosk_cpu.py)."""
+    if not url.startswith("sim:"):
+        return url
+    from device.handlers.protocol_sim import apply_config_defaults
+
+    return apply_config_defaults(url, sim)
 
 
 def _sim_zero(url: str, devices: dict) -> str:

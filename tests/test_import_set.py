@@ -54,3 +54,38 @@ def test_sessions_list_imports_no_heavy_library(tmp_path):
 def test_the_check_sees_a_heavy_import():
     # The check itself can fail: a command line that imports scipy.stats is caught.
     assert heavy_in(imported_by("--help") | {"scipy.stats._stats_py"}) == ["scipy.stats._stats_py"]
+
+
+def test_a_kiosk_on_real_ports_does_not_import_the_simulator():
+    """Issue 16 "CPU budget": the kiosk's sensor URLs (``config_urls``) imported the virtual patient
+    to add [sim] defaults to sim:// URLs, and with it scipy's statistics and signal packages: ~35 MB
+    of a kiosk's memory on real ports (bench/bench_kiosk_cpu.py). A sim:// URL still gets them."""
+    code = ("import json, sys\nfrom gaitkiosk.config import default_config\nfrom gaitkiosk.sensors import config_urls\n"
+            "c = default_config()\nc['devices']['mat'] = '/dev/gaitkiosk/mat'\n"
+            "c['devices']['insoles'] = ['/dev/gaitkiosk/insole-left', '/dev/gaitkiosk/insole-right']\n"
+            "real = config_urls(c)\n"
+            "c['devices']['mat'], c['devices']['tiles'] = '', [{'port': '/dev/gaitkiosk/mat-1'}, {'port': '/dev/gaitkiosk/mat-2'}]\n"
+            "tiles = config_urls(c)\nmodules = sorted(sys.modules)\n"
+            "c['devices']['insoles'] = ['sim://insole?side=right']\nsim = config_urls(c)\n"
+            "print(json.dumps({'real': real, 'tiles': tiles, 'sim': sim, 'modules': modules}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["real"] == ["/dev/gaitkiosk/mat", "/dev/gaitkiosk/insole-left", "/dev/gaitkiosk/insole-right"]
+    assert got["tiles"] == ["tiles://devices", "/dev/gaitkiosk/insole-left", "/dev/gaitkiosk/insole-right"]
+    assert heavy_in(set(got["modules"])) == [] and "device.sim" not in got["modules"]
+    assert got["sim"][1].startswith("sim://insole?side=right&")  # a sim:// URL still gets the [sim] defaults
+
+
+def test_turning_counts_into_kpa_through_a_stored_curve_does_not_import_the_optimiser():
+    """Issue 16 "CPU budget": calibration/curves.py imported scipy.optimize at the top, so every kiosk
+    with a calibrated sensor held it (~50 MB of memory) though only a calibration fits a curve."""
+    code = ("import json, sys\nimport numpy as np\nfrom calibration.curves import PowerLawCurve\n"
+            "from calibration.model import CalibrationModel\n"
+            "m = CalibrationModel.for_device('MAT-1', 'mat', (4, 4), sensel_area_mm2=70.0)\n"
+            "m.curve = PowerLawCurve(0.5, 1.2)\nm = CalibrationModel.from_json(m.to_json())\n"
+            "kpa = m.converter()(np.full((4, 4), 100, np.uint16))\n"
+            "print(json.dumps({'kpa': float(kpa[0, 0]), 'modules': sorted(sys.modules)}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["kpa"] > 0
+    assert not [m for m in got["modules"] if m == "scipy.optimize" or m.startswith("scipy.optimize.")]

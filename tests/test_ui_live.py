@@ -158,6 +158,42 @@ def test_the_cop_trail_is_thick_and_edged_and_ends_in_a_dot(dummy_video, kpa, si
     assert dot.any()
 
 
+class _CountingView(MatView):
+    """A MatView that counts its to_px calls (a real view: only the count is added)."""
+
+    calls = 0
+
+    def to_px(self, x_mm, y_mm):
+        self.calls += 1
+        return super().to_px(x_mm, y_mm)
+
+
+def test_the_trail_is_drawn_without_a_call_per_point_and_looks_the_same(dummy_video):
+    """Issue 16 "CPU budget": the live screen turned each of the trail's 200 points into a pixel
+    with its own to_px call, 60 times a second (bench/bench_kiosk_cpu.py: a third of the drill
+    screen's draw). The pixels are now found in one pass, and the drawing is the same as drawing
+    the points one by one: quiet sway, most points on the pixel of the one before."""
+    from ui import marks
+
+    app = make_app((800, 480), 7.0)
+    c = app.theme.colors
+    v = _CountingView(48, 48, PITCH, pygame.Rect(0, 0, 480, 480), background=c.background,
+                      px_per_mm=app.metrics.px_per_mm)
+    v.set_frame(np.full((48, 48), 40.0, np.float32))
+    rng = np.random.default_rng(3)  # 2 s of quiet sway at 100 Hz: a random walk of ~0.3 mm steps...
+    trail = [tuple(p) for p in (200.0, 180.0) + np.cumsum(rng.normal(0.0, 0.3, (200, 2)), axis=0)]
+    trail[120:125] = [(260.0, 150.0 + 8 * i) for i in range(5)]  # ...and a few fast moves
+    app.surface.fill(c.background)
+    v.draw(app.surface, c, trail=trail)
+    assert v.calls < 10  # the zone, the dot: not one per trail point
+    fast = pygame.surfarray.array3d(app.surface)
+    app.surface.fill(c.background)
+    v.draw(app.surface, c)
+    marks.draw_trail(app.surface, c, [v.to_px(x, y) for x, y in trail], v.marks)  # point by point, as before
+    assert np.array_equal(pygame.surfarray.array3d(app.surface), fast)
+    assert v.trail_px([(10.0, 10.0)] * 5) == [v.to_px(10.0, 10.0)]
+
+
 # -- lean to the targets -----------------------------------------------------------------------------
 
 def _lean_view():

@@ -211,3 +211,28 @@ def test_no_sound_card_is_said_once_in_one_log_line(monkeypatch, capfd, caplog):
     said = [r for r in caplog.records if r.name == "ui.sound"]
     assert len(said) == 1 and said[0].levelno == logging.WARNING
     assert "sound off: no sound device could be opened" in said[0].getMessage() and "card" in said[0].getMessage()
+
+
+def test_a_paragraph_is_wrapped_once_and_then_taken_from_the_cache(dummy_video):
+    """Issue 16 "CPU budget": the live drill screen wrapped the same cue 60 times a second, measuring
+    it word by word (a tenth of its CPU, bench/bench_kiosk_cpu.py). The lines are now kept by (text,
+    size, width); they are the same lines, and a caller that changes its list changes no cache."""
+    from ui.text import Fonts
+
+    class CountingFonts(Fonts):  # real fonts; only the look-ups of a font are counted
+        looked_up = 0
+
+        def font(self, size_px):
+            self.looked_up += 1
+            return super().font(size_px)
+
+    cue = "Stand still with your weight on both feet and keep the dot in the circle until the time is up."
+    fresh = Fonts(wrap_cache_size=0).wrap(cue, 24, 300)
+    fonts = CountingFonts()
+    first = fonts.wrap(cue, 24, 300)
+    measured = fonts.looked_up
+    first.append("changed by the caller")
+    second = fonts.wrap(cue, 24, 300)
+    assert measured >= 1 and fonts.looked_up == measured  # the second wrap measured nothing
+    assert first[:-1] == second == fresh and len(fresh) > 1
+    assert fonts.wrap(cue, 24, 200) != second  # another width is wrapped afresh

@@ -27,7 +27,7 @@ PREFERRED = ("dejavusans", "notosans", "liberationsans", "freesans")
 
 
 class Fonts:
-    def __init__(self, cache_size: int = 512):
+    def __init__(self, cache_size: int = 512, wrap_cache_size: int = 256):
         if not pygame.font.get_init():
             pygame.font.init()
         self._path = None
@@ -39,6 +39,10 @@ class Fonts:
         self._fonts: dict[int, pygame.font.Font] = {}
         self._cache: OrderedDict = OrderedDict()
         self._cache_size = cache_size
+        # Wrapped lines by (text, size, width): a live screen wraps the same cue every frame, and
+        # measuring it word by word was a tenth of the drill screen's CPU (bench/bench_kiosk_cpu.py).
+        self._wraps: OrderedDict = OrderedDict()
+        self.wrap_cache_size = wrap_cache_size  # 0: no cache
 
     def font(self, size_px: int) -> pygame.font.Font:
         f = self._fonts.get(size_px)
@@ -61,6 +65,19 @@ class Fonts:
     def wrap(self, text: str, size_px: int, width_px: int) -> list[str]:
         """Split ``text`` into lines no wider than ``width_px``: at spaces, and a word wider than a
         whole line (a device path in a line for staff) where it must."""
+        key = (text, size_px, width_px)
+        lines = self._wraps.get(key)
+        if lines is None:
+            lines = self._wrap(text, size_px, width_px)
+            if self.wrap_cache_size:
+                self._wraps[key] = lines
+                if len(self._wraps) > self.wrap_cache_size:
+                    self._wraps.popitem(last=False)
+        else:
+            self._wraps.move_to_end(key)
+        return list(lines)  # the caller's own list: the cached one stays as it was
+
+    def _wrap(self, text: str, size_px: int, width_px: int) -> list[str]:
         font = self.font(size_px)
         lines: list[str] = []
         for paragraph in text.split("\n"):
