@@ -216,15 +216,15 @@ def sway_density(s: np.ndarray, fs: float, radius: float) -> np.ndarray:
     """Sway density (Baratto et al. 2002, as Quijoux et al.): for each sample but the last, the time
     (s) of the run of consecutive samples around it that stay within ``radius`` of it, low-passed at
     2.5 Hz (Butterworth 4th order, filtfilt)."""
-    from scipy.signal import butter, filtfilt
+    from kernels import iir  # scipy's butter/filtfilt to the bit, without importing scipy.signal
 
     n = len(s)
     t = np.arange(n - 1)
     stop = t + _run_length(s, radius, t) + 1  # first sample after t farther than radius (n if none)
     back = s[::-1]
     start = t - _run_length(back, radius, (n - 1) - t) - 1  # last such sample before t (-1 if none)
-    b, a = butter(4, SWAY_DENSITY_LOWPASS_HZ / (0.5 * fs), btype="lowpass")
-    return filtfilt(b, a, ((stop - 1) - (start + 1)) / fs, axis=0)
+    b, a = iir.butter_lowpass(4, SWAY_DENSITY_LOWPASS_HZ / (0.5 * fs))
+    return iir.filtfilt(b, a, ((stop - 1) - (start + 1)) / fs)
 
 
 def _run_length(s: np.ndarray, radius: float, rows: np.ndarray) -> np.ndarray:

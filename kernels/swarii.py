@@ -117,7 +117,7 @@ def preprocess(cop_mm: np.ndarray, rate_hz: float, target_hz: float = TARGET_HZ,
     given with its sampling rate. Without ``recentre`` this is the peer's signal exactly; with it
     (gaitkiosk's convention) the distances are from the mean point of the signal measured.
     """
-    from scipy.signal import butter, filtfilt
+    from kernels import iir  # scipy's butter/filtfilt to the bit, without importing scipy.signal
 
     cop = np.asarray(cop_mm, dtype=np.float64)
     mean = cop.mean(axis=0)
@@ -125,8 +125,8 @@ def preprocess(cop_mm: np.ndarray, rate_hz: float, target_hz: float = TARGET_HZ,
     t = np.arange(len(cop)) / rate_hz
     keep = purge(t, centred)
     signal = swarii(t[keep], centred[keep], target_hz)
-    b, a = butter(order, lowpass_hz / (0.5 * target_hz), btype="lowpass")
-    signal = filtfilt(b, a, signal, axis=0)
+    b, a = iir.butter_lowpass(order, lowpass_hz / (0.5 * target_hz))
+    signal = iir.filtfilt(b, a, signal)
     if recentre:
         signal = signal - signal.mean(axis=0)
     return signal, mean
