@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import subprocess
-import sys
 import zipfile
 
 import pytest
@@ -299,17 +298,14 @@ def test_the_database_size_is_read_beside_a_recording_kiosk(tmp_path):
     import sqlite3
 
     from test_store_beside_kiosk import CODE as DEMO
-    from test_store_beside_kiosk import ROOT, _env, _read, deleted_database_files, gaitkiosk
+    from test_store_beside_kiosk import _read, deleted_database_files, gaitkiosk, kiosk_visit
 
     data = tmp_path / "data"
     seed_demo(data, default_config(), DEMO)
     done = gaitkiosk("program", "set", DEMO, "quiet_standing", "quiet_standing", "--data-dir", str(data))
     assert done.returncode == 0, done.stderr
     db = data / "gaitkiosk.db"
-    kiosk = subprocess.Popen(
-        [sys.executable, "-m", "gaitkiosk", "run", "--simulate", "--headless", "--no-seed", "--code", DEMO,
-         "--seconds", "3", "--countdown", "0.3", "--data-dir", str(data), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    kiosk = kiosk_visit(data, DEMO)
     sizes = []
     try:
         def first_drill_records():

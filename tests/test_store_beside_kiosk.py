@@ -80,12 +80,18 @@ def prescribed(tmp_path) -> Path:
     return data
 
 
+
+def kiosk_visit(data, code: str = CODE, *extra: str) -> subprocess.Popen:
+    """The scripted headless visit (drills of 3 s) of ``code`` on ``data``, as its own process: the
+    recording kiosk every new reader of the database is tested beside."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gaitkiosk", "run", "--simulate", "--headless", "--no-seed", "--code", code,
+         "--seconds", "3", "--countdown", "0.3", "--data-dir", str(data), *extra, "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+
 def test_read_only_commands_beside_a_recording_kiosk_lose_nothing(prescribed, tmp_path):
     data, db = prescribed, prescribed / "gaitkiosk.db"
-    kiosk = subprocess.Popen(
-        [sys.executable, "-m", "gaitkiosk", "run", "--simulate", "--headless", "--no-seed", "--code", CODE,
-         "--seconds", "3", "--countdown", "0.3", "--data-dir", str(data), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    kiosk = kiosk_visit(data)
     try:
         # The event we need: the second drill's recording has committed frames.
         def second_drill_records():

@@ -26,6 +26,7 @@ from test_store_beside_kiosk import (  # noqa: F401
     _read,
     deleted_database_files,
     gaitkiosk,
+    kiosk_visit,
     prescribed,
 )
 from waiting import wait_until
@@ -55,10 +56,7 @@ def _enrol(srv, data, cfg) -> dict:
 
 
 def _kiosk(data, cfg) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "gaitkiosk", "run", "--simulate", "--headless", "--no-seed", "--code", CODE,
-         "--seconds", "3", "--countdown", "0.3", "--data-dir", str(data), "--config", str(cfg), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    return kiosk_visit(data, CODE, "--config", str(cfg))
 
 
 def _unsent_rows(db) -> int:

@@ -24,12 +24,10 @@ import pytest
 from pg_support import needs_pg, pg_cluster  # noqa: F401 - the fixture
 from sync_support import gaitkiosk, running_server
 from test_store_beside_kiosk import (
-    CODE,
     DRILLS,
-    ROOT,
-    _env,
     _read,
     deleted_database_files,
+    kiosk_visit,
     prescribed,  # noqa: F401 - the fixture: a seeded kiosk with a program
 )
 from waiting import wait_until
@@ -473,10 +471,7 @@ def test_pulling_beside_a_recording_kiosk_loses_nothing(server, prescribed, tmp_
                          [pid, json.dumps({"code": f"B-{i:03d}", "created_at": "2026-12-01T08:00:00Z"})])
             conn.execute("INSERT INTO clinic_rows (entity, id, clinic_id, body) VALUES ('program', %s, 'beside', %s)",
                          [gid, json.dumps(new_program(pid, "quiet_standing", "tandem_walk") | {"id": gid})])
-    visit = subprocess.Popen(
-        [sys.executable, "-m", "gaitkiosk", "run", "--simulate", "--headless", "--no-seed", "--code", CODE,
-         "--seconds", "3", "--countdown", "0.3", "--data-dir", str(data), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    visit = kiosk_visit(data)
     try:
         def second_drill_records():
             return bool(_read(db, "SELECT 1 FROM recordings r JOIN trials t ON t.id = r.trial_id "

@@ -419,16 +419,13 @@ def test_bad_tokens_are_401_for_every_method(server, kiosk_db):
 
 def test_uploading_beside_a_recording_kiosk_loses_nothing(server, kiosk_db):
     """The upload reads and marks the store on its own connection while a kiosk process records a visit."""
-    from test_store_beside_kiosk import _env, _read, deleted_database_files
+    from test_store_beside_kiosk import _env, _read, deleted_database_files, kiosk_visit
 
     data = kiosk_db.parent
     earlier = recordings_of(kiosk_db)
     done = gaitkiosk("program", "set", "1234", *["quiet_standing"] * 3, "--data-dir", str(data), env=_env())
     assert done.returncode == 0, done.stderr
-    visit = subprocess.Popen(
-        [sys.executable, "-m", "gaitkiosk", "run", "--simulate", "--headless", "--no-seed", "--code", "1234",
-         "--seconds", "3", "--countdown", "0.3", "--data-dir", str(data), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    visit = kiosk_visit(data, "1234")
     try:
         def recording_now():  # read-only, as a technician's command would look
             return bool(_read(kiosk_db, "SELECT 1 FROM recordings WHERE status = 'recording' AND frames > 0"))
