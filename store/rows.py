@@ -117,10 +117,27 @@ def raise_if_full(exc: BaseException, what: str) -> None:
 
 @contextlib.contextmanager
 def atomic(db, what: str = "the change"):
-    """``db.atomic()`` whose 'disk is full' failure (often at COMMIT) becomes a DiskFullError."""
+    """One transaction that holds the write lock from its start; 'disk is full' becomes a DiskFullError.
+
+    The outermost block begins with BEGIN IMMEDIATE, not a plain (deferred) BEGIN: a deferred
+    transaction that reads and then writes gets SQLITE_BUSY at once, whatever the busy timeout,
+    when another connection (the recording kiosk, every second) commits between its read and its
+    write. Taking the lock first makes it wait its busy timeout instead, and keeps its reads
+    current (tests/test_store_write_lock.py). A nested block is a savepoint of the outer one.
+    """
     try:
-        with db.atomic():
+        if db.conn.in_transaction:
+            with db.atomic():  # sqlite-utils makes this a savepoint
+                yield db
+            return
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
             yield db
+            db.conn.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:  # an error may already have ended it
+                db.conn.execute("ROLLBACK")
+            raise
     except sqlite3.OperationalError as exc:
         raise_if_full(exc, what)
         raise
