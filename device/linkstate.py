@@ -43,6 +43,7 @@ class LinkCounters:
     device_resets: int = 0  # sequence restarted or clock jumped: the device rebooted
     dropped_by_queue: int = 0  # oldest frames discarded because the consumer fell behind
     device_dropped: int = 0  # frames the device discarded, not read in time (its STATUS frames_dropped)
+    device_missed_deadlines: int = 0  # scans the device skipped, its loop overran (STATUS missed_deadlines)
     frames_before_hello: int = 0  # frames ignored while the device was not yet identified
     other_devices: int = 0  # packets from another device on this port (another address): dropped
     unknown_address: int = 0  # packets from an address that never said HELLO: dropped

@@ -210,6 +210,9 @@ class Status:
     sensor_faults: int = 0  # ADC or scan errors
     zeroed: bool = False  # an on-board ZERO baseline is subtracted (flags bit 1)
     gated: bool = False  # counts below the noise gate are sent as 0 (flags bit 2)
+    # Scans the device skipped because its scan loop overran (appended field, protocol section 7);
+    # None: the device does not send it (an older device, or one without a timed scan loop).
+    missed_deadlines: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +246,7 @@ def frame_shape(rows: int, cols: int) -> tuple[int, ...]:
 
 HELLO_FIXED = struct.Struct("<BBBBHHffff")  # kind bits pmin pmax rows cols rate pitch_r pitch_c kpa
 STATUS = struct.Struct("<BBffIII")  # battery flags temperature rate dropped rx_errors faults
+STATUS_MISSED = struct.Struct("<I")  # appended: missed_deadlines
 COMMAND = struct.Struct("<Bd")  # op value
 ACK_FIXED = struct.Struct("<IBB")  # command_seq op result
 FRAME_DIMS = struct.Struct("<HH")  # rows cols
@@ -364,15 +368,19 @@ def pack_status(s: Status) -> bytes:
         raise ValueError(f"battery_pct must be 0..100 or None, got {s.battery_pct}")
     temperature = math.nan if s.temperature_c is None else s.temperature_c
     flags = (STATUS_STREAMING if s.streaming else 0) | (STATUS_ZEROED if s.zeroed else 0) | (STATUS_GATED if s.gated else 0)
-    return STATUS.pack(
+    body = STATUS.pack(
         battery, flags, temperature, s.rate_hz, s.frames_dropped, s.rx_errors, s.sensor_faults
     )
+    return body if s.missed_deadlines is None else body + STATUS_MISSED.pack(s.missed_deadlines & 0xFFFFFFFF)
 
 
 def unpack_status(payload) -> Status:
     if len(payload) < STATUS.size:
         raise LengthError(f"STATUS payload is {len(payload)} bytes, {STATUS.size} expected")
     battery, flags, temperature, rate, dropped, rx_errors, faults = STATUS.unpack_from(payload)
+    missed = None
+    if len(payload) >= STATUS.size + STATUS_MISSED.size:  # fields appended later still follow (section 4)
+        (missed,) = STATUS_MISSED.unpack_from(payload, STATUS.size)
     return Status(
         battery_pct=None if battery == NO_BATTERY else battery,
         temperature_c=None if math.isnan(temperature) else _f32(temperature),
@@ -383,6 +391,7 @@ def unpack_status(payload) -> Status:
         sensor_faults=faults,
         zeroed=bool(flags & STATUS_ZEROED),
         gated=bool(flags & STATUS_GATED),
+        missed_deadlines=missed,
     )
 
 

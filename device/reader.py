@@ -198,7 +198,7 @@ class DeviceReader:
         self._deframer = framing.Deframer(on_error=self._on_frame_error, keep_skipped=True)
         self._last_seq: int | None = None
         self._last_frame_t_device: float | None = None  # for RawFrame.lost_before (the sample grid)
-        self._drops_reported: int | None = None  # the device's STATUS frames_dropped last seen (this power-up)
+        self._status_seen: dict[str, int] = {}  # the device's STATUS counters last seen (this power-up)
         self._session_hello = False
         self._chunk_t_host: dict[int, float] = {}
         self._hello_version = framing.PROTOCOL_VERSION
@@ -548,7 +548,7 @@ class DeviceReader:
         self._in_sync = False
         self._last_seq = None
         self._last_frame_t_device = None
-        self._drops_reported = None
+        self._status_seen = {}
         self._session_hello = False
         # A replay faster or slower than real time has a clock unrelated to ours:
         # map it by a fixed offset rather than fitting drift to it.
@@ -764,7 +764,7 @@ class DeviceReader:
         if swapped:
             self._last_seq = None  # another device: a sequence of its own
             self._last_frame_t_device = None
-            self._drops_reported = None
+            self._status_seen = {}
         elif self._last_seq is not None:
             step = (packet.seq - self._last_seq) % U32
             if step == 0:
@@ -774,7 +774,7 @@ class DeviceReader:
                 # The sequence number went back: the device restarted.
                 c.device_resets += 1
                 restarted = True
-                self._drops_reported = None  # its STATUS counters restarted too
+                self._status_seen = {}  # its STATUS counters restarted too
                 self.aligner.reset()
                 log.warning("%s: device restarted (seq %d after %d)", self.name, packet.seq, self._last_seq)
             elif step > 1:
@@ -797,29 +797,43 @@ class DeviceReader:
                 self._on_ack(packet.body)
             elif ptype == PacketType.STATUS:
                 self._device_status = packet.body
-                self._count_device_drops(packet.body.frames_dropped)
+                self._count_device_drops(packet.body)
                 if (self._connected and self._want_streaming and not packet.body.streaming
                         and CommandOp.START not in self._setup):
                     # The device forgot it was streaming (it rebooted without us noticing).
                     self._send_tracked(CommandOp.START, 0)
         return True
 
-    def _count_device_drops(self, total: int) -> None:
-        """Frames the device discarded because we did not read in time (docs/protocol.md section 3).
+    def _count_device_drops(self, status: Status) -> None:
+        """Frames the device discarded or never scanned, from its STATUS counters.
 
-        They leave no sequence gap; the device's STATUS counts them, shown here as the
-        ``device_dropped`` counter for diagnostics. The recording learns of them from the
-        hole in the device's sample grid (RawFrame.lost_before, :meth:`_missing_before`),
-        which also covers frames the STATUS has not reported yet.
-        The first STATUS of a power-up (or of a device we joined) only sets the baseline.
+        ``frames_dropped``: frames it discarded because we did not read in time
+        (docs/protocol.md section 3). ``missed_deadlines`` (the insole firmware's appended
+        field, section 7): scans it skipped because its scan loop overran. Neither leaves a
+        sequence gap; they are shown as ``device_dropped`` and ``device_missed_deadlines``
+        for diagnostics. The recording learns of both from the hole in the device's sample
+        grid (RawFrame.lost_before, :meth:`_missing_before`), which also covers frames the
+        STATUS has not reported yet. The first STATUS of a power-up (or of a device we
+        joined) only sets the baseline.
         """
-        seen, self._drops_reported = self._drops_reported, total
-        if seen is None:
-            return
-        dropped = (total - seen) % U32
-        if 0 < dropped < U32 // 2:
+        dropped = self._status_increase("frames_dropped", status.frames_dropped)
+        if dropped:
             self.counters.device_dropped += dropped
             self._log_fault(f"the device dropped {dropped} frames: they were not read in time")
+        if status.missed_deadlines is not None:
+            missed = self._status_increase("missed_deadlines", status.missed_deadlines)
+            if missed:
+                self.counters.device_missed_deadlines += missed
+                self._log_fault(f"the device skipped {missed} scans: its scan loop overran")
+
+    def _status_increase(self, field: str, total: int) -> int:
+        """How much a wrapping u32 STATUS counter grew since the last STATUS (0 the first time)."""
+        seen = self._status_seen.get(field)
+        self._status_seen[field] = total
+        if seen is None:
+            return 0
+        grown = (total - seen) % U32
+        return grown if grown < U32 // 2 else 0
 
     def _routed_here(self, packet: Packet | Skipped) -> bool:
         """True for this reader's device; binds to the first address that says HELLO.

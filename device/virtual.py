@@ -206,6 +206,9 @@ class VirtualDevice:
         self.frames_dropped_total = 0  # dropped on the device (backlog)
         self.frames_lost_on_line = 0  # sent, then lost (drop_rate)
         self.commands = 0
+        # Scans skipped because the scan loop overran, as the insole firmware reports them in
+        # STATUS; a simulated device never overruns unless a test says so (None: not sent).
+        self.missed_deadlines: int | None = None
         self.plugged = False
         if powered:
             self.plug()
@@ -333,13 +336,14 @@ class VirtualDevice:
                 spoken = (f"v{self.protocol}" if self.protocol_min == self.protocol
                           else f"v{self.protocol_min}..v{self.protocol}")
                 result, message = AckResult.UNSUPPORTED, f"this device speaks protocol {spoken} only"
-        elif op == CommandOp.GET_HELLO:
+        elif op not in (CommandOp.GET_HELLO, CommandOp.GET_STATUS):
+            result, message = AckResult.UNKNOWN_COMMAND, f"unknown command op {int(op)}"
+        self._send(PacketType.ACK, Ack(packet.seq, op, result, message), now)
+        # The probes' answers follow their ACK, as on a real device (docs/protocol.md section 9).
+        if op == CommandOp.GET_HELLO:
             self._send(PacketType.HELLO, self.hello(), now)
         elif op == CommandOp.GET_STATUS:
             self._send(PacketType.STATUS, self.status(), now)
-        else:
-            result, message = AckResult.UNKNOWN_COMMAND, f"unknown command op {int(op)}"
-        self._send(PacketType.ACK, Ack(packet.seq, op, result, message), now)
         if op == CommandOp.ZERO and result == AckResult.OK:
             # The zero state is part of the identity card: say it at once (docs/protocol.md section 9).
             self._send(PacketType.HELLO, self.hello(), now)
@@ -369,6 +373,7 @@ class VirtualDevice:
             rate_hz=self._rate if self._streaming else 0.0, frames_dropped=self._frames_dropped,
             rx_errors=self._rx_errors, sensor_faults=0,
             zeroed=self.source.zeroed, gated=self.source.gate_counts is not None,
+            missed_deadlines=self.missed_deadlines,
         )
 
     def read_available(self, now: float | None = None) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 from pathlib import Path
@@ -256,7 +257,12 @@ def test_impossible_field_values(impl):
 def test_readers_ignore_fields_appended_by_later_versions(packet, tail):
     raw = codec.cobs_decode(inner(encode_packet(packet)))
     extended = raw_packet(1, packet.type, raw[16:-4] + tail, packet.device, packet.seq, packet.t_us)
-    assert decode_packet(inner(wire(extended))) == packet
+    expected = packet
+    if packet.type == PacketType.STATUS and packet.body.missed_deadlines is None and len(tail) >= 4:
+        # The first field appended to STATUS is one this kiosk knows (section 7); the rest is ignored.
+        (missed,) = struct.unpack_from("<I", tail)
+        expected = dataclasses.replace(packet, body=dataclasses.replace(packet.body, missed_deadlines=missed))
+    assert decode_packet(inner(wire(extended))) == expected
 
 
 def test_unknown_codes_from_a_newer_peer_stay_readable(impl):
@@ -299,3 +305,19 @@ def test_hello_arrays_come_back_as_float64(hello):
     body = decode_packet(inner(encode_packet(Packet(PacketType.HELLO, 0, 0, 0, hello)))).body
     for array in (body.sensors_mm, body.sensor_area_mm2):
         assert array is None or array.dtype == np.float64
+
+
+# --- STATUS's appended missed_deadlines (section 7) ----------------------------------------
+
+
+def test_status_reads_the_firmwares_appended_missed_deadlines_and_a_status_without_it():
+    from device.packets import pack_status, unpack_status
+    from firmware import wire  # the insole firmware's own encoder (docs/firmware.md)
+
+    with_field = wire.status_payload(87, 31.5, 100.0, 1, 2, 3, streaming=True, missed_deadlines=41)
+    without = wire.status_payload(87, 31.5, 100.0, 1, 2, 3, streaming=True)
+    assert len(with_field) == len(without) + 4
+    got = unpack_status(with_field)
+    assert (got.frames_dropped, got.rx_errors, got.sensor_faults, got.missed_deadlines) == (1, 2, 3, 41)
+    assert unpack_status(without).missed_deadlines is None  # an older device: not sent, not zero
+    assert pack_status(got) == with_field and pack_status(unpack_status(without)) == without

@@ -307,3 +307,22 @@ def test_only_low_bandwidth_devices_are_read_in_batches():
     assert reader._batch_interval(insole) == 0.02
     assert reader._batch_interval(slow_mat) == 0.02
     assert DeviceReader("sim://mat", read_interval_s=0)._batch_interval(insole) == 0.0
+
+
+def test_scans_the_device_skipped_are_counted_from_its_status():
+    """The insole firmware counts scans its loop skipped because it overran (STATUS
+    missed_deadlines, appended). The first STATUS sets the baseline; growth is a fault counted
+    as device_missed_deadlines for the technician's diagnostics, and streaming goes on."""
+    rec = Recorder()
+    reader = DeviceReader("sim://mat?pattern=1&serial=SLOW-1", serial_for_url=rec)
+    with reader:
+        reader.wait_ready(30)
+        device = rec.ports[0].device
+        device.missed_deadlines = 1000  # since its power-up, before we watched: not ours to count
+        assert wait_until(lambda: (s := reader.status().device_status) is not None
+                          and s.missed_deadlines == 1000, timeout=30)
+        device.missed_deadlines = 1007
+        assert wait_until(lambda: reader.status().counters["device_missed_deadlines"] == 7, timeout=30)
+        frames = reader.status().counters["frames"]
+        assert wait_until(lambda: reader.status().counters["frames"] > frames + 10, timeout=30)
+    assert reader.status().counters["device_dropped"] == 0

@@ -60,6 +60,9 @@ def test_power_up_hello_then_acks_every_command():
     assert acks[10].result == AckResult.UNSUPPORTED
     assert 12 not in acks
     assert [p.type for p in got].count(PacketType.HELLO) == 1  # answer to GET_HELLO
+    # ... sent after its ACK, as protocol section 9 says (the kiosk counts on the order in a switch).
+    kinds = [(p.type, p.body.command_seq if p.type == PacketType.ACK else None) for p in got]
+    assert kinds.index((PacketType.HELLO, None)) == kinds.index((PacketType.ACK, 7)) + 1
     # Every packet of the device carries the next sequence number.
     seqs = [p.seq for p in first + got]
     assert seqs == list(range(len(seqs)))

@@ -31,7 +31,7 @@ TECH = ("technician",)
 LABELS = {"mat": "Mat", "insole_left": "Left insole", "insole_right": "Right insole"}
 # The link counters that mean trouble (device/linkstate.py LinkCounters), in the order the screen lists them.
 FAULTS = ("crc_failures", "cobs_failures", "malformed", "version_errors", "lost_packets", "gaps", "duplicates",
-          "device_resets", "dropped_by_queue", "device_dropped", "silences", "reconnects", "open_failures",
+          "device_resets", "dropped_by_queue", "device_dropped", "device_missed_deadlines", "silences", "reconnects", "open_failures",
           "handshake_failures", "command_timeouts", "commands_refused", "other_devices", "device_swaps",
           "internal_errors")
 
@@ -58,7 +58,10 @@ def sensor_rows(rt) -> list[dict]:
             "temperature_c": device.temperature_c if device is not None else None,
             "device_errors": None if device is None else {"frames_dropped": device.frames_dropped,
                                                           "rx_errors": device.rx_errors,
-                                                          "sensor_faults": device.sensor_faults},
+                                                          "sensor_faults": device.sensor_faults,
+                                                          # an older device does not send it: left out
+                                                          **({} if device.missed_deadlines is None else
+                                                             {"missed_deadlines": device.missed_deadlines})},
         })
     for problem in rt.sensors.open_errors:
         url, _, why = problem.partition(": ")
