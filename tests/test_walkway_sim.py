@@ -107,15 +107,14 @@ def check_against_truth(p, rec, report, min_steps, within_s=0.05, heel_mm=HEEL_T
 
 def test_a_normal_walk_across_four_tiles_gives_every_step(tmp_path):
     width = 110.0
-    # 600 mm steps: each pass's first heel lands 112 mm in. (With the default 650 the first heel lands
-    # 61 mm from the rear edge and the per-frame kernel now and then takes that foot's growing contact
-    # for two feet, the same on one 192 x 48 mat: a kernel matter, reported with issue 16.)
-    p, rec, frames = walk_the_walkway(tmp_path, "walk", 16.0, step_width_mm=width, step_length_mm=600.0)
+    # The default 650 mm steps: each pass's first heel lands 61 mm from the rear edge, where the
+    # per-frame kernel once took the foot's growing contact for two feet (tests/test_frame_ghost.py).
+    p, rec, frames = walk_the_walkway(tmp_path, "walk", 16.0, step_width_mm=width)
     report = analyze_recording(rec)
     check_against_truth(p, rec, report, min_steps=4)
     gait = report["gait"]
     assert gait["step_width_mm"] == pytest.approx(width, abs=WIDTH_TOLERANCE_MM)
-    assert gait["step_length_mm"] == pytest.approx(600.0, abs=WIDTH_TOLERANCE_MM)
+    assert gait["step_length_mm"] == pytest.approx(650.0, abs=WIDTH_TOLERANCE_MM)
 
 
 def test_a_tandem_walk_across_four_tiles_gives_every_step(tmp_path):
