@@ -341,3 +341,54 @@ def test_a_wrong_or_revoked_token_is_refused(tmp_path, bundles, clean_server):
     for headers in ({}, auth):
         assert httpx.get(f"{server.url}/v1/releases/1.1.0/bundle", headers=headers, timeout=30).status_code == 401
     assert _staged(root) == [] and _current(root) == "1.0.0"
+
+
+# -- in the background -------------------------------------------------------------------------------------
+
+def test_the_kiosk_fetches_in_the_background_between_exercises_and_never_applies(tmp_path, bundles, clean_server):
+    from gaitkiosk.staff_rooms.diagnostics import update_state
+    from gaitkiosk.update import background
+
+    server = clean_server
+    assert _publish(server, bundles, bundles["1.1.0"]).returncode == 0
+    root = _unit(tmp_path, bundles, server)
+    asked = []
+
+    def in_exercise() -> bool:  # a patient is in an exercise until the test says otherwise
+        asked.append(1)
+        return not done_exercising
+
+    done_exercising = False
+    fetcher = background.ReleaseFetcher(_data(root), {"sync": {"release_check_s": 3600.0}}, hold=in_exercise,
+                                        root=root)
+    fetcher.thread.start()
+    try:
+        assert wait_until(lambda: len(asked) >= 3, timeout=30)  # it waits for the exercise to end ...
+        assert _staged(root) == []  # ... having asked and downloaded nothing
+        done_exercising = True
+        assert wait_until(lambda: "gaitkiosk-1.1.0.tar" in _staged(root) and "check.json" in _staged(root),
+                          timeout=120, step=0.05)
+    finally:
+        fetcher.stop()
+    state = background.read_state(_data(root))
+    assert (state["running"], state["offered"], state["result"], state["staged"], state["error"]) == (
+        "1.0.0", "1.1.0", "staged", "1.1.0", "")
+    assert (_data(root) / "releases/gaitkiosk-1.1.0.tar").read_bytes() == bundles["1.1.0"].read_bytes()
+    assert _current(root) == "1.0.0"  # staged, never applied
+    assert update_state(_data(root), "1.0.0")["state"] == "staged"
+    assert _kiosk(server, root)["version"] == "1.0.0"
+    # The technician applies it.
+    done = _update(root, "apply", "--server", healthy="1.1.0")
+    assert done.returncode == 0 and "updated from 1.0.0 to 1.1.0" in done.stdout, done.stderr
+
+
+def test_a_failed_background_check_is_recorded_and_the_kiosk_goes_on(tmp_path, bundles, clean_server):
+    from gaitkiosk.update import background
+
+    root = _unit(tmp_path, bundles, clean_server)
+    path = _data(root) / "sync.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "url": f"http://127.0.0.1:{free_port()}"}))
+    state = background.ReleaseFetcher(_data(root), None, root=root).once()
+    assert state["result"] == "failed" and "no answer from the sync server" in state["error"]
+    assert background.read_state(_data(root))["error"] == state["error"]
+    assert _current(root) == "1.0.0"

@@ -122,6 +122,7 @@ def fetch(updater, data_dir: Path, http, *, throttle: Callable[[int], None] | No
     if not newer(offer, running):
         raise UpdateError(f"the sync server offers {offer.version}, older than the running {running}: refused "
                           "(downgrades are never installed; to go back, use `gaitkiosk update rollback`)")
+    updater.keys()  # no trusted key: say so before downloading anything
     d = stage_dir(data_dir)
     final = d / f"gaitkiosk-{offer.version}.tar"
     if final.is_file() and _sha256(final) == offer.sha256:
