@@ -167,6 +167,9 @@ def download(http, offer: Offer, into: Path, *, throttle: Callable[[int], None] 
                     answer.read()
                     _refused_unless(answer, 200, 206)
                 with open(part, "ab" if have else "wb") as f:
+                    owner = into.stat()
+                    if os.geteuid() == 0:  # a technician's sudo: the kiosk's own fetcher may continue it
+                        os.fchown(f.fileno(), owner.st_uid, owner.st_gid)
                     for piece in answer.iter_bytes(PIECE_BYTES):
                         if throttle is not None:
                             throttle(len(piece))
