@@ -106,7 +106,7 @@ def _current(root: Path) -> str:
 
 def _staged(root: Path) -> list[str]:
     d = _data(root) / "releases"
-    return sorted(p.name for p in d.iterdir()) if d.is_dir() else []
+    return sorted(p.name for p in d.iterdir() if p.name != "lock") if d.is_dir() else []
 
 
 def _kiosk(server, root: Path) -> dict:
@@ -167,6 +167,8 @@ def test_a_published_release_is_found_fetched_checked_staged_and_applied(tmp_pat
     assert _staged(root) == ["gaitkiosk-1.1.0.tar"]
     assert (_data(root) / "releases/gaitkiosk-1.1.0.tar").read_bytes() == bundles["1.1.0"].read_bytes()
     assert json.loads(_update(root, "check", "--json").stdout)["state"] == "staged"
+    status = _update(root, "status")
+    assert "staged:    1.1.0 (from the sync server: gaitkiosk update apply --server)" in status.stdout, status.stderr
     assert json.loads(_update(root, "fetch", "--json").stdout)["result"] == "already staged"
 
     # The server goes away: one clear line, the unit keeps its version, and the staged release
@@ -260,6 +262,17 @@ def test_a_cut_download_continues_from_its_offset(tmp_path, bundles, clean_serve
         proc.communicate(timeout=30)
     held = parts()[0].stat().st_size
     assert 0 < held < total
+
+    # One download at a time: while another holds the stage (the kiosk's own fetcher), a fetch says so.
+    import fcntl
+
+    fd = os.open(_data(root) / "releases/lock", os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _one_line(_update(root, "fetch"), "another download of a release is under way")
+    finally:
+        os.close(fd)
+    assert parts()[0].stat().st_size == held
 
     done = _update(root, "fetch", "--json")
     assert done.returncode == 0, done.stderr

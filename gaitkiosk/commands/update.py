@@ -78,11 +78,17 @@ def run(args, ctx) -> int:
     updater = Updater(layout, service=Service.detect(layout, forced), data_dir=data_dir,
                       config_file=config, health_timeout_s=args.health_timeout)
     if args.action == "status":
+        from gaitkiosk.update.fetch import staged
+
         st = updater.status()
+        found = staged(data_dir)
+        st["staged"] = found.name[len("gaitkiosk-"):-len(".tar")] if found else None
         u = st["update"]
         last = "none" if not u else f"{u['from']} -> {u['to']}: {u.get('result') or 'INTERRUPTED at ' + str(u['state'])}"
         ctx.emit(st, f"current:   {st['current'] or '(none)'}\nprevious:  {st['previous'] or '(none)'}\n"
-                     f"installed: {', '.join(st['installed']) or '(none)'}\nlast update: {last}")
+                     f"installed: {', '.join(st['installed']) or '(none)'}\n"
+                     + (f"staged:    {st['staged']} (from the sync server: gaitkiosk update apply --server)\n"
+                        if st["staged"] else "") + f"last update: {last}")
         return 0
     if args.action == "recover":
         done = updater.recover()

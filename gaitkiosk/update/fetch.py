@@ -21,6 +21,8 @@ A cut download (network, power, kill -9) continues from the bytes on disk with `
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import time
@@ -124,13 +126,18 @@ def fetch(updater, data_dir: Path, http, *, throttle: Callable[[int], None] | No
                           "(downgrades are never installed; to go back, use `gaitkiosk update rollback`)")
     updater.keys()  # no trusted key: say so before downloading anything
     d = stage_dir(data_dir)
+    _make_dir(d, data_dir)
+    with _one_download(d):
+        return _fetch(updater, http, offer, d, running, throttle, started)
+
+
+def _fetch(updater, http, offer: Offer, d: Path, running: str | None, throttle, started: float) -> dict:
     final = d / f"gaitkiosk-{offer.version}.tar"
     if final.is_file() and _sha256(final) == offer.sha256:
         b = _check(updater, final, offer)
         return {"result": "already staged", "running": running, "offered": offer.version, "file": str(final),
                 "signed_by": b.signed_by, "bytes": offer.bytes, "resumed_from": offer.bytes, "received": 0,
                 "seconds": time.monotonic() - started}
-    _make_dir(d, data_dir)
     part, resumed_from, received = download(http, offer, d, throttle=throttle)
     b = _check(updater, part, offer)
     os.replace(part, final)
@@ -141,6 +148,27 @@ def fetch(updater, data_dir: Path, http, *, throttle: Callable[[int], None] | No
     return {"result": "staged", "running": running, "offered": offer.version, "file": str(final),
             "signed_by": b.signed_by, "bytes": offer.bytes, "resumed_from": resumed_from, "received": received,
             "seconds": time.monotonic() - started}
+
+
+@contextlib.contextmanager
+def _one_download(d: Path):
+    """One download at a time into ``d`` (the kiosk's own fetcher and a technician's fetch): an flock
+    on ``d/lock``, which a killed process releases by itself. Taken on a read-only descriptor, so a
+    lock file root made does not lock the kiosk's user out."""
+    path = d / "lock"
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UpdateError("another download of a release is under way (the kiosk's own, or another "
+                              "`gaitkiosk update fetch`): try again when it is done (`gaitkiosk update check`)") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def download(http, offer: Offer, into: Path, *, throttle: Callable[[int], None] | None = None) -> tuple[Path, int, int]:
