@@ -304,6 +304,11 @@ def test_ranges_are_served_from_any_offset(bundles, clean_server):
     for first, last in ((10, 19), (995, 2004), (1000, 1000)):
         middle = httpx.get(url, headers={**auth, "Range": f"bytes={first}-{last}"}, timeout=60)
         assert middle.status_code == 206 and middle.content == data[first:last + 1]
+    etag = whole.headers["ETag"]
+    same = httpx.get(url, headers={**auth, "Range": "bytes=5-", "If-Range": etag}, timeout=60)
+    assert same.status_code == 206 and same.content == data[5:]
+    other = httpx.get(url, headers={**auth, "Range": "bytes=5-", "If-Range": '"0000"'}, timeout=60)
+    assert other.status_code == 200 and other.content == data  # the start the kiosk holds is of other bytes
     past = httpx.get(url, headers={**auth, "Range": f"bytes={len(data)}-"}, timeout=60)
     assert past.status_code == 416 and past.headers["Content-Range"] == f"bytes */{len(data)}"
 

@@ -65,6 +65,9 @@ async def bundle(request: Request) -> Response:
     length, sha = row[0], bytes(row[1]).hex()
     first, last = 0, length - 1
     asked = request.headers.get("range")
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range.strip() != f'"{sha}"':
+        asked = None  # the kiosk holds the start of other bytes: it gets the whole bundle (RFC 9110 13.1.5)
     if asked is not None:
         m = _RANGE.fullmatch(asked.strip())
         if m is None:
