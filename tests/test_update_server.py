@@ -410,3 +410,11 @@ def test_a_failed_background_check_is_recorded_and_the_kiosk_goes_on(tmp_path, b
     assert state["result"] == "failed" and "no answer from the sync server" in state["error"]
     assert background.read_state(_data(root))["error"] == state["error"]
     assert _current(root) == "1.0.0"
+
+
+def test_a_unit_not_enrolled_is_told_how(tmp_path):
+    root = tmp_path / "root"
+    (root / "var/lib/gaitkiosk").mkdir(parents=True)
+    for args in (("check",), ("fetch",), ("apply", "--server")):
+        _one_line(_update(root, *args), "this unit is not enrolled with a sync server")
+    _one_line(_update(root, "apply", "--server", "--usb"), "give one of FILE, --usb or --server")
