@@ -353,7 +353,7 @@ def test_the_room_shows_a_staged_update_and_outdated_insole_firmware(tech_kiosk)
     assert d["update"] == {"state": "staged", "staged": "0.2.0", "offered": "0.2.0",
                            "checked_at": "2026-12-04T22:10:00+00:00", "error": ""}
     texts = drawn(app)
-    assert sum(t.endswith(" (outdated)") for t in texts) == 1
+    assert texts.count(f"firmware {left['firmware'].split()[-1]} (outdated)") == 1
     tap_button(app, app.top.tabs.get("tab:unit"))
     assert "Update 0.2.0 staged: update apply --server" in drawn(app)
 

@@ -53,9 +53,10 @@ def sensor_lines(s: dict) -> list[str]:
     """Firmware and clock drift of one sensor, a short line each (its reason when it never answered)."""
     if not s.get("serial"):
         return [s.get("reason") or "not answering"]
-    outdated = " (outdated)" if s.get("firmware_outdated") else ""
-    return [f"firmware {s.get('firmware') or '?'}{outdated}",
-            f"clock drift {_num(s.get('clock_drift_ppm'), '+.1f', ' ppm')}"]
+    firmware = f"firmware {s.get('firmware') or '?'}"
+    if s.get("firmware_outdated"):  # the version alone, to leave room for the word
+        firmware = f"firmware {str(s.get('firmware')).split()[-1]} (outdated)"
+    return [firmware, f"clock drift {_num(s.get('clock_drift_ppm'), '+.1f', ' ppm')}"]
 
 
 def calibration_lines(d: dict) -> list[tuple[str, bool]]:
@@ -254,13 +255,15 @@ class DiagnosticsScreen(StaffScreen):
     def _draw_lines(self, surface, lines) -> None:
         app, c = self.app, self.app.theme.colors
         y = self.body.top
+        # Lines move closer (down to a twentieth of the letters' size apart) before one is left out.
+        step = max(int(app.text_px("small") * 1.05), min(self.line_h, self.body.height // max(len(lines), 1)))
         for text, attention in lines:
-            if y + self.line_h > self.body.bottom:
+            if y + step > self.body.bottom:
                 break
-            room = pygame.Rect(self.body.left, y, self.body.width, self.line_h)
+            room = pygame.Rect(self.body.left, y, self.body.width, step)
             blit_text(surface, app.fonts, text, app.text_px("small"), c.warn if attention else c.text, room.topleft,
                       room=room)
-            y += self.line_h
+            y += step
 
     def _draw_export(self, surface) -> None:
         app, c = self.app, self.app.theme.colors
