@@ -96,6 +96,10 @@ DEFAULTS: dict[str, Any] = {
         "parallel": 4,
         # Seconds to wait for the server's answer.
         "timeout_s": 30.0,
+        # Download new releases the server offers in the background, check and stage them (never
+        # applied by the kiosk: docs/install.md "Update from the sync server"), every this many seconds.
+        "fetch_releases": True,
+        "release_check_s": 21600.0,
     },
     "calibration": {
         # docs/calibration.md. A calibration older than this is "due".
@@ -243,6 +247,8 @@ ALLOWED: dict[str, Any] = {
     "sync.batch_rows": checks.integer(1, 10_000),
     "sync.parallel": checks.integer(1, 32),
     "sync.timeout_s": checks.within(1.0, 600.0, unit="seconds"),
+    "sync.fetch_releases": checks.flag(),
+    "sync.release_check_s": checks.within(60.0, 604800.0, unit="seconds"),
     "calibration.due_after_days": checks.positive(most=3650.0, unit="days"),
     "calibration.verify_every_days": checks.positive(most=3650.0, unit="days"),
     "calibration.max_error_pct": checks.positive(most=100.0),

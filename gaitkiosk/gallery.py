@@ -887,7 +887,8 @@ def _diagnostics():
                 "temperature_c": 41.5, "device_errors": {"frames_dropped": 0, "rx_errors": 1, "sensor_faults": 0}}
 
     sensors = [sensor("Mat", "mat", "GK-MAT-000123", faults=18),
-               sensor("Left insole", "insole_left", "GK-INS-L-000456", firmware="gaitkiosk-insole 1.12.3"),
+               {**sensor("Left insole", "insole_left", "GK-INS-L-000456", firmware="gaitkiosk-insole 1.12.3"),
+                "firmware_outdated": True},
                sensor("Right insole", "insole_right", "GK-INS-R-000457", "reconnecting",
                       "the device did not answer for 1 s", faults=1, firmware="gaitkiosk-insole 1.12.3")]
     data = {
@@ -901,6 +902,8 @@ def _diagnostics():
                         {"serial": "GK-INS-L-000456", "status": "due", "due": "2026-11-30"},
                         {"serial": "GK-INS-R-000457", "status": "out of spec", "due": "2027-02-11"}],
         "versions": {"installed": "0.10.2", "rollback": "0.10.1", "installed_by": "install"},
+        "update": {"state": "staged", "staged": "0.10.3", "offered": "0.10.3", "checked_at": "2026-12-04T13:10:02+00:00",
+                   "error": ""},
         "panel": {"enabled": True, "light": "ready"},
         "places": [{"label": "USB stick KINGSTON", "path": "/media/KINGSTON"}], "refused": [], "notice": ""}
     nothing = {**data, "places": [], "refused": ["No USB stick is plugged in (none is mounted under /media).",

@@ -130,6 +130,7 @@ class Runtime:
         self._left_active: ActiveDrill | None = None  # a drill still running when the analysis thread ended
         self._worker: threading.Thread | None = None
         self.sync = None  # sync.thread.SyncThread while the kiosk is enrolled
+        self.release_fetcher = None  # gaitkiosk.update.background.ReleaseFetcher while enrolled
         self._trail: deque = deque(maxlen=TRAIL_POINTS)
         self._taps: dict[str, queue.Queue] = {}  # serial -> its raw frames for a calibration (tap())
         self.calibration_job = None  # the calibration wizard's running procedure (gaitkiosk/calibration_job.py)
@@ -217,6 +218,10 @@ class Runtime:
             log.error("sync is not available: %s", exc)
             return
         self.sync = start_if_enrolled(self.data_dir, self.config, hold=self.drill_running)
+        # New releases: fetched, checked and staged in the background, never applied (gaitkiosk/update/background.py)
+        from gaitkiosk.update import background
+
+        self.release_fetcher = background.start_if_enrolled(self.data_dir, self.config, hold=self.drill_running)
 
     def close(self) -> None:
         """Stop the threads; the worker closes the visit first (a running trial's writer and rows)."""
@@ -226,6 +231,8 @@ class Runtime:
         self._stop.set()
         if self.sync is not None:
             self.sync.stop()
+        if self.release_fetcher is not None:
+            self.release_fetcher.stop()
         self.actions.put(None)
         for t, wait_s in ((self._analysis, ANALYSIS_STOP_S), (self._worker, WORKER_CLOSE_S)):
             if t is not None and t is not threading.current_thread():

@@ -93,9 +93,16 @@ def verify_for(ca_pem: str = "", pin: str = "") -> ssl.SSLContext | bool:
     return True  # the system's trusted CAs (a server with a public certificate)
 
 
-def client(url: str, *, token: str = "", ca_pem: str = "", pin: str = "", timeout: float = 30.0) -> httpx.Client:
-    """An HTTP client bound to the server: keep-alive, the token on every request, TLS as enrolled."""
+def client(url: str, *, token: str = "", ca_pem: str = "", pin: str = "", timeout: float = 30.0,
+           version: str = "") -> httpx.Client:
+    """An HTTP client bound to the server: keep-alive, the token on every request, TLS as enrolled.
+
+    Every request says which version the kiosk runs (``Gaitkiosk-Version``; ``version``, default
+    this program's), so the server's `kiosks` list shows which units lag behind."""
+    from gaitkiosk import __version__
+
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers["Gaitkiosk-Version"] = version or __version__
     return httpx.Client(base_url=check_url(url), headers=headers, verify=verify_for(ca_pem, pin),
                         timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)), trust_env=False)
 

@@ -331,3 +331,38 @@ def test_the_database_size_is_read_beside_a_recording_kiosk(tmp_path):
     assert summary["session"]["status"] == "complete"
     assert all(t["frames"] > 0 and t["report"] for t in summary["session"]["trials"])
     assert os.path.exists(db)
+
+
+def test_the_room_shows_a_staged_update_and_outdated_insole_firmware(tech_kiosk):
+    from gaitkiosk.update import background, fetch
+
+    app, rt, data, _ = tech_kiosk
+    # What the release fetcher leaves (gaitkiosk/update/background.py): its last check and a staged bundle.
+    stage = fetch.stage_dir(data)
+    stage.mkdir()
+    (stage / "gaitkiosk-0.2.0.tar").write_bytes(b"")
+    background._write_state(data, {"checked_at": "2026-12-04T22:10:00+00:00", "running": "0.1.0",
+                                   "offered": "0.2.0", "result": "staged", "staged": "0.2.0", "error": ""})
+    open_diagnostics(app, rt)
+    left = next(s for s in app.top.data["sensors"] if s["label"] == "Left insole")
+    assert [s["firmware_outdated"] for s in app.top.data["sensors"]] == [False, False, False]
+    # An insole older than the firmware this kiosk carries, as Sensors.identify marks one.
+    rt.sensors.firmware_outdated[left["serial"]] = left["firmware"]
+    tap_button(app, app.top.bar.get("refresh"))
+    pump(app, lambda: app.top.data["sensors"][1]["firmware_outdated"], what="the refreshed readings")
+    d = app.top.data
+    assert d["update"] == {"state": "staged", "staged": "0.2.0", "offered": "0.2.0",
+                           "checked_at": "2026-12-04T22:10:00+00:00", "error": ""}
+    texts = drawn(app)
+    assert texts.count(f"firmware {left['firmware'].split()[-1]} (outdated)") == 1
+    tap_button(app, app.top.tabs.get("tab:unit"))
+    assert "Update 0.2.0 staged: update apply --server" in drawn(app)
+
+    # Once installed, the staged bundle is nothing to apply; a failed check is said.
+    from gaitkiosk.staff_rooms.diagnostics import update_state
+
+    assert update_state(data, "0.2.0")["state"] == "up to date"
+    background._write_state(data, {"checked_at": "2026-12-04T23:00:00+00:00", "offered": None, "error": "no answer"})
+    (stage / "gaitkiosk-0.2.0.tar").unlink()
+    assert update_state(data, "0.1.0") == {"state": "failed", "staged": None, "offered": None,
+                                           "checked_at": "2026-12-04T23:00:00+00:00", "error": "no answer"}

@@ -7,6 +7,10 @@
     gaitkiosk server put-row --clinic C ENTITY FILE.json    a patient or program for the clinic's kiosks
     gaitkiosk server clinic-token --clinic C --name TOOL    a token for a clinic tool (FHIR search)
     gaitkiosk server fhir-export --clinic C [--patient P] --out bundle.json   FHIR R4 Observations
+    gaitkiosk server release publish BUNDLE [--keys DIR]   offer a signed release bundle to the kiosks
+    gaitkiosk server release list                        releases, pins, how many kiosks run each
+    gaitkiosk server release pin --clinic C VERSION|--none   keep a clinic's kiosks on one version
+    gaitkiosk server release withdraw VERSION            stop offering a version
 
 The DSN may also come from ``GAITKIOSK_SERVER_DSN`` (keeps a password out of ``ps``). Patient
 data never travels over plain HTTP: without ``--certfile``/``--keyfile`` the server listens only
@@ -68,6 +72,29 @@ def add_arguments(parser) -> None:
     fx.add_argument("--clinic", required=True)
     fx.add_argument("--patient", help="only this patient's (their pseudonymous code)")
     fx.add_argument("--out", required=True, metavar="bundle.json", help="the file to write (replaced whole)")
+    rel = sub.add_parser("release", help="release bundles for the kiosks' updater: publish, list, pin, withdraw")
+    _release_arguments(rel)
+
+
+def _release_arguments(parser) -> None:
+    from gaitkiosk.commands.sessions import common_options
+
+    sub = parser.add_subparsers(dest="release_action", metavar="ACTION", required=True)
+    pub = sub.add_parser("publish", help="check a signed bundle against the release keys and offer it")
+    pub.add_argument("bundle", metavar="BUNDLE", help="gaitkiosk-X.Y.Z.tar (gaitkiosk release build)")
+    pub.add_argument("--keys", default="/etc/gaitkiosk/keys", metavar="DIR",
+                     help="the release public keys (*.pub) a bundle must be signed with (default /etc/gaitkiosk/keys)")
+    sub.add_parser("list", help="published releases, clinics' pins, the versions kiosks run")
+    pin = sub.add_parser("pin", help="keep a clinic's kiosks on one version (--none: the newest again)")
+    pin.add_argument("--clinic", required=True)
+    which = pin.add_mutually_exclusive_group(required=True)
+    which.add_argument("version", nargs="?", metavar="VERSION")
+    which.add_argument("--none", action="store_true", help="remove the clinic's pin")
+    wd = sub.add_parser("withdraw", help="stop offering a version (kiosks that run it keep it)")
+    wd.add_argument("version", metavar="VERSION")
+    for p in (pub, sub.choices["list"], pin, wd):
+        _dsn_option(p, argparse.SUPPRESS)
+        common_options(p)
 
 
 def run(args, ctx) -> int:
@@ -85,6 +112,7 @@ def run(args, ctx) -> int:
     if args.action == "kiosks":
         found = admin.kiosks(dsn, args.clinic)
         lines = [f"{k['id']}  {k['clinic']:<16} {k['name']:<24} enrolled {k['enrolled_at']:%Y-%m-%d %H:%M}"
+                 + f"  runs {k['version'] or '?':<8}"
                  + (f"  REVOKED {k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else "") for k in found]
         ctx.emit(found, "\n".join(lines) or "no kiosks enrolled")
         return 0
@@ -103,7 +131,57 @@ def run(args, ctx) -> int:
         return 0
     if args.action == "fhir-export":
         return _fhir_export(args, ctx, dsn)
+    if args.action == "release":
+        return _release(args, ctx, dsn)
     return _serve(args, dsn)
+
+
+def _release(args, ctx, dsn: str) -> int:
+    from sync.server import admin
+
+    what = args.release_action
+    if what == "publish":
+        return _publish(args, ctx, dsn)
+    if what == "list":
+        found = admin.releases(dsn)
+        lines = [f"{r['version']:<10} {r['bytes'] / 1e6:8.1f} MB  key {r['signed_by']}  published "
+                 f"{r['published_at']:%Y-%m-%d %H:%M}  {r['kiosks']} kiosk(s) run it"
+                 + (f"  WITHDRAWN {r['withdrawn_at']:%Y-%m-%d}" if r["withdrawn_at"] else "") for r in found["releases"]]
+        lines += [f"clinic {c} stays on {v}" for c, v in found["pins"].items()]
+        lines += [f"{n} kiosk(s) run {v} (not published here)" for v, n in found["kiosks_on_other_versions"].items()]
+        ctx.emit(found, "\n".join(lines) or "no release published")
+        return 0
+    if what == "pin":
+        version = None if args.none else args.version
+        before = admin.pin_release(dsn, args.clinic, version)
+        ctx.emit({"clinic": args.clinic, "version": version, "before": before},
+                 f"clinic {args.clinic}: " + (f"stays on {version}" if version else "gets the newest release")
+                 + (f" (was pinned to {before})" if before else ""))
+        return 0
+    at = admin.withdraw_release(dsn, args.version)
+    ctx.emit({"version": args.version, "withdrawn_at": at.isoformat()},
+             f"release {args.version}: withdrawn ({at.isoformat(timespec='minutes')}); kiosks running it keep it")
+    return 0
+
+
+def _publish(args, ctx, dsn: str) -> int:
+    """The server checks the bundle as a unit would (signature with its release keys, every member's
+    hash) before it offers it: a bundle no unit would accept is refused here, with the same words."""
+    from pathlib import Path
+
+    from gaitkiosk.errors import UsageError
+    from gaitkiosk.update import bundle, signing
+    from sync.server import admin
+
+    keys_dir = Path(args.keys)
+    keys = [signing.load_public(p) for p in sorted(keys_dir.glob("*.pub"))] if keys_dir.is_dir() else []
+    if not keys:
+        raise UsageError(f"no release public key (*.pub) in {keys_dir}: give --keys DIR with the keys the units trust")
+    checked = bundle.read(Path(args.bundle), keys)
+    status, row = admin.publish_release(dsn, checked.path, checked.version, checked.signed_by)
+    ctx.emit({"status": status, **row},
+             f"release {row['version']}: {status} ({row['bytes'] / 1e6:.1f} MB, signed by key {row['signed_by']})")
+    return 0
 
 
 def _fhir_export(args, ctx, dsn: str) -> int:

@@ -9,7 +9,8 @@ Views:
 * ``diagnostics``: each sensor's link state, fault counters, rate, clock offset and drift, firmware
   (from its HELLO) and device status; the unit's CPU load and temperature, disk and database size;
   the sync queue (the outbox's pending count and oldest item); each device's calibration and when
-  it is due; the installed version and the one a rollback returns to (gaitkiosk/versions.py);
+  it is due; the installed version and the one a rollback returns to (gaitkiosk/versions.py); the
+  release the sync server offers and whether it is staged (gaitkiosk/update/background.py);
   the panel's light; where an export may be saved now (gaitkiosk/handout.py);
 * ``diagnostics_sensor``: one sensor's whole counter set and its dead/hot sensel map from the
   active calibration (the live raw map is drawn by the screen from the runtime's snapshot).
@@ -50,6 +51,8 @@ def sensor_rows(rt) -> list[dict]:
             "rate_hz": round(st.rate_hz, 1), "nominal_hz": h.rate_hz if h is not None else None,
             "last_frame_age_s": st.last_frame_age_s,
             "firmware": h.firmware if h is not None else "", "protocol": list(st.identity().get("protocol") or []),
+            # an insole older than the firmware this kiosk carries (gaitkiosk firmware flash)
+            "firmware_outdated": h is not None and h.serial in rt.sensors.firmware_outdated,
             "geometry": [h.rows, h.cols] if h is not None else None,
             "clock_offset_ms": round(st.clock_offset_s * 1000.0, 2), "clock_drift_ppm": round(st.clock_drift_ppm, 1),
             "faults": sum(int(st.counters.get(k, 0)) for k in FAULTS), "fault_names": list(FAULTS),
@@ -117,6 +120,30 @@ def system(desk) -> dict:
             "disk": sysinfo.disk(store.path.parent), "database": sysinfo.database_size(store.db, store.path)}
 
 
+def update_state(data_dir, installed: str) -> dict:
+    """The release the sync server offers and what is staged (gaitkiosk/update/background.py), read
+    from the fetcher's files: "staged", "available", "up to date", "failed" or "not checked"."""
+    from gaitkiosk.update import background, fetch
+    from gaitkiosk.versions import version_key
+
+    last = background.read_state(data_dir)
+    found = fetch.staged(data_dir)
+    staged = found.name[len("gaitkiosk-"):-len(".tar")] if found else None
+    if staged and version_key(staged) <= version_key(installed):
+        staged = None  # already installed (or older): nothing to apply
+    offered = last.get("offered")
+    if staged:
+        state = "staged"
+    elif last.get("error"):
+        state = "failed"
+    elif offered and version_key(offered) > version_key(installed):
+        state = "available"
+    else:
+        state = "up to date" if last else "not checked"
+    return {"state": state, "staged": staged, "offered": offered, "checked_at": last.get("checked_at"),
+            "error": last.get("error") or ""}
+
+
 def snapshot(desk) -> dict:
     """Everything the diagnostics screen shows (and the export's diagnostics.json holds)."""
     from gaitkiosk.versions import read_versions
@@ -133,6 +160,7 @@ def snapshot(desk) -> dict:
         "sensors": sensors, "system": system(desk), "sync": sync_queue(desk.store),
         "calibration": calibration_rows(desk, serials),
         "versions": {"installed": v.installed, "rollback": v.rollback, "installed_by": v.installed_by},
+        "update": update_state(rt.data_dir, v.installed),
         "panel": {"enabled": panel is not None, "light": panel.panel.light if panel is not None else None},
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import uuid
 
 from starlette.applications import Starlette
@@ -30,6 +31,8 @@ from sync.server import changes, credentials, fhir
 from sync.server.admin import SESSION_OPTIONS
 
 MAX_ENROL_BYTES = 4096
+VERSION_HEADER = "Gaitkiosk-Version"
+VERSION_RE = re.compile(r"\d{1,6}\.\d{1,6}\.\d{1,6}")
 
 
 class Refusal(Exception):
@@ -66,13 +69,24 @@ async def _kiosk(request: Request) -> tuple[str, str]:
         raise Refusal(401, "unauthorized", "no bearer token: enrol the kiosk (gaitkiosk sync enrol URL CODE)")
     async with request.app.state.pool.connection() as conn:
         row = await (await conn.execute(
-            "SELECT id, clinic_id, revoked_at FROM kiosks WHERE token_sha256 = %s",
+            "SELECT id, clinic_id, revoked_at, version FROM kiosks WHERE token_sha256 = %s",
             [credentials.token_digest(token.strip())])).fetchone()
+        if row is not None and row[2] is None:
+            await _note_version(conn, request, row[0], row[3])
     if row is None:
         raise Refusal(401, "unauthorized", "unknown token: enrol the kiosk again")
     if row[2] is not None:
         raise Refusal(401, "revoked", f"this kiosk's token was revoked at {row[2].isoformat()}: enrol it again")
     return str(row[0]), row[1]
+
+
+async def _note_version(conn, request: Request, kiosk_id, known: str | None) -> None:
+    """Keep the version the kiosk says it runs (``Gaitkiosk-Version``, sent with every request) for
+    `gaitkiosk server kiosks`; written only when it changed, so a request costs no write."""
+    said = request.headers.get(VERSION_HEADER, "")
+    if said and said != known and VERSION_RE.fullmatch(said):
+        await conn.execute("UPDATE kiosks SET version = %s, version_at = clock_timestamp() WHERE id = %s",
+                           [said, kiosk_id])
 
 
 async def _clinic_tool(request: Request) -> tuple[str, str]:
@@ -307,6 +321,10 @@ def create_app(dsn: str, max_connections: int = 10) -> Starlette:
     from sync.server import recordings
     routes.append(Route(API + "/recordings/{id}", _refusals(recordings.recording),
                         methods=["PUT", "HEAD", "PATCH", "GET"]))
+    # Release bundles for the kiosks' updater (sync/server/releases.py).
+    from sync.server import releases
+    routes.append(Route(f"{API}/releases/latest", _refusals(releases.latest), methods=["GET"]))
+    routes.append(Route(API + "/releases/{version}/bundle", _refusals(releases.bundle), methods=["GET"]))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.pool = pool
     return app

@@ -2,7 +2,8 @@
 
 ``staff_diagnostics``: one button per sensor (link state and fault count; tap for its details) with
 its firmware, rate, clock offset and drift under it; the unit's CPU load and temperature, disk,
-database, sync queue, calibration due dates, installed and rollback versions and the panel's light;
+database, sync queue, calibration due dates, installed and rollback versions, the update the sync
+server offers (staged or not) and the panel's light;
 "Include patient data" and one "Export to ..." button per place that can take the archive now.
 Refresh asks the worker again.
 
@@ -52,7 +53,10 @@ def sensor_lines(s: dict) -> list[str]:
     """Firmware and clock drift of one sensor, a short line each (its reason when it never answered)."""
     if not s.get("serial"):
         return [s.get("reason") or "not answering"]
-    return [f"firmware {s.get('firmware') or '?'}", f"clock drift {_num(s.get('clock_drift_ppm'), '+.1f', ' ppm')}"]
+    firmware = f"firmware {s.get('firmware') or '?'}"
+    if s.get("firmware_outdated"):  # the version alone, to leave room for the word
+        firmware = f"firmware {str(s.get('firmware')).split()[-1]} (outdated)"
+    return [firmware, f"clock drift {_num(s.get('clock_drift_ppm'), '+.1f', ' ppm')}"]
 
 
 def calibration_lines(d: dict) -> list[tuple[str, bool]]:
@@ -94,10 +98,26 @@ def system_lines(d: dict) -> list[tuple[str, bool]]:
     v = d.get("versions") or {}
     rollback = v.get("rollback") or "none"
     out.append((f"Version {v.get('installed', '?')}, roll back to {rollback}", False))
+    out.append(update_line(d.get("update") or {}))
     panel = d.get("panel") or {}
     out.append((f"Panel light {panel['light']}" if panel.get("enabled") else "No safety panel", False))
     out.append((f"Readings taken {str(d.get('taken_at', ''))[:19].replace('T', ' ')} UTC", False))
     return out
+
+
+def update_line(u: dict) -> tuple[str, bool]:
+    """The release the sync server offers: staged (a technician applies it), available, up to date.
+    Short: the reason of a failed check is `gaitkiosk update check`'s (and in the export)."""
+    state, when = u.get("state"), str(u.get("checked_at") or "")[:16].replace("T", " ")
+    if state == "staged":
+        return f"Update {u['staged']} staged: update apply --server", True
+    if state == "available":
+        return f"Update {u['offered']} available, downloading", False
+    if state == "failed":
+        return f"Update check failed {when}: update check", True
+    if state == "up to date":
+        return f"No update waiting (checked {when})", False
+    return "Updates: not checked (not enrolled)", False
 
 
 def _colour_map(values: np.ndarray) -> np.ndarray:
@@ -235,13 +255,15 @@ class DiagnosticsScreen(StaffScreen):
     def _draw_lines(self, surface, lines) -> None:
         app, c = self.app, self.app.theme.colors
         y = self.body.top
+        # Lines move closer (down to a twentieth of the letters' size apart) before one is left out.
+        step = max(int(app.text_px("small") * 1.05), min(self.line_h, self.body.height // max(len(lines), 1)))
         for text, attention in lines:
-            if y + self.line_h > self.body.bottom:
+            if y + step > self.body.bottom:
                 break
-            room = pygame.Rect(self.body.left, y, self.body.width, self.line_h)
+            room = pygame.Rect(self.body.left, y, self.body.width, step)
             blit_text(surface, app.fonts, text, app.text_px("small"), c.warn if attention else c.text, room.topleft,
                       room=room)
-            y += self.line_h
+            y += step
 
     def _draw_export(self, surface) -> None:
         app, c = self.app, self.app.theme.colors
@@ -384,7 +406,9 @@ def sensor_words(s: dict, mask_note: str | None) -> list[str]:
     if s.get("reason"):
         out.append(f"{s.get('state')}: {s['reason']}.")
     out += [f"Port {s.get('port') or '?'}.",
-            f"Firmware {s.get('firmware') or '?'}, protocol {'-'.join(str(p) for p in s.get('protocol') or []) or '?'}.",
+            f"Firmware {s.get('firmware') or '?'}, protocol {'-'.join(str(p) for p in s.get('protocol') or []) or '?'}."
+            + (" Older than the firmware this kiosk carries: gaitkiosk firmware flash PORT." if s.get("firmware_outdated")
+               else ""),
             f"Rate {s.get('rate_hz', 0):.1f} Hz (set {_num(s.get('nominal_hz'), '.0f', ' Hz')}).",
             f"Clock offset {_offset(s.get('clock_offset_ms'))}, drift {_num(s.get('clock_drift_ppm'), '+.1f', ' ppm')}.",
             device_words(s)]
