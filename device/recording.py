@@ -315,7 +315,7 @@ def load_for_analysis(path: str | os.PathLike[str], options: dict) -> Recording:
 
     When the file carries a stored analysis whose stamp matches (this analysis code, these
     options, the file's other arrays unchanged since it was made: ``kernels.stored``) the frame
-    arrays are left unread and the stored streams are handed on; otherwise (format 1, another
+    arrays (and the simulator's truth arrays) are left unread and the stored streams are handed on; otherwise (format 1, another
     version, a rewritten file) it is :func:`load_recording`. The file was checked against DESIGN
     4.1 when the stamp was written, and the CRCs say it has not changed since.
     """
@@ -331,7 +331,9 @@ def load_for_analysis(path: str | os.PathLike[str], options: dict) -> Recording:
             if str(npz["format"]) != FORMAT or not stored.matches(stored.read_stamp(str(npz[stored.JSON_KEY])),
                                                                 options, members):
                 raise LookupError
-            arrays = {k: npz[k] for k in npz.files if k not in FRAME_KEYS and not k.startswith(ANALYSIS_PREFIX)}
+            # Neither the frames nor the simulator's truth arrays: the analysis needs neither.
+            arrays = {k: npz[k] for k in npz.files
+                      if k not in FRAME_KEYS and not k.startswith((ANALYSIS_PREFIX, TRUTH_PREFIX))}
             streams = stored.from_arrays({k: npz[k] for k in npz.files if k.startswith(ANALYSIS_PREFIX)})
             not_read = tuple(k for k in FRAME_KEYS if k in npz.files)
     except (LookupError, OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):

@@ -38,6 +38,7 @@ from kernels.series import (
     MetricsInputError,
     check_times,
     estimate_rate,
+    median,
     unbroken_parts,
     window_mask,
 )
@@ -583,7 +584,7 @@ def _gaps(streams: dict, used: set, rep: _Report) -> list[dict]:
         if stream is None or name not in used or len(stream["parts"]) < 2:
             continue
         t, parts = stream["t"], stream["parts"]
-        step = float(np.median(np.diff(t)))
+        step = median(np.diff(t))
         for (_, end), (start, _) in zip(parts, parts[1:], strict=False):
             length = float(t[start] - t[end - 1])
             missing = max(1, int(round(length / step)) - 1)

@@ -141,3 +141,14 @@ def test_a_folder_table_is_the_same_with_stored_analysis_and_recompute(recording
     assert main(["analyze", *folder, "--csv", str(a), "--jobs", "2"]) == 0
     assert main(["analyze", *folder, "--csv", str(b), "--jobs", "2", "--recompute"]) == 0
     assert a.read_text() == b.read_text() and a.read_text().count("\n") == len(NAMES) + 1
+
+
+def test_the_median_without_numpy_ma_is_np_median_to_the_bit():
+    from kernels.series import median
+
+    rng = np.random.default_rng(16)
+    for n in [*range(1, 30), 999, 1000, 6000]:
+        for scale in (1e-3, 1.0, 1e6):
+            values = rng.normal(size=n) * scale
+            assert median(values) == float(np.median(values))
+            assert median(np.round(values, 1)) == float(np.median(np.round(values, 1)))  # ties
