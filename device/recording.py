@@ -36,6 +36,7 @@ as before; every writer writes format 2.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import zipfile
@@ -307,6 +308,9 @@ def _analysis(rec: Recording) -> tuple[dict, dict] | None:
     try:
         return options, stream_outputs(rec, options)
     except (KernelError, ValueError):
+        return None
+    except Exception:  # noqa: BLE001 - the stored analysis is optional: a bug in it must not lose a recording
+        logging.getLogger(__name__).exception("the recording is written without its stored analysis")
         return None
 
 
