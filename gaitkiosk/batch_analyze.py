@@ -99,9 +99,7 @@ def run_batch(paths: list[Path], out: Path, options: dict, jobs: int | None, pro
     if jobs == 1:
         _fill(rows, map(analyze_one, work), len(files), show)
     else:
-        # Imported once here and inherited by every forked worker, not imported again in each.
-        import gaitkiosk.commands.analyze  # noqa: F401
-        import kernels.report  # noqa: F401
+        _preload()
 
         # One recording per task, rows taken as they finish (a slow one holds nothing up) and put
         # back in the given order: the table is the same whatever the scheduling. (The executor,
@@ -111,6 +109,19 @@ def run_batch(paths: list[Path], out: Path, options: dict, jobs: int | None, pro
             _fill(rows, (future.result() for future in done), len(files), show)
     _write(out, rows)
     return len(files), sum(1 for r in rows if r["status"] != "ok")
+
+
+def _preload() -> None:
+    """Import what a worker needs here, once: every forked worker inherits it instead of importing
+    it again on its first recording (the frame kernels and the compiled modules included)."""
+    import device.recording  # noqa: F401
+    import gaitkiosk.commands.analyze  # noqa: F401
+    import kernels
+    import kernels.report  # noqa: F401
+    import kernels.stored  # noqa: F401
+
+    assert kernels.IMPLEMENTATION  # loads the compiled kernels (or their references)
+    kernels.stored.kernels_digest()
 
 
 def _size(path: Path) -> int:

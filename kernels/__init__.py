@@ -9,32 +9,18 @@ the references; a missing build falls back with a RuntimeWarning).
 
 from __future__ import annotations
 
+from kernels import _backend
 from kernels.errors import FrameError, KernelError, ParameterError
+from kernels.frame import FootResult, FrameAnalyzer, FrameParams, FrameResult, check_frame
+from kernels.insole import InsoleAnalyzer, InsoleResult, check_insole_frame
 
 #: The compiled modules; the package runs "compiled" only when all of them import.
 COMPILED_MODULES = ("_frame", "_online", "_iir")
 
-# Imported on first use, not with the package: ``gaitkiosk analyze`` of a recording that carries
-# its stored analysis (kernels.stored) needs neither the frame kernel nor the insole kernel.
-_LAZY = {"FootResult": "kernels.frame", "FrameAnalyzer": "kernels.frame", "FrameParams": "kernels.frame",
-         "FrameResult": "kernels.frame", "check_frame": "kernels.frame", "InsoleAnalyzer": "kernels.insole",
-         "InsoleResult": "kernels.insole", "check_insole_frame": "kernels.insole"}
-
-
-def __getattr__(name):
-    import importlib
-
-    if name == "IMPLEMENTATION":
-        from kernels import _backend
-
-        value = "compiled" if all(_backend.compiled(m) is not None for m in COMPILED_MODULES) else "reference"
-    elif name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-    else:
-        raise AttributeError(f"module 'kernels' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
+IMPLEMENTATION = (
+    "compiled" if all(_backend.compiled(name) is not None for name in COMPILED_MODULES)
+    else "reference"
+)
 
 __all__ = [
     "IMPLEMENTATION",
