@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field, fields
@@ -266,6 +265,8 @@ def save_recording(path: str | os.PathLike[str], rec: Recording, *, analysis: bo
     if rec.frames_not_read:
         raise RecordingError(f"cannot write {path}: the recording was read without its frames")
     outputs = _analysis(rec) if analysis else None
+    import tempfile  # here, not at the top: `gaitkiosk analyze` only reads (tempfile pulls shutil, random...)
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
