@@ -81,7 +81,7 @@ class Connection:
     (``store.migrations.apply``, when a step is pending).
     """
 
-    def __init__(self, conn: sqlite3.Connection, execute_plugins: bool = False):
+    def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
         conn.execute("PRAGMA recursive_triggers = on")  # as sqlite-utils sets it on every connection
 
