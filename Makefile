@@ -19,9 +19,13 @@ $(STAMP): $(BIN)/python pyproject.toml setup.py
 
 # Rebuild changed .pyx in place (the editable install imports from the tree), and build
 # matplotlib's font cache where the reports look for it (gaitkiosk/mplcache.py; a no-op once built).
+# Then byte-compile the tree as pip does for an installed wheel: an editable install never does, and
+# with PYTHONDONTWRITEBYTECODE set every command compiled its modules on each start (~20 ms of a
+# 60 ms `--help`; docs/performance.md "Command start-up"). Python ignores a stale .pyc.
 build: $(STAMP)
 	$(BIN)/python setup.py --quiet build_ext --inplace
 	$(BIN)/python -m gaitkiosk.mplcache
+	$(BIN)/python -m compileall -q -j 0 gaitkiosk store kernels device calibration drills sync ui > /dev/null
 
 # The kiosk on the virtual patient: in a window where there is a display; without one
 # (CI, ssh) the scripted visit, with a screenshot of every screen in demo-screens/. Its

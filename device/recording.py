@@ -1,4 +1,4 @@
-"""The recording interchange file (DESIGN 4.1): ``.npz``, format ``gaitkiosk-recording/1``.
+"""The recording interchange file (DESIGN 4.1): ``.npz``, format ``gaitkiosk-recording/2``.
 
 Written by ``gaitkiosk simulate``, ``gaitkiosk record`` and ``gaitkiosk export``;
 read by ``gaitkiosk analyze``, ``replay://`` and the importers' output. Three
@@ -25,13 +25,19 @@ Rules this module enforces (``check_recording``), each failure a
   that do not know them ignore them); any other unknown array is refused, because
   a misspelt group name would otherwise be silently dropped. New groups come with a
   new format version.
+
+Format 2 (issue 16) adds one optional group, ``analysis_*``: the per-frame analysis of the
+frames (force, COP, each foot's loads, the detected steps), written by :func:`save_recording`
+and stamped so that ``gaitkiosk analyze`` can use it instead of inflating and re-analysing the
+frames (``kernels.stored``, :func:`load_for_analysis`). Format 1 files (no such group) are read
+as before; every writer writes format 2.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field, fields
@@ -41,9 +47,11 @@ import numpy as np
 
 from device.errors import RecordingError
 
-FORMAT = "gaitkiosk-recording/1"
+FORMAT = "gaitkiosk-recording/2"
+READABLE_FORMATS = ("gaitkiosk-recording/1", FORMAT)
 FORMAT_PREFIX = "gaitkiosk-recording/"
 TRUTH_PREFIX = "truth_"
+ANALYSIS_PREFIX = "analysis_"  # kernels.stored.PREFIX: the stored per-frame analysis (format 2)
 
 MAT_KEYS = ("mat_kpa", "mat_t", "mat_pitch_mm")
 INSOLE_KEYS = (
@@ -56,6 +64,7 @@ INSOLE_KEYS = (
 )
 COP_KEYS = ("cop_t", "cop_mm", "cop_force_n", "cop_left_mm", "cop_right_mm", "force_left_n", "force_right_n")
 DATA_KEYS = MAT_KEYS + INSOLE_KEYS + COP_KEYS
+FRAME_KEYS = ("mat_kpa", "insole_left_kpa", "insole_right_kpa")  # the bulk; not read beside a stored analysis
 KNOWN_KEYS = ("format", "meta") + DATA_KEYS
 
 
@@ -81,6 +90,10 @@ class Recording:
     force_left_n: np.ndarray | None = None
     force_right_n: np.ndarray | None = None
     truth: dict[str, np.ndarray] = field(default_factory=dict)  # keys include the "truth_" prefix
+    # Set by load_for_analysis only: the stored analysis (options, streams) and the frame arrays
+    # the file has but that were left unread beside it. Never written (save_recording recomputes).
+    stored_analysis: tuple | None = field(default=None, repr=False)
+    frames_not_read: tuple[str, ...] = ()
 
     @property
     def has_mat(self) -> bool:
@@ -241,17 +254,32 @@ def check_recording(rec: Recording, source: str | None = None) -> Recording:
 # --- files ------------------------------------------------------------------------------------
 
 
-def save_recording(path: str | os.PathLike[str], rec: Recording) -> Path:
-    """Check ``rec`` and write it to ``path`` atomically (temp file, fsync, rename)."""
+def save_recording(path: str | os.PathLike[str], rec: Recording, *, analysis: bool = True) -> Path:
+    """Check ``rec`` and write it to ``path`` atomically (temp file, fsync, rename), with the
+    per-frame analysis of its frames (``analysis_*``, ``kernels.stored``) unless ``analysis`` is False."""
     path = Path(path)
     check_recording(rec, str(path))
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise RecordingError(f"cannot write {path}: directory {directory} does not exist")
+    if rec.frames_not_read:
+        raise RecordingError(f"cannot write {path}: the recording was read without its frames")
+    outputs = _analysis(rec) if analysis else None
+    import tempfile  # here, not at the top: `gaitkiosk analyze` only reads (tempfile pulls shutil, random...)
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **rec.arrays())
+            with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+                # As np.savez_compressed writes it, so that the members' CRCs are known for the stamp.
+                for name, value in rec.arrays().items():
+                    _write_member(zf, name, value)
+                if outputs:
+                    from kernels import stored
+
+                    members = {info.filename.removesuffix(".npy"): info.CRC for info in zf.infolist()}
+                    for name, value in stored.to_arrays(outputs[1], outputs[0], members).items():
+                        _write_member(zf, name, value)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -262,6 +290,63 @@ def save_recording(path: str | os.PathLike[str], rec: Recording) -> Path:
             pass
         raise
     return path
+
+
+def _write_member(zf: zipfile.ZipFile, name: str, value) -> None:
+    with zf.open(name + ".npy", "w", force_zip64=True) as member:
+        np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+
+
+def _analysis(rec: Recording) -> tuple[dict, dict] | None:
+    """(options, streams) of the recording's frames at the default analysis options, or None when
+    it has no frames or they cannot be analysed (``analyze`` then reports why)."""
+    if rec.mat_kpa is None and rec.insole_t is None:
+        return None
+    from kernels.errors import KernelError
+    from kernels.report import stream_options, stream_outputs
+
+    _, options = stream_options()
+    try:
+        return options, stream_outputs(rec, options)
+    except (KernelError, ValueError):
+        return None
+    except Exception:  # noqa: BLE001 - the stored analysis is optional: a bug in it must not lose a recording
+        logging.getLogger(__name__).exception("the recording is written without its stored analysis")
+        return None
+
+
+def load_for_analysis(path: str | os.PathLike[str], options: dict) -> Recording:
+    """The recording for ``gaitkiosk analyze`` with ``options`` (``kernels.report.stream_options``).
+
+    When the file carries a stored analysis whose stamp matches (this analysis code, these
+    options, the file's other arrays unchanged since it was made: ``kernels.stored``) the frame
+    arrays (and the simulator's truth arrays) are left unread and the stored streams are handed on; otherwise (format 1, another
+    version, a rewritten file) it is :func:`load_recording`. The file was checked against DESIGN
+    4.1 when the stamp was written, and the CRCs say it has not changed since.
+    """
+    from kernels import stored
+
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if not isinstance(npz, np.lib.npyio.NpzFile) or stored.JSON_KEY not in npz.files:
+                raise LookupError
+            members = {i.filename.removesuffix(".npy"): i.CRC for i in npz.zip.infolist()
+                       if not i.filename.startswith(ANALYSIS_PREFIX)}
+            if str(npz["format"]) != FORMAT or not stored.matches(stored.read_stamp(str(npz[stored.JSON_KEY])),
+                                                                options, members):
+                raise LookupError
+            # Neither the frames nor the simulator's truth arrays: the analysis needs neither.
+            arrays = {k: npz[k] for k in npz.files
+                      if k not in FRAME_KEYS and not k.startswith((ANALYSIS_PREFIX, TRUTH_PREFIX))}
+            streams = stored.from_arrays({k: npz[k] for k in npz.files if k.startswith(ANALYSIS_PREFIX)})
+            not_read = tuple(k for k in FRAME_KEYS if k in npz.files)
+    except (LookupError, OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
+        return load_recording(path)  # which says plainly what is wrong, if anything is
+    rec = recording_from_arrays(arrays, str(path), check=False)
+    rec.frames_not_read = not_read
+    rec.stored_analysis = (options, streams)
+    return rec
 
 
 def load_recording(path: str | os.PathLike[str]) -> Recording:
@@ -278,7 +363,10 @@ def load_recording(path: str | os.PathLike[str]) -> Recording:
         if not isinstance(npz, np.lib.npyio.NpzFile):
             raise _fail("is a single .npy array, not an .npz recording", src)
         with npz:
+            stored_group = "format" in npz.files and str(npz["format"]) == FORMAT
             for key in npz.files:
+                if stored_group and key.startswith(ANALYSIS_PREFIX):
+                    continue  # the stored analysis (format 2): only load_for_analysis reads it
                 try:
                     arrays[key] = npz[key]
                 except ValueError as exc:
@@ -297,18 +385,22 @@ def load_recording(path: str | os.PathLike[str]) -> Recording:
     return recording_from_arrays(arrays, src)
 
 
-def recording_from_arrays(arrays: dict[str, np.ndarray], source: str | None = None) -> Recording:
-    """Build and check a Recording from the file's arrays (``format`` and ``meta`` required)."""
+def recording_from_arrays(arrays: dict[str, np.ndarray], source: str | None = None, *, check: bool = True) -> Recording:
+    """Build and check a Recording from the file's arrays (``format`` and ``meta`` required).
+
+    ``check=False`` skips the array checks (``check_recording``) only: for a file whose arrays
+    are proven unchanged since they were checked (``load_for_analysis``)."""
     if "format" not in arrays:
         raise _fail("has no 'format' array; it is not a gaitkiosk recording", source)
     fmt = arrays["format"]
     if fmt.dtype.kind != "U" or fmt.shape != ():
         raise _fail(f"'format' must be a string, got {fmt.dtype} of shape {fmt.shape}", source)
     fmt = str(fmt)
-    if fmt != FORMAT:
+    if fmt not in READABLE_FORMATS:
+        readable = " and ".join(repr(f) for f in READABLE_FORMATS)
         if fmt.startswith(FORMAT_PREFIX):
-            raise _fail(f"format {fmt!r} is not supported: this gaitkiosk reads {FORMAT!r}; update gaitkiosk to read it", source)
-        raise _fail(f"'format' is {fmt!r}, expected {FORMAT!r}", source)
+            raise _fail(f"format {fmt!r} is not supported: this gaitkiosk reads {readable}; update gaitkiosk to read it", source)
+        raise _fail(f"'format' is {fmt!r}, expected {readable}", source)
     if "meta" not in arrays:
         raise _fail("has no 'meta' array (a JSON string)", source)
     meta_a = arrays["meta"]
@@ -332,4 +424,4 @@ def recording_from_arrays(arrays: dict[str, np.ndarray], source: str | None = No
         truth={k: v for k, v in arrays.items() if k.startswith(TRUTH_PREFIX)},
         **{k: arrays[k] for k in DATA_KEYS if k in arrays},
     )
-    return check_recording(rec, source)
+    return check_recording(rec, source) if check else rec

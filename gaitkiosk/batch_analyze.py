@@ -20,7 +20,7 @@ import csv
 import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 # Report keys that are not one number per recording (kept out of the table).
@@ -64,19 +64,19 @@ def flatten(report: dict, prefix: str = "") -> dict:
     return row
 
 
-def analyze_one(job: tuple[str, dict]) -> dict:
-    """One recording's row (runs in a worker process); never raises for a bad file."""
-    path, options = job
+def analyze_one(job: tuple[int, str, dict, dict | None]) -> tuple[int, dict]:
+    """(index, one recording's row) (runs in a worker process); never raises for a bad file."""
+    index, path, options, stored_for = job
     from gaitkiosk.commands.analyze import load
     from gaitkiosk.errors import KioskError
     from kernels.errors import KernelError
     from kernels.report import analyze_recording
 
     try:
-        report = analyze_recording(load(Path(path)), **options)
+        report = analyze_recording(load(Path(path), stored_for), **options)
     except (KioskError, KernelError, ValueError, OSError) as exc:
-        return {"file": path, "status": "error", "error": str(exc).splitlines()[0]}
-    return {"file": path, "status": "ok", "error": "", **flatten(report)}
+        return index, {"file": path, "status": "error", "error": str(exc).splitlines()[0]}
+    return index, {"file": path, "status": "ok", "error": "", **flatten(report)}
 
 
 def _context():
@@ -85,29 +85,58 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
 
 
-def run_batch(paths: list[Path], out: Path, options: dict, jobs: int | None, progress: bool | None = None) -> tuple[int, int]:
-    """Analyse ``paths`` into the CSV ``out``; returns (recordings, failures)."""
+def run_batch(paths: list[Path], out: Path, options: dict, jobs: int | None, progress: bool | None = None,
+              stored_for: dict | None = None) -> tuple[int, int]:
+    """Analyse ``paths`` into the CSV ``out``; returns (recordings, failures). ``stored_for``: the
+    options under which a recording's stored analysis stands in for its frames (None: read them)."""
     files = collect(paths)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files)))
     show = sys.stderr.isatty() if progress is None else progress
     rows: list[dict | None] = [None] * len(files)
-    work = [(str(p), options) for p in files]
+    # Largest first: a long recording started last would leave the other cores idle at the end.
+    order = sorted(range(len(files)), key=lambda i: -_size(files[i]))
+    work = [(i, str(files[i]), options, stored_for) for i in order]
     if jobs == 1:
-        results = map(analyze_one, work)
-        _fill(rows, results, len(files), show)
+        _fill(rows, map(analyze_one, work), len(files), show)
     else:
+        _preload()
+
+        # One recording per task, rows taken as they finish (a slow one holds nothing up) and put
+        # back in the given order: the table is the same whatever the scheduling. (The executor,
+        # not multiprocessing.Pool: a worker that dies is an error here, not a hang.)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
-            _fill(rows, pool.map(analyze_one, work, chunksize=1), len(files), show)
+            done = as_completed([pool.submit(analyze_one, job) for job in work])
+            _fill(rows, (future.result() for future in done), len(files), show)
     _write(out, rows)
     return len(files), sum(1 for r in rows if r["status"] != "ok")
+
+
+def _preload() -> None:
+    """Import what a worker needs here, once: every forked worker inherits it instead of importing
+    it again on its first recording (the frame kernels and the compiled modules included)."""
+    import device.recording  # noqa: F401
+    import gaitkiosk.commands.analyze  # noqa: F401
+    import kernels
+    import kernels.report  # noqa: F401
+    import kernels.stored  # noqa: F401
+
+    assert kernels.IMPLEMENTATION  # loads the compiled kernels (or their references)
+    kernels.stored.kernels_digest()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _fill(rows: list, results, total: int, show: bool) -> None:
     from tqdm import tqdm
 
     with tqdm(total=total, unit="recording", disable=not show, file=sys.stderr) as bar:
-        for i, row in enumerate(results):
-            rows[i] = row
+        for index, row in results:
+            rows[index] = row
             bar.update(1)
 
 

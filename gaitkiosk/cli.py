@@ -105,7 +105,16 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+ALL = "*"
+
+
+def build_parser(command: str | None = ALL) -> argparse.ArgumentParser:
+    """The parser of ``command`` only (the one on the command line), or of every command (ALL).
+
+    A command line needs one command's module and options; ``gaitkiosk --help`` (or an unknown
+    command) needs every command's help line but no options. Importing and adding all twenty was
+    about a third of a ``--help``'s start (issue 16, docs/performance.md "Command start-up").
+    """
     parser = Parser(
         prog="gaitkiosk",
         description="Gait- and balance-training kiosk: sensors, analysis, drills.",
@@ -113,16 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gaitkiosk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_options()
-    for name in COMMANDS:
+    for name in [command] if command in COMMANDS else COMMANDS:
         module = importlib.import_module(f"gaitkiosk.commands.{MODULE_OF.get(name, name)}")
         p = sub.add_parser(name, help=module.HELP, description=module.HELP, parents=[common])
-        module.add_arguments(p)
+        if command in (ALL, name):
+            module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     try:
         args = parser.parse_args(argv)
     except CommandLineError as exc:

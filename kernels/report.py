@@ -38,6 +38,7 @@ from kernels.series import (
     MetricsInputError,
     check_times,
     estimate_rate,
+    median,
     unbroken_parts,
     window_mask,
 )
@@ -373,7 +374,7 @@ def default_parameters() -> dict:
 def _streams_to_use(rec, source: str, rep: _Report) -> tuple[set[str], str]:
     """Which of the recording's streams a report with ``source`` analyses, and why."""
     present = {name for name, key in (("mat", "mat_kpa"), ("insoles", "insole_t"), ("cop", "cop_t"))
-               if _arr(rec, key) is not None}
+               if _present(rec, key)}
     if not present:
         raise MetricsInputError("the recording holds no mat, insole or COP data; nothing to analyse")
     if source not in SOURCES:
@@ -407,6 +408,62 @@ def _primary(streams: dict) -> dict | None:
     return streams.get("cop")
 
 
+def stream_options(**overrides) -> tuple[dict, dict]:
+    """(the report's ``parameters``, the per-stream analysis options) for ``overrides``
+    (``contact_on_n``, ``contact_off_n``, ``min_stance_s``, ``mat_threshold_kpa``)."""
+    params = default_parameters()
+    for key, value in overrides.items():
+        if key not in ("contact_on_n", "contact_off_n", "min_stance_s", "mat_threshold_kpa"):
+            raise TypeError(f"analyze_recording: unknown parameter {key!r}")
+        params[key] = float(value)
+    options = {"on_n": params["contact_on_n"], "off_n": params["contact_off_n"],
+               "min_stance_s": params["min_stance_s"], "threshold_kpa": params["mat_threshold_kpa"]}
+    return params, options
+
+
+def stream_outputs(rec, options: dict) -> dict:
+    """The per-frame analysis of the whole recording's mat and insoles, as ``analyze_recording``
+    computes it: name -> (stream, notes). Stored in the recording file (``kernels.stored``)."""
+    out = {}
+    for name, key, analyse in (("mat", "mat_kpa", _mat), ("insoles", "insole_t", _insoles)):
+        if _arr(rec, key) is not None:
+            rep = _Report()
+            out[name] = (analyse(rec, None, rep, options), rep.notes)
+    return out
+
+
+def _stored_streams(rec, window, options: dict) -> dict | None:
+    """The recording's stored per-frame analysis (``rec.stored_analysis``: options, streams) when it
+    is for these options and the whole recording; None to analyse the frames."""
+    stored = getattr(rec, "stored_analysis", None)
+    if stored is None:
+        return None
+    made_with, streams = stored
+    if made_with == options and window is None:
+        return streams
+    if getattr(rec, "frames_not_read", ()):
+        raise ValueError("the recording was read without its frames, which these options or this window need")
+    return None
+
+
+def _present(rec, key: str) -> bool:
+    """The recording has the array ``key`` (read, or left unread beside its stored analysis)."""
+    return _arr(rec, key) is not None or key in getattr(rec, "frames_not_read", ())
+
+
+def _from_store(rec, name: str, stored: dict, rep: _Report) -> dict:
+    """A stream of :func:`_mat` / :func:`_insoles` from the stored analysis: the times and parts from
+    the file, the per-frame results and events as they were computed, the notes in their place."""
+    part, notes = stored[name]
+    key = "mat_t" if name == "mat" else "insole_t"
+    _, t, parts = _cut(_arr(rec, key), None, key)
+    rep.notes.extend(notes)
+    stream = {"name": name, "t": t, "parts": parts, **part}
+    if name == "mat":
+        stream["pitch"] = tuple(float(x) for x in np.asarray(_arr(rec, "mat_pitch_mm"), dtype=np.float64).ravel())
+    return stream
+
+
 def analyze_recording(rec, lowpass_hz: float | str | None = "auto", window=None, source: str = "auto",
                       extended: str | None = None, **overrides) -> dict:
     """The DESIGN 4.2 report of ``rec`` (see the module docstring).
@@ -424,17 +481,14 @@ def analyze_recording(rec, lowpass_hz: float | str | None = "auto", window=None,
     """
     if extended not in (None, *report_extended.CONVENTIONS):
         raise ValueError(f"analyze_recording: extended must be None or one of {report_extended.CONVENTIONS}")
-    params = default_parameters()
-    for key, value in overrides.items():
-        if key not in ("contact_on_n", "contact_off_n", "min_stance_s", "mat_threshold_kpa"):
-            raise TypeError(f"analyze_recording: unknown parameter {key!r}")
-        params[key] = float(value)
-    options = {"on_n": params["contact_on_n"], "off_n": params["contact_off_n"],
-               "min_stance_s": params["min_stance_s"], "threshold_kpa": params["mat_threshold_kpa"]}
+    params, options = stream_options(**overrides)
+    stored = _stored_streams(rec, window, options)
     rep = _Report()
     use, chosen_by = _streams_to_use(rec, source, rep)
-    mat = _mat(rec, window, rep, options) if "mat" in use else None
-    insoles = _insoles(rec, window, rep, options) if "insoles" in use else None
+    mat = _from_store(rec, "mat", stored, rep) if stored and "mat" in use else \
+        _mat(rec, window, rep, options) if "mat" in use else None
+    insoles = _from_store(rec, "insoles", stored, rep) if stored and "insoles" in use else \
+        _insoles(rec, window, rep, options) if "insoles" in use else None
     copg = _cop_group(rec, window, rep, options) if "cop" in use else None
     streams = {"mat": mat, "insoles": insoles, "cop": copg}
 
@@ -518,7 +572,7 @@ def analyze_recording(rec, lowpass_hz: float | str | None = "auto", window=None,
     report["notes"] = rep.notes
     report["null_reasons"] = dict(sorted(rep.reasons.items()))
     # How each stream's kPa were made; newtons on an unmeasured conversion are withheld (docs/metrics.md).
-    calibration_state.apply(report, _meta(rec), [k for k, a in calibration_state.STREAMS.items() if _arr(rec, a) is not None])
+    calibration_state.apply(report, _meta(rec), [k for k, a in calibration_state.STREAMS.items() if _present(rec, a)])
     report_extended.add_calibration(report)
     return _clean(report)
 
@@ -530,7 +584,7 @@ def _gaps(streams: dict, used: set, rep: _Report) -> list[dict]:
         if stream is None or name not in used or len(stream["parts"]) < 2:
             continue
         t, parts = stream["t"], stream["parts"]
-        step = float(np.median(np.diff(t)))
+        step = median(np.diff(t))
         for (_, end), (start, _) in zip(parts, parts[1:], strict=False):
             length = float(t[start] - t[end - 1])
             missing = max(1, int(round(length / step)) - 1)

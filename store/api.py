@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gaitkiosk.errors import ConfigError
-from store import codec
+from store import codec_methods as codec
 from store import db as dbmod
 from store.audit import Audit
 from store.calibrations import Calibrations
@@ -36,7 +36,6 @@ from store.retention import MB, check_free_space, fs_free_bytes, reusable_bytes
 from store.sessions import Sessions
 from store.trials import Trials
 from store.users import Users
-from store.writer import RecordingWriter
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +129,11 @@ class Store:
         found = [r[0] for r in self.db.execute("PRAGMA quick_check")]
         return [] if found == ["ok"] else found
 
-    def recording_writer(self, session_id: str, **kwargs) -> RecordingWriter:
+    def recording_writer(self, session_id: str, **kwargs):
         """A writer configured from [store]; keyword arguments override."""
+        # numpy and the codec: imported here, not by a command that only lists.
+        from store.writer import RecordingWriter
+
         s = self.settings
         options = dict(chunk_s=s["chunk_s"], method=s["codec"], queue_frames=s["writer_queue_frames"],
                        min_free_bytes=int(s["min_free_mb"] * MB), max_db_bytes=int(s["max_db_mb"] * MB) or None)

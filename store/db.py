@@ -27,11 +27,11 @@ Files hold patient data: the data directory is created 0700 and the database
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import uuid
 from pathlib import Path
-
-from sqlite_utils import Database
 
 from store import migrations
 from store.errors import (
@@ -57,6 +57,137 @@ RESTORE_HINT = "restore a backup with `gaitkiosk db restore FILE` (docs/store.md
 # damaged session or patient row loses the visit.
 BULK_TABLES = ("recording_chunks",)
 _DAMAGE_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+# Statements that manage the transaction themselves: Connection.execute never commits after them.
+_TRANSACTION_WORDS = {"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"}
+
+
+def __getattr__(name):
+    # sqlite-utils' Database (the migration runner's type; backups and tests wrap a connection in
+    # it) only when asked for: importing sqlite-utils costs ~0.09 s, more than `sessions list`.
+    if name == "Database":
+        from sqlite_utils import Database
+
+        return Database
+    raise AttributeError(name)
+
+
+class Connection:
+    """The kiosk's database connection: what the repositories use of sqlite-utils' ``Database``.
+
+    Same contract as sqlite-utils 4 (``execute``, ``executescript``, ``atomic``, ``commit``,
+    ``rollback``, ``close``, ``table_names``, ``conn``), without importing it: a write outside a
+    transaction commits at once, a failed statement leaves no transaction open, ``atomic()`` is
+    BEGIN/COMMIT and a savepoint when nested. Only the migration runner needs sqlite-utils
+    (``store.migrations.apply``, when a step is pending).
+    """
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        conn.execute("PRAGMA recursive_triggers = on")  # as sqlite-utils sets it on every connection
+
+    def execute(self, sql: str, parameters=None) -> sqlite3.Cursor:
+        was_open = self.conn.in_transaction
+        try:
+            cursor = self.conn.execute(sql) if parameters is None else self.conn.execute(sql, parameters)
+        except Exception:
+            if not was_open and self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")  # the failed write's implicit transaction would catch later ones
+            raise
+        if (not was_open and self.conn.in_transaction and cursor.description is None
+                and _first_word(sql) not in _TRANSACTION_WORDS):
+            self.conn.execute("COMMIT")  # sqlite3 opened a transaction for this one write: it is done
+        return cursor
+
+    def executescript(self, sql: str) -> sqlite3.Cursor:
+        if not self.conn.in_transaction:
+            return self.conn.executescript(sql)
+        # sqlite3's executescript() would COMMIT the open transaction first: one statement at a time.
+        cursor = self.conn.cursor()
+        for statement in _statements(sql):
+            cursor.execute(statement)
+        return cursor
+
+    @contextlib.contextmanager
+    def atomic(self):
+        if self.conn.in_transaction:
+            name = f"gk_{uuid.uuid4().hex}"
+            self.conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield self
+            except BaseException:
+                if self.conn.in_transaction:  # a RAISE(ROLLBACK) may already have ended it all
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+
+    def commit(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def table_names(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _first_word(sql: str) -> str:
+    """The statement's first keyword, upper case, after blanks, ';' and SQL comments."""
+    i, n = 0, len(sql)
+    while i < n:
+        if sql[i].isspace() or sql[i] in ";\ufeff":
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            if end < 0:
+                return ""
+            i = end + 1
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            if end < 0:
+                return ""
+            i = end + 2
+        else:
+            break
+    j = i
+    while j < n and (sql[j].isalpha() or sql[j] == "_"):
+        j += 1
+    return sql[i:j].upper()
+
+
+def _statements(sql: str):
+    """The complete statements of a script, in order (``sqlite3.complete_statement`` decides)."""
+    start = 0
+    for end in range(len(sql)):
+        if sql[end] == ";" and sqlite3.complete_statement(sql[start:end + 1]):
+            if sql[start:end + 1].strip():
+                yield sql[start:end + 1].strip()
+            start = end + 1
+    if sql[start:].strip():
+        yield sql[start:].strip()
 
 
 def database_path(data_dir: str | Path) -> Path:
@@ -240,7 +371,7 @@ def _identify(conn: sqlite3.Connection, path: Path) -> str:
     )
 
 
-def _check_not_newer(db: Database, path: Path) -> None:
+def _check_not_newer(db, path: Path) -> None:
     try:
         unknown = migrations.unknown_names(db)
     except sqlite3.DatabaseError as exc:
@@ -285,7 +416,7 @@ def _set_pragmas(conn: sqlite3.Connection, path: Path) -> None:
 
 
 def connect(path: str | Path, *, create: bool = True, migrate: bool = True,
-            max_bytes: int | None = None, check: bool = False, read_only: bool = False) -> Database:
+            max_bytes: int | None = None, check: bool = False, read_only: bool = False) -> Connection:
     """Open (and by default create and migrate) the database at ``path``.
 
     ``migrate=False`` is for second connections (the recording writer,
@@ -318,7 +449,7 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True,
         raise explain(exc, path) from None
     try:
         kind = _identify(conn, path)
-        db = Database(conn, execute_plugins=False)
+        db = Connection(conn)
         if kind == "ours":
             _check_not_newer(db, path)
             if check:
@@ -369,7 +500,7 @@ def _read_only_uri(path: Path) -> str:
     return uri
 
 
-def _connect_read_only(path: Path) -> Database:
+def _connect_read_only(path: Path) -> Connection:
     if not exists(path):
         raise missing_directory_error(path) if not path.parent.is_dir() else DatabaseMissingError(
             f"no database at {path}; pass the right --data-dir")
@@ -382,7 +513,7 @@ def _connect_read_only(path: Path) -> Database:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if _identify(conn, path) != "ours":
             raise DatabaseMissingError(f"{path} has no gaitkiosk schema yet")
-        db = Database(conn, execute_plugins=False)
+        db = Connection(conn)
         _check_not_newer(db, path)
         return db
     except sqlite3.DatabaseError as exc:

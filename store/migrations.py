@@ -14,18 +14,46 @@ comes from a *newer* gaitkiosk (names this code does not know).
 
 from __future__ import annotations
 
-from sqlite_utils import Database, Migrations
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 SET_NAME = "gaitkiosk"
 APPLICATION_ID = 0x47414954  # "GAIT": marks the file as ours (PRAGMA application_id)
+RUNNER_TABLE = "_sqlite_migrations"  # sqlite-utils' record of applied steps
 
-migrations = Migrations(SET_NAME)
 NAMES: list[str] = []  # in order; the schema version is an index into this list
+_STEPS: list = []
+_runner = None
 
 
 def _migration(fn):
     NAMES.append(fn.__name__)
-    return migrations(name=fn.__name__)(fn)
+    _STEPS.append(fn)
+    return fn
+
+
+def runner():
+    """sqlite-utils' migration runner with every step, built on first use.
+
+    Opening an up-to-date database (every command but the first start after an update) reads
+    the applied names with plain SQL and never imports sqlite-utils (~0.09 s of start-up).
+    """
+    global _runner
+    if _runner is None:
+        from sqlite_utils import Migrations
+
+        _runner = Migrations(SET_NAME)
+        for fn in _STEPS:
+            _runner(name=fn.__name__)(fn)
+    return _runner
+
+
+def __getattr__(name):
+    if name == "migrations":  # the runner under its old module-level name
+        return runner()
+    raise AttributeError(name)
 
 
 def _script(db: Database, sql: str) -> None:
@@ -320,27 +348,34 @@ def m011_outbox_rows(db: Database) -> None:
         upstream.queue_session(db, session_id)
 
 
-def applied_names(db: Database) -> list[str]:
-    """Names of the migrations recorded in the file, in the order applied."""
-    return [m.name for m in migrations.applied(db)]
+def applied_names(db) -> list[str]:
+    """Names of the migrations recorded in the file, in the order applied (the runner's own query)."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [RUNNER_TABLE]).fetchone():
+        return []
+    return [r[0] for r in db.execute(f"SELECT name FROM {RUNNER_TABLE} WHERE migration_set = ? ORDER BY rowid",
+                                     [SET_NAME])]
 
 
-def unknown_names(db: Database) -> list[str]:
+def unknown_names(db) -> list[str]:
     """Applied migrations this code does not know: the file is from a newer gaitkiosk."""
     known = set(NAMES)
     return [name for name in applied_names(db) if name not in known]
 
 
-def apply(db: Database, *, stop_before: str | None = None) -> list[str]:
+def apply(db, *, stop_before: str | None = None) -> list[str]:
     """Apply pending migrations (all, or up to ``stop_before``); return their names."""
     before = set(applied_names(db))
-    migrations.apply(db, stop_before=stop_before)
+    if stop_before is not None or not before.issuperset(NAMES):
+        from sqlite_utils import Database
+
+        runner_db = db if isinstance(db, Database) else Database(db.conn, execute_plugins=False)
+        runner().apply(runner_db, stop_before=stop_before)
     after = applied_names(db)
     if db.execute("PRAGMA user_version").fetchone()[0] != len(after):
         db.execute(f"PRAGMA user_version = {len(after)}")  # only when it changes: opening must not write
     return [name for name in after if name not in before]
 
 
-def schema_version(db: Database) -> int:
+def schema_version(db) -> int:
     """How many of this code's migrations the database has."""
     return len([n for n in applied_names(db) if n in set(NAMES)])

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from store import codec, rows
-from store.codec import Chunk
+from store import rows
 from store.errors import InvalidRecordError, NotFoundError, StoreError
 
 _JSON = ("shape",)
 KINDS = ("mat", "insole_left", "insole_right")
 STATUSES = ("recording", "complete", "incomplete", "failed")
+
+if TYPE_CHECKING:
+    from store.codec import Chunk
 
 
 @dataclass
@@ -115,9 +116,13 @@ class Recordings:
                               [recording_id, idx]).fetchone()
         if row is None:
             raise NotFoundError(f"recording {recording_id} has no chunk {idx}")
+        from store import codec  # numpy and zstandard: only where frames are read
+
         return codec.decode(row[0])
 
     def iter_chunks(self, recording_id: str) -> Iterator[tuple[int, Chunk]]:
+        from store import codec
+
         for idx, blob in self.db.execute(
                 "SELECT idx, data FROM recording_chunks WHERE recording_id = ? ORDER BY idx", [recording_id]):
             yield idx, codec.decode(blob)
@@ -138,6 +143,10 @@ class Recordings:
         if rec.pruned_at:
             raise StoreError(f"recording {recording_id} was pruned on {rec.pruned_at} after it reached the server; "
                              "fetch it from upstream")
+        import numpy as np
+
+        from store.codec import Chunk
+
         parts = [c for _, c in self.iter_chunks(recording_id)]
         if not parts:
             return Chunk(counts=np.zeros((0, *rec.shape), np.uint16), seq=np.zeros(0, np.uint32),
@@ -152,6 +161,8 @@ class Recordings:
         SQLite's integrity_check sees the file's structure, not bit rot inside a
         blob; each chunk's CRC does.
         """
+        from store import codec
+
         damaged = []
         for recording_id, session_id, idx, blob in self.db.execute(
                 "SELECT c.recording_id, r.session_id, c.idx, c.data FROM recording_chunks c "

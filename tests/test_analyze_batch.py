@@ -83,3 +83,40 @@ def test_an_empty_folder_is_said_and_leaves_no_table(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "empty"), "--csv", str(out)]) != 0
     assert "no recordings found" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.glob(".t.csv*"))
+
+
+WORKER_PROBE = """
+import json, sys
+from pathlib import Path
+from gaitkiosk import batch_analyze
+
+analyse = batch_analyze.analyze_one
+
+def noting_imports(job):
+    # What the worker had imported before its first recording (a fork of this fresh process).
+    ready = all(m in sys.modules for m in ("kernels.report", "kernels.frame", "kernels.insole", "device.recording"))
+    index, row = analyse(job)
+    return index, {**row, "error": f"preloaded={ready}"}
+
+batch_analyze.analyze_one = noting_imports
+files = [Path(p) for p in sys.argv[1:-1]]
+print(json.dumps(batch_analyze.run_batch(files, Path(sys.argv[-1]), {}, jobs=2, progress=False)))
+"""
+
+
+def test_workers_start_with_the_analysis_imported_and_rows_come_back_in_order(folder, tmp_path):
+    """Issue 16, folder throughput: every forked worker inherits the analysis modules (the frame kernels
+    included) instead of importing them on its first recording, takes one recording at a time as it
+    finishes the last, and the table keeps the given order whatever order they finish in. (A fresh
+    interpreter: this test process has imported everything already.)"""
+    import subprocess
+    import sys
+
+    files = [folder / "1-quiet.npz", folder / "3-walk.npz", folder / "2-quiet_eyes_closed.npz"]
+    out = tmp_path / "t.csv"
+    run = subprocess.run([sys.executable, "-c", WORKER_PROBE, *map(str, files), str(out)], capture_output=True,
+                         text=True, timeout=300, check=True)
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [3, 0]
+    rows = read(out)
+    assert [r["file"] for r in rows] == list(map(str, files))
+    assert {r["error"] for r in rows} == {"preloaded=True"}

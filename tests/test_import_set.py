@@ -34,7 +34,16 @@ def heavy_in(modules: set[str]) -> list[str]:
 
 @pytest.mark.parametrize("name", cli.COMMANDS)
 def test_no_help_imports_a_heavy_library(name):
-    assert heavy_in(imported_by(name, "--help")) == []
+    modules = imported_by(name, "--help")
+    assert heavy_in(modules) == []
+    # Issue 16: every --help within 1.2 x `python -c "import numpy"`: it cannot afford numpy itself.
+    assert "numpy" not in modules
+
+
+def test_top_level_help_imports_neither_numpy_nor_the_store():
+    modules = imported_by("--help")
+    assert "gaitkiosk.commands.sessions" in modules  # the help did list the commands
+    assert not {"numpy", "sqlite_utils", "store.db", "kernels"} & modules
 
 
 def test_analyze_imports_no_heavy_library(tmp_path):
@@ -49,6 +58,26 @@ def test_sessions_list_imports_no_heavy_library(tmp_path):
     modules = imported_by("sessions", "list", "--data-dir", str(tmp_path))
     assert "store.api" in modules or "store.db" in modules  # it did open the store
     assert heavy_in(modules) == []
+
+
+def test_sessions_list_imports_neither_numpy_nor_sqlite_utils(tmp_path):
+    """Issue 16: `sessions list` within 1.5 x `import numpy`. Listing rows from SQLite needs neither
+    numpy (~0.045 s to import) nor sqlite-utils (~0.09 s: click, dateutil...), only its migration
+    runner does, when a step is pending."""
+    from store import open_store
+    from store.patients import Patient
+
+    with open_store(tmp_path) as st:
+        session = st.sessions.start(st.patients.add(Patient(code="IMPORT-1")).id)
+        st.sessions.finish(session.id)
+    code = ("import json, sys, io, contextlib\nfrom gaitkiosk import cli\nout = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out):\n    rc = cli.main(sys.argv[1:])\n"
+            "print(json.dumps({'rc': rc, 'out': out.getvalue(), 'modules': sorted(sys.modules)}))\n")
+    run = subprocess.run([sys.executable, "-c", code, "sessions", "list", "--json", "--data-dir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120, check=True)
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["rc"] == 0 and json.loads(got["out"])["sessions"][0]["id"] == session.id  # it did list
+    assert not {"numpy", "sqlite_utils", "zstandard", "kernels"} & set(got["modules"])
 
 
 def test_the_check_sees_a_heavy_import():

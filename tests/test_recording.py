@@ -202,7 +202,7 @@ def good_arrays() -> dict:
     [
         (lambda a: a.pop("format"), "no 'format' array"),
         (lambda a: a.update(format=np.array("something-else/1")), "'format' is 'something-else/1'"),
-        (lambda a: a.update(format=np.array("gaitkiosk-recording/2")), "'gaitkiosk-recording/2' is not supported.*update gaitkiosk"),
+        (lambda a: a.update(format=np.array("gaitkiosk-recording/3")), "'gaitkiosk-recording/3' is not supported.*update gaitkiosk"),
         (lambda a: a.update(format=np.array([1, 2])), "'format' must be a string"),
         (lambda a: a.pop("meta"), "no 'meta' array"),
         (lambda a: a.update(meta=np.array("{not json")), "'meta' is not valid JSON"),

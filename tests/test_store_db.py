@@ -208,3 +208,30 @@ def test_unknown_codec_in_config_is_refused_by_name(tmp_path):
 
     with pytest.raises(ConfigError, match="store.codec"):
         open_store(tmp_path, settings={"codec": "lz4"})
+
+
+def test_the_connection_keeps_sqlite_utils_transaction_rules(tmp_path):
+    """store.db.Connection replaces sqlite-utils' Database on every connection (issue 16: importing
+    sqlite-utils cost `sessions list` ~0.09 s): a write outside a transaction is committed at once
+    (another connection sees it), a failed write leaves no transaction open to swallow later ones,
+    a nested atomic() rolls back only its savepoint and an outer one all of it."""
+    path = tmp_path / "gaitkiosk.db"
+    db = dbmod.connect(path)
+    other = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (x INTEGER UNIQUE)")
+    db.execute("INSERT INTO t VALUES (?)", [1])
+    assert not db.conn.in_transaction and other.execute("SELECT x FROM t").fetchall() == [(1,)]
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO t VALUES (1)")
+    assert not db.conn.in_transaction
+    with db.atomic():
+        db.execute("INSERT INTO t VALUES (2)")
+        with pytest.raises(ValueError), db.atomic():
+            db.execute("INSERT INTO t VALUES (3)")
+            raise ValueError("inner")
+    with pytest.raises(ValueError), db.atomic():
+        db.executescript("INSERT INTO t VALUES (4); INSERT INTO t VALUES (5);")
+        raise ValueError("outer")
+    assert [r[0] for r in other.execute("SELECT x FROM t ORDER BY x")] == [1, 2]
+    db.close()
+    other.close()

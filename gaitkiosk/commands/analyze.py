@@ -37,6 +37,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--extended", action="store_true",
                         help="add the extended posturography set: the 72 COP descriptors of Quijoux et al. (2021), "
                              "docs/metrics.md section 2b")
+    parser.add_argument("--recompute", action="store_true",
+                        help="analyse the frames even when the recording carries their stored analysis "
+                             "(docs/metrics.md, \"Stored analysis\"); the numbers are the same")
     parser.add_argument("--extended-convention", choices=("gaitkiosk", "quijoux2021"), default="gaitkiosk",
                         help="gaitkiosk (default): re-centred after filtering, ellipse moments with n - 1; "
                              "quijoux2021: exactly the peer code's numbers")
@@ -51,8 +54,12 @@ def _lowpass(number):
     return parse
 
 
-def load(path: Path):
-    """A recording object with the DESIGN 4.1 arrays as attributes."""
+def load(path: Path, stored_for: dict | None = None):
+    """A recording object with the DESIGN 4.1 arrays as attributes.
+
+    ``stored_for``: the analysis options (``kernels.report.stream_options``) under which a
+    recording's stored per-frame analysis may stand in for its frames (``device.recording.load_for_analysis``);
+    None reads the frames."""
     from gaitkiosk.errors import UsageError
 
     if not path.exists():
@@ -68,9 +75,9 @@ def load(path: Path):
 
         return read_cop_csv(path)
     if path.suffix.lower() == ".npz":
-        from device.recording import load_recording
+        from device.recording import load_for_analysis, load_recording
 
-        return load_recording(path)
+        return load_recording(path) if stored_for is None else load_for_analysis(path, stored_for)
     raise UsageError(f"{path}: unknown file type {path.suffix!r}; analyze reads .npz recordings, .csv COP files "
                      "and the vendor exports `gaitkiosk import --list` names")
 
@@ -94,20 +101,33 @@ def run(args, ctx) -> int:
     paths = [Path(f) for f in args.files]
     extended = args.extended_convention if args.extended else None
     options = dict(lowpass_hz=args.lowpass, window=window, source=args.source, extended=extended, **settings)
+    stored_for = stored_options(options, args.recompute)
     if args.csv is not None:
-        return _batch(paths, args, ctx, options)
+        return _batch(paths, args, ctx, options, stored_for)
     if len(paths) > 1 or paths[0].is_dir():
         raise UsageError("several recordings or a folder go into one table: add --csv OUT.csv")
-    report = analyze_recording(load(paths[0]), **options)
+    report = analyze_recording(load(paths[0], stored_for), **options)
     report["file"] = paths[0].name
     ctx.emit(report, render(report))
     return 0
 
 
-def _batch(paths, args, ctx, options) -> int:
+def stored_options(options: dict, recompute: bool) -> dict | None:
+    """The per-stream options a stored analysis must have been made with to stand in for the
+    frames, or None (``--recompute``, or a ``--window``, which restarts the analysis at its edge)."""
+    if recompute or options.get("window") is not None:
+        return None
+    from kernels.report import stream_options
+
+    settings = {k: v for k, v in options.items() if k in ("contact_on_n", "contact_off_n", "min_stance_s",
+                                                          "mat_threshold_kpa")}
+    return stream_options(**settings)[1]
+
+
+def _batch(paths, args, ctx, options, stored_for) -> int:
     from gaitkiosk.batch_analyze import run_batch
 
-    total, failed = run_batch(paths, args.csv, options, args.jobs)
+    total, failed = run_batch(paths, args.csv, options, args.jobs, stored_for=stored_for)
     ctx.emit({"recordings": total, "failed": failed, "csv": str(args.csv)},
              f"{total - failed} of {total} recordings analysed into {args.csv}"
              + (f"; {failed} could not be read (their rows say why)" if failed else ""))
