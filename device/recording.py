@@ -27,10 +27,12 @@ Rules this module enforces (``check_recording``), each failure a
   new format version.
 
 Format 2 (issue 16) adds one optional group, ``analysis_*``: the per-frame analysis of the
-frames (force, COP, each foot's loads, the detected steps), written by :func:`save_recording`
-and stamped so that ``gaitkiosk analyze`` can use it instead of inflating and re-analysing the
-frames (``kernels.stored``, :func:`load_for_analysis`). Format 1 files (no such group) are read
-as before; every writer writes format 2.
+frames (force, COP, each foot's loads, the detected steps), stamped so that ``gaitkiosk
+analyze`` can use it instead of inflating and re-analysing the frames (``kernels.stored``,
+``gaitkiosk.stored_analysis``). This module writes it through :func:`save_recording`'s
+``derived`` hook and skips it when reading, but never computes it: ``device`` imports no other
+package of the kiosk (docs/architecture.md, tests/test_layering.py). Format 1 files (no such
+group) are read as before; every writer writes format 2.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import logging
 import os
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -90,8 +93,9 @@ class Recording:
     force_left_n: np.ndarray | None = None
     force_right_n: np.ndarray | None = None
     truth: dict[str, np.ndarray] = field(default_factory=dict)  # keys include the "truth_" prefix
-    # Set by load_for_analysis only: the stored analysis (options, streams) and the frame arrays
-    # the file has but that were left unread beside it. Never written (save_recording recomputes).
+    # Set by gaitkiosk.stored_analysis.load_for_analysis only: the stored analysis (options, streams)
+    # and the frame arrays the file has but that were left unread beside it. Never written as such
+    # (the writer's derived hook recomputes it).
     stored_analysis: tuple | None = field(default=None, repr=False)
     frames_not_read: tuple[str, ...] = ()
 
@@ -254,9 +258,14 @@ def check_recording(rec: Recording, source: str | None = None) -> Recording:
 # --- files ------------------------------------------------------------------------------------
 
 
-def save_recording(path: str | os.PathLike[str], rec: Recording, *, analysis: bool = True) -> Path:
-    """Check ``rec`` and write it to ``path`` atomically (temp file, fsync, rename), with the
-    per-frame analysis of its frames (``analysis_*``, ``kernels.stored``) unless ``analysis`` is False."""
+def save_recording(path: str | os.PathLike[str], rec: Recording, *,
+                   derived: Callable[[Recording, dict[str, int]], dict[str, np.ndarray]] | None = None) -> Path:
+    """Check ``rec`` and write it to ``path`` atomically (temp file, fsync, rename).
+
+    ``derived(rec, crcs)`` returns more members computed from the recording, given the CRC-32 of
+    each member already written (the stored analysis, ``gaitkiosk.stored_analysis.derived``); it
+    is optional: when it fails the failure is logged and the recording is written without them.
+    """
     path = Path(path)
     check_recording(rec, str(path))
     directory = path.parent if str(path.parent) else Path(".")
@@ -264,7 +273,6 @@ def save_recording(path: str | os.PathLike[str], rec: Recording, *, analysis: bo
         raise RecordingError(f"cannot write {path}: directory {directory} does not exist")
     if rec.frames_not_read:
         raise RecordingError(f"cannot write {path}: the recording was read without its frames")
-    outputs = _analysis(rec) if analysis else None
     import tempfile  # here, not at the top: `gaitkiosk analyze` only reads (tempfile pulls shutil, random...)
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
@@ -274,11 +282,9 @@ def save_recording(path: str | os.PathLike[str], rec: Recording, *, analysis: bo
                 # As np.savez_compressed writes it, so that the members' CRCs are known for the stamp.
                 for name, value in rec.arrays().items():
                     _write_member(zf, name, value)
-                if outputs:
-                    from kernels import stored
-
-                    members = {info.filename.removesuffix(".npy"): info.CRC for info in zf.infolist()}
-                    for name, value in stored.to_arrays(outputs[1], outputs[0], members).items():
+                if derived is not None:
+                    crcs = {info.filename.removesuffix(".npy"): info.CRC for info in zf.infolist()}
+                    for name, value in _derived(derived, rec, crcs).items():
                         _write_member(zf, name, value)
             f.flush()
             os.fsync(f.fileno())
@@ -297,56 +303,12 @@ def _write_member(zf: zipfile.ZipFile, name: str, value) -> None:
         np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
-def _analysis(rec: Recording) -> tuple[dict, dict] | None:
-    """(options, streams) of the recording's frames at the default analysis options, or None when
-    it has no frames or they cannot be analysed (``analyze`` then reports why)."""
-    if rec.mat_kpa is None and rec.insole_t is None:
-        return None
-    from kernels.errors import KernelError
-    from kernels.report import stream_options, stream_outputs
-
-    _, options = stream_options()
+def _derived(derived, rec: Recording, crcs: dict[str, int]) -> dict[str, np.ndarray]:
     try:
-        return options, stream_outputs(rec, options)
-    except (KernelError, ValueError):
-        return None
-    except Exception:  # noqa: BLE001 - the stored analysis is optional: a bug in it must not lose a recording
-        logging.getLogger(__name__).exception("the recording is written without its stored analysis")
-        return None
-
-
-def load_for_analysis(path: str | os.PathLike[str], options: dict) -> Recording:
-    """The recording for ``gaitkiosk analyze`` with ``options`` (``kernels.report.stream_options``).
-
-    When the file carries a stored analysis whose stamp matches (this analysis code, these
-    options, the file's other arrays unchanged since it was made: ``kernels.stored``) the frame
-    arrays (and the simulator's truth arrays) are left unread and the stored streams are handed on; otherwise (format 1, another
-    version, a rewritten file) it is :func:`load_recording`. The file was checked against DESIGN
-    4.1 when the stamp was written, and the CRCs say it has not changed since.
-    """
-    from kernels import stored
-
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile) or stored.JSON_KEY not in npz.files:
-                raise LookupError
-            members = {i.filename.removesuffix(".npy"): i.CRC for i in npz.zip.infolist()
-                       if not i.filename.startswith(ANALYSIS_PREFIX)}
-            if str(npz["format"]) != FORMAT or not stored.matches(stored.read_stamp(str(npz[stored.JSON_KEY])),
-                                                                options, members):
-                raise LookupError
-            # Neither the frames nor the simulator's truth arrays: the analysis needs neither.
-            arrays = {k: npz[k] for k in npz.files
-                      if k not in FRAME_KEYS and not k.startswith((ANALYSIS_PREFIX, TRUTH_PREFIX))}
-            streams = stored.from_arrays({k: npz[k] for k in npz.files if k.startswith(ANALYSIS_PREFIX)})
-            not_read = tuple(k for k in FRAME_KEYS if k in npz.files)
-    except (LookupError, OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
-        return load_recording(path)  # which says plainly what is wrong, if anything is
-    rec = recording_from_arrays(arrays, str(path), check=False)
-    rec.frames_not_read = not_read
-    rec.stored_analysis = (options, streams)
-    return rec
+        return derived(rec, crcs)
+    except Exception:  # noqa: BLE001 - derived members are optional: a bug in them must not lose a recording
+        logging.getLogger(__name__).exception("the recording is written without its derived members")
+        return {}
 
 
 def load_recording(path: str | os.PathLike[str]) -> Recording:
@@ -366,7 +328,7 @@ def load_recording(path: str | os.PathLike[str]) -> Recording:
             stored_group = "format" in npz.files and str(npz["format"]) == FORMAT
             for key in npz.files:
                 if stored_group and key.startswith(ANALYSIS_PREFIX):
-                    continue  # the stored analysis (format 2): only load_for_analysis reads it
+                    continue  # the stored analysis (format 2): only gaitkiosk.stored_analysis reads it
                 try:
                     arrays[key] = npz[key]
                 except ValueError as exc:
@@ -389,7 +351,7 @@ def recording_from_arrays(arrays: dict[str, np.ndarray], source: str | None = No
     """Build and check a Recording from the file's arrays (``format`` and ``meta`` required).
 
     ``check=False`` skips the array checks (``check_recording``) only: for a file whose arrays
-    are proven unchanged since they were checked (``load_for_analysis``)."""
+    are proven unchanged since they were checked (``gaitkiosk.stored_analysis.load_for_analysis``)."""
     if "format" not in arrays:
         raise _fail("has no 'format' array; it is not a gaitkiosk recording", source)
     fmt = arrays["format"]

@@ -5,7 +5,7 @@ inflating them and running the frame kernel and the step detectors over them was
 ``analyze``'s time (docs/performance.md "Command start-up"). What the report needs from them is
 small: per frame the force, the whole-body COP and each foot's force and region loads, plus the
 detected events (steps with their metrics), the last footprint of each foot and the quality counts.
-``device.recording.save_recording`` computes exactly that with the report's own code
+``gaitkiosk.stored_analysis`` computes exactly that with the report's own code
 (:func:`kernels.report.stream_outputs`) and stores it beside the frames as ``analysis_*`` arrays
 (format ``gaitkiosk-recording/2``), stamped with:
 

@@ -153,12 +153,13 @@ def _device_info(store, serial: str) -> dict:
         return {}
 
 
-def write_npz(path: Path, arrays: dict, meta: dict) -> Path:
-    """Check against DESIGN 4.1 and write atomically and durably (device.recording.save_recording)."""
+def write_npz(path: Path, arrays: dict, meta: dict, *, derived=None) -> Path:
+    """Check against DESIGN 4.1 and write atomically and durably (device.recording.save_recording;
+    ``derived``: its hook for the stored analysis, which the store cannot compute itself)."""
     from device.recording import Recording as Interchange
     from device.recording import save_recording
 
-    return save_recording(path, Interchange(meta=meta, **arrays))
+    return save_recording(path, Interchange(meta=meta, **arrays), derived=derived)
 
 
 def _flatten(prefix: str, value, out: dict) -> None:
@@ -219,11 +220,12 @@ def write_metrics_csv(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def export_session(store, session_id: str, out: str | Path, *, mat_pitch_mm=None) -> list[Path]:
+def export_session(store, session_id: str, out: str | Path, *, mat_pitch_mm=None, derived=None) -> list[Path]:
     """Write the session's recordings (one .npz per trial) and its metrics CSV; return the files.
 
     With one trial the file is ``out`` itself; with several, ``<stem>-<NN>-<drill>.npz``.
-    Raw frames recorded outside any trial go to ``<stem>-session.npz``.
+    Raw frames recorded outside any trial go to ``<stem>-session.npz``. ``derived``: see write_npz
+    (``gaitkiosk sessions export`` passes ``gaitkiosk.stored_analysis.derived``).
     """
     out = Path(out)
     if out.suffix != ".npz":
@@ -255,6 +257,6 @@ def export_session(store, session_id: str, out: str | Path, *, mat_pitch_mm=None
             path = out.with_name(f"{out.stem}-session.npz")
         else:
             path = out.with_name(f"{out.stem}-{trial.position:02d}-{trial.drill}.npz")
-        written.append(write_npz(path, arrays, meta))
+        written.append(write_npz(path, arrays, meta, derived=derived))
     written.append(write_metrics_csv(out.with_name(f"{out.stem}-metrics.csv"), metrics_rows(store, [session_id])))
     return written

@@ -111,6 +111,11 @@ def test_export_writes_interchange_npz_and_metrics_csv(data_dir, tmp_path, capsy
     assert rec.mat_t[0] == 0.0 and abs(rec.mat_t[-1] - 1.19) < 1e-9
     assert rec.mat_pitch_mm.tolist() == list(PITCH)
     assert rec.insole_left_sensors_mm.shape == (16, 2)
+    # The export carries the stored analysis, so `gaitkiosk analyze` of it need not inflate the frames.
+    from gaitkiosk.stored_analysis import load_for_analysis
+    from kernels.report import stream_options
+
+    assert load_for_analysis(out, stream_options()[1]).stored_analysis is not None
     csv_text = (tmp_path / "usb" / "s-metrics.csv").read_text()
     header, row = csv_text.splitlines()[:2]
     assert "sway.path_length_mm" in header and "weight.left_pct" in header and "results.score" in header

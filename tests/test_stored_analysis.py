@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device.recording import FORMAT, load_for_analysis, load_recording, save_recording
+from device.recording import FORMAT, load_recording
 from gaitkiosk.cli import main
+from gaitkiosk.stored_analysis import load_for_analysis, save_with_analysis
 from kernels import stored
 from kernels.report import analyze_recording, stream_options
 
@@ -27,7 +28,7 @@ def exact(report: dict) -> str:
 def recordings(tmp_path_factory):
     """Format 2 files: the golden walk re-saved, and virtual-patient visits with mat and insoles."""
     root = tmp_path_factory.mktemp("stored")
-    save_recording(root / "golden.npz", load_recording(GOLDEN))
+    save_with_analysis(root / "golden.npz", load_recording(GOLDEN))
     for scenario, seconds in (("walk", 12), ("tandem", 12), ("quiet", 10)):
         assert main(["simulate", "--out", str(root / f"{scenario}.npz"), "--seconds", str(seconds),
                      "--scenario", scenario, "--seed", "3"]) == 0
@@ -131,7 +132,7 @@ def test_a_format_2_file_reads_as_before_for_every_other_reader(recordings):
         names = {i.filename for i in z.infolist()}
     assert "analysis_json.npy" in names and str(np.load(recordings / "golden.npz")["format"]) == FORMAT
     # Re-saving a loaded recording writes a fresh stamp, never a copied one.
-    assert save_recording(recordings / "again.npz", again) and \
+    assert save_with_analysis(recordings / "again.npz", again) and \
         load_for_analysis(recordings / "again.npz", DEFAULT).stored_analysis is not None
 
 
@@ -152,3 +153,17 @@ def test_the_median_without_numpy_ma_is_np_median_to_the_bit():
             values = rng.normal(size=n) * scale
             assert median(values) == float(np.median(values))
             assert median(np.round(values, 1)) == float(np.median(np.round(values, 1)))  # ties
+
+
+def test_a_failing_stored_analysis_never_loses_the_recording(tmp_path, caplog):
+    from device.recording import save_recording
+
+    def broken(rec, crcs):
+        raise RuntimeError("a bug in the analysis")
+
+    rec = load_recording(GOLDEN)
+    save_recording(tmp_path / "kept.npz", rec, derived=broken)
+    again = load_recording(tmp_path / "kept.npz")
+    assert np.array_equal(again.mat_kpa, rec.mat_kpa)
+    assert load_for_analysis(tmp_path / "kept.npz", DEFAULT).stored_analysis is None  # analysed from its frames
+    assert "written without its derived members" in caplog.text

@@ -58,7 +58,7 @@ def load(path: Path, stored_for: dict | None = None):
     """A recording object with the DESIGN 4.1 arrays as attributes.
 
     ``stored_for``: the analysis options (``kernels.report.stream_options``) under which a
-    recording's stored per-frame analysis may stand in for its frames (``device.recording.load_for_analysis``);
+    recording's stored per-frame analysis may stand in for its frames (``gaitkiosk.stored_analysis.load_for_analysis``);
     None reads the frames."""
     from gaitkiosk.errors import UsageError
 
@@ -75,7 +75,8 @@ def load(path: Path, stored_for: dict | None = None):
 
         return read_cop_csv(path)
     if path.suffix.lower() == ".npz":
-        from device.recording import load_for_analysis, load_recording
+        from device.recording import load_recording
+        from gaitkiosk.stored_analysis import load_for_analysis
 
         return load_recording(path) if stored_for is None else load_for_analysis(path, stored_for)
     raise UsageError(f"{path}: unknown file type {path.suffix!r}; analyze reads .npz recordings, .csv COP files "

@@ -83,9 +83,9 @@ def run(args, ctx) -> int:
 
         write_c3d(out, rec, omit=tuple(args.omit or ()))
     else:
-        from device.recording import save_recording
+        from gaitkiosk.stored_analysis import save_with_analysis
 
-        save_recording(out, rec)
+        save_with_analysis(out, rec)
     groups = [g for g, present in (("mat", rec.has_mat), ("insoles", rec.has_insoles), ("cop", rec.has_cop)) if present]
     summary = {"file": str(out), "format": rec.meta["source"], "groups": groups, "duration_s": rec.duration_s}
     if rec.has_mat:

@@ -224,7 +224,8 @@ def _write(args, ctx, readers, hellos, frames, interrupted: bool = False, swap: 
     import numpy as np
 
     from device import calibration_state
-    from device.recording import Recording, save_recording
+    from device.recording import Recording
+    from gaitkiosk.stored_analysis import save_with_analysis
 
     scale = args.kpa_per_count if args.kpa_per_count is not None else 1.0
     rec = Recording()
@@ -271,7 +272,7 @@ def _write(args, ctx, readers, hellos, frames, interrupted: bool = False, swap: 
                              "record again for the new device")
         raise KioskError("no frames arrived from any device; nothing written: "
                          + "; ".join(f"{r.name}: {r.status().state} {r.status().reason}".strip() for r in readers))
-    save_recording(args.out, rec)
+    save_with_analysis(args.out, rec)
     summary = ", ".join(f"{d['kind']} {d['frames']} frames" for d in meta_devices)
     faults = {d["kind"]: {k: v for k, v in d["counters"].items() if v and k in _FAULT_KEYS} for d in meta_devices}
     fault_text = "; ".join(f"{k}: " + ", ".join(f"{n} {v}" for n, v in f.items()) for k, f in faults.items() if f)

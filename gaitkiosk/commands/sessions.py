@@ -287,6 +287,7 @@ def _export(st, args, ctx) -> int:
     from pathlib import Path
 
     from gaitkiosk.errors import UsageError
+    from gaitkiosk.stored_analysis import derived
     from store import export
     from store.export import export_session, metrics_rows, write_metrics_csv
 
@@ -298,7 +299,7 @@ def _export(st, args, ctx) -> int:
     out = _export_target(args)
     if args.id:
         ids = [st.sessions.find(args.id).id]
-        files = export_session(st, ids[0], out, mat_pitch_mm=args.mat_pitch_mm)
+        files = export_session(st, ids[0], out, mat_pitch_mm=args.mat_pitch_mm, derived=derived)
     else:
         if not (args.date_from or args.date_to or args.patient):
             raise UsageError("give a session ID, or --from/--to (and/or --patient) for a range")
@@ -309,7 +310,7 @@ def _export(st, args, ctx) -> int:
             s = st.sessions.get(sid)
             code = st.patients.get(s.patient_id).code
             stem = f"{s.started_at[:10]}_{code}_{sid[:8]}.npz"
-            files += export_session(st, sid, out / stem, mat_pitch_mm=args.mat_pitch_mm)
+            files += export_session(st, sid, out / stem, mat_pitch_mm=args.mat_pitch_mm, derived=derived)
         files.append(write_metrics_csv(out / "metrics.csv", metrics_rows(st, ids)))
     if args.c3d:
         from device.c3d_file import write_c3d_per_time_base

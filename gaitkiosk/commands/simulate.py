@@ -103,9 +103,9 @@ def _list(ctx) -> int:
 def _record(args, ctx) -> int:
     from pathlib import Path
 
-    from device.recording import save_recording
     from device.sim.build import build_patient
     from device.sim.record import simulate_recording
+    from gaitkiosk.stored_analysis import save_with_analysis
 
     if not (args.mat or args.insoles):
         raise UsageError("--no-mat and --no-insoles together leave nothing to record")
@@ -124,7 +124,7 @@ def _record(args, ctx) -> int:
         )
     started = time.perf_counter()
     rec = simulate_recording(patient, args.seconds, mat=args.mat, insoles=args.insoles, sensor_counts=args.sensor_counts)
-    save_recording(out, rec)
+    save_with_analysis(out, rec)
     elapsed = time.perf_counter() - started
     summary = {
         "out": str(out),
