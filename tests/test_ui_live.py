@@ -7,6 +7,7 @@ their pixels (SDL's dummy video driver).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -192,6 +193,84 @@ def test_the_trail_is_drawn_without_a_call_per_point_and_looks_the_same(dummy_vi
     marks.draw_trail(app.surface, c, [v.to_px(x, y) for x, y in trail], v.marks)  # point by point, as before
     assert np.array_equal(pygame.surfarray.array3d(app.surface), fast)
     assert v.trail_px([(10.0, 10.0)] * 5) == [v.to_px(10.0, 10.0)]
+
+
+def _live_sequence(i: int, rng) -> LiveSnapshot:
+    """Frame ``i`` of a drill that goes through what the live screen shows: no mat yet, quiet sway with
+    the ring counting down, a pause and a safety stop (bands), the weight bar, lean targets with a
+    count, the insoles with a beat, a value in the column; the trail reaching past the map's edge."""
+    from ui_support import two_feet_frame
+
+    d = view(remaining_s=30.0 - 0.1 * i)
+    if 20 <= i < 25:
+        d["phase"] = "paused"
+    if 25 <= i < 28:
+        d.update(phase="alert", alert="Stopped for your safety. Hold the rail.")
+    if 30 <= i < 40:
+        d.update(share={"left_pct": 35.0 + 2 * (i % 10), "target_pct": 50.0, "tolerance_pct": 5.0}, zone=None)
+    if 40 <= i < 46:
+        d.update(remaining_s=None, progress="Target 3 of 8",
+                 targets=[{"x_mm": 100.0 + 10 * (i % 3), "y_mm": 150.0, "radius_mm": 20.0, "state": "active"}])
+    if 46 <= i < 52:
+        d.update(view="insoles", beat=i // 2, beat_period_s=0.5)
+    if 52 <= i < 55:
+        d.update(values=[("Sway", f"{i} mm")])
+    frame = None if i < 3 else np.clip(two_feet_frame() + rng.normal(0, 5, (48, 48)).astype(np.float32), 0, None)
+    trail = tuple((200.0 + 30 * math.cos(k / 9), 180.0 + 220 * math.sin((i + k) / 40)) for k in range(200))
+    layout = np.c_[np.arange(16) % 4 * 20.0, np.arange(16) // 4 * 50.0]
+    return LiveSnapshot(seq=i + 1, t_frame=1.0, mat_kpa=frame, mat_geometry=(48, 48, PITCH) if i >= 2 else None,
+                        cop_mm=trail[-1], cop_trail=trail, drill=d, insole_layout={"left": layout, "right": layout},
+                        insole_kpa={"left": np.full(16, 20.0 + i), "right": np.full(16, 80.0)})
+
+
+@pytest.mark.parametrize("size,diag", SIZES)
+def test_the_live_screen_drawn_frame_by_frame_is_the_screen_drawn_afresh(dummy_video, size, diag):
+    """Issue 16 "CPU budget": the live screen keeps its column (title, cue, buttons) from frame to
+    frame and paints only the map, the ring, the weight bar and the bands again. Every frame it shows
+    is, pixel for pixel, the frame painted from scratch (a twin screen told to repaint every time)."""
+    rng = np.random.default_rng(5)
+    kept, afresh = FakeFeed(), FakeFeed()
+    app, ref = make_app(size, diag, feed=kept), make_app(size, diag, feed=afresh)
+    app.push(screens.LiveDrillScreen(app, {"title": "Stand still"}))
+    twin = ref.push(screens.LiveDrillScreen(ref, {"title": "Stand still"}))
+    kept_frames = 0
+    for i in range(60):
+        kept.snapshot = afresh.snapshot = _live_sequence(i, rng)
+        app.step(1 / 60, [])
+        twin.repaint()
+        ref.step(1 / 60, [])
+        kept_frames += app.top.dirty != [app.surface.get_rect()]
+        assert np.array_equal(pygame.surfarray.array3d(app.surface), pygame.surfarray.array3d(ref.surface)), f"frame {i}"
+    assert kept_frames > 40  # most frames kept the column (the test compares something)
+
+
+def test_a_steady_live_frame_paints_the_map_and_the_ring_only(dummy_video):
+    """Issue 16 "CPU budget": the drill screen was painted whole 60 times a second (the screen cleared,
+    every string of the column drawn again) though only the map and the ring change. A pixel of the
+    column stays as the last frame left it, the ring is painted when its number or arc moves, and a
+    new cue is painted at once."""
+    feed = FakeFeed()
+    app = make_app((800, 480), 7.0, feed=feed)
+    s = app.push(screens.LiveDrillScreen(app, {"title": "Stand still"}))
+    rng = np.random.default_rng(1)
+    feed.snapshot = _live_sequence(5, rng)
+    app.step(1 / 60, [])
+    title = pygame.Rect(s.col.left, s.col.top, s.col.width, app.text_px("small"))
+    marked = [(x, y) for x in range(title.left, title.right, 7) for y in range(title.top, title.bottom, 5)]
+    for p in marked:
+        app.surface.set_at(p, (255, 0, 255))  # a mark nobody draws
+    before = pygame.surfarray.array3d(app.surface)
+    snap = _live_sequence(6, rng)
+    feed.snapshot = dataclasses.replace(snap, drill={**snap.drill, "remaining_s": feed.snapshot.drill["remaining_s"]})
+    app.step(1 / 60, [])
+    after = pygame.surfarray.array3d(app.surface)
+    assert all(tuple(app.surface.get_at(p))[:3] == (255, 0, 255) for p in marked)  # the column was not painted
+    changed = np.argwhere(np.any(after != before, axis=-1))
+    assert len(changed) and all(s.map_box.collidepoint(int(x), int(y)) for x, y in changed)  # the map only
+    assert sum(r.width * r.height for r in s.dirty) <= s.map_box.width * s.map_box.height
+    feed.snapshot = dataclasses.replace(_live_sequence(7, rng), drill=view(remaining_s=20.0, cue="Now close your eyes."))
+    app.step(1 / 60, [])
+    assert all(tuple(app.surface.get_at(p))[:3] != (255, 0, 255) for p in marked)  # a new cue: painted whole
 
 
 # -- lean to the targets -----------------------------------------------------------------------------
