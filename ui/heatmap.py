@@ -26,18 +26,12 @@ import numpy as np
 import pygame
 
 from ui import marks
+from ui.heat import HeatIndexer
 from ui.pressure import PressureScale, Upsampler, steps_per_sensel
 
 # The patient screens' scale: brighter low loads (see ui.pressure). A therapist's plot may pass its own.
 PATIENT_SCALE = PressureScale()
 DEFAULT_PX_PER_MM = 5.25  # the 7-inch 800 x 480 panel, when the caller does not say
-
-
-def _neighbours(mask: np.ndarray) -> np.ndarray:
-    """How many of each cell's 8 neighbours are set."""
-    p = np.pad(mask.astype(np.uint8), 1)
-    r, c = mask.shape
-    return sum(p[1 + dr:1 + dr + r, 1 + dc:1 + dc + c] for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc)
 
 
 class MatView:
@@ -83,6 +77,7 @@ class MatView:
         # A loaded sensel with no loaded neighbour is not a foot (a stuck sensor, a speck of
         # noise): the patient's picture leaves it out. Analysis and recordings are untouched.
         self.despeckle = despeckle
+        self._indexer = HeatIndexer(self.rows, self.cols, scale, self._up, despeckle)
 
     # -- geometry -----------------------------------------------------------------------
     def to_px(self, x_mm: float, y_mm: float) -> tuple[int, int]:
@@ -121,15 +116,8 @@ class MatView:
             return
         if kpa.shape != (self.rows, self.cols):
             raise ValueError(f"frame shape {kpa.shape} does not fit a {self.rows} x {self.cols} mat view")
-        kpa = np.asarray(kpa, np.float32)[::-1]  # forward up: row 0 (the rear) at the bottom
-        if self.despeckle:
-            loaded = kpa >= self.floor_kpa
-            lone = loaded & (_neighbours(loaded) == 0)
-            if lone.any():
-                kpa = np.where(lone, 0.0, kpa)
-        if self._up is not None:
-            kpa = self._up(kpa)
-        pygame.surfarray.blit_array(self._indexed, self.scale.indices(kpa).T)  # surfarray is x-major
+        # forward up, specks out, smoothed, coloured: ui.heat (compiled)
+        pygame.surfarray.blit_array(self._indexed, self._indexer.xmajor(kpa))
         self._small.blit(self._indexed, (0, 0))
         if self._up is not None:
             pygame.transform.smoothscale(self._small, self.rect.size, self._scaled)

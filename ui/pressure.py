@@ -52,11 +52,16 @@ class PressureScale:
         lut[1:] = np.array(viridis_lut(255, self.low, 1.0), np.uint8)
         object.__setattr__(self, "lut", lut)
         # kPa quantised to LEVELS steps over 0..max_kpa, then one table look-up gives the index:
-        # far faster per frame than evaluating the power law on every pixel.
+        # far faster per frame than evaluating the power law on every pixel (``table``: ui.heat's kernel).
         levels = np.arange(LEVELS + 1, dtype=np.float64) * (self.max_kpa / LEVELS)
         table = (self.fraction(levels) * 254.0 + 1.5).astype(np.uint8)
         table[levels < self.floor_kpa] = 0
         object.__setattr__(self, "_table", table)
+
+    @property
+    def table(self) -> np.ndarray:
+        """Colour index of each quantised load (``LEVELS`` + 1 steps from 0 to ``max_kpa``)."""
+        return self._table
 
     def fraction(self, kpa):
         """Place on the colour bar, 0 (the floor) .. 1 (``max_kpa`` and above)."""
@@ -106,6 +111,10 @@ class Upsampler:
         self._ri, self._rw = cubic_taps(rows, self.shape[0])
         self._ci, self._cw = cubic_taps(cols, self.shape[1])
         self._rw = self._rw[:, :, None]  # broadcast over columns
+
+    def taps(self, columns: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The row (or column) taps: (4, n_out) input indices and their float32 weights."""
+        return (self._ci, self._cw) if columns else (self._ri, self._rw[:, :, 0])
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         f = np.asarray(frame, np.float32)
