@@ -8,6 +8,10 @@ and when it is full the frame is *counted*, per device, into the
 recording's ``dropped`` column, the writer's stats and a log warning. A
 clinical recording may have a hole; it may never have a hole nobody can see.
 
+The thread takes what gathered in the queue every ``gather_s`` (50 ms), not each frame as it comes:
+a wake-up per frame (300 a second for a mat and two insoles) cost more than storing the frames
+(bench/bench_kiosk_cpu.py). The queue holds 30 s; chunks are a second.
+
 Each chunk is one durable transaction (``synchronous=FULL``). A disk that
 fills (real ENOSPC or the ``store.max_db_mb`` cap) or the low-disk threshold
 stops the recording with a clear error in :attr:`RecordingWriter.error`;
@@ -96,7 +100,7 @@ class RecordingWriter:
                  max_db_bytes: int | None = None, t_origin: float | None = None,
                  disk_free: Callable[[Path], int] = fs_free_bytes, clock: Callable[[], float] = time.monotonic,
                  on_commit: Callable[[CommitInfo], None] | None = None,
-                 on_error: Callable[[StoreError], None] | None = None):
+                 on_error: Callable[[StoreError], None] | None = None, gather_s: float = 0.05):
         if method not in codec.METHOD_IDS and method != codec.AUTO:
             raise ValueError(f"unknown codec method {method!r}")
         self.db_path = Path(db_path)
@@ -107,6 +111,7 @@ class RecordingWriter:
         self.t_origin = t_origin
         self.disk_free, self.clock = disk_free, clock
         self.on_commit, self.on_error = on_commit, on_error
+        self.gather_s = gather_s  # the thread sleeps this long between turns while frames come
         self._queue: queue.Queue = queue.Queue(maxsize=queue_frames)
         self._stop = threading.Event()
         self._failed = threading.Event()
@@ -180,9 +185,12 @@ class RecordingWriter:
                     frame = None
                 if frame is not None:
                     self._add(frame)
+                    self._take_queued()
                 self._flush(final=False)
                 if frame is None and self._stop.is_set():
                     break
+                if frame is not None:
+                    self._stop.wait(self.gather_s)  # let the next frames gather: one wake-up for them all
             self._flush(final=True)
             for buf in self._buffers.values():
                 self._recordings.finish(buf.recording.id, status="complete",
@@ -196,6 +204,18 @@ class RecordingWriter:
             self.stats.running = False
             self.stats.queued = self._queue.qsize()
             self._db.close()
+
+    def _take_queued(self) -> None:
+        """Every frame waiting in the queue, without waiting for more; a chunk committed as soon as it
+        is full, as when the frames came one by one (a backlog after a slow disk is not one chunk)."""
+        while True:
+            try:
+                frame = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self.heartbeat = time.monotonic()
+            self._add(frame)
+            self._flush(final=False)
 
     def _add(self, frame) -> None:
         buf = self._buffers.get(frame.device)
