@@ -24,54 +24,66 @@ cdef class Kernel:
         self.floor, self.per_level, self.levels, self.despeckle = floor, per_level, levels, despeckle
         self.frame, self.loaded, self.tall = frame, loaded, tall
 
-    def run(self, const float[:, :] kpa, unsigned char[:, ::1] out):
+    def run(self, const float[:, ::1] kpa, unsigned char[:, ::1] out):
         """``kpa`` (rows, cols), row 0 at the rear; ``out`` (out cols, out rows): x-major, as surfarray."""
         cdef Py_ssize_t R = self.frame.shape[0], C = self.frame.shape[1]
         cdef Py_ssize_t H = self.tall.shape[0], W = out.shape[0]
-        cdef Py_ssize_t r, c, y, x, dr, dc, rr, cc, n
-        cdef float v, q
-        cdef float w0, w1, w2, w3
+        cdef Py_ssize_t r, c, y, x, r0, r1, c0, c1, rr, cc, n
+        cdef float v, q, w0, w1, w2, w3
         cdef Py_ssize_t i0, i1, i2, i3
         if kpa.shape[0] != R or kpa.shape[1] != C or out.shape[1] != H or self.ci.shape[1] != W:
             raise ValueError("frame or output shape does not fit the heat map kernel")
+        # raw pointers: the compiler cannot hoist memoryview fields of self out of the loops
+        cdef const float* src = &kpa[0, 0]
+        cdef float* f = &self.frame[0, 0]
+        cdef unsigned char* lo = &self.loaded[0, 0]
+        cdef float* tall = &self.tall[0, 0]
+        cdef unsigned char* o = &out[0, 0]
+        cdef const Py_ssize_t* ri = &self.ri[0, 0]
+        cdef const float* rw = &self.rw[0, 0]
+        cdef const Py_ssize_t* ci = &self.ci[0, 0]
+        cdef const float* cw = &self.cw[0, 0]
+        cdef const unsigned char* table = &self.table[0]
+        cdef float floor = self.floor, per_level = self.per_level, top = <float>self.levels
+        cdef const float* t
+        cdef float zero = 0.0, half = 0.5
         with nogil:
             for r in range(R):  # forward up: row 0 (the rear) at the bottom
                 for c in range(C):
-                    v = kpa[R - 1 - r, c]
-                    self.frame[r, c] = v
-                    self.loaded[r, c] = v >= self.floor
+                    v = src[(R - 1 - r) * C + c]
+                    f[r * C + c] = v
+                    lo[r * C + c] = v >= floor
             if self.despeckle:  # a loaded sensel with no loaded neighbour is left out
                 for r in range(R):
+                    r0 = r - 1 if r > 0 else 0
+                    r1 = r + 1 if r < R - 1 else R - 1
                     for c in range(C):
-                        if not self.loaded[r, c]:
+                        if not lo[r * C + c]:
                             continue
+                        c0 = c - 1 if c > 0 else 0
+                        c1 = c + 1 if c < C - 1 else C - 1
                         n = 0
-                        for dr in range(-1, 2):
-                            rr = r + dr
-                            if rr < 0 or rr >= R:
-                                continue
-                            for dc in range(-1, 2):
-                                cc = c + dc
-                                if (dr != 0 or dc != 0) and 0 <= cc < C and self.loaded[rr, cc]:
-                                    n += 1
-                        if n == 0:
-                            self.frame[r, c] = 0.0
+                        for rr in range(r0, r1 + 1):
+                            for cc in range(c0, c1 + 1):
+                                n += lo[rr * C + cc]
+                        if n == 1:  # itself only
+                            f[r * C + c] = zero
             for y in range(H):
-                i0, i1, i2, i3 = self.ri[0, y], self.ri[1, y], self.ri[2, y], self.ri[3, y]
-                w0, w1, w2, w3 = self.rw[0, y], self.rw[1, y], self.rw[2, y], self.rw[3, y]
+                i0, i1, i2, i3 = ri[y] * C, ri[H + y] * C, ri[2 * H + y] * C, ri[3 * H + y] * C
+                w0, w1, w2, w3 = rw[y], rw[H + y], rw[2 * H + y], rw[3 * H + y]
                 for c in range(C):
-                    self.tall[y, c] = self.frame[i0, c] * w0 + self.frame[i1, c] * w1 \
-                        + self.frame[i2, c] * w2 + self.frame[i3, c] * w3
+                    tall[y * C + c] = f[i0 + c] * w0 + f[i1 + c] * w1 + f[i2 + c] * w2 + f[i3 + c] * w3
             for x in range(W):
-                i0, i1, i2, i3 = self.ci[0, x], self.ci[1, x], self.ci[2, x], self.ci[3, x]
-                w0, w1, w2, w3 = self.cw[0, x], self.cw[1, x], self.cw[2, x], self.cw[3, x]
+                i0, i1, i2, i3 = ci[x], ci[W + x], ci[2 * W + x], ci[3 * W + x]
+                w0, w1, w2, w3 = cw[x], cw[W + x], cw[2 * W + x], cw[3 * W + x]
                 for y in range(H):
-                    v = self.tall[y, i0] * w0 + self.tall[y, i1] * w1 + self.tall[y, i2] * w2 + self.tall[y, i3] * w3
-                    if v < 0.0:
-                        v = 0.0  # cubic overshoot below zero load is not a load
-                    q = v * self.per_level + <float>0.5  # the nearest quantised level
-                    if q < 0.0:
-                        q = 0.0
-                    elif q > self.levels:
-                        q = self.levels
-                    out[x, y] = self.table[<unsigned short>q]
+                    t = tall + y * C
+                    v = t[i0] * w0 + t[i1] * w1 + t[i2] * w2 + t[i3] * w3
+                    if v < zero:
+                        v = zero  # cubic overshoot below zero load is not a load
+                    q = v * per_level + half  # the nearest quantised level
+                    if q < zero:
+                        q = zero
+                    elif q > top:
+                        q = top
+                    o[x * H + y] = table[<unsigned short>q]

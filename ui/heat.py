@@ -93,6 +93,5 @@ class HeatIndexer:
         The compiled face returns the same buffer each time: use it before the next call."""
         if self._kernel is None:
             return indices_reference(kpa, self.scale, self.up, self.despeckle).T
-        kpa = np.asarray(kpa, np.float32)
-        self._kernel.run(kpa, self._out)
+        self._kernel.run(np.ascontiguousarray(kpa, np.float32), self._out)
         return self._out
