@@ -428,7 +428,7 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
 
 def ui_step_ab(rounds: int = 3, n: int = 1500) -> dict:
     """CPU of one ``App.step`` of the live drill screen, now and as before (``as_before``), alternating:
-    the same stream of snapshots (a 48 x 48 frame with noise, a 200-point quiet-sway trail)."""
+    the same stream of snapshots (a 48 x 48 frame with noise on the feet, a 200-point quiet-sway trail)."""
     import numpy as np
     import pygame
 
@@ -448,7 +448,8 @@ def ui_step_ab(rounds: int = 3, n: int = 1500) -> dict:
     trail = tuple(map(tuple, ((200.0, 180.0) + np.cumsum(rng.normal(0.0, 0.3, (200, 2)), axis=0)).tolist()))
     feet = np.zeros((48, 48), np.float32)
     feet[8:36, 10:18] = feet[8:36, 30:38] = 120.0
-    frames = [np.clip(feet + rng.normal(0, 5, (48, 48)).astype(np.float32), 0, None) for _ in range(20)]
+    # noise on the feet only: a mat's zero gate leaves the unloaded sensels at 0 (as the virtual patient's)
+    frames = [feet * (1.0 + rng.normal(0, 0.05, (48, 48))).astype(np.float32) for _ in range(20)]
     drill = {"name": "quiet_standing", "title": "Stand still", "phase": "running",
              "cue": "Stand still and keep the dot in the circle.", "countdown_s": None, "remaining_s": 12.0,
              "duration_s": 30.0, "progress": None, "targets": [], "zone": {"x_mm": 200.0, "y_mm": 180.0,
@@ -477,7 +478,7 @@ def ui_step_ab(rounds: int = 3, n: int = 1500) -> dict:
 def frame_times(n: int = 600) -> dict:
     """The live drill screen's whole frame (``App.step``: update, the heat map, the marks, the ring) at
     the single mat's and the walkways' sizes: wall ms per frame (median, p95, max) and CPU ms, on an
-    800 x 480 surface, a new frame with noise every step, a 200-point trail, the ring counting down."""
+    800 x 480 surface, a new frame (noise on the feet) every step, a 200-point trail, the ring counting down."""
     import numpy as np
     import pygame
 
@@ -500,7 +501,7 @@ def frame_times(n: int = 600) -> dict:
             feet = np.zeros((rows, cols), np.float32)
             r0 = rows // 2 - 14
             feet[r0:r0 + 28, cols // 5:cols // 5 + 8] = feet[r0 + 10:r0 + 38, cols * 3 // 5:cols * 3 // 5 + 8] = 120.0
-            frames = [np.clip(feet + rng.normal(0, 5, (rows, cols)).astype(np.float32), 0, None) for _ in range(20)]
+            frames = [feet * (1.0 + rng.normal(0, 0.05, (rows, cols))).astype(np.float32) for _ in range(20)]
             centre = (cols * PITCH / 2, rows * PITCH / 2)
             trail = tuple(map(tuple, (centre + np.cumsum(rng.normal(0.0, 0.3, (200, 2)), axis=0)).tolist()))
             feed = Feed()

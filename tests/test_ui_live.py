@@ -195,6 +195,40 @@ def test_the_trail_is_drawn_without_a_call_per_point_and_looks_the_same(dummy_vi
     assert v.trail_px([(10.0, 10.0)] * 5) == [v.to_px(10.0, 10.0)]
 
 
+@pytest.mark.parametrize("rows,cols,box", [(48, 48, (437, 437)), (48, 48, (716, 716)), (96, 48, (219, 438)),
+                                            (192, 48, (110, 438))])
+def test_a_new_frame_repaints_the_map_only_where_the_feet_were_or_are(dummy_video, rows, cols, box):
+    """Issue 16 "CPU budget": each frame scaled the whole smooth map to the screen (smoothscale, the
+    live screen's largest cost), though the feet cover under half of it. Samples now lie a whole number
+    of pixels apart, so a frame repaints only the part around the feet of this frame and the last,
+    and the picture is, pixel for pixel, the whole map scaled afresh."""
+    from device.sim import VirtualPatient
+
+    v = MatView(rows, cols, PITCH, pygame.Rect(0, 0, *box))
+    rng = np.random.default_rng(rows + box[0])
+    quiet = VirtualPatient("quiet", seed=1)
+    areas = []
+    for i in range(30):
+        if rows == 48 and i % 3:
+            frame = quiet.sample(1.0 + i / 100, mat=True, insoles=False).mat_kpa  # both feet standing
+        else:
+            frame = np.zeros((rows, cols), np.float32)
+            if i % 5 != 2:  # and now and then no load at all
+                r0, c0 = rng.integers(0, rows - 10), rng.integers(0, cols - 8)
+                frame[r0:r0 + 10, c0:c0 + 6] = rng.uniform(20, 300)
+        v.set_frame(frame)
+        whole = pygame.Surface(v.rect.size, depth=32)
+        if v._up is not None:
+            pygame.transform.smoothscale(v._small, v.rect.size, whole)
+        else:
+            pygame.transform.scale(v._small, v.rect.size, whole)
+        assert np.array_equal(pygame.surfarray.array3d(whole), pygame.surfarray.array3d(v._scaled)), f"frame {i}"
+        if i:
+            areas.append(0 if v.painted is None else v.painted.width * v.painted.height)
+    if v._up is not None:  # a walkway of square sensels on the 7-inch panel is scaled without smoothing
+        assert np.median(areas) < 0.6 * v.rect.width * v.rect.height  # standing: the feet and around them
+
+
 def _live_sequence(i: int, rng) -> LiveSnapshot:
     """Frame ``i`` of a drill that goes through what the live screen shows: no mat yet, quiet sway with
     the ring counting down, a pause and a safety stop (bands), the weight bar, lean targets with a

@@ -34,6 +34,15 @@ PATIENT_SCALE = PressureScale()
 DEFAULT_PX_PER_MM = 5.25  # the 7-inch 800 x 480 panel, when the caller does not say
 
 
+def _loaded_box(idx: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1), inclusive, of the non-zero (loaded) samples of x-major indices, or None."""
+    cols = np.flatnonzero(idx.any(axis=1))
+    if not len(cols):
+        return None
+    rows = np.flatnonzero(idx[cols[0]:cols[-1] + 1].any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1])
+
+
 class MatView:
     """Draws one mat's frames into a box, and maps mat mm <-> screen pixels.
 
@@ -49,8 +58,22 @@ class MatView:
         self.pitch = (float(pitch_mm[0]), float(pitch_mm[1]))  # (row, column) mm
         self.size_mm = (self.cols * self.pitch[1], self.rows * self.pitch[0])  # (x extent, y extent)
         fit = min(box.width / self.size_mm[0], box.height / self.size_mm[1])
-        self.px_per_mm = fit
         w, h = int(self.size_mm[0] * fit), int(self.size_mm[1] * fit)
+        k_r = steps_per_sensel(h / self.rows) if smooth else 1
+        k_c = steps_per_sensel(w / self.cols) if smooth else 1
+        self._up = self._step = None
+        if smooth and (k_r > 1 or k_c > 1):
+            # The interpolated samples lie a whole number of pixels apart (``_step``, about what
+            # steps_per_sensel asks for): smoothscale then puts every sample on a pixel, and scaling
+            # a part of the samples paints exactly that part of the whole picture. A new frame
+            # repaints only where the feet were or are (set_frame), not the whole map.
+            m_r, m_c = max(1, round(h / (self.rows * k_r))), max(1, round(w / (self.cols * k_c)))
+            samples = (h // m_r + 1, w // m_c + 1)
+            self._up = Upsampler(self.rows, self.cols, k_r, k_c, shape=samples)
+            self._step = (m_r, m_c)
+            w, h = (samples[1] - 1) * m_c, (samples[0] - 1) * m_r  # at most a step smaller than the fit
+            fit = min(w / self.size_mm[0], h / self.size_mm[1])
+        self.px_per_mm = fit
         self.rect = pygame.Rect(0, 0, w, h)
         self.rect.center = box.center
         scale = scale or PATIENT_SCALE
@@ -63,9 +86,6 @@ class MatView:
         lut[0] = background[:3]  # index 0 is "unloaded": the background colour
         self._lut = lut
         self.marks = marks.MarkSizes.for_display(px_per_mm or DEFAULT_PX_PER_MM)
-        k_r = steps_per_sensel(h / self.rows) if smooth else 1
-        k_c = steps_per_sensel(w / self.cols) if smooth else 1
-        self._up = Upsampler(self.rows, self.cols, k_r, k_c) if smooth and (k_r > 1 or k_c > 1) else None
         small = self._up.shape if self._up is not None else (self.rows, self.cols)
         # Indices go into an 8-bit surface whose palette is the colour table: SDL colours it in C.
         self._indexed = pygame.Surface((small[1], small[0]), depth=8)
@@ -73,6 +93,8 @@ class MatView:
         self._small = pygame.Surface((small[1], small[0]), depth=32)
         self._scaled = pygame.Surface(self.rect.size, depth=32)
         self._have_frame = False
+        self._feet: tuple[int, int, int, int] | None = None  # samples (x0, y0, x1, y1) loaded in the last frame
+        self.painted: pygame.Rect | None = None  # the part of the picture the last set_frame painted (map px)
         self.background = background
         # A loaded sensel with no loaded neighbour is not a foot (a stuck sensor, a speck of
         # noise): the patient's picture leaves it out. Analysis and recordings are untouched.
@@ -117,13 +139,35 @@ class MatView:
         if kpa.shape != (self.rows, self.cols):
             raise ValueError(f"frame shape {kpa.shape} does not fit a {self.rows} x {self.cols} mat view")
         # forward up, specks out, smoothed, coloured: ui.heat (compiled)
-        pygame.surfarray.blit_array(self._indexed, self._indexer.xmajor(kpa))
+        idx = self._indexer.xmajor(kpa)
+        feet = _loaded_box(idx)
+        pygame.surfarray.blit_array(self._indexed, idx)
         self._small.blit(self._indexed, (0, 0))
-        if self._up is not None:
-            pygame.transform.smoothscale(self._small, self.rect.size, self._scaled)
-        else:
+        if self._up is None:
             pygame.transform.scale(self._small, self.rect.size, self._scaled)
+            self.painted = self._scaled.get_rect()
+        else:
+            self.painted = self._smooth(feet if self._have_frame else (0, 0) + self._small.get_size())
+        self._feet = feet
         self._have_frame = True
+
+    def _smooth(self, changed) -> pygame.Rect | None:
+        """smoothscale the part of the picture that ``changed`` (samples x0, y0, x1, y1, or None) and
+        the last frame's feet touch: a pixel depends on the samples either side of it only. The part
+        of the picture painted (map pixels), or None."""
+        parts = [b for b in (changed, self._feet) if b is not None]
+        if not parts:
+            return None  # no load then, none now: the picture is the background it was
+        sw, sh = self._small.get_size()
+        x0, y0 = max(0, min(b[0] for b in parts) - 1), max(0, min(b[1] for b in parts) - 1)
+        x1, y1 = min(sw - 1, max(b[2] for b in parts) + 1), min(sh - 1, max(b[3] for b in parts) + 1)
+        m_r, m_c = self._step
+        if x1 <= x0 or y1 <= y0:
+            return None
+        out = pygame.Rect(x0 * m_c, y0 * m_r, (x1 - x0) * m_c, (y1 - y0) * m_r)
+        pygame.transform.smoothscale(self._small.subsurface((x0, y0, x1 - x0 + 1, y1 - y0 + 1)), out.size,
+                                     self._scaled.subsurface(out))
+        return out
 
     # -- drawing -----------------------------------------------------------------------
     def draw(self, surface, colors, cop_mm=None, trail=(), targets=(), zone=None, base_of_support=None) -> None:

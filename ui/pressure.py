@@ -99,15 +99,16 @@ def cubic_taps(n_in: int, n_out: int, a: float = -0.5) -> tuple[np.ndarray, np.n
 
 
 class Upsampler:
-    """A (rows, cols) frame to (rows * k_r, cols * k_c) by separable cubic interpolation.
+    """A (rows, cols) frame to (rows * k_r, cols * k_c) (or ``shape``: any number of samples spread
+    evenly over the frame) by separable cubic interpolation.
 
     Four gathers and multiply-adds per axis in numpy: no matrix product, so no BLAS thread
     pool (on the 2-core unit its threads fought the reader and analysis threads, and frames
     took 20-80 ms instead of 1-2).
     """
 
-    def __init__(self, rows: int, cols: int, k_rows: int, k_cols: int):
-        self.shape = (rows * k_rows, cols * k_cols)
+    def __init__(self, rows: int, cols: int, k_rows: int, k_cols: int, shape: tuple[int, int] | None = None):
+        self.shape = tuple(shape) if shape is not None else (rows * k_rows, cols * k_cols)
         self._ri, self._rw = cubic_taps(rows, self.shape[0])
         self._ci, self._cw = cubic_taps(cols, self.shape[1])
         self._rw = self._rw[:, :, None]  # broadcast over columns
