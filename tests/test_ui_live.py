@@ -195,6 +195,33 @@ def test_the_trail_is_drawn_without_a_call_per_point_and_looks_the_same(dummy_vi
     assert v.trail_px([(10.0, 10.0)] * 5) == [v.to_px(10.0, 10.0)]
 
 
+@pytest.mark.parametrize("size,diag", SIZES)
+def test_the_countdown_ring_is_painted_when_its_arc_moves_on_the_glass(dummy_video, size, diag):
+    """Issue 16 "CPU budget": the ring was painted on every frame, though over a 90 s drill its arc moves
+    a pixel about three times a second. It is now painted when the arc moves half a pixel on its rim or
+    its number changes, and it differs from the ring at the exact time left by a few pixels at most."""
+    from ui.widgets import draw_ring
+
+    feed = FakeFeed()
+    app = make_app(size, diag, feed=feed)
+    s = app.push(screens.LiveDrillScreen(app, {"title": "Stand still"}))
+    rng = np.random.default_rng(2)
+    painted = []
+    for i in range(120):  # two seconds of a 90 s drill at 60 frames a second
+        snap = _live_sequence(6, rng)
+        feed.snapshot = dataclasses.replace(snap, seq=i + 1, drill={**snap.drill, "remaining_s": 60.0 - i / 60.0,
+                                                                     "duration_s": 90.0})
+        app.step(1 / 60, [])
+        painted.append(s._kept.ring_rect in s.dirty[1:])  # [0]: the whole screen on the first frame
+    assert 2 <= sum(painted[1:]) <= 20, sum(painted[1:])  # ~6 half-pixel steps and a new number: not 119
+    (centre, radius), ring = s._kept.ring, s._kept.ring_rect
+    exact = app.surface.copy()
+    exact.blit(s._kept.layer, ring, ring)
+    draw_ring(exact, app, centre, radius, (60.0 - 119 / 60.0) / 90.0, "58")
+    shown, want = pygame.surfarray.array3d(app.surface), pygame.surfarray.array3d(exact)
+    assert np.count_nonzero(np.any(shown != want, axis=-1)) <= 2 * radius // 5  # the arc's end, a pixel off
+
+
 @pytest.mark.parametrize("rows,cols,box", [(48, 48, (437, 437)), (48, 48, (716, 716)), (96, 48, (219, 438)),
                                             (192, 48, (110, 438))])
 def test_a_new_frame_repaints_the_map_only_where_the_feet_were_or_are(dummy_video, rows, cols, box):

@@ -23,6 +23,8 @@ wants to stop has stopped.
 
 from __future__ import annotations
 
+import math
+
 import pygame
 
 from ui import marks
@@ -253,11 +255,14 @@ class LiveDrillScreen(Screen):
             self.buttons.draw(surface, app)
 
     def _ring_now(self):
-        """What the ring shows now: (fraction of the time left, its number), or None."""
+        """What the ring shows now: (fraction of the time left, its number), or None. The fraction is
+        rounded to half a pixel of the ring's rim, so the ring is painted again when its arc moves on
+        the glass (a few times a second), not on every frame."""
         if self._kept.ring is None:
             return None
         remaining, duration = self.view.get("remaining_s"), self.view.get("duration_s")
-        return remaining / duration, f"{max(0, remaining):.0f}"
+        steps = math.ceil(4 * math.pi * self._kept.ring[1])  # half-pixel steps round the rim
+        return round(remaining / duration * steps) / steps, f"{max(0, remaining):.0f}"
 
     def _draw_live(self, surface) -> None:
         """What changes with the data, over the layer: the map or the insoles, the ring, the weight
