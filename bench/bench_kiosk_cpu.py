@@ -325,7 +325,7 @@ def profile_analysis(rt, ui: Ui, seconds: float) -> str:
 def as_before(app):
     """The baseline in the same run: the kiosk as it was before issue 16's fixes: the live drill screen
     cleared and painted whole every frame (no kept layer), the heat map's indices by the numpy
-    reference (no ``ui._heat``), the COP trail turned into pixels point by point, every paragraph
+    reference (no ``ui._heat``), the COP trail turned into pixels point by point and thinned in Python, every paragraph
     wrapped afresh each frame, the virtual patient (with scipy.stats and scipy.signal) imported by the
     sensors' URLs and scipy.optimize by the calibration curves."""
     import scipy.optimize  # noqa: F401 - what calibration.curves imported at the top
@@ -335,8 +335,8 @@ def as_before(app):
     from ui.heatmap import MatView
     from ui.screens.drill import LiveDrillScreen
 
-    saved = MatView.trail_px, LiveDrillScreen.draw, heat._module
-    MatView.trail_px = lambda self, trail: [self.to_px(x, y) for x, y in trail]
+    saved = MatView.trail_points, LiveDrillScreen.draw, heat._module
+    MatView.trail_points = lambda self, trail: [self.to_px(x, y) for x, y in trail]  # draw_trail thins them
     app.fonts.wrap_cache_size = 0
 
     def draw_whole(self, surface):  # as before: clear, then every part painted on the screen itself
@@ -349,7 +349,7 @@ def as_before(app):
     heat._module = None  # MatViews made from now on colour through the numpy reference
 
     def restore():
-        MatView.trail_px, LiveDrillScreen.draw, heat._module = saved
+        MatView.trail_points, LiveDrillScreen.draw, heat._module = saved
     return restore
 
 

@@ -78,3 +78,25 @@ def test_the_live_map_uses_the_compiled_kernel_when_it_is_built(dummy_video):
 def test_the_indexer_refuses_an_unknown_implementation():
     with pytest.raises(ValueError, match="compiled' or 'reference'"):
         HeatIndexer(48, 48, PressureScale(), None, implementation="fast")
+
+
+@compiled
+@pytest.mark.parametrize("trail_mm", [1.6, 3.0])
+def test_the_compiled_trail_points_are_the_reference(dummy_video, trail_mm):
+    """The COP trail's screen points in one compiled pass (ui._heat.trail_points) are what the
+    reference makes (MatView.trail_px thinned by marks.thin_out): quiet sway, fast moves, a trail that
+    comes back to a pixel it left, points off the mat, one point, none."""
+    import pygame
+
+    from ui import heatmap, marks
+    from ui.heatmap import MatView
+
+    v = MatView(48, 48, (8.47, 8.47), pygame.Rect(20, 20, 437, 437), px_per_mm=5.25 * trail_mm / 1.6)
+    assert marks.trail_min_px(v.marks) >= 2.0
+    rng = np.random.default_rng(7)
+    trails = [[tuple(p) for p in (200.0, 180.0) + np.cumsum(rng.normal(0.0, s, (200, 2)), axis=0)]
+              for s in (0.05, 0.3, 2.0, 20.0)]
+    trails += [[(100.0, 100.0), (101.0, 100.0), (100.0, 100.0)], [(10.0, 10.0)] * 5, [(-30.0, 500.0), (1.0, 2.0)],
+               [(50.0, 50.0)], [], [(np.float64(3.5), np.float64(7.25)), (40.0, 41.0)]]
+    for trail in trails:
+        assert v.trail_points(trail) == heatmap.trail_points_reference(v, trail)

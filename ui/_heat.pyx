@@ -87,3 +87,35 @@ cdef class Kernel:
                     elif q > top:
                         q = top
                     o[x * H + y] = table[<unsigned short>q]
+
+
+def trail_points(trail, double left, double bottom, double px_per_mm, double min_px):
+    """The COP trail (mat mm, oldest first) as the screen points ``ui.marks.draw_trail`` draws: each
+    point to its pixel (truncated toward zero), a point on the pixel of the one before left out, then
+    only points ``min_px`` or more from the last kept one (the newest always kept). The specification:
+    ``ui.heatmap.trail_points_reference``."""
+    cdef list out = []
+    cdef long long x, y, px = 0, py = 0, kx = 0, ky = 0
+    cdef bint first = True, kept_last = True
+    cdef double d2, least = min_px * min_px
+    for point in trail:
+        x = <long long>(left + <double>point[0] * px_per_mm)
+        y = <long long>(bottom - <double>point[1] * px_per_mm)
+        if not first and x == px and y == py:
+            continue
+        px, py = x, y
+        if first:
+            first = False
+        else:
+            # squared whole pixels against min_px squared: the same answer as math.hypot >= min_px
+            # for the half-pixel min_px marks uses (both exact), without the square root
+            d2 = <double>((x - kx) * (x - kx) + (y - ky) * (y - ky))
+            if d2 < least:
+                kept_last = False
+                continue
+        out.append((x, y))
+        kx, ky = x, y
+        kept_last = True
+    if not kept_last and (px != kx or py != ky):
+        out.append((px, py))
+    return out

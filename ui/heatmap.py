@@ -27,11 +27,17 @@ import pygame
 
 from ui import marks
 from ui.heat import HeatIndexer
+from ui.heat import _module as _heat  # its trail_points too (None: not built, or GAITKIOSK_PURE=1)
 from ui.pressure import PressureScale, Upsampler, steps_per_sensel
 
 # The patient screens' scale: brighter low loads (see ui.pressure). A therapist's plot may pass its own.
 PATIENT_SCALE = PressureScale()
 DEFAULT_PX_PER_MM = 5.25  # the 7-inch 800 x 480 panel, when the caller does not say
+
+
+def trail_points_reference(view: MatView, trail) -> list[tuple[int, int]]:
+    """The specification of ``ui._heat.trail_points``."""
+    return marks.thin_out(view.trail_px(trail), marks.trail_min_px(view.marks))
 
 
 def _loaded_box(idx: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -124,6 +130,14 @@ class MatView:
         moved[1:] = np.any(px[1:] != px[:-1], axis=1)
         return [(x, y) for x, y in px[moved].tolist()]
 
+    def trail_points(self, trail) -> list[tuple[int, int]]:
+        """The trail as ``marks.draw_trail`` draws it (``trail_px`` thinned by ``marks.thin_out``): one
+        compiled pass over the points (``ui._heat.trail_points``), the reference when it is not built."""
+        if _heat is None:
+            return trail_points_reference(self, trail)
+        return _heat.trail_points(trail, float(self.rect.left), float(self.rect.bottom), float(self.px_per_mm),
+                                  marks.trail_min_px(self.marks))
+
     def to_mm(self, px: int, py: int) -> tuple[float, float]:
         return ((px - self.rect.left) / self.px_per_mm, (self.rect.bottom - py) / self.px_per_mm)
 
@@ -190,7 +204,7 @@ class MatView:
             marks.draw_target(surface, colors, self.to_px(t["x_mm"], t["y_mm"]), self.length_px(t.get("radius_mm", 15.0)),
                               t.get("state", "next"), self.marks)
         if len(trail) >= 2:
-            marks.draw_trail(surface, colors, self.trail_px(trail), self.marks)
+            marks.draw_trail(surface, colors, self.trail_points(trail), self.marks)
         if cop_mm is not None:
             p = self.to_px(*cop_mm)
             marks.draw_dot(surface, colors, p, self.marks)
