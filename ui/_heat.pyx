@@ -14,15 +14,21 @@ cdef class Kernel:
     cdef float[:, ::1] frame  # the frame, forward up, specks removed
     cdef unsigned char[:, ::1] loaded
     cdef float[:, ::1] tall  # the frame interpolated along its rows only
-    cdef float floor, per_level
+    cdef float floor, per_level, faint, faint_rows
+    cdef unsigned char[::1] strong  # per frame row: any sensel not faint_rows
     cdef int levels
     cdef bint despeckle
 
     def __init__(self, ri, rw, ci, cw, table, float floor, float per_level, int levels, bint despeckle,
-                 frame, loaded, tall):
+                 frame, loaded, tall, float faint, float faint_rows, strong):
         self.ri, self.rw, self.ci, self.cw, self.table = ri, rw, ci, cw, table
         self.floor, self.per_level, self.levels, self.despeckle = floor, per_level, levels, despeckle
         self.frame, self.loaded, self.tall = frame, loaded, tall
+        # An output whose four inputs are all fainter than this is index 0 (the caller's bound: the
+        # sum of the weights' magnitudes times it stays under the first coloured level): most of a
+        # map is bare mat, and its outputs are set to 0 without being computed.
+        self.faint = faint
+        self.faint_rows, self.strong = faint_rows, strong  # the same for the rows' pass
 
     def run(self, const float[:, ::1] kpa, unsigned char[:, ::1] out):
         """``kpa`` (rows, cols), row 0 at the rear; ``out`` (out cols, out rows): x-major, as surfarray."""
@@ -45,8 +51,11 @@ cdef class Kernel:
         cdef const float* cw = &self.cw[0, 0]
         cdef const unsigned char* table = &self.table[0]
         cdef float floor = self.floor, per_level = self.per_level, top = <float>self.levels
-        cdef const float* t
-        cdef float zero = 0.0, half = 0.5
+        cdef float* t
+        cdef float zero = 0.0, half = 0.5, faint = self.faint, faint_rows = self.faint_rows
+        cdef Py_ssize_t first, last
+        cdef unsigned char* strong = &self.strong[0]
+        cdef unsigned char bare = self.table[0]
         with nogil:
             for r in range(R):  # forward up: row 0 (the rear) at the bottom
                 for c in range(C):
@@ -68,17 +77,34 @@ cdef class Kernel:
                                 n += lo[rr * C + cc]
                         if n == 1:  # itself only
                             f[r * C + c] = zero
+            for r in range(R):
+                strong[r] = 0
+                for c in range(C):
+                    if f[r * C + c] >= faint_rows or f[r * C + c] <= -faint_rows:
+                        strong[r] = 1
+                        break
             for y in range(H):
+                t = tall + y * C
+                if not (strong[ri[y]] or strong[ri[H + y]] or strong[ri[2 * H + y]] or strong[ri[3 * H + y]]):
+                    for x in range(W):  # four faint rows: every output of this row is bare mat
+                        o[x * H + y] = bare
+                    continue
                 i0, i1, i2, i3 = ri[y] * C, ri[H + y] * C, ri[2 * H + y] * C, ri[3 * H + y] * C
                 w0, w1, w2, w3 = rw[y], rw[H + y], rw[2 * H + y], rw[3 * H + y]
                 for c in range(C):
-                    tall[y * C + c] = f[i0 + c] * w0 + f[i1 + c] * w1 + f[i2 + c] * w2 + f[i3 + c] * w3
-            for x in range(W):
-                i0, i1, i2, i3 = ci[x], ci[W + x], ci[2 * W + x], ci[3 * W + x]
-                w0, w1, w2, w3 = cw[x], cw[W + x], cw[2 * W + x], cw[3 * W + x]
-                for y in range(H):
-                    t = tall + y * C
-                    v = t[i0] * w0 + t[i1] * w1 + t[i2] * w2 + t[i3] * w3
+                    t[c] = f[i0 + c] * w0 + f[i1 + c] * w1 + f[i2 + c] * w2 + f[i3 + c] * w3
+                first, last = C, -1  # the row's inputs that are not faint
+                for c in range(C):
+                    if t[c] >= faint or t[c] <= -faint:
+                        if first == C:
+                            first = c
+                        last = c
+                for x in range(W):
+                    if ci[3 * W + x] < first or ci[x] > last:  # all four inputs faint: bare mat
+                        o[x * H + y] = bare
+                        continue
+                    i0, i1, i2, i3 = ci[x], ci[W + x], ci[2 * W + x], ci[3 * W + x]
+                    v = t[i0] * cw[x] + t[i1] * cw[W + x] + t[i2] * cw[2 * W + x] + t[i3] * cw[3 * W + x]
                     if v < zero:
                         v = zero  # cubic overshoot below zero load is not a load
                     q = v * per_level + half  # the nearest quantised level
@@ -87,7 +113,6 @@ cdef class Kernel:
                     elif q > top:
                         q = top
                     o[x * H + y] = table[<unsigned short>q]
-
 
 def trail_points(trail, double left, double bottom, double px_per_mm, double min_px):
     """The COP trail (mat mm, oldest first) as the screen points ``ui.marks.draw_trail`` draws: each

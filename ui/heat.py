@@ -57,6 +57,19 @@ def indices_reference(kpa: np.ndarray, scale: PressureScale, up: Upsampler | Non
     return scale.indices(kpa)
 
 
+def _faint(scale: PressureScale, rw: np.ndarray, cw: np.ndarray) -> tuple[float, float]:
+    """Loads so faint that they cannot be coloured: (after the rows' pass, before it). Four inputs of
+    an output under the first, weighted by any output's column weights, stay below the first load the
+    colour table colours (with room for float32 rounding); four rows under the second make a row
+    whose values are all under the first. Such outputs are index 0 without being computed."""
+    coloured = np.flatnonzero(scale.table)
+    if not len(coloured):
+        return float("inf"), float("inf")  # nothing is ever coloured
+    first = (coloured[0] - 0.5) / np.float32(LEVELS / scale.max_kpa)  # the smallest kPa that rounds to it
+    faint = first / float(np.abs(np.asarray(cw, np.float64)).sum(axis=0).max()) * (1.0 - 1e-4)
+    return float(faint), float(faint / float(np.abs(np.asarray(rw, np.float64)).sum(axis=0).max()) * (1.0 - 1e-4))
+
+
 class HeatIndexer:
     """Colour indices of one mat's frames for one picture size; ``implementation`` says which face runs."""
 
@@ -85,7 +98,7 @@ class HeatIndexer:
                 np.ascontiguousarray(scale.table, np.uint8), float(np.float32(scale.floor_kpa)),
                 float(np.float32(LEVELS / scale.max_kpa)), LEVELS, despeckle,
                 np.zeros((rows, cols), np.float32), np.zeros((rows, cols), np.uint8),
-                np.zeros((self.shape[0], cols), np.float32))
+                np.zeros((self.shape[0], cols), np.float32), *_faint(scale, rw, cw), np.zeros(rows, np.uint8))
             self._out = np.zeros((self.shape[1], self.shape[0]), np.uint8)
 
     def xmajor(self, kpa: np.ndarray) -> np.ndarray:
