@@ -31,7 +31,9 @@ def _frames(rows, cols, rng):
     specks[0, 0] = specks[-1, -1] = specks[0, -1] = 40.0  # corners: neighbours off the mat
     wild = rng.uniform(-20, 900, (rows, cols)).astype(np.float32)  # below zero, above the scale's top
     steps = np.round(rng.uniform(0, 300, (rows, cols)) / (300 / 4096)).astype(np.float32) * np.float32(300 / 4096)
-    return [feet, noisy, specks, wild, steps, np.zeros((rows, cols), np.float32)]
+    near = rng.uniform(0, 14, (rows, cols)).astype(np.float32)  # around the floor: the kernel's "too faint" bound
+    near[:, : cols // 2] *= 0.6
+    return [feet, noisy, specks, wild, steps, near, np.zeros((rows, cols), np.float32)]
 
 
 @compiled
