@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.gaitkiosk-installed
-PYX    := $(wildcard device/*.pyx kernels/*.pyx calibration/*.pyx)
+PYX    := $(wildcard device/*.pyx kernels/*.pyx calibration/*.pyx ui/*.pyx)
 
 .PHONY: demo test test-fast lint bench build clean screenshots test-arm64 release
 

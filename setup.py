@@ -19,6 +19,7 @@ KERNELS = [
     ("kernels._frame_insole", "kernels/_frame_insole.pyx"),
     ("kernels._frame", "kernels/_frame.pyx"),
     ("calibration._apply", "calibration/_apply.pyx"),
+    ("ui._heat", "ui/_heat.pyx"),  # the live heat map's colour indices
 ]
 
 

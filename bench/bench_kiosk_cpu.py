@@ -323,21 +323,33 @@ def profile_analysis(rt, ui: Ui, seconds: float) -> str:
 
 
 def as_before(app):
-    """The baseline in the same run: the kiosk as it was before issue 16's fixes: the COP trail
-    turned into pixels point by point, every paragraph wrapped afresh each frame, the virtual
-    patient (with scipy.stats and scipy.signal) imported by the sensors' URLs and scipy.optimize
-    by the calibration curves."""
+    """The baseline in the same run: the kiosk as it was before issue 16's fixes: the live drill screen
+    cleared and painted whole every frame (no kept layer), the heat map's indices by the numpy
+    reference (no ``ui._heat``), the COP trail turned into pixels point by point and thinned in Python, every paragraph
+    wrapped afresh each frame, the virtual patient (with scipy.stats and scipy.signal) imported by the
+    sensors' URLs and scipy.optimize by the calibration curves."""
     import scipy.optimize  # noqa: F401 - what calibration.curves imported at the top
 
     import device.handlers.protocol_sim  # noqa: F401 - what config_urls imported
+    from ui import heat
     from ui.heatmap import MatView
+    from ui.screens.drill import LiveDrillScreen
 
-    saved = MatView.trail_px
-    MatView.trail_px = lambda self, trail: [self.to_px(x, y) for x, y in trail]
+    saved = MatView.trail_points, LiveDrillScreen.draw, heat._module
+    MatView.trail_points = lambda self, trail: [self.to_px(x, y) for x, y in trail]  # draw_trail thins them
     app.fonts.wrap_cache_size = 0
 
+    def draw_whole(self, surface):  # as before: clear, then every part painted on the screen itself
+        surface.fill(self.app.theme.colors.background)
+        self._kept.ring_shown, self._kept.dirty = None, []
+        self._draw_column(surface)
+        self._draw_live(surface)
+
+    LiveDrillScreen.draw = draw_whole
+    heat._module = None  # MatViews made from now on colour through the numpy reference
+
     def restore():
-        MatView.trail_px = saved
+        MatView.trail_points, LiveDrillScreen.draw, heat._module = saved
     return restore
 
 
@@ -416,14 +428,13 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
 
 def ui_step_ab(rounds: int = 3, n: int = 1500) -> dict:
     """CPU of one ``App.step`` of the live drill screen, now and as before (``as_before``), alternating:
-    the same stream of snapshots (a 48 x 48 frame with noise, a 200-point quiet-sway trail)."""
+    the same stream of snapshots (a 48 x 48 frame with noise on the feet, a 200-point quiet-sway trail)."""
     import numpy as np
     import pygame
 
     from gaitkiosk.runtime import LiveSnapshot
     from ui import screens
     from ui.app import App
-    from ui.heatmap import MatView
     from ui.theme import load_theme
 
     class Feed:
@@ -437,13 +448,13 @@ def ui_step_ab(rounds: int = 3, n: int = 1500) -> dict:
     trail = tuple(map(tuple, ((200.0, 180.0) + np.cumsum(rng.normal(0.0, 0.3, (200, 2)), axis=0)).tolist()))
     feet = np.zeros((48, 48), np.float32)
     feet[8:36, 10:18] = feet[8:36, 30:38] = 120.0
-    frames = [np.clip(feet + rng.normal(0, 5, (48, 48)).astype(np.float32), 0, None) for _ in range(20)]
+    # noise on the feet only: a mat's zero gate leaves the unloaded sensels at 0 (as the virtual patient's)
+    frames = [feet * (1.0 + rng.normal(0, 0.05, (48, 48))).astype(np.float32) for _ in range(20)]
     drill = {"name": "quiet_standing", "title": "Stand still", "phase": "running",
              "cue": "Stand still and keep the dot in the circle.", "countdown_s": None, "remaining_s": 12.0,
              "duration_s": 30.0, "progress": None, "targets": [], "zone": {"x_mm": 200.0, "y_mm": 180.0,
              "radius_mm": 20.0}, "share": None, "values": []}
     ms = {"before": [], "now": []}
-    saved = MatView.trail_px
     try:
         for _ in range(rounds):
             for which in ("before", "now"):
@@ -460,9 +471,62 @@ def ui_step_ab(rounds: int = 3, n: int = 1500) -> dict:
                 ms[which].append(round((time.thread_time() - t0) / n * 1e3, 3))
                 restore()
     finally:
-        MatView.trail_px = saved
         pygame.display.quit()
     return ms
+
+
+def frame_times(n: int = 600) -> dict:
+    """The live drill screen's whole frame (``App.step``: update, the heat map, the marks, the ring) at
+    the single mat's and the walkways' sizes: wall ms per frame (median, p95, max) and CPU ms, on an
+    800 x 480 surface, a new frame (noise on the feet) every step, a 200-point trail, the ring counting down."""
+    import numpy as np
+    import pygame
+
+    from gaitkiosk.runtime import LiveSnapshot
+    from ui import screens
+    from ui.app import App
+    from ui.theme import load_theme
+
+    class Feed:
+        snapshot = None
+
+        def latest(self):
+            return self.snapshot
+
+    pygame.display.init()
+    out = {}
+    try:
+        for rows, cols in ((48, 48), (192, 48), (256, 64)):
+            rng = np.random.default_rng(4)
+            feet = np.zeros((rows, cols), np.float32)
+            r0 = rows // 2 - 14
+            feet[r0:r0 + 28, cols // 5:cols // 5 + 8] = feet[r0 + 10:r0 + 38, cols * 3 // 5:cols * 3 // 5 + 8] = 120.0
+            frames = [feet * (1.0 + rng.normal(0, 0.05, (rows, cols))).astype(np.float32) for _ in range(20)]
+            centre = (cols * PITCH / 2, rows * PITCH / 2)
+            trail = tuple(map(tuple, (centre + np.cumsum(rng.normal(0.0, 0.3, (200, 2)), axis=0)).tolist()))
+            feed = Feed()
+            app = App(pygame.Surface((800, 480)), load_theme(), diagonal_in=7.0, feed=feed, router=screens.route)
+            app.push(screens.LiveDrillScreen(app, {"title": "Stand still"}))
+            wall, cpu = [], 0.0
+            for i in range(n + 30):
+                drill = {"name": "quiet_standing", "title": "Stand still", "phase": "running",
+                         "cue": "Stand still and keep the dot in the circle.", "remaining_s": 60.0 - i / 60.0,
+                         "duration_s": 90.0, "progress": None, "targets": [], "values": [],
+                         "zone": {"x_mm": centre[0], "y_mm": centre[1], "radius_mm": 20.0}, "share": None}
+                feed.snapshot = LiveSnapshot(seq=i + 1, t_frame=1.0, mat_kpa=frames[i % 20],
+                                             mat_geometry=(rows, cols, (PITCH, PITCH)), cop_mm=trail[-1],
+                                             cop_trail=trail, drill=drill)
+                c0, t0 = time.thread_time(), time.perf_counter()
+                app.step(1 / FPS, [])
+                if i >= 30:  # the first frames build the layer and the map
+                    wall.append((time.perf_counter() - t0) * 1e3)
+                    cpu += time.thread_time() - c0
+            wall.sort()
+            out[f"{rows}x{cols}"] = {"median_ms": round(wall[len(wall) // 2], 3), "p95_ms": round(wall[int(len(wall) * 0.95)], 3),
+                                     "max_ms": round(wall[-1], 3), "cpu_ms": round(cpu / n * 1e3, 3)}
+    finally:
+        pygame.display.quit()
+    return out
 
 
 def one(name: str) -> dict:
@@ -495,10 +559,12 @@ def main() -> dict:
         runs = sorted(rounds[name], key=lambda r: r["cpu_pct"])
         out["runs"].append({**runs[(len(runs) - 1) // 2], "cpu_pct_rounds": [r["cpu_pct"] for r in rounds[name]]})
     out["ui_step_ms"] = ui_step_ab()
+    out["frame_ms"] = frame_times()
     out["load_average_1min_after"] = round(os.getloadavg()[0], 2)
     print(f"kiosk CPU during a live quiet-standing drill, devices in another process, UI at {FPS:g} fps; "
           f"window {MEASURE_S:g} s; load average {out['load_average_1min_before']} -> {out['load_average_1min_after']}")
     print(f"live drill screen, CPU ms per App.step, alternating rounds: {out['ui_step_ms']}")
+    print(f"live drill screen's frame (App.step) by mat size, rows x cols: {out['frame_ms']}")
     for r in out["runs"]:
         print(f"\n{r['config']}: {r['cpu_pct']:.1f} % of one core (rounds {r['cpu_pct_rounds']}; target {r['target_pct']:g} %), "
               f"VmRSS {r['vmrss_mb']:.0f} MB, VmHWM {r['vmhwm_mb']:.0f} MB; mat {r['mat_hz']} Hz {r['mat_shape']}, "

@@ -8,6 +8,10 @@ and when it is full the frame is *counted*, per device, into the
 recording's ``dropped`` column, the writer's stats and a log warning. A
 clinical recording may have a hole; it may never have a hole nobody can see.
 
+The thread takes what gathered in the queue every ``gather_s`` (50 ms), not each frame as it comes:
+a wake-up per frame (300 a second for a mat and two insoles) cost more than storing the frames
+(bench/bench_kiosk_cpu.py). The queue holds 30 s; chunks are a second.
+
 Each chunk is one durable transaction (``synchronous=FULL``). A disk that
 fills (real ENOSPC or the ``store.max_db_mb`` cap) or the low-disk threshold
 stops the recording with a clear error in :attr:`RecordingWriter.error`;
@@ -16,8 +20,8 @@ what was committed stays intact and the kiosk keeps running.
 
 from __future__ import annotations
 
+import collections
 import logging
-import queue
 import sqlite3
 import threading
 import time
@@ -96,7 +100,7 @@ class RecordingWriter:
                  max_db_bytes: int | None = None, t_origin: float | None = None,
                  disk_free: Callable[[Path], int] = fs_free_bytes, clock: Callable[[], float] = time.monotonic,
                  on_commit: Callable[[CommitInfo], None] | None = None,
-                 on_error: Callable[[StoreError], None] | None = None):
+                 on_error: Callable[[StoreError], None] | None = None, gather_s: float = 0.05):
         if method not in codec.METHOD_IDS and method != codec.AUTO:
             raise ValueError(f"unknown codec method {method!r}")
         self.db_path = Path(db_path)
@@ -107,7 +111,12 @@ class RecordingWriter:
         self.t_origin = t_origin
         self.disk_free, self.clock = disk_free, clock
         self.on_commit, self.on_error = on_commit, on_error
-        self._queue: queue.Queue = queue.Queue(maxsize=queue_frames)
+        self.gather_s = gather_s  # the thread sleeps this long between turns while frames come
+        # A plain deque, not a queue.Queue: append and popleft need no lock of their own (the GIL), and
+        # nobody waits on it (the thread looks every gather_s), so a frame handed over costs no
+        # condition variable (put() runs on the analysis thread for every frame).
+        self._queue: collections.deque = collections.deque()
+        self.queue_frames = queue_frames
         self._stop = threading.Event()
         self._failed = threading.Event()
         self._lock = threading.Lock()
@@ -125,17 +134,17 @@ class RecordingWriter:
             with self._lock:
                 self.stats.refused += 1
             return False
-        try:
-            self._queue.put_nowait(frame)
+        if len(self._queue) < self.queue_frames:
+            self._queue.append(frame)
             return True
-        except queue.Full:
-            with self._lock:
-                self._dropped[frame.device] = self._dropped.get(frame.device, 0) + 1
-                self.stats.dropped += 1
-                first = self.stats.dropped == 1
-            if first:
-                log.warning("recording writer cannot keep up: frames are being dropped (counted per device)")
-            return False
+        # the queue is full: the frame is counted, never waited for
+        with self._lock:
+            self._dropped[frame.device] = self._dropped.get(frame.device, 0) + 1
+            self.stats.dropped += 1
+            first = self.stats.dropped == 1
+        if first:
+            log.warning("recording writer cannot keep up: frames are being dropped (counted per device)")
+        return False
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> RecordingWriter:
@@ -161,7 +170,7 @@ class RecordingWriter:
     def snapshot(self) -> WriterStats:
         """Current numbers for the diagnostics screen (safe from any thread)."""
         with self._lock:
-            return replace(self.stats, queued=self._queue.qsize(), running=self.running,
+            return replace(self.stats, queued=len(self._queue), running=self.running,
                            recordings=dict(self.stats.recordings))
 
     @property
@@ -174,15 +183,11 @@ class RecordingWriter:
             while True:
                 stall.point("writer")
                 self.heartbeat = time.monotonic()  # the kiosk's watchdog reads it (gaitkiosk/watchdog.py)
-                try:
-                    frame = self._queue.get(timeout=0.05)
-                except queue.Empty:
-                    frame = None
-                if frame is not None:
-                    self._add(frame)
+                took = self._take_queued()
                 self._flush(final=False)
-                if frame is None and self._stop.is_set():
+                if not took and self._stop.is_set():
                     break
+                self._stop.wait(self.gather_s)  # let the next frames gather: one wake-up for them all
             self._flush(final=True)
             for buf in self._buffers.values():
                 self._recordings.finish(buf.recording.id, status="complete",
@@ -194,8 +199,21 @@ class RecordingWriter:
             self._fail(StoreError(f"internal error {type(exc).__name__}: {exc}"))
         finally:
             self.stats.running = False
-            self.stats.queued = self._queue.qsize()
+            self.stats.queued = len(self._queue)
             self._db.close()
+
+    def _take_queued(self) -> int:
+        """Every frame waiting in the queue, without waiting for more (how many); a chunk committed as
+        soon as it is full, as when the frames came one by one (a backlog after a slow disk is not
+        one chunk)."""
+        n = 0
+        while self._queue:
+            frame = self._queue.popleft()
+            self.heartbeat = time.monotonic()
+            self._add(frame)
+            self._flush(final=False)
+            n += 1
+        return n
 
     def _add(self, frame) -> None:
         buf = self._buffers.get(frame.device)
@@ -268,7 +286,7 @@ class RecordingWriter:
             error = StoreError(f"recording stopped on a database error ({exc}); {stored}")
         self.error = error
         self.stats.error = str(error)
-        pending = sum(len(b.frames) for b in self._buffers.values()) + self._queue.qsize()
+        pending = sum(len(b.frames) for b in self._buffers.values()) + len(self._queue)
         self.stats.lost_on_stop = pending
         log.error("%s (%d frames not stored)", error, pending)
         for buf in self._buffers.values():

@@ -121,3 +121,21 @@ def test_insole_analysis_under_the_running_implementation():
     assert r.force_n == pytest.approx(50.0)
     assert r.cop_mm == pytest.approx((-2.0, 90.0))
     assert r.regions_n == pytest.approx((20.0, 15.0, 15.0))
+
+
+# --- ui.heat (the live heat map's colour indices) -------------------------------------------
+
+
+def test_the_heat_map_reports_its_implementation_and_colours_a_frame():
+    from ui import heat
+    from ui.pressure import PressureScale, Upsampler
+
+    indexer = heat.HeatIndexer(48, 48, PressureScale(), Upsampler(48, 48, 3, 3))
+    if PURE:
+        assert heat.IMPLEMENTATION == "reference" and indexer.implementation == "reference"
+    frame = np.zeros((48, 48), np.float32)
+    frame[30:40, 10:20] = 150.0  # near the rear (row 0): drawn near the bottom
+    frame[5, 40] = 80.0  # a lone speck: left out
+    idx = indexer.xmajor(frame)  # x-major (columns, rows)
+    assert idx.shape == (144, 144)
+    assert idx[45, 144 - 105] > 100 and idx[40 * 3 + 1, 144 - 5 * 3 - 2] == 0 and idx[0, 0] == 0

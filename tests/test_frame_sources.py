@@ -37,7 +37,7 @@ def test_every_step_file_says_which_step_it_implements_and_the_docs_list_it():
 
 def test_setup_py_builds_every_pyx():
     setup = (ROOT / "setup.py").read_text(encoding="utf-8")
-    for package in ("device", "kernels", "calibration"):
+    for package in ("device", "kernels", "calibration", "ui"):
         for pyx in (ROOT / package).glob("*.pyx"):
             module = f"{package}.{pyx.stem}"
             assert f'("{module}", "{package}/{pyx.name}")' in setup, f"setup.py does not build {module}"

@@ -265,3 +265,25 @@ def test_writer_round_trip_property(tmp_path_factory, data):
         # connection must not stay for the rest of the session.
         writer.stop()
         store.close()
+
+
+def test_the_writer_takes_the_frames_that_gathered_in_one_turn(store, monkeypatch):
+    """Issue 16 "CPU budget": the writer's thread turned once for every frame (300 wake-ups a second for
+    a mat and two insoles), which cost more than storing them. It now sleeps ``gather_s`` between turns
+    and takes everything that came meanwhile: 300 frames handed over at once take a few turns, not 300.
+    Chunks stay ``chunk_s`` long, and every frame is stored."""
+    from store import writer as writer_module
+
+    turns = []
+    monkeypatch.setattr(writer_module.stall, "point", lambda part: turns.append(part))  # each turn passes it
+    session, trial = _session(store)
+    writer = store.recording_writer(session.id, trial_id=trial.id, chunk_s=0.25, min_free_bytes=0).start()
+    mat = list(frames("MAT-7", "mat", 300, (48, 48)))
+    for f in mat:
+        assert writer.put(f)
+    stats = writer.stop()
+    assert stats.committed_frames == 300 and stats.error is None
+    assert len(turns) < 100, len(turns)  # one turn per frame before
+    (rec,) = store.recordings.for_trial(trial.id)
+    assert rec.chunks >= 10  # 3 s of frames at 100 Hz in 0.25 s chunks: not one blob for the lot
+    assert np.array_equal(store.recordings.read(rec.id).counts, np.stack([f.counts for f in mat]))

@@ -7,6 +7,7 @@ their pixels (SDL's dummy video driver).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -192,6 +193,145 @@ def test_the_trail_is_drawn_without_a_call_per_point_and_looks_the_same(dummy_vi
     marks.draw_trail(app.surface, c, [v.to_px(x, y) for x, y in trail], v.marks)  # point by point, as before
     assert np.array_equal(pygame.surfarray.array3d(app.surface), fast)
     assert v.trail_px([(10.0, 10.0)] * 5) == [v.to_px(10.0, 10.0)]
+
+
+@pytest.mark.parametrize("size,diag", SIZES)
+def test_the_countdown_ring_is_painted_when_its_arc_moves_on_the_glass(dummy_video, size, diag):
+    """Issue 16 "CPU budget": the ring was painted on every frame, though over a 90 s drill its arc moves
+    a pixel about three times a second. It is now painted when the arc moves half a pixel on its rim or
+    its number changes, and it differs from the ring at the exact time left by a few pixels at most."""
+    from ui.widgets import draw_ring
+
+    feed = FakeFeed()
+    app = make_app(size, diag, feed=feed)
+    s = app.push(screens.LiveDrillScreen(app, {"title": "Stand still"}))
+    rng = np.random.default_rng(2)
+    painted = []
+    for i in range(120):  # two seconds of a 90 s drill at 60 frames a second
+        snap = _live_sequence(6, rng)
+        feed.snapshot = dataclasses.replace(snap, seq=i + 1, drill={**snap.drill, "remaining_s": 60.0 - i / 60.0,
+                                                                     "duration_s": 90.0})
+        app.step(1 / 60, [])
+        painted.append(s._kept.ring_rect in s.dirty[1:])  # [0]: the whole screen on the first frame
+    assert 2 <= sum(painted[1:]) <= 20, sum(painted[1:])  # ~6 half-pixel steps and a new number: not 119
+    (centre, radius), ring = s._kept.ring, s._kept.ring_rect
+    exact = app.surface.copy()
+    exact.blit(s._kept.layer, ring, ring)
+    draw_ring(exact, app, centre, radius, (60.0 - 119 / 60.0) / 90.0, "58")
+    shown, want = pygame.surfarray.array3d(app.surface), pygame.surfarray.array3d(exact)
+    assert np.count_nonzero(np.any(shown != want, axis=-1)) <= 2 * radius // 5  # the arc's end, a pixel off
+
+
+@pytest.mark.parametrize("rows,cols,box", [(48, 48, (437, 437)), (48, 48, (716, 716)), (96, 48, (219, 438)),
+                                            (192, 48, (110, 438))])
+def test_a_new_frame_repaints_the_map_only_where_the_feet_were_or_are(dummy_video, rows, cols, box):
+    """Issue 16 "CPU budget": each frame scaled the whole smooth map to the screen (smoothscale, the
+    live screen's largest cost), though the feet cover under half of it. Samples now lie a whole number
+    of pixels apart, so a frame repaints only the part around the feet of this frame and the last,
+    and the picture is, pixel for pixel, the whole map scaled afresh."""
+    from device.sim import VirtualPatient
+
+    v = MatView(rows, cols, PITCH, pygame.Rect(0, 0, *box))
+    rng = np.random.default_rng(rows + box[0])
+    quiet = VirtualPatient("quiet", seed=1)
+    areas = []
+    for i in range(30):
+        if rows == 48 and i % 3:
+            frame = quiet.sample(1.0 + i / 100, mat=True, insoles=False).mat_kpa  # both feet standing
+        else:
+            frame = np.zeros((rows, cols), np.float32)
+            if i % 5 != 2:  # and now and then no load at all
+                r0, c0 = rng.integers(0, rows - 10), rng.integers(0, cols - 8)
+                frame[r0:r0 + 10, c0:c0 + 6] = rng.uniform(20, 300)
+        v.set_frame(frame)
+        whole = pygame.Surface(v.rect.size, depth=32)
+        if v._up is not None:
+            pygame.transform.smoothscale(v._small, v.rect.size, whole)
+        else:
+            pygame.transform.scale(v._small, v.rect.size, whole)
+        assert np.array_equal(pygame.surfarray.array3d(whole), pygame.surfarray.array3d(v._scaled)), f"frame {i}"
+        if i:
+            areas.append(0 if v.painted is None else v.painted.width * v.painted.height)
+    if v._up is not None:  # a walkway of square sensels on the 7-inch panel is scaled without smoothing
+        assert np.median(areas) < 0.6 * v.rect.width * v.rect.height  # standing: the feet and around them
+
+
+def _live_sequence(i: int, rng) -> LiveSnapshot:
+    """Frame ``i`` of a drill that goes through what the live screen shows: no mat yet, quiet sway with
+    the ring counting down, a pause and a safety stop (bands), the weight bar, lean targets with a
+    count, the insoles with a beat, a value in the column; the trail reaching past the map's edge."""
+    from ui_support import two_feet_frame
+
+    d = view(remaining_s=30.0 - 0.1 * i)
+    if 20 <= i < 25:
+        d["phase"] = "paused"
+    if 25 <= i < 28:
+        d.update(phase="alert", alert="Stopped for your safety. Hold the rail.")
+    if 30 <= i < 40:
+        d.update(share={"left_pct": 35.0 + 2 * (i % 10), "target_pct": 50.0, "tolerance_pct": 5.0}, zone=None)
+    if 40 <= i < 46:
+        d.update(remaining_s=None, progress="Target 3 of 8",
+                 targets=[{"x_mm": 100.0 + 10 * (i % 3), "y_mm": 150.0, "radius_mm": 20.0, "state": "active"}])
+    if 46 <= i < 52:
+        d.update(view="insoles", beat=i // 2, beat_period_s=0.5)
+    if 52 <= i < 55:
+        d.update(values=[("Sway", f"{i} mm")])
+    frame = None if i < 3 else np.clip(two_feet_frame() + rng.normal(0, 5, (48, 48)).astype(np.float32), 0, None)
+    trail = tuple((200.0 + 30 * math.cos(k / 9), 180.0 + 220 * math.sin((i + k) / 40)) for k in range(200))
+    layout = np.c_[np.arange(16) % 4 * 20.0, np.arange(16) // 4 * 50.0]
+    return LiveSnapshot(seq=i + 1, t_frame=1.0, mat_kpa=frame, mat_geometry=(48, 48, PITCH) if i >= 2 else None,
+                        cop_mm=trail[-1], cop_trail=trail, drill=d, insole_layout={"left": layout, "right": layout},
+                        insole_kpa={"left": np.full(16, 20.0 + i), "right": np.full(16, 80.0)})
+
+
+@pytest.mark.parametrize("size,diag", SIZES)
+def test_the_live_screen_drawn_frame_by_frame_is_the_screen_drawn_afresh(dummy_video, size, diag):
+    """Issue 16 "CPU budget": the live screen keeps its column (title, cue, buttons) from frame to
+    frame and paints only the map, the ring, the weight bar and the bands again. Every frame it shows
+    is, pixel for pixel, the frame painted from scratch (a twin screen told to repaint every time)."""
+    rng = np.random.default_rng(5)
+    kept, afresh = FakeFeed(), FakeFeed()
+    app, ref = make_app(size, diag, feed=kept), make_app(size, diag, feed=afresh)
+    app.push(screens.LiveDrillScreen(app, {"title": "Stand still"}))
+    twin = ref.push(screens.LiveDrillScreen(ref, {"title": "Stand still"}))
+    kept_frames = 0
+    for i in range(60):
+        kept.snapshot = afresh.snapshot = _live_sequence(i, rng)
+        app.step(1 / 60, [])
+        twin.repaint()
+        ref.step(1 / 60, [])
+        kept_frames += app.top.dirty != [app.surface.get_rect()]
+        assert np.array_equal(pygame.surfarray.array3d(app.surface), pygame.surfarray.array3d(ref.surface)), f"frame {i}"
+    assert kept_frames > 40  # most frames kept the column (the test compares something)
+
+
+def test_a_steady_live_frame_paints_the_map_and_the_ring_only(dummy_video):
+    """Issue 16 "CPU budget": the drill screen was painted whole 60 times a second (the screen cleared,
+    every string of the column drawn again) though only the map and the ring change. A pixel of the
+    column stays as the last frame left it, the ring is painted when its number or arc moves, and a
+    new cue is painted at once."""
+    feed = FakeFeed()
+    app = make_app((800, 480), 7.0, feed=feed)
+    s = app.push(screens.LiveDrillScreen(app, {"title": "Stand still"}))
+    rng = np.random.default_rng(1)
+    feed.snapshot = _live_sequence(5, rng)
+    app.step(1 / 60, [])
+    title = pygame.Rect(s.col.left, s.col.top, s.col.width, app.text_px("small"))
+    marked = [(x, y) for x in range(title.left, title.right, 7) for y in range(title.top, title.bottom, 5)]
+    for p in marked:
+        app.surface.set_at(p, (255, 0, 255))  # a mark nobody draws
+    before = pygame.surfarray.array3d(app.surface)
+    snap = _live_sequence(6, rng)
+    feed.snapshot = dataclasses.replace(snap, drill={**snap.drill, "remaining_s": feed.snapshot.drill["remaining_s"]})
+    app.step(1 / 60, [])
+    after = pygame.surfarray.array3d(app.surface)
+    assert all(tuple(app.surface.get_at(p))[:3] == (255, 0, 255) for p in marked)  # the column was not painted
+    changed = np.argwhere(np.any(after != before, axis=-1))
+    assert len(changed) and all(s.map_box.collidepoint(int(x), int(y)) for x, y in changed)  # the map only
+    assert sum(r.width * r.height for r in s.dirty) <= s.map_box.width * s.map_box.height
+    feed.snapshot = dataclasses.replace(_live_sequence(7, rng), drill=view(remaining_s=20.0, cue="Now close your eyes."))
+    app.step(1 / 60, [])
+    assert all(tuple(app.surface.get_at(p))[:3] != (255, 0, 255) for p in marked)  # a new cue: painted whole
 
 
 # -- lean to the targets -----------------------------------------------------------------------------

@@ -67,6 +67,10 @@ class Screen:
 
     name = "screen"
     idle_intent: str | None = None
+    # True: draw() paints every pixel itself, and may keep what did not change from its last frame
+    # (ui/screens/drill.py): App.step does not clear the surface first, and calls repaint() when the
+    # surface may hold something else (another screen drew there since).
+    opaque = False
 
     def idle(self) -> bool:
         return True
@@ -89,6 +93,9 @@ class Screen:
 
     def draw(self, surface: pygame.Surface) -> None:
         """Paint the current state. Must not change it."""
+
+    def repaint(self) -> None:
+        """(``opaque`` screens) The surface no longer holds this screen's last frame: paint it all."""
 
 
 class NullFeed:
@@ -125,6 +132,7 @@ class App:
         self.heartbeat: Callable[[], None] | None = None  # called after each step (the kiosk's watchdog)
         self._shown_at = 0.0
         self._idle_posted = False
+        self._drawn: Screen | None = None  # the screen that drew the last frame
 
     # -- sizes --------------------------------------------------------------------------
     def mm(self, value_mm: float) -> int:
@@ -220,10 +228,15 @@ class App:
                 and self.time - max(self.last_input, self._shown_at) > self.idle_timeout_s and top.idle():
             self._idle_posted = True
             self.post(Intent(top.idle_intent, {"idle": True}))
-        if self.top is not None:
-            self.top.update(dt)
-            self.surface.fill(self.theme.colors.background)
-            self.top.draw(self.surface)
+        top = self.top
+        if top is not None:
+            top.update(dt)
+            if top is not self._drawn:
+                top.repaint()
+                self._drawn = top
+            if not top.opaque:
+                self.surface.fill(self.theme.colors.background)
+            top.draw(self.surface)
         if self.heartbeat is not None:  # the kiosk's watchdog: the UI loop turned (gaitkiosk/watchdog.py)
             self.heartbeat()
         self.frame_times.append(time.perf_counter() - t0)

@@ -26,6 +26,8 @@ import numpy as np
 import pygame
 
 from ui import marks
+from ui.heat import HeatIndexer
+from ui.heat import _module as _heat  # its trail_points too (None: not built, or GAITKIOSK_PURE=1)
 from ui.pressure import PressureScale, Upsampler, steps_per_sensel
 
 # The patient screens' scale: brighter low loads (see ui.pressure). A therapist's plot may pass its own.
@@ -33,11 +35,18 @@ PATIENT_SCALE = PressureScale()
 DEFAULT_PX_PER_MM = 5.25  # the 7-inch 800 x 480 panel, when the caller does not say
 
 
-def _neighbours(mask: np.ndarray) -> np.ndarray:
-    """How many of each cell's 8 neighbours are set."""
-    p = np.pad(mask.astype(np.uint8), 1)
-    r, c = mask.shape
-    return sum(p[1 + dr:1 + dr + r, 1 + dc:1 + dc + c] for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc)
+def trail_points_reference(view: MatView, trail) -> list[tuple[int, int]]:
+    """The specification of ``ui._heat.trail_points``."""
+    return marks.thin_out(view.trail_px(trail), marks.trail_min_px(view.marks))
+
+
+def _loaded_box(idx: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1), inclusive, of the non-zero (loaded) samples of x-major indices, or None."""
+    cols = np.flatnonzero(idx.any(axis=1))
+    if not len(cols):
+        return None
+    rows = np.flatnonzero(idx[cols[0]:cols[-1] + 1].any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1])
 
 
 class MatView:
@@ -55,8 +64,22 @@ class MatView:
         self.pitch = (float(pitch_mm[0]), float(pitch_mm[1]))  # (row, column) mm
         self.size_mm = (self.cols * self.pitch[1], self.rows * self.pitch[0])  # (x extent, y extent)
         fit = min(box.width / self.size_mm[0], box.height / self.size_mm[1])
-        self.px_per_mm = fit
         w, h = int(self.size_mm[0] * fit), int(self.size_mm[1] * fit)
+        k_r = steps_per_sensel(h / self.rows) if smooth else 1
+        k_c = steps_per_sensel(w / self.cols) if smooth else 1
+        self._up = self._step = None
+        if smooth and (k_r > 1 or k_c > 1):
+            # The interpolated samples lie a whole number of pixels apart (``_step``, about what
+            # steps_per_sensel asks for): smoothscale then puts every sample on a pixel, and scaling
+            # a part of the samples paints exactly that part of the whole picture. A new frame
+            # repaints only where the feet were or are (set_frame), not the whole map.
+            m_r, m_c = max(1, round(h / (self.rows * k_r))), max(1, round(w / (self.cols * k_c)))
+            samples = (h // m_r + 1, w // m_c + 1)
+            self._up = Upsampler(self.rows, self.cols, k_r, k_c, shape=samples)
+            self._step = (m_r, m_c)
+            w, h = (samples[1] - 1) * m_c, (samples[0] - 1) * m_r  # at most a step smaller than the fit
+            fit = min(w / self.size_mm[0], h / self.size_mm[1])
+        self.px_per_mm = fit
         self.rect = pygame.Rect(0, 0, w, h)
         self.rect.center = box.center
         scale = scale or PATIENT_SCALE
@@ -69,9 +92,6 @@ class MatView:
         lut[0] = background[:3]  # index 0 is "unloaded": the background colour
         self._lut = lut
         self.marks = marks.MarkSizes.for_display(px_per_mm or DEFAULT_PX_PER_MM)
-        k_r = steps_per_sensel(h / self.rows) if smooth else 1
-        k_c = steps_per_sensel(w / self.cols) if smooth else 1
-        self._up = Upsampler(self.rows, self.cols, k_r, k_c) if smooth and (k_r > 1 or k_c > 1) else None
         small = self._up.shape if self._up is not None else (self.rows, self.cols)
         # Indices go into an 8-bit surface whose palette is the colour table: SDL colours it in C.
         self._indexed = pygame.Surface((small[1], small[0]), depth=8)
@@ -79,10 +99,13 @@ class MatView:
         self._small = pygame.Surface((small[1], small[0]), depth=32)
         self._scaled = pygame.Surface(self.rect.size, depth=32)
         self._have_frame = False
+        self._feet: tuple[int, int, int, int] | None = None  # samples (x0, y0, x1, y1) loaded in the last frame
+        self.painted: pygame.Rect | None = None  # the part of the picture the last set_frame painted (map px)
         self.background = background
         # A loaded sensel with no loaded neighbour is not a foot (a stuck sensor, a speck of
         # noise): the patient's picture leaves it out. Analysis and recordings are untouched.
         self.despeckle = despeckle
+        self._indexer = HeatIndexer(self.rows, self.cols, scale, self._up, despeckle)
 
     # -- geometry -----------------------------------------------------------------------
     def to_px(self, x_mm: float, y_mm: float) -> tuple[int, int]:
@@ -107,6 +130,14 @@ class MatView:
         moved[1:] = np.any(px[1:] != px[:-1], axis=1)
         return [(x, y) for x, y in px[moved].tolist()]
 
+    def trail_points(self, trail) -> list[tuple[int, int]]:
+        """The trail as ``marks.draw_trail`` draws it (``trail_px`` thinned by ``marks.thin_out``): one
+        compiled pass over the points (``ui._heat.trail_points``), the reference when it is not built."""
+        if _heat is None:
+            return trail_points_reference(self, trail)
+        return _heat.trail_points(trail, float(self.rect.left), float(self.rect.bottom), float(self.px_per_mm),
+                                  marks.trail_min_px(self.marks))
+
     def to_mm(self, px: int, py: int) -> tuple[float, float]:
         return ((px - self.rect.left) / self.px_per_mm, (self.rect.bottom - py) / self.px_per_mm)
 
@@ -121,21 +152,36 @@ class MatView:
             return
         if kpa.shape != (self.rows, self.cols):
             raise ValueError(f"frame shape {kpa.shape} does not fit a {self.rows} x {self.cols} mat view")
-        kpa = np.asarray(kpa, np.float32)[::-1]  # forward up: row 0 (the rear) at the bottom
-        if self.despeckle:
-            loaded = kpa >= self.floor_kpa
-            lone = loaded & (_neighbours(loaded) == 0)
-            if lone.any():
-                kpa = np.where(lone, 0.0, kpa)
-        if self._up is not None:
-            kpa = self._up(kpa)
-        pygame.surfarray.blit_array(self._indexed, self.scale.indices(kpa).T)  # surfarray is x-major
+        # forward up, specks out, smoothed, coloured: ui.heat (compiled)
+        idx = self._indexer.xmajor(kpa)
+        feet = _loaded_box(idx)
+        pygame.surfarray.blit_array(self._indexed, idx)
         self._small.blit(self._indexed, (0, 0))
-        if self._up is not None:
-            pygame.transform.smoothscale(self._small, self.rect.size, self._scaled)
-        else:
+        if self._up is None:
             pygame.transform.scale(self._small, self.rect.size, self._scaled)
+            self.painted = self._scaled.get_rect()
+        else:
+            self.painted = self._smooth(feet if self._have_frame else (0, 0) + self._small.get_size())
+        self._feet = feet
         self._have_frame = True
+
+    def _smooth(self, changed) -> pygame.Rect | None:
+        """smoothscale the part of the picture that ``changed`` (samples x0, y0, x1, y1, or None) and
+        the last frame's feet touch: a pixel depends on the samples either side of it only. The part
+        of the picture painted (map pixels), or None."""
+        parts = [b for b in (changed, self._feet) if b is not None]
+        if not parts:
+            return None  # no load then, none now: the picture is the background it was
+        sw, sh = self._small.get_size()
+        x0, y0 = max(0, min(b[0] for b in parts) - 1), max(0, min(b[1] for b in parts) - 1)
+        x1, y1 = min(sw - 1, max(b[2] for b in parts) + 1), min(sh - 1, max(b[3] for b in parts) + 1)
+        m_r, m_c = self._step
+        if x1 <= x0 or y1 <= y0:
+            return None
+        out = pygame.Rect(x0 * m_c, y0 * m_r, (x1 - x0) * m_c, (y1 - y0) * m_r)
+        pygame.transform.smoothscale(self._small.subsurface((x0, y0, x1 - x0 + 1, y1 - y0 + 1)), out.size,
+                                     self._scaled.subsurface(out))
+        return out
 
     # -- drawing -----------------------------------------------------------------------
     def draw(self, surface, colors, cop_mm=None, trail=(), targets=(), zone=None, base_of_support=None) -> None:
@@ -158,7 +204,7 @@ class MatView:
             marks.draw_target(surface, colors, self.to_px(t["x_mm"], t["y_mm"]), self.length_px(t.get("radius_mm", 15.0)),
                               t.get("state", "next"), self.marks)
         if len(trail) >= 2:
-            marks.draw_trail(surface, colors, self.trail_px(trail), self.marks)
+            marks.draw_trail(surface, colors, self.trail_points(trail), self.marks)
         if cop_mm is not None:
             p = self.to_px(*cop_mm)
             marks.draw_dot(surface, colors, p, self.marks)

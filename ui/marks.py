@@ -59,9 +59,14 @@ def thin_out(pts, min_px: float) -> list:
     return out
 
 
+def trail_min_px(sizes: MarkSizes) -> float:
+    """How far apart the trail's points are drawn (closer ones are left out: cleaner segments)."""
+    return max(2.0, sizes.trail / 2)
+
+
 def draw_trail(surface, colors, pts, sizes: MarkSizes) -> None:
     """Where the COP has just been: a light line with a black edge (screen points, oldest first)."""
-    pts = thin_out([(int(x), int(y)) for x, y in pts], max(2.0, sizes.trail / 2))
+    pts = thin_out([(int(x), int(y)) for x, y in pts], trail_min_px(sizes))
     if len(pts) < 2:
         return
     _polyline(surface, colors.dark_text, pts, sizes.trail + 2 * sizes.edge)

@@ -52,11 +52,16 @@ class PressureScale:
         lut[1:] = np.array(viridis_lut(255, self.low, 1.0), np.uint8)
         object.__setattr__(self, "lut", lut)
         # kPa quantised to LEVELS steps over 0..max_kpa, then one table look-up gives the index:
-        # far faster per frame than evaluating the power law on every pixel.
+        # far faster per frame than evaluating the power law on every pixel (``table``: ui.heat's kernel).
         levels = np.arange(LEVELS + 1, dtype=np.float64) * (self.max_kpa / LEVELS)
         table = (self.fraction(levels) * 254.0 + 1.5).astype(np.uint8)
         table[levels < self.floor_kpa] = 0
         object.__setattr__(self, "_table", table)
+
+    @property
+    def table(self) -> np.ndarray:
+        """Colour index of each quantised load (``LEVELS`` + 1 steps from 0 to ``max_kpa``)."""
+        return self._table
 
     def fraction(self, kpa):
         """Place on the colour bar, 0 (the floor) .. 1 (``max_kpa`` and above)."""
@@ -94,18 +99,23 @@ def cubic_taps(n_in: int, n_out: int, a: float = -0.5) -> tuple[np.ndarray, np.n
 
 
 class Upsampler:
-    """A (rows, cols) frame to (rows * k_r, cols * k_c) by separable cubic interpolation.
+    """A (rows, cols) frame to (rows * k_r, cols * k_c) (or ``shape``: any number of samples spread
+    evenly over the frame) by separable cubic interpolation.
 
     Four gathers and multiply-adds per axis in numpy: no matrix product, so no BLAS thread
     pool (on the 2-core unit its threads fought the reader and analysis threads, and frames
     took 20-80 ms instead of 1-2).
     """
 
-    def __init__(self, rows: int, cols: int, k_rows: int, k_cols: int):
-        self.shape = (rows * k_rows, cols * k_cols)
+    def __init__(self, rows: int, cols: int, k_rows: int, k_cols: int, shape: tuple[int, int] | None = None):
+        self.shape = tuple(shape) if shape is not None else (rows * k_rows, cols * k_cols)
         self._ri, self._rw = cubic_taps(rows, self.shape[0])
         self._ci, self._cw = cubic_taps(cols, self.shape[1])
         self._rw = self._rw[:, :, None]  # broadcast over columns
+
+    def taps(self, columns: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The row (or column) taps: (4, n_out) input indices and their float32 weights."""
+        return (self._ci, self._cw) if columns else (self._ri, self._rw[:, :, 0])
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         f = np.asarray(frame, np.float32)

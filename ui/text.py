@@ -252,6 +252,12 @@ def new_frame() -> None:
         log.clear()
 
 
+def text_logged() -> bool:
+    """A :class:`TextLog` is open: a screen that keeps unchanged parts from frame to frame draws them
+    all again, so that the log sees every string of the frame."""
+    return bool(_LOGS)
+
+
 def note_cover(what: str, rect: pygame.Rect) -> None:
     """Tell an open :class:`TextLog` that an opaque band now covers ``rect``."""
     for log in _LOGS:

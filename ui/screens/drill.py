@@ -23,13 +23,15 @@ wants to stop has stopped.
 
 from __future__ import annotations
 
+import math
+
 import pygame
 
 from ui import marks
 from ui.app import Intent, Screen
 from ui.heatmap import InsoleView, MatView
 from ui.screens.common import banner, fit_paragraph, margin, paragraph
-from ui.text import blit_text, fit_size
+from ui.text import blit_text, fit_size, text_logged
 from ui.widgets import Button, ButtonSet, draw_lr_bar, draw_ring
 
 BEAT_STRIP_MM = 24.0  # the top of the map box while a beat runs: the pulsing beat ring
@@ -53,6 +55,7 @@ class LiveDrillScreen(Screen):
         self._paused_since: float | None = None
         self._beat_seen = 0  # the view's beat counter last seen
         self._beat_at: float | None = None  # app time of the last beat (the pulse's start)
+        self._kept = _Kept()  # what draw() keeps from frame to frame (see draw)
 
     def layout(self, size) -> None:
         app = self.app
@@ -138,24 +141,76 @@ class LiveDrillScreen(Screen):
         return False
 
     # -- drawing ---------------------------------------------------------------------------------
+    # The screen is drawn in two layers. The column (title, cue, count, buttons) and the empty map
+    # box change a few times a drill: they are painted once into a kept layer (``_Kept``). The map with its
+    # marks, the countdown ring, the weight bar and a pause/alert band change with the data: each
+    # frame they are painted over the copy of the layer that is already on the screen, after the
+    # layer is put back where they were (``_restore``). A frame drawn this way is the frame drawn
+    # from scratch, pixel for pixel (tests/test_ui_live.py); it redraws the map's box and the ring,
+    # not the whole screen (bench/bench_kiosk_cpu.py: the column was a third of the screen's time).
+    opaque = True  # draw() paints every pixel (App.step does not clear the screen first)
+
     def draw(self, surface) -> None:
+        key = self._layer_key()
+        # A TextLog (tests, the gallery) sees every string of every frame: the layer is painted afresh.
+        if text_logged() or key != self._kept.layer_at or surface is not self._kept.painted:
+            if self._kept.layer is None or self._kept.layer.get_size() != surface.get_size():
+                self._kept.layer = pygame.Surface(surface.get_size(), 0, surface)  # the screen's pixel format
+            self._kept.layer.fill(self.app.theme.colors.background)
+            self._draw_column(self._kept.layer)
+            self._kept.layer_at = key
+            surface.blit(self._kept.layer, (0, 0))
+            self._kept.painted, self._kept.ring_shown = surface, None
+            self._kept.dirty = [surface.get_rect()]
+        else:
+            self._kept.dirty = self._restore(surface)
+        self._draw_live(surface)
+
+    def _layer_key(self) -> tuple:
+        """Everything the kept layer shows: when it changes, the layer is painted again."""
+        v = self.view
+        return (v.get("view"), self.mat is None, v.get("title") or self.drill.get("title", ""), v.get("phase"),
+                v.get("cue"), v.get("remaining_s") is not None, bool(v.get("duration_s")), v.get("progress"),
+                repr(v.get("cadence")), repr(v.get("values")),
+                tuple(self.map_box), tuple((b.label, b.style, b.enabled, b.pressed, tuple(b.rect)) for b in self.buttons.buttons))
+
+    @property
+    def dirty(self) -> list[pygame.Rect]:
+        """The areas the last frame painted (the rest of the screen is as the frame before left it)."""
+        return self._kept.dirty
+
+    def repaint(self) -> None:
+        self._kept.painted = None  # the next frame puts the whole layer on the screen
+
+    def _restore(self, surface) -> list[pygame.Rect]:
+        """Put the layer back under what the last frame painted over it; the areas put back."""
+        out = []
+        opaque = self.mat.rect if self.view.get("view") != "insoles" and self.mat is not None else None
+        for r in _around(self.map_box, opaque):  # the map's own rectangle is painted whole
+            surface.blit(self._kept.layer, r, r)
+            out.append(r)
+        if opaque is not None:
+            out.append(opaque)
+        if self._kept.ring_shown is not None and self._kept.ring_shown != self._ring_now():
+            r = self._kept.ring_rect
+            surface.blit(self._kept.layer, r, r)
+            out.append(r)
+            self._kept.ring_shown = None
+        for r in ([self._kept.band] if self._kept.band is not None else []) + \
+                ([b.rect for b in self.buttons.buttons] if self._kept.live_buttons else []):
+            surface.blit(self._kept.layer, r, r)
+            out.append(r)
+        return out
+
+    def _draw_column(self, surface) -> None:
+        """The kept layer: the map box's background or its waiting note, the title, the cue, the count
+        beside the ring, steps a minute, the values and the buttons."""
         app, c = self.app, self.app.theme.colors
         v = self.view
         m = margin(app)
         if v.get("view") == "insoles":
-            pygame.draw.rect(surface, c.panel, self.map_box, border_radius=12)
-            strip = self.beat_strip()
-            if strip is not None:
-                self._draw_beat(surface, strip)
-                self.insoles.draw(surface, c, self.map_box.clip(pygame.Rect(
-                    self.map_box.left, strip.bottom, self.map_box.width, self.map_box.bottom - strip.bottom)))
-            else:
-                self.insoles.draw(surface, c)
-        elif self.mat is not None:
-            cop = self.snapshot.cop_mm if self.snapshot is not None else None
-            self.mat.draw(surface, c, cop_mm=cop, trail=self.snapshot.cop_trail if self.snapshot and v.get("trail", True) else (), targets=v.get("targets") or (), zone=v.get("zone"),
-                          base_of_support=v.get("base_of_support"))
-        else:
+            pass  # the insoles are drawn live
+        elif self.mat is None:
             pygame.draw.rect(surface, c.panel, self.map_box, border_radius=12)
             blit_text(surface, app.fonts, "Waiting for the mat...", app.text_px("small"), c.muted, self.map_box.center, "center")
         col = self.col
@@ -170,9 +225,11 @@ class LiveDrillScreen(Screen):
         progress = v.get("progress")
         small = app.text_px("small")
         held = phase in ("alert", "paused")  # the band says what to do; what it would cover is left out
+        self._kept.ring = None
         if not held and remaining is not None and duration and phase != "countdown":  # counting down: the cue's number
             center = (col.left + ring_r + 4, y + ring_r + m // 2)
-            draw_ring(surface, app, center, ring_r, remaining / duration, f"{max(0, remaining):.0f}")
+            self._kept.ring = (center, ring_r)  # drawn live (_draw_live): its arc moves every frame
+            self._kept.ring_rect = pygame.Rect(center[0] - ring_r - 2, center[1] - ring_r - 2, 2 * ring_r + 5, 2 * ring_r + 5)
             y = center[1] + ring_r + m
             if progress:
                 x = center[0] + ring_r + m
@@ -193,16 +250,63 @@ class LiveDrillScreen(Screen):
                 break
             y = paragraph(surface, app, f"{label}: {text}", pygame.Rect(col.left, y, col.width, bottom - y),
                           "small") + int(small * 0.1)
-        share = v.get("share")
-        if share is not None:  # under the feet (``share_bar``), as wide as the map
-            draw_lr_bar(surface, app, self.share_bar, share.get("left_pct"), share.get("target_pct"),
-                        share.get("tolerance_pct"))
+        self._kept.live_buttons = held  # over the band then: drawn live, after it (_draw_live)
+        if not held:
+            self.buttons.draw(surface, app)
+
+    def _ring_now(self):
+        """What the ring shows now: (fraction of the time left, its number), or None. The fraction is
+        rounded to half a pixel of the ring's rim, so the ring is painted again when its arc moves on
+        the glass (a few times a second), not on every frame."""
+        if self._kept.ring is None:
+            return None
+        remaining, duration = self.view.get("remaining_s"), self.view.get("duration_s")
+        steps = math.ceil(4 * math.pi * self._kept.ring[1])  # half-pixel steps round the rim
+        return round(remaining / duration * steps) / steps, f"{max(0, remaining):.0f}"
+
+    def _draw_live(self, surface) -> None:
+        """What changes with the data, over the layer: the map or the insoles, the ring, the weight
+        bar, and the pause or alert band."""
+        app, c = self.app, self.app.theme.colors
+        v = self.view
+        surface.set_clip(self.map_box)  # nothing of the map spills into the column
+        try:
+            if v.get("view") == "insoles":
+                pygame.draw.rect(surface, c.panel, self.map_box, border_radius=12)
+                strip = self.beat_strip()
+                if strip is not None:
+                    self._draw_beat(surface, strip)
+                    self.insoles.draw(surface, c, self.map_box.clip(pygame.Rect(
+                        self.map_box.left, strip.bottom, self.map_box.width, self.map_box.bottom - strip.bottom)))
+                else:
+                    self.insoles.draw(surface, c)
+            elif self.mat is not None:
+                cop = self.snapshot.cop_mm if self.snapshot is not None else None
+                self.mat.draw(surface, c, cop_mm=cop, trail=self.snapshot.cop_trail if self.snapshot and v.get("trail", True) else (),
+                              targets=v.get("targets") or (), zone=v.get("zone"), base_of_support=v.get("base_of_support"))
+            share = v.get("share")
+            if share is not None:  # under the feet (``share_bar``), as wide as the map
+                draw_lr_bar(surface, app, self.share_bar, share.get("left_pct"), share.get("target_pct"),
+                            share.get("tolerance_pct"))
+        finally:
+            surface.set_clip(None)
+        ring = self._ring_now()
+        if ring is not None and ring != self._kept.ring_shown:
+            draw_ring(surface, app, self._kept.ring[0], self._kept.ring[1], *ring)
+            self._kept.ring_shown = ring
+            self._kept.dirty.append(self._kept.ring_rect)
         # The countdown is the cue's "Get ready: N" alone (gaitkiosk.liveview): no ring, no band then.
+        phase = v.get("phase")
+        self._kept.band = None
         if phase == "alert":
-            banner(surface, app, v.get("alert") or "Stopped for your safety. Stand still and hold the rail.", "stop")
+            self._kept.band = banner(surface, app, v.get("alert") or "Stopped for your safety. Stand still and hold the rail.", "stop")
         elif phase == "paused":
-            banner(surface, app, "Paused. Press Continue when you are ready.", "warn")
-        self.buttons.draw(surface, app)
+            self._kept.band = banner(surface, app, "Paused. Press Continue when you are ready.", "warn")
+        if self._kept.band is not None:
+            self._kept.dirty.append(self._kept.band)
+        if self._kept.live_buttons:
+            self.buttons.draw(surface, app)
+            self._kept.dirty += [b.rect for b in self.buttons.buttons]
 
     # -- the walking drills' beat and steps per minute ---------------------------------------------
     def beat_strip(self) -> pygame.Rect | None:
@@ -257,3 +361,31 @@ class LiveDrillScreen(Screen):
         if aim:
             y = blit_text(surface, app.fonts, f"Aim: {aim:.0f}", small, c.muted, (rect.left, y), room=rect).bottom
         return y + margin(app) // 2
+
+
+class _Kept:
+    """What the live screen keeps between frames to paint only what changed: a cache of pixels, not
+    the screen's state (draw() still changes nothing the screen shows)."""
+
+    def __init__(self):
+        self.layer: pygame.Surface | None = None  # the column and the empty map box
+        self.layer_at = None  # the _layer_key it shows
+        self.painted = None  # the surface the layer was last put on whole
+        self.ring = None  # (centre, radius) of the countdown ring, or None
+        self.ring_rect = pygame.Rect(0, 0, 0, 0)
+        self.ring_shown = None  # what the ring on the screen shows (see _ring_now)
+        self.band: pygame.Rect | None = None  # the pause/alert band of the last frame
+        self.live_buttons = False  # True while a band is shown: the buttons are drawn over it
+        self.dirty: list[pygame.Rect] = []  # the areas the last frame painted
+
+
+def _around(box: pygame.Rect, inner: pygame.Rect | None) -> list[pygame.Rect]:
+    """``box`` less ``inner`` (inside it) as up to four rectangles; all of ``box`` when there is no inner."""
+    if inner is None:
+        return [box]
+    inner = inner.clip(box)
+    parts = [pygame.Rect(box.left, box.top, box.width, inner.top - box.top),
+             pygame.Rect(box.left, inner.bottom, box.width, box.bottom - inner.bottom),
+             pygame.Rect(box.left, inner.top, inner.left - box.left, inner.height),
+             pygame.Rect(inner.right, inner.top, box.right - inner.right, inner.height)]
+    return [r for r in parts if r.width > 0 and r.height > 0]
