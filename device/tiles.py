@@ -15,7 +15,9 @@ configuration gives (``[devices] tiles``, docs/walkway.md):
   tiles of different pitch or rate are refused with one line.
 * **one clock** (:class:`Stitcher`): the first tile is the walkway's clock. For
   each of its frames, every other tile gives its frame whose host time lies
-  within half a period; a tile that has none for that period (lost on its line,
+  within half a period of where that tile's own sample phase puts it (a running
+  mean, so a wobble of the clock fits does not flip a tile between two periods),
+  and never more than three quarters of a period from the first tile's; a tile that has none for that period (lost on its line,
   dropped, unplugged, or slipped a frame by clock drift) makes the whole period a
   **gap**: no stitched frame is sent for it and the next stitched frame carries it
   in ``RawFrame.lost_before``, the count the store, the recordings and the
@@ -59,6 +61,8 @@ MAX_OFFSET_MM = 20_000.0
 # A tile silent for this long behind the first tile's newest frame is missing for the periods
 # in between (its frames would have arrived by now): the stitched mat's extra latency at most.
 WAIT_FOR_TILE_S = 0.1
+PHASE_GAIN = 0.05  # the running mean of a tile's phase follows drift over ~20 periods, not one fit's wobble
+SLIP_AT = 0.75  # a tile's phase this many periods off: it slipped a sample (see Stitcher._follow_phase)
 PITCH_TOLERANCE = 1e-3  # relative: tiles' pitches must agree (float32 on the wire)
 
 
@@ -262,6 +266,11 @@ class Stitcher:
         self.unsettled = [0] * n_tiles  # frames before the tile's clock fit settled (not stitched)
         self.gaps = 0  # periods not stitched
         self.stitched = 0
+        # Each tile's sample phase against the first tile's (s, a slow running mean of its matched
+        # frames): tiles sample at phases of their own, and a tile whose phase lies near half a
+        # period flipped between two periods at every wobble of the clock fits when the window was
+        # centred on the first tile's instant (at 200 Hz, +-2.5 ms: hundreds of gaps on a busy host).
+        self.phase: list[float | None] = [None] * n_tiles
         self._carry_lost = 0
         self._carry_dropped = 0
 
@@ -279,6 +288,7 @@ class Stitcher:
         periods missing, the first tile's is a period of the walkway missed (once it ran).
         """
         self.unsettled[index] += 1
+        self.phase[index] = None  # its clock fit starts again (a reconnect): so does its phase
         if index == 0 and self.stitched:
             self._carry_lost += 1 + frame.lost_before
             self._carry_dropped += frame.dropped_before
@@ -295,10 +305,11 @@ class Stitcher:
             decided = True
             for i in range(1, len(self.pending)):
                 q = self.pending[i]
-                while q and q[0].t_host < t - self.tolerance:
+                centre = t + (self.phase[i] or 0.0)
+                while q and q[0].t_host < centre - self.tolerance:
                     q.popleft()
                     self.unmatched[i] += 1
-                if q and q[0].t_host <= t + self.tolerance:
+                if q and q[0].t_host <= min(centre + self.tolerance, t + SLIP_AT * self.period):
                     chosen.append(q[0])
                 elif q or newest - t >= self.wait_s:
                     chosen.append(None)  # a later frame came, or the tile is silent: none for this period
@@ -311,6 +322,7 @@ class Stitcher:
             for i, f in enumerate(chosen[1:], start=1):
                 if f is not None:
                     self.pending[i].popleft()
+                    self._follow_phase(i, f.t_host - t)
                 else:
                     self.missing[i] += 1
             self._carry_lost += ref.lost_before
@@ -326,6 +338,17 @@ class Stitcher:
             self.stitched += 1
             self._carry_lost = self._carry_dropped = 0
         return out
+
+    def _follow_phase(self, index: int, diff: float) -> None:
+        """Track tile ``index``'s phase; when clock drift has carried it 3/4 of a period away, the
+        tile has slipped a sample against the first one: centre its window a period back (one gap)."""
+        phase = self.phase[index]
+        phase = diff if phase is None else phase + PHASE_GAIN * (diff - phase)
+        if phase > SLIP_AT * self.period:
+            phase -= self.period
+        elif phase < -SLIP_AT * self.period:
+            phase += self.period
+        self.phase[index] = phase
 
     def counters(self) -> dict[str, int]:
         out = {"stitched": self.stitched, "gaps": self.gaps}
