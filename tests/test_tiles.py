@@ -515,3 +515,39 @@ def test_gaitkiosk_demo_shows_the_configured_walkway_as_its_mat(capsys, tmp_path
         assert main(["demo", "--config", str(cfg), "--json", "--seconds", "5"]) == 0
     final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert "tiles:TILE-0+TILE-1" in json.dumps(final)
+
+
+@needs_pty
+def test_gaitkiosk_record_records_the_configured_walkway_as_one_mat(capsys, tmp_path):
+    import json
+
+    from gaitkiosk.cli import main
+
+    with PtyServer(tile_devices(2), link_dir=tmp_path / "dev") as server:
+        links = server.links()
+        cfg = write(tmp_path, f'[devices]\nmat = ""\ninsoles = []\n[[devices.tiles]]\nport = "{links["tile0"]}"\n'
+                              f'[[devices.tiles]]\nport = "{links["tile1"]}"\nrotation = 180\n')
+        out = tmp_path / "walkway.npz"
+        assert main(["record", "--config", str(cfg), "tiles://devices", "--seconds", "2", "--out", str(out)]) == 0
+    data = np.load(out, allow_pickle=False)
+    meta = json.loads(str(data["meta"]))
+    (mat,) = meta["devices"]
+    assert mat["serial"] == "tiles:TILE-0+TILE-1" and "gaps" in mat["counters"]
+    kpa = data["mat_kpa"]
+    # from the first stitched frame on (its tiles' clocks settled): 2 s of the walkway
+    assert kpa.shape[1:] == (16, 12) and kpa.shape[0] >= 180
+    walkway = place_tiles(parse_tiles([{"port": "a"}, {"port": "b", "rotation": 180}]),
+                          [mat_hello("TILE-0"), mat_hello("TILE-1")])
+    for frame in kpa.astype(np.uint16):  # each tile's part, bit for bit its own, from one sample period
+        (tile0, _, t0), (tile1, _, t1) = (InstantPattern.decode(walkway.tile_view(frame, i)) for i in range(2))
+        assert (tile0, tile1) == (0, 1) and abs(t1 - t0) <= 0.0075
+
+
+def test_gaitkiosk_record_of_tiles_without_configured_tiles_is_one_line(capsys, tmp_path):
+    from gaitkiosk.cli import main
+
+    cfg = write(tmp_path, '[devices]\nmat = ""\ninsoles = []\n')
+    assert main(["record", "--config", str(cfg), "tiles://devices", "--seconds", "1",
+                 "--out", str(tmp_path / "x.npz")]) != 0
+    err = capsys.readouterr().err
+    assert "lists no [[devices.tiles]]" in err and "Traceback" not in err
