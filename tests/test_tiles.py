@@ -551,3 +551,36 @@ def test_gaitkiosk_record_of_tiles_without_configured_tiles_is_one_line(capsys, 
                  "--out", str(tmp_path / "x.npz")]) != 0
     err = capsys.readouterr().err
     assert "lists no [[devices.tiles]]" in err and "Traceback" not in err
+
+
+def test_the_demo_walkway_is_virtual_tiles_stitched_as_real_ones(tmp_path):
+    """``gaitkiosk run --simulate --tiles 4`` (``sim.tiles``): the demo's mat is 4 virtual tiles, each its own
+    device, serial and clock, read through the kiosk's Sensors as one stitched mat of the virtual sensor."""
+    from gaitkiosk.config import default_config
+    from gaitkiosk.sensors import Sensors, sim_urls
+
+    config = default_config()
+    config["sim"]["tiles"] = 4
+    urls = sim_urls(config, patient="tiles-demo", scenario="walk")
+    sensors = Sensors(config)
+    try:
+        sensors.open(urls, ready_timeout_s=30)
+        mat = sensors.by_kind("mat")
+        assert mat.hello.shape == (192, 48)
+        assert [r.hello.serial for r in mat.readers] == [f"sim-mat-192x48-seed1-tile{i}" for i in range(1, 5)]
+        assert len({r.hello.serial for r in mat.readers}) == 4 and mat.hello.zeroed  # each zeroed at power-up
+        pressure = sensors.identify()[mat.hello.serial]
+        assert pressure.usable and pressure.source == "factory-nominal (uncalibrated)"
+        assert wait_until(lambda: len(mat.frames) >= 50, timeout=60)
+        frames = mat.frames.drain()
+        assert all(f.counts.shape == (192, 48) for f in frames)
+    finally:
+        sensors.close()
+
+
+def test_run_tiles_is_for_the_demo_only(capsys):
+    from gaitkiosk.cli import main
+
+    assert main(["run", "--tiles", "4"]) != 0
+    err = capsys.readouterr().err
+    assert "--tiles is for the demo on the virtual patient: add --simulate" in err and "Traceback" not in err
