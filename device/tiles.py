@@ -472,6 +472,11 @@ class TiledMat:
     def tile_statuses(self) -> list:
         return [r.status() for r in self.readers]
 
+    @property
+    def tile_hellos(self) -> list[Hello] | None:
+        """Each tile's own HELLO as the walkway was laid out with them (None before)."""
+        return None if self._tile_hellos is None else list(self._tile_hellos)
+
     def status(self):
         """The walkway's status: the worst tile's state, the tiles' counters summed, the stitcher's own."""
         from device.linkstate import STREAMING, ReaderStatus
@@ -565,3 +570,65 @@ class TiledMat:
             if taken:
                 self._last_out = now
             self._last_poll = now  # after the frame: read in the other order, never a false silence
+
+
+# -- each tile its own calibration ---------------------------------------------------------------
+
+COMPOSITE_PREFIX = "tiles:"  # a walkway's calibration made of its tiles' own: tiles:<id>@row.col.turns+...
+
+
+@dataclass(frozen=True)
+class TileCalibration:
+    """One tile's calibration and where its counts lie in the walkway frame."""
+
+    calibration_id: str
+    row: int
+    col: int
+    turns: int
+
+
+def composite_calibration_id(parts: list[TileCalibration]) -> str:
+    """The id a walkway recording keeps when each tile's counts became kPa by the tile's own calibration:
+    every tile's calibration id and placement, so its kPa can be made again from the raw counts."""
+    return COMPOSITE_PREFIX + "+".join(f"{p.calibration_id}@{p.row}.{p.col}.{p.turns}" for p in parts)
+
+
+def parse_composite_calibration_id(text: str | None) -> list[TileCalibration] | None:
+    """The parts of a composite id, or None for any other id (ValueError if it is a damaged one)."""
+    if not text or not text.startswith(COMPOSITE_PREFIX):
+        return None
+    parts = []
+    for item in text[len(COMPOSITE_PREFIX):].split("+"):
+        cid, sep, where = item.rpartition("@")
+        numbers = where.split(".")
+        if not sep or not cid or len(numbers) != 3 or not all(n.isdigit() for n in numbers):
+            raise ValueError(f"calibration id {text!r} is not a walkway's tile calibrations")
+        parts.append(TileCalibration(cid, int(numbers[0]), int(numbers[1]), int(numbers[2]) % 4))
+    return parts
+
+
+class TileConverter:
+    """counts -> kPa of a walkway frame, each tile's area through that tile's own converter.
+
+    ``pieces``: (placement, the tile's own rows and cols, convert) with ``convert`` taking the
+    tile's counts as the tile sends them (2-D, or 3-D: frames x rows x cols). Floor no tile
+    covers reads 0 kPa (no sensor lies there), as its counts do.
+    """
+
+    def __init__(self, shape: tuple[int, int], pieces: list[tuple[TileCalibration, tuple[int, int], Any]]) -> None:
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.pieces = pieces
+
+    def __call__(self, counts: np.ndarray) -> np.ndarray:
+        counts = np.asarray(counts)
+        out = np.zeros(counts.shape[:-2] + self.shape, dtype=np.float32)
+        axes = (counts.ndim - 2, counts.ndim - 1)
+        for place, (rows, cols), convert in self.pieces:
+            laid_rows, laid_cols = (rows, cols) if place.turns % 2 == 0 else (cols, rows)
+            window = (..., slice(place.row, place.row + laid_rows), slice(place.col, place.col + laid_cols))
+            own = np.ascontiguousarray(np.rot90(counts[window], -place.turns, axes=axes))
+            kpa = np.asarray(convert(own), dtype=np.float32)
+            out[window] = np.rot90(kpa, place.turns, axes=axes)
+        return out
+
+    many = __call__

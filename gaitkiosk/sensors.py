@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import urllib.parse
 
-from gaitkiosk.pressure import Pressure, pressure_for
+from gaitkiosk.pressure import Pressure, pressure_for, tile_pressures
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,14 @@ class Sensors:
             if h is None or h.serial in self.pressure:
                 continue
             cal = calibrations(h.serial) if calibrations else None
+            if cal is None and hasattr(r, "tile_hellos"):
+                # A walkway without a calibration of its own: each tile's own, its number per tile
+                # (the trial keeps every tile's calibration id beside the walkway's composite one).
+                walkway, tiles = tile_pressures(r, calibrations)
+                if walkway is not None:
+                    self.pressure[h.serial] = walkway
+                    self.pressure.update(tiles)
+                    continue
             self.pressure[h.serial] = pressure_for(h, r.url, cal)
         return self.pressure
 

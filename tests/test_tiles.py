@@ -584,3 +584,114 @@ def test_run_tiles_is_for_the_demo_only(capsys):
     assert main(["run", "--tiles", "4"]) != 0
     err = capsys.readouterr().err
     assert "--tiles is for the demo on the virtual patient: add --simulate" in err and "Traceback" not in err
+
+
+# -- each tile its own calibration -----------------------------------------------------------------
+
+
+def _calibrate_tile(st, serial, a):
+    """An active calibration of one 8 x 12 tile: kPa = a x counts (its own curve)."""
+    from calibration.curves import PowerLawCurve
+    from calibration.model import CalibrationModel
+    from calibration.storage import save
+
+    model = CalibrationModel.for_device(serial, "mat", (8, 12), sensel_area_mm2=100.0, pitch_mm=(10.0, 10.0))
+    model.curve = PowerLawCurve(a, 1.0)
+    cal = save(st, model, [], operator="test")
+    assert cal.active
+    return cal
+
+
+@needs_pty
+def test_each_tile_converts_by_its_own_calibration_live_in_the_store_and_in_the_export(tmp_path):
+    import json
+
+    from calibration.storage import install_export_converter
+    from gaitkiosk.sensors import Sensors, config_urls
+    from store import open_store
+    from store.devices import device_from_hello
+    from store.export import export_session
+    from store.patients import Patient
+
+    st = open_store(tmp_path / "data")
+    try:
+        cals = {"TILE-0": _calibrate_tile(st, "TILE-0", 0.01), "TILE-1": _calibrate_tile(st, "TILE-1", 0.03)}
+        with PtyServer(tile_devices(2), link_dir=tmp_path / "dev") as server:
+            links = server.links()
+            config = load_config(write(tmp_path, f'[devices]\nmat = ""\ninsoles = []\nzero_when_idle = false\n'
+                                                  f'[[devices.tiles]]\nport = "{links["tile0"]}"\n'
+                                                  f'[[devices.tiles]]\nport = "{links["tile1"]}"\nrotation = 180\n'))
+            sensors = Sensors(config)
+            try:
+                sensors.open(config_urls(config), ready_timeout_s=30)
+                mat = sensors.by_kind("mat")
+                pressure = sensors.identify(st.calibrations.active_for)
+                assert wait_until(lambda: len(mat.frames) >= 50, timeout=60)
+                frames = mat.frames.drain()
+            finally:
+                sensors.close()
+        walkway = pressure["tiles:TILE-0+TILE-1"]
+        # the walkway's number carries its source: calibrated, by each tile's own calibration
+        assert walkway.source == "calibrated"
+        assert walkway.calibration_id == f"tiles:{cals['TILE-0'].id}@0.0.0+{cals['TILE-1'].id}@8.0.2"
+        assert {s: p.calibration_id for s, p in pressure.items() if s.startswith("TILE")} == {
+            "TILE-0": cals["TILE-0"].id, "TILE-1": cals["TILE-1"].id}
+        place = place_tiles(parse_tiles([{"port": "a"}, {"port": "b", "rotation": 180}]),
+                            [mat_hello("TILE-0"), mat_hello("TILE-1")])
+        from calibration.model import CalibrationModel
+
+        own = [CalibrationModel.from_json(cals[s].record).converter() for s in ("TILE-0", "TILE-1")]
+        probe = np.full((8, 12), 300, np.uint16)
+        assert np.allclose(own[1](probe), 3 * own[0](probe))  # two different curves
+        for f in frames[:10]:  # each tile's area through its own curve, nothing across the seam mixed
+            kpa = walkway.kpa(f.counts)
+            for i in range(2):
+                assert np.array_equal(place.tile_view(kpa, i), own[i](np.ascontiguousarray(place.tile_view(f.counts, i))))
+        # the store keeps the composite id per recording, each tile's id in the trial; the export remakes the kPa
+        install_export_converter()
+        st.devices.seen(device_from_hello(mat.hello, "mat"))
+        session = st.sessions.start(st.patients.add(Patient(code="1234")).id)
+        ids = {s: p.calibration_id for s, p in pressure.items()}
+        trial = st.trials.start(session.id, "walk", {}, ids)
+        writer = st.recording_writer(session.id, trial_id=trial.id, calibration_ids=ids, min_free_bytes=0).start()
+        for f in frames:
+            writer.put(f)
+        writer.stop()
+        st.trials.finish(trial.id, results={}, report=None)
+        st.sessions.finish(session.id)
+        assert st.trials.get(trial.id).calibration_ids["TILE-1"] == cals["TILE-1"].id
+        path = export_session(st, session.id, tmp_path / "walk.npz")[0]
+    finally:
+        st.close()
+    data = np.load(path, allow_pickle=False)
+    expected = np.stack([walkway.kpa(f.counts) for f in frames])
+    assert np.allclose(data["mat_kpa"], expected, rtol=1e-5)
+    meta = json.loads(str(data["meta"]))
+    tiles = meta["calibration"]["mat"]["tiles"]
+    assert [(t["serial"], t["calibration_id"]) for t in tiles] == [("TILE-0", cals["TILE-0"].id),
+                                                                  ("TILE-1", cals["TILE-1"].id)]
+
+
+@needs_pty
+def test_a_walkway_with_one_tile_uncalibrated_names_that_tile(tmp_path):
+    from gaitkiosk.sensors import Sensors, config_urls
+    from store import open_store
+
+    st = open_store(tmp_path / "data")
+    try:
+        _calibrate_tile(st, "TILE-0", 0.01)
+        with PtyServer(tile_devices(2), link_dir=tmp_path / "dev") as server:
+            links = server.links()
+            config = load_config(write(tmp_path, f'[devices]\nmat = ""\ninsoles = []\nzero_when_idle = false\n'
+                                                  f'[[devices.tiles]]\nport = "{links["tile0"]}"\n'
+                                                  f'[[devices.tiles]]\nport = "{links["tile1"]}"\n'))
+            sensors = Sensors(config)
+            try:
+                sensors.open(config_urls(config), ready_timeout_s=30)
+                pressure = sensors.identify(st.calibrations.active_for)
+            finally:
+                sensors.close()
+    finally:
+        st.close()
+    walkway = pressure["tiles:TILE-0+TILE-1"]
+    assert not walkway.usable and "tile 2 (TILE-1) of the walkway not calibrated yet" in walkway.problem
