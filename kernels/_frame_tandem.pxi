@@ -14,6 +14,8 @@ cdef bint _beside(FrameKernel st, int s, int np_) noexcept nogil:
     cdef double t, t_min = INFINITY
     if g.length < st.full_footprint:
         return False
+    if st.slots[s].grew:  # still loading: its own lateral midfoot, not a foot beside it (see reference)
+        return False
     for k in range(np_):
         i = st.pbuf[k]
         r = i // st.C

@@ -507,6 +507,12 @@ class FrameKernel:
         g = slot.geom
         if g["length"] < self.p.full_footprint_mm:
             return False
+        if slot.grew:
+            # Still loading (its footprint grew last frame): a piece beside its narrow heel-and-
+            # forefoot outline is its own lateral midfoot coming down, not a foot landing beside
+            # it (a foot lands beside a planted one, not one landing this very moment). Without
+            # this a heel strike became two feet 50 ms apart (the "ghost step", issue 16).
+            return False
         t = -(xs[piece] - g["mx"]) * g["uy"] + (ys[piece] - g["my"]) * g["ux"]
         limit = g["half_width"] + max(self.p.row_pitch_mm, self.p.col_pitch_mm) + SLACK
         return bool(np.abs(t).min() > limit)
