@@ -22,9 +22,11 @@ Configurations, each in a fresh process, alternating over ``ROUNDS`` rounds (the
   patient and scipy.stats imported by the sensors' URLs, scipy.optimize by the calibration curves);
 * ``mat48_insoles_30fps``: the same with ``ui.fps = 30``;
 * ``walkway4_insoles``: 4 tiles (``--tiles 4``, ``[[devices.tiles]]``: 192 x 48 at 100 Hz) and two
-  insoles (target <= 20 %).
+  insoles (target <= 20 %);
+* ``walkway_big_insoles``: 4 tiles of 64 x 64 at 200 Hz (256 x 64) and two insoles at 100 Hz.
 
-``KIOSK_CPU_ONLY=name,name`` runs some; ``KIOSK_CPU_ROUNDS`` sets the rounds. ``KIOSK_CPU_PROFILE=1``:
+``KIOSK_CPU_ONLY=name,name`` runs some; ``KIOSK_CPU_ROUNDS`` sets the rounds; ``KIOSK_CPU_DEBUG=1`` prints
+every reader's (and tile's) link counters and the runtime's stats on stderr after the window. ``KIOSK_CPU_PROFILE=1``:
 after the window, 10 s of a CPU-weighted stack sampler over every thread (``sys._current_frames()``
 at ~1 kHz), 10 s of cProfile (thread CPU time) of the UI's ``App.step`` and 10 s of the analysis
 thread's steps, printed per thread. The CPU numbers come from the unprofiled window only.
