@@ -22,9 +22,11 @@ Configurations, each in a fresh process, alternating over ``ROUNDS`` rounds (the
   patient and scipy.stats imported by the sensors' URLs, scipy.optimize by the calibration curves);
 * ``mat48_insoles_30fps``: the same with ``ui.fps = 30``;
 * ``walkway4_insoles``: 4 tiles (``--tiles 4``, ``[[devices.tiles]]``: 192 x 48 at 100 Hz) and two
-  insoles (target <= 20 %).
+  insoles (target <= 20 %);
+* ``walkway_big_insoles``: 4 tiles of 64 x 64 at 200 Hz (256 x 64) and two insoles at 100 Hz.
 
-``KIOSK_CPU_ONLY=name,name`` runs some; ``KIOSK_CPU_ROUNDS`` sets the rounds. ``KIOSK_CPU_PROFILE=1``:
+``KIOSK_CPU_ONLY=name,name`` runs some; ``KIOSK_CPU_ROUNDS`` sets the rounds; ``KIOSK_CPU_DEBUG=1`` prints
+every reader's (and tile's) link counters and the runtime's stats on stderr after the window. ``KIOSK_CPU_PROFILE=1``:
 after the window, 10 s of a CPU-weighted stack sampler over every thread (``sys._current_frames()``
 at ~1 kHz), 10 s of cProfile (thread CPU time) of the UI's ``App.step`` and 10 s of the analysis
 thread's steps, printed per thread. The CPU numbers come from the unprofiled window only.
@@ -64,7 +66,10 @@ CONFIGS = [  # name, tiles, target % of one core, UI as before issue 16's fixes?
     ("mat48_insoles_before", 1, 6.0, True, FPS),
     ("mat48_insoles_30fps", 1, 6.0, False, 30.0),
     ("walkway4_insoles", 4, 20.0, False, FPS),
+    ("walkway_big_insoles", 4, 20.0, False, FPS),
 ]
+# Tiles other than 48 x 48 at 100 Hz: name -> (tile rows, tile cols, mat rate Hz); insoles stay at 100 Hz.
+TILE_SHAPES = {"walkway_big_insoles": (64, 64, 200.0)}
 
 
 def _cpu() -> float:
@@ -102,8 +107,9 @@ def thread_cpu() -> dict[str, float]:
     return out
 
 
-def start_devices(tiles: int) -> tuple[subprocess.Popen, dict[str, str]]:
-    cmd = [sys.executable, "-m", "gaitkiosk", "simulate", "--pty", "--seconds", "900", "--scenario", "quiet"]
+def start_devices(tiles: int, shape: tuple[int, int, float] = (48, 48, 100.0)) -> tuple[subprocess.Popen, dict[str, str]]:
+    cmd = [sys.executable, "-m", "gaitkiosk", "simulate", "--pty", "--seconds", "900", "--scenario", "quiet",
+           "--rows", str(shape[0]), "--cols", str(shape[1]), "--rate", f"{shape[2]:g}", "--insole-rate", "100"]
     if tiles > 1:
         cmd += ["--tiles", str(tiles)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -154,12 +160,13 @@ def seed_patient(data_dir: Path, config: dict) -> None:
             Prescription(drill="quiet_standing", params=params)]))
 
 
-def seed_calibrations(data_dir: Path, tiles: int) -> None:
+def seed_calibrations(data_dir: Path, tiles: int, shape: tuple[int, int, float] = (48, 48, 100.0)) -> None:
     """An active calibration for each served device (a pty device is not ``sim://``: uncalibrated, no
     drill runs): the virtual sensor's own response curve, offset 0 and gain 1, as a calibration of
     a device-zeroed stream would hold. The walkway's is stored under its stitched serial."""
     if "device.sim" not in sys.modules:  # the simulator (and scipy.stats) stays out of the kiosk's process
-        subprocess.run([sys.executable, __file__, "--seed-calibrations", str(data_dir), str(tiles)], check=True)
+        subprocess.run([sys.executable, __file__, "--seed-calibrations", str(data_dir), str(tiles),
+                        str(shape[0]), str(shape[1])], check=True)
         return
     from calibration.curves import PowerLawCurve
     from calibration.model import CalibrationModel
@@ -171,9 +178,9 @@ def seed_calibrations(data_dir: Path, tiles: int) -> None:
     curve = PowerLawCurve(sensor.full_scale_kpa / float(sensor.full_counts) ** (1.0 / sensor.exponent),
                           1.0 / sensor.exponent)
     if tiles > 1:
-        mats = [("tiles:" + "+".join(f"sim-tile{i + 1}-pty" for i in range(tiles)), (48 * tiles, 48))]
+        mats = [("tiles:" + "+".join(f"sim-tile{i + 1}-pty" for i in range(tiles)), (shape[0] * tiles, shape[1]))]
     else:
-        mats = [("sim-mat-pty", (48, 48))]
+        mats = [("sim-mat-pty", shape[:2])]
     devices = [(serial, "mat", shape, PITCH * PITCH, (PITCH, PITCH)) for serial, shape in mats]
     devices += [(f"sim-insole-{side}-pty", f"insole_{side}", (16, 1), 153.93803, None) for side in ("left", "right")]
     with open_store(data_dir) as st:
@@ -362,11 +369,12 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
     from ui.app import App, Intent
     from ui.theme import load_theme
 
-    proc, paths = start_devices(tiles)
+    shape = TILE_SHAPES.get(name, (48, 48, 100.0))
+    proc, paths = start_devices(tiles, shape)
     try:
         config = kiosk_config(paths, tiles)
         seed_patient(data_dir, config)
-        seed_calibrations(data_dir, tiles)
+        seed_calibrations(data_dir, tiles, shape)
         pygame.display.init()
         surface = pygame.display.set_mode((800, 480))  # the 7" touchscreen
         app = App(surface, load_theme(), diagonal_in=7.0, router=screens.route)
@@ -403,6 +411,13 @@ def live_drill(name: str, tiles: int, target: float, data_dir: Path, profile: bo
                 hot["ui_step_cprofile"] = profile_step(ui, 10.0)
                 hot["analysis_cprofile"] = profile_analysis(rt, ui, 10.0)
             alerts = [a.reason for a in rt.alerts]
+            if os.environ.get("KIOSK_CPU_DEBUG"):
+                for r in rt.sensors.readers:
+                    st = r.status()
+                    print(st.name, st.state, st.reason, {k: v for k, v in st.counters.items() if v}, file=sys.stderr)
+                    for t in getattr(r, "tile_statuses", lambda: [])():
+                        print("  ", t.name, t.state, t.reason, {k: v for k, v in t.counters.items() if v}, file=sys.stderr)
+                print(rt.stats, file=sys.stderr)
             app.post(Intent("stop_drill"))
             ui.until(lambda: app.top.name == "result", "result")
         finally:
@@ -592,6 +607,6 @@ if __name__ == "__main__":
     elif sys.argv[1:2] == ["--seed-calibrations"]:
         import device.sim  # noqa: F401 - in this helper process only
 
-        seed_calibrations(Path(sys.argv[2]), int(sys.argv[3]))
+        seed_calibrations(Path(sys.argv[2]), int(sys.argv[3]), (int(sys.argv[4]), int(sys.argv[5]), 0.0))
     else:
         main()

@@ -224,7 +224,8 @@ def _thread_cpu() -> dict[str, float]:
     return out
 
 
-def link_cpu(tiles: int, warmup_s: float = 4.0, measure_s: float = 8.0) -> dict:
+def link_cpu(tiles: int, rows: int = 48, cols: int = 48, rate: float = 100.0, warmup_s: float = 4.0,
+             measure_s: float = 8.0) -> dict:
     """This process's CPU reading the mat (and stitching) with the devices in another process."""
     import os
     import resource
@@ -237,7 +238,8 @@ def link_cpu(tiles: int, warmup_s: float = 4.0, measure_s: float = 8.0) -> dict:
     from device.tiles import TiledMat, parse_tiles
 
     cmd = [sys.executable, "-m", "gaitkiosk", "simulate", "--pty", "--seconds", "120", "--scenario", "walk",
-           "--no-insoles"] + (["--tiles", str(tiles)] if tiles > 1 else [])
+           "--no-insoles", "--rows", str(rows), "--cols", str(cols), "--rate", f"{rate:g}"]
+    cmd += ["--tiles", str(tiles)] if tiles > 1 else []
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     paths = []
@@ -265,9 +267,11 @@ def link_cpu(tiles: int, warmup_s: float = 4.0, measure_s: float = 8.0) -> dict:
             consumer.start()
             time.sleep(warmup_s)
             ru0, th0, n0, w0 = resource.getrusage(resource.RUSAGE_SELF), _thread_cpu(), count[0], time.monotonic()
+            c0 = mat.status().counters
             time.sleep(measure_s)
             ru1, th1, n1, w1 = resource.getrusage(resource.RUSAGE_SELF), _thread_cpu(), count[0], time.monotonic()
-            counters = mat.status().counters
+            c1 = mat.status().counters
+            counters = {k: c1.get(k, 0) - c0.get(k, 0) for k in c1}  # in the window
         finally:
             stop.set()
             consumer.join(2)
@@ -282,7 +286,8 @@ def link_cpu(tiles: int, warmup_s: float = 4.0, measure_s: float = 8.0) -> dict:
     cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     return {"process_cpu_pct": 100.0 * cpu / wall, "frames_hz": (n1 - n0) / wall,
             "threads_cpu_pct": {k: round(100.0 * (th1.get(k, 0.0) - th0.get(k, 0.0)) / wall, 2) for k in th1},
-            "gaps": counters.get("gaps", 0), "resyncs": counters.get("resyncs", 0)}
+            "gaps": counters.get("gaps", 0), "resyncs": counters.get("resyncs", 0),
+            "lost_packets": counters.get("lost_packets", 0), "expected_hz": rate}
 
 
 def main() -> dict:
@@ -297,8 +302,17 @@ def main() -> dict:
             results[name] = row
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for name, tiles in (("single", 1), ("walkway", 4)):
-        results[name]["link"] = link_cpu(tiles)
+    for name, tr, tc, tiles, rate in MATS:  # the link of each, in the same run
+        results[name]["link"] = link_cpu(tiles, tr, tc, rate)
+    # the baseline in the same run: the readers taking a backlog through pyserial (select + read +
+    # ioctl per 4 kB) as before issue 16's walkway_big fix, instead of one read per 4 kB
+    import device.reader
+
+    device.reader.DRAIN_FD = False
+    try:
+        results["walkway_big"]["link_before"] = link_cpu(4, 64, 64, 200.0)
+    finally:
+        device.reader.DRAIN_FD = True
     base = results["single"]
     for row in results.values():
         row["x_single_total"] = row["total_us"] / base["total_us"]
@@ -308,11 +322,13 @@ def main() -> dict:
     print(f"{'mat':>26} " + " ".join(f"{c:>16}" for c in cols))
     for name, row in results.items():
         print(f"{name + ' ' + row['mat']:>26} " + " ".join(f"{row[c]:>16.1f}" for c in cols))
-    for name in ("single", "walkway"):
-        link = results[name]["link"]
+    for name, key in [(n, "link") for n in results] + [("walkway_big", "link_before")]:
+        link = results[name][key]
+        name = name + (" (readers as before)" if key == "link_before" else "")
         print(f"{name}: reading{' + stitching' if name != 'single' else ''} with the devices in another process: "
-              f"{link['process_cpu_pct']:.1f} % of one core, {link['frames_hz']:.1f} frames/s, threads "
-              f"{link['threads_cpu_pct']}, gaps {link['gaps']}")
+              f"{link['process_cpu_pct']:.1f} % of one core, {link['frames_hz']:.1f} frames/s of "
+              f"{link['expected_hz']:g}, threads {link['threads_cpu_pct']}, gaps {link['gaps']}, "
+              f"lost packets {link['lost_packets']}, resyncs {link['resyncs']}")
     return results
 
 

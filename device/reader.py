@@ -84,12 +84,15 @@ log = logging.getLogger(__name__)
 
 HELLO_PROBE_S = 0.25  # wait this long for a spontaneous HELLO before asking again
 HELLO_RETRY_S = 0.5
+HELLO_BACKLOG_FACTOR = 4  # a device whose valid packets keep coming gets this many hello timeouts
 ZERO_HELLO_WAIT_S = 0.5  # a device sends its new HELLO right after a ZERO's ACK
 INCOMPATIBLE_RETRY_S = 5.0
 RATE_WINDOW_S = 0.5  # the measured rate is updated this often
 LOG_EVERY_S = 5.0  # at most one fault log line per device per interval
 U32 = 1 << 32
 TTY_CHUNK = 4000  # close to the kernel's 4095-byte n_tty buffer
+READ_SIZE = 65536  # one read of a port's descriptor (a tty gives at most its 4 kB buffer)
+DRAIN_FD = True  # read a backlog straight from the port's descriptor (False: through pyserial, as before; benches)
 
 
 class PortBusyError(DeviceError):
@@ -563,12 +566,19 @@ class DeviceReader:
         # HELLO long gone): ask at once, as docs/protocol.md recommends.
         self._send_command(CommandOp.GET_HELLO, 0)
         next_probe = start + HELLO_PROBE_S
+        heard, last_heard = self._deframer.counters.packets, start
         while not self._session_hello:
             self._pump(port)
             now = self.clock()
             if self._stopping.is_set():
                 return
-            if now - start > self.hello_timeout_s:
+            if self._deframer.counters.packets != heard:
+                heard, last_heard = self._deframer.counters.packets, now
+            # A device still streaming from before (a reconnect) answers GET_HELLO behind the frames
+            # that wait in its buffer: up to a second of a 1.2 MB/s tile, more than the timeout on a
+            # busy host. While its valid packets keep coming, its HELLO is on the way: wait longer.
+            talking = now - last_heard < HELLO_RETRY_S and now - start < HELLO_BACKLOG_FACTOR * self.hello_timeout_s
+            if now - start > self.hello_timeout_s and not talking:
                 self.counters.handshake_failures += 1
                 got = self._deframer.counters
                 unread = f", {got.version_skipped} in a protocol version this kiosk does not read" if got.version_skipped else ""
@@ -700,7 +710,10 @@ class DeviceReader:
         # Not yet "watched": _last_poll moves only once this read's frames are handled (end of
         # _pump). Set here, a thread descheduled between reading a backlog and decoding it
         # looked as if it had watched a silent port for the whole freeze (a false sensor_lost).
-        while more:
+        fd = _nonblocking_fd(port) if more and DRAIN_FD else None
+        if fd is not None:
+            data, now = self._drain_fd(fd, data, now)
+        while more and fd is None:
             data += port.read(more)
             if more < TTY_CHUNK:
                 break
@@ -739,6 +752,30 @@ class DeviceReader:
                 self._on_frame_error(exc)
         self._last_poll = now  # watched up to this read, its frames (if any) now counted
         return ours
+
+    def _drain_fd(self, fd: int, data: bytes, now: float) -> tuple[bytes, float]:
+        """Everything waiting on a serial port's own (non-blocking) descriptor, one read per tty buffer.
+
+        A tty hands over at most one line-discipline buffer (4 kB) per read, so a 64 x 64
+        tile at 200 Hz (1.2 MB/s) takes 300 reads a second. Through pyserial each was a
+        select, a read and an in_waiting ioctl, every one giving up and taking back the
+        interpreter lock: with four tiles, the stitcher, the analysis and the UI in one
+        process the readers fell behind on a busy machine and the devices' buffers overflowed
+        (tests/test_tiles_realtime.py). Here: one read per buffer, until the port is empty.
+        """
+        chunks = [data]
+        while True:
+            try:
+                got = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                break
+            if not got:  # pyserial sets VMIN 0: an empty port reads empty (a gone one: the next read(1) says so)
+                break
+            chunks.append(got)
+            now = self.clock()
+            if len(got) < TTY_CHUNK:
+                break
+        return b"".join(chunks), now
 
     def _copy_faults(self) -> None:
         dc, c = self._deframer.counters, self.counters
@@ -968,6 +1005,17 @@ class DeviceReader:
             self._unlogged = 0
         else:
             self._unlogged += 1
+
+
+def _nonblocking_fd(port: Any) -> int | None:
+    """A pyserial POSIX port's own descriptor when it is non-blocking (it opens it so), else None."""
+    fd = getattr(port, "fd", None)
+    if not isinstance(fd, int) or isinstance(fd, bool) or fd < 0:
+        return None
+    try:
+        return None if os.get_blocking(fd) else fd
+    except OSError:
+        return None
 
 
 def _op_name(op) -> str:

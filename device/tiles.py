@@ -15,7 +15,9 @@ configuration gives (``[devices] tiles``, docs/walkway.md):
   tiles of different pitch or rate are refused with one line.
 * **one clock** (:class:`Stitcher`): the first tile is the walkway's clock. For
   each of its frames, every other tile gives its frame whose host time lies
-  within half a period; a tile that has none for that period (lost on its line,
+  within half a period of where that tile's own sample phase puts it (a running
+  mean, so a wobble of the clock fits does not flip a tile between two periods),
+  and never more than three quarters of a period from the first tile's; a tile that has none for that period (lost on its line,
   dropped, unplugged, or slipped a frame by clock drift) makes the whole period a
   **gap**: no stitched frame is sent for it and the next stitched frame carries it
   in ``RawFrame.lost_before``, the count the store, the recordings and the
@@ -59,6 +61,8 @@ MAX_OFFSET_MM = 20_000.0
 # A tile silent for this long behind the first tile's newest frame is missing for the periods
 # in between (its frames would have arrived by now): the stitched mat's extra latency at most.
 WAIT_FOR_TILE_S = 0.1
+PHASE_GAIN = 0.05  # the running mean of a tile's phase follows drift over ~20 periods, not one fit's wobble
+SLIP_AT = 0.75  # a tile's phase this many periods off: it slipped a sample (see Stitcher._follow_phase)
 PITCH_TOLERANCE = 1e-3  # relative: tiles' pitches must agree (float32 on the wire)
 
 
@@ -262,6 +266,11 @@ class Stitcher:
         self.unsettled = [0] * n_tiles  # frames before the tile's clock fit settled (not stitched)
         self.gaps = 0  # periods not stitched
         self.stitched = 0
+        # Each tile's sample phase against the first tile's (s, a slow running mean of its matched
+        # frames): tiles sample at phases of their own, and a tile whose phase lies near half a
+        # period flipped between two periods at every wobble of the clock fits when the window was
+        # centred on the first tile's instant (at 200 Hz, +-2.5 ms: hundreds of gaps on a busy host).
+        self.phase: list[float | None] = [None] * n_tiles
         self._carry_lost = 0
         self._carry_dropped = 0
 
@@ -279,6 +288,7 @@ class Stitcher:
         periods missing, the first tile's is a period of the walkway missed (once it ran).
         """
         self.unsettled[index] += 1
+        self.phase[index] = None  # its clock fit starts again (a reconnect): so does its phase
         if index == 0 and self.stitched:
             self._carry_lost += 1 + frame.lost_before
             self._carry_dropped += frame.dropped_before
@@ -295,10 +305,11 @@ class Stitcher:
             decided = True
             for i in range(1, len(self.pending)):
                 q = self.pending[i]
-                while q and q[0].t_host < t - self.tolerance:
+                centre = t + (self.phase[i] or 0.0)
+                while q and q[0].t_host < centre - self.tolerance:
                     q.popleft()
                     self.unmatched[i] += 1
-                if q and q[0].t_host <= t + self.tolerance:
+                if q and q[0].t_host <= min(centre + self.tolerance, t + SLIP_AT * self.period):
                     chosen.append(q[0])
                 elif q or newest - t >= self.wait_s:
                     chosen.append(None)  # a later frame came, or the tile is silent: none for this period
@@ -311,6 +322,7 @@ class Stitcher:
             for i, f in enumerate(chosen[1:], start=1):
                 if f is not None:
                     self.pending[i].popleft()
+                    self._follow_phase(i, f.t_host - t)
                 else:
                     self.missing[i] += 1
             self._carry_lost += ref.lost_before
@@ -326,6 +338,17 @@ class Stitcher:
             self.stitched += 1
             self._carry_lost = self._carry_dropped = 0
         return out
+
+    def _follow_phase(self, index: int, diff: float) -> None:
+        """Track tile ``index``'s phase; when clock drift has carried it 3/4 of a period away, the
+        tile has slipped a sample against the first one: centre its window a period back (one gap)."""
+        phase = self.phase[index]
+        phase = diff if phase is None else phase + PHASE_GAIN * (diff - phase)
+        if phase > SLIP_AT * self.period:
+            phase -= self.period
+        elif phase < -SLIP_AT * self.period:
+            phase += self.period
+        self.phase[index] = phase
 
     def counters(self) -> dict[str, int]:
         out = {"stitched": self.stitched, "gaps": self.gaps}
@@ -449,6 +472,11 @@ class TiledMat:
     def tile_statuses(self) -> list:
         return [r.status() for r in self.readers]
 
+    @property
+    def tile_hellos(self) -> list[Hello] | None:
+        """Each tile's own HELLO as the walkway was laid out with them (None before)."""
+        return None if self._tile_hellos is None else list(self._tile_hellos)
+
     def status(self):
         """The walkway's status: the worst tile's state, the tiles' counters summed, the stitcher's own."""
         from device.linkstate import STREAMING, ReaderStatus
@@ -542,3 +570,65 @@ class TiledMat:
             if taken:
                 self._last_out = now
             self._last_poll = now  # after the frame: read in the other order, never a false silence
+
+
+# -- each tile its own calibration ---------------------------------------------------------------
+
+COMPOSITE_PREFIX = "tiles:"  # a walkway's calibration made of its tiles' own: tiles:<id>@row.col.turns+...
+
+
+@dataclass(frozen=True)
+class TileCalibration:
+    """One tile's calibration and where its counts lie in the walkway frame."""
+
+    calibration_id: str
+    row: int
+    col: int
+    turns: int
+
+
+def composite_calibration_id(parts: list[TileCalibration]) -> str:
+    """The id a walkway recording keeps when each tile's counts became kPa by the tile's own calibration:
+    every tile's calibration id and placement, so its kPa can be made again from the raw counts."""
+    return COMPOSITE_PREFIX + "+".join(f"{p.calibration_id}@{p.row}.{p.col}.{p.turns}" for p in parts)
+
+
+def parse_composite_calibration_id(text: str | None) -> list[TileCalibration] | None:
+    """The parts of a composite id, or None for any other id (ValueError if it is a damaged one)."""
+    if not text or not text.startswith(COMPOSITE_PREFIX):
+        return None
+    parts = []
+    for item in text[len(COMPOSITE_PREFIX):].split("+"):
+        cid, sep, where = item.rpartition("@")
+        numbers = where.split(".")
+        if not sep or not cid or len(numbers) != 3 or not all(n.isdigit() for n in numbers):
+            raise ValueError(f"calibration id {text!r} is not a walkway's tile calibrations")
+        parts.append(TileCalibration(cid, int(numbers[0]), int(numbers[1]), int(numbers[2]) % 4))
+    return parts
+
+
+class TileConverter:
+    """counts -> kPa of a walkway frame, each tile's area through that tile's own converter.
+
+    ``pieces``: (placement, the tile's own rows and cols, convert) with ``convert`` taking the
+    tile's counts as the tile sends them (2-D, or 3-D: frames x rows x cols). Floor no tile
+    covers reads 0 kPa (no sensor lies there), as its counts do.
+    """
+
+    def __init__(self, shape: tuple[int, int], pieces: list[tuple[TileCalibration, tuple[int, int], Any]]) -> None:
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.pieces = pieces
+
+    def __call__(self, counts: np.ndarray) -> np.ndarray:
+        counts = np.asarray(counts)
+        out = np.zeros(counts.shape[:-2] + self.shape, dtype=np.float32)
+        axes = (counts.ndim - 2, counts.ndim - 1)
+        for place, (rows, cols), convert in self.pieces:
+            laid_rows, laid_cols = (rows, cols) if place.turns % 2 == 0 else (cols, rows)
+            window = (..., slice(place.row, place.row + laid_rows), slice(place.col, place.col + laid_cols))
+            own = np.ascontiguousarray(np.rot90(counts[window], -place.turns, axes=axes))
+            kpa = np.asarray(convert(own), dtype=np.float32)
+            out[window] = np.rot90(kpa, place.turns, axes=axes)
+        return out
+
+    many = __call__

@@ -376,6 +376,11 @@ class VirtualDevice:
             missed_deadlines=self.missed_deadlines,
         )
 
+    def bytes_per_s(self) -> float:
+        """About how many bytes a second it sends while streaming (its frames, packed)."""
+        src = self.source
+        return src.rows * src.cols * max(src.bits, 8) / 8.0 * self._rate if self.plugged else 0.0
+
     def read_available(self, now: float | None = None) -> bytes:
         """Every byte the host has received by host time ``now`` (default: the clock)."""
         if not self.plugged:

@@ -64,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
         "insole_sensors": 16,
         "body_mass_kg": 70.0,
         "foot_length_mm": 260.0,
+        # > 1: the demo's mat is a walkway of this many virtual tiles of mat_rows each (docs/walkway.md)
+        "tiles": 0,
     },
     "store": {
         # docs/store.md. Raw frames are committed in chunks of this length per device.
@@ -226,6 +228,7 @@ ALLOWED: dict[str, Any] = {
     "sim.rate_hz": checks.positive(most=1000.0),
     # The wire protocol carries frames up to 256 x 256 (docs/protocol.md).
     "sim.mat_rows": checks.integer(1, 256),
+    "sim.tiles": checks.integer(0, 16),
     "sim.mat_cols": checks.integer(1, 256),
     "sim.mat_pitch_mm": checks.positive(most=100.0),
     "sim.insole_sensors": checks.integer(16, 16),  # the virtual insole's one layout

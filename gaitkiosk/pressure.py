@@ -107,3 +107,46 @@ def pressure_for(hello, url: str, calibration=None) -> Pressure:
         return Pressure(serial, NOMINAL, kpa_per_count=scale, stuck_counts=(1 << hello.bits) - 1)
     return Pressure(serial, None, problem=f"sensor {serial} is not calibrated yet; a therapist or technician "
                                            "must calibrate it before drills can run (gaitkiosk calibrate)")
+
+
+def tile_pressures(walkway_mat, calibrations) -> tuple[Pressure | None, dict[str, Pressure]]:
+    """A walkway whose tiles each have their own calibration: its conversion through each tile's curve.
+
+    ``walkway_mat`` a :class:`device.tiles.TiledMat` laid out; ``calibrations(serial)`` a store
+    Calibration or None. Returns (the walkway's Pressure, each tile's own Pressure by its serial)
+    when every tile has a calibration in force; (a Pressure naming the tiles without one, {}) when
+    some have and some have not; (None, {}) when none has (the caller then tries the walkway's own
+    calibration rules: device-reported, virtual, uncalibrated).
+    """
+    from calibration.model import CalibrationModel
+    from device.tiles import TileCalibration, TileConverter, composite_calibration_id
+
+    hellos, walkway, hello = walkway_mat.tile_hellos, walkway_mat.walkway, walkway_mat.hello
+    if not hellos or walkway is None or hello is None or any(h.kpa_per_count > 0 for h in hellos):
+        return None, {}
+    cals = [calibrations(h.serial) if calibrations else None for h in hellos]
+    if all(c is None for c in cals):
+        return None, {}
+    missing = [f"tile {i + 1} ({h.serial})" for i, (h, c) in enumerate(zip(hellos, cals, strict=True)) if c is None]
+    if missing:
+        return Pressure(hello.serial, None, problem=f"{', '.join(missing)} of the walkway not calibrated yet: calibrate "
+                                                     "each tile on its own port (gaitkiosk calibrate), docs/walkway.md"), {}
+    parts, pieces, tiles = [], [], {}
+    for i, (h, cal, place) in enumerate(zip(hellos, cals, walkway.places, strict=True)):
+        try:
+            model = CalibrationModel.from_json(cal.record)
+            model.check_device(h.serial, h.shape)
+            model, warning = model.for_stream(getattr(h, "zero_state", None))
+            if warning:
+                log.warning("%s", warning)
+            convert = model.converter()
+        except Exception as exc:  # noqa: BLE001 - a bad record must not stop the kiosk; it is reported
+            log.warning("calibration %s of tile %s cannot be used: %s", cal.id, h.serial, exc)
+            return Pressure(hello.serial, None, problem=f"the calibration of tile {i + 1} ({h.serial}) cannot be used "
+                                                         f"({exc}); calibrate that tile again"), {}
+        part = TileCalibration(cal.id, place.row, place.col, place.turns)
+        parts.append(part)
+        pieces.append((part, (h.rows, h.cols), convert))
+        tiles[h.serial] = Pressure(h.serial, CALIBRATED, calibration_id=cal.id, _convert=convert)
+    converter = TileConverter((walkway.rows, walkway.cols), pieces)
+    return Pressure(hello.serial, CALIBRATED, calibration_id=composite_calibration_id(parts), _convert=converter), tiles

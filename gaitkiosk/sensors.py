@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import urllib.parse
 
-from gaitkiosk.pressure import Pressure, pressure_for
+from gaitkiosk.pressure import Pressure, pressure_for, tile_pressures
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +32,18 @@ def sim_urls(config: dict, *, patient: str, scenario: str | None = None, params:
     for k, v in (params or {}).items():
         query[k] = f"{v:g}" if isinstance(v, float) else str(v)
     q = urllib.parse.urlencode(query)
+    tiles = int(config["sim"].get("tiles") or 0)
+    if tiles > 1:  # a walkway of virtual tiles, each its own device and clock; the demo walks it all
+        mat_rows = tiles * int(config["sim"]["mat_rows"])
     mat_q = q + (f"&rows={mat_rows}" if mat_rows else "")
     urls = [f"sim://mat?{mat_q}", f"sim://insole?side=left&{q}", f"sim://insole?side=right&{q}"]
-    return [apply_config_defaults(u, config["sim"]) for u in urls]
+    urls = [apply_config_defaults(u, config["sim"]) for u in urls]
+    if tiles > 1:
+        urls[0] = f"{SIM_TILES}{urls[0]}&tiles={tiles}"
+    return urls
+
+
+SIM_TILES = "tiles+"  # tiles+sim://mat?...&tiles=N: the virtual mat as N tiles stitched into one (demos)
 
 
 TILES_URL = "tiles://devices"  # the configured walkway (devices.tiles) in place of the mat's URL
@@ -63,6 +72,18 @@ def _sim_zero(url: str, devices: dict) -> str:
     if not url.startswith("sim:") or not devices.get("zero_when_idle", False) or "zero=" in url:
         return url
     return url + ("&" if "?" in url else "?") + f"zero={int(devices.get('zero_gate', 0))}"
+
+
+def _sim_walkway(url: str, options: dict):
+    """The virtual walkway of ``sim://mat?...&tiles=N``: tile i is ``...&tile=i``, all stitched as the kiosk
+    stitches real tiles. Its URL stays the sim:// one, so its pressure is the virtual sensor's."""
+    from device.handlers.virtual_port import parse_query
+    from device.tiles import TiledMat, TileSpec
+
+    _, params = parse_query(url, "sim")
+    mat = TiledMat([TileSpec(f"{url}&tile={i}") for i in range(int(params["tiles"]))], **options)
+    mat.url = url
+    return mat
 
 
 class Sensors:
@@ -107,6 +128,8 @@ class Sensors:
         """A DeviceReader, or for the configured walkway one TiledMat of its tiles' readers."""
         from device.reader import DeviceReader
 
+        if url.startswith(SIM_TILES):
+            return _sim_walkway(url[len(SIM_TILES):], self.options)
         if url != TILES_URL:
             return DeviceReader(url, **self.options)
         from device.tiles import TiledMat, parse_tiles
@@ -122,6 +145,14 @@ class Sensors:
             if h is None or h.serial in self.pressure:
                 continue
             cal = calibrations(h.serial) if calibrations else None
+            if cal is None and hasattr(r, "tile_hellos"):
+                # A walkway without a calibration of its own: each tile's own, its number per tile
+                # (the trial keeps every tile's calibration id beside the walkway's composite one).
+                walkway, tiles = tile_pressures(r, calibrations)
+                if walkway is not None:
+                    self.pressure[h.serial] = walkway
+                    self.pressure.update(tiles)
+                    continue
             self.pressure[h.serial] = pressure_for(h, r.url, cal)
         return self.pressure
 

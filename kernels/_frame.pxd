@@ -33,7 +33,6 @@ cdef extern from *:
     #define GK_HEEL_OFF_SHARE 0.15
     #define GK_FRONT_BAND 0.1
     #define GK_TOES_FRONT_RATIO 0.65
-    #define GK_WHOLE_SHARE 0.9
     #define GK_SLACK 1e-6
     """
     const double REGION_0 "GK_REGION_0"  # region cut-offs, share of the foot length (Regions)
@@ -41,7 +40,6 @@ cdef extern from *:
     const double HEEL_OFF_SHARE "GK_HEEL_OFF_SHARE"  # see reference.HEEL_OFF_SHARE
     const double FRONT_BAND "GK_FRONT_BAND"  # see reference.FRONT_BAND
     const double TOES_FRONT_RATIO "GK_TOES_FRONT_RATIO"  # see reference.TOES_FRONT_RATIO
-    const double WHOLE_SHARE "GK_WHOLE_SHARE"  # see reference.WHOLE_SHARE
     const double SLACK "GK_SLACK"  # tie-breaking slack, mm (see reference.SLACK)
 
 

@@ -11,10 +11,10 @@ cdef bint _beside(FrameKernel st, int s, int np_) noexcept nogil:
     """Whether pbuf[:np_] lies wholly beside slot s's whole footprint (see reference)."""
     cdef Geom* g = &st.slots[s].geom
     cdef int k, i, r, c
-    cdef double t, t_min = INFINITY, whole = st.full_footprint
-    if st.slots[s].side >= 0 and WHOLE_SHARE * st.stance_length[st.slots[s].side] > whole:
-        whole = WHOLE_SHARE * st.stance_length[st.slots[s].side]
-    if g.length < whole:
+    cdef double t, t_min = INFINITY
+    if g.length < st.full_footprint:
+        return False
+    if st.slots[s].grew:  # still loading: its own lateral midfoot, not a foot beside it (see reference)
         return False
     for k in range(np_):
         i = st.pbuf[k]

@@ -125,13 +125,6 @@ HEEL_OFF_SHARE = 0.15
 # virtual patient's whole footprints).
 FRONT_BAND = 0.1
 TOES_FRONT_RATIO = 0.65
-# A piece wholly beside a whole footprint is the other foot (step 4). A footprint is whole
-# once it is full_footprint_mm long and, when a finished stance of its side told the foot's
-# length, at least WHOLE_SHARE of that length: a foot still rolling onto the mat is not yet
-# as wide as it will be, and its lateral band, apart from the heel at the threshold, lies
-# "beside" the heel's narrow print (a heel landing on a walkway's rear tile: 195 mm of a
-# 255 mm foot 50 ms after contact, its lateral band a ghost foot; tests/test_frame_ghost.py).
-WHOLE_SHARE = 0.9
 
 
 def principal_axis(sx, sy, sxx, syy, sxy, n):
@@ -510,11 +503,15 @@ class FrameKernel:
 
     def _beside(self, slot, piece, xs, ys):
         """Whether a piece lies wholly beside a whole foot's footprint (every sensel further
-        from its long axis than its half-width plus one pitch): another foot. Whole: see
-        WHOLE_SHARE."""
+        from its long axis than its half-width plus one pitch): another foot."""
         g = slot.geom
-        known = self.stance_length[slot.side] if slot.side is not None else 0.0
-        if g["length"] < max(self.p.full_footprint_mm, WHOLE_SHARE * known):
+        if g["length"] < self.p.full_footprint_mm:
+            return False
+        if slot.grew:
+            # Still loading (its footprint grew last frame): a piece beside its narrow heel-and-
+            # forefoot outline is its own lateral midfoot coming down, not a foot landing beside
+            # it (a foot lands beside a planted one, not one landing this very moment). Without
+            # this a heel strike became two feet 50 ms apart (the "ghost step", issue 16).
             return False
         t = -(xs[piece] - g["mx"]) * g["uy"] + (ys[piece] - g["my"]) * g["ux"]
         limit = g["half_width"] + max(self.p.row_pitch_mm, self.p.col_pitch_mm) + SLACK

@@ -52,12 +52,32 @@ def kpa_converter(store, rec: Recording) -> Converter:
         raise UncalibratedError(
             f"recording {rec.id} of device {rec.device_serial} needs calibration {rec.calibration_id} to become kPa, "
             "and no calibration converter is installed (calibration/ provides it)")
+    from device.tiles import TileConverter, parse_composite_calibration_id
+
+    zero = recording_zero_state(store, rec)
     try:
-        calibration = store.calibrations.get(rec.calibration_id)
-    except NotFoundError:
-        raise UncalibratedError(f"calibration {rec.calibration_id} of recording {rec.id} is not in this database") from None
-    convert = _factory(calibration, recording_zero_state(store, rec))
+        tiles = parse_composite_calibration_id(rec.calibration_id)
+    except ValueError as exc:
+        raise UncalibratedError(f"recording {rec.id}: {exc}") from None
+    if tiles is not None:  # a walkway whose tiles each had their own calibration (docs/walkway.md)
+        pieces = []
+        for part in tiles:
+            calibration = _calibration(store, part.calibration_id, rec)
+            record = calibration.record if isinstance(calibration.record, dict) else {}
+            shape = (record.get("model") or {}).get("shape") if isinstance(record.get("model"), dict) else None
+            if not (isinstance(shape, list) and len(shape) == 2):
+                raise UncalibratedError(f"calibration {part.calibration_id} of recording {rec.id} has no tile shape")
+            pieces.append((part, (int(shape[0]), int(shape[1])), _factory(calibration, zero)))
+        return TileConverter(tuple(rec.shape), pieces)
+    convert = _factory(_calibration(store, rec.calibration_id, rec), zero)
     return lambda counts: np.asarray(convert(counts), dtype=np.float32)
+
+
+def _calibration(store, calibration_id: str, rec: Recording):
+    try:
+        return store.calibrations.get(calibration_id)
+    except NotFoundError:
+        raise UncalibratedError(f"calibration {calibration_id} of recording {rec.id} is not in this database") from None
 
 
 def recording_zero_state(store, rec: Recording) -> dict | None:
@@ -143,6 +163,30 @@ def calibration_meta(store, recordings: list[Recording]) -> dict:
                 made = None  # a calibration from another database: its id still names it
         out[rec.kind] = calibration_state.entry(rec.device_serial, state, calibration_id=rec.calibration_id,
                                                 calibrated_at=made, kpa_per_count=rec.kpa_per_count)
+        tiles = _tile_calibrations(store, rec)
+        if tiles:
+            out[rec.kind]["tiles"] = tiles
+    return out
+
+
+def _tile_calibrations(store, rec: Recording) -> list[dict]:
+    """A walkway recording converted by each tile's own calibration: each tile's serial, calibration
+    id and date, in the walkway's order (docs/walkway.md)."""
+    from device.tiles import parse_composite_calibration_id
+
+    try:
+        parts = parse_composite_calibration_id(rec.calibration_id) or []
+    except ValueError:
+        return []
+    serials = rec.device_serial[len("tiles:"):].split("+") if rec.device_serial.startswith("tiles:") else []
+    out = []
+    for i, part in enumerate(parts):
+        try:
+            cal = store.calibrations.get(part.calibration_id)
+            serial, made = cal.device_serial, cal.created_at
+        except NotFoundError:
+            serial, made = (serials[i] if i < len(serials) else None), None
+        out.append({"tile": i + 1, "serial": serial, "calibration_id": part.calibration_id, "calibrated_at": made})
     return out
 
 

@@ -5,8 +5,8 @@ the rear edge. 50 ms after contact its stance footprint was already 195 mm long 
 full_footprint_mm of a "whole" foot) but only as wide as the heel; the lateral band of the
 midfoot, apart from the heel at the threshold, then lay "beside" it and was taken for the
 other foot: a ghost left step 50 ms after the right contact, and the real left contact
-found 100 ms late. A footprint now counts as whole only once it is also WHOLE_SHARE of the
-foot's length that a finished stance of its side told (kernels/reference.py).
+found 100 ms late. A footprint that grew in the last frame is still landing: nothing beside it
+counts as another foot (kernels/reference.py, _beside).
 """
 
 from __future__ import annotations

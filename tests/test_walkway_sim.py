@@ -107,8 +107,8 @@ def check_against_truth(p, rec, report, min_steps, within_s=0.05, heel_mm=HEEL_T
 
 def test_a_normal_walk_across_four_tiles_gives_every_step(tmp_path):
     width = 110.0
-    # The default 650 mm steps: each pass's first heel lands 61 mm from the rear edge, where the
-    # per-frame kernel once took the foot's growing contact for two feet (tests/test_frame_ghost.py).
+    # The default 650 mm steps: each pass's first heel lands 61 mm from the rear edge (the case of the
+    # ghost step, test_a_heel_strike_near_the_rear_edge_is_one_foot_not_a_ghost_step).
     p, rec, frames = walk_the_walkway(tmp_path, "walk", 16.0, step_width_mm=width)
     report = analyze_recording(rec)
     check_against_truth(p, rec, report, min_steps=4)
@@ -128,3 +128,20 @@ def test_a_tandem_walk_across_four_tiles_gives_every_step(tmp_path):
     # two such heels, stay within 5 mm.
     truth = check_against_truth(p, rec, report, min_steps=4, within_s=0.1, heel_mm=5.5)
     assert report["gait"]["step_count"] >= len(truth)
+
+
+def test_a_heel_strike_near_the_rear_edge_is_one_foot_not_a_ghost_step():
+    """Issue 16: on one 192 x 48 mat a 650 mm step became two feet 50 ms apart. The right heel lands
+    61 mm from the rear edge; 40 ms later its lateral midfoot band comes down 38 mm beside the narrow
+    heel-and-forefoot outline, which step 5 took for a foot landing beside a whole footprint: a ghost
+    `left` at 12.691 s, and the true left heel at 13.19 s then merged into the right's track."""
+    p = VirtualPatient("walk", seed=3, step_width_mm=110, mat=MatGeometry(192, 48, (PITCH, PITCH), 100))
+    t = 3.0214877 + np.arange(848, 1160) * 0.01  # 11.50 .. 14.61 s: one pass over the mat
+    kpa = np.stack([np.nan_to_num(p.mat_sensor.true_kpa(p.mat_counts(p.sample(ti, insoles=False))))
+                    for ti in t]).astype(np.float32)
+    rec = Recording(meta={"device": "mat"}, mat_kpa=kpa, mat_t=t, mat_pitch_mm=np.array([PITCH, PITCH]))
+    steps = [(s["foot"], s["contact_s"]) for s in analyze_recording(rec)["steps"]]
+    truth = [(side, contact) for side, contact, _, _ in true_footfalls(p, t[0], t[-1])]
+    assert [side for side, _ in truth] == ["right", "left", "right"]
+    assert [side for side, _ in steps] == [side for side, _ in truth]
+    assert all(abs(found - contact) < 0.05 for (_, found), (_, contact) in zip(steps, truth, strict=True))

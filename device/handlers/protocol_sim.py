@@ -30,6 +30,8 @@ zero          the device zeroes itself at every power-up from an unloaded readin
               (as a controller that keeps its baseline), with this gate: 0 default,
               > 0 counts, -1 no gate (docs/protocol.md section 9.1); default: not zeroed
 patient       name of the shared patient (default ``shared``)
+tile, tiles   this port is tile ``tile`` (0 rearmost) of the patient's mat cut into ``tiles`` tiles
+              end to end, its own device and clock (a virtual walkway, docs/walkway.md)
 ============  ==========================================================
 
 Patient options: ``scenario``, ``seed`` and any scenario or body parameter of
@@ -71,7 +73,7 @@ KIND_ALIASES = {
     "insole_right": (DeviceKind.INSOLE_RIGHT, "right"),
 }
 DEVICE_KEYS = {"rate", "side", "bits", "serial", "clock_offset", "drift_ppm", "jitter_ms", "drop",
-               "corrupt", "protocol", "pattern", "patient", "zero"}
+               "corrupt", "protocol", "pattern", "patient", "zero", "tile", "tiles"}
 MAT_KEYS = {"rows", "cols", "pitch"}
 ZERO_MAX_FORCE_N = 20.0  # refuse ZERO above this: someone is standing on the sensor
 
@@ -262,7 +264,8 @@ class Serial(VirtualPort):
         rate = query_number(url, params, "rate", 100.0)
         seed = int(query_number(url, params, "seed", 1))
         pattern = params.get("pattern", "0").lower() in ("1", "true", "yes")
-        rng = np.random.default_rng([seed, int(kind)])
+        tile = self._tile(url, params, kind)
+        rng = np.random.default_rng([seed, int(kind)] + ([tile[0]] if tile else []))
         if pattern:
             source: FrameSource = TestPattern(
                 kind, int(query_number(url, params, "rows", 48)) if kind == DeviceKind.MAT else 16,
@@ -285,6 +288,16 @@ class Serial(VirtualPort):
             drop, corrupt = sensor.packet_drop_rate, sensor.packet_corrupt_rate
         label = {DeviceKind.MAT: "mat", DeviceKind.INSOLE_LEFT: "insole-left", DeviceKind.INSOLE_RIGHT: "insole-right"}[kind]
         serial = params.get("serial") or (f"sim-{label}-pattern" if pattern else unit_serial(label, shared.patient))
+        if tile and not pattern:
+            from device.tile_sim import TileSource
+
+            index, count = tile
+            rows = source.rows // count
+            if rows * count != source.rows:
+                self.release()
+                raise SerialException(f"{url}: a mat of {source.rows} rows does not split into {count} equal tiles")
+            source = TileSource(source, index * rows, rows)
+            serial = f"{serial}-tile{index + 1}"
         try:
             return VirtualDevice(
                 source,
@@ -304,6 +317,19 @@ class Serial(VirtualPort):
         except ValueError as exc:
             self.release()
             raise SerialException(f"{url}: {exc}") from None
+
+    @staticmethod
+    def _tile(url: str, params: dict[str, str], kind: DeviceKind) -> tuple[int, int] | None:
+        """``tile=i&tiles=N``: this port is tile i (from the rear) of the patient's mat cut into N tiles."""
+        if "tile" not in params and "tiles" not in params:
+            return None
+        if kind != DeviceKind.MAT or "tile" not in params or "tiles" not in params:
+            raise SerialException(f"{url}: tile=I and tiles=N go together, on a mat")
+        index, count = int(query_number(url, params, "tile", 0)), int(query_number(url, params, "tiles", 2))
+        if not 2 <= count <= 16 or not 0 <= index < count:
+            raise SerialException(f"{url}: tile={params['tile']} of tiles={params['tiles']}: 2 to 16 tiles, "
+                                  "tile 0 to tiles - 1")
+        return index, count
 
     def _acquire(self, url: str, name: str, params: dict[str, str], kind: DeviceKind, rate: float) -> SharedPatient:
         spec = {k: v for k, v in params.items() if k not in DEVICE_KEYS}

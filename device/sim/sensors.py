@@ -105,6 +105,27 @@ class SensorModel:
         out[self.hot] = self.max_counts
         return out
 
+    def counts_rows(self, kpa_rows: np.ndarray, row0: int, key: int = 0) -> np.ndarray:
+        """What rows ``row0 ..`` of the sensor send for their true pressure ``kpa_rows`` (uint16).
+
+        A walkway tile's own scan (device/tile_sim.py): only its rows are converted, with
+        read noise of its own (keyed on ``row0`` too), so a 4-tile walkway costs one mat's
+        conversion per period instead of four.
+        """
+        kpa_rows = np.asarray(kpa_rows)
+        rows = slice(row0, row0 + kpa_rows.shape[0])
+        if kpa_rows.ndim != 2 or kpa_rows.shape[1:] != self.shape[1:] or rows.stop > self.shape[0]:
+            raise ValueError(f"pressure of shape {kpa_rows.shape} at row {row0} does not fit a sensor of shape {self.shape}")
+        p = np.clip(np.asarray(kpa_rows, dtype=np.float64), 0.0, None)
+        c = self.offset[rows] + self.gain[rows] * self.full_counts * (p / self.full_scale_kpa) ** self.exponent
+        if self.noise_counts > 0:
+            rng = np.random.default_rng([self.seed, 0x401E, int(key) & 0xFFFFFFFFFFFF, int(row0)])
+            c = c + self.noise_counts * rng.standard_normal(p.shape)
+        out = np.clip(np.rint(c), 0, self.max_counts).astype(np.uint16)
+        out[self.dead[rows]] = 0
+        out[self.hot[rows]] = self.max_counts
+        return out
+
     # --- inverses -----------------------------------------------------------------------
 
     def nominal_kpa(self, counts: np.ndarray) -> np.ndarray:

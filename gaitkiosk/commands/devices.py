@@ -12,6 +12,10 @@ without starting it; a port held by the running kiosk service shows as busy.
 from __future__ import annotations
 
 import os
+import sys
+
+from gaitkiosk import checks
+from gaitkiosk.errors import KioskError, UsageError
 
 HELP = "list attached sensors (USB VID/PID, serial, the identity in their HELLO) and the configured ones"
 
@@ -25,6 +29,14 @@ def add_arguments(parser) -> None:
                         help="seconds to wait for each device's HELLO (default: config devices.hello_timeout_s)")
     parser.add_argument("--udev", action="store_true",
                         help="print udev rule lines that give the attached sensors stable names")
+    setup = parser.add_argument_group("walk-across set-up of a walkway (docs/walkway.md)")
+    setup.add_argument("--walkway-setup", nargs="+", metavar="PORT", default=None,
+                       help="the mat tiles' ports in any order: walk across from the rear end to the screen "
+                            "a few times; prints their [[devices.tiles]] in walking order with each rotation")
+    setup.add_argument("--seconds", type=checks.positive(most=600.0, unit="seconds"), default=20.0,
+                       help="with --walkway-setup: how long to watch the walk (default 20)")
+    setup.add_argument("--out", metavar="FILE", default=None,
+                       help="with --walkway-setup: also write the [[devices.tiles]] tables to FILE (for the config)")
 
 
 def _configured(config: dict) -> list[tuple[str, str]]:
@@ -79,6 +91,10 @@ def run(args, ctx) -> int:
     devices = ctx.config["devices"]
     timeout = args.timeout if args.timeout is not None else devices["hello_timeout_s"]
     options = reader_options(devices)
+    if args.walkway_setup:
+        return _walkway_setup(args, ctx, options)
+    if args.out is not None:
+        raise UsageError("--out goes with --walkway-setup")
     cache: dict[str, dict] = {}
 
     attached = []
@@ -143,3 +159,59 @@ def _text(data: dict, args) -> str:
         else:
             lines.append("  none: no attached sensor both has a USB serial number and answered with its HELLO")
     return "\n".join(lines)
+
+
+def _walkway_setup(args, ctx, options: dict) -> int:
+    """Read every tile while someone walks across; print (and --out: write) the learned layout."""
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from device.reader import DeviceReader
+    from device.tile_layout import LayoutError, learn, tiles_toml
+
+    ports = list(args.walkway_setup)
+    if len(set(ports)) != len(ports):
+        raise UsageError("--walkway-setup: a port is given twice")
+    out = Path(args.out) if args.out else None
+    if out is not None and not out.parent.is_dir():
+        raise UsageError(f"--out {out}: directory {out.parent} does not exist")
+    options = dict(options, queue_frames=max(options["queue_frames"], int(args.seconds * 500) + 1000))
+    readers = []
+    try:
+        for port in ports:
+            readers.append(DeviceReader(port, name=port, **options).open())
+        hellos = [r.wait_ready(options["hello_timeout_s"] + 1.0) for r in readers]
+        for port, hello in zip(ports, hellos, strict=True):
+            if hello.kind.label != "mat":
+                raise UsageError(f"{port} is a {hello.kind.label}, not a mat tile")
+        if len({h.rate_hz for h in hellos}) != 1:
+            raise UsageError("the tiles run at different rates: set one rate for all (docs/walkway.md)")
+        if not ctx.json:
+            print(f"Walk across the walkway from the rear end to the screen, again and again, for "
+                  f"{args.seconds:g} s ...", file=sys.stderr, flush=True)
+        time.sleep(args.seconds)
+        frames = []
+        for port, r in zip(ports, readers, strict=True):
+            got = r.frames.drain()
+            if not got:
+                raise KioskError(f"no frames from {port} while watching the walk: check its cable")
+            frames.append((np.array([f.t_host for f in got]), np.stack([f.counts for f in got])))
+    finally:
+        for r in readers:
+            r.close()
+    try:
+        tiles = learn(ports, frames, hellos[0].rate_hz)
+    except LayoutError as exc:
+        raise KioskError(f"walkway set-up: {exc}") from None
+    text = tiles_toml(tiles)
+    if out is not None:
+        out.write_text(text)
+    data = {"tiles": [{"port": t.port, "rotation": t.rotation, "forward": round(t.forward, 3),
+                       "lag_s": round(t.lag_s, 3)} for t in tiles], "out": str(out) if out else None}
+    lines = ["Learned walkway (rearmost first; put these in the config's [devices], leave devices.mat out):", "", text]
+    if out is not None:
+        lines.append(f"written to {out}")
+    ctx.emit(data, "\n".join(lines))
+    return 0

@@ -3,6 +3,10 @@
     gaitkiosk record /dev/gaitkiosk/mat /dev/gaitkiosk/insole-left /dev/gaitkiosk/insole-right --seconds 30 --out walk.npz
     gaitkiosk record sim://mat "sim://insole?side=left" --seconds 10 --out sim.npz
     gaitkiosk record "replay://walk.npz?speed=0" --seconds 5 --out first5s.npz
+    gaitkiosk record tiles://devices /dev/gaitkiosk/insole-left --seconds 30 --out walkway.npz
+
+``tiles://devices`` is the walkway of the config's ``[[devices.tiles]]``, stitched into one
+mat as the kiosk reads it (docs/walkway.md): its gaps are the file's seq gaps.
 
 Every port URL gets its own reader (device/reader.py); frames are put on the
 host's clock by each device's clock alignment, so ``mat_t`` and ``insole_t``
@@ -48,11 +52,13 @@ POLL_S = 0.02
 LATE_MARGIN_S = 0.25  # wait this long past the end for frames still in flight
 STALL_S = 2.0  # give up waiting for a device this long after the end
 MAX_BYTES = 2 << 30  # frames held in memory while recording
+WALKWAY_SETTLE_S = 15.0  # a walkway's tiles' clock fits settle (~3 s) before its first stitched frame
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("urls", nargs="+", metavar="PORT_URL",
-                        help="a mat and/or insoles: /dev/..., sim://mat, sim://insole?side=left, replay://file.npz ...")
+                        help="a mat and/or insoles: /dev/..., sim://mat, sim://insole?side=left, replay://file.npz, "
+                             "tiles://devices (the configured walkway) ...")
     parser.add_argument("--seconds", type=checks.positive(most=checks.DAY_S, unit="seconds"), default=10.0, help="how long to record (default 10)")
     parser.add_argument("--out", required=True, metavar="FILE", help="the recording to write (.npz)")
     parser.add_argument("--kpa-per-count", type=checks.positive(most=1000.0), default=None, metavar="K",
@@ -64,8 +70,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args, ctx) -> int:
-    from device.handlers.protocol_sim import apply_config_defaults
-    from device.reader import DeviceReader, reader_options
+    from device.reader import reader_options
 
     gate = ctx.config["devices"]["zero_gate"] if args.zero_gate is None else args.zero_gate
     if args.zero_gate is not None and not args.zero:
@@ -76,20 +81,53 @@ def run(args, ctx) -> int:
     options = reader_options(ctx.config["devices"])
     # Drained every POLL_S: room for a fast replay's bursts without dropping.
     options["queue_frames"] = max(options["queue_frames"], 8192)
-    readers: list[DeviceReader] = []
+    readers: list = []
     try:
         for url in args.urls:
-            readers.append(DeviceReader(apply_config_defaults(url, ctx.config["sim"]), name=url, **options).open())
+            readers.append(_reader(url, ctx.config, options).open())
         hellos = [r.wait_ready(options["hello_timeout_s"] + 1.0) for r in readers]
         if args.zero:
             hellos = [_zero(r, gate) for r in readers]
         _check_roles(args.urls, hellos)
         _check_size(args.seconds, hellos)
+        for r in readers:
+            _first_stitched(r)
         frames, interrupted, swap = _collect(readers, args.seconds)
     finally:
         for r in readers:
             r.close()
     return _write(args, ctx, readers, hellos, frames, interrupted, swap)
+
+
+def _reader(url: str, config: dict, options: dict):
+    """A DeviceReader, or for ``tiles://devices`` the configured walkway's tiles as one mat."""
+    from device.handlers.protocol_sim import apply_config_defaults
+    from device.reader import DeviceReader
+    from gaitkiosk.sensors import TILES_URL
+
+    if url == TILES_URL:
+        from device.tiles import TiledMat, parse_tiles
+
+        tiles = config["devices"].get("tiles") or []
+        if not tiles:
+            raise UsageError(f"{TILES_URL} is the configured walkway, but the config lists no [[devices.tiles]] "
+                             "(docs/walkway.md)")
+        return TiledMat(parse_tiles(tiles), **options)
+    return DeviceReader(apply_config_defaults(url, config["sim"]), name=url, **options)
+
+
+def _first_stitched(reader, timeout_s: float = WALKWAY_SETTLE_S) -> None:
+    """A walkway records from its first stitched frame: its tiles' clock fits settle first (~3 s)."""
+    if getattr(reader, "stitcher", False) is False:
+        return  # one device: its frames come from the handshake on
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if reader.stitcher is not None and reader.stitcher.stitched > 0:
+            return
+        time.sleep(POLL_S)
+    st = reader.status()
+    raise KioskError(f"{reader.name}: no stitched frame within {timeout_s:g} s ({st.state}"
+                     + (f": {st.reason}" if st.reason else "") + "); `gaitkiosk demo --json` shows each tile")
 
 
 def _zero(reader, gate: int):

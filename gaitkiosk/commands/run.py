@@ -3,6 +3,7 @@
     gaitkiosk run                       the devices of the config file, fullscreen per [ui]
     gaitkiosk run --simulate            a demo: the virtual patient instead of sensors
     gaitkiosk run --simulate --headless --screenshots shots/
+    gaitkiosk run --simulate --tiles 4  the demo on a walkway of 4 virtual tiles (docs/walkway.md)
                                         a scripted demo visit with no display (also chosen
                                         for --simulate when there is no DISPLAY/WAYLAND_DISPLAY)
 
@@ -51,6 +52,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fall-at", type=checks.positive(most=HOUR_S, unit="seconds"), default=None, metavar="S",
                         help="--simulate: the virtual person loses balance S s after stepping on for the first "
                              "standing drill (to see a safety stop)")
+    parser.add_argument("--tiles", type=checks.integer(2, 16), default=None, metavar="N",
+                        help="--simulate: the virtual mat is a walkway of N tiles of sim.mat_rows each, each its own "
+                             "device and clock, stitched as real tiles are (docs/walkway.md)")
     parser.add_argument("--code", type=CODE, default=DEMO_CODE,
                         help=f"headless: the demo patient's code the script types (default {DEMO_CODE})")
     parser.add_argument("--size", metavar="WxH", help="window size in pixels (default: [ui] width x height)")
@@ -77,7 +81,7 @@ def run(args, ctx) -> int:
     if args.headless and not args.simulate:
         raise UsageError("--headless runs the scripted demo visit on the virtual patient: add --simulate "
                          "(the kiosk itself needs a display)")
-    for name, given in (("--screenshots", args.screenshots), ("--fall-at", args.fall_at)):
+    for name, given in (("--screenshots", args.screenshots), ("--fall-at", args.fall_at), ("--tiles", args.tiles)):
         if given is not None and not args.simulate:
             raise UsageError(f"{name} is for the demo on the virtual patient: add --simulate")
     from ui.app import has_display
@@ -86,6 +90,11 @@ def run(args, ctx) -> int:
     if not headless and args.screenshots:
         raise UsageError("--screenshots is for the headless scripted visit; add --headless")
     config = ctx.config
+    if args.tiles:
+        if args.tiles * config["sim"]["mat_rows"] > 256:
+            raise UsageError(f"--tiles {args.tiles} of {config['sim']['mat_rows']} rows (sim.mat_rows) is more than "
+                             "the 256 rows of the virtual walkway")
+        config["sim"]["tiles"] = args.tiles
     size = _size(args, config["ui"])
     if args.simulate:
         from gaitkiosk.config import demo_data_dir
