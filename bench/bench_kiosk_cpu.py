@@ -333,16 +333,18 @@ def as_before(app):
     """The baseline in the same run: the kiosk as it was before issue 16's fixes: the live drill screen
     cleared and painted whole every frame (no kept layer), the heat map's indices by the numpy
     reference (no ``ui._heat``), the COP trail turned into pixels point by point and thinned in Python, every paragraph
-    wrapped afresh each frame, the virtual patient (with scipy.stats and scipy.signal) imported by the
+    wrapped afresh each frame, the pressure picture coloured every frame (no ``MAP_HZ``), the virtual patient (with scipy.stats and scipy.signal) imported by the
     sensors' URLs and scipy.optimize by the calibration curves."""
     import scipy.optimize  # noqa: F401 - what calibration.curves imported at the top
 
     import device.handlers.protocol_sim  # noqa: F401 - what config_urls imported
     from ui import heat
     from ui.heatmap import MatView
+    from ui.screens import drill
     from ui.screens.drill import LiveDrillScreen
 
-    saved = MatView.trail_points, LiveDrillScreen.draw, heat._module
+    saved = MatView.trail_points, LiveDrillScreen.draw, heat._module, drill.MAP_HZ
+    drill.MAP_HZ = 1e9  # coloured every frame
     MatView.trail_points = lambda self, trail: [self.to_px(x, y) for x, y in trail]  # draw_trail thins them
     app.fonts.wrap_cache_size = 0
 
@@ -356,7 +358,7 @@ def as_before(app):
     heat._module = None  # MatViews made from now on colour through the numpy reference
 
     def restore():
-        MatView.trail_points, LiveDrillScreen.draw, heat._module = saved
+        MatView.trail_points, LiveDrillScreen.draw, heat._module, drill.MAP_HZ = saved
     return restore
 
 

@@ -564,3 +564,30 @@ def test_walking_to_the_beat_pulses_on_each_beat(dummy_video, size, diag):
     feed.snapshot = _insole_snapshot(4, {**v, "beat_period_s": None, "beat": 0})
     app.step(0.02, [])
     assert s.beat_strip() is None and lit() == 0
+
+
+def test_the_pressure_picture_is_coloured_30_times_a_second_and_the_dot_moves_every_frame(dummy_video, monkeypatch):
+    """Issue 16 "CPU budget": colouring and smoothing the pressure picture was 40 % of the live screen's
+    time at 60 fps. It is coloured at most MAP_HZ (30) times a second, every other frame at 60 fps even
+    with a frame's jitter, while the COP dot, which the patient steers, is drawn where it is every frame."""
+    from ui.screens import drill
+    from ui_support import two_feet_frame
+
+    coloured = []
+    real = MatView.set_frame
+    monkeypatch.setattr(MatView, "set_frame", lambda self, kpa: (coloured.append(kpa), real(self, kpa)))
+    feed = FakeFeed()
+    app = make_app((800, 480), 7.0, feed=feed)
+    s = app.push(screens.LiveDrillScreen(app, {"title": "Stand still"}))
+    rng = np.random.default_rng(2)
+    dots = []
+    for i in range(120):
+        frame = np.clip(two_feet_frame() + rng.normal(0, 5, (48, 48)).astype(np.float32), 0, None)
+        cop = (60.0 + 2.5 * i, 200.0 + 20 * math.sin(i / 5))
+        feed.snapshot = LiveSnapshot(seq=i + 1, t_frame=i / 100, mat_kpa=frame, mat_geometry=(48, 48, (8.47, 8.47)),
+                                     cop_mm=cop, cop_trail=(), drill=view(remaining_s=30.0 - i / 60))
+        app.step((1 / 60) * (1.04 if i % 2 else 0.96), [])  # a frame's jitter either way
+        dots.append(pygame.surfarray.array3d(app.surface)[s.mat.rect.left:s.mat.rect.right].sum())
+    assert 58 <= len(coloured) <= 62  # two seconds at 30 per second (before: 120)
+    assert len(set(dots)) > 100  # the dot moved on the screen every frame
+    assert drill.MAP_HZ == 30.0

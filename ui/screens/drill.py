@@ -36,6 +36,11 @@ from ui.widgets import Button, ButtonSet, draw_lr_bar, draw_ring
 
 BEAT_STRIP_MM = 24.0  # the top of the map box while a beat runs: the pulsing beat ring
 SHARE_BAR_MM = 10.0  # the left/right weight bar's height
+# The pressure picture is coloured at most this often; the COP dot and its trail, which the patient
+# steers, move every frame. A foot's load shifts over a tenth of a second, so a picture 33 ms old
+# looks the same, and colouring and smoothing it was 40 % of the screen's time (issue 16, "CPU
+# budget": bench/bench_kiosk_cpu.py, tests/test_ui_live.py).
+MAP_HZ = 30.0
 
 
 class LiveDrillScreen(Screen):
@@ -52,6 +57,7 @@ class LiveDrillScreen(Screen):
         self.mat: MatView | None = None
         self.insoles: InsoleView | None = None
         self._geometry = None
+        self._map_at = None  # app.time the pressure picture was last coloured
         self._paused_since: float | None = None
         self._beat_seen = 0  # the view's beat counter last seen
         self._beat_at: float | None = None  # app time of the last beat (the pulse's start)
@@ -113,8 +119,12 @@ class LiveDrillScreen(Screen):
             self.mat = MatView(rows, cols, pitch, box, background=self.app.theme.colors.background,
                                px_per_mm=self.app.metrics.px_per_mm)
             self._geometry = (geometry, tuple(box))
-        if self.mat is not None and snap.mat_kpa is not None:
+            self._map_at = None  # a new view has no picture yet
+        # A frame up to a quarter period early counts: at 60 fps every other frame, whatever the jitter.
+        if self.mat is not None and snap.mat_kpa is not None and (
+                self._map_at is None or self.app.time - self._map_at >= 0.75 / MAP_HZ):
             self.mat.set_frame(snap.mat_kpa)
+            self._map_at = self.app.time
         for side, layout in (snap.insole_layout or {}).items():
             if side not in self.insoles.layout:
                 self.insoles.set_layout(side, layout)
