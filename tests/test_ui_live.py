@@ -570,8 +570,9 @@ def test_the_pressure_picture_is_coloured_30_times_a_second_and_the_dot_moves_ev
     """Issue 16 "CPU budget": colouring and smoothing the pressure picture was 40 % of the live screen's
     time at 60 fps. It is coloured at most MAP_HZ (30) times a second, every other frame at 60 fps even
     with a frame's jitter, while the COP dot, which the patient steers, is drawn where it is every frame."""
-    from ui.screens import drill
     from ui_support import two_feet_frame
+
+    from ui.screens import drill
 
     coloured = []
     real = MatView.set_frame
