@@ -287,3 +287,31 @@ def test_the_writer_takes_the_frames_that_gathered_in_one_turn(store, monkeypatc
     (rec,) = store.recordings.for_trial(trial.id)
     assert rec.chunks >= 10  # 3 s of frames at 100 Hz in 0.25 s chunks: not one blob for the lot
     assert np.array_equal(store.recordings.read(rec.id).counts, np.stack([f.counts for f in mat]))
+
+
+def test_auto_chooses_a_streams_codec_every_tenth_chunk_and_encodes_once_between(store, monkeypatch):
+    """Issue 16 "CPU budget": with the codec "auto" every candidate encoded every chunk and the smallest
+    was kept, the writer's whole cost on a 256 x 64 walkway at 200 Hz (70-87 ms a second of frames). The
+    smallest is chosen on a stream's first chunk and every AUTO_RECHOOSE_CHUNKS-th; the chunks between
+    are encoded once, with that choice; every frame reads back bit for bit."""
+    from store import codec
+    from store import writer as writer_module
+
+    methods = []
+    real = codec.encode
+    monkeypatch.setattr(codec, "encode", lambda chunk, method=codec.DEFAULT_METHOD: (methods.append(method),
+                                                                                   real(chunk, method))[1])
+    session, trial = _session(store)
+    writer = store.recording_writer(session.id, trial_id=trial.id, chunk_s=0.1, min_free_bytes=0).start()
+    mat = list(frames("MAT-7", "mat", 250, (48, 48)))  # 25 chunks of 10 frames
+    for f in mat:
+        assert writer.put(f)
+    assert writer.stop().committed_frames == 250
+    (rec,) = store.recordings.for_trial(trial.id)
+    chunks = rec.chunks
+    assert chunks >= 20
+    rechosen = [m for m in methods if m == codec.AUTO]
+    assert len(rechosen) == -(-chunks // writer_module.AUTO_RECHOOSE_CHUNKS)  # chunk 0, 10, 20...
+    # Every other call is one candidate: a chunk encoded once (before: every chunk through "auto").
+    assert len(methods) - len(rechosen) - (len(rechosen) * len(codec.AUTO_CANDIDATES)) == chunks - len(rechosen)
+    assert np.array_equal(store.recordings.read(rec.id).counts, np.stack([f.counts for f in mat]))
