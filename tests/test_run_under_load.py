@@ -31,16 +31,6 @@ def _env() -> dict:
     return env
 
 
-@pytest.fixture
-def busy():
-    """Two processes that keep both cores of this machine busy for the whole test."""
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
-    yield
-    for p in procs:
-        p.kill()
-        p.wait()
-
-
 def _alerts(db: Path) -> list[str]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:

@@ -107,16 +107,6 @@ def _window(mat, seconds):
     return frames + mat.frames.drain()
 
 
-@pytest.fixture
-def busy():
-    """Two processes that keep both cores of this machine busy (as other engineers' tests do)."""
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
-    yield
-    for p in procs:
-        p.kill()
-        p.wait()
-
-
 @needs_pty
 @pytest.mark.slow
 def test_a_64_x_256_walkway_at_200_hz_on_a_busy_machine_arrives_counted_never_corrupted(busy):
