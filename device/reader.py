@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -202,6 +203,8 @@ class DeviceReader:
         self._last_seq: int | None = None
         self._last_frame_t_device: float | None = None  # for RawFrame.lost_before (the sample grid)
         self._status_seen: dict[str, int] = {}  # the device's STATUS counters last seen (this power-up)
+        self._poll_port: Any = None  # the port _poller watches (see _poller_for)
+        self._poller = None
         self._session_hello = False
         self._chunk_t_host: dict[int, float] = {}
         self._hello_version = framing.PROTOCOL_VERSION
@@ -698,6 +701,9 @@ class DeviceReader:
         # wake-up per packet, five system calls (each one costs more than decoding
         # the packet on a small CPU: bench/bench_reader_cpu.py).
         self._beat()
+        poller = self._poller_for(port)
+        if poller is not None:
+            return self._pump_polled(port, poller)
         data = port.read(1)
         if not data:
             self._last_poll = self.clock()
@@ -721,6 +727,10 @@ class DeviceReader:
             # look again when that much came, or a backlog would never drain.
             more = port.in_waiting
             now = self.clock()
+        return self._handle_bytes(data, now)
+
+    def _handle_bytes(self, data: bytes, now: float) -> int:
+        """Deframe and handle what one wake-up read (``now``: when it had all arrived)."""
         if not self._in_sync:
             # Opened mid-packet (the device was already streaming): the bytes before
             # the first delimiter are the tail of a packet we never saw, not a fault.
@@ -752,6 +762,58 @@ class DeviceReader:
                 self._on_frame_error(exc)
         self._last_poll = now  # watched up to this read, its frames (if any) now counted
         return ours
+
+    def _poller_for(self, port: Any):
+        """A poll object on a pyserial POSIX port's descriptor and its abort pipe, made once per port;
+        None for any other port (sim://, replay://, loop://: read through pyserial)."""
+        if not DRAIN_FD:
+            return None
+        if self._poll_port is port:
+            return self._poller
+        self._poll_port, self._poller = port, None
+        fd, abort = _nonblocking_fd(port), getattr(port, "pipe_abort_read_r", None)
+        if fd is not None and isinstance(abort, int):
+            self._poller = select.poll()
+            self._poller.register(fd, select.POLLIN)
+            self._poller.register(abort, select.POLLIN)
+        return self._poller
+
+    def _pump_polled(self, port: Any, poller) -> int:
+        """``_pump`` for a serial port's own descriptor: wait in poll(), then one read per tty buffer.
+
+        pyserial's read(1), then in_waiting, then read(n) cost a select, three system calls and
+        their Python per wake-up; on a 256 x 64 walkway at 200 Hz (800 packets a second) that wake-up
+        was most of the readers' CPU (bench/bench_kiosk_cpu.py). Same contract: empty when nothing
+        came within the read timeout or close() cancelled the read; a port that says it is ready and
+        reads empty is gone (SerialException, as pyserial says it).
+        """
+        fd, abort = port.fd, port.pipe_abort_read_r
+        try:
+            ready = poller.poll(self.read_timeout_s * 1000.0)
+        except InterruptedError:
+            ready = []
+        if any(f == abort for f, _ in ready):
+            os.read(abort, 1000)
+            ready = []
+        if not ready:
+            self._last_poll = self.clock()
+            return 0
+        try:
+            data = os.read(fd, READ_SIZE)
+        except BlockingIOError:
+            data = None
+        except OSError as exc:
+            raise serial.SerialException(f"read failed: {exc}") from exc
+        if data is None:  # woken, then nothing to read (another reader of the port?)
+            self._last_poll = self.clock()
+            return 0
+        if not data:
+            raise serial.SerialException("device reports readiness to read but returned no data "
+                                         "(device disconnected or multiple access on port?)")
+        now = self.clock()  # everything this read took had arrived by now (the clock fit's arrival time)
+        if len(data) >= TTY_CHUNK:  # a tty hands over one 4 kB buffer per read: a backlog waits behind it
+            data, now = self._drain_fd(fd, data, now)
+        return self._handle_bytes(data, now)
 
     def _drain_fd(self, fd: int, data: bytes, now: float) -> tuple[bytes, float]:
         """Everything waiting on a serial port's own (non-blocking) descriptor, one read per tty buffer.
