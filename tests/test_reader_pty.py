@@ -377,3 +377,26 @@ def test_read_interval_batches_packets_without_losing_any():
     assert [TestPattern.index_of(f.counts) for f in frames[:sent]] == [i % 4096 for i in range(sent)]
     assert len(reads) < 0.6 * len(frames)  # several packets per wake-up
     assert log.check(frames, insole.host_time) >= 150
+
+
+def test_a_streaming_serial_port_is_read_with_one_poll_and_read_per_wake_up(tmp_path, monkeypatch):
+    """Issue 16 "CPU budget": pyserial's read(1), in_waiting and read(n) on every wake-up were most of
+    the readers' CPU on a 256 x 64 walkway at 200 Hz. A real serial port is now waited on with poll()
+    on its own descriptor and read once per tty buffer: pyserial's read is not called while it
+    streams, every frame still arrives, and a port closed under the reader is still a lost link."""
+    calls = []
+    real_read = serial.Serial.read
+    monkeypatch.setattr(serial.Serial, "read", lambda self, size=1: (calls.append(size), real_read(self, size))[1])
+    server = PtyServer({"mat": pattern_device("POLL-1", rate_hz=100)}, link_dir=tmp_path).start()
+    reader = DeviceReader(str(tmp_path / "mat"), reconnect_interval_s=0.1).open()
+    try:
+        reader.wait_ready(5)
+        assert wait_until(lambda: reader.status().counters["frames"] > 100)
+        c = reader.status().counters
+        assert c["gaps"] == 0 and c["crc_failures"] == 0
+        assert calls == []  # every byte came through poll() and os.read
+        server.unplug("mat")
+        assert wait_until(lambda: reader.status().state == DISCONNECTED)
+    finally:
+        reader.close()
+        server.stop()
