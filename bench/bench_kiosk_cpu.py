@@ -48,6 +48,8 @@ import threading
 import time
 from pathlib import Path
 
+import sim_link  # bench/sim_link.py: the devices in another process, CPU per thread
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -94,34 +96,15 @@ def _part(name: str) -> str:
 
 def thread_cpu() -> dict[str, float]:
     """CPU seconds per kiosk part, summed over its threads (Linux /proc/self/task)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    names = {t.native_id: t.name for t in threading.enumerate()}
-    out: dict[str, float] = {}
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        part = _part(names.get(int(tid), "other (not Python)"))
-        out[part] = out.get(part, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
-    return out
+    return sim_link.thread_cpu(_part, unnamed="other (not Python)")
 
 
 def start_devices(tiles: int, shape: tuple[int, int, float] = (48, 48, 100.0)) -> tuple[subprocess.Popen, dict[str, str]]:
-    cmd = [sys.executable, "-m", "gaitkiosk", "simulate", "--pty", "--seconds", "900", "--scenario", "quiet",
+    cmd = ["--seconds", "900", "--scenario", "quiet",
            "--rows", str(shape[0]), "--cols", str(shape[1]), "--rate", f"{shape[2]:g}", "--insole-rate", "100"]
     if tiles > 1:
         cmd += ["--tiles", str(tiles)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    paths: dict[str, str] = {}
-    while len(paths) < tiles + 2:
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"gaitkiosk simulate --pty failed: {proc.stderr.read()}")
-        name, path = line.split()[:2]
-        paths[name] = path
-    return proc, paths
+    return sim_link.start_pty_devices(cmd, tiles + 2)
 
 
 def stop_devices(proc: subprocess.Popen) -> None:

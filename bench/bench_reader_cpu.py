@@ -22,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 
+import sim_link  # bench/sim_link.py: the devices in another process, CPU per thread
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -39,19 +41,7 @@ def _cpu() -> float:
 
 
 def _start_devices() -> tuple[subprocess.Popen, dict[str, str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gaitkiosk", "simulate", "--pty", "--seconds", "600", "--scenario", "walk"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    paths = {}
-    while len(paths) < 3:
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"gaitkiosk simulate --pty failed: {proc.stderr.read()}")
-        name, path = line.split()[:2]
-        paths[name] = path
-    return proc, paths
+    return sim_link.start_pty_devices(["--seconds", "600", "--scenario", "walk"], 3)
 
 
 def _measure_readers(paths: dict[str, str], read_interval_s: float | None = None) -> dict:

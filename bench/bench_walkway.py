@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import sim_link  # bench/sim_link.py: the devices in another process, CPU per thread
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -206,28 +207,13 @@ def screen_ms(rows, cols, frames_kpa) -> float:
 
 
 def _thread_cpu() -> dict[str, float]:
-    """CPU seconds of each live thread of this process, by its Python name (Linux /proc)."""
-    import os
-    import threading
-
-    ticks = os.sysconf("SC_CLK_TCK")
-    names = {t.native_id: t.name for t in threading.enumerate()}
-    out: dict[str, float] = {}
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        name = names.get(int(tid), "other")
-        name = "reader" if name.startswith(("reader", "tile ")) else name
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
-    return out
+    """CPU seconds of each live thread of this process, by its Python name, the readers together."""
+    return sim_link.thread_cpu(lambda name: "reader" if name.startswith(("reader", "tile ")) else name)
 
 
 def link_cpu(tiles: int, rows: int = 48, cols: int = 48, rate: float = 100.0, warmup_s: float = 4.0,
              measure_s: float = 8.0) -> dict:
     """This process's CPU reading the mat (and stitching) with the devices in another process."""
-    import os
     import resource
     import signal
     import subprocess
@@ -237,18 +223,11 @@ def link_cpu(tiles: int, rows: int = 48, cols: int = 48, rate: float = 100.0, wa
     from device.reader import DeviceReader
     from device.tiles import TiledMat, parse_tiles
 
-    cmd = [sys.executable, "-m", "gaitkiosk", "simulate", "--pty", "--seconds", "120", "--scenario", "walk",
-           "--no-insoles", "--rows", str(rows), "--cols", str(cols), "--rate", f"{rate:g}"]
-    cmd += ["--tiles", str(tiles)] if tiles > 1 else []
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    paths = []
+    args = ["--seconds", "120", "--scenario", "walk", "--no-insoles", "--rows", str(rows), "--cols", str(cols),
+            "--rate", f"{rate:g}"] + (["--tiles", str(tiles)] if tiles > 1 else [])
+    proc, named = sim_link.start_pty_devices(args, tiles)
+    paths = list(named.values())  # in the order the tiles are laid
     try:
-        while len(paths) < tiles:
-            line = proc.stdout.readline()
-            if not line:
-                raise RuntimeError(f"gaitkiosk simulate --pty failed: {proc.stderr.read()}")
-            paths.append(line.split()[1])
         if tiles > 1:
             mat = TiledMat(parse_tiles([{"port": p} for p in paths])).open()
         else:

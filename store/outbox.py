@@ -69,11 +69,8 @@ class Outbox:
 
     def mark_sent(self, item_id: str, at: str | None = None) -> None:
         at = at or rows.utc_now()
-        # Read before the transaction, so its first statement is a write: a deferred transaction
-        # that reads first gets SQLITE_BUSY at once, without waiting, if the recording kiosk
-        # commits a chunk in between (tests/test_outbox_beside_writer.py). The item never changes.
-        item = self.get(item_id)
-        with rows.atomic(self.db):
+        with rows.atomic(self.db):  # holds the write lock from its start (tests/test_store_write_lock.py)
+            item = self.get(item_id)
             self.db.execute("UPDATE outbox SET sent_at = ?, last_attempt_at = ? WHERE id = ?", [at, at, item_id])
             table = SYNCED_TABLES.get(item.entity)
             if table:

@@ -28,6 +28,12 @@ def imported_by(*argv: str) -> set[str]:
     return set(json.loads(out.stderr[marker + len("MODULES "):]))
 
 
+def json_printed_by(code: str):
+    """What ``code``, run in a fresh interpreter, prints as JSON on its last line."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def heavy_in(modules: set[str]) -> list[str]:
     return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
 
@@ -97,8 +103,7 @@ def test_a_kiosk_on_real_ports_does_not_import_the_simulator():
             "tiles = config_urls(c)\nmodules = sorted(sys.modules)\n"
             "c['devices']['insoles'] = ['sim://insole?side=right']\nsim = config_urls(c)\n"
             "print(json.dumps({'real': real, 'tiles': tiles, 'sim': sim, 'modules': modules}))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    got = json.loads(out.stdout.strip().splitlines()[-1])
+    got = json_printed_by(code)
     assert got["real"] == ["/dev/gaitkiosk/mat", "/dev/gaitkiosk/insole-left", "/dev/gaitkiosk/insole-right"]
     assert got["tiles"] == ["tiles://devices", "/dev/gaitkiosk/insole-left", "/dev/gaitkiosk/insole-right"]
     assert heavy_in(set(got["modules"])) == [] and "device.sim" not in got["modules"]
@@ -114,7 +119,6 @@ def test_turning_counts_into_kpa_through_a_stored_curve_does_not_import_the_opti
             "m.curve = PowerLawCurve(0.5, 1.2)\nm = CalibrationModel.from_json(m.to_json())\n"
             "kpa = m.converter()(np.full((4, 4), 100, np.uint16))\n"
             "print(json.dumps({'kpa': float(kpa[0, 0]), 'modules': sorted(sys.modules)}))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    got = json.loads(out.stdout.strip().splitlines()[-1])
+    got = json_printed_by(code)
     assert got["kpa"] > 0
     assert not [m for m in got["modules"] if m == "scipy.optimize" or m.startswith("scipy.optimize.")]
